@@ -1,0 +1,19 @@
+//! orch — a declarative cluster reconciler.
+//!
+//! Data flow, one pass of the control loop:
+//!
+//! ```text
+//!   manifests (-f) ──manifest::load──▶ Desired ─┐
+//!                                               ├─▶ reconcile::reconcile(desired, observed, now) ─▶ Plan
+//!   state file ──state_store::load──▶ State ────┘         │ uses scheduler (filter → score → place)
+//!                                                         ▼
+//!                          executor::execute(plan, &mut State) ─▶ new State ──state_store::save
+//!                                                         │
+//!                                      render (tables, JSON, YAML) ─▶ stdout / stderr
+//! ```
+//!
+//! `model`, `manifest`, `scheduler`, `reconcile` and `executor` are pure: they
+//! never touch the disk, the clock or the terminal. `state_store`, `cli` and
+//! `render` are the edges. `plan` is exactly `apply` without persisting.
+
+pub mod model;

@@ -1,0 +1,10 @@
+//! Plain data shared by every layer: quantities and resources, labels and
+//! selectors, pod scheduling fields, the desired state (manifests) and the
+//! observed state (the state file).
+
+pub mod labels;
+pub mod pod;
+pub mod quantity;
+pub mod resources;
+pub mod state;
+pub mod workload;

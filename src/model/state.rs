@@ -1,0 +1,205 @@
+//! The observed state: the document persisted in the state file (SPEC §3).
+//! Field order here is the field order on disk.
+
+use super::labels::Labels;
+use super::pod::Taint;
+use super::resources::Allocatable;
+use super::workload::{Kind, ObjectRef};
+use serde::{Deserialize, Serialize};
+
+pub const API_VERSION: &str = "orch.dev/v1";
+pub const STATE_KIND: &str = "State";
+/// Events kept in the state's ring; older ones are dropped.
+pub const MAX_EVENTS: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    pub api_version: String,
+    pub kind: String,
+    /// +1 on every persisted change; seeds replica names.
+    pub generation: u64,
+    /// Simulated seconds since the state was created.
+    pub clock: u64,
+    #[serde(default)]
+    pub nodes: Vec<NodeState>,
+    #[serde(default)]
+    pub workloads: Vec<WorkloadState>,
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            api_version: API_VERSION.to_string(),
+            kind: STATE_KIND.to_string(),
+            generation: 0,
+            clock: 0,
+            nodes: Vec::new(),
+            workloads: Vec::new(),
+            replicas: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Where a node came from: the manifests own their nodes (and remove them when
+/// they disappear from the `-f` set); `orch node add` nodes stay until removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeSource {
+    #[default]
+    Manifest,
+    Imperative,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeState {
+    pub name: String,
+    #[serde(default)]
+    pub labels: Labels,
+    pub allocatable: Allocatable,
+    #[serde(default)]
+    pub taints: Vec<Taint>,
+    /// Effective: declared `spec.unschedulable` or cordoned.
+    #[serde(default)]
+    pub unschedulable: bool,
+    /// Set by `orch node cordon`, kept across applies until `uncordon`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cordoned: bool,
+    pub ready: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default)]
+    pub source: NodeSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(default)]
+    pub last_update_time: u64,
+    #[serde(default)]
+    pub last_transition_time: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Revision {
+    pub revision: u64,
+    pub hash: String,
+    pub template: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadStatus {
+    #[serde(default)]
+    pub paused: bool,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadState {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+    /// The manifest as last applied.
+    pub spec: serde_json::Value,
+    pub revisions: Vec<Revision>,
+    #[serde(default)]
+    pub status: WorkloadStatus,
+}
+
+impl WorkloadState {
+    pub fn id(&self) -> ObjectRef {
+        ObjectRef::new(self.kind, &self.namespace, &self.name)
+    }
+
+    pub fn current_revision(&self) -> Option<&Revision> {
+        self.revisions.iter().max_by_key(|r| r.revision)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Phase {
+    Pending,
+    Running,
+    Terminating,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Replica {
+    pub name: String,
+    pub workload: ObjectRef,
+    pub revision: u64,
+    pub hash: String,
+    pub node: Option<String>,
+    pub phase: Phase,
+    pub ready: bool,
+    pub created_at: u64,
+    /// When it was bound to its node and started; readiness counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<u64>,
+    #[serde(default)]
+    pub restarts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    pub time: u64,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub reason: String,
+    pub object: String,
+    pub message: String,
+}
+
+impl State {
+    pub fn node(&self, name: &str) -> Option<&NodeState> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    pub fn node_mut(&mut self, name: &str) -> Option<&mut NodeState> {
+        self.nodes.iter_mut().find(|n| n.name == name)
+    }
+
+    pub fn workload(&self, id: &ObjectRef) -> Option<&WorkloadState> {
+        self.workloads
+            .iter()
+            .find(|w| w.kind == id.kind && w.namespace == id.namespace && w.name == id.name)
+    }
+
+    pub fn record_event(&mut self, event: Event) {
+        self.events.push(event);
+        if self.events.len() > MAX_EVENTS {
+            let excess = self.events.len() - MAX_EVENTS;
+            self.events.drain(..excess);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The desired state: what the manifests declare, typed and defaulted.
+
+use super::labels::{LabelSelector, Labels};
+use super::pod::{PodSpec, Taint};
+use super::resources::Allocatable;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    Deployment,
+    DaemonSet,
+    Node,
+    PodDisruptionBudget,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Deployment => "Deployment",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::Node => "Node",
+            Kind::PodDisruptionBudget => "PodDisruptionBudget",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        [
+            Kind::Deployment,
+            Kind::DaemonSet,
+            Kind::Node,
+            Kind::PodDisruptionBudget,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+
+    pub fn is_namespaced(self) -> bool {
+        self != Kind::Node
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Kind/namespace/name` (cluster-scoped kinds: `Kind/name`), the identity of
+/// every object in output, events and the state file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: Kind, namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind,
+            namespace: if kind.is_namespaced() {
+                namespace.to_string()
+            } else {
+                String::new()
+            },
+            name: name.to_string(),
+        }
+    }
+
+    /// Parses `Kind/namespace/name`, `Kind/name` (namespace `default` for
+    /// namespaced kinds) as used in `orch.dev/depends-on` and on the command line.
+    pub fn parse(text: &str, default_namespace: &str) -> Option<ObjectRef> {
+        let parts: Vec<&str> = text.trim().split('/').collect();
+        let (kind, namespace, name) = match parts.as_slice() {
+            [kind, name] => (Kind::parse(kind)?, default_namespace, *name),
+            [kind, namespace, name] => (Kind::parse(kind)?, *namespace, *name),
+            _ => return None,
+        };
+        if name.is_empty() || namespace.is_empty() {
+            return None;
+        }
+        Some(ObjectRef::new(kind, namespace, name))
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind.is_namespaced() {
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+        } else {
+            write!(f, "{}/{}", self.kind, self.name)
+        }
+    }
+}
+
+impl Serialize for ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ObjectRef::parse(&text, "default").ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not an object reference Kind/namespace/name"
+            ))
+        })
+    }
+}
+
+/// An `intstr.IntOrString` as used for maxSurge, maxUnavailable, minAvailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntOrPercent {
+    Int(i32),
+    Percent(i32),
+}
+
+impl IntOrPercent {
+    /// `GetScaledValueFromIntOrPercent`: percents scale against `total`, rounding up or down.
+    pub fn scaled(self, total: i32, round_up: bool) -> i32 {
+        match self {
+            IntOrPercent::Int(v) => v,
+            IntOrPercent::Percent(p) => {
+                let product = i64::from(p) * i64::from(total);
+                let value = if round_up {
+                    (product + 99).div_euclid(100)
+                } else {
+                    product.div_euclid(100)
+                };
+                value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+            }
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<IntOrPercent> {
+        let digits = text.strip_suffix('%')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(IntOrPercent::Percent)
+    }
+}
+
+impl fmt::Display for IntOrPercent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IntOrPercent::Int(v) => write!(f, "{v}"),
+            IntOrPercent::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    RollingUpdate {
+        max_surge: IntOrPercent,
+        max_unavailable: IntOrPercent,
+    },
+    Recreate,
+    /// DaemonSet only: replicas are replaced only when deleted.
+    OnDelete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WorkloadKind {
+    Deployment,
+    DaemonSet,
+}
+
+/// A Deployment or DaemonSet as declared, with Kubernetes' defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    pub id: ObjectRef,
+    pub labels: Labels,
+    /// Deployment replicas; DaemonSets have one per eligible node and ignore it.
+    pub replicas: i32,
+    pub selector: LabelSelector,
+    /// The pod template exactly as declared (keys sorted): its hash names the revision.
+    pub template: serde_json::Value,
+    pub template_hash: String,
+    pub pod: PodSpec,
+    pub strategy: Strategy,
+    pub min_ready_seconds: u64,
+    pub progress_deadline_seconds: u64,
+    pub revision_history_limit: u32,
+    pub paused: bool,
+    pub depends_on: Vec<ObjectRef>,
+    /// The whole object as last applied, kept in the state for `describe` and diffs.
+    pub manifest: serde_json::Value,
+}
+
+impl Workload {
+    pub fn kind(&self) -> WorkloadKind {
+        match self.id.kind {
+            Kind::DaemonSet => WorkloadKind::DaemonSet,
+            _ => WorkloadKind::Deployment,
+        }
+    }
+}
+
+/// A Node as declared in the manifests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub name: String,
+    pub labels: Labels,
+    pub taints: Vec<Taint>,
+    pub unschedulable: bool,
+    pub allocatable: Allocatable,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisruptionBudget {
+    pub id: ObjectRef,
+    pub selector: LabelSelector,
+    pub min_available: Option<IntOrPercent>,
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// Everything the `-f` set declares, sorted by identity.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Desired {
+    pub nodes: Vec<NodeSpec>,
+    pub workloads: Vec<Workload>,
+    pub disruption_budgets: Vec<DisruptionBudget>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_scaling_rounds_as_asked() {
+        assert_eq!(IntOrPercent::Percent(25).scaled(10, true), 3);
+        assert_eq!(IntOrPercent::Percent(25).scaled(10, false), 2);
+        assert_eq!(IntOrPercent::Percent(1).scaled(2, false), 0);
+        assert_eq!(IntOrPercent::Percent(1).scaled(2, true), 1);
+        assert_eq!(IntOrPercent::Int(4).scaled(10, true), 4);
+    }
+
+    #[test]
+    fn percent_parsing_is_strict() {
+        assert_eq!(IntOrPercent::parse("25%"), Some(IntOrPercent::Percent(25)));
+        assert_eq!(IntOrPercent::parse("25"), None);
+        assert_eq!(IntOrPercent::parse("%"), None);
+        assert_eq!(IntOrPercent::parse("-5%"), None);
+        assert_eq!(IntOrPercent::parse("2.5%"), None);
+    }
+
+    #[test]
+    fn object_refs_print_and_parse() {
+        let id = ObjectRef::new(Kind::Deployment, "default", "api");
+        assert_eq!(id.to_string(), "Deployment/default/api");
+        assert_eq!(
+            ObjectRef::parse("Deployment/api", "default"),
+            Some(id.clone())
+        );
+        assert_eq!(ObjectRef::parse("Deployment/default/api", "x"), Some(id));
+        assert_eq!(
+            ObjectRef::new(Kind::Node, "default", "n1").to_string(),
+            "Node/n1"
+        );
+        assert_eq!(ObjectRef::parse("Pod/api", "default"), None);
+    }
+}
