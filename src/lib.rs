@@ -17,3 +17,4 @@
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
 
 pub mod model;
+pub mod rollout;
