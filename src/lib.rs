@@ -18,3 +18,5 @@
 
 pub mod model;
 pub mod rollout;
+pub mod executor;
+pub mod reconcile;

@@ -1,3 +1,3 @@
-fn main() {
-    println!("orch");
+fn main() -> std::process::ExitCode {
+    orch::cli::main()
 }

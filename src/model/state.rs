@@ -149,6 +149,9 @@ pub struct Replica {
     pub revision: u64,
     pub hash: String,
     pub node: Option<String>,
+    /// DaemonSet replicas: the node this replica exists for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_node: Option<String>,
     pub phase: Phase,
     pub ready: bool,
     pub created_at: u64,
@@ -195,8 +198,13 @@ impl State {
             .find(|w| w.kind == id.kind && w.namespace == id.namespace && w.name == id.name)
     }
 
+    /// Append an event; call `trim_events` once after a batch.
     pub fn record_event(&mut self, event: Event) {
         self.events.push(event);
+    }
+
+    /// Keep only the newest `MAX_EVENTS` events (the ring's bound).
+    pub fn trim_events(&mut self) {
         if self.events.len() > MAX_EVENTS {
             let excess = self.events.len() - MAX_EVENTS;
             self.events.drain(..excess);

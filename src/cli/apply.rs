@@ -1,0 +1,159 @@
+//! `orch plan` and `orch apply`: the same loop; apply persists each step
+//! under the state lock, plan never writes.
+
+use super::shared::{ManifestArgs, load_manifests, out};
+use super::{Context, Exit};
+use crate::executor::{self, Outcome, RunOptions, RunResult};
+use crate::reconcile::{Options, Prune};
+use crate::render::{self, documents};
+use crate::scheduler::{Scheduler, ScoringStrategy};
+use crate::state_store;
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scoring {
+    /// Spread load: prefer the emptiest nodes (kube-scheduler's default).
+    #[default]
+    LeastAllocated,
+    /// Bin packing: prefer the fullest nodes that still fit.
+    MostAllocated,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoopArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    /// Simulated seconds the loop may run before giving up (exit 3).
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
+    /// Node scoring for resources.
+    #[arg(long, value_enum, default_value_t)]
+    pub scoring: Scoring,
+    /// Keep workloads that were applied before but are absent from the -f set.
+    #[arg(long, conflicts_with = "prune_all")]
+    pub no_prune: bool,
+    /// Remove every applied workload absent from the -f set, even when the set is empty.
+    #[arg(long)]
+    pub prune_all: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub common: LoopArgs,
+    /// Exit 2 when the plan has changes (0 when none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: LoopArgs,
+    /// Wait for the state lock instead of failing when another orch holds it.
+    #[arg(long)]
+    pub wait_lock: bool,
+}
+
+impl LoopArgs {
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            reconcile: Options {
+                prune: if self.no_prune {
+                    Prune::Keep
+                } else if self.prune_all {
+                    Prune::All
+                } else {
+                    Prune::Auto
+                },
+            },
+            timeout: self.timeout,
+        }
+    }
+
+    fn scheduler(&self) -> Scheduler {
+        Scheduler::new(match self.scoring {
+            Scoring::LeastAllocated => ScoringStrategy::LeastAllocated,
+            Scoring::MostAllocated => ScoringStrategy::MostAllocated,
+        })
+    }
+}
+
+pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
+    let loaded = load_manifests(&args.common.manifests, context.quiet)?;
+    let mut state = state_store::load(&context.state)?;
+    let result = executor::run(
+        &loaded.desired,
+        &mut state,
+        &args.common.scheduler(),
+        &args.common.run_options(),
+        |_, _| Ok::<(), anyhow::Error>(()),
+    )?;
+    report(context, &result, "Plan", "Plan");
+    Ok(match result.outcome {
+        Outcome::NoChanges => Exit::Success,
+        Outcome::Converged if args.detailed_exitcode => Exit::Changes,
+        Outcome::Converged => Exit::Success,
+        Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+    })
+}
+
+pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
+    let loaded = load_manifests(&args.common.manifests, context.quiet)?;
+    let lock = state_store::lock(&context.state, args.wait_lock)?;
+    let mut state = lock.load()?;
+    let progress = progress_bar(context);
+    let result = executor::run(
+        &loaded.desired,
+        &mut state,
+        &args.common.scheduler(),
+        &args.common.run_options(),
+        |state, step| {
+            lock.save(state)
+                .with_context(|| format!("saving state {}", context.state.display()))?;
+            if let Some(step) = step {
+                progress.inc(1);
+                progress.set_message(format!("t={} {} actions", render::duration(step.time), step.actions.len()));
+            }
+            Ok::<(), anyhow::Error>(())
+        },
+    )?;
+    progress.finish_and_clear();
+    report(context, &result, "ApplyResult", "Apply");
+    Ok(match result.outcome {
+        Outcome::NoChanges | Outcome::Converged => Exit::Success,
+        Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+    })
+}
+
+fn progress_bar(context: &Context) -> ProgressBar {
+    if context.quiet || context.output.is_document() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{spinner} step {pos} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar
+}
+
+fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str) {
+    if context.output.is_document() {
+        out(&render::document(&documents::run(result, kind), context.output));
+        return;
+    }
+    if !context.quiet && !result.steps.is_empty() {
+        out(&render::plan::timeline(result));
+        out("\n");
+    }
+    if !result.workloads.is_empty() && (!context.quiet || result.outcome != Outcome::NoChanges) {
+        out(&render::plan::workloads(&result.workloads));
+        out("\n");
+    }
+    let blocked = render::plan::blocked(&result.workloads);
+    if !blocked.is_empty() {
+        eprint!("{blocked}");
+    }
+    if !context.quiet {
+        eprintln!("{}", render::plan::summary_line(result, verb));
+    }
+}

@@ -1,0 +1,98 @@
+//! Command-line front end: parses arguments, runs one command, prints its
+//! error once, and maps the outcome to the stable exit codes of SPEC §1.
+
+mod apply;
+mod get;
+mod init;
+mod node;
+mod shared;
+mod validate;
+
+use crate::render::Format;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Stable exit codes (CI relies on them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Error = 1,
+    Changes = 2,
+    NotConverged = 3,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "orch", version, about = "Declarative cluster reconciler: plan, apply and explain what an orchestrator would do")]
+pub struct Cli {
+    /// State file (`.json` extension → JSON, otherwise YAML).
+    #[arg(long, global = true, env = "ORCH_STATE", default_value = "orch.state.yaml")]
+    pub state: PathBuf,
+    /// Output format.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t)]
+    pub output: Format,
+    /// Never colour output (also honoured: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print only errors and the requested document.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write an example manifests/ directory and an empty state.
+    Init(init::InitArgs),
+    /// Parse and check manifests; every error with file:line:col.
+    Validate(shared::ManifestArgs),
+    /// Dry run: the step-by-step plan to convergence, simulated in memory.
+    Plan(apply::PlanArgs),
+    /// Run the control loop until converged, blocked or out of time; persists every step.
+    Apply(apply::ApplyArgs),
+    /// List nodes, workloads or replicas.
+    Get(get::GetArgs),
+    /// Node lifecycle: add, remove, cordon, uncordon.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+}
+
+pub struct Context {
+    pub state: PathBuf,
+    pub output: Format,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.no_color {
+        anstream::ColorChoice::Never.write_global();
+    }
+    let context = Context {
+        state: cli.state,
+        output: cli.output,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let result = match cli.command {
+        Command::Init(args) => init::run(&context, args),
+        Command::Validate(args) => validate::run(&context, args),
+        Command::Plan(args) => apply::plan(&context, args),
+        Command::Apply(args) => apply::apply(&context, args),
+        Command::Get(args) => get::run(&context, args),
+        Command::Node(command) => node::run(&context, command),
+    };
+    let exit = match result {
+        Ok(exit) => exit,
+        Err(error) => {
+            shared::print_error(&error);
+            Exit::Error
+        }
+    };
+    ExitCode::from(exit as u8)
+}

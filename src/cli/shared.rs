@@ -1,0 +1,55 @@
+//! Pieces every command uses: reading manifests (with all diagnostics
+//! printed), printing to stdout/stderr through colour-aware streams.
+
+use crate::manifest::{self, Loaded, ParseOptions};
+use crate::sources;
+use anyhow::{Result, anyhow};
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct ManifestArgs {
+    /// Manifest files or directories (recursive; *.yaml, *.yml, *.json), or `-` for stdin.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<String>,
+    /// Unknown kinds are errors instead of being skipped.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Read and validate the `-f` set. Every diagnostic goes to stderr; the
+/// returned error only summarizes.
+pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
+    let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
+    match manifest::parse(&sources, &ParseOptions { strict: args.strict }) {
+        Ok(loaded) => {
+            if !quiet {
+                for notice in &loaded.notices {
+                    eprintln!("notice: {notice}");
+                }
+            }
+            Ok(loaded)
+        }
+        Err(diagnostics) => {
+            let mut stderr = anstream::stderr();
+            for diagnostic in &diagnostics {
+                let _ = writeln!(stderr, "{diagnostic}");
+            }
+            Err(anyhow!(
+                "{} error{} in manifests; nothing was changed",
+                diagnostics.len(),
+                if diagnostics.len() == 1 { "" } else { "s" }
+            ))
+        }
+    }
+}
+
+pub fn print_error(error: &anyhow::Error) {
+    let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let _ = writeln!(anstream::stderr(), "{style}error{style:#}: {error:#}");
+}
+
+pub fn out(text: &str) {
+    let mut stdout = anstream::stdout();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}

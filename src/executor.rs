@@ -1,0 +1,306 @@
+//! Applies a plan's actions to the in-memory state, and drives the loop:
+//! observe → diff → act, advancing the simulated clock to the next event when
+//! nothing can be done now, until converged, blocked or out of time.
+//! Persisting is the caller's business (a callback per step), which is what
+//! makes `plan` exactly `apply` without the writes.
+
+use crate::model::state::{Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus};
+use crate::model::workload::Desired;
+use crate::reconcile::status::{Blocked, WorkloadReport};
+use crate::reconcile::{self, Action, Options};
+use crate::scheduler::Scheduler;
+use std::collections::HashMap;
+
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything converged after at least one step.
+    Converged,
+    /// Nothing to do: the state already matches.
+    NoChanges,
+    /// No action can make progress; reasons per workload.
+    Blocked,
+    /// The simulated time budget ran out.
+    Timeout,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Converged => "Converged",
+            Outcome::NoChanges => "NoChanges",
+            Outcome::Blocked => "Blocked",
+            Outcome::Timeout => "Timeout",
+        }
+    }
+}
+
+/// The counts of one workload after a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepStatus {
+    pub object: String,
+    pub current: i32,
+    pub ready: i32,
+    pub available: i32,
+    pub updated: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub time: u64,
+    pub actions: Vec<Action>,
+    pub status: Vec<StepStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub reconcile: Options,
+    /// Simulated seconds the loop may advance the clock.
+    pub timeout: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            reconcile: Options::default(),
+            timeout: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub outcome: Outcome,
+    pub steps: Vec<Step>,
+    pub clock: u64,
+    pub workloads: Vec<WorkloadReport>,
+}
+
+/// A guard against a controller that keeps acting without converging.
+const MAX_STEPS: usize = 100_000;
+
+/// Run the loop on `state`. `persist` is called after every step that changed
+/// the state (and once more if only the clock moved at the end).
+pub fn run<E>(
+    desired: &Desired,
+    state: &mut State,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+    mut persist: impl FnMut(&State, Option<&Step>) -> Result<(), E>,
+) -> Result<RunResult, E> {
+    let start = state.clock;
+    let mut persisted_clock = state.clock;
+    let mut steps = Vec::new();
+    let outcome = loop {
+        let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
+        if !plan.actions.is_empty() {
+            execute(state, &plan.actions);
+            state.generation += 1;
+            let step = Step {
+                time: state.clock,
+                actions: plan.actions,
+                status: step_status(&reconcile::summarize(desired, state, state.clock)),
+            };
+            persist(state, Some(&step))?;
+            persisted_clock = state.clock;
+            steps.push(step);
+            if steps.len() >= MAX_STEPS {
+                break Outcome::Timeout;
+            }
+            continue;
+        }
+        match plan.wake_at {
+            Some(at) if at.saturating_sub(start) <= options.timeout => state.clock = at,
+            Some(_) => break Outcome::Timeout,
+            None => {
+                let reports = reconcile::summarize(desired, state, state.clock);
+                break if !reports.iter().all(WorkloadReport::converged) {
+                    Outcome::Blocked
+                } else if steps.is_empty() {
+                    Outcome::NoChanges
+                } else {
+                    Outcome::Converged
+                };
+            }
+        }
+    };
+    if state.clock != persisted_clock && !steps.is_empty() {
+        state.generation += 1;
+        persist(state, None)?;
+    }
+    let mut workloads = reconcile::summarize(desired, state, state.clock);
+    if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
+        for report in workloads.iter_mut().filter(|r| !r.converged() && r.blocked.is_none()) {
+            report.blocked = Some(stalled(report, outcome));
+        }
+    }
+    Ok(RunResult {
+        outcome,
+        steps,
+        clock: state.clock,
+        workloads,
+    })
+}
+
+fn stalled(report: &WorkloadReport, outcome: Outcome) -> Blocked {
+    let message = format!(
+        "{} of {} replicas available, {} updated",
+        report.available, report.desired, report.updated
+    );
+    Blocked {
+        reason: if outcome == Outcome::Timeout { "Timeout" } else { "RolloutStalled" }.to_string(),
+        message,
+    }
+}
+
+fn step_status(reports: &[WorkloadReport]) -> Vec<StepStatus> {
+    reports
+        .iter()
+        .map(|r| StepStatus {
+            object: r.object.clone(),
+            current: r.current,
+            ready: r.ready,
+            available: r.available,
+            updated: r.updated,
+        })
+        .collect()
+}
+
+/// Apply actions to the state, in order, recording an event for each.
+pub fn execute(state: &mut State, actions: &[Action]) {
+    let now = state.clock;
+    let mut index: HashMap<String, usize> = state
+        .replicas
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.clone(), i))
+        .collect();
+    let mut removed = false;
+    for action in actions {
+        let event = apply_one(state, &mut index, &mut removed, action, now);
+        if let Some((kind, reason, message)) = event {
+            state.record_event(Event {
+                time: now,
+                kind,
+                reason: reason.to_string(),
+                object: event_object(action),
+                message,
+            });
+        }
+    }
+    if removed {
+        state.replicas.retain(|r| r.phase != Phase::Terminating);
+    }
+    state.trim_events();
+    state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    state.workloads.sort_by_key(WorkloadState::id);
+}
+
+fn event_object(action: &Action) -> String {
+    match action.replica() {
+        Some(replica) => format!("Replica/{replica}"),
+        None => action.object(),
+    }
+}
+
+type EventRecord = (EventType, &'static str, String);
+
+fn apply_one(
+    state: &mut State,
+    index: &mut HashMap<String, usize>,
+    removed: &mut bool,
+    action: &Action,
+    now: u64,
+) -> Option<EventRecord> {
+    match action {
+        Action::AddNode(node) => {
+            state.nodes.push(node.clone());
+            Some((EventType::Normal, "NodeAdded", format!("Node {} added", node.name)))
+        }
+        Action::UpdateNode(node) => {
+            if let Some(existing) = state.node_mut(&node.name) {
+                *existing = node.clone();
+            }
+            Some((EventType::Normal, "NodeUpdated", format!("Node {} updated from the manifests", node.name)))
+        }
+        Action::RemoveNode { name } => {
+            state.nodes.retain(|n| &n.name != name);
+            Some((EventType::Normal, "RemovingNode", format!("Node {name} removed")))
+        }
+        Action::ApplyWorkload { workload, spec } => {
+            match state.workloads.iter_mut().find(|w| w.id() == *workload) {
+                Some(existing) => existing.spec = spec.clone(),
+                None => state.workloads.push(WorkloadState {
+                    kind: workload.kind,
+                    namespace: workload.namespace.clone(),
+                    name: workload.name.clone(),
+                    spec: spec.clone(),
+                    revisions: Vec::new(),
+                    status: WorkloadStatus::default(),
+                }),
+            }
+            None
+        }
+        Action::RecordRevision { workload, revision, hash, template } => {
+            let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
+            stored.revisions.retain(|r| &r.hash != hash);
+            stored.revisions.push(Revision {
+                revision: *revision,
+                hash: hash.clone(),
+                template: template.clone(),
+            });
+            for replica in state.replicas.iter_mut().filter(|r| &r.workload == workload && &r.hash == hash) {
+                replica.revision = *revision;
+            }
+            Some((EventType::Normal, "RevisionRecorded", format!("Revision {revision} ({hash})")))
+        }
+        Action::RemoveWorkload { workload } => {
+            state.workloads.retain(|w| w.id() != *workload);
+            Some((EventType::Normal, "Deleted", format!("{workload} removed: no longer declared")))
+        }
+        Action::Create { replica, workload, revision, hash, target_node } => {
+            index.insert(replica.clone(), state.replicas.len());
+            state.replicas.push(Replica {
+                name: replica.clone(),
+                workload: workload.clone(),
+                revision: *revision,
+                hash: hash.clone(),
+                node: None,
+                target_node: target_node.clone(),
+                phase: Phase::Pending,
+                ready: false,
+                created_at: now,
+                started_at: None,
+                ready_at: None,
+                restarts: 0,
+                reason: None,
+            });
+            Some((EventType::Normal, "SuccessfulCreate", format!("Created replica {replica}")))
+        }
+        Action::Bind { replica, node, .. } => {
+            let r = &mut state.replicas[*index.get(replica)?];
+            r.node = Some(node.clone());
+            r.phase = Phase::Running;
+            r.started_at = Some(now);
+            r.reason = None;
+            Some((EventType::Normal, "Scheduled", format!("Successfully assigned {replica} to {node}")))
+        }
+        Action::FailedScheduling { replica, message, .. } => {
+            let r = &mut state.replicas[*index.get(replica)?];
+            r.reason = Some(message.clone());
+            Some((EventType::Warning, "FailedScheduling", message.clone()))
+        }
+        Action::MarkReady { replica, .. } => {
+            let r = &mut state.replicas[*index.get(replica)?];
+            r.ready = true;
+            r.ready_at = Some(now);
+            Some((EventType::Normal, "Ready", format!("Replica {replica} is ready")))
+        }
+        Action::Delete { replica, reason, .. } => {
+            let r = &mut state.replicas[*index.get(replica)?];
+            r.phase = Phase::Terminating;
+            *removed = true;
+            Some((EventType::Normal, "Killing", format!("Deleted replica {replica}: {reason}")))
+        }
+    }
+}

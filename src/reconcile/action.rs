@@ -1,0 +1,152 @@
+//! The closed set of things a plan can do.
+
+use crate::model::state::NodeState;
+use crate::model::workload::ObjectRef;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteReason {
+    /// Scaled down (or replaced by a newer revision).
+    ScaledDown,
+    /// An older revision's replica removed by the rollout.
+    Superseded,
+    /// Its node was removed from the cluster.
+    NodeGone,
+    /// Its workload is no longer declared.
+    WorkloadRemoved,
+    /// A DaemonSet replica whose node no longer qualifies.
+    NodeNotEligible,
+}
+
+impl fmt::Display for DeleteReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeleteReason::ScaledDown => "scaled down",
+            DeleteReason::Superseded => "replaced by a newer revision",
+            DeleteReason::NodeGone => "node removed",
+            DeleteReason::WorkloadRemoved => "workload removed",
+            DeleteReason::NodeNotEligible => "node no longer eligible",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    AddNode(NodeState),
+    UpdateNode(NodeState),
+    RemoveNode {
+        name: String,
+    },
+    /// Record the manifest as last applied (new workload or changed spec).
+    ApplyWorkload {
+        workload: ObjectRef,
+        spec: serde_json::Value,
+    },
+    RecordRevision {
+        workload: ObjectRef,
+        revision: u64,
+        hash: String,
+        template: serde_json::Value,
+    },
+    RemoveWorkload {
+        workload: ObjectRef,
+    },
+    Create {
+        replica: String,
+        workload: ObjectRef,
+        revision: u64,
+        hash: String,
+        target_node: Option<String>,
+    },
+    Bind {
+        replica: String,
+        workload: ObjectRef,
+        node: String,
+    },
+    /// No node fits; the message is kube-scheduler's FitError text.
+    FailedScheduling {
+        replica: String,
+        workload: ObjectRef,
+        message: String,
+    },
+    MarkReady {
+        replica: String,
+        workload: ObjectRef,
+    },
+    Delete {
+        replica: String,
+        workload: ObjectRef,
+        node: Option<String>,
+        reason: DeleteReason,
+    },
+}
+
+impl Action {
+    /// The stable `op` name used in JSON output and plan tables.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Action::AddNode(_) => "add-node",
+            Action::UpdateNode(_) => "update-node",
+            Action::RemoveNode { .. } => "remove-node",
+            Action::ApplyWorkload { .. } => "apply-workload",
+            Action::RecordRevision { .. } => "record-revision",
+            Action::RemoveWorkload { .. } => "remove-workload",
+            Action::Create { .. } => "create",
+            Action::Bind { .. } => "bind",
+            Action::FailedScheduling { .. } => "pending",
+            Action::MarkReady { .. } => "mark-ready",
+            Action::Delete { .. } => "delete",
+        }
+    }
+
+    /// The object the action is about, `Kind/namespace/name`.
+    pub fn object(&self) -> String {
+        match self {
+            Action::AddNode(node) | Action::UpdateNode(node) => format!("Node/{}", node.name),
+            Action::RemoveNode { name } => format!("Node/{name}"),
+            Action::ApplyWorkload { workload, .. }
+            | Action::RecordRevision { workload, .. }
+            | Action::RemoveWorkload { workload }
+            | Action::Create { workload, .. }
+            | Action::Bind { workload, .. }
+            | Action::FailedScheduling { workload, .. }
+            | Action::MarkReady { workload, .. }
+            | Action::Delete { workload, .. } => workload.to_string(),
+        }
+    }
+
+    pub fn replica(&self) -> Option<&str> {
+        match self {
+            Action::Create { replica, .. }
+            | Action::Bind { replica, .. }
+            | Action::FailedScheduling { replica, .. }
+            | Action::MarkReady { replica, .. }
+            | Action::Delete { replica, .. } => Some(replica),
+            _ => None,
+        }
+    }
+
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Action::Bind { node, .. } => Some(node),
+            Action::Create { target_node, .. } => target_node.as_deref(),
+            Action::Delete { node, .. } => node.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn revision(&self) -> Option<u64> {
+        match self {
+            Action::Create { revision, .. } | Action::RecordRevision { revision, .. } => Some(*revision),
+            _ => None,
+        }
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Action::FailedScheduling { message, .. } => Some(message.clone()),
+            Action::Delete { reason, .. } => Some(reason.to_string()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The DaemonSet controller: one replica on every eligible node
+//! (`NodeShouldRunDaemonPod`: node selector and required affinity, and no
+//! untolerated NoSchedule/NoExecute taint once Kubernetes' default DaemonSet
+//! tolerations are added). A changed template replaces replicas node by node
+//! within maxUnavailable.
+
+use super::deployment::{self, is_available};
+use super::{DeleteReason, Pass};
+use crate::model::labels::{NodeSelector, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm};
+use crate::model::pod::{NodeAffinity, PodSpec, TaintEffect, Toleration, TolerationEffect, TolerationOperator};
+use crate::model::state::{NodeState, Replica};
+use crate::model::workload::{Strategy, Workload};
+use std::collections::BTreeMap;
+
+/// `AddOrUpdateDaemonPodTolerations` (pkg/controller/daemon/util).
+pub fn default_tolerations() -> Vec<Toleration> {
+    let toleration = |key: &str, effect: TolerationEffect| Toleration {
+        key: key.to_string(),
+        operator: TolerationOperator::Exists,
+        value: String::new(),
+        effect,
+        toleration_seconds: None,
+    };
+    vec![
+        toleration("node.kubernetes.io/not-ready", TolerationEffect::NoExecute),
+        toleration("node.kubernetes.io/unreachable", TolerationEffect::NoExecute),
+        toleration("node.kubernetes.io/disk-pressure", TolerationEffect::NoSchedule),
+        toleration("node.kubernetes.io/memory-pressure", TolerationEffect::NoSchedule),
+        toleration("node.kubernetes.io/pid-pressure", TolerationEffect::NoSchedule),
+        toleration("node.kubernetes.io/unschedulable", TolerationEffect::NoSchedule),
+    ]
+}
+
+/// The pod a DaemonSet creates for one node: its template plus the default
+/// tolerations, pinned to the node with required affinity on `metadata.name`
+/// (`ReplaceDaemonSetPodNodeNameNodeAffinity`).
+pub fn daemon_pod(template: &PodSpec, node: &str) -> PodSpec {
+    let mut pod = template.clone();
+    for toleration in default_tolerations() {
+        if !pod.tolerations.contains(&toleration) {
+            pod.tolerations.push(toleration);
+        }
+    }
+    let pin = NodeSelectorRequirement {
+        key: "metadata.name".to_string(),
+        operator: NodeSelectorOperator::In,
+        values: vec![node.to_string()],
+    };
+    let affinity = pod.affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
+    let required = affinity
+        .required_during_scheduling_ignored_during_execution
+        .get_or_insert_with(NodeSelector::default);
+    if required.node_selector_terms.is_empty() {
+        required.node_selector_terms.push(NodeSelectorTerm::default());
+    }
+    for term in &mut required.node_selector_terms {
+        term.match_fields = vec![pin.clone()];
+    }
+    pod
+}
+
+/// (should run a new replica, may keep an existing one) for this node.
+pub fn node_should_run(pod: &PodSpec, node: &NodeState) -> (bool, bool) {
+    if !pod.matches_node_selector(&node.name, &node.labels) {
+        return (false, false);
+    }
+    let mut should_run = true;
+    let mut may_continue = true;
+    for taint in &node.taints {
+        if pod.tolerations.iter().any(|t| t.tolerates(taint)) {
+            continue;
+        }
+        match taint.effect {
+            TaintEffect::NoSchedule => should_run = false,
+            TaintEffect::NoExecute => (should_run, may_continue) = (false, false),
+            TaintEffect::PreferNoSchedule => {}
+        }
+    }
+    (should_run, may_continue)
+}
+
+pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
+    let template = daemon_pod(&workload.pod, "");
+    let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
+    let mut by_node: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
+    for replica in &replicas {
+        if let Some(node) = replica.node.as_deref().or(replica.target_node.as_deref()) {
+            by_node.entry(node).or_default().push(replica);
+        }
+    }
+    let max_unavailable = match &workload.strategy {
+        Strategy::RollingUpdate { max_unavailable, .. } => {
+            let eligible = nodes.iter().filter(|n| node_should_run(&template, n).0).count() as i32;
+            max_unavailable.scaled(eligible, true).max(1)
+        }
+        _ => 0,
+    };
+    let mut unavailable = 0;
+    let mut replaceable = Vec::new();
+    let revision = deployment::current_revision(pass, workload);
+    for node in nodes {
+        let (should_run, may_continue) = node_should_run(&template, node);
+        let here = by_node.remove(node.name.as_str()).unwrap_or_default();
+        if !may_continue || (!should_run && here.is_empty()) {
+            for replica in here {
+                pass.delete(replica, DeleteReason::NodeNotEligible);
+            }
+            continue;
+        }
+        let (current, old): (Vec<&Replica>, Vec<&Replica>) =
+            here.into_iter().partition(|r| r.hash == workload.template_hash);
+        for extra in current.iter().skip(1) {
+            pass.delete(extra, DeleteReason::ScaledDown);
+        }
+        match (current.first(), old.is_empty()) {
+            (Some(replica), _) => {
+                if !is_available(replica, workload.min_ready_seconds, pass.now) {
+                    unavailable += 1;
+                }
+                for replica in old {
+                    pass.delete(replica, DeleteReason::Superseded);
+                }
+            }
+            (None, true) => {
+                if should_run {
+                    unavailable += 1;
+                    deployment::create(pass, workload, revision, Some(node.name.clone()));
+                }
+            }
+            (None, false) => {
+                if old.iter().any(|r| !is_available(r, workload.min_ready_seconds, pass.now)) {
+                    unavailable += 1;
+                    for replica in old {
+                        pass.delete(replica, DeleteReason::Superseded);
+                    }
+                } else if workload.strategy != Strategy::OnDelete {
+                    replaceable.push(old);
+                }
+            }
+        }
+    }
+    // Replicas left in by_node sit on nodes that are gone; remove_orphans handled bound ones.
+    for replica in by_node.into_values().flatten() {
+        pass.delete(replica, DeleteReason::NodeGone);
+    }
+    // Rolling update (maxSurge 0): replace available old replicas while the
+    // number of unavailable nodes stays within maxUnavailable.
+    for old in replaceable {
+        if unavailable >= max_unavailable {
+            break;
+        }
+        unavailable += 1;
+        for replica in old {
+            pass.delete(replica, DeleteReason::Superseded);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The Deployment controller: record the applied spec and revisions, then one
+//! rollout sync (see `rollout`) turned into replica creations and deletions.
+
+use super::{Action, DeleteReason, Pass};
+use crate::model::state::{Replica, WorkloadState};
+use crate::model::workload::{Strategy, Workload, WorkloadKind};
+use crate::rollout::{self, RevisionCounts};
+use std::collections::BTreeMap;
+
+/// Record the manifest as last applied, and a revision for a new template.
+pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
+    let stored = pass.observed.workload(&workload.id);
+    if stored.is_none_or(|s| s.spec != workload.manifest) {
+        pass.plan.actions.push(Action::ApplyWorkload {
+            workload: workload.id.clone(),
+            spec: workload.manifest.clone(),
+        });
+    }
+    let newest = stored.and_then(WorkloadState::current_revision);
+    if newest.is_none_or(|r| r.hash != workload.template_hash) {
+        pass.plan.actions.push(Action::RecordRevision {
+            workload: workload.id.clone(),
+            revision: newest.map_or(1, |r| r.revision + 1),
+            hash: workload.template_hash.clone(),
+            template: workload.template.clone(),
+        });
+    }
+}
+
+/// The revision number the workload's current template has (or gets in this pass).
+pub(super) fn current_revision(pass: &Pass, workload: &Workload) -> u64 {
+    let stored = pass.observed.workload(&workload.id);
+    let newest = stored.and_then(WorkloadState::current_revision);
+    match newest {
+        Some(r) if r.hash == workload.template_hash => r.revision,
+        Some(r) => r.revision + 1,
+        None => 1,
+    }
+}
+
+/// Whether a replica counts as available: ready for longer than minReadySeconds
+/// (`IsPodAvailable`, strict comparison).
+pub fn is_available(replica: &Replica, min_ready_seconds: u64, now: u64) -> bool {
+    match (replica.ready, replica.ready_at) {
+        (true, _) if min_ready_seconds == 0 => true,
+        (true, Some(at)) => at + min_ready_seconds < now,
+        _ => false,
+    }
+}
+
+pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
+    let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
+    let revision_of: BTreeMap<&str, u64> = pass
+        .observed
+        .workload(&workload.id)
+        .map(|w| w.revisions.iter().map(|r| (r.hash.as_str(), r.revision)).collect())
+        .unwrap_or_default();
+    let mut by_hash: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
+    for replica in &replicas {
+        by_hash.entry(replica.hash.as_str()).or_default().push(replica);
+    }
+    let counts = |hash: &str, members: &[&Replica]| RevisionCounts {
+        revision: revision_of.get(hash).copied().unwrap_or(0),
+        replicas: members.len() as i32,
+        available: members
+            .iter()
+            .filter(|r| is_available(r, workload.min_ready_seconds, pass.now))
+            .count() as i32,
+    };
+    let new_hash = workload.template_hash.as_str();
+    let new = if revision_of.contains_key(new_hash) || by_hash.contains_key(new_hash) {
+        Some(counts(new_hash, by_hash.get(new_hash).map_or(&[][..], Vec::as_slice)))
+    } else {
+        None
+    };
+    let mut old: Vec<(RevisionCounts, &str)> = by_hash
+        .iter()
+        .filter(|(hash, _)| **hash != new_hash)
+        .map(|(hash, members)| (counts(hash, members), *hash))
+        .collect();
+    old.sort_by_key(|(c, hash)| (c.revision, *hash));
+    let old_counts: Vec<RevisionCounts> = old.iter().map(|(c, _)| *c).collect();
+
+    if workload.paused && new.is_none() && !old.is_empty() {
+        return;
+    }
+    let targets = match workload.strategy {
+        Strategy::Recreate => rollout::recreate_sync(workload.replicas, new, &old_counts),
+        _ => rollout::rolling_sync(&workload.strategy, workload.replicas, new, &old_counts),
+    };
+
+    let new_members: Vec<&Replica> = by_hash.get(new_hash).cloned().unwrap_or_default();
+    let have = new_members.len() as i32;
+    if targets.new > have {
+        let revision = current_revision(pass, workload);
+        for _ in have..targets.new {
+            create(pass, workload, revision, None);
+        }
+    } else if targets.new < have {
+        scale_down(pass, workload, new_members, (have - targets.new) as usize, DeleteReason::ScaledDown);
+    }
+    for ((counts, hash), (_, target)) in old.iter().zip(&targets.old) {
+        if *target < counts.replicas {
+            let members = by_hash.get(hash).cloned().unwrap_or_default();
+            scale_down(pass, workload, members, (counts.replicas - target) as usize, DeleteReason::Superseded);
+        }
+    }
+}
+
+pub(super) fn create(pass: &mut Pass, workload: &Workload, revision: u64, target_node: Option<String>) {
+    let hash = (workload.kind() == WorkloadKind::Deployment).then_some(workload.template_hash.as_str());
+    let name = pass.names.next(&workload.id, hash);
+    let replica = Replica {
+        name: name.clone(),
+        workload: workload.id.clone(),
+        revision,
+        hash: workload.template_hash.clone(),
+        node: None,
+        target_node: target_node.clone(),
+        phase: crate::model::state::Phase::Pending,
+        ready: false,
+        created_at: pass.now,
+        started_at: None,
+        ready_at: None,
+        restarts: 0,
+        reason: None,
+    };
+    pass.plan.actions.push(Action::Create {
+        replica: name,
+        workload: workload.id.clone(),
+        revision,
+        hash: workload.template_hash.clone(),
+        target_node,
+    });
+    pass.created.push(replica);
+}
+
+/// Pick victims as the ReplicaSet controller ranks pods (`ActivePodsWithRanks`):
+/// unscheduled first, then not ready, then those sharing a node with more of
+/// their siblings, then ready for the shortest time, more restarts, newest.
+fn scale_down(pass: &mut Pass, workload: &Workload, mut members: Vec<&Replica>, count: usize, reason: DeleteReason) {
+    let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
+    for replica in pass.replicas_of(&workload.id) {
+        if let Some(node) = &replica.node {
+            *per_node.entry(node.as_str()).or_default() += 1;
+        }
+    }
+    members.sort_by(|a, b| {
+        let siblings = |r: &Replica| r.node.as_deref().map_or(0, |n| per_node.get(n).copied().unwrap_or(0));
+        a.node
+            .is_some()
+            .cmp(&b.node.is_some())
+            .then(a.ready.cmp(&b.ready))
+            .then(siblings(b).cmp(&siblings(a)))
+            .then(b.ready_at.cmp(&a.ready_at))
+            .then(b.restarts.cmp(&a.restarts))
+            .then(b.created_at.cmp(&a.created_at))
+            .then(b.name.cmp(&a.name))
+    });
+    for replica in members.into_iter().take(count) {
+        pass.delete(replica, reason);
+    }
+}

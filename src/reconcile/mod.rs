@@ -1,0 +1,161 @@
+//! The diff: `reconcile(desired, observed, now) -> Plan`, a pure function.
+//!
+//! One call is one pass of every controller, in order: the node fleet, the
+//! workloads (each revision scaled as its rollout strategy says), placement of
+//! every replica that needs a node, then readiness. The plan lists actions; the
+//! executor applies them. Nothing here touches disk, clock or terminal.
+
+mod action;
+mod catalog;
+mod daemonset;
+mod deployment;
+mod names;
+mod nodes;
+mod placement;
+pub mod status;
+
+pub use action::{Action, DeleteReason};
+pub use catalog::Catalog;
+pub use status::{WorkloadReport, summarize};
+
+use crate::model::state::{Phase, Replica, State};
+use crate::model::workload::{Desired, ObjectRef};
+use crate::scheduler::Scheduler;
+use std::collections::{BTreeSet, HashMap};
+
+/// What happens to workloads that were applied before and are absent now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Prune {
+    /// Remove them, unless the `-f` set declares no workload at all.
+    #[default]
+    Auto,
+    /// `--no-prune`: keep them.
+    Keep,
+    /// `--prune-all`: remove them even when the set is empty.
+    All,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub prune: Prune,
+}
+
+/// The actions of one pass, and when the next pass has something to do if
+/// nothing is done now (a replica becoming ready or available).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub wake_at: Option<u64>,
+}
+
+impl Plan {
+    fn wake(&mut self, at: u64) {
+        self.wake_at = Some(self.wake_at.map_or(at, |t| t.min(at)));
+    }
+}
+
+/// The working view of one pass: the observed state plus the decisions made so
+/// far, so later phases see earlier ones (deleted replicas free their node,
+/// created replicas get placed).
+pub(crate) struct Pass<'a> {
+    pub desired: &'a Desired,
+    pub observed: &'a State,
+    pub now: u64,
+    pub catalog: Catalog,
+    pub plan: Plan,
+    /// Replica indexes (into `observed.replicas`) grouped by workload.
+    pub by_workload: HashMap<ObjectRef, Vec<usize>>,
+    pub deleted: BTreeSet<String>,
+    /// Replicas created in this pass (not in `observed` yet).
+    pub created: Vec<Replica>,
+    pub names: names::NameGenerator,
+}
+
+impl<'a> Pass<'a> {
+    pub fn replicas_of(&self, workload: &ObjectRef) -> impl Iterator<Item = &'a Replica> + '_ {
+        let observed = self.observed;
+        self.by_workload
+            .get(workload)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &observed.replicas[i])
+            .filter(|r| r.phase != Phase::Terminating && !self.deleted.contains(&r.name))
+    }
+
+    pub fn delete(&mut self, replica: &Replica, reason: DeleteReason) {
+        if self.deleted.insert(replica.name.clone()) {
+            self.plan.actions.push(Action::Delete {
+                replica: replica.name.clone(),
+                workload: replica.workload.clone(),
+                node: replica.node.clone(),
+                reason,
+            });
+        }
+    }
+}
+
+pub fn reconcile(desired: &Desired, observed: &State, now: u64, scheduler: &Scheduler, options: &Options) -> Plan {
+    let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::new();
+    for (i, replica) in observed.replicas.iter().enumerate() {
+        by_workload.entry(replica.workload.clone()).or_default().push(i);
+    }
+    let mut pass = Pass {
+        desired,
+        observed,
+        now,
+        catalog: Catalog::build(desired, observed),
+        plan: Plan::default(),
+        by_workload,
+        deleted: BTreeSet::new(),
+        created: Vec::new(),
+        names: names::NameGenerator::new(observed),
+    };
+    let nodes = nodes::sync(&mut pass);
+    remove_orphans(&mut pass, &nodes, options.prune);
+    for workload in &desired.workloads {
+        deployment::record_spec(&mut pass, workload);
+        match workload.kind() {
+            crate::model::workload::WorkloadKind::Deployment => deployment::sync(&mut pass, workload),
+            crate::model::workload::WorkloadKind::DaemonSet => daemonset::sync(&mut pass, workload, &nodes),
+        }
+    }
+    placement::place(&mut pass, &nodes, scheduler);
+    placement::readiness(&mut pass);
+    pass.plan
+}
+
+/// Replicas whose node or workload no longer exists, and workloads no longer declared.
+fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], prune: Prune) {
+    let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let declared: BTreeSet<&ObjectRef> = pass.desired.workloads.iter().map(|w| &w.id).collect();
+    let prune = match prune {
+        Prune::Keep => false,
+        Prune::All => true,
+        Prune::Auto => !pass.desired.workloads.is_empty(),
+    };
+    let observed = pass.observed;
+    for replica in &observed.replicas {
+        if let Some(node) = &replica.node
+            && !node_names.contains(node.as_str())
+        {
+            pass.delete(replica, DeleteReason::NodeGone);
+        }
+    }
+    for workload in &observed.workloads {
+        let id = workload.id();
+        if declared.contains(&id) || !prune {
+            continue;
+        }
+        let replicas: Vec<&Replica> = pass.replicas_of(&id).collect();
+        for replica in replicas {
+            pass.delete(replica, DeleteReason::WorkloadRemoved);
+        }
+        pass.plan.actions.push(Action::RemoveWorkload { workload: id });
+    }
+    let known: BTreeSet<ObjectRef> = observed.workloads.iter().map(|w| w.id()).collect();
+    for replica in &observed.replicas {
+        if !known.contains(&replica.workload) && !declared.contains(&replica.workload) {
+            pass.delete(replica, DeleteReason::WorkloadRemoved);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Deterministic replica names, as Kubernetes shapes them:
+//! `<deployment>-<pod-template-hash>-<5 chars>` and `<daemonset>-<5 chars>`.
+//! The suffix is derived from the workload, the state's generation and a
+//! counter, so the same inputs always give the same names.
+
+use crate::model::state::State;
+use crate::model::workload::ObjectRef;
+use std::collections::HashSet;
+
+/// Kubernetes' `rand.SafeEncodeString` alphabet (no vowels, no confusable digits).
+pub const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+pub fn fnv1a32(bytes: &[u8]) -> u32 {
+    let mut hash: u32 = 2_166_136_261;
+    for byte in bytes {
+        hash ^= u32::from(*byte);
+        hash = hash.wrapping_mul(16_777_619);
+    }
+    hash
+}
+
+pub struct NameGenerator {
+    taken: HashSet<String>,
+    generation: u64,
+    counter: u64,
+}
+
+impl NameGenerator {
+    pub fn new(state: &State) -> NameGenerator {
+        NameGenerator {
+            taken: state.replicas.iter().map(|r| r.name.clone()).collect(),
+            generation: state.generation,
+            counter: 0,
+        }
+    }
+
+    pub fn next(&mut self, workload: &ObjectRef, hash: Option<&str>) -> String {
+        let prefix = match hash {
+            Some(hash) => format!("{}-{hash}-", workload.name),
+            None => format!("{}-", workload.name),
+        };
+        loop {
+            self.counter += 1;
+            let seed = format!("{workload}/{}/{}", self.generation, self.counter);
+            let mut value = fnv1a32(seed.as_bytes());
+            let mut name = prefix.clone();
+            for _ in 0..5 {
+                name.push(ALPHANUMS[(value % 27) as usize] as char);
+                value /= 27;
+            }
+            if self.taken.insert(name.clone()) {
+                return name;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::workload::Kind;
+
+    #[test]
+    fn fnv1a32_matches_reference_values() {
+        assert_eq!(fnv1a32(b""), 0x811c9dc5);
+        assert_eq!(fnv1a32(b"a"), 0xe40c292c);
+        assert_eq!(fnv1a32(b"foobar"), 0xbf9cf968);
+    }
+
+    #[test]
+    fn names_are_deterministic_and_unique() {
+        let id = ObjectRef::new(Kind::Deployment, "default", "api");
+        let state = State::default();
+        let mut a = NameGenerator::new(&state);
+        let mut b = NameGenerator::new(&state);
+        let first: Vec<String> = (0..50).map(|_| a.next(&id, Some("5d8f9"))).collect();
+        let second: Vec<String> = (0..50).map(|_| b.next(&id, Some("5d8f9"))).collect();
+        assert_eq!(first, second);
+        let unique: HashSet<&String> = first.iter().collect();
+        assert_eq!(unique.len(), 50);
+        assert!(first[0].starts_with("api-5d8f9-"));
+        assert_eq!(first[0].len(), "api-5d8f9-".len() + 5);
+    }
+}

@@ -1,0 +1,108 @@
+//! Placement and readiness: every replica that needs a node goes through the
+//! scheduler against a snapshot that already holds every placed replica;
+//! bound replicas become ready once their readiness delay has passed.
+
+use super::daemonset::daemon_pod;
+use super::{Action, Pass};
+use crate::model::state::{NodeState, Phase, Replica};
+use crate::scheduler::Scheduler;
+use crate::scheduler::snapshot::Snapshot;
+use std::borrow::Cow;
+
+pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler) {
+    let mut snapshot = Snapshot::new(nodes);
+    let observed = pass.observed;
+    let mut waiting: Vec<&Replica> = Vec::new();
+    for replica in &observed.replicas {
+        if pass.deleted.contains(&replica.name) || replica.phase == Phase::Terminating {
+            continue;
+        }
+        match &replica.node {
+            Some(node) => {
+                if let (Some(index), Some(pod)) = (
+                    snapshot.index_of(node),
+                    pass.catalog.pod(&replica.workload, &replica.hash),
+                ) {
+                    snapshot.assume(index, pod);
+                }
+            }
+            None => waiting.push(replica),
+        }
+    }
+    let created = std::mem::take(&mut pass.created);
+    waiting.extend(created.iter());
+    // The scheduling queue: oldest first, then by workload and name.
+    waiting.sort_by(|a, b| {
+        (a.created_at, &a.workload, &a.name).cmp(&(b.created_at, &b.workload, &b.name))
+    });
+    for replica in waiting {
+        let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+            continue;
+        };
+        let pod: Cow<_> = match &replica.target_node {
+            Some(node) => Cow::Owned(daemon_pod(template, node)),
+            None => Cow::Borrowed(template.as_ref()),
+        };
+        match scheduler.schedule(&pod, &snapshot) {
+            Ok(placement) => {
+                snapshot.assume(placement.node, &pod);
+                pass.plan.actions.push(Action::Bind {
+                    replica: replica.name.clone(),
+                    workload: replica.workload.clone(),
+                    node: snapshot.nodes[placement.node].name.clone(),
+                });
+                pass.plan.wake(pass.now + pod.ready_after);
+            }
+            Err(error) => {
+                let message = error.to_string();
+                if replica.reason.as_deref() != Some(message.as_str()) {
+                    pass.plan.actions.push(Action::FailedScheduling {
+                        replica: replica.name.clone(),
+                        workload: replica.workload.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    pass.created = created;
+}
+
+/// Bound replicas whose readiness delay has passed become ready; otherwise the
+/// pass asks to be woken when the next one does (or becomes available).
+pub(super) fn readiness(pass: &mut Pass) {
+    let min_ready: std::collections::HashMap<_, _> = pass
+        .desired
+        .workloads
+        .iter()
+        .map(|w| (&w.id, w.min_ready_seconds))
+        .collect();
+    let observed = pass.observed;
+    for replica in &observed.replicas {
+        if pass.deleted.contains(&replica.name) || replica.node.is_none() {
+            continue;
+        }
+        if replica.ready {
+            let min_ready = min_ready.get(&replica.workload).copied().unwrap_or(0);
+            if let Some(at) = replica.ready_at
+                && min_ready > 0
+                && at + min_ready >= pass.now
+            {
+                pass.plan.wake(at + min_ready + 1);
+            }
+            continue;
+        }
+        let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+            continue;
+        };
+        let due = replica.started_at.unwrap_or(replica.created_at) + pod.ready_after;
+        if due <= pass.now {
+            pass.plan.actions.push(Action::MarkReady {
+                replica: replica.name.clone(),
+                workload: replica.workload.clone(),
+            });
+        } else {
+            pass.plan.wake(due);
+        }
+    }
+}

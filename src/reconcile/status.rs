@@ -1,0 +1,126 @@
+//! Per-workload counts and conditions, derived from the state (never stored
+//! twice): what `plan`/`apply` report after each step and at the end.
+
+use super::daemonset::{daemon_pod, node_should_run};
+use super::deployment::is_available;
+use crate::model::state::{Phase, State};
+use crate::model::workload::{Desired, Workload, WorkloadKind};
+use crate::rollout;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionReport {
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadReport {
+    pub object: String,
+    pub desired: i32,
+    /// Replicas not terminating (pending ones included).
+    pub current: i32,
+    pub ready: i32,
+    pub available: i32,
+    /// Replicas of the newest revision.
+    pub updated: i32,
+    pub pending: i32,
+    pub conditions: Vec<ConditionReport>,
+    pub blocked: Option<Blocked>,
+}
+
+impl WorkloadReport {
+    pub fn converged(&self) -> bool {
+        self.pending == 0
+            && self.current == self.desired
+            && self.updated == self.desired
+            && self.ready == self.desired
+            && self.available == self.desired
+    }
+}
+
+fn desired_count(workload: &Workload, state: &State) -> i32 {
+    match workload.kind() {
+        WorkloadKind::Deployment => workload.replicas,
+        WorkloadKind::DaemonSet => {
+            let pod = daemon_pod(&workload.pod, "");
+            state.nodes.iter().filter(|n| node_should_run(&pod, n).0).count() as i32
+        }
+    }
+}
+
+pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadReport> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut reports: Vec<WorkloadReport> = Vec::new();
+    for workload in &desired.workloads {
+        index.insert(workload.id.to_string(), reports.len());
+        reports.push(WorkloadReport {
+            object: workload.id.to_string(),
+            desired: desired_count(workload, state),
+            current: 0,
+            ready: 0,
+            available: 0,
+            updated: 0,
+            pending: 0,
+            conditions: Vec::new(),
+            blocked: None,
+        });
+    }
+    for replica in &state.replicas {
+        if replica.phase == Phase::Terminating {
+            continue;
+        }
+        let Some(&i) = index.get(&replica.workload.to_string()) else {
+            continue;
+        };
+        let workload = &desired.workloads[i];
+        let report = &mut reports[i];
+        report.current += 1;
+        report.ready += i32::from(replica.ready);
+        report.available += i32::from(is_available(replica, workload.min_ready_seconds, now));
+        report.updated += i32::from(replica.hash == workload.template_hash);
+        if replica.node.is_none() {
+            report.pending += 1;
+            if report.blocked.is_none()
+                && let Some(reason) = &replica.reason
+            {
+                report.blocked = Some(Blocked {
+                    reason: "Unschedulable".to_string(),
+                    message: reason.clone(),
+                });
+            }
+        }
+    }
+    for (workload, report) in desired.workloads.iter().zip(&mut reports) {
+        report.conditions.push(available_condition(workload, report));
+    }
+    reports
+}
+
+/// `Available` as the Deployment controller sets it.
+fn available_condition(workload: &Workload, report: &WorkloadReport) -> ConditionReport {
+    let minimum = report.desired - rollout::max_unavailable(&workload.strategy, report.desired);
+    if report.available >= minimum {
+        ConditionReport {
+            kind: "Available".to_string(),
+            status: "True".to_string(),
+            reason: "MinimumReplicasAvailable".to_string(),
+            message: "Deployment has minimum availability.".to_string(),
+        }
+    } else {
+        ConditionReport {
+            kind: "Available".to_string(),
+            status: "False".to_string(),
+            reason: "MinimumReplicasUnavailable".to_string(),
+            message: "Deployment does not have minimum availability.".to_string(),
+        }
+    }
+}

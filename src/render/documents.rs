@@ -1,0 +1,188 @@
+//! The versioned machine-readable documents of SPEC §8. Field names and order
+//! are the contract; tests pin them.
+
+use crate::executor::{RunResult, Step};
+use crate::model::pod::Taint;
+use crate::model::state::{API_VERSION, Phase};
+use crate::reconcile::Action;
+use crate::reconcile::status::WorkloadReport;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDocument<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub outcome: &'static str,
+    pub clock: u64,
+    pub steps: Vec<StepDocument<'a>>,
+    pub workloads: Vec<WorkloadDocument<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct StepDocument<'a> {
+    pub time: u64,
+    pub actions: Vec<ActionDocument>,
+    pub status: Vec<StatusDocument<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct ActionDocument {
+    pub op: &'static str,
+    pub object: String,
+    pub replica: Option<String>,
+    pub node: Option<String>,
+    pub revision: Option<u64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct StatusDocument<'a> {
+    pub object: &'a str,
+    pub current: i32,
+    pub ready: i32,
+    pub available: i32,
+    pub updated: i32,
+}
+
+#[derive(Serialize)]
+pub struct ConditionDocument<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub reason: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct BlockedDocument<'a> {
+    pub reason: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct WorkloadDocument<'a> {
+    pub object: &'a str,
+    pub desired: i32,
+    pub current: i32,
+    pub ready: i32,
+    pub updated: i32,
+    pub available: i32,
+    pub conditions: Vec<ConditionDocument<'a>>,
+    pub blocked: Option<BlockedDocument<'a>>,
+}
+
+pub fn action(action: &Action) -> ActionDocument {
+    ActionDocument {
+        op: action.op(),
+        object: action.object(),
+        replica: action.replica().map(str::to_string),
+        node: action.node().map(str::to_string),
+        revision: action.revision(),
+        reason: action.reason(),
+    }
+}
+
+fn step(step: &Step) -> StepDocument<'_> {
+    StepDocument {
+        time: step.time,
+        actions: step.actions.iter().map(action).collect(),
+        status: step
+            .status
+            .iter()
+            .map(|s| StatusDocument {
+                object: &s.object,
+                current: s.current,
+                ready: s.ready,
+                available: s.available,
+                updated: s.updated,
+            })
+            .collect(),
+    }
+}
+
+pub fn workload(report: &WorkloadReport) -> WorkloadDocument<'_> {
+    WorkloadDocument {
+        object: &report.object,
+        desired: report.desired,
+        current: report.current,
+        ready: report.ready,
+        updated: report.updated,
+        available: report.available,
+        conditions: report
+            .conditions
+            .iter()
+            .map(|c| ConditionDocument {
+                kind: &c.kind,
+                status: &c.status,
+                reason: &c.reason,
+                message: &c.message,
+            })
+            .collect(),
+        blocked: report.blocked.as_ref().map(|b| BlockedDocument {
+            reason: &b.reason,
+            message: &b.message,
+        }),
+    }
+}
+
+/// `plan -o json` (kind Plan) and `apply -o json` (kind ApplyResult).
+pub fn run(result: &RunResult, kind: &'static str) -> RunDocument<'_> {
+    RunDocument {
+        api_version: API_VERSION,
+        kind,
+        outcome: result.outcome.as_str(),
+        clock: result.clock,
+        steps: result.steps.iter().map(step).collect(),
+        workloads: result.workloads.iter().map(workload).collect(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<T> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub items: Vec<T>,
+}
+
+pub fn list<T>(kind: &'static str, items: Vec<T>) -> List<T> {
+    List {
+        api_version: API_VERSION,
+        kind,
+        items,
+    }
+}
+
+#[derive(Serialize)]
+pub struct ReplicaItem {
+    pub name: String,
+    pub workload: String,
+    pub revision: u64,
+    pub node: Option<String>,
+    pub phase: Phase,
+    pub ready: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct NodeItem {
+    pub name: String,
+    pub ready: bool,
+    pub unschedulable: bool,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+    pub allocatable: BTreeMap<String, String>,
+    pub requested: BTreeMap<String, String>,
+    pub replicas: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadItem<'a> {
+    pub object: &'a str,
+    pub revision: u64,
+    #[serde(flatten)]
+    pub counts: WorkloadDocument<'a>,
+}

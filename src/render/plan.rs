@@ -1,0 +1,130 @@
+//! The human view of a run (`plan` and `apply`): the timeline of actions,
+//! the per-workload summary, and the reasons anything is blocked.
+
+use super::{duration, tables::table};
+use crate::executor::{Outcome, RunResult};
+use crate::reconcile::Action;
+use crate::reconcile::status::WorkloadReport;
+use anstyle::{AnsiColor, Style};
+
+fn style_for(action: &Action) -> Style {
+    let color = match action {
+        Action::AddNode(_) | Action::Create { .. } | Action::Bind { .. } | Action::MarkReady { .. } => AnsiColor::Green,
+        Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => AnsiColor::Red,
+        Action::FailedScheduling { .. } => AnsiColor::Magenta,
+        _ => AnsiColor::Yellow,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+fn sign(action: &Action) -> char {
+    match action {
+        Action::AddNode(_) | Action::Create { .. } => '+',
+        Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => '-',
+        Action::FailedScheduling { .. } => '!',
+        _ => '~',
+    }
+}
+
+/// Counts of what the run does, for the one-line summary.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub nodes_added: usize,
+    pub nodes_changed: usize,
+    pub nodes_removed: usize,
+    pub created: usize,
+    pub deleted: usize,
+    pub workloads_changed: usize,
+}
+
+pub fn totals(result: &RunResult) -> Totals {
+    let mut totals = Totals::default();
+    for action in result.steps.iter().flat_map(|s| &s.actions) {
+        match action {
+            Action::AddNode(_) => totals.nodes_added += 1,
+            Action::UpdateNode(_) => totals.nodes_changed += 1,
+            Action::RemoveNode { .. } => totals.nodes_removed += 1,
+            Action::Create { .. } => totals.created += 1,
+            Action::Delete { .. } => totals.deleted += 1,
+            Action::ApplyWorkload { .. } | Action::RemoveWorkload { .. } => totals.workloads_changed += 1,
+            _ => {}
+        }
+    }
+    totals
+}
+
+pub fn summary_line(result: &RunResult, verb: &str) -> String {
+    let t = totals(result);
+    let ending = match result.outcome {
+        Outcome::NoChanges => return "No changes. The cluster matches the manifests.".to_string(),
+        Outcome::Converged => format!("converged at t={} after {} steps", duration(result.clock), result.steps.len()),
+        Outcome::Blocked => format!("BLOCKED at t={} after {} steps", duration(result.clock), result.steps.len()),
+        Outcome::Timeout => format!("TIMED OUT at t={} after {} steps", duration(result.clock), result.steps.len()),
+    };
+    format!(
+        "{verb}: {} to create, {} to delete; nodes: {} to add, {} to change, {} to remove; workloads: {} changed — {ending}.",
+        t.created, t.deleted, t.nodes_added, t.nodes_changed, t.nodes_removed, t.workloads_changed
+    )
+}
+
+/// One row per action, with simulated time, coloured by kind of change.
+pub fn timeline(result: &RunResult) -> String {
+    let mut rows = Vec::new();
+    for step in &result.steps {
+        for action in &step.actions {
+            let style = style_for(action);
+            let detail = match action {
+                Action::FailedScheduling { message, .. } => message.clone(),
+                Action::Delete { reason, .. } => reason.to_string(),
+                Action::RecordRevision { revision, hash, .. } => format!("revision {revision} ({hash})"),
+                _ => String::new(),
+            };
+            rows.push(vec![
+                duration(step.time),
+                format!("{style}{} {}{style:#}", sign(action), action.op()),
+                action.object(),
+                action.replica().unwrap_or("").to_string(),
+                action.node().unwrap_or("").to_string(),
+                detail,
+            ]);
+        }
+    }
+    table(&["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"], rows)
+}
+
+pub fn status_word(report: &WorkloadReport) -> String {
+    match &report.blocked {
+        Some(blocked) => format!("Blocked ({})", blocked.reason),
+        None if report.converged() => "Converged".to_string(),
+        None => "Progressing".to_string(),
+    }
+}
+
+pub fn workloads(reports: &[WorkloadReport]) -> String {
+    let rows = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.object.clone(),
+                r.desired.to_string(),
+                r.current.to_string(),
+                r.ready.to_string(),
+                r.available.to_string(),
+                r.updated.to_string(),
+                status_word(r),
+            ]
+        })
+        .collect();
+    table(&["WORKLOAD", "DESIRED", "CURRENT", "READY", "AVAILABLE", "UPDATED", "STATUS"], rows)
+}
+
+/// `<object> is blocked: <message>` for each blocked workload.
+pub fn blocked(reports: &[WorkloadReport]) -> String {
+    let mut text = String::new();
+    for report in reports {
+        if let Some(blocked) = &report.blocked {
+            text.push_str(&format!("{} is blocked ({}): {}\n", report.object, blocked.reason, blocked.message));
+        }
+    }
+    text
+}
