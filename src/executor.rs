@@ -4,7 +4,9 @@
 //! Persisting is the caller's business (a callback per step), which is what
 //! makes `plan` exactly `apply` without the writes.
 
-use crate::model::state::{Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus};
+use crate::model::state::{
+    Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
+};
 use crate::model::workload::Desired;
 use crate::reconcile::status::{Blocked, WorkloadReport};
 use crate::reconcile::{self, Action, Options};
@@ -130,7 +132,10 @@ pub fn run<E>(
     }
     let mut workloads = reconcile::summarize(desired, state, state.clock);
     if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
-        for report in workloads.iter_mut().filter(|r| !r.converged() && r.blocked.is_none()) {
+        for report in workloads
+            .iter_mut()
+            .filter(|r| !r.converged() && r.blocked.is_none())
+        {
             report.blocked = Some(stalled(report, outcome));
         }
     }
@@ -148,7 +153,12 @@ fn stalled(report: &WorkloadReport, outcome: Outcome) -> Blocked {
         report.available, report.desired, report.updated
     );
     Blocked {
-        reason: if outcome == Outcome::Timeout { "Timeout" } else { "RolloutStalled" }.to_string(),
+        reason: if outcome == Outcome::Timeout {
+            "Timeout"
+        } else {
+            "RolloutStalled"
+        }
+        .to_string(),
         message,
     }
 }
@@ -215,17 +225,29 @@ fn apply_one(
     match action {
         Action::AddNode(node) => {
             state.nodes.push(node.clone());
-            Some((EventType::Normal, "NodeAdded", format!("Node {} added", node.name)))
+            Some((
+                EventType::Normal,
+                "NodeAdded",
+                format!("Node {} added", node.name),
+            ))
         }
         Action::UpdateNode(node) => {
             if let Some(existing) = state.node_mut(&node.name) {
                 *existing = node.clone();
             }
-            Some((EventType::Normal, "NodeUpdated", format!("Node {} updated from the manifests", node.name)))
+            Some((
+                EventType::Normal,
+                "NodeUpdated",
+                format!("Node {} updated from the manifests", node.name),
+            ))
         }
         Action::RemoveNode { name } => {
             state.nodes.retain(|n| &n.name != name);
-            Some((EventType::Normal, "RemovingNode", format!("Node {name} removed")))
+            Some((
+                EventType::Normal,
+                "RemovingNode",
+                format!("Node {name} removed"),
+            ))
         }
         Action::ApplyWorkload { workload, spec } => {
             match state.workloads.iter_mut().find(|w| w.id() == *workload) {
@@ -241,7 +263,12 @@ fn apply_one(
             }
             None
         }
-        Action::RecordRevision { workload, revision, hash, template } => {
+        Action::RecordRevision {
+            workload,
+            revision,
+            hash,
+            template,
+        } => {
             let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
             stored.revisions.retain(|r| &r.hash != hash);
             stored.revisions.push(Revision {
@@ -249,16 +276,34 @@ fn apply_one(
                 hash: hash.clone(),
                 template: template.clone(),
             });
-            for replica in state.replicas.iter_mut().filter(|r| &r.workload == workload && &r.hash == hash) {
+            for replica in state
+                .replicas
+                .iter_mut()
+                .filter(|r| &r.workload == workload && &r.hash == hash)
+            {
                 replica.revision = *revision;
             }
-            Some((EventType::Normal, "RevisionRecorded", format!("Revision {revision} ({hash})")))
+            Some((
+                EventType::Normal,
+                "RevisionRecorded",
+                format!("Revision {revision} ({hash})"),
+            ))
         }
         Action::RemoveWorkload { workload } => {
             state.workloads.retain(|w| w.id() != *workload);
-            Some((EventType::Normal, "Deleted", format!("{workload} removed: no longer declared")))
+            Some((
+                EventType::Normal,
+                "Deleted",
+                format!("{workload} removed: no longer declared"),
+            ))
         }
-        Action::Create { replica, workload, revision, hash, target_node } => {
+        Action::Create {
+            replica,
+            workload,
+            revision,
+            hash,
+            target_node,
+        } => {
             index.insert(replica.clone(), state.replicas.len());
             state.replicas.push(Replica {
                 name: replica.clone(),
@@ -275,7 +320,11 @@ fn apply_one(
                 restarts: 0,
                 reason: None,
             });
-            Some((EventType::Normal, "SuccessfulCreate", format!("Created replica {replica}")))
+            Some((
+                EventType::Normal,
+                "SuccessfulCreate",
+                format!("Created replica {replica}"),
+            ))
         }
         Action::Bind { replica, node, .. } => {
             let r = &mut state.replicas[*index.get(replica)?];
@@ -283,9 +332,15 @@ fn apply_one(
             r.phase = Phase::Running;
             r.started_at = Some(now);
             r.reason = None;
-            Some((EventType::Normal, "Scheduled", format!("Successfully assigned {replica} to {node}")))
+            Some((
+                EventType::Normal,
+                "Scheduled",
+                format!("Successfully assigned {replica} to {node}"),
+            ))
         }
-        Action::FailedScheduling { replica, message, .. } => {
+        Action::FailedScheduling {
+            replica, message, ..
+        } => {
             let r = &mut state.replicas[*index.get(replica)?];
             r.reason = Some(message.clone());
             Some((EventType::Warning, "FailedScheduling", message.clone()))
@@ -294,13 +349,23 @@ fn apply_one(
             let r = &mut state.replicas[*index.get(replica)?];
             r.ready = true;
             r.ready_at = Some(now);
-            Some((EventType::Normal, "Ready", format!("Replica {replica} is ready")))
+            Some((
+                EventType::Normal,
+                "Ready",
+                format!("Replica {replica} is ready"),
+            ))
         }
-        Action::Delete { replica, reason, .. } => {
+        Action::Delete {
+            replica, reason, ..
+        } => {
             let r = &mut state.replicas[*index.get(replica)?];
             r.phase = Phase::Terminating;
             *removed = true;
-            Some((EventType::Normal, "Killing", format!("Deleted replica {replica}: {reason}")))
+            Some((
+                EventType::Normal,
+                "Killing",
+                format!("Deleted replica {replica}: {reason}"),
+            ))
         }
     }
 }

@@ -16,7 +16,13 @@
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
 
-pub mod model;
-pub mod rollout;
+pub mod cli;
 pub mod executor;
+pub mod manifest;
+pub mod model;
 pub mod reconcile;
+pub mod render;
+pub mod rollout;
+pub mod scheduler;
+pub mod sources;
+pub mod state_store;

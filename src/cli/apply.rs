@@ -114,7 +114,11 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
                 .with_context(|| format!("saving state {}", context.state.display()))?;
             if let Some(step) = step {
                 progress.inc(1);
-                progress.set_message(format!("t={} {} actions", render::duration(step.time), step.actions.len()));
+                progress.set_message(format!(
+                    "t={} {} actions",
+                    render::duration(step.time),
+                    step.actions.len()
+                ));
             }
             Ok::<(), anyhow::Error>(())
         },
@@ -132,13 +136,19 @@ fn progress_bar(context: &Context) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} step {pos} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} step {pos} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar
 }
 
 fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str) {
     if context.output.is_document() {
-        out(&render::document(&documents::run(result, kind), context.output));
+        out(&render::document(
+            &documents::run(result, kind),
+            context.output,
+        ));
         return;
     }
     if !context.quiet && !result.steps.is_empty() {

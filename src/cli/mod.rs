@@ -23,13 +23,28 @@ pub enum Exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "orch", version, about = "Declarative cluster reconciler: plan, apply and explain what an orchestrator would do")]
+#[command(
+    name = "orch",
+    version,
+    about = "Declarative cluster reconciler: plan, apply and explain what an orchestrator would do"
+)]
 pub struct Cli {
     /// State file (`.json` extension → JSON, otherwise YAML).
-    #[arg(long, global = true, env = "ORCH_STATE", default_value = "orch.state.yaml")]
+    #[arg(
+        long,
+        global = true,
+        env = "ORCH_STATE",
+        default_value = "orch.state.yaml"
+    )]
     pub state: PathBuf,
     /// Output format.
-    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t)]
+    #[arg(
+        short = 'o',
+        long = "output",
+        global = true,
+        value_enum,
+        default_value_t
+    )]
     pub output: Format,
     /// Never colour output (also honoured: NO_COLOR).
     #[arg(long, global = true)]

@@ -20,7 +20,12 @@ pub struct ManifestArgs {
 /// returned error only summarizes.
 pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
     let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
-    match manifest::parse(&sources, &ParseOptions { strict: args.strict }) {
+    match manifest::parse(
+        &sources,
+        &ParseOptions {
+            strict: args.strict,
+        },
+    ) {
         Ok(loaded) => {
             if !quiet {
                 for notice in &loaded.notices {
@@ -44,7 +49,9 @@ pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
 }
 
 pub fn print_error(error: &anyhow::Error) {
-    let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
     let _ = writeln!(anstream::stderr(), "{style}error{style:#}: {error:#}");
 }
 

@@ -160,6 +160,153 @@ impl NodeSelector {
     }
 }
 
+/// Why a `-l` selector string does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SelectorParseError(String);
+
+impl LabelSelector {
+    /// Parses kubectl's selector syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
+    /// `k notin (a,b)`, `k` (exists), `!k` (does not exist), comma-separated, ANDed.
+    /// `k!=v` matches objects without `k`, as in Kubernetes.
+    pub fn parse(text: &str) -> Result<LabelSelector, SelectorParseError> {
+        let mut selector = LabelSelector::default();
+        for clause in split_clauses(text)? {
+            let clause = clause.trim();
+            if clause.is_empty() {
+                return Err(SelectorParseError(format!("empty requirement in `{text}`")));
+            }
+            let requirement = parse_clause(clause)?;
+            selector.match_expressions.push(requirement);
+        }
+        Ok(selector)
+    }
+}
+
+/// Split on commas outside parentheses.
+fn split_clauses(text: &str) -> Result<Vec<&str>, SelectorParseError> {
+    let mut clauses = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(SelectorParseError(format!("unbalanced `)` in `{text}`")));
+                }
+            }
+            ',' if depth == 0 => {
+                clauses.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(SelectorParseError(format!("unbalanced `(` in `{text}`")));
+    }
+    clauses.push(&text[start..]);
+    Ok(clauses)
+}
+
+fn parse_clause(clause: &str) -> Result<LabelSelectorRequirement, SelectorParseError> {
+    let requirement = |key: &str, operator, values: Vec<String>| {
+        let key = key.trim();
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(SelectorParseError(format!(
+                "invalid label key in `{clause}`"
+            )));
+        }
+        Ok(LabelSelectorRequirement {
+            key: key.to_string(),
+            operator,
+            values,
+        })
+    };
+    if let Some(key) = clause.strip_prefix('!') {
+        return requirement(key, SelectorOperator::DoesNotExist, Vec::new());
+    }
+    if let Some((key, value)) = clause.split_once("!=") {
+        return requirement(key, SelectorOperator::NotIn, vec![value.trim().to_string()]);
+    }
+    if let Some((key, value)) = clause.split_once("==").or_else(|| clause.split_once('=')) {
+        return requirement(key, SelectorOperator::In, vec![value.trim().to_string()]);
+    }
+    for (word, operator) in [
+        (" notin ", SelectorOperator::NotIn),
+        (" in ", SelectorOperator::In),
+    ] {
+        if let Some((key, rest)) = clause.split_once(word) {
+            let inner = rest
+                .trim()
+                .strip_prefix('(')
+                .and_then(|r| r.strip_suffix(')'))
+                .ok_or_else(|| {
+                    SelectorParseError(format!(
+                        "expected `(values)` after `{}` in `{clause}`",
+                        word.trim()
+                    ))
+                })?;
+            let values: Vec<String> = inner.split(',').map(|v| v.trim().to_string()).collect();
+            return requirement(key, operator, values);
+        }
+    }
+    requirement(clause, SelectorOperator::Exists, Vec::new())
+}
+
+#[cfg(test)]
+mod selector_text_tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn kubectl_selector_syntax() {
+        let s =
+            LabelSelector::parse("app=api,tier!=batch,env in (prod, stage),!canary,team").unwrap();
+        assert!(s.matches(&labels(&[("app", "api"), ("env", "prod"), ("team", "a")])));
+        assert!(!s.matches(&labels(&[
+            ("app", "api"),
+            ("env", "prod"),
+            ("team", "a"),
+            ("canary", "1")
+        ])));
+        assert!(!s.matches(&labels(&[("app", "api"), ("env", "dev"), ("team", "a")])));
+        assert!(!s.matches(&labels(&[
+            ("app", "api"),
+            ("env", "prod"),
+            ("team", "a"),
+            ("tier", "batch")
+        ])));
+        assert!(!s.matches(&labels(&[("app", "api"), ("env", "prod")])));
+        assert!(
+            LabelSelector::parse("a==b")
+                .unwrap()
+                .matches(&labels(&[("a", "b")]))
+        );
+        assert!(
+            LabelSelector::parse("a notin (x)")
+                .unwrap()
+                .matches(&labels(&[]))
+        );
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused() {
+        assert!(LabelSelector::parse("").is_err());
+        assert!(LabelSelector::parse("a in x").is_err());
+        assert!(LabelSelector::parse("a in (x").is_err());
+        assert!(LabelSelector::parse("=b").is_err());
+        assert!(LabelSelector::parse("a,,b").is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,7 +137,9 @@ impl Action {
 
     pub fn revision(&self) -> Option<u64> {
         match self {
-            Action::Create { revision, .. } | Action::RecordRevision { revision, .. } => Some(*revision),
+            Action::Create { revision, .. } | Action::RecordRevision { revision, .. } => {
+                Some(*revision)
+            }
             _ => None,
         }
     }

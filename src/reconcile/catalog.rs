@@ -31,11 +31,14 @@ impl Catalog {
                 }
                 // A stored template was valid when applied; if it no longer
                 // converts, account its replicas as requesting nothing.
-                let pod = crate::manifest::pod_spec_from_template(&workload.namespace, &revision.template)
-                    .unwrap_or_else(|_| PodSpec {
-                        namespace: workload.namespace.clone(),
-                        ..PodSpec::default()
-                    });
+                let pod = crate::manifest::pod_spec_from_template(
+                    &workload.namespace,
+                    &revision.template,
+                )
+                .unwrap_or_else(|_| PodSpec {
+                    namespace: workload.namespace.clone(),
+                    ..PodSpec::default()
+                });
                 specs.insert(key, Arc::new(pod));
             }
         }

@@ -6,8 +6,12 @@
 
 use super::deployment::{self, is_available};
 use super::{DeleteReason, Pass};
-use crate::model::labels::{NodeSelector, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm};
-use crate::model::pod::{NodeAffinity, PodSpec, TaintEffect, Toleration, TolerationEffect, TolerationOperator};
+use crate::model::labels::{
+    NodeSelector, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm,
+};
+use crate::model::pod::{
+    NodeAffinity, PodSpec, TaintEffect, Toleration, TolerationEffect, TolerationOperator,
+};
 use crate::model::state::{NodeState, Replica};
 use crate::model::workload::{Strategy, Workload};
 use std::collections::BTreeMap;
@@ -23,11 +27,26 @@ pub fn default_tolerations() -> Vec<Toleration> {
     };
     vec![
         toleration("node.kubernetes.io/not-ready", TolerationEffect::NoExecute),
-        toleration("node.kubernetes.io/unreachable", TolerationEffect::NoExecute),
-        toleration("node.kubernetes.io/disk-pressure", TolerationEffect::NoSchedule),
-        toleration("node.kubernetes.io/memory-pressure", TolerationEffect::NoSchedule),
-        toleration("node.kubernetes.io/pid-pressure", TolerationEffect::NoSchedule),
-        toleration("node.kubernetes.io/unschedulable", TolerationEffect::NoSchedule),
+        toleration(
+            "node.kubernetes.io/unreachable",
+            TolerationEffect::NoExecute,
+        ),
+        toleration(
+            "node.kubernetes.io/disk-pressure",
+            TolerationEffect::NoSchedule,
+        ),
+        toleration(
+            "node.kubernetes.io/memory-pressure",
+            TolerationEffect::NoSchedule,
+        ),
+        toleration(
+            "node.kubernetes.io/pid-pressure",
+            TolerationEffect::NoSchedule,
+        ),
+        toleration(
+            "node.kubernetes.io/unschedulable",
+            TolerationEffect::NoSchedule,
+        ),
     ]
 }
 
@@ -46,12 +65,17 @@ pub fn daemon_pod(template: &PodSpec, node: &str) -> PodSpec {
         operator: NodeSelectorOperator::In,
         values: vec![node.to_string()],
     };
-    let affinity = pod.affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
+    let affinity = pod
+        .affinity
+        .node_affinity
+        .get_or_insert_with(NodeAffinity::default);
     let required = affinity
         .required_during_scheduling_ignored_during_execution
         .get_or_insert_with(NodeSelector::default);
     if required.node_selector_terms.is_empty() {
-        required.node_selector_terms.push(NodeSelectorTerm::default());
+        required
+            .node_selector_terms
+            .push(NodeSelectorTerm::default());
     }
     for term in &mut required.node_selector_terms {
         term.match_fields = vec![pin.clone()];
@@ -89,8 +113,13 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
         }
     }
     let max_unavailable = match &workload.strategy {
-        Strategy::RollingUpdate { max_unavailable, .. } => {
-            let eligible = nodes.iter().filter(|n| node_should_run(&template, n).0).count() as i32;
+        Strategy::RollingUpdate {
+            max_unavailable, ..
+        } => {
+            let eligible = nodes
+                .iter()
+                .filter(|n| node_should_run(&template, n).0)
+                .count() as i32;
             max_unavailable.scaled(eligible, true).max(1)
         }
         _ => 0,
@@ -107,8 +136,9 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
             }
             continue;
         }
-        let (current, old): (Vec<&Replica>, Vec<&Replica>) =
-            here.into_iter().partition(|r| r.hash == workload.template_hash);
+        let (current, old): (Vec<&Replica>, Vec<&Replica>) = here
+            .into_iter()
+            .partition(|r| r.hash == workload.template_hash);
         for extra in current.iter().skip(1) {
             pass.delete(extra, DeleteReason::ScaledDown);
         }
@@ -128,7 +158,10 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
                 }
             }
             (None, false) => {
-                if old.iter().any(|r| !is_available(r, workload.min_ready_seconds, pass.now)) {
+                if old
+                    .iter()
+                    .any(|r| !is_available(r, workload.min_ready_seconds, pass.now))
+                {
                     unavailable += 1;
                     for replica in old {
                         pass.delete(replica, DeleteReason::Superseded);

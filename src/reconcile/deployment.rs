@@ -53,11 +53,19 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     let revision_of: BTreeMap<&str, u64> = pass
         .observed
         .workload(&workload.id)
-        .map(|w| w.revisions.iter().map(|r| (r.hash.as_str(), r.revision)).collect())
+        .map(|w| {
+            w.revisions
+                .iter()
+                .map(|r| (r.hash.as_str(), r.revision))
+                .collect()
+        })
         .unwrap_or_default();
     let mut by_hash: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
     for replica in &replicas {
-        by_hash.entry(replica.hash.as_str()).or_default().push(replica);
+        by_hash
+            .entry(replica.hash.as_str())
+            .or_default()
+            .push(replica);
     }
     let counts = |hash: &str, members: &[&Replica]| RevisionCounts {
         revision: revision_of.get(hash).copied().unwrap_or(0),
@@ -69,7 +77,10 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     };
     let new_hash = workload.template_hash.as_str();
     let new = if revision_of.contains_key(new_hash) || by_hash.contains_key(new_hash) {
-        Some(counts(new_hash, by_hash.get(new_hash).map_or(&[][..], Vec::as_slice)))
+        Some(counts(
+            new_hash,
+            by_hash.get(new_hash).map_or(&[][..], Vec::as_slice),
+        ))
     } else {
         None
     };
@@ -97,18 +108,36 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             create(pass, workload, revision, None);
         }
     } else if targets.new < have {
-        scale_down(pass, workload, new_members, (have - targets.new) as usize, DeleteReason::ScaledDown);
+        scale_down(
+            pass,
+            workload,
+            new_members,
+            (have - targets.new) as usize,
+            DeleteReason::ScaledDown,
+        );
     }
     for ((counts, hash), (_, target)) in old.iter().zip(&targets.old) {
         if *target < counts.replicas {
             let members = by_hash.get(hash).cloned().unwrap_or_default();
-            scale_down(pass, workload, members, (counts.replicas - target) as usize, DeleteReason::Superseded);
+            scale_down(
+                pass,
+                workload,
+                members,
+                (counts.replicas - target) as usize,
+                DeleteReason::Superseded,
+            );
         }
     }
 }
 
-pub(super) fn create(pass: &mut Pass, workload: &Workload, revision: u64, target_node: Option<String>) {
-    let hash = (workload.kind() == WorkloadKind::Deployment).then_some(workload.template_hash.as_str());
+pub(super) fn create(
+    pass: &mut Pass,
+    workload: &Workload,
+    revision: u64,
+    target_node: Option<String>,
+) {
+    let hash =
+        (workload.kind() == WorkloadKind::Deployment).then_some(workload.template_hash.as_str());
     let name = pass.names.next(&workload.id, hash);
     let replica = Replica {
         name: name.clone(),
@@ -138,7 +167,13 @@ pub(super) fn create(pass: &mut Pass, workload: &Workload, revision: u64, target
 /// Pick victims as the ReplicaSet controller ranks pods (`ActivePodsWithRanks`):
 /// unscheduled first, then not ready, then those sharing a node with more of
 /// their siblings, then ready for the shortest time, more restarts, newest.
-fn scale_down(pass: &mut Pass, workload: &Workload, mut members: Vec<&Replica>, count: usize, reason: DeleteReason) {
+fn scale_down(
+    pass: &mut Pass,
+    workload: &Workload,
+    mut members: Vec<&Replica>,
+    count: usize,
+    reason: DeleteReason,
+) {
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
     for replica in pass.replicas_of(&workload.id) {
         if let Some(node) = &replica.node {
@@ -146,7 +181,11 @@ fn scale_down(pass: &mut Pass, workload: &Workload, mut members: Vec<&Replica>, 
         }
     }
     members.sort_by(|a, b| {
-        let siblings = |r: &Replica| r.node.as_deref().map_or(0, |n| per_node.get(n).copied().unwrap_or(0));
+        let siblings = |r: &Replica| {
+            r.node
+                .as_deref()
+                .map_or(0, |n| per_node.get(n).copied().unwrap_or(0))
+        };
         a.node
             .is_some()
             .cmp(&b.node.is_some())

@@ -94,10 +94,19 @@ impl<'a> Pass<'a> {
     }
 }
 
-pub fn reconcile(desired: &Desired, observed: &State, now: u64, scheduler: &Scheduler, options: &Options) -> Plan {
+pub fn reconcile(
+    desired: &Desired,
+    observed: &State,
+    now: u64,
+    scheduler: &Scheduler,
+    options: &Options,
+) -> Plan {
     let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::new();
     for (i, replica) in observed.replicas.iter().enumerate() {
-        by_workload.entry(replica.workload.clone()).or_default().push(i);
+        by_workload
+            .entry(replica.workload.clone())
+            .or_default()
+            .push(i);
     }
     let mut pass = Pass {
         desired,
@@ -110,13 +119,17 @@ pub fn reconcile(desired: &Desired, observed: &State, now: u64, scheduler: &Sche
         created: Vec::new(),
         names: names::NameGenerator::new(observed),
     };
-    let nodes = nodes::sync(&mut pass);
+    let nodes = nodes::sync(&mut pass, options.prune);
     remove_orphans(&mut pass, &nodes, options.prune);
     for workload in &desired.workloads {
         deployment::record_spec(&mut pass, workload);
         match workload.kind() {
-            crate::model::workload::WorkloadKind::Deployment => deployment::sync(&mut pass, workload),
-            crate::model::workload::WorkloadKind::DaemonSet => daemonset::sync(&mut pass, workload, &nodes),
+            crate::model::workload::WorkloadKind::Deployment => {
+                deployment::sync(&mut pass, workload)
+            }
+            crate::model::workload::WorkloadKind::DaemonSet => {
+                daemonset::sync(&mut pass, workload, &nodes)
+            }
         }
     }
     placement::place(&mut pass, &nodes, scheduler);
@@ -150,7 +163,9 @@ fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], pru
         for replica in replicas {
             pass.delete(replica, DeleteReason::WorkloadRemoved);
         }
-        pass.plan.actions.push(Action::RemoveWorkload { workload: id });
+        pass.plan
+            .actions
+            .push(Action::RemoveWorkload { workload: id });
     }
     let known: BTreeSet<ObjectRef> = observed.workloads.iter().map(|w| w.id()).collect();
     for replica in &observed.replicas {

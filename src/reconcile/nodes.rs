@@ -9,7 +9,12 @@ use std::collections::BTreeMap;
 
 /// Emits the node actions and returns the fleet as it will be after them, sorted by name.
 pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
-    let declared: BTreeMap<&str, &NodeSpec> = pass.desired.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    let declared: BTreeMap<&str, &NodeSpec> = pass
+        .desired
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n))
+        .collect();
     let remove_undeclared = match prune {
         Prune::Keep => false,
         Prune::All => true,
@@ -26,7 +31,9 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
                 fleet.insert(node.name.clone(), updated);
             }
             None if node.source == NodeSource::Manifest && remove_undeclared => {
-                pass.plan.actions.push(Action::RemoveNode { name: node.name.clone() });
+                pass.plan.actions.push(Action::RemoveNode {
+                    name: node.name.clone(),
+                });
             }
             None => {
                 fleet.insert(node.name.clone(), node.clone());

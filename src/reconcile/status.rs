@@ -52,7 +52,11 @@ fn desired_count(workload: &Workload, state: &State) -> i32 {
         WorkloadKind::Deployment => workload.replicas,
         WorkloadKind::DaemonSet => {
             let pod = daemon_pod(&workload.pod, "");
-            state.nodes.iter().filter(|n| node_should_run(&pod, n).0).count() as i32
+            state
+                .nodes
+                .iter()
+                .filter(|n| node_should_run(&pod, n).0)
+                .count() as i32
         }
     }
 }
@@ -100,7 +104,9 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         }
     }
     for (workload, report) in desired.workloads.iter().zip(&mut reports) {
-        report.conditions.push(available_condition(workload, report));
+        report
+            .conditions
+            .push(available_condition(workload, report));
     }
     reports
 }

@@ -128,7 +128,7 @@ pub fn workload(report: &WorkloadReport) -> WorkloadDocument<'_> {
 }
 
 /// `plan -o json` (kind Plan) and `apply -o json` (kind ApplyResult).
-pub fn run(result: &RunResult, kind: &'static str) -> RunDocument<'_> {
+pub fn run<'a>(result: &'a RunResult, kind: &'static str) -> RunDocument<'a> {
     RunDocument {
         api_version: API_VERSION,
         kind,

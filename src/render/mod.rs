@@ -26,9 +26,12 @@ impl Format {
 /// Serialize a document as JSON (pretty, trailing newline) or YAML.
 pub fn document<T: Serialize>(value: &T, format: Format) -> String {
     match format {
-        Format::Yaml => serde_saphyr::to_string(value).unwrap_or_else(|e| format!("# error: {e}\n")),
+        Format::Yaml => {
+            serde_saphyr::to_string(value).unwrap_or_else(|e| format!("# error: {e}\n"))
+        }
         _ => {
-            let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+            let mut text = serde_json::to_string_pretty(value)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
             text.push('\n');
             text
         }

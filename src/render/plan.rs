@@ -9,8 +9,13 @@ use anstyle::{AnsiColor, Style};
 
 fn style_for(action: &Action) -> Style {
     let color = match action {
-        Action::AddNode(_) | Action::Create { .. } | Action::Bind { .. } | Action::MarkReady { .. } => AnsiColor::Green,
-        Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => AnsiColor::Red,
+        Action::AddNode(_)
+        | Action::Create { .. }
+        | Action::Bind { .. }
+        | Action::MarkReady { .. } => AnsiColor::Green,
+        Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => {
+            AnsiColor::Red
+        }
         Action::FailedScheduling { .. } => AnsiColor::Magenta,
         _ => AnsiColor::Yellow,
     };
@@ -46,7 +51,9 @@ pub fn totals(result: &RunResult) -> Totals {
             Action::RemoveNode { .. } => totals.nodes_removed += 1,
             Action::Create { .. } => totals.created += 1,
             Action::Delete { .. } => totals.deleted += 1,
-            Action::ApplyWorkload { .. } | Action::RemoveWorkload { .. } => totals.workloads_changed += 1,
+            Action::ApplyWorkload { .. } | Action::RemoveWorkload { .. } => {
+                totals.workloads_changed += 1
+            }
             _ => {}
         }
     }
@@ -57,9 +64,21 @@ pub fn summary_line(result: &RunResult, verb: &str) -> String {
     let t = totals(result);
     let ending = match result.outcome {
         Outcome::NoChanges => return "No changes. The cluster matches the manifests.".to_string(),
-        Outcome::Converged => format!("converged at t={} after {} steps", duration(result.clock), result.steps.len()),
-        Outcome::Blocked => format!("BLOCKED at t={} after {} steps", duration(result.clock), result.steps.len()),
-        Outcome::Timeout => format!("TIMED OUT at t={} after {} steps", duration(result.clock), result.steps.len()),
+        Outcome::Converged => format!(
+            "converged at t={} after {} steps",
+            duration(result.clock),
+            result.steps.len()
+        ),
+        Outcome::Blocked => format!(
+            "BLOCKED at t={} after {} steps",
+            duration(result.clock),
+            result.steps.len()
+        ),
+        Outcome::Timeout => format!(
+            "TIMED OUT at t={} after {} steps",
+            duration(result.clock),
+            result.steps.len()
+        ),
     };
     format!(
         "{verb}: {} to create, {} to delete; nodes: {} to add, {} to change, {} to remove; workloads: {} changed — {ending}.",
@@ -76,7 +95,9 @@ pub fn timeline(result: &RunResult) -> String {
             let detail = match action {
                 Action::FailedScheduling { message, .. } => message.clone(),
                 Action::Delete { reason, .. } => reason.to_string(),
-                Action::RecordRevision { revision, hash, .. } => format!("revision {revision} ({hash})"),
+                Action::RecordRevision { revision, hash, .. } => {
+                    format!("revision {revision} ({hash})")
+                }
                 _ => String::new(),
             };
             rows.push(vec![
@@ -89,7 +110,10 @@ pub fn timeline(result: &RunResult) -> String {
             ]);
         }
     }
-    table(&["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"], rows)
+    table(
+        &["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"],
+        rows,
+    )
 }
 
 pub fn status_word(report: &WorkloadReport) -> String {
@@ -115,7 +139,18 @@ pub fn workloads(reports: &[WorkloadReport]) -> String {
             ]
         })
         .collect();
-    table(&["WORKLOAD", "DESIRED", "CURRENT", "READY", "AVAILABLE", "UPDATED", "STATUS"], rows)
+    table(
+        &[
+            "WORKLOAD",
+            "DESIRED",
+            "CURRENT",
+            "READY",
+            "AVAILABLE",
+            "UPDATED",
+            "STATUS",
+        ],
+        rows,
+    )
 }
 
 /// `<object> is blocked: <message>` for each blocked workload.
@@ -123,7 +158,10 @@ pub fn blocked(reports: &[WorkloadReport]) -> String {
     let mut text = String::new();
     for report in reports {
         if let Some(blocked) = &report.blocked {
-            text.push_str(&format!("{} is blocked ({}): {}\n", report.object, blocked.reason, blocked.message));
+            text.push_str(&format!(
+                "{} is blocked ({}): {}\n",
+                report.object, blocked.reason, blocked.message
+            ));
         }
     }
     text

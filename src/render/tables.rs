@@ -5,7 +5,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets::NOTHING};
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut table = Table::new();
     table
-        .load_preset(NOTHING)
+        .load_style(NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(headers.iter().map(|h| h.to_string()));
     for row in rows {
@@ -28,7 +28,13 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
 mod tests {
     #[test]
     fn columns_line_up_without_borders() {
-        let text = super::table(&["NAME", "READY"], vec![vec!["n1".into(), "true".into()], vec!["node-22".into(), "false".into()]]);
+        let text = super::table(
+            &["NAME", "READY"],
+            vec![
+                vec!["n1".into(), "true".into()],
+                vec!["node-22".into(), "false".into()],
+            ],
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "NAME      READY");
         assert_eq!(lines[1], "n1        true");
