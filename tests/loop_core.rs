@@ -1,0 +1,285 @@
+//! The pure core end to end, without files: desired state built in code,
+//! the loop run to its outcome, the resulting state checked.
+
+use orch::executor::{self, Outcome, RunOptions, RunResult};
+use orch::model::labels::{LabelSelector, Labels};
+use orch::model::pod::PodSpec;
+use orch::model::resources::{Allocatable, Resources};
+use orch::model::state::{Phase, State};
+use orch::model::workload::{Desired, IntOrPercent, Kind, NodeSpec, ObjectRef, Strategy, Workload};
+use orch::reconcile::Action;
+use orch::scheduler::{Scheduler, ScoringStrategy};
+use serde_json::json;
+
+fn node(name: &str, milli_cpu: i64, memory_gi: i64) -> NodeSpec {
+    let mut allocatable = Allocatable::default();
+    allocatable.resources.milli_cpu = milli_cpu;
+    allocatable.resources.memory = memory_gi << 30;
+    NodeSpec {
+        name: name.to_string(),
+        labels: Labels::from([("kubernetes.io/hostname".to_string(), name.to_string())]),
+        taints: Vec::new(),
+        unschedulable: false,
+        allocatable,
+    }
+}
+
+fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workload {
+    let labels = Labels::from([("app".to_string(), name.to_string())]);
+    let template = json!({"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": version}]}});
+    let requests = Resources {
+        milli_cpu,
+        memory: 64 << 20,
+        ..Default::default()
+    };
+    Workload {
+        id: ObjectRef::new(Kind::Deployment, "default", name),
+        labels: labels.clone(),
+        replicas,
+        selector: LabelSelector {
+            match_labels: labels.clone(),
+            match_expressions: Vec::new(),
+        },
+        template: template.clone(),
+        template_hash: format!("h{}", version.replace(['.', ':'], "")),
+        pod: PodSpec {
+            namespace: "default".to_string(),
+            labels,
+            requests: requests.clone(),
+            non_zero_requests: requests,
+            ready_after: 5,
+            ..Default::default()
+        },
+        strategy: Strategy::RollingUpdate {
+            max_surge: IntOrPercent::Percent(25),
+            max_unavailable: IntOrPercent::Percent(25),
+        },
+        min_ready_seconds: 0,
+        progress_deadline_seconds: 600,
+        revision_history_limit: 10,
+        paused: false,
+        depends_on: Vec::new(),
+        manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}),
+    }
+}
+
+fn fleet() -> Vec<NodeSpec> {
+    vec![
+        node("n1", 4000, 16),
+        node("n2", 4000, 16),
+        node("n3", 4000, 16),
+    ]
+}
+
+fn run(desired: &Desired, state: &mut State) -> RunResult {
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+    executor::run(
+        desired,
+        state,
+        &scheduler,
+        &RunOptions::default(),
+        |_, _| Ok::<(), ()>(()),
+    )
+    .unwrap()
+}
+
+fn running<'a>(state: &'a State, name: &str) -> Vec<&'a orch::model::state::Replica> {
+    state
+        .replicas
+        .iter()
+        .filter(|r| r.workload.name == name && r.phase == Phase::Running && r.node.is_some())
+        .collect()
+}
+
+#[test]
+fn empty_cluster_converges_and_a_second_run_changes_nothing() {
+    let desired = Desired {
+        nodes: fleet(),
+        workloads: vec![deployment("api", 4, 500, "v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    assert_eq!(state.nodes.len(), 3);
+    let api = running(&state, "api");
+    assert_eq!(api.len(), 4);
+    assert!(api.iter().all(|r| r.ready));
+    assert!(
+        api.iter()
+            .all(|r| r.name.starts_with("api-hv1-") && r.name.len() == "api-hv1-".len() + 5)
+    );
+
+    let before = state.clone();
+    let again = run(&desired, &mut state);
+    assert_eq!(again.outcome, Outcome::NoChanges);
+    assert!(again.steps.is_empty());
+    assert_eq!(state, before);
+}
+
+#[test]
+fn same_inputs_give_the_same_plan_and_names() {
+    let desired = Desired {
+        nodes: fleet(),
+        workloads: vec![deployment("api", 5, 500, "v1")],
+        ..Default::default()
+    };
+    let (mut a, mut b) = (State::default(), State::default());
+    let (ra, rb) = (run(&desired, &mut a), run(&desired, &mut b));
+    assert_eq!(ra.steps, rb.steps);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn scaling_up_and_down_keeps_existing_replicas_where_possible() {
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![deployment("api", 2, 500, "v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    run(&desired, &mut state);
+    let first: Vec<String> = running(&state, "api")
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    desired.workloads[0] = deployment("api", 5, 500, "v1");
+    assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
+    let grown: Vec<String> = running(&state, "api")
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(grown.len(), 5);
+    assert!(
+        first.iter().all(|n| grown.contains(n)),
+        "scaling up must keep the existing replicas"
+    );
+    desired.workloads[0] = deployment("api", 1, 500, "v1");
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    let deletes = result
+        .steps
+        .iter()
+        .flat_map(|s| &s.actions)
+        .filter(|a| matches!(a, Action::Delete { .. }))
+        .count();
+    assert_eq!(deletes, 4);
+    assert_eq!(running(&state, "api").len(), 1);
+    assert_eq!(state.replicas.len(), 1);
+}
+
+#[test]
+fn no_node_is_ever_over_its_allocatable() {
+    let desired = Desired {
+        nodes: fleet(),
+        workloads: vec![deployment("big", 10, 1500, "v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    let result = run(&desired, &mut state);
+    // 3 nodes × 4 cpu fit two 1.5-cpu replicas each: 6 run, 4 stay pending.
+    assert_eq!(result.outcome, Outcome::Blocked);
+    assert_eq!(running(&state, "big").len(), 6);
+    for node in &state.nodes {
+        let used: i64 = state
+            .replicas
+            .iter()
+            .filter(|r| r.node.as_deref() == Some(&node.name))
+            .count() as i64
+            * 1500;
+        assert!(
+            used <= node.allocatable.resources.milli_cpu,
+            "{} over-committed",
+            node.name
+        );
+    }
+    let pending: Vec<_> = state.replicas.iter().filter(|r| r.node.is_none()).collect();
+    assert_eq!(pending.len(), 4);
+    assert!(pending.iter().all(|r| {
+        r.reason
+            .as_deref()
+            .is_some_and(|m| m.starts_with("0/3 nodes are available"))
+    }));
+    let report = &result.workloads[0];
+    assert!(report.blocked.is_some());
+}
+
+#[test]
+fn a_new_template_rolls_out_within_surge_and_unavailability() {
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![deployment("api", 4, 500, "v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    run(&desired, &mut state);
+    desired.workloads[0] = deployment("api", 4, 500, "v2");
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    // maxSurge 25% of 4 = 1 → at most 5 replicas; maxUnavailable 25% = 1 → at least 3 available.
+    for step in &result.steps {
+        let status = &step.status[0];
+        assert!(
+            status.current <= 5,
+            "surge exceeded at t={}: {status:?}",
+            step.time
+        );
+        assert!(
+            status.available >= 3,
+            "unavailability exceeded at t={}: {status:?}",
+            step.time
+        );
+    }
+    let api = running(&state, "api");
+    assert_eq!(api.len(), 4);
+    assert!(api.iter().all(|r| r.hash == "hv2" && r.revision == 2));
+    assert!(
+        result.steps.len() > 2,
+        "a rolling update takes several steps"
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the fleet and workloads: no node is ever over-committed,
+        /// the loop ends, and a state it leaves converged plans nothing more.
+        #[test]
+        fn the_loop_never_overcommits_and_converged_states_are_fixed_points(
+            nodes in prop::collection::vec((1i64..16, 1i64..32), 1..6),
+            workloads in prop::collection::vec((0i32..12, 1i64..40), 1..5),
+        ) {
+            let desired = Desired {
+                nodes: nodes.iter().enumerate().map(|(i, (cpu, mem))| node(&format!("n{i}"), cpu * 1000, *mem)).collect(),
+                workloads: workloads.iter().enumerate().map(|(i, (replicas, cpu))| deployment(&format!("w{i}"), *replicas, cpu * 100, "v1")).collect(),
+                ..Default::default()
+            };
+            let mut state = State::default();
+            let result = run(&desired, &mut state);
+            prop_assert!(result.outcome != Outcome::Timeout);
+            for node in &state.nodes {
+                let used: i64 = state
+                    .replicas
+                    .iter()
+                    .filter(|r| r.node.as_deref() == Some(node.name.as_str()))
+                    .map(|r| desired.workloads.iter().find(|w| w.id == r.workload).unwrap().pod.requests.milli_cpu)
+                    .sum();
+                prop_assert!(used <= node.allocatable.resources.milli_cpu);
+            }
+            for (workload, (replicas, _)) in desired.workloads.iter().zip(&workloads) {
+                let count = state.replicas.iter().filter(|r| r.workload == workload.id).count();
+                prop_assert_eq!(count as i32, *replicas);
+            }
+            if result.outcome == Outcome::Converged {
+                let before = state.clone();
+                let again = run(&desired, &mut state);
+                prop_assert_eq!(again.outcome, Outcome::NoChanges);
+                prop_assert_eq!(state, before);
+            }
+        }
+    }
+}
