@@ -283,3 +283,56 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_dependent_starts_only_once_its_dependency_is_available() {
+    let mut db = deployment("db", 1, 500, "v1");
+    db.pod.ready_after = 20;
+    let mut api = deployment("api", 2, 500, "v1");
+    api.depends_on = vec![db.id.clone()];
+    let desired = Desired {
+        nodes: fleet(),
+        workloads: vec![api, db],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    let db_ready = running(&state, "db")[0].ready_at.unwrap();
+    assert!(db_ready >= 20);
+    for replica in running(&state, "api") {
+        assert!(
+            replica.created_at >= db_ready,
+            "{} created at {} before db was available at {db_ready}",
+            replica.name,
+            replica.created_at
+        );
+    }
+}
+
+#[test]
+fn a_dependent_of_a_blocked_workload_reports_what_it_waits_for() {
+    let db = deployment("db", 1, 64_000, "v1");
+    let mut api = deployment("api", 1, 500, "v1");
+    api.depends_on = vec![db.id.clone()];
+    let desired = Desired {
+        nodes: fleet(),
+        workloads: vec![api, db],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Blocked);
+    assert!(running(&state, "api").is_empty());
+    let api_report = result
+        .workloads
+        .iter()
+        .find(|r| r.object == "Deployment/default/api")
+        .unwrap();
+    let blocked = api_report.blocked.as_ref().unwrap();
+    assert_eq!(blocked.reason, "WaitingForDependency");
+    assert_eq!(
+        blocked.message,
+        "waiting for Deployment/default/db to be available"
+    );
+}

@@ -123,6 +123,15 @@ pub fn reconcile(
     remove_orphans(&mut pass, &nodes, options.prune);
     for workload in &desired.workloads {
         deployment::record_spec(&mut pass, workload);
+        // `orch.dev/depends-on`: created or rolled out only once every
+        // dependency is available; scaling and repair go on regardless.
+        let needs_rollout = {
+            let mut replicas = pass.replicas_of(&workload.id).peekable();
+            replicas.peek().is_none() || replicas.any(|r| r.hash != workload.template_hash)
+        };
+        if needs_rollout && status::waiting_for(desired, workload, observed, now).is_some() {
+            continue;
+        }
         match workload.kind() {
             crate::model::workload::WorkloadKind::Deployment => {
                 deployment::sync(&mut pass, workload)

@@ -47,6 +47,38 @@ impl WorkloadReport {
     }
 }
 
+/// A workload is available to its dependents (`orch.dev/depends-on`) once
+/// every desired replica runs its newest template and is available.
+pub fn fully_available(workload: &Workload, state: &State, now: u64) -> bool {
+    let available = state
+        .replicas
+        .iter()
+        .filter(|r| {
+            r.workload == workload.id
+                && r.phase != Phase::Terminating
+                && r.hash == workload.template_hash
+                && is_available(r, workload.min_ready_seconds, now)
+        })
+        .count() as i32;
+    available >= desired_count(workload, state)
+}
+
+/// The first dependency of `workload` that is not yet available.
+pub fn waiting_for<'a>(
+    desired: &'a Desired,
+    workload: &Workload,
+    state: &State,
+    now: u64,
+) -> Option<&'a Workload> {
+    workload.depends_on.iter().find_map(|id| {
+        desired
+            .workloads
+            .iter()
+            .find(|w| &w.id == id)
+            .filter(|dependency| !fully_available(dependency, state, now))
+    })
+}
+
 fn desired_count(workload: &Workload, state: &State) -> i32 {
     match workload.kind() {
         WorkloadKind::Deployment => workload.replicas,
@@ -104,6 +136,15 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         }
     }
     for (workload, report) in desired.workloads.iter().zip(&mut reports) {
+        if report.blocked.is_none()
+            && report.updated < report.desired
+            && let Some(dependency) = waiting_for(desired, workload, state, now)
+        {
+            report.blocked = Some(Blocked {
+                reason: "WaitingForDependency".to_string(),
+                message: format!("waiting for {} to be available", dependency.id),
+            });
+        }
         report
             .conditions
             .push(available_condition(workload, report));
