@@ -159,11 +159,8 @@ fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str)
         out(&render::plan::workloads(&result.workloads));
         out("\n");
     }
-    let blocked = render::plan::blocked(&result.workloads);
-    if !blocked.is_empty() {
-        eprint!("{blocked}");
-    }
+    out(&render::plan::blocked(&result.workloads));
     if !context.quiet {
-        eprintln!("{}", render::plan::summary_line(result, verb));
+        out(&format!("{}\n", render::plan::summary_line(result, verb)));
     }
 }
