@@ -1,4 +1,6 @@
 //! STUB
+pub mod de;
+pub mod tree;
 use crate::model::pod::PodSpec;
 use crate::model::workload::Desired;
 use crate::sources::Source;

@@ -1,0 +1,249 @@
+//! A located document tree: every value keeps the line and column where it was
+//! written, so any later error (a wrong type, an unknown field, a semantic
+//! rule) can point at it. Parsed by serde-saphyr (YAML and JSON alike), with
+//! its budgets against alias bombs and deep nesting.
+
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde_saphyr::Spanned;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The key node of `key` in this map (for errors about the key itself).
+    pub fn key(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The node at a dotted path (`spec.template.spec.containers[0].resources`),
+    /// or the deepest existing node on the way there.
+    pub fn locate(&self, path: &str) -> &Node {
+        let mut node = self;
+        for part in split_path(path) {
+            let next = match part {
+                PathPart::Key(key) => node.get(key),
+                PathPart::Index(i) => match &node.value {
+                    Value::Seq(items) => items.get(i),
+                    _ => None,
+                },
+            };
+            match next {
+                Some(next) => node = next,
+                None => break,
+            }
+        }
+        node
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::UInt(u) => J::from(*u),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.scalar_text(), v.to_json())).collect()),
+        }
+    }
+
+    /// A scalar as text (map keys, messages).
+    pub fn scalar_text(&self) -> String {
+        match &self.value {
+            Value::Null => "null".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::UInt(u) => u.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Str(s) => s.clone(),
+            Value::Seq(_) => "[...]".into(),
+            Value::Map(_) => "{...}".into(),
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) | Value::UInt(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Seq(_) => "list",
+            Value::Map(_) => "object",
+        }
+    }
+}
+
+enum PathPart<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn split_path(path: &str) -> Vec<PathPart<'_>> {
+    let mut parts = Vec::new();
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, mut rest) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        if !key.is_empty() {
+            parts.push(PathPart::Key(key));
+        }
+        while let Some(end) = rest.find(']') {
+            if let Ok(i) = rest[1..end].parse() {
+                parts.push(PathPart::Index(i));
+            }
+            rest = &rest[end + 1..];
+        }
+    }
+    parts
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<Value>::deserialize(deserializer)?;
+        Ok(Node {
+            value: spanned.value,
+            line: spanned.referenced.line() as usize,
+            column: spanned.referenced.column() as usize,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::UInt(v), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<Node, Node>()? {
+            entries.push(entry);
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// A YAML (or JSON) text's documents. Errors carry (line, column, message).
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, (usize, usize, String)> {
+    let options = serde_saphyr::Options::default();
+    serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|error| {
+        let (line, column) = error.location().map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+        let message = error.without_snippet().to_string();
+        (line.max(1), column.max(1), clean_message(&message))
+    })
+}
+
+/// serde-saphyr prefixes messages with their location; ours come first already.
+fn clean_message(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message).trim();
+    let stripped = match first.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") => rest,
+        _ => first,
+    };
+    let stripped = stripped.split(" at line ").next().unwrap_or(stripped);
+    stripped.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keep_their_locations() {
+        let docs = parse_documents("a: 1\nb:\n  c: [x, \"y\"]\n---\nd: true\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        let c = docs[0].locate("b.c");
+        assert_eq!((c.line, c.column), (3, 6));
+        let y = docs[0].locate("b.c[1]");
+        assert_eq!((y.line, y.as_str()), (3, Some("y")));
+        assert_eq!(docs[1].get("d").unwrap().value, Value::Bool(true));
+        assert_eq!(docs[0].to_json(), serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}}));
+    }
+
+    #[test]
+    fn syntax_errors_have_a_location() {
+        let (line, _, message) = parse_documents("a: 1\nb: {c: d\n").unwrap_err();
+        assert!(line >= 2, "{line} {message}");
+    }
+}
