@@ -50,22 +50,45 @@ impl Node {
         }
     }
 
-    /// The node at a dotted path (`spec.template.spec.containers[0].resources`),
-    /// or the deepest existing node on the way there.
+    /// The node at a path such as `spec.template.spec.containers[0].resources`
+    /// (keys may themselves contain dots, like `orch.dev/ready-after`), or the
+    /// deepest existing node on the way there.
     pub fn locate(&self, path: &str) -> &Node {
         let mut node = self;
-        for part in split_path(path) {
-            let next = match part {
-                PathPart::Key(key) => node.get(key),
-                PathPart::Index(i) => match &node.value {
-                    Value::Seq(items) => items.get(i),
-                    _ => None,
-                },
+        let mut rest = path.trim_start_matches('.');
+        while !rest.is_empty() {
+            let next = match &node.value {
+                Value::Seq(items) if rest.starts_with('[') => {
+                    let Some(end) = rest.find(']') else { break };
+                    let item = rest[1..end].parse::<usize>().ok().and_then(|i| items.get(i));
+                    rest = &rest[end + 1..];
+                    item
+                }
+                Value::Map(entries) => {
+                    let found = entries
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let key = k.as_str()?;
+                            let after = rest.strip_prefix(key)?;
+                            (after.is_empty() || after.starts_with('.') || after.starts_with('['))
+                                .then_some((key.len(), after, v))
+                        })
+                        .max_by_key(|(len, _, _)| *len);
+                    match found {
+                        Some((_, after, v)) => {
+                            rest = after;
+                            Some(v)
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
             };
             match next {
                 Some(next) => node = next,
                 None => break,
             }
+            rest = rest.trim_start_matches('.');
         }
         node
     }
@@ -109,31 +132,6 @@ impl Node {
             Value::Map(_) => "object",
         }
     }
-}
-
-enum PathPart<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-fn split_path(path: &str) -> Vec<PathPart<'_>> {
-    let mut parts = Vec::new();
-    for segment in path.split('.').filter(|s| !s.is_empty()) {
-        let (key, mut rest) = match segment.find('[') {
-            Some(i) => (&segment[..i], &segment[i..]),
-            None => (segment, ""),
-        };
-        if !key.is_empty() {
-            parts.push(PathPart::Key(key));
-        }
-        while let Some(end) = rest.find(']') {
-            if let Ok(i) = rest[1..end].parse() {
-                parts.push(PathPart::Index(i));
-            }
-            rest = &rest[end + 1..];
-        }
-    }
-    parts
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -238,6 +236,9 @@ mod tests {
         let y = docs[0].locate("b.c[1]");
         assert_eq!((y.line, y.as_str()), (3, Some("y")));
         assert_eq!(docs[1].get("d").unwrap().value, Value::Bool(true));
+        let dotted = parse_documents("metadata:\n  annotations:\n    orch.dev/ready-after: 5s\n").unwrap();
+        assert_eq!(dotted[0].locate("metadata.annotations.orch.dev/ready-after").as_str(), Some("5s"));
+        assert_eq!(dotted[0].locate("metadata.labels.x").line, 2);
         assert_eq!(docs[0].to_json(), serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}}));
     }
 

@@ -2,6 +2,7 @@
 //! selectors, pod scheduling fields, the desired state (manifests) and the
 //! observed state (the state file).
 
+pub mod hash;
 pub mod labels;
 pub mod pod;
 pub mod quantity;

@@ -7,17 +7,7 @@ use crate::model::state::State;
 use crate::model::workload::ObjectRef;
 use std::collections::HashSet;
 
-/// Kubernetes' `rand.SafeEncodeString` alphabet (no vowels, no confusable digits).
-pub const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
-pub fn fnv1a32(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 2_166_136_261;
-    for byte in bytes {
-        hash ^= u32::from(*byte);
-        hash = hash.wrapping_mul(16_777_619);
-    }
-    hash
-}
+pub use crate::model::hash::{ALPHANUMS, fnv1a32};
 
 pub struct NameGenerator {
     taken: HashSet<String>,
@@ -59,13 +49,6 @@ impl NameGenerator {
 mod tests {
     use super::*;
     use crate::model::workload::Kind;
-
-    #[test]
-    fn fnv1a32_matches_reference_values() {
-        assert_eq!(fnv1a32(b""), 0x811c9dc5);
-        assert_eq!(fnv1a32(b"a"), 0xe40c292c);
-        assert_eq!(fnv1a32(b"foobar"), 0xbf9cf968);
-    }
 
     #[test]
     fn names_are_deterministic_and_unique() {
