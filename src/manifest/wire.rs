@@ -3,6 +3,9 @@
 //! and nothing else — a misspelt field is an error, as with
 //! `kubectl apply --validate=strict`.
 
+// Fields orch accepts but does not act on are read into `IgnoredAny` and never looked at.
+#![allow(dead_code)]
+
 use crate::model::labels::{LabelSelector, Labels};
 use crate::model::pod::{Affinity, TaintEffect, Toleration, TopologySpreadConstraint};
 use serde::Deserialize;
