@@ -46,17 +46,28 @@ pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
             std::io::stdin()
                 .take(MAX_FILE_BYTES + 1)
                 .read_to_end(&mut bytes)
-                .map_err(|error| SourceError::Unreadable { path: "<stdin>".into(), error })?;
+                .map_err(|error| SourceError::Unreadable {
+                    path: "<stdin>".into(),
+                    error,
+                })?;
             if bytes.len() as u64 > MAX_FILE_BYTES {
-                return Err(SourceError::TooLarge { path: "<stdin>".into() });
+                return Err(SourceError::TooLarge {
+                    path: "<stdin>".into(),
+                });
             }
-            sources.push(Source { name: "<stdin>".into(), text: utf8("<stdin>", bytes)? });
+            sources.push(Source {
+                name: "<stdin>".into(),
+                text: utf8("<stdin>", bytes)?,
+            });
             continue;
         }
         let path = Path::new(arg);
         let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
             std::io::ErrorKind::NotFound => SourceError::Missing { path: arg.clone() },
-            _ => SourceError::Unreadable { path: arg.clone(), error },
+            _ => SourceError::Unreadable {
+                path: arg.clone(),
+                error,
+            },
         })?;
         if metadata.is_dir() {
             let mut files = Vec::new();
@@ -76,8 +87,15 @@ pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
     Ok(sources)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> Result<(), SourceError> {
-    let unreadable = |error| SourceError::Unreadable { path: dir.display().to_string(), error };
+fn walk(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    visited: &mut HashSet<PathBuf>,
+) -> Result<(), SourceError> {
+    let unreadable = |error| SourceError::Unreadable {
+        path: dir.display().to_string(),
+        error,
+    };
     // A directory reached twice (a symlink loop) is read once.
     let canonical = dir.canonicalize().map_err(unreadable)?;
     if !visited.insert(canonical) {
@@ -91,7 +109,11 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) ->
         };
         if metadata.is_dir() {
             walk(&path, files, visited)?;
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e)) {
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.contains(&e))
+        {
             files.push(path);
         }
     }
@@ -100,11 +122,17 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) ->
 
 fn read(path: &Path) -> Result<Source, SourceError> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|error| SourceError::Unreadable { path: name.clone(), error })?;
+    let file = std::fs::File::open(path).map_err(|error| SourceError::Unreadable {
+        path: name.clone(),
+        error,
+    })?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| SourceError::Unreadable { path: name.clone(), error })?;
+        .map_err(|error| SourceError::Unreadable {
+            path: name.clone(),
+            error,
+        })?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(SourceError::TooLarge { path: name });
     }
@@ -113,7 +141,10 @@ fn read(path: &Path) -> Result<Source, SourceError> {
 }
 
 fn utf8(name: &str, bytes: Vec<u8>) -> Result<String, SourceError> {
-    String::from_utf8(bytes).map_err(|e| SourceError::NotUtf8 { path: name.to_string(), offset: e.utf8_error().valid_up_to() })
+    String::from_utf8(bytes).map_err(|e| SourceError::NotUtf8 {
+        path: name.to_string(),
+        offset: e.utf8_error().valid_up_to(),
+    })
 }
 
 #[cfg(test)]
@@ -133,7 +164,11 @@ mod tests {
         fs::write(dir.path().join("b/a.json"), "a").unwrap();
         fs::write(dir.path().join("0.yaml"), "0").unwrap();
         fs::write(dir.path().join("notes.txt"), "skip").unwrap();
-        let texts: Vec<String> = collect(&[arg(dir.path())]).unwrap().into_iter().map(|s| s.text).collect();
+        let texts: Vec<String> = collect(&[arg(dir.path())])
+            .unwrap()
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
         assert_eq!(texts, ["0", "a", "z"]);
     }
 
@@ -141,15 +176,24 @@ mod tests {
     fn odd_inputs_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = arg(&dir.path().join("nope.yaml"));
-        assert!(matches!(collect(std::slice::from_ref(&missing)), Err(SourceError::Missing { .. })));
+        assert!(matches!(
+            collect(std::slice::from_ref(&missing)),
+            Err(SourceError::Missing { .. })
+        ));
         fs::create_dir(dir.path().join("empty")).unwrap();
-        assert!(matches!(collect(&[arg(&dir.path().join("empty"))]), Err(SourceError::Empty { .. })));
+        assert!(matches!(
+            collect(&[arg(&dir.path().join("empty"))]),
+            Err(SourceError::Empty { .. })
+        ));
         fs::write(dir.path().join("bad.yaml"), b"ok\xff").unwrap();
         match collect(&[arg(&dir.path().join("bad.yaml"))]) {
             Err(SourceError::NotUtf8 { offset, .. }) => assert_eq!(offset, 2),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(collect(&["-".into(), "-".into()]), Err(SourceError::StdinTwice)));
+        assert!(matches!(
+            collect(&["-".into(), "-".into()]),
+            Err(SourceError::StdinTwice)
+        ));
     }
 
     #[cfg(unix)]

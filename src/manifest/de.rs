@@ -49,7 +49,10 @@ impl de::Error for Error {
 
 /// Read a `T` from `node`, whose path in the object is `path`.
 pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node, path: &str) -> Result<T, Error> {
-    T::deserialize(De { node, path: path.to_string() })
+    T::deserialize(De {
+        node,
+        path: path.to_string(),
+    })
 }
 
 pub struct De<'de> {
@@ -58,7 +61,11 @@ pub struct De<'de> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl<'de> De<'de> {
@@ -70,8 +77,16 @@ impl<'de> De<'de> {
             Value::UInt(u) => visitor.visit_u64(*u),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_borrowed_str(s),
-            Value::Seq(items) => visitor.visit_seq(Seq { items: items.iter(), path: &self.path, index: 0 }),
-            Value::Map(entries) => visitor.visit_map(Map { entries: entries.iter(), path: &self.path, pending: None }),
+            Value::Seq(items) => visitor.visit_seq(Seq {
+                items: items.iter(),
+                path: &self.path,
+                index: 0,
+            }),
+            Value::Map(entries) => visitor.visit_map(Map {
+                entries: entries.iter(),
+                path: &self.path,
+                pending: None,
+            }),
         }
     }
 }
@@ -104,20 +119,39 @@ impl<'de> de::Deserializer<'de> for De<'de> {
         .map_err(|e| e.locate(node, &path))
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         let (node, path) = (self.node, self.path.clone());
-        visitor.visit_newtype_struct(self).map_err(|e| e.locate(node, &path))
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e| e.locate(node, &path))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _name: &'static str, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_seq(visitor)
     }
 
@@ -130,7 +164,11 @@ impl<'de> de::Deserializer<'de> for De<'de> {
         let (node, path) = (self.node, self.path.clone());
         match &node.value {
             Value::Map(_) => self.any(visitor),
-            _ => Err(de::Error::custom(format!("expected an object, got {} `{}`", node.kind_name(), node.scalar_text()))),
+            _ => Err(de::Error::custom(format!(
+                "expected an object, got {} `{}`",
+                node.kind_name(),
+                node.scalar_text()
+            ))),
         }
         .map_err(|e| e.locate(node, &path))
     }
@@ -156,7 +194,11 @@ impl<'de> de::Deserializer<'de> for De<'de> {
 }
 
 fn quoted(values: &[&str]) -> String {
-    values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 struct Seq<'de, 'p> {
@@ -168,13 +210,21 @@ struct Seq<'de, 'p> {
 impl<'de> de::SeqAccess<'de> for Seq<'de, '_> {
     type Error = Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
         let Some(node) = self.items.next() else {
             return Ok(None);
         };
         let path = format!("{}[{}]", self.path, self.index);
         self.index += 1;
-        seed.deserialize(De { node, path: path.clone() }).map(Some).map_err(|e| e.locate(node, &path))
+        seed.deserialize(De {
+            node,
+            path: path.clone(),
+        })
+        .map(Some)
+        .map_err(|e| e.locate(node, &path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -191,18 +241,33 @@ struct Map<'de, 'p> {
 impl<'de> de::MapAccess<'de> for Map<'de, '_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         let Some((key, value)) = self.entries.next() else {
             return Ok(None);
         };
         let path = join(self.path, &key.scalar_text());
         self.pending = Some((value, path.clone()));
-        seed.deserialize(De { node: key, path: path.clone() }).map(Some).map_err(|e| e.locate(key, &path))
+        seed.deserialize(De {
+            node: key,
+            path: path.clone(),
+        })
+        .map(Some)
+        .map_err(|e| e.locate(key, &path))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let (node, path) = self.pending.take().ok_or_else(|| de::Error::custom("value without a key"))?;
-        seed.deserialize(De { node, path: path.clone() }).map_err(|e| e.locate(node, &path))
+        let (node, path) = self
+            .pending
+            .take()
+            .ok_or_else(|| de::Error::custom("value without a key"))?;
+        seed.deserialize(De {
+            node,
+            path: path.clone(),
+        })
+        .map_err(|e| e.locate(node, &path))
     }
 }
 
@@ -237,14 +302,20 @@ mod tests {
     #[test]
     fn wrong_types_point_at_the_value() {
         let e = read("spec:\n  replicas: three\n  items: []\n").unwrap_err();
-        assert_eq!((e.path.as_str(), e.line, e.column), ("spec.replicas", 2, 13));
+        assert_eq!(
+            (e.path.as_str(), e.line, e.column),
+            ("spec.replicas", 2, 13)
+        );
         assert!(e.message.contains("expected i32"), "{}", e.message);
     }
 
     #[test]
     fn unknown_fields_point_at_the_key() {
         let e = read("spec:\n  items:\n    - name: a\n      nmae: b\n").unwrap_err();
-        assert_eq!((e.path.as_str(), e.line, e.column), ("spec.items[0].nmae", 4, 7));
+        assert_eq!(
+            (e.path.as_str(), e.line, e.column),
+            ("spec.items[0].nmae", 4, 7)
+        );
         assert!(e.message.contains("unknown field `nmae`"), "{}", e.message);
     }
 

@@ -128,7 +128,10 @@ pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<D
 }
 
 /// The scheduling view of a stored pod template (one that was valid when applied).
-pub fn pod_spec_from_template(namespace: &str, template: &serde_json::Value) -> Result<PodSpec, Vec<Diagnostic>> {
+pub fn pod_spec_from_template(
+    namespace: &str,
+    template: &serde_json::Value,
+) -> Result<PodSpec, Vec<Diagnostic>> {
     let text = serde_json::to_string(template).unwrap_or_default();
     let root = match tree::parse_documents(&text) {
         Ok(mut docs) if docs.len() == 1 => docs.remove(0),
@@ -143,7 +146,11 @@ pub fn pod_spec_from_template(namespace: &str, template: &serde_json::Value) -> 
         }
     };
     let mut diagnostics = Vec::new();
-    let mut ctx = Ctx { file: "<stored template>", root: &root, diagnostics: &mut diagnostics };
+    let mut ctx = Ctx {
+        file: "<stored template>",
+        root: &root,
+        diagnostics: &mut diagnostics,
+    };
     let spec = ctx
         .read::<wire::PodTemplateSpec>(&root, "")
         .map(|template| pod::pod_spec(&mut ctx, "", namespace, &template, &Default::default()));

@@ -59,9 +59,20 @@ impl Builder {
         if root.value == super::tree::Value::Null {
             return;
         }
-        let mut ctx = Ctx { file, root, diagnostics };
+        let mut ctx = Ctx {
+            file,
+            root,
+            diagnostics,
+        };
         if !matches!(root.value, super::tree::Value::Map(_)) {
-            ctx.error("", format!("expected a Kubernetes object, got {} `{}`", root.kind_name(), root.scalar_text()));
+            ctx.error(
+                "",
+                format!(
+                    "expected a Kubernetes object, got {} `{}`",
+                    root.kind_name(),
+                    root.scalar_text()
+                ),
+            );
             return;
         }
         let kind = root.get("kind").and_then(Node::as_str);
@@ -87,21 +98,30 @@ impl Builder {
             return;
         }
         let Some(kind) = Kind::parse(kind) else {
-            let name = root.get("metadata").and_then(|m| m.get("name")).map_or_else(|| "<unnamed>".into(), Node::scalar_text);
+            let name = root
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
             if self.strict {
                 ctx.error(
                     "kind",
                     format!("Unsupported value: \"{kind}\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget"),
                 );
             } else {
-                self.notices.push(format!("{}: skipping unsupported kind {kind} {name} ({version})", ctx.location("kind")));
+                self.notices.push(format!(
+                    "{}: skipping unsupported kind {kind} {name} ({version})",
+                    ctx.location("kind")
+                ));
             }
             return;
         };
         if version != api_version(kind) {
             ctx.error(
                 "apiVersion",
-                format!("Unsupported value: \"{version}\": {kind} is served as {}", api_version(kind)),
+                format!(
+                    "Unsupported value: \"{version}\": {kind} is served as {}",
+                    api_version(kind)
+                ),
             );
             return;
         }
@@ -131,27 +151,44 @@ impl Builder {
 
     /// Validates name and namespace and registers the identity; None if the
     /// object cannot be identified or is a duplicate.
-    fn identity(&mut self, ctx: &mut Ctx, kind: Kind, metadata: &wire::ObjectMeta) -> Option<ObjectRef> {
+    fn identity(
+        &mut self,
+        ctx: &mut Ctx,
+        kind: Kind,
+        metadata: &wire::ObjectMeta,
+    ) -> Option<ObjectRef> {
         let Some(name) = metadata.name.as_deref() else {
-            ctx.error("metadata.name", "Required value: name or generateName is required");
+            ctx.error(
+                "metadata.name",
+                "Required value: name or generateName is required",
+            );
             return None;
         };
         let mut valid = true;
         if let Some(problem) = dns_subdomain(name) {
-            ctx.error("metadata.name", format!("Invalid value: \"{name}\": {problem}"));
+            ctx.error(
+                "metadata.name",
+                format!("Invalid value: \"{name}\": {problem}"),
+            );
             valid = false;
         }
         let namespace = metadata.namespace.as_deref().unwrap_or("default");
         if kind.is_namespaced()
             && let Some(problem) = dns_label(namespace)
         {
-            ctx.error("metadata.namespace", format!("Invalid value: \"{namespace}\": {problem}"));
+            ctx.error(
+                "metadata.namespace",
+                format!("Invalid value: \"{namespace}\": {problem}"),
+            );
             valid = false;
         }
         let id = ObjectRef::new(kind, namespace, name);
         let here = ctx.location("metadata.name");
         if let Some(first) = self.seen.get(&id) {
-            ctx.error("metadata.name", format!("Duplicate value: \"{name}\": {id} is also defined at {first}"));
+            ctx.error(
+                "metadata.name",
+                format!("Duplicate value: \"{name}\": {id} is also defined at {first}"),
+            );
             return None;
         }
         self.seen.insert(id.clone(), here);
@@ -163,21 +200,46 @@ impl Builder {
         let spec = object.spec.unwrap_or_default();
         let replicas = spec.replicas.unwrap_or(1);
         if replicas < 0 {
-            ctx.error("spec.replicas", format!("Invalid value: {replicas}: must be greater than or equal to 0"));
+            ctx.error(
+                "spec.replicas",
+                format!("Invalid value: {replicas}: must be greater than or equal to 0"),
+            );
         }
-        let strategy = strategy(ctx, "spec.strategy", spec.strategy.as_ref(), Kind::Deployment);
-        let min_ready = non_negative(ctx, "spec.minReadySeconds", spec.min_ready_seconds.unwrap_or(0));
+        let strategy = strategy(
+            ctx,
+            "spec.strategy",
+            spec.strategy.as_ref(),
+            Kind::Deployment,
+        );
+        let min_ready = non_negative(
+            ctx,
+            "spec.minReadySeconds",
+            spec.min_ready_seconds.unwrap_or(0),
+        );
         let deadline = spec.progress_deadline_seconds.unwrap_or(600);
         if deadline <= 0 {
-            ctx.error("spec.progressDeadlineSeconds", format!("Invalid value: {deadline}: must be greater than 0"));
+            ctx.error(
+                "spec.progressDeadlineSeconds",
+                format!("Invalid value: {deadline}: must be greater than 0"),
+            );
         } else if i64::from(deadline) <= min_ready as i64 {
             ctx.error(
                 "spec.progressDeadlineSeconds",
                 format!("Invalid value: {deadline}: must be greater than minReadySeconds"),
             );
         }
-        let history = non_negative(ctx, "spec.revisionHistoryLimit", spec.revision_history_limit.unwrap_or(10));
-        let parts = self.workload_parts(ctx, &object.metadata, spec.selector.as_ref(), spec.template.as_ref(), id.as_ref());
+        let history = non_negative(
+            ctx,
+            "spec.revisionHistoryLimit",
+            spec.revision_history_limit.unwrap_or(10),
+        );
+        let parts = self.workload_parts(
+            ctx,
+            &object.metadata,
+            spec.selector.as_ref(),
+            spec.template.as_ref(),
+            id.as_ref(),
+        );
         if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
             self.register(ctx, &id, depends_on);
             self.desired.workloads.push(Workload {
@@ -202,10 +264,29 @@ impl Builder {
     fn daemon_set(&mut self, ctx: &mut Ctx, object: wire::DaemonSet) {
         let id = self.identity(ctx, Kind::DaemonSet, &object.metadata);
         let spec = object.spec.unwrap_or_default();
-        let strategy = strategy(ctx, "spec.updateStrategy", spec.update_strategy.as_ref(), Kind::DaemonSet);
-        let min_ready = non_negative(ctx, "spec.minReadySeconds", spec.min_ready_seconds.unwrap_or(0));
-        let history = non_negative(ctx, "spec.revisionHistoryLimit", spec.revision_history_limit.unwrap_or(10));
-        let parts = self.workload_parts(ctx, &object.metadata, spec.selector.as_ref(), spec.template.as_ref(), id.as_ref());
+        let strategy = strategy(
+            ctx,
+            "spec.updateStrategy",
+            spec.update_strategy.as_ref(),
+            Kind::DaemonSet,
+        );
+        let min_ready = non_negative(
+            ctx,
+            "spec.minReadySeconds",
+            spec.min_ready_seconds.unwrap_or(0),
+        );
+        let history = non_negative(
+            ctx,
+            "spec.revisionHistoryLimit",
+            spec.revision_history_limit.unwrap_or(10),
+        );
+        let parts = self.workload_parts(
+            ctx,
+            &object.metadata,
+            spec.selector.as_ref(),
+            spec.template.as_ref(),
+            id.as_ref(),
+        );
         if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
             self.register(ctx, &id, depends_on);
             self.desired.workloads.push(Workload {
@@ -230,7 +311,13 @@ impl Builder {
     fn register(&mut self, ctx: &Ctx, id: &ObjectRef, depends_on: Dependencies) {
         self.origins.insert(
             id.clone(),
-            (Origin { file: ctx.file.to_string(), root: ctx.root.clone() }, depends_on),
+            (
+                Origin {
+                    file: ctx.file.to_string(),
+                    root: ctx.root.clone(),
+                },
+                depends_on,
+            ),
         );
     }
 
@@ -243,7 +330,12 @@ impl Builder {
         selector: Option<&LabelSelector>,
         template: Option<&wire::PodTemplateSpec>,
         id: Option<&ObjectRef>,
-    ) -> Option<(LabelSelector, serde_json::Value, crate::model::pod::PodSpec, Dependencies)> {
+    ) -> Option<(
+        LabelSelector,
+        serde_json::Value,
+        crate::model::pod::PodSpec,
+        Dependencies,
+    )> {
         let kind = id.map_or("workload", |id| id.kind.as_str());
         let Some(template) = template else {
             ctx.error("spec.template", "Required value");
@@ -255,23 +347,38 @@ impl Builder {
                 None
             }
             Some(s) if s.is_empty() => {
-                ctx.error("spec.selector", format!("Invalid value: {{}}: empty selector is invalid for {}", kind.to_lowercase()));
+                ctx.error(
+                    "spec.selector",
+                    format!(
+                        "Invalid value: {{}}: empty selector is invalid for {}",
+                        kind.to_lowercase()
+                    ),
+                );
                 None
             }
             Some(s) => {
                 validate_selector(ctx, "spec.selector", s);
                 if !s.matches(&template.metadata.labels) {
-                    let labels = serde_json::to_string(&template.metadata.labels).unwrap_or_default();
+                    let labels =
+                        serde_json::to_string(&template.metadata.labels).unwrap_or_default();
                     ctx.error(
                         "spec.template.metadata.labels",
-                        format!("Invalid value: {labels}: `selector` does not match template `labels`"),
+                        format!(
+                            "Invalid value: {labels}: `selector` does not match template `labels`"
+                        ),
                     );
                 }
                 Some(s.clone())
             }
         };
         let namespace = metadata.namespace.as_deref().unwrap_or("default");
-        let pod = pod_spec(ctx, "spec.template", namespace, template, &metadata.annotations);
+        let pod = pod_spec(
+            ctx,
+            "spec.template",
+            namespace,
+            template,
+            &metadata.annotations,
+        );
         let depends_on = dependencies(ctx, metadata, template, namespace);
         let template_json = ctx.root.locate("spec.template").to_json();
         Some((selector?, template_json, pod, depends_on))
@@ -281,7 +388,9 @@ impl Builder {
         let id = self.identity(ctx, Kind::Node, &object.metadata);
         let mut labels = object.metadata.labels.clone();
         if let Some(id) = &id {
-            labels.entry(HOSTNAME_LABEL.to_string()).or_insert_with(|| id.name.clone());
+            labels
+                .entry(HOSTNAME_LABEL.to_string())
+                .or_insert_with(|| id.name.clone());
         }
         let mut taints: Vec<Taint> = Vec::new();
         for (i, taint) in object.spec.taints.iter().enumerate() {
@@ -311,9 +420,13 @@ impl Builder {
         for (name, text) in list.into_iter().flatten() {
             let at = format!("{field}.{name}");
             match parse_amount(name, &text.0) {
-                Ok(value) if value < 0 => {
-                    ctx.error(&at, format!("Invalid value: \"{}\": must be greater than or equal to 0", text.0))
-                }
+                Ok(value) if value < 0 => ctx.error(
+                    &at,
+                    format!(
+                        "Invalid value: \"{}\": must be greater than or equal to 0",
+                        text.0
+                    ),
+                ),
                 Ok(value) if name == PODS => allocatable.pods = value,
                 Ok(value) => allocatable.resources.set(name, value),
                 Err(error) => ctx.error(&at, format!("Invalid value: \"{}\": {error}", text.0)),
@@ -334,24 +447,48 @@ impl Builder {
         let id = self.identity(ctx, Kind::PodDisruptionBudget, &object.metadata);
         let spec = object.spec;
         if spec.min_available.is_some() && spec.max_unavailable.is_some() {
-            ctx.error("spec", "Invalid value: minAvailable and maxUnavailable cannot be both set");
+            ctx.error(
+                "spec",
+                "Invalid value: minAvailable and maxUnavailable cannot be both set",
+            );
         }
-        let min_available = spec.min_available.as_ref().and_then(|v| int_or_percent(ctx, "spec.minAvailable", v, true));
-        let max_unavailable =
-            spec.max_unavailable.as_ref().and_then(|v| int_or_percent(ctx, "spec.maxUnavailable", v, true));
+        let min_available = spec
+            .min_available
+            .as_ref()
+            .and_then(|v| int_or_percent(ctx, "spec.minAvailable", v, true));
+        let max_unavailable = spec
+            .max_unavailable
+            .as_ref()
+            .and_then(|v| int_or_percent(ctx, "spec.maxUnavailable", v, true));
         let selector = spec.selector.unwrap_or_default();
         validate_selector(ctx, "spec.selector", &selector);
         if let Some(id) = id {
-            self.desired.disruption_budgets.push(DisruptionBudget { id, selector, min_available, max_unavailable });
+            self.desired.disruption_budgets.push(DisruptionBudget {
+                id,
+                selector,
+                min_available,
+                max_unavailable,
+            });
         }
     }
 
     /// Resolve `orch.dev/depends-on` over the whole set, then sort.
     pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> (Desired, Vec<String>) {
-        let known: Vec<ObjectRef> = self.desired.workloads.iter().map(|w| w.id.clone()).collect();
+        let known: Vec<ObjectRef> = self
+            .desired
+            .workloads
+            .iter()
+            .map(|w| w.id.clone())
+            .collect();
         for workload in &mut self.desired.workloads {
-            let Some((origin, dependencies)) = self.origins.get(&workload.id) else { continue };
-            let mut ctx = Ctx { file: &origin.file, root: &origin.root, diagnostics };
+            let Some((origin, dependencies)) = self.origins.get(&workload.id) else {
+                continue;
+            };
+            let mut ctx = Ctx {
+                file: &origin.file,
+                root: &origin.root,
+                diagnostics,
+            };
             for (reference, text) in &dependencies.refs {
                 if known.contains(reference) {
                     if !workload.depends_on.contains(reference) {
@@ -368,25 +505,51 @@ impl Builder {
         for cycle in cycles(&self.desired.workloads) {
             let first = &cycle[0];
             if let Some((origin, dependencies)) = self.origins.get(first) {
-                let mut ctx = Ctx { file: &origin.file, root: &origin.root, diagnostics };
-                let names: Vec<String> = cycle.iter().chain(std::iter::once(first)).map(ToString::to_string).collect();
-                ctx.error(&dependencies.field, format!("dependency cycle: {}", names.join(" -> ")));
+                let mut ctx = Ctx {
+                    file: &origin.file,
+                    root: &origin.root,
+                    diagnostics,
+                };
+                let names: Vec<String> = cycle
+                    .iter()
+                    .chain(std::iter::once(first))
+                    .map(ToString::to_string)
+                    .collect();
+                ctx.error(
+                    &dependencies.field,
+                    format!("dependency cycle: {}", names.join(" -> ")),
+                );
             }
         }
         self.desired.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.desired.workloads.sort_by(|a, b| a.id.cmp(&b.id));
-        self.desired.disruption_budgets.sort_by(|a, b| a.id.cmp(&b.id));
+        self.desired
+            .disruption_budgets
+            .sort_by(|a, b| a.id.cmp(&b.id));
         (self.desired, self.notices)
     }
 }
 
 /// `orch.dev/depends-on` from the template's annotations, else the object's.
-fn dependencies(ctx: &mut Ctx, metadata: &wire::ObjectMeta, template: &wire::PodTemplateSpec, namespace: &str) -> Dependencies {
+fn dependencies(
+    ctx: &mut Ctx,
+    metadata: &wire::ObjectMeta,
+    template: &wire::PodTemplateSpec,
+    namespace: &str,
+) -> Dependencies {
     let (text, field) = match template.metadata.annotations.get(DEPENDS_ON) {
-        Some(text) => (text, format!("spec.template.metadata.annotations.{DEPENDS_ON}")),
+        Some(text) => (
+            text,
+            format!("spec.template.metadata.annotations.{DEPENDS_ON}"),
+        ),
         None => match metadata.annotations.get(DEPENDS_ON) {
             Some(text) => (text, format!("metadata.annotations.{DEPENDS_ON}")),
-            None => return Dependencies { refs: Vec::new(), field: String::new() },
+            None => {
+                return Dependencies {
+                    refs: Vec::new(),
+                    field: String::new(),
+                };
+            }
         },
     };
     let mut refs = Vec::new();
@@ -408,7 +571,10 @@ fn dependencies(ctx: &mut Ctx, metadata: &wire::ObjectMeta, template: &wire::Pod
 fn cycles(workloads: &[Workload]) -> Vec<Vec<ObjectRef>> {
     use petgraph::graph::{DiGraph, NodeIndex};
     let mut graph: DiGraph<&ObjectRef, ()> = DiGraph::new();
-    let index: BTreeMap<&ObjectRef, NodeIndex> = workloads.iter().map(|w| (&w.id, graph.add_node(&w.id))).collect();
+    let index: BTreeMap<&ObjectRef, NodeIndex> = workloads
+        .iter()
+        .map(|w| (&w.id, graph.add_node(&w.id)))
+        .collect();
     for workload in workloads {
         for dependency in &workload.depends_on {
             if let Some(&to) = index.get(dependency) {
@@ -423,14 +589,26 @@ fn cycles(workloads: &[Workload]) -> Vec<Vec<ObjectRef>> {
             continue;
         }
         let members: std::collections::BTreeSet<NodeIndex> = component.iter().copied().collect();
-        let start = *component.iter().min_by_key(|i| graph[**i]).unwrap_or(&component[0]);
+        let start = *component
+            .iter()
+            .min_by_key(|i| graph[**i])
+            .unwrap_or(&component[0]);
         // Walk the smallest successor inside the component until we return.
         let mut path = vec![start];
         let mut current = start;
         loop {
-            let mut next: Vec<NodeIndex> = graph.neighbors(current).filter(|n| members.contains(n)).collect();
+            let mut next: Vec<NodeIndex> = graph
+                .neighbors(current)
+                .filter(|n| members.contains(n))
+                .collect();
             next.sort_by_key(|n| graph[*n]);
-            let Some(step) = next.iter().find(|n| **n == start || !path.contains(n)).copied() else { break };
+            let Some(step) = next
+                .iter()
+                .find(|n| **n == start || !path.contains(n))
+                .copied()
+            else {
+                break;
+            };
             if step == start {
                 break;
             }
@@ -445,52 +623,96 @@ fn cycles(workloads: &[Workload]) -> Vec<Vec<ObjectRef>> {
 
 fn non_negative(ctx: &mut Ctx, path: &str, value: i32) -> u64 {
     if value < 0 {
-        ctx.error(path, format!("Invalid value: {value}: must be greater than or equal to 0"));
+        ctx.error(
+            path,
+            format!("Invalid value: {value}: must be greater than or equal to 0"),
+        );
     }
     value.max(0) as u64
 }
 
 /// `spec.strategy` (Deployment) or `spec.updateStrategy` (DaemonSet), defaulted as Kubernetes does.
-fn strategy(ctx: &mut Ctx, path: &str, wire: Option<&wire::DeploymentStrategy>, kind: Kind) -> Strategy {
+fn strategy(
+    ctx: &mut Ctx,
+    path: &str,
+    wire: Option<&wire::DeploymentStrategy>,
+    kind: Kind,
+) -> Strategy {
     let (types, default_surge, default_unavailable) = match kind {
-        Kind::DaemonSet => (["RollingUpdate", "OnDelete"], IntOrPercent::Int(0), IntOrPercent::Int(1)),
-        _ => (["Recreate", "RollingUpdate"], IntOrPercent::Percent(25), IntOrPercent::Percent(25)),
+        Kind::DaemonSet => (
+            ["RollingUpdate", "OnDelete"],
+            IntOrPercent::Int(0),
+            IntOrPercent::Int(1),
+        ),
+        _ => (
+            ["Recreate", "RollingUpdate"],
+            IntOrPercent::Percent(25),
+            IntOrPercent::Percent(25),
+        ),
     };
-    let kind_text = wire.and_then(|w| w.kind.as_deref()).unwrap_or("RollingUpdate");
+    let kind_text = wire
+        .and_then(|w| w.kind.as_deref())
+        .unwrap_or("RollingUpdate");
     let rolling = wire.and_then(|w| w.rolling_update.as_ref());
     match kind_text {
         "RollingUpdate" => {
             let at = join(path, "rollingUpdate");
             let surge = rolling
                 .and_then(|r| r.max_surge.as_ref())
-                .map_or(Some(default_surge), |v| int_or_percent(ctx, &format!("{at}.maxSurge"), v, false));
+                .map_or(Some(default_surge), |v| {
+                    int_or_percent(ctx, &format!("{at}.maxSurge"), v, false)
+                });
             let unavailable = rolling
                 .and_then(|r| r.max_unavailable.as_ref())
-                .map_or(Some(default_unavailable), |v| int_or_percent(ctx, &format!("{at}.maxUnavailable"), v, true));
-            let (max_surge, max_unavailable) = (surge.unwrap_or(default_surge), unavailable.unwrap_or(default_unavailable));
-            if surge.is_some() && unavailable.is_some() && is_zero(max_surge) && is_zero(max_unavailable) {
+                .map_or(Some(default_unavailable), |v| {
+                    int_or_percent(ctx, &format!("{at}.maxUnavailable"), v, true)
+                });
+            let (max_surge, max_unavailable) = (
+                surge.unwrap_or(default_surge),
+                unavailable.unwrap_or(default_unavailable),
+            );
+            if surge.is_some()
+                && unavailable.is_some()
+                && is_zero(max_surge)
+                && is_zero(max_unavailable)
+            {
                 ctx.error(
                     &format!("{at}.maxUnavailable"),
                     "Invalid value: 0: may not be 0 when `maxSurge` is 0",
                 );
             }
-            Strategy::RollingUpdate { max_surge, max_unavailable }
+            Strategy::RollingUpdate {
+                max_surge,
+                max_unavailable,
+            }
         }
         "Recreate" | "OnDelete" if types.contains(&kind_text) => {
             if rolling.is_some() {
                 ctx.error(
                     &join(path, "rollingUpdate"),
-                    format!("Forbidden: may not be specified when strategy `type` is '{kind_text}'"),
+                    format!(
+                        "Forbidden: may not be specified when strategy `type` is '{kind_text}'"
+                    ),
                 );
             }
-            if kind_text == "Recreate" { Strategy::Recreate } else { Strategy::OnDelete }
+            if kind_text == "Recreate" {
+                Strategy::Recreate
+            } else {
+                Strategy::OnDelete
+            }
         }
         other => {
             ctx.error(
                 &join(path, "type"),
-                format!("Unsupported value: \"{other}\": supported values: \"{}\", \"{}\"", types[0], types[1]),
+                format!(
+                    "Unsupported value: \"{other}\": supported values: \"{}\", \"{}\"",
+                    types[0], types[1]
+                ),
             );
-            Strategy::RollingUpdate { max_surge: default_surge, max_unavailable: default_unavailable }
+            Strategy::RollingUpdate {
+                max_surge: default_surge,
+                max_unavailable: default_unavailable,
+            }
         }
     }
 }
@@ -500,22 +722,36 @@ fn is_zero(value: IntOrPercent) -> bool {
 }
 
 /// An int-or-percent field: non-negative, a valid percent, at most 100% when `capped`.
-fn int_or_percent(ctx: &mut Ctx, path: &str, value: &wire::IntOrString, capped: bool) -> Option<IntOrPercent> {
+fn int_or_percent(
+    ctx: &mut Ctx,
+    path: &str,
+    value: &wire::IntOrString,
+    capped: bool,
+) -> Option<IntOrPercent> {
     match value {
         wire::IntOrString::Int(v) if *v < 0 => {
-            ctx.error(path, format!("Invalid value: {v}: must be greater than or equal to 0"));
+            ctx.error(
+                path,
+                format!("Invalid value: {v}: must be greater than or equal to 0"),
+            );
             None
         }
         wire::IntOrString::Int(v) => match i32::try_from(*v) {
             Ok(v) => Some(IntOrPercent::Int(v)),
             Err(_) => {
-                ctx.error(path, format!("Invalid value: {v}: must be a 32-bit integer"));
+                ctx.error(
+                    path,
+                    format!("Invalid value: {v}: must be a 32-bit integer"),
+                );
                 None
             }
         },
         wire::IntOrString::Str(text) => match IntOrPercent::parse(text) {
             Some(IntOrPercent::Percent(p)) if capped && p > 100 => {
-                ctx.error(path, format!("Invalid value: \"{text}\": must not be greater than 100%"));
+                ctx.error(
+                    path,
+                    format!("Invalid value: \"{text}\": must not be greater than 100%"),
+                );
                 None
             }
             Some(parsed) => Some(parsed),
@@ -537,7 +773,9 @@ const DNS1123_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of 
 
 fn is_label(text: &str) -> bool {
     !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !text.starts_with('-')
         && !text.ends_with('-')
 }

@@ -4,12 +4,17 @@
 
 use super::Ctx;
 use super::wire;
-use crate::model::labels::{LabelSelector, NodeSelector, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm, SelectorOperator};
-use crate::model::pod::{
-    NodeAffinity, PodAffinityTerm, PodSpec, PreferredSchedulingTerm, TolerationEffect, TolerationOperator,
-    WhenUnsatisfiable,
+use crate::model::labels::{
+    LabelSelector, NodeSelector, NodeSelectorOperator, NodeSelectorRequirement, NodeSelectorTerm,
+    SelectorOperator,
 };
-use crate::model::resources::{CPU, DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, MEMORY, Resources, parse_amount};
+use crate::model::pod::{
+    NodeAffinity, PodAffinityTerm, PodSpec, PreferredSchedulingTerm, TolerationEffect,
+    TolerationOperator, WhenUnsatisfiable,
+};
+use crate::model::resources::{
+    CPU, DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, MEMORY, Resources, parse_amount,
+};
 use std::collections::BTreeMap;
 
 pub const READY_AFTER: &str = "orch.dev/ready-after";
@@ -39,7 +44,10 @@ pub(super) fn pod_spec(
     if template.spec.is_some() && spec.containers.is_empty() {
         ctx.error(&at("spec.containers"), "Required value");
     }
-    for (field, containers) in [("containers", &spec.containers), ("initContainers", &spec.init_containers)] {
+    for (field, containers) in [
+        ("containers", &spec.containers),
+        ("initContainers", &spec.init_containers),
+    ] {
         for (i, container) in containers.iter().enumerate() {
             if container.name.as_deref().is_none_or(str::is_empty) {
                 ctx.error(&at(&format!("spec.{field}[{i}].name")), "Required value");
@@ -52,7 +60,11 @@ pub(super) fn pod_spec(
             .annotations
             .get(key)
             .map(|v| (v, at(&format!("metadata.annotations.{key}"))))
-            .or_else(|| object_annotations.get(key).map(|v| (v, format!("metadata.annotations.{key}"))))
+            .or_else(|| {
+                object_annotations
+                    .get(key)
+                    .map(|v| (v, format!("metadata.annotations.{key}")))
+            })
     };
 
     let (requests, non_zero_requests) = requests(ctx, &at("spec"), spec);
@@ -60,32 +72,47 @@ pub(super) fn pod_spec(
     if let Some((text, field)) = annotation(DATA_LOCALITY) {
         match text.split_once('=') {
             Some((key, value)) if !key.trim().is_empty() => {
-                let node_affinity = affinity.node_affinity.get_or_insert_with(NodeAffinity::default);
-                node_affinity.preferred_during_scheduling_ignored_during_execution.push(PreferredSchedulingTerm {
-                    weight: DATA_LOCALITY_WEIGHT,
-                    preference: NodeSelectorTerm {
-                        match_expressions: vec![NodeSelectorRequirement {
-                            key: key.trim().to_string(),
-                            operator: NodeSelectorOperator::In,
-                            values: vec![value.trim().to_string()],
-                        }],
-                        match_fields: Vec::new(),
-                    },
-                });
+                let node_affinity = affinity
+                    .node_affinity
+                    .get_or_insert_with(NodeAffinity::default);
+                node_affinity
+                    .preferred_during_scheduling_ignored_during_execution
+                    .push(PreferredSchedulingTerm {
+                        weight: DATA_LOCALITY_WEIGHT,
+                        preference: NodeSelectorTerm {
+                            match_expressions: vec![NodeSelectorRequirement {
+                                key: key.trim().to_string(),
+                                operator: NodeSelectorOperator::In,
+                                values: vec![value.trim().to_string()],
+                            }],
+                            match_fields: Vec::new(),
+                        },
+                    });
             }
-            _ => ctx.error(&field, format!("Invalid value: \"{text}\": must be <label-key>=<value>")),
+            _ => ctx.error(
+                &field,
+                format!("Invalid value: \"{text}\": must be <label-key>=<value>"),
+            ),
         }
     }
     if let Some((text, field)) = annotation(SIMULATE) {
         let valid = text == "never-ready"
-            || text.strip_prefix("crash-after=").is_some_and(|d| parse_duration(d).is_some());
+            || text
+                .strip_prefix("crash-after=")
+                .is_some_and(|d| parse_duration(d).is_some());
         if !valid {
-            ctx.error(&field, format!("Invalid value: \"{text}\": must be never-ready or crash-after=<duration>"));
+            ctx.error(
+                &field,
+                format!("Invalid value: \"{text}\": must be never-ready or crash-after=<duration>"),
+            );
         }
     }
     let ready_after = match annotation(READY_AFTER) {
         Some((text, field)) => parse_duration(text).unwrap_or_else(|| {
-            ctx.error(&field, format!("Invalid value: \"{text}\": must be a duration such as 20s, 1m30s or 2m"));
+            ctx.error(
+                &field,
+                format!("Invalid value: \"{text}\": must be a duration such as 20s, 1m30s or 2m"),
+            );
             1
         }),
         None => spec
@@ -119,7 +146,11 @@ pub(super) fn pod_spec(
 }
 
 pub(super) fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 /// A Go-style duration (`20s`, `1m30s`, `1h`, `500ms`) in whole seconds, rounded up.
@@ -134,13 +165,17 @@ pub fn parse_duration(text: &str) -> Option<u64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
         let value: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let factor = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1000,
@@ -156,9 +191,21 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 
 /// One container's requests (a missing request defaults to its limit) and
 /// its non-zero variant (missing cpu/memory count as 100m/200Mi).
-fn container_requests(ctx: &mut Ctx, path: &str, container: &wire::Container) -> (Resources, Resources) {
-    let requests = amounts(ctx, &format!("{path}.resources.requests"), &container.resources.requests);
-    let limits = amounts(ctx, &format!("{path}.resources.limits"), &container.resources.limits);
+fn container_requests(
+    ctx: &mut Ctx,
+    path: &str,
+    container: &wire::Container,
+) -> (Resources, Resources) {
+    let requests = amounts(
+        ctx,
+        &format!("{path}.resources.requests"),
+        &container.resources.requests,
+    );
+    let limits = amounts(
+        ctx,
+        &format!("{path}.resources.limits"),
+        &container.resources.limits,
+    );
     let mut effective = Resources::default();
     let mut declared: Vec<&str> = Vec::new();
     for (name, value) in &limits {
@@ -195,9 +242,13 @@ fn amounts(ctx: &mut Ctx, path: &str, list: &wire::ResourceList) -> BTreeMap<Str
     for (name, text) in list {
         let field = format!("{path}.{name}");
         match parse_amount(name, &text.0) {
-            Ok(value) if value < 0 => {
-                ctx.error(&field, format!("Invalid value: \"{}\": must be greater than or equal to 0", text.0))
-            }
+            Ok(value) if value < 0 => ctx.error(
+                &field,
+                format!(
+                    "Invalid value: \"{}\": must be greater than or equal to 0",
+                    text.0
+                ),
+            ),
             Ok(value) => {
                 out.insert(name.clone(), value);
             }
@@ -266,7 +317,9 @@ fn validate_tolerations(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) {
                 "Invalid value: \"Exists\": value must be empty when `operator` is 'Exists'",
             );
         }
-        if toleration.toleration_seconds.is_some() && toleration.effect != TolerationEffect::NoExecute {
+        if toleration.toleration_seconds.is_some()
+            && toleration.effect != TolerationEffect::NoExecute
+        {
             ctx.error(
                 &format!("{at}.effect"),
                 "Invalid value: effect must be 'NoExecute' when `tolerationSeconds` is set",
@@ -280,14 +333,26 @@ fn validate_spread(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) {
     for (i, constraint) in spec.topology_spread_constraints.iter().enumerate() {
         let at = format!("{path}[{i}]");
         if constraint.max_skew <= 0 {
-            ctx.error(&format!("{at}.maxSkew"), format!("Invalid value: {}: must be greater than zero", constraint.max_skew));
+            ctx.error(
+                &format!("{at}.maxSkew"),
+                format!(
+                    "Invalid value: {}: must be greater than zero",
+                    constraint.max_skew
+                ),
+            );
         }
         if constraint.topology_key.is_empty() {
-            ctx.error(&format!("{at}.topologyKey"), "Required value: can not be empty");
+            ctx.error(
+                &format!("{at}.topologyKey"),
+                "Required value: can not be empty",
+            );
         }
         if let Some(min) = constraint.min_domains {
             if min <= 0 {
-                ctx.error(&format!("{at}.minDomains"), format!("Invalid value: {min}: must be greater than zero"));
+                ctx.error(
+                    &format!("{at}.minDomains"),
+                    format!("Invalid value: {min}: must be greater than zero"),
+                );
             } else if constraint.when_unsatisfiable != WhenUnsatisfiable::DoNotSchedule {
                 ctx.error(
                     &format!("{at}.minDomains"),
@@ -298,7 +363,10 @@ fn validate_spread(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) {
         if let Some(selector) = &constraint.label_selector {
             validate_selector(ctx, &format!("{at}.labelSelector"), selector);
         }
-        let pair = (constraint.topology_key.clone(), constraint.when_unsatisfiable);
+        let pair = (
+            constraint.topology_key.clone(),
+            constraint.when_unsatisfiable,
+        );
         if seen.contains(&pair) {
             ctx.error(
                 &format!("{at}.{{topologyKey, whenUnsatisfiable}}"),
@@ -313,21 +381,29 @@ pub(super) fn validate_selector(ctx: &mut Ctx, path: &str, selector: &LabelSelec
     for (i, requirement) in selector.match_expressions.iter().enumerate() {
         let at = format!("{path}.matchExpressions[{i}]");
         match requirement.operator {
-            SelectorOperator::In | SelectorOperator::NotIn if requirement.values.is_empty() => ctx.error(
-                &format!("{at}.values"),
-                "Required value: must be specified when `operator` is 'In' or 'NotIn'",
-            ),
-            SelectorOperator::Exists | SelectorOperator::DoesNotExist if !requirement.values.is_empty() => ctx.error(
-                &format!("{at}.values"),
-                "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            ),
+            SelectorOperator::In | SelectorOperator::NotIn if requirement.values.is_empty() => ctx
+                .error(
+                    &format!("{at}.values"),
+                    "Required value: must be specified when `operator` is 'In' or 'NotIn'",
+                ),
+            SelectorOperator::Exists | SelectorOperator::DoesNotExist
+                if !requirement.values.is_empty() =>
+            {
+                ctx.error(
+                    &format!("{at}.values"),
+                    "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+            }
             _ => {}
         }
     }
 }
 
 fn validate_node_selector_term(ctx: &mut Ctx, path: &str, term: &NodeSelectorTerm) {
-    for (field, requirements) in [("matchExpressions", &term.match_expressions), ("matchFields", &term.match_fields)] {
+    for (field, requirements) in [
+        ("matchExpressions", &term.match_expressions),
+        ("matchFields", &term.match_fields),
+    ] {
         for (i, requirement) in requirements.iter().enumerate() {
             let at = format!("{path}.{field}[{i}]");
             let values = requirement.values.len();
@@ -353,7 +429,10 @@ fn validate_node_selector_term(ctx: &mut Ctx, path: &str, term: &NodeSelectorTer
             if field == "matchFields" && requirement.key != "metadata.name" {
                 ctx.error(
                     &format!("{at}.key"),
-                    format!("Invalid value: \"{}\": not a valid field selector key", requirement.key),
+                    format!(
+                        "Invalid value: \"{}\": not a valid field selector key",
+                        requirement.key
+                    ),
                 );
             }
         }
@@ -362,7 +441,10 @@ fn validate_node_selector_term(ctx: &mut Ctx, path: &str, term: &NodeSelectorTer
 
 fn validate_weight(ctx: &mut Ctx, path: &str, weight: i32) {
     if !(1..=100).contains(&weight) {
-        ctx.error(path, format!("Invalid value: {weight}: must be in the range 1-100"));
+        ctx.error(
+            path,
+            format!("Invalid value: {weight}: must be in the range 1-100"),
+        );
     }
 }
 
@@ -370,31 +452,63 @@ fn validate_affinity(ctx: &mut Ctx, path: &str, affinity: &crate::model::pod::Af
     if let Some(node) = &affinity.node_affinity {
         let at = format!("{path}.nodeAffinity");
         if let Some(required) = &node.required_during_scheduling_ignored_during_execution {
-            validate_required(ctx, &format!("{at}.requiredDuringSchedulingIgnoredDuringExecution"), required);
+            validate_required(
+                ctx,
+                &format!("{at}.requiredDuringSchedulingIgnoredDuringExecution"),
+                required,
+            );
         }
-        for (i, term) in node.preferred_during_scheduling_ignored_during_execution.iter().enumerate() {
+        for (i, term) in node
+            .preferred_during_scheduling_ignored_during_execution
+            .iter()
+            .enumerate()
+        {
             let term_at = format!("{at}.preferredDuringSchedulingIgnoredDuringExecution[{i}]");
             validate_weight(ctx, &format!("{term_at}.weight"), term.weight);
             validate_node_selector_term(ctx, &format!("{term_at}.preference"), &term.preference);
         }
     }
-    for (name, pod_affinity) in [("podAffinity", &affinity.pod_affinity), ("podAntiAffinity", &affinity.pod_anti_affinity)] {
-        let Some(pod_affinity) = pod_affinity else { continue };
+    for (name, pod_affinity) in [
+        ("podAffinity", &affinity.pod_affinity),
+        ("podAntiAffinity", &affinity.pod_anti_affinity),
+    ] {
+        let Some(pod_affinity) = pod_affinity else {
+            continue;
+        };
         let at = format!("{path}.{name}");
-        for (i, term) in pod_affinity.required_during_scheduling_ignored_during_execution.iter().enumerate() {
-            validate_pod_term(ctx, &format!("{at}.requiredDuringSchedulingIgnoredDuringExecution[{i}]"), term);
+        for (i, term) in pod_affinity
+            .required_during_scheduling_ignored_during_execution
+            .iter()
+            .enumerate()
+        {
+            validate_pod_term(
+                ctx,
+                &format!("{at}.requiredDuringSchedulingIgnoredDuringExecution[{i}]"),
+                term,
+            );
         }
-        for (i, weighted) in pod_affinity.preferred_during_scheduling_ignored_during_execution.iter().enumerate() {
+        for (i, weighted) in pod_affinity
+            .preferred_during_scheduling_ignored_during_execution
+            .iter()
+            .enumerate()
+        {
             let term_at = format!("{at}.preferredDuringSchedulingIgnoredDuringExecution[{i}]");
             validate_weight(ctx, &format!("{term_at}.weight"), weighted.weight);
-            validate_pod_term(ctx, &format!("{term_at}.podAffinityTerm"), &weighted.pod_affinity_term);
+            validate_pod_term(
+                ctx,
+                &format!("{term_at}.podAffinityTerm"),
+                &weighted.pod_affinity_term,
+            );
         }
     }
 }
 
 fn validate_required(ctx: &mut Ctx, path: &str, required: &NodeSelector) {
     if required.node_selector_terms.is_empty() {
-        ctx.error(&format!("{path}.nodeSelectorTerms"), "Required value: must have at least one node selector term");
+        ctx.error(
+            &format!("{path}.nodeSelectorTerms"),
+            "Required value: must have at least one node selector term",
+        );
     }
     for (i, term) in required.node_selector_terms.iter().enumerate() {
         validate_node_selector_term(ctx, &format!("{path}.nodeSelectorTerms[{i}]"), term);
@@ -403,7 +517,10 @@ fn validate_required(ctx: &mut Ctx, path: &str, required: &NodeSelector) {
 
 fn validate_pod_term(ctx: &mut Ctx, path: &str, term: &PodAffinityTerm) {
     if term.topology_key.is_empty() {
-        ctx.error(&format!("{path}.topologyKey"), "Required value: can not be empty");
+        ctx.error(
+            &format!("{path}.topologyKey"),
+            "Required value: can not be empty",
+        );
     }
     if let Some(selector) = &term.label_selector {
         validate_selector(ctx, &format!("{path}.labelSelector"), selector);

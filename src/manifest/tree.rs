@@ -30,7 +30,10 @@ pub enum Value {
 impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -38,7 +41,10 @@ impl Node {
     /// The key node of `key` in this map (for errors about the key itself).
     pub fn key(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, _)| k),
             _ => None,
         }
     }
@@ -60,7 +66,10 @@ impl Node {
             let next = match &node.value {
                 Value::Seq(items) if rest.starts_with('[') => {
                     let Some(end) = rest.find(']') else { break };
-                    let item = rest[1..end].parse::<usize>().ok().and_then(|i| items.get(i));
+                    let item = rest[1..end]
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| items.get(i));
                     rest = &rest[end + 1..];
                     item
                 }
@@ -103,7 +112,12 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.scalar_text(), v.to_json())).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.scalar_text(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 
@@ -206,7 +220,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, (usize, usize, String)> {
     let options = serde_saphyr::Options::default();
     serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|error| {
-        let (line, column) = error.location().map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+        let (line, column) = error
+            .location()
+            .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
         let message = error.without_snippet().to_string();
         (line.max(1), column.max(1), clean_message(&message))
     })
@@ -236,10 +252,19 @@ mod tests {
         let y = docs[0].locate("b.c[1]");
         assert_eq!((y.line, y.as_str()), (3, Some("y")));
         assert_eq!(docs[1].get("d").unwrap().value, Value::Bool(true));
-        let dotted = parse_documents("metadata:\n  annotations:\n    orch.dev/ready-after: 5s\n").unwrap();
-        assert_eq!(dotted[0].locate("metadata.annotations.orch.dev/ready-after").as_str(), Some("5s"));
+        let dotted =
+            parse_documents("metadata:\n  annotations:\n    orch.dev/ready-after: 5s\n").unwrap();
+        assert_eq!(
+            dotted[0]
+                .locate("metadata.annotations.orch.dev/ready-after")
+                .as_str(),
+            Some("5s")
+        );
         assert_eq!(dotted[0].locate("metadata.labels.x").line, 2);
-        assert_eq!(docs[0].to_json(), serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}}));
+        assert_eq!(
+            docs[0].to_json(),
+            serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}})
+        );
     }
 
     #[test]

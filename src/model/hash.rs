@@ -15,7 +15,9 @@ pub fn fnv1a32(bytes: &[u8]) -> u32 {
 
 /// `rand.SafeEncodeString`: every byte mapped into the alphabet.
 pub fn safe_encode(text: &str) -> String {
-    text.bytes().map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char).collect()
+    text.bytes()
+        .map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char)
+        .collect()
 }
 
 /// The pod-template-hash of a template: FNV-1a over its canonical JSON,
@@ -38,8 +40,8 @@ mod tests {
 
     #[test]
     fn safe_encoding_uses_the_kubernetes_alphabet() {
-        // '0' is byte 48: 48 % 27 = 21 → '5'; '9' is 57 → 3 → 'g'.
-        assert_eq!(safe_encode("09"), "5g");
+        // '0' is byte 48: 48 % 27 = 21 → '4'; '9' is 57 → 3 → 'f'.
+        assert_eq!(safe_encode("09"), "4f");
         let hash = template_hash(&serde_json::json!({"a": 1}));
         assert!(hash.bytes().all(|b| ALPHANUMS.contains(&b)));
         assert_eq!(hash, template_hash(&serde_json::json!({"a": 1})));

@@ -52,13 +52,18 @@ pub fn default_tolerations() -> Vec<Toleration> {
 
 /// The pod a DaemonSet creates for one node: its template plus the default
 /// tolerations, pinned to the node with required affinity on `metadata.name`
-/// (`ReplaceDaemonSetPodNodeNameNodeAffinity`).
+/// (`ReplaceDaemonSetPodNodeNameNodeAffinity`). An empty `node` gives the
+/// unpinned pod used to decide which nodes are eligible.
 pub fn daemon_pod(template: &PodSpec, node: &str) -> PodSpec {
     let mut pod = template.clone();
     for toleration in default_tolerations() {
         if !pod.tolerations.contains(&toleration) {
             pod.tolerations.push(toleration);
         }
+    }
+    if node.is_empty() {
+        // The template for eligibility checks: tolerations only, no pin.
+        return pod;
     }
     let pin = NodeSelectorRequirement {
         key: "metadata.name".to_string(),

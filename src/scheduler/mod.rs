@@ -1,38 +1,250 @@
-//! STUB: replaced by the scheduler framework.
-pub mod snapshot;
-use crate::model::pod::PodSpec;
-use snapshot::Snapshot;
+//! Constrained placement with kube-scheduler's framework: every node goes
+//! through the filter plugins (the first failing one rejects it, with its
+//! reasons counted); the feasible nodes are scored by the score plugins
+//! (normalized to 0..100, weighted, summed); the highest total wins, ties
+//! going to the lowest node name (kube-scheduler picks among ties at random).
+//! Pure: a pod and a snapshot in, a placement or a `FitError` out.
 
+pub mod diagnosis;
+pub mod plugins;
+pub mod snapshot;
+
+pub use diagnosis::{FitError, Reason};
+use snapshot::{NodeInfo, Snapshot};
+
+use crate::model::pod::PodSpec;
+use std::collections::BTreeMap;
+
+/// `framework.MaxNodeScore`.
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// How NodeResourcesFit scores free resources.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ScoringStrategy {
+    /// Prefer the emptiest nodes (the default).
     #[default]
     LeastAllocated,
+    /// Prefer the fullest nodes that still fit (bin packing).
     MostAllocated,
 }
 
-pub struct Scheduler;
-pub struct Placement {
-    pub node: usize,
+/// Per-pod state computed once before the nodes are filtered (PreFilter),
+/// for plugins that need a view of the whole cluster.
+#[derive(Debug, Default)]
+pub struct CycleState {}
+
+pub trait FilterPlugin: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Called once per pod before any node is filtered.
+    fn pre_filter(&self, _pod: &PodSpec, _snapshot: &Snapshot, _state: &mut CycleState) {}
+    fn filter(&self, pod: &PodSpec, node: &NodeInfo, state: &CycleState)
+    -> Result<(), Vec<Reason>>;
 }
-#[derive(Debug, thiserror::Error)]
-#[error("0/{0} nodes are available")]
-pub struct FitError(usize);
+
+pub trait ScorePlugin: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn weight(&self) -> i64;
+    fn score(&self, pod: &PodSpec, node: &NodeInfo, state: &CycleState) -> i64;
+    /// Scale raw scores of all feasible nodes to 0..=MAX_NODE_SCORE.
+    fn normalize(&self, _scores: &mut [i64]) {}
+}
+
+/// Where a replica goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// Index into `Snapshot::nodes`.
+    pub node: usize,
+    pub score: i64,
+    /// How many nodes passed every filter.
+    pub feasible: usize,
+}
+
+/// One node's verdict, for explaining a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeVerdict {
+    pub node: String,
+    /// Filters run, in order, until the first failure.
+    pub filters: Vec<(&'static str, Result<(), Vec<Reason>>)>,
+    /// Weighted, normalized scores (feasible nodes only).
+    pub scores: Vec<(&'static str, i64)>,
+    pub total: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub nodes: Vec<NodeVerdict>,
+    pub result: Result<Placement, FitError>,
+}
+
+pub struct Scheduler {
+    filters: Vec<Box<dyn FilterPlugin>>,
+    scorers: Vec<Box<dyn ScorePlugin>>,
+}
 
 impl Scheduler {
-    pub fn new(_s: ScoringStrategy) -> Scheduler {
-        Scheduler
+    /// The default profile's plugins, in its order.
+    pub fn new(strategy: ScoringStrategy) -> Scheduler {
+        Scheduler {
+            filters: vec![
+                Box::new(plugins::NodeUnschedulable),
+                Box::new(plugins::NodeName),
+                Box::new(plugins::TaintToleration),
+                Box::new(plugins::NodeAffinity),
+                Box::new(plugins::NodeResourcesFit { strategy }),
+            ],
+            scorers: vec![
+                Box::new(plugins::TaintToleration),
+                Box::new(plugins::NodeAffinity),
+                Box::new(plugins::NodeResourcesFit { strategy }),
+                Box::new(plugins::BalancedAllocation),
+            ],
+        }
     }
-    pub fn schedule(&self, pod: &PodSpec, snapshot: &Snapshot) -> Result<Placement, FitError> {
-        for (i, n) in snapshot.nodes.iter().enumerate() {
-            if !n.unschedulable
-                && n.ready
-                && n.pods < n.allocatable.pods
-                && n.requested.milli_cpu + pod.requests.milli_cpu
-                    <= n.allocatable.resources.milli_cpu
-            {
-                return Ok(Placement { node: i });
+
+    fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot) -> CycleState {
+        let mut state = CycleState::default();
+        for plugin in &self.filters {
+            plugin.pre_filter(pod, snapshot, &mut state);
+        }
+        state
+    }
+
+    fn first_failure(
+        &self,
+        pod: &PodSpec,
+        node: &NodeInfo,
+        state: &CycleState,
+    ) -> Option<Vec<Reason>> {
+        self.filters
+            .iter()
+            .find_map(|plugin| plugin.filter(pod, node, state).err())
+    }
+
+    /// Weighted, normalized scores of each feasible node, per plugin.
+    fn scores(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        feasible: &[usize],
+        state: &CycleState,
+    ) -> Vec<Vec<i64>> {
+        self.scorers
+            .iter()
+            .map(|plugin| {
+                let mut scores: Vec<i64> = feasible
+                    .iter()
+                    .map(|&i| plugin.score(pod, &snapshot.nodes[i], state))
+                    .collect();
+                plugin.normalize(&mut scores);
+                scores.iter_mut().for_each(|s| *s *= plugin.weight());
+                scores
+            })
+            .collect()
+    }
+
+    fn select(
+        &self,
+        snapshot: &Snapshot,
+        feasible: &[usize],
+        per_plugin: &[Vec<i64>],
+    ) -> Placement {
+        let mut best: Option<(i64, usize)> = None;
+        for (k, &node) in feasible.iter().enumerate() {
+            let total: i64 = per_plugin.iter().map(|scores| scores[k]).sum();
+            let better = match best {
+                None => true,
+                Some((score, current)) => {
+                    total > score
+                        || (total == score
+                            && snapshot.nodes[node].name < snapshot.nodes[current].name)
+                }
+            };
+            if better {
+                best = Some((total, node));
             }
         }
-        Err(FitError(snapshot.nodes.len()))
+        let (score, node) = best.unwrap_or((0, feasible[0]));
+        Placement {
+            node,
+            score,
+            feasible: feasible.len(),
+        }
+    }
+
+    pub fn schedule(&self, pod: &PodSpec, snapshot: &Snapshot) -> Result<Placement, FitError> {
+        let state = self.pre_filter(pod, snapshot);
+        let mut feasible = Vec::new();
+        let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
+        for (i, node) in snapshot.nodes.iter().enumerate() {
+            match self.first_failure(pod, node, &state) {
+                None => feasible.push(i),
+                Some(failed) => {
+                    for reason in failed {
+                        *reasons.entry(reason).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        if feasible.is_empty() {
+            return Err(FitError {
+                nodes: snapshot.nodes.len(),
+                reasons,
+            });
+        }
+        if feasible.len() == 1 {
+            // As kube-scheduler: a single feasible node needs no scoring.
+            return Ok(Placement {
+                node: feasible[0],
+                score: 0,
+                feasible: 1,
+            });
+        }
+        let per_plugin = self.scores(pod, snapshot, &feasible, &state);
+        Ok(self.select(snapshot, &feasible, &per_plugin))
+    }
+
+    /// Every node's verdict: which filter rejected it and why, or its scores.
+    pub fn evaluate(&self, pod: &PodSpec, snapshot: &Snapshot) -> Evaluation {
+        let state = self.pre_filter(pod, snapshot);
+        let mut verdicts = Vec::new();
+        let mut feasible = Vec::new();
+        for (i, node) in snapshot.nodes.iter().enumerate() {
+            let mut filters = Vec::new();
+            for plugin in &self.filters {
+                let result = plugin.filter(pod, node, &state);
+                let failed = result.is_err();
+                filters.push((plugin.name(), result));
+                if failed {
+                    break;
+                }
+            }
+            if filters.iter().all(|(_, r)| r.is_ok()) {
+                feasible.push(i);
+            }
+            verdicts.push(NodeVerdict {
+                node: node.name.clone(),
+                filters,
+                scores: Vec::new(),
+                total: None,
+            });
+        }
+        let per_plugin = self.scores(pod, snapshot, &feasible, &state);
+        for (k, &i) in feasible.iter().enumerate() {
+            let scores: Vec<(&'static str, i64)> = self
+                .scorers
+                .iter()
+                .zip(&per_plugin)
+                .map(|(plugin, scores)| (plugin.name(), scores[k]))
+                .collect();
+            verdicts[i].total = Some(scores.iter().map(|(_, s)| s).sum());
+            verdicts[i].scores = scores;
+        }
+        Evaluation {
+            nodes: verdicts,
+            result: self.schedule(pod, snapshot),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,35 @@
+//! kube-scheduler's default plugins, one per file, in the default profile's order.
+
+mod balanced_allocation;
+mod node_affinity;
+mod node_name;
+mod node_resources_fit;
+mod node_unschedulable;
+mod taint_toleration;
+
+pub use balanced_allocation::BalancedAllocation;
+pub use node_affinity::NodeAffinity;
+pub use node_name::NodeName;
+pub use node_resources_fit::NodeResourcesFit;
+pub use node_unschedulable::NodeUnschedulable;
+pub use taint_toleration::TaintToleration;
+
+use super::MAX_NODE_SCORE;
+
+/// `helper.DefaultNormalizeScore`: scale to 0..100 by the highest score,
+/// reversed when fewer is better.
+pub fn default_normalize(scores: &mut [i64], reverse: bool) {
+    let max = scores.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        if reverse {
+            scores.iter_mut().for_each(|s| *s = MAX_NODE_SCORE);
+        }
+        return;
+    }
+    for score in scores {
+        *score = MAX_NODE_SCORE * *score / max;
+        if reverse {
+            *score = MAX_NODE_SCORE - *score;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! NodeAffinity: `nodeSelector` and required node affinity must match;
+//! matching preferred terms add their weights to the score.
+
+use super::default_normalize;
+use crate::model::pod::PodSpec;
+use crate::scheduler::diagnosis::Reason;
+use crate::scheduler::snapshot::NodeInfo;
+use crate::scheduler::{CycleState, FilterPlugin, ScorePlugin};
+
+pub struct NodeAffinity;
+
+impl FilterPlugin for NodeAffinity {
+    fn name(&self) -> &'static str {
+        "NodeAffinity"
+    }
+
+    fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
+        if pod.matches_node_selector(&node.name, &node.labels) {
+            Ok(())
+        } else {
+            Err(vec![Reason::NodeAffinity])
+        }
+    }
+}
+
+impl ScorePlugin for NodeAffinity {
+    fn name(&self) -> &'static str {
+        "NodeAffinity"
+    }
+
+    fn weight(&self) -> i64 {
+        2
+    }
+
+    fn score(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> i64 {
+        pod.affinity.node_affinity.as_ref().map_or(0, |affinity| {
+            affinity
+                .preferred_during_scheduling_ignored_during_execution
+                .iter()
+                .filter(|term| {
+                    term.weight != 0 && term.preference.matches(&node.name, &node.labels)
+                })
+                .map(|term| i64::from(term.weight))
+                .sum()
+        })
+    }
+
+    fn normalize(&self, scores: &mut [i64]) {
+        default_normalize(scores, false);
+    }
+}

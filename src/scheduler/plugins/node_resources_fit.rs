@@ -1,0 +1,111 @@
+//! NodeResourcesFit: the replica's requests must fit in what the node has
+//! left (pod count first, then cpu, memory, ephemeral storage, extended
+//! resources); scored LeastAllocated (spread) or MostAllocated (bin packing)
+//! over cpu and memory with Kubernetes' non-zero request defaults.
+
+use crate::model::pod::PodSpec;
+use crate::model::resources::{CPU, MEMORY, Resources};
+use crate::scheduler::diagnosis::Reason;
+use crate::scheduler::snapshot::NodeInfo;
+use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin, ScoringStrategy};
+
+pub struct NodeResourcesFit {
+    pub strategy: ScoringStrategy,
+}
+
+/// Resources scored and their weights (the default `resources` argument).
+const SCORED: [(&str, i64); 2] = [(CPU, 1), (MEMORY, 1)];
+
+impl FilterPlugin for NodeResourcesFit {
+    fn name(&self) -> &'static str {
+        "NodeResourcesFit"
+    }
+
+    fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
+        let mut reasons = Vec::new();
+        if node.pods + 1 > node.allocatable.pods {
+            reasons.push(Reason::TooManyPods);
+        }
+        let requests = &pod.requests;
+        if !requests.is_zero() {
+            let free = |name: &str| node.allocatable.resources.get(name) - node.requested.get(name);
+            let mut check = |name: &str, wanted: i64| {
+                if wanted > 0 && wanted > free(name) {
+                    reasons.push(Reason::Insufficient(name.to_string()));
+                }
+            };
+            check(CPU, requests.milli_cpu);
+            check(MEMORY, requests.memory);
+            check(
+                crate::model::resources::EPHEMERAL_STORAGE,
+                requests.ephemeral_storage,
+            );
+            for (name, wanted) in &requests.scalar {
+                check(name, *wanted);
+            }
+        }
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(reasons)
+        }
+    }
+}
+
+fn least_requested(requested: i64, capacity: i64) -> i64 {
+    if capacity == 0 || requested > capacity {
+        return 0;
+    }
+    (capacity - requested) * MAX_NODE_SCORE / capacity
+}
+
+fn most_requested(requested: i64, capacity: i64) -> i64 {
+    if capacity == 0 {
+        return 0;
+    }
+    // Pods without requests count the defaults, which may exceed capacity.
+    requested.min(capacity) * MAX_NODE_SCORE / capacity
+}
+
+/// Weighted average over the scored resources the node has.
+pub fn resource_score(
+    strategy: ScoringStrategy,
+    node_requested: &Resources,
+    pod: &Resources,
+    allocatable: &Resources,
+) -> i64 {
+    let (mut total, mut weights) = (0, 0);
+    for (name, weight) in SCORED {
+        let capacity = allocatable.get(name);
+        if capacity == 0 {
+            continue;
+        }
+        let requested = node_requested.get(name) + pod.get(name);
+        let score = match strategy {
+            ScoringStrategy::LeastAllocated => least_requested(requested, capacity),
+            ScoringStrategy::MostAllocated => most_requested(requested, capacity),
+        };
+        total += score * weight;
+        weights += weight;
+    }
+    if weights == 0 { 0 } else { total / weights }
+}
+
+impl ScorePlugin for NodeResourcesFit {
+    fn name(&self) -> &'static str {
+        "NodeResourcesFit"
+    }
+
+    fn weight(&self) -> i64 {
+        1
+    }
+
+    fn score(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> i64 {
+        resource_score(
+            self.strategy,
+            &node.non_zero_requested,
+            &pod.non_zero_requests,
+            &node.allocatable.resources,
+        )
+    }
+}
