@@ -1,9 +1,9 @@
 //! kube-scheduler's default plugins, one per file, in the default profile's order.
 
-mod balanced_allocation;
+pub mod balanced_allocation;
 mod node_affinity;
 mod node_name;
-mod node_resources_fit;
+pub mod node_resources_fit;
 mod node_unschedulable;
 mod taint_toleration;
 
