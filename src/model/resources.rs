@@ -111,11 +111,13 @@ impl Resources {
 /// Parse one named quantity into the scheduler's unit for that resource.
 pub fn parse_amount(name: &str, text: &str) -> Result<i64, QuantityError> {
     let quantity = Quantity::parse(text)?;
-    Ok(if name == CPU {
-        quantity.milli_value()
+    if name == CPU {
+        quantity
+            .checked_milli_value()
+            .ok_or(QuantityError::TooLarge)
     } else {
-        quantity.value()
-    })
+        Ok(quantity.value())
+    }
 }
 
 pub fn format_amount(name: &str, value: i64) -> String {
