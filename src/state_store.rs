@@ -1,28 +1,320 @@
-//! STUB
-use crate::model::state::State;
+//! The only code that touches the state file: reading (YAML or JSON by
+//! extension), refusing anything it does not fully understand, an exclusive
+//! lock held for a whole read-modify-write, and atomic replacement.
+
+use crate::model::state::{API_VERSION, STATE_KIND, State};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StateError(String);
+pub enum StateError {
+    #[error("{action} state {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state {}:{line}:{column}: {message}; refusing to touch it", path.display())]
+    Parse {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("state {}: {message}; refusing to touch it", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("state {} is locked by pid {pid} (use --wait-lock to wait)", path.display())]
+    Locked { path: PathBuf, pid: String },
+    #[error("state {}: directory {} does not exist", path.display(), dir.display())]
+    NoDirectory { path: PathBuf, dir: PathBuf },
+    #[error("serializing state {}: {message}", path.display())]
+    Serialize { path: PathBuf, message: String },
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// The state at `path`; a missing file is an empty cluster. Never writes.
 pub fn load(path: &Path) -> Result<State, StateError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => serde_json::from_str(&t).map_err(|e| StateError(e.to_string())),
-        Err(_) => Ok(State::default()),
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(source) => {
+            return Err(StateError::Io {
+                action: "reading",
+                path: path.into(),
+                source,
+            });
+        }
+    };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|source| StateError::Io {
+            action: "reading",
+            path: path.into(),
+            source,
+        })?;
+    parse(path, &bytes)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    api_version: Option<String>,
+    kind: Option<String>,
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> StateError {
+    StateError::Invalid {
+        path: path.into(),
+        message: message.into(),
     }
 }
-pub struct StateLock(PathBuf);
-pub fn lock(path: &Path, _wait: bool) -> Result<StateLock, StateError> {
-    Ok(StateLock(path.to_path_buf()))
+
+/// Parse and check a state document.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        invalid(
+            path,
+            format!("not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(invalid(path, "the file is empty, not a State document"));
+    }
+    let header: Header = decode(path, text)?;
+    match header.api_version.as_deref() {
+        Some(API_VERSION) => {}
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!("apiVersion {other} is not supported (this orch reads {API_VERSION})"),
+            ));
+        }
+        None => {
+            return Err(invalid(
+                path,
+                format!("apiVersion is missing (expected {API_VERSION})"),
+            ));
+        }
+    }
+    if header.kind.as_deref() != Some(STATE_KIND) {
+        return Err(invalid(
+            path,
+            format!(
+                "kind {} is not {STATE_KIND}",
+                header.kind.as_deref().unwrap_or("<missing>")
+            ),
+        ));
+    }
+    let state: State = decode(path, text)?;
+    check_unique(path, &state)?;
+    Ok(state)
 }
+
+fn decode<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, StateError> {
+    if is_json(path) {
+        serde_json::from_str(text).map_err(|e| StateError::Parse {
+            path: path.into(),
+            line: e.line() as u64,
+            column: e.column() as u64,
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        })
+    } else {
+        serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.without_snippet().to_string();
+            let message = message.lines().next().unwrap_or_default();
+            let message = message.split(" at line ").next().unwrap_or(message);
+            StateError::Parse {
+                path: path.into(),
+                line,
+                column,
+                message: message.to_string(),
+            }
+        })
+    }
+}
+
+fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
+    let mut nodes = HashSet::new();
+    for node in &state.nodes {
+        if !nodes.insert(&node.name) {
+            return Err(invalid(path, format!("node {} appears twice", node.name)));
+        }
+    }
+    let mut workloads = HashSet::new();
+    for workload in &state.workloads {
+        if !workloads.insert(workload.id()) {
+            return Err(invalid(
+                path,
+                format!("workload {} appears twice", workload.id()),
+            ));
+        }
+    }
+    let mut replicas = HashSet::new();
+    for replica in &state.replicas {
+        if !replicas.insert(&replica.name) {
+            return Err(invalid(
+                path,
+                format!("replica {} appears twice", replica.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The document as written to `path` (format by extension).
+pub fn to_text(state: &State, path: &Path) -> Result<String, StateError> {
+    if is_json(path) {
+        let mut text = serde_json::to_string_pretty(state).map_err(|e| StateError::Serialize {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        Ok(text)
+    } else {
+        serde_saphyr::to_string(state).map_err(|e| StateError::Serialize {
+            path: path.into(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Replace the file atomically: temp file in the same directory, fsync,
+/// rename over the target, fsync the directory. The old file survives any failure.
+fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    let text = to_text(state, path)?;
+    let dir = parent(path);
+    let io = |action| {
+        move |source| StateError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".orch-state-")
+        .tempfile_in(&dir)
+        .map_err(io("writing"))?;
+    temp.write_all(text.as_bytes()).map_err(io("writing"))?;
+    temp.as_file().sync_all().map_err(io("syncing"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o600);
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
+            .map_err(io("writing"))?;
+    }
+    temp.persist(path).map_err(|e| StateError::Io {
+        action: "replacing",
+        path: path.into(),
+        source: e.error,
+    })?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("syncing the directory of"))?;
+    Ok(())
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// An exclusive hold on the state for one read-modify-write.
+#[derive(Debug)]
+pub struct StateLock {
+    path: PathBuf,
+    _file: File,
+}
+
+/// Take the state's lock (a `<state>.lock` file beside it); fail at once with
+/// the holder's pid, or wait for it when `wait`.
+pub fn lock(path: &Path, wait: bool) -> Result<StateLock, StateError> {
+    let dir = parent(path);
+    if !dir.is_dir() {
+        return Err(StateError::NoDirectory {
+            path: path.into(),
+            dir,
+        });
+    }
+    let lock_file = lock_path(path);
+    let io = |source| StateError::Io {
+        action: "locking",
+        path: path.into(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&lock_file)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) if wait => file.lock().map_err(io)?,
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(StateError::Locked {
+                path: path.into(),
+                pid: if pid.is_empty() {
+                    "unknown".into()
+                } else {
+                    pid.to_string()
+                },
+            });
+        }
+        Err(fs::TryLockError::Error(source)) => return Err(io(source)),
+    }
+    file.set_len(0).map_err(io)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(io)?;
+    Ok(StateLock {
+        path: path.into(),
+        _file: file,
+    })
+}
+
 impl StateLock {
-    pub fn load(&self) -> Result<State, StateError> {
-        load(&self.0)
-    }
-    pub fn save(&self, s: &State) -> Result<(), StateError> {
-        std::fs::write(&self.0, serde_json::to_string_pretty(s).unwrap())
-            .map_err(|e| StateError(e.to_string()))
-    }
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.path
+    }
+
+    pub fn load(&self) -> Result<State, StateError> {
+        load(&self.path)
+    }
+
+    pub fn save(&self, state: &State) -> Result<(), StateError> {
+        save(&self.path, state)
     }
 }
+
+#[cfg(test)]
+mod tests;

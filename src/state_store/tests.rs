@@ -1,0 +1,288 @@
+use super::*;
+use crate::model::labels::Labels;
+use crate::model::pod::{Taint, TaintEffect};
+use crate::model::resources::Allocatable;
+use crate::model::state::*;
+use crate::model::workload::{Kind, ObjectRef};
+use serde_json::json;
+
+fn populated() -> State {
+    let mut allocatable = Allocatable::default();
+    allocatable.resources.milli_cpu = 4000;
+    allocatable.resources.memory = 16 << 30;
+    allocatable.resources.set("nvidia.com/gpu", 2);
+    let workload = ObjectRef::new(Kind::Deployment, "default", "api");
+    State {
+        generation: 7,
+        clock: 42,
+        nodes: vec![NodeState {
+            name: "n1".into(),
+            labels: Labels::from([
+                ("topology.kubernetes.io/zone".into(), "a".into()),
+                ("n".into(), "110".into()),
+            ]),
+            allocatable,
+            taints: vec![Taint::new("gpu", "true", TaintEffect::NoSchedule)],
+            unschedulable: true,
+            cordoned: true,
+            ready: true,
+            conditions: vec![Condition {
+                kind: "Ready".into(),
+                status: "True".into(),
+                reason: "KubeletReady".into(),
+                message: "ok: yes".into(),
+                last_update_time: 1,
+                last_transition_time: 2,
+            }],
+            source: NodeSource::Imperative,
+        }],
+        workloads: vec![WorkloadState {
+            kind: Kind::Deployment,
+            namespace: "default".into(),
+            name: "api".into(),
+            spec: json!({"spec": {"replicas": 2, "x": [1.5, true, null, "007", "yes"]}}),
+            revisions: vec![Revision {
+                revision: 1,
+                hash: "5d8f9".into(),
+                template: json!({"metadata": {"labels": {"app": "api"}}}),
+            }],
+            status: WorkloadStatus::default(),
+        }],
+        replicas: vec![
+            Replica {
+                name: "api-5d8f9-abcde".into(),
+                workload: workload.clone(),
+                revision: 1,
+                hash: "5d8f9".into(),
+                node: Some("n1".into()),
+                target_node: None,
+                phase: Phase::Running,
+                ready: true,
+                created_at: 1,
+                started_at: Some(1),
+                ready_at: Some(2),
+                restarts: 0,
+                reason: None,
+            },
+            Replica {
+                name: "api-5d8f9-fghjk".into(),
+                workload,
+                revision: 1,
+                hash: "5d8f9".into(),
+                node: None,
+                target_node: None,
+                phase: Phase::Pending,
+                ready: false,
+                created_at: 3,
+                started_at: None,
+                ready_at: None,
+                restarts: 0,
+                reason: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
+            },
+        ],
+        events: vec![Event {
+            time: 3,
+            kind: EventType::Warning,
+            reason: "FailedScheduling".into(),
+            object: "x".into(),
+            message: "m: n".into(),
+        }],
+        ..State::default()
+    }
+}
+
+#[test]
+fn a_missing_file_is_an_empty_cluster_and_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orch.state.yaml");
+    assert_eq!(load(&path).unwrap(), State::default());
+    assert!(!path.exists());
+}
+
+#[test]
+fn yaml_and_json_round_trip_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["s.yaml", "s.json", "s.yml"] {
+        let path = dir.path().join(name);
+        let lock = lock(&path, false).unwrap();
+        lock.save(&populated()).unwrap();
+        assert_eq!(lock.load().unwrap(), populated(), "{name}");
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.trim_start().starts_with('{'),
+            name.ends_with(".json"),
+            "{name}"
+        );
+        // Field order on disk is the documented order.
+        let at = |field: &str| {
+            text.find(field)
+                .unwrap_or_else(|| panic!("{field} in {name}"))
+        };
+        assert!(
+            at("apiVersion") < at("generation")
+                && at("generation") < at("nodes")
+                && at("nodes") < at("events")
+        );
+    }
+}
+
+#[test]
+fn corrupt_documents_are_located() {
+    let path = Path::new("dir/orch.state.yaml");
+    let error = parse(
+        path,
+        b"apiVersion: orch.dev/v1\nkind: State\ngeneration: [\n",
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().starts_with("state dir/orch.state.yaml:"),
+        "{error}"
+    );
+    let error = parse(
+        path,
+        b"apiVersion: orch.dev/v1\nkind: State\ngeneration: 1\nclock: 0\nnodes: 3\n",
+    )
+    .unwrap_err();
+    match &error {
+        StateError::Parse { line, .. } => assert_eq!(*line, 5, "{error}"),
+        other => panic!("{other}"),
+    }
+    let json = parse(
+        Path::new("s.json"),
+        b"{\"apiVersion\": \"orch.dev/v1\",\n \"kind\": \"State\",\n \"generation\": \"x\"}",
+    )
+    .unwrap_err();
+    assert!(json.to_string().starts_with("state s.json:3:"), "{json}");
+    assert!(parse(path, b"").unwrap_err().to_string().contains("empty"));
+    assert!(
+        parse(
+            path,
+            b"apiVersion: orch.dev/v1\nkind: State\ngeneration: 1\nclock: 0\nbogus: 1\n"
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn unknown_versions_and_kinds_are_refused() {
+    let path = Path::new("s.yaml");
+    let future = parse(
+        path,
+        b"apiVersion: orch.dev/v2\nkind: State\nsomethingNew: 1\n",
+    )
+    .unwrap_err();
+    assert!(
+        future
+            .to_string()
+            .contains("apiVersion orch.dev/v2 is not supported"),
+        "{future}"
+    );
+    let kind = parse(path, b"apiVersion: orch.dev/v1\nkind: Deployment\n").unwrap_err();
+    assert!(
+        kind.to_string().contains("kind Deployment is not State"),
+        "{kind}"
+    );
+}
+
+#[test]
+fn duplicates_are_refused() {
+    let mut state = populated();
+    state.replicas[1].name = state.replicas[0].name.clone();
+    let text = to_text(&state, Path::new("s.yaml")).unwrap();
+    let error = parse(Path::new("s.yaml"), text.as_bytes()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("replica api-5d8f9-abcde appears twice"),
+        "{error}"
+    );
+    let mut state = populated();
+    state.nodes.push(state.nodes[0].clone());
+    let text = to_text(&state, Path::new("s.json")).unwrap();
+    assert!(
+        parse(Path::new("s.json"), text.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("node n1 appears twice")
+    );
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut bomb = String::from(
+        "apiVersion: orch.dev/v1\nkind: State\ngeneration: 1\nclock: 0\na0: &a0 [x,x,x,x,x,x,x,x,x]\n",
+    );
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(",")
+        ));
+    }
+    assert!(parse(Path::new("s.yaml"), bomb.as_bytes()).is_err());
+}
+
+#[test]
+fn a_second_lock_is_refused_with_the_holder_pid_and_wait_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orch.state.yaml");
+    let first = lock(&path, false).unwrap();
+    let error = lock(&path, false).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "state {} is locked by pid {} (use --wait-lock to wait)",
+            path.display(),
+            std::process::id()
+        )
+    );
+    let waiter = {
+        let path = path.clone();
+        std::thread::spawn(move || lock(&path, true).map(|_| ()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    drop(first);
+    waiter.join().unwrap().unwrap();
+}
+
+#[test]
+fn saving_replaces_atomically_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orch.state.yaml");
+    let held = lock(&path, false).unwrap();
+    held.save(&State::default()).unwrap();
+    held.save(&populated()).unwrap();
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["orch.state.yaml", "orch.state.yaml.lock"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        held.save(&State::default()).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644,
+            "an existing file keeps its mode"
+        );
+    }
+}
+
+#[test]
+fn a_missing_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope/orch.state.yaml");
+    assert!(
+        lock(&path, false)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist")
+    );
+}
