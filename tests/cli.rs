@@ -616,7 +616,7 @@ fn billion_laughs() -> String {
         let prev = format!("*a{}", i - 1);
         text.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 9].join(",")
+            [prev.as_str(); 9].join(",")
         ));
     }
     text.push_str("kind: Node\napiVersion: v1\nmetadata: {name: bomb}\n");
