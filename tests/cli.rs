@@ -614,10 +614,7 @@ fn billion_laughs() -> String {
     );
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        text.push_str(&format!(
-            "a{i}: &a{i} [{}]\n",
-            [prev.as_str(); 9].join(",")
-        ));
+        text.push_str(&format!("a{i}: &a{i} [{}]\n", [prev.as_str(); 9].join(",")));
     }
     text.push_str("kind: Node\napiVersion: v1\nmetadata: {name: bomb}\n");
     text
