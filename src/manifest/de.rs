@@ -106,8 +106,23 @@ impl<'de> de::Deserializer<'de> for De<'de> {
     forward! {
         deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32 deserialize_f64
-        deserialize_char deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
+        deserialize_char deserialize_bytes deserialize_byte_buf
         deserialize_unit deserialize_seq deserialize_map deserialize_identifier deserialize_ignored_any
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let (node, path) = (self.node, self.path.clone());
+        match node.value {
+            Value::Bool(b) => Err(de::Error::custom(format!(
+                "invalid type: boolean `{b}`, expected a string (YAML reads unquoted y, n, yes, no, on, off, true and false as booleans: quote the value)"
+            ))),
+            _ => self.any(visitor),
+        }
+        .map_err(|e| e.locate(node, &path))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
