@@ -264,7 +264,10 @@ fn replicas(
 ) -> String {
     let mut items = Vec::new();
     let mut ages = Vec::new();
-    for replica in &state.replicas {
+    // Sorted by name, as kubectl lists pods.
+    let mut sorted: Vec<_> = state.replicas.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for replica in sorted {
         if let Some(selector) = selector {
             let labels = pod_labels(desired, &replica.workload);
             if !labels.is_some_and(|l| selector.matches(l)) {

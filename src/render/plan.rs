@@ -86,12 +86,13 @@ pub fn summary_line(result: &RunResult, verb: &str) -> String {
     )
 }
 
-/// One row per action, with simulated time, coloured by kind of change.
+/// One row per action, with simulated time, coloured by kind of change
+/// (whole lines, so escape codes never skew the column widths).
 pub fn timeline(result: &RunResult) -> String {
     let mut rows = Vec::new();
+    let mut styles = Vec::new();
     for step in &result.steps {
         for action in &step.actions {
-            let style = style_for(action);
             let detail = match action {
                 Action::FailedScheduling { message, .. } => message.clone(),
                 Action::Delete { reason, .. } => reason.to_string(),
@@ -100,9 +101,10 @@ pub fn timeline(result: &RunResult) -> String {
                 }
                 _ => String::new(),
             };
+            styles.push(style_for(action));
             rows.push(vec![
                 duration(step.time),
-                format!("{style}{} {}{style:#}", sign(action), action.op()),
+                format!("{} {}", sign(action), action.op()),
                 action.object(),
                 action.replica().unwrap_or("").to_string(),
                 action.node().unwrap_or("").to_string(),
@@ -110,10 +112,20 @@ pub fn timeline(result: &RunResult) -> String {
             ]);
         }
     }
-    table(
+    let text = table(
         &["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"],
         rows,
-    )
+    );
+    let mut lines = text.lines();
+    let mut out = String::new();
+    if let Some(header) = lines.next() {
+        out.push_str(header);
+        out.push('\n');
+    }
+    for (line, style) in lines.zip(styles) {
+        out.push_str(&format!("{style}{line}{style:#}\n"));
+    }
+    out
 }
 
 pub fn status_word(report: &WorkloadReport) -> String {
