@@ -817,3 +817,16 @@ fn json_state_files_work_like_yaml_ones() {
         .success()
         .stdout(predicate::str::contains("No changes"));
 }
+
+#[test]
+fn init_into_a_project_directory() {
+    let cluster = Cluster::new();
+    cluster
+        .orch()
+        .env_remove("ORCH_STATE")
+        .args(["init", "platform"])
+        .assert()
+        .success();
+    assert!(cluster.path("platform/manifests/nodes.yaml").exists());
+    assert!(cluster.path("platform/orch.state.yaml").exists());
+}

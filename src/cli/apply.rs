@@ -155,7 +155,7 @@ fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str)
         out(&render::plan::timeline(result));
         out("\n");
     }
-    if !result.workloads.is_empty() && (!context.quiet || result.outcome != Outcome::NoChanges) {
+    if !result.workloads.is_empty() && !context.quiet {
         out(&render::plan::workloads(&result.workloads));
         out("\n");
     }

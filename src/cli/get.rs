@@ -56,7 +56,11 @@ pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
         Resource::Workloads => workloads(&state, &desired, selector.as_ref(), context.output),
         Resource::Replicas => replicas(&state, &desired, selector.as_ref(), context.output),
     };
-    out(&text);
+    if !context.output.is_document() && text.lines().count() <= 1 {
+        eprintln!("No resources found.");
+    } else {
+        out(&text);
+    }
     Ok(Exit::Success)
 }
 

@@ -1,4 +1,4 @@
-//! `orch init`: write the example platform (a manifests directory) and an
+//! `orch init [DIR]`: write the example platform (`DIR/manifests/`) and an
 //! empty state, refusing to overwrite anything that exists.
 
 use super::shared::out;
@@ -22,35 +22,41 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// Directory to write the example manifests into.
-    #[arg(long, default_value = "manifests")]
+    /// Project directory: gets `manifests/`, and the state when `--state` is relative.
+    #[arg(default_value = ".")]
     pub dir: PathBuf,
 }
 
 pub fn run(context: &Context, args: InitArgs) -> Result<Exit> {
+    let manifests = args.dir.join("manifests");
+    let state = if context.state.is_relative() {
+        args.dir.join(&context.state)
+    } else {
+        context.state.clone()
+    };
     let targets: Vec<PathBuf> = EXAMPLES
         .iter()
-        .map(|(name, _)| args.dir.join(name))
+        .map(|(name, _)| manifests.join(name))
         .collect();
-    for path in targets.iter().chain(std::iter::once(&context.state)) {
+    for path in targets.iter().chain(std::iter::once(&state)) {
         if path.exists() {
             bail!("{} already exists; init never overwrites", path.display());
         }
     }
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("creating {}", args.dir.display()))?;
+    std::fs::create_dir_all(&manifests)
+        .with_context(|| format!("creating {}", manifests.display()))?;
     for ((_, text), path) in EXAMPLES.iter().zip(&targets) {
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    let lock = state_store::lock(&context.state, false)?;
+    let lock = state_store::lock(&state, false)?;
     lock.save(&State::default())?;
     if !context.quiet {
         out(&format!(
             "wrote {} manifests to {} and an empty state {}\nnext: orch plan -f {}\n",
             EXAMPLES.len(),
-            args.dir.display(),
-            context.state.display(),
-            args.dir.display()
+            manifests.display(),
+            state.display(),
+            manifests.display()
         ));
     }
     Ok(Exit::Success)

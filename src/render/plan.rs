@@ -80,6 +80,7 @@ pub fn summary_line(result: &RunResult, verb: &str) -> String {
             result.steps.len()
         ),
     };
+    let ending = ending.replace(" after 1 steps", " after 1 step");
     format!(
         "{verb}: {} to create, {} to delete; nodes: {} to add, {} to change, {} to remove; workloads: {} changed — {ending}.",
         t.created, t.deleted, t.nodes_added, t.nodes_changed, t.nodes_removed, t.workloads_changed
