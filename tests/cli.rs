@@ -830,3 +830,16 @@ fn init_into_a_project_directory() {
     assert!(cluster.path("platform/manifests/nodes.yaml").exists());
     assert!(cluster.path("platform/orch.state.yaml").exists());
 }
+
+#[test]
+fn the_simulated_time_budget_ends_the_loop_with_exit_3() {
+    let cluster = Cluster::example();
+    cluster
+        .run(&["apply", "-f", "manifests/", "--timeout", "10"])
+        .code(3)
+        .stdout(predicate::str::contains("TIMED OUT"));
+    let doc = cluster.json(&["plan", "-f", "manifests/", "--timeout", "10"]);
+    assert_eq!(doc["outcome"], "Timeout");
+    // The state holds what was done before time ran out; the next apply finishes the job.
+    cluster.run(&["apply", "-f", "manifests/"]).success();
+}
