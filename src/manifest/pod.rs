@@ -142,6 +142,7 @@ pub(super) fn pod_spec(
         requests,
         non_zero_requests,
         ready_after,
+        owner_selector: None,
     }
 }
 

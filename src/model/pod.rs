@@ -223,6 +223,10 @@ pub struct PodSpec {
     pub non_zero_requests: Resources,
     /// Simulated seconds from start to ready.
     pub ready_after: u64,
+    /// The selector of the replica's owner as Kubernetes would build it (a
+    /// Deployment's ReplicaSet: its selector plus `pod-template-hash`); the
+    /// system default topology spread applies to replicas that have one.
+    pub owner_selector: Option<LabelSelector>,
 }
 
 impl PodSpec {

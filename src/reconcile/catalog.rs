@@ -2,6 +2,7 @@
 //! may meet: the declared template for current revisions, the stored template
 //! for older ones.
 
+use crate::model::labels::LabelSelector;
 use crate::model::pod::PodSpec;
 use crate::model::state::State;
 use crate::model::workload::{Desired, ObjectRef};
@@ -13,13 +14,47 @@ pub struct Catalog {
     specs: HashMap<(ObjectRef, String), Arc<PodSpec>>,
 }
 
+/// The label every Deployment replica carries, naming its template.
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// A Deployment's replicas carry `pod-template-hash` and are owned by a
+/// ReplicaSet whose selector adds it; DaemonSet replicas are left as declared.
+fn owned(
+    mut pod: PodSpec,
+    workload: &ObjectRef,
+    hash: &str,
+    selector: Option<&LabelSelector>,
+) -> PodSpec {
+    if workload.kind == crate::model::workload::Kind::Deployment {
+        pod.labels
+            .insert(POD_TEMPLATE_HASH.to_string(), hash.to_string());
+        pod.owner_selector = selector.map(|s| {
+            let mut s = s.clone();
+            s.match_labels
+                .insert(POD_TEMPLATE_HASH.to_string(), hash.to_string());
+            s
+        });
+    }
+    pod
+}
+
 impl Catalog {
     pub fn build(desired: &Desired, observed: &State) -> Catalog {
         let mut specs = HashMap::new();
+        let selectors: HashMap<&ObjectRef, &LabelSelector> = desired
+            .workloads
+            .iter()
+            .map(|w| (&w.id, &w.selector))
+            .collect();
         for workload in &desired.workloads {
             specs.insert(
                 (workload.id.clone(), workload.template_hash.clone()),
-                Arc::new(workload.pod.clone()),
+                Arc::new(owned(
+                    workload.pod.clone(),
+                    &workload.id,
+                    &workload.template_hash,
+                    Some(&workload.selector),
+                )),
             );
         }
         for workload in &observed.workloads {
@@ -39,7 +74,8 @@ impl Catalog {
                     namespace: workload.namespace.clone(),
                     ..PodSpec::default()
                 });
-                specs.insert(key, Arc::new(pod));
+                let selector = selectors.get(&id).copied();
+                specs.insert(key, Arc::new(owned(pod, &id, &revision.hash, selector)));
             }
         }
         Catalog { specs }

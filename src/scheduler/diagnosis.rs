@@ -13,6 +13,11 @@ pub enum Reason {
     NodeAffinity,
     TooManyPods,
     Insufficient(String),
+    SpreadMissingLabel,
+    SpreadConstraints,
+    AffinityRulesNotMatch,
+    AntiAffinityRulesNotMatch,
+    ExistingAntiAffinityRulesNotMatch,
 }
 
 impl fmt::Display for Reason {
@@ -28,6 +33,19 @@ impl fmt::Display for Reason {
             }
             Reason::TooManyPods => f.write_str("Too many pods"),
             Reason::Insufficient(resource) => write!(f, "Insufficient {resource}"),
+            Reason::SpreadMissingLabel => f.write_str(
+                "node(s) didn't match pod topology spread constraints (missing required label)",
+            ),
+            Reason::SpreadConstraints => {
+                f.write_str("node(s) didn't match pod topology spread constraints")
+            }
+            Reason::AffinityRulesNotMatch => f.write_str("node(s) didn't match pod affinity rules"),
+            Reason::AntiAffinityRulesNotMatch => {
+                f.write_str("node(s) didn't match pod anti-affinity rules")
+            }
+            Reason::ExistingAntiAffinityRulesNotMatch => {
+                f.write_str("node(s) didn't satisfy existing pods anti-affinity rules")
+            }
         }
     }
 }

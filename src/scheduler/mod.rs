@@ -28,10 +28,15 @@ pub enum ScoringStrategy {
     MostAllocated,
 }
 
-/// Per-pod state computed once before the nodes are filtered (PreFilter),
-/// for plugins that need a view of the whole cluster.
+/// Per-pod state computed once per scheduling cycle (PreFilter, PreScore)
+/// by the plugins that need a view of the whole cluster.
 #[derive(Debug, Default)]
-pub struct CycleState {}
+pub struct CycleState {
+    pub spread: Option<plugins::pod_topology_spread::FilterState>,
+    pub spread_score: Option<plugins::pod_topology_spread::ScoreState>,
+    pub affinity: Option<plugins::inter_pod_affinity::FilterState>,
+    pub affinity_score: Option<plugins::inter_pod_affinity::ScoreState>,
+}
 
 pub trait FilterPlugin: Send + Sync {
     fn name(&self) -> &'static str;
@@ -44,9 +49,18 @@ pub trait FilterPlugin: Send + Sync {
 pub trait ScorePlugin: Send + Sync {
     fn name(&self) -> &'static str;
     fn weight(&self) -> i64;
-    fn score(&self, pod: &PodSpec, node: &NodeInfo, state: &CycleState) -> i64;
+    /// Called once per pod with the nodes that passed every filter.
+    fn pre_score(
+        &self,
+        _pod: &PodSpec,
+        _snapshot: &Snapshot,
+        _feasible: &[usize],
+        _state: &mut CycleState,
+    ) {
+    }
+    fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, state: &CycleState) -> i64;
     /// Scale raw scores of all feasible nodes to 0..=MAX_NODE_SCORE.
-    fn normalize(&self, _scores: &mut [i64]) {}
+    fn normalize(&self, _scores: &mut [i64], _feasible: &[usize], _state: &CycleState) {}
 }
 
 /// Where a replica goes.
@@ -91,11 +105,15 @@ impl Scheduler {
                 Box::new(plugins::TaintToleration),
                 Box::new(plugins::NodeAffinity),
                 Box::new(plugins::NodeResourcesFit { strategy }),
+                Box::new(plugins::PodTopologySpread),
+                Box::new(plugins::InterPodAffinity),
             ],
             scorers: vec![
                 Box::new(plugins::TaintToleration),
                 Box::new(plugins::NodeAffinity),
                 Box::new(plugins::NodeResourcesFit { strategy }),
+                Box::new(plugins::PodTopologySpread),
+                Box::new(plugins::InterPodAffinity),
                 Box::new(plugins::BalancedAllocation),
             ],
         }
@@ -126,16 +144,20 @@ impl Scheduler {
         pod: &PodSpec,
         snapshot: &Snapshot,
         feasible: &[usize],
-        state: &CycleState,
+        state: &mut CycleState,
     ) -> Vec<Vec<i64>> {
+        for plugin in &self.scorers {
+            plugin.pre_score(pod, snapshot, feasible, state);
+        }
+        let state: &CycleState = state;
         self.scorers
             .iter()
             .map(|plugin| {
                 let mut scores: Vec<i64> = feasible
                     .iter()
-                    .map(|&i| plugin.score(pod, &snapshot.nodes[i], state))
+                    .map(|&i| plugin.score(pod, snapshot, i, state))
                     .collect();
-                plugin.normalize(&mut scores);
+                plugin.normalize(&mut scores, feasible, state);
                 scores.iter_mut().for_each(|s| *s *= plugin.weight());
                 scores
             })
@@ -172,7 +194,7 @@ impl Scheduler {
     }
 
     pub fn schedule(&self, pod: &PodSpec, snapshot: &Snapshot) -> Result<Placement, FitError> {
-        let state = self.pre_filter(pod, snapshot);
+        let mut state = self.pre_filter(pod, snapshot);
         let mut feasible = Vec::new();
         let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
         for (i, node) in snapshot.nodes.iter().enumerate() {
@@ -199,13 +221,13 @@ impl Scheduler {
                 feasible: 1,
             });
         }
-        let per_plugin = self.scores(pod, snapshot, &feasible, &state);
+        let per_plugin = self.scores(pod, snapshot, &feasible, &mut state);
         Ok(self.select(snapshot, &feasible, &per_plugin))
     }
 
     /// Every node's verdict: which filter rejected it and why, or its scores.
     pub fn evaluate(&self, pod: &PodSpec, snapshot: &Snapshot) -> Evaluation {
-        let state = self.pre_filter(pod, snapshot);
+        let mut state = self.pre_filter(pod, snapshot);
         let mut verdicts = Vec::new();
         let mut feasible = Vec::new();
         for (i, node) in snapshot.nodes.iter().enumerate() {
@@ -228,7 +250,7 @@ impl Scheduler {
                 total: None,
             });
         }
-        let per_plugin = self.scores(pod, snapshot, &feasible, &state);
+        let per_plugin = self.scores(pod, snapshot, &feasible, &mut state);
         for (k, &i) in feasible.iter().enumerate() {
             let scores: Vec<(&'static str, i64)> = self
                 .scorers

@@ -1,18 +1,23 @@
 //! The scheduler's view of the fleet for one pass: each node's labels,
-//! effective taints and allocatable, plus what the replicas already placed
-//! on it request. Updated incrementally (`assume`/`forget`) as replicas are
-//! placed or removed, so one placement never rescans the cluster.
+//! effective taints and allocatable, what the replicas placed on it request,
+//! and the placed replicas themselves grouped by (namespace, labels,
+//! affinity) with a count per node. Updated incrementally (`assume`/`forget`)
+//! as replicas are placed or removed, so a placement never rescans every
+//! replica: spread and affinity counts come from the groups.
 
 use crate::model::labels::Labels;
-use crate::model::pod::{PodSpec, Taint, TaintEffect};
+use crate::model::pod::{Affinity, PodSpec, Taint, TaintEffect};
 use crate::model::resources::{Allocatable, Resources};
 use crate::model::state::NodeState;
+use std::collections::{BTreeMap, HashMap};
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeInfo {
+    /// Position in `Snapshot::nodes`.
+    pub index: usize,
     pub name: String,
     pub labels: Labels,
     /// Declared taints, then those Kubernetes adds from the node's condition
@@ -30,7 +35,7 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
-    pub fn new(node: &NodeState) -> NodeInfo {
+    pub fn new(index: usize, node: &NodeState) -> NodeInfo {
         let mut taints = node.taints.clone();
         if !node.ready {
             taints.push(Taint::new(TAINT_NOT_READY, "", TaintEffect::NoSchedule));
@@ -39,6 +44,7 @@ impl NodeInfo {
             taints.push(Taint::new(TAINT_UNSCHEDULABLE, "", TaintEffect::NoSchedule));
         }
         NodeInfo {
+            index,
             name: node.name.clone(),
             labels: node.labels.clone(),
             taints,
@@ -52,25 +58,84 @@ impl NodeInfo {
     }
 }
 
+/// Placed replicas that look alike to the scheduler: same namespace, labels
+/// and affinity. Spread and inter-pod affinity count these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaGroup {
+    pub namespace: String,
+    pub labels: Labels,
+    pub affinity: Affinity,
+    /// Replicas of the group per node index (only non-zero entries).
+    pub per_node: BTreeMap<usize, u32>,
+    pub total: u64,
+}
+
+impl ReplicaGroup {
+    /// Whether any required or preferred (anti-)affinity term is declared.
+    pub fn has_affinity(&self) -> bool {
+        let pod_terms = |a: &Option<crate::model::pod::PodAffinity>| {
+            a.as_ref().is_some_and(|a| {
+                !a.required_during_scheduling_ignored_during_execution
+                    .is_empty()
+                    || !a
+                        .preferred_during_scheduling_ignored_during_execution
+                        .is_empty()
+            })
+        };
+        pod_terms(&self.affinity.pod_affinity) || pod_terms(&self.affinity.pod_anti_affinity)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
-    by_name: std::collections::HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
+    pub groups: Vec<ReplicaGroup>,
+    group_index: HashMap<(String, Labels), Vec<usize>>,
 }
 
 impl Snapshot {
     pub fn new(nodes: &[NodeState]) -> Snapshot {
-        let nodes: Vec<NodeInfo> = nodes.iter().map(NodeInfo::new).collect();
+        let nodes: Vec<NodeInfo> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NodeInfo::new(i, n))
+            .collect();
         let by_name = nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.name.clone(), i))
             .collect();
-        Snapshot { nodes, by_name }
+        Snapshot {
+            nodes,
+            by_name,
+            groups: Vec::new(),
+            group_index: HashMap::new(),
+        }
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
+    }
+
+    fn group_of(&mut self, pod: &PodSpec) -> usize {
+        let key = (pod.namespace.clone(), pod.labels.clone());
+        let candidates = self.group_index.entry(key).or_default();
+        if let Some(&found) = candidates
+            .iter()
+            .find(|&&g| self.groups[g].affinity == pod.affinity)
+        {
+            return found;
+        }
+        candidates.push(self.groups.len());
+        self.groups.push(ReplicaGroup {
+            namespace: pod.namespace.clone(),
+            labels: pod.labels.clone(),
+            affinity: pod.affinity.clone(),
+            per_node: BTreeMap::new(),
+            total: 0,
+        });
+        self.groups.len() - 1
     }
 
     /// Account a replica of `pod` as running on node `node`.
@@ -79,6 +144,9 @@ impl Snapshot {
         info.requested.add(&pod.requests);
         info.non_zero_requested.add(&pod.non_zero_requests);
         info.pods += 1;
+        let group = self.group_of(pod);
+        *self.groups[group].per_node.entry(node).or_insert(0) += 1;
+        self.groups[group].total += 1;
     }
 
     /// The inverse of `assume`.
@@ -87,5 +155,14 @@ impl Snapshot {
         info.requested.sub(&pod.requests);
         info.non_zero_requested.sub(&pod.non_zero_requests);
         info.pods -= 1;
+        let group = self.group_of(pod);
+        let group = &mut self.groups[group];
+        if let Some(count) = group.per_node.get_mut(&node) {
+            *count -= 1;
+            if *count == 0 {
+                group.per_node.remove(&node);
+            }
+            group.total -= 1;
+        }
     }
 }

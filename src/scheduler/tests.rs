@@ -455,8 +455,14 @@ fn assume_and_forget_are_inverse() {
     let p = requesting("1", "1Gi");
     s.assume(0, &p);
     assert_eq!((s.nodes[0].requested.milli_cpu, s.nodes[0].pods), (1000, 1));
+    assert_eq!(s.groups[0].per_node.get(&0), Some(&1));
     s.forget(0, &p);
-    assert_eq!(s, before);
+    assert_eq!(s.nodes, before.nodes);
+    assert!(
+        s.groups
+            .iter()
+            .all(|g| g.total == 0 && g.per_node.is_empty())
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use crate::model::pod::PodSpec;
 use crate::model::resources::{CPU, MEMORY, Resources};
-use crate::scheduler::snapshot::NodeInfo;
+use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::{CycleState, MAX_NODE_SCORE, ScorePlugin};
 
 pub struct BalancedAllocation;
@@ -38,7 +38,8 @@ impl ScorePlugin for BalancedAllocation {
         1
     }
 
-    fn score(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> i64 {
+    fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
+        let node = &snapshot.nodes[node];
         balanced_score(&node.requested, &pod.requests, &node.allocatable.resources)
     }
 }

@@ -1,17 +1,22 @@
 //! kube-scheduler's default plugins, one per file, in the default profile's order.
 
 pub mod balanced_allocation;
+pub mod inter_pod_affinity;
 mod node_affinity;
 mod node_name;
 pub mod node_resources_fit;
 mod node_unschedulable;
+pub mod pod_topology_spread;
 mod taint_toleration;
+mod terms;
 
 pub use balanced_allocation::BalancedAllocation;
+pub use inter_pod_affinity::InterPodAffinity;
 pub use node_affinity::NodeAffinity;
 pub use node_name::NodeName;
 pub use node_resources_fit::NodeResourcesFit;
 pub use node_unschedulable::NodeUnschedulable;
+pub use pod_topology_spread::PodTopologySpread;
 pub use taint_toleration::TaintToleration;
 
 use super::MAX_NODE_SCORE;

@@ -4,7 +4,7 @@
 use super::default_normalize;
 use crate::model::pod::PodSpec;
 use crate::scheduler::diagnosis::Reason;
-use crate::scheduler::snapshot::NodeInfo;
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, ScorePlugin};
 
 pub struct NodeAffinity;
@@ -32,7 +32,8 @@ impl ScorePlugin for NodeAffinity {
         2
     }
 
-    fn score(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> i64 {
+    fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
+        let node = &snapshot.nodes[node];
         pod.affinity.node_affinity.as_ref().map_or(0, |affinity| {
             affinity
                 .preferred_during_scheduling_ignored_during_execution
@@ -45,7 +46,7 @@ impl ScorePlugin for NodeAffinity {
         })
     }
 
-    fn normalize(&self, scores: &mut [i64]) {
+    fn normalize(&self, scores: &mut [i64], _: &[usize], _: &CycleState) {
         default_normalize(scores, false);
     }
 }

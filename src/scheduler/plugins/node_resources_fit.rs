@@ -6,7 +6,7 @@
 use crate::model::pod::PodSpec;
 use crate::model::resources::{CPU, MEMORY, Resources};
 use crate::scheduler::diagnosis::Reason;
-use crate::scheduler::snapshot::NodeInfo;
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin, ScoringStrategy};
 
 pub struct NodeResourcesFit {
@@ -100,7 +100,8 @@ impl ScorePlugin for NodeResourcesFit {
         1
     }
 
-    fn score(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> i64 {
+    fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
+        let node = &snapshot.nodes[node];
         resource_score(
             self.strategy,
             &node.non_zero_requested,

@@ -5,7 +5,7 @@
 use super::default_normalize;
 use crate::model::pod::{PodSpec, TaintEffect, TolerationEffect, tolerates_all};
 use crate::scheduler::diagnosis::Reason;
-use crate::scheduler::snapshot::NodeInfo;
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, ScorePlugin};
 
 pub struct TaintToleration;
@@ -43,7 +43,8 @@ impl ScorePlugin for TaintToleration {
 
     /// Untolerated PreferNoSchedule taints, counting only tolerations whose
     /// effect is empty or PreferNoSchedule (`getAllTolerationPreferNoSchedule`).
-    fn score(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> i64 {
+    fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
+        let node = &snapshot.nodes[node];
         let tolerations: Vec<_> = pod
             .tolerations
             .iter()
@@ -63,7 +64,7 @@ impl ScorePlugin for TaintToleration {
             .count() as i64
     }
 
-    fn normalize(&self, scores: &mut [i64]) {
+    fn normalize(&self, scores: &mut [i64], _: &[usize], _: &CycleState) {
         default_normalize(scores, true);
     }
 }

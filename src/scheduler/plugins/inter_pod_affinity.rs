@@ -1,0 +1,314 @@
+//! InterPodAffinity: required pod affinity (a matching replica must already
+//! be in the node's domain, except for the first of a self-affine group),
+//! required anti-affinity (no matching replica in the domain), and the
+//! symmetric rule: a placed replica's required anti-affinity that selects
+//! the incoming one keeps it out of that replica's domain. Preferred terms
+//! of both sides (and placed replicas' required affinity, weight 1) score.
+
+use super::terms::Term;
+use crate::model::labels::Labels;
+use crate::model::pod::{PodAffinity, PodSpec};
+use crate::scheduler::diagnosis::Reason;
+use crate::scheduler::snapshot::{NodeInfo, ReplicaGroup, Snapshot};
+use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin};
+use std::collections::HashMap;
+
+/// `hardPodAffinityWeight`: how much a placed replica's required affinity
+/// for the incoming one counts in scoring.
+const HARD_POD_AFFINITY_WEIGHT: i64 = 1;
+
+pub struct InterPodAffinity;
+
+type Domain = (String, String);
+
+fn required(affinity: &Option<PodAffinity>) -> &[crate::model::pod::PodAffinityTerm] {
+    affinity.as_ref().map_or(&[], |a| {
+        a.required_during_scheduling_ignored_during_execution
+            .as_slice()
+    })
+}
+
+fn preferred(affinity: &Option<PodAffinity>) -> &[crate::model::pod::WeightedPodAffinityTerm] {
+    affinity.as_ref().map_or(&[], |a| {
+        a.preferred_during_scheduling_ignored_during_execution
+            .as_slice()
+    })
+}
+
+fn resolve(
+    terms: &[crate::model::pod::PodAffinityTerm],
+    namespace: &str,
+    labels: &Labels,
+) -> Vec<Term> {
+    terms
+        .iter()
+        .map(|t| Term::new(t, namespace, labels))
+        .collect()
+}
+
+/// Add `count` to the domain of `node` for `key`, if the node has the key.
+fn add(map: &mut HashMap<Domain, i64>, snapshot: &Snapshot, node: usize, key: &str, count: i64) {
+    if let Some(value) = snapshot.nodes[node].labels.get(key) {
+        *map.entry((key.to_string(), value.clone())).or_insert(0) += count;
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FilterState {
+    affinity_terms: Vec<Term>,
+    anti_terms: Vec<Term>,
+    /// Domains holding replicas that match every required affinity term.
+    affinity_counts: HashMap<Domain, i64>,
+    /// Domains holding replicas that match a required anti-affinity term.
+    anti_counts: HashMap<Domain, i64>,
+    /// Domains closed by placed replicas' anti-affinity toward the incoming one.
+    existing_anti_counts: HashMap<Domain, i64>,
+    /// The incoming replica matches all its own affinity terms.
+    self_affine: bool,
+}
+
+impl FilterPlugin for InterPodAffinity {
+    fn name(&self) -> &'static str {
+        "InterPodAffinity"
+    }
+
+    fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot, state: &mut CycleState) {
+        let affinity_terms = resolve(
+            required(&pod.affinity.pod_affinity),
+            &pod.namespace,
+            &pod.labels,
+        );
+        let anti_terms = resolve(
+            required(&pod.affinity.pod_anti_affinity),
+            &pod.namespace,
+            &pod.labels,
+        );
+        let mut s = FilterState {
+            self_affine: affinity_terms
+                .iter()
+                .all(|t| t.matches(&pod.namespace, &pod.labels)),
+            ..FilterState::default()
+        };
+        for group in snapshot.groups.iter().filter(|g| g.total > 0) {
+            let matches_all = !affinity_terms.is_empty()
+                && affinity_terms
+                    .iter()
+                    .all(|t| t.matches(&group.namespace, &group.labels));
+            let existing_anti = resolve(
+                required(&group.affinity.pod_anti_affinity),
+                &group.namespace,
+                &group.labels,
+            );
+            for (&node, &count) in &group.per_node {
+                let count = i64::from(count);
+                if matches_all {
+                    for term in &affinity_terms {
+                        add(
+                            &mut s.affinity_counts,
+                            snapshot,
+                            node,
+                            &term.topology_key,
+                            count,
+                        );
+                    }
+                }
+                for term in anti_terms
+                    .iter()
+                    .filter(|t| t.matches(&group.namespace, &group.labels))
+                {
+                    add(
+                        &mut s.anti_counts,
+                        snapshot,
+                        node,
+                        &term.topology_key,
+                        count,
+                    );
+                }
+                for term in existing_anti
+                    .iter()
+                    .filter(|t| t.matches(&pod.namespace, &pod.labels))
+                {
+                    add(
+                        &mut s.existing_anti_counts,
+                        snapshot,
+                        node,
+                        &term.topology_key,
+                        count,
+                    );
+                }
+            }
+        }
+        s.affinity_terms = affinity_terms;
+        s.anti_terms = anti_terms;
+        state.affinity = Some(s);
+    }
+
+    fn filter(
+        &self,
+        _pod: &PodSpec,
+        node: &NodeInfo,
+        state: &CycleState,
+    ) -> Result<(), Vec<Reason>> {
+        let Some(s) = &state.affinity else {
+            return Ok(());
+        };
+        let count = |map: &HashMap<Domain, i64>, key: &str| {
+            node.labels.get(key).map(|value| {
+                map.get(&(key.to_string(), value.clone()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+        };
+        // Own required affinity: every term's domain must hold a match.
+        let mut pods_exist = true;
+        for term in &s.affinity_terms {
+            match count(&s.affinity_counts, &term.topology_key) {
+                None => return Err(vec![Reason::AffinityRulesNotMatch]),
+                Some(n) if n <= 0 => pods_exist = false,
+                Some(_) => {}
+            }
+        }
+        // The first replica of a group affine to itself may go anywhere.
+        if !pods_exist && !(s.affinity_counts.is_empty() && s.self_affine) {
+            return Err(vec![Reason::AffinityRulesNotMatch]);
+        }
+        for term in &s.anti_terms {
+            if count(&s.anti_counts, &term.topology_key).is_some_and(|n| n > 0) {
+                return Err(vec![Reason::AntiAffinityRulesNotMatch]);
+            }
+        }
+        if !s.existing_anti_counts.is_empty()
+            && node.labels.iter().any(|(k, v)| {
+                s.existing_anti_counts
+                    .get(&(k.clone(), v.clone()))
+                    .is_some_and(|n| *n > 0)
+            })
+        {
+            return Err(vec![Reason::ExistingAntiAffinityRulesNotMatch]);
+        }
+        Ok(())
+    }
+}
+
+/// PreScore: weight per (topology key, value), from both sides' terms.
+#[derive(Debug, Clone, Default)]
+pub struct ScoreState {
+    topology_score: HashMap<String, HashMap<String, i64>>,
+}
+
+/// What one placed replica of `group` contributes to its domains (`processExistingPod`).
+fn contributions(pod: &PodSpec, group: &ReplicaGroup) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for weighted in preferred(&pod.affinity.pod_affinity) {
+        let term = Term::new(&weighted.pod_affinity_term, &pod.namespace, &pod.labels);
+        if term.matches(&group.namespace, &group.labels) {
+            out.push((term.topology_key, i64::from(weighted.weight)));
+        }
+    }
+    for weighted in preferred(&pod.affinity.pod_anti_affinity) {
+        let term = Term::new(&weighted.pod_affinity_term, &pod.namespace, &pod.labels);
+        if term.matches(&group.namespace, &group.labels) {
+            out.push((term.topology_key, -i64::from(weighted.weight)));
+        }
+    }
+    for term in required(&group.affinity.pod_affinity) {
+        let term = Term::new(term, &group.namespace, &group.labels);
+        if term.matches(&pod.namespace, &pod.labels) {
+            out.push((term.topology_key, HARD_POD_AFFINITY_WEIGHT));
+        }
+    }
+    for (weighted, sign) in preferred(&group.affinity.pod_affinity)
+        .iter()
+        .map(|w| (w, 1))
+        .chain(
+            preferred(&group.affinity.pod_anti_affinity)
+                .iter()
+                .map(|w| (w, -1)),
+        )
+    {
+        let term = Term::new(&weighted.pod_affinity_term, &group.namespace, &group.labels);
+        if term.matches(&pod.namespace, &pod.labels) {
+            out.push((term.topology_key, sign * i64::from(weighted.weight)));
+        }
+    }
+    out
+}
+
+impl ScorePlugin for InterPodAffinity {
+    fn name(&self) -> &'static str {
+        "InterPodAffinity"
+    }
+
+    fn weight(&self) -> i64 {
+        2
+    }
+
+    fn pre_score(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        _feasible: &[usize],
+        state: &mut CycleState,
+    ) {
+        let own = !preferred(&pod.affinity.pod_affinity).is_empty()
+            || !preferred(&pod.affinity.pod_anti_affinity).is_empty();
+        let mut topology_score: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        for group in snapshot
+            .groups
+            .iter()
+            .filter(|g| g.total > 0 && (own || g.has_affinity()))
+        {
+            let contributions = contributions(pod, group);
+            if contributions.is_empty() {
+                continue;
+            }
+            for (&node, &count) in &group.per_node {
+                let labels = &snapshot.nodes[node].labels;
+                for (key, weight) in &contributions {
+                    if let Some(value) = labels.get(key) {
+                        *topology_score
+                            .entry(key.clone())
+                            .or_default()
+                            .entry(value.clone())
+                            .or_insert(0) += weight * i64::from(count);
+                    }
+                }
+            }
+        }
+        if !topology_score.is_empty() {
+            state.affinity_score = Some(ScoreState { topology_score });
+        }
+    }
+
+    fn score(&self, _pod: &PodSpec, snapshot: &Snapshot, node: usize, state: &CycleState) -> i64 {
+        let Some(s) = &state.affinity_score else {
+            return 0;
+        };
+        let labels = &snapshot.nodes[node].labels;
+        s.topology_score
+            .iter()
+            .filter_map(|(key, values)| labels.get(key).and_then(|v| values.get(v)))
+            .sum()
+    }
+
+    fn normalize(&self, scores: &mut [i64], _: &[usize], state: &CycleState) {
+        normalize_affinity(scores, state);
+    }
+}
+
+/// `NormalizeScore`: min–max scaling to 0..100 (all 0 when equal).
+pub fn normalize_affinity(scores: &mut [i64], state: &CycleState) {
+    if state.affinity_score.is_none() {
+        return;
+    }
+    let min = scores.iter().copied().min().unwrap_or(0);
+    let max = scores.iter().copied().max().unwrap_or(0);
+    let spread = max - min;
+    for score in scores.iter_mut() {
+        *score = if spread > 0 {
+            (MAX_NODE_SCORE as f64 * ((*score - min) as f64 / spread as f64)) as i64
+        } else {
+            0
+        };
+    }
+}

@@ -1,0 +1,349 @@
+//! PodTopologySpread: with `DoNotSchedule`, a node is feasible only if
+//! placing the replica keeps `count(domain) + self − global minimum` within
+//! `maxSkew` (nodes lacking the key are rejected and are not domains;
+//! `minDomains`, `nodeAffinityPolicy` (Honor) and `nodeTaintsPolicy`
+//! (Ignore) as Kubernetes defaults them). `ScheduleAnyway` constraints, or
+//! the system defaults (hostname skew 3, zone skew 5) for replicas owned by
+//! a ReplicaSet that declare none, score nodes with fewer matching replicas higher.
+
+use super::terms::with_label_keys;
+use crate::model::labels::{LabelSelector, SelectorOperator};
+use crate::model::pod::{
+    InclusionPolicy, PodSpec, TaintEffect, TopologySpreadConstraint, WhenUnsatisfiable,
+    tolerates_all,
+};
+use crate::scheduler::diagnosis::Reason;
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
+use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin};
+use std::collections::{HashMap, HashSet};
+
+pub const HOSTNAME: &str = "kubernetes.io/hostname";
+pub const ZONE: &str = "topology.kubernetes.io/zone";
+
+pub struct PodTopologySpread;
+
+/// One constraint, resolved for the incoming replica.
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub key: String,
+    pub max_skew: i64,
+    pub min_domains: i64,
+    pub selector: LabelSelector,
+    pub honor_affinity: bool,
+    pub honor_taints: bool,
+}
+
+impl Constraint {
+    fn new(c: &TopologySpreadConstraint, pod: &PodSpec) -> Constraint {
+        let selector = c.label_selector.clone().unwrap_or_default();
+        Constraint {
+            key: c.topology_key.clone(),
+            max_skew: i64::from(c.max_skew),
+            min_domains: i64::from(c.min_domains.unwrap_or(1)),
+            selector: with_label_keys(
+                &selector,
+                &c.match_label_keys,
+                &pod.labels,
+                SelectorOperator::In,
+            ),
+            honor_affinity: c.node_affinity_policy.unwrap_or(InclusionPolicy::Honor)
+                == InclusionPolicy::Honor,
+            honor_taints: c.node_taints_policy.unwrap_or(InclusionPolicy::Ignore)
+                == InclusionPolicy::Honor,
+        }
+    }
+
+    /// `matchNodeInclusionPolicies`.
+    fn includes(&self, pod: &PodSpec, node: &NodeInfo) -> bool {
+        if self.honor_affinity && !pod.matches_node_selector(&node.name, &node.labels) {
+            return false;
+        }
+        if self.honor_taints
+            && node.taints.iter().any(|t| {
+                matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
+                    && !tolerates_all(&pod.tolerations, t)
+            })
+        {
+            return false;
+        }
+        true
+    }
+}
+
+fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
+    pod.topology_spread_constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == mode)
+        .map(|c| Constraint::new(c, pod))
+        .collect()
+}
+
+/// Replicas selected by `selector` in the pod's namespace, per node index.
+fn matching_per_node(
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    selector: &LabelSelector,
+) -> HashMap<usize, i64> {
+    let mut counts: HashMap<usize, i64> = HashMap::new();
+    for group in &snapshot.groups {
+        if group.total == 0 || group.namespace != pod.namespace || !selector.matches(&group.labels)
+        {
+            continue;
+        }
+        for (&node, &count) in &group.per_node {
+            *counts.entry(node).or_insert(0) += i64::from(count);
+        }
+    }
+    counts
+}
+
+fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
+    constraints.iter().all(|c| node.labels.contains_key(&c.key))
+}
+
+/// PreFilter: matching replicas per domain of every hard constraint.
+#[derive(Debug, Clone)]
+pub struct FilterState {
+    pub constraints: Vec<Constraint>,
+    /// Per constraint: domain value → matching replicas.
+    pub counts: Vec<HashMap<String, i64>>,
+    /// Per constraint: the global minimum (0 when fewer domains than minDomains).
+    pub minimum: Vec<i64>,
+    /// Per constraint: whether the incoming replica matches its own selector.
+    pub self_match: Vec<i64>,
+}
+
+impl FilterPlugin for PodTopologySpread {
+    fn name(&self) -> &'static str {
+        "PodTopologySpread"
+    }
+
+    fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot, state: &mut CycleState) {
+        let constraints = constraints(pod, WhenUnsatisfiable::DoNotSchedule);
+        if constraints.is_empty() {
+            return;
+        }
+        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        let mut eligible = vec![false; snapshot.nodes.len()];
+        for node in &snapshot.nodes {
+            if !has_all_keys(node, &constraints) {
+                continue;
+            }
+            eligible[node.index] = true;
+            for (c, counts) in constraints.iter().zip(&mut counts) {
+                if c.includes(pod, node) {
+                    counts.entry(node.labels[&c.key].clone()).or_insert(0);
+                }
+            }
+        }
+        for (c, counts) in constraints.iter().zip(&mut counts) {
+            for (node, count) in matching_per_node(snapshot, pod, &c.selector) {
+                let info = &snapshot.nodes[node];
+                if eligible[node] && c.includes(pod, info) {
+                    *counts.entry(info.labels[&c.key].clone()).or_insert(0) += count;
+                }
+            }
+        }
+        let minimum = constraints
+            .iter()
+            .zip(&counts)
+            .map(|(c, counts)| {
+                if (counts.len() as i64) < c.min_domains {
+                    0
+                } else {
+                    counts.values().copied().min().unwrap_or(0)
+                }
+            })
+            .collect();
+        let self_match = constraints
+            .iter()
+            .map(|c| i64::from(c.selector.matches(&pod.labels)))
+            .collect();
+        state.spread = Some(FilterState {
+            constraints,
+            counts,
+            minimum,
+            self_match,
+        });
+    }
+
+    fn filter(
+        &self,
+        _pod: &PodSpec,
+        node: &NodeInfo,
+        state: &CycleState,
+    ) -> Result<(), Vec<Reason>> {
+        let Some(spread) = &state.spread else {
+            return Ok(());
+        };
+        for (i, c) in spread.constraints.iter().enumerate() {
+            let Some(value) = node.labels.get(&c.key) else {
+                return Err(vec![Reason::SpreadMissingLabel]);
+            };
+            let count = spread.counts[i].get(value).copied().unwrap_or(0);
+            if count + spread.self_match[i] - spread.minimum[i] > c.max_skew {
+                return Err(vec![Reason::SpreadConstraints]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PreScore: domain counts and weights of the soft constraints.
+#[derive(Debug, Clone)]
+pub struct ScoreState {
+    constraints: Vec<Constraint>,
+    ignored: HashSet<usize>,
+    /// (constraint, domain) → matching replicas, for domains of feasible nodes.
+    counts: Vec<HashMap<String, i64>>,
+    hostname_counts: Vec<HashMap<usize, i64>>,
+    weights: Vec<f64>,
+}
+
+/// The system default constraints (`ScheduleAnyway`), for replicas that
+/// declare none and have an owner selector.
+fn system_defaults(pod: &PodSpec) -> Vec<Constraint> {
+    let Some(selector) = &pod.owner_selector else {
+        return Vec::new();
+    };
+    [(HOSTNAME, 3), (ZONE, 5)]
+        .into_iter()
+        .map(|(key, max_skew)| Constraint {
+            key: key.to_string(),
+            max_skew,
+            min_domains: 1,
+            selector: selector.clone(),
+            honor_affinity: true,
+            honor_taints: false,
+        })
+        .collect()
+}
+
+impl ScorePlugin for PodTopologySpread {
+    fn name(&self) -> &'static str {
+        "PodTopologySpread"
+    }
+
+    fn weight(&self) -> i64 {
+        2
+    }
+
+    fn pre_score(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        feasible: &[usize],
+        state: &mut CycleState,
+    ) {
+        let (constraints, require_all) = if pod.topology_spread_constraints.is_empty() {
+            (system_defaults(pod), false)
+        } else {
+            (constraints(pod, WhenUnsatisfiable::ScheduleAnyway), true)
+        };
+        if constraints.is_empty() {
+            return;
+        }
+        let mut ignored = HashSet::new();
+        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        for &i in feasible {
+            let node = &snapshot.nodes[i];
+            if require_all && !has_all_keys(node, &constraints) {
+                ignored.insert(i);
+                continue;
+            }
+            for (c, counts) in constraints.iter().zip(&mut counts) {
+                if c.key != HOSTNAME
+                    && let Some(value) = node.labels.get(&c.key)
+                {
+                    counts.entry(value.clone()).or_insert(0);
+                }
+            }
+        }
+        let weights = constraints
+            .iter()
+            .zip(&counts)
+            .map(|(c, counts)| {
+                let size = if c.key == HOSTNAME {
+                    feasible.len() - ignored.len()
+                } else {
+                    counts.len()
+                };
+                ((size + 2) as f64).ln()
+            })
+            .collect();
+        let mut hostname_counts = Vec::new();
+        for (c, counts) in constraints.iter().zip(&mut counts) {
+            let per_node = matching_per_node(snapshot, pod, &c.selector);
+            for (&node, &count) in &per_node {
+                let info = &snapshot.nodes[node];
+                if !has_all_keys(info, &constraints) || !c.includes(pod, info) || c.key == HOSTNAME
+                {
+                    continue;
+                }
+                if let Some(total) = counts.get_mut(&info.labels[&c.key]) {
+                    *total += count;
+                }
+            }
+            hostname_counts.push(per_node);
+        }
+        state.spread_score = Some(ScoreState {
+            constraints,
+            ignored,
+            counts,
+            hostname_counts,
+            weights,
+        });
+    }
+
+    fn score(&self, _pod: &PodSpec, snapshot: &Snapshot, node: usize, state: &CycleState) -> i64 {
+        let Some(spread) = &state.spread_score else {
+            return 0;
+        };
+        if spread.ignored.contains(&node) {
+            return 0;
+        }
+        let labels = &snapshot.nodes[node].labels;
+        let mut score = 0.0;
+        for (i, c) in spread.constraints.iter().enumerate() {
+            let Some(value) = labels.get(&c.key) else {
+                continue;
+            };
+            let count = if c.key == HOSTNAME {
+                spread.hostname_counts[i].get(&node).copied().unwrap_or(0)
+            } else {
+                spread.counts[i].get(value).copied().unwrap_or(0)
+            };
+            score += count as f64 * spread.weights[i] + (c.max_skew - 1) as f64;
+        }
+        score.round() as i64
+    }
+
+    fn normalize(&self, scores: &mut [i64], feasible: &[usize], state: &CycleState) {
+        normalize_spread(scores, feasible, state);
+    }
+}
+
+/// `NormalizeScore`: fewer matching replicas score higher; ignored nodes 0.
+pub fn normalize_spread(scores: &mut [i64], feasible: &[usize], state: &CycleState) {
+    let Some(spread) = &state.spread_score else {
+        return;
+    };
+    let considered = || {
+        feasible
+            .iter()
+            .zip(scores.iter())
+            .filter(|(n, _)| !spread.ignored.contains(n))
+            .map(|(_, s)| *s)
+    };
+    let min = considered().min().unwrap_or(0);
+    let max = considered().max().unwrap_or(0);
+    for (score, node) in scores.iter_mut().zip(feasible) {
+        *score = if spread.ignored.contains(node) {
+            0
+        } else if max == 0 {
+            MAX_NODE_SCORE
+        } else {
+            MAX_NODE_SCORE * (max + min - *score) / max
+        };
+    }
+}
