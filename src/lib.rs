@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod executor;
+pub mod explain;
 pub mod manifest;
 pub mod model;
 pub mod reconcile;

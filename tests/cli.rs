@@ -843,3 +843,137 @@ fn the_simulated_time_budget_ends_the_loop_with_exit_3() {
     // The state holds what was done before time ran out; the next apply finishes the job.
     cluster.run(&["apply", "-f", "manifests/"]).success();
 }
+
+// ---------------------------------------------------------------- the example's constraints
+
+fn zone_of(node: &str) -> &'static str {
+    match node {
+        "node-a1" => "zone-a",
+        "node-b1" | "highmem-b2" => "zone-b",
+        "node-c1" | "gpu-c2" => "zone-c",
+        other => panic!("unknown node {other}"),
+    }
+}
+
+#[test]
+fn the_example_spreads_api_pins_transcoders_and_separates_video_workers() {
+    let cluster = Cluster::example();
+    cluster.run(&["apply", "-f", "manifests/"]).success();
+    let replicas = cluster.replicas();
+    let on = |workload: &str| -> Vec<String> {
+        replicas
+            .iter()
+            .filter(|r| r["workload"] == workload)
+            .map(|r| r["node"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let api = on("Deployment/default/api");
+    assert_eq!(api.len(), 4);
+    let mut zones: Vec<&str> = api.iter().map(|n| zone_of(n)).collect();
+    zones.sort();
+    zones.dedup();
+    assert_eq!(zones, ["zone-a", "zone-b", "zone-c"], "api on {api:?}");
+    assert_eq!(on("Deployment/default/transcoder"), ["gpu-c2", "gpu-c2"]);
+    let mut video = on("Deployment/default/video-worker");
+    assert_eq!(video.len(), 3);
+    video.sort();
+    video.dedup();
+    assert_eq!(video.len(), 3, "two video workers share a node");
+}
+
+#[test]
+fn explain_shows_every_node_and_what_would_help() {
+    let cluster = Cluster::new();
+    let taint = "  taints:\n    - {key: gpu, value: \"true\", effect: NoSchedule}\n";
+    cluster.write(
+        "m.yaml",
+        &(node("big", "8", "", taint)
+            + &node("small", "1", "", "")
+            + &deployment("web", 1, "2", "")),
+    );
+    cluster.run(&["apply", "-f", "m.yaml"]).code(3);
+    let name = cluster.replicas()[0]["name"].as_str().unwrap().to_string();
+    cluster
+        .run(&["explain", &name])
+        .success()
+        .stdout(predicate::str::contains("Message:   0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {gpu: true}."))
+        .stdout(predicate::str::contains("TaintToleration: node(s) had untolerated taint {gpu: true}"))
+        .stdout(predicate::str::contains("add a toleration for gpu=true:NoSchedule"))
+        .stdout(predicate::str::contains("small lacks 1 cpu"));
+    let doc = cluster.json(&["describe", "replica", &name]);
+    assert_eq!(doc["kind"], "ReplicaExplanation");
+    assert_eq!(doc["phase"], "Pending");
+    assert!(doc["node"].is_null());
+    assert_eq!(doc["nodes"][0]["name"], "big");
+    assert_eq!(
+        doc["nodes"][0]["filters"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["plugin"],
+        "TaintToleration"
+    );
+    assert_eq!(
+        doc["nodes"][0]["filters"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["verdict"],
+        "Failed"
+    );
+    assert_eq!(
+        doc["nodes"][1]["filters"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["reason"],
+        "Insufficient cpu"
+    );
+    assert!(doc["nodes"][1]["total"].is_null());
+    cluster
+        .run(&["explain", "nope"])
+        .code(1)
+        .stderr(predicate::str::contains("replica nope not found"));
+}
+
+#[test]
+fn explain_a_running_replica_marks_the_winner_with_scores() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "m.yaml",
+        &(node("a", "4", "", "") + &node("b", "8", "", "") + &deployment("web", 1, "1", "")),
+    );
+    cluster.run(&["apply", "-f", "m.yaml"]).success();
+    let name = cluster.replicas()[0]["name"].as_str().unwrap().to_string();
+    let doc = cluster.json(&["explain", &name]);
+    assert_eq!(doc["node"], "b");
+    assert_eq!(doc["chosen"], "b");
+    let totals: Vec<i64> = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["total"].as_i64().unwrap())
+        .collect();
+    assert!(totals[1] > totals[0], "{totals:?}");
+    let plugins: Vec<&str> = doc["nodes"][1]["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["plugin"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        plugins,
+        [
+            "TaintToleration",
+            "NodeAffinity",
+            "NodeResourcesFit",
+            "PodTopologySpread",
+            "InterPodAffinity",
+            "NodeResourcesBalancedAllocation"
+        ]
+    );
+    cluster
+        .run(&["explain", &name])
+        .success()
+        .stdout(predicate::str::contains("b is still the best node for it"));
+}

@@ -60,7 +60,10 @@ fn pod(spec: &Value) -> PodSpec {
         pod_spec["containers"] =
             json!([{"name": "c", "resources": {"requests": requests, "limits": limits}}]);
     }
-    let template = json!({"metadata": {"labels": spec.get("labels").cloned().unwrap_or(json!({}))}, "spec": pod_spec});
+    let template = json!({"metadata": {
+        "labels": spec.get("labels").cloned().unwrap_or(json!({})),
+        "annotations": spec.get("annotations").cloned().unwrap_or(json!({})),
+    }, "spec": pod_spec});
     let namespace = spec.get("namespace").map_or("default".to_string(), text);
     let mut pod = pod_spec_from_template(&namespace, &template).unwrap_or_else(|d| {
         panic!(

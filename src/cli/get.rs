@@ -65,7 +65,7 @@ pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
 }
 
 /// The workloads as last applied, rebuilt from the specs stored in the state.
-fn stored_desired(state: &State) -> Result<Desired> {
+pub(super) fn stored_desired(state: &State) -> Result<Desired> {
     let sources: Vec<Source> = state
         .workloads
         .iter()

@@ -2,6 +2,7 @@
 //! error once, and maps the outcome to the stable exit codes of SPEC §1.
 
 mod apply;
+mod describe;
 mod get;
 mod init;
 mod node;
@@ -71,6 +72,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// List nodes, workloads or replicas.
     Get(get::GetArgs),
+    /// Full detail of one object; for a replica, every node's filter verdicts and scores.
+    Describe(describe::DescribeArgs),
+    /// Why a replica is pending, or why it runs where it does.
+    Explain(describe::ExplainArgs),
     /// Node lifecycle: add, remove, cordon, uncordon.
     #[command(subcommand)]
     Node(node::NodeCommand),
@@ -100,6 +105,8 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => apply::plan(&context, args),
         Command::Apply(args) => apply::apply(&context, args),
         Command::Get(args) => get::run(&context, args),
+        Command::Describe(args) => describe::describe(&context, args),
+        Command::Explain(args) => describe::run(&context, args),
         Command::Node(command) => node::run(&context, command),
     };
     let exit = match result {

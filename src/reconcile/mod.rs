@@ -16,6 +16,7 @@ pub mod status;
 
 pub use action::{Action, DeleteReason};
 pub use catalog::Catalog;
+pub use daemonset::daemon_pod;
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{Phase, Replica, State};

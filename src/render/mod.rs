@@ -2,6 +2,7 @@
 //! Renderers format what they are given; they compute nothing.
 
 pub mod documents;
+pub mod explain;
 pub mod plan;
 pub mod tables;
 

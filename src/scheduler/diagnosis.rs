@@ -1,6 +1,9 @@
 //! Why a replica fits nowhere: every rejected node counted by reason, and the
 //! message kube-scheduler prints for it.
 
+use super::snapshot::NodeInfo;
+use crate::model::pod::PodSpec;
+use crate::model::resources::format_amount;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -79,6 +82,92 @@ impl fmt::Display for FitError {
             self.nodes,
             entries.join(", ")
         )
+    }
+}
+
+/// What would let a replica onto a node that rejected it for `reason`.
+pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
+    match reason {
+        Reason::Unschedulable => format!(
+            "{} is cordoned: `orch node uncordon {}`",
+            node.name, node.name
+        ),
+        Reason::NodeName => format!(
+            "the replica names node {}",
+            pod.node_name.as_deref().unwrap_or("?")
+        ),
+        Reason::UntoleratedTaint { key, value } => {
+            let effect = node
+                .taints
+                .iter()
+                .find(|t| &t.key == key && &t.value == value)
+                .map_or("NoSchedule".to_string(), |t| t.effect.to_string());
+            let taint = if value.is_empty() {
+                key.clone()
+            } else {
+                format!("{key}={value}")
+            };
+            format!("add a toleration for {taint}:{effect}")
+        }
+        Reason::NodeAffinity => {
+            let wanted: Vec<String> = pod
+                .node_selector
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if wanted.is_empty() {
+                format!("{} does not match the required node affinity", node.name)
+            } else {
+                format!("{} lacks the labels {}", node.name, wanted.join(","))
+            }
+        }
+        Reason::TooManyPods => format!(
+            "{} already runs {} replicas, its limit",
+            node.name, node.pods
+        ),
+        Reason::Insufficient(resource) => {
+            let wanted = pod.requests.get(resource);
+            let free = node.allocatable.resources.get(resource) - node.requested.get(resource);
+            format!(
+                "{} lacks {} {resource}",
+                node.name,
+                format_amount(resource, wanted - free.max(0))
+            )
+        }
+        Reason::SpreadMissingLabel => {
+            let keys: Vec<&str> = pod
+                .topology_spread_constraints
+                .iter()
+                .map(|c| c.topology_key.as_str())
+                .collect();
+            format!("{} has no {} label", node.name, keys.join("/"))
+        }
+        Reason::SpreadConstraints => format!(
+            "one more replica here would exceed maxSkew; add capacity in the emptier {} domains",
+            pod.topology_spread_constraints
+                .iter()
+                .map(|c| c.topology_key.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        ),
+        Reason::AffinityRulesNotMatch => {
+            format!(
+                "no replica its pod affinity requires runs in {}'s topology domain",
+                node.name
+            )
+        }
+        Reason::AntiAffinityRulesNotMatch => {
+            format!(
+                "a replica its pod anti-affinity excludes already runs in {}'s topology domain",
+                node.name
+            )
+        }
+        Reason::ExistingAntiAffinityRulesNotMatch => {
+            format!(
+                "a replica on {}'s topology domain has anti-affinity against this one",
+                node.name
+            )
+        }
     }
 }
 

@@ -169,7 +169,8 @@ impl FilterPlugin for InterPodAffinity {
             }
         }
         // The first replica of a group affine to itself may go anywhere.
-        if !pods_exist && !(s.affinity_counts.is_empty() && s.self_affine) {
+        let first_of_group = s.affinity_counts.is_empty() && s.self_affine;
+        if !(pods_exist || first_of_group) {
             return Err(vec![Reason::AffinityRulesNotMatch]);
         }
         for term in &s.anti_terms {

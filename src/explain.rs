@@ -1,0 +1,88 @@
+//! "Why is this replica pending?" and "why is it on this node?": the
+//! scheduler's verdict on every node for one replica, against the cluster as
+//! it stands without that replica, and what would let it onto each node that
+//! rejects it. Pure: state and desired in, an explanation out.
+
+use crate::model::state::{Phase, Replica, State};
+use crate::model::workload::Desired;
+use crate::reconcile::{Catalog, daemon_pod};
+use crate::scheduler::diagnosis::remedy;
+use crate::scheduler::snapshot::Snapshot;
+use crate::scheduler::{Evaluation, Scheduler};
+
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub replica: Replica,
+    pub evaluation: Evaluation,
+    /// Per rejected node: what would let the replica on.
+    pub remedies: Vec<(String, Vec<String>)>,
+    /// Where the scheduler would place it now, if anywhere.
+    pub chosen: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExplainError {
+    #[error("replica {0} not found in the state")]
+    NotFound(String),
+    #[error("replica {0}: no pod template is recorded for its revision")]
+    NoTemplate(String),
+}
+
+pub fn explain(
+    desired: &Desired,
+    state: &State,
+    name: &str,
+    scheduler: &Scheduler,
+) -> Result<Explanation, ExplainError> {
+    let replica = state
+        .replicas
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| ExplainError::NotFound(name.into()))?;
+    let catalog = Catalog::build(desired, state);
+    let mut snapshot = Snapshot::new(&state.nodes);
+    for other in &state.replicas {
+        if other.name == replica.name || other.phase == Phase::Terminating {
+            continue;
+        }
+        if let (Some(node), Some(pod)) = (
+            other.node.as_deref(),
+            catalog.pod(&other.workload, &other.hash),
+        ) && let Some(index) = snapshot.index_of(node)
+        {
+            snapshot.assume(index, pod);
+        }
+    }
+    let template = catalog
+        .pod(&replica.workload, &replica.hash)
+        .ok_or_else(|| ExplainError::NoTemplate(name.into()))?;
+    let pod = match &replica.target_node {
+        Some(node) => daemon_pod(template, node),
+        None => template.as_ref().clone(),
+    };
+    let evaluation = scheduler.evaluate(&pod, &snapshot);
+    let mut remedies = Vec::new();
+    for (verdict, node) in evaluation.nodes.iter().zip(&snapshot.nodes) {
+        let reasons: Vec<String> = verdict
+            .filters
+            .iter()
+            .filter_map(|(_, result)| result.as_ref().err())
+            .flatten()
+            .map(|reason| remedy(reason, &pod, node))
+            .collect();
+        if !reasons.is_empty() {
+            remedies.push((verdict.node.clone(), reasons));
+        }
+    }
+    let chosen = evaluation
+        .result
+        .as_ref()
+        .ok()
+        .map(|p| snapshot.nodes[p.node].name.clone());
+    Ok(Explanation {
+        replica: replica.clone(),
+        evaluation,
+        remedies,
+        chosen,
+    })
+}
