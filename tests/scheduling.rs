@@ -125,10 +125,10 @@ fn run_case(file: &str, case: &Value) -> Result<(), String> {
         .map(|v| v.node.clone())
         .collect();
     feasible.sort();
-    if let Some(expected) = expect.get("feasible") {
-        if names(expected) != feasible {
-            return fail("feasible", &names(expected), &feasible);
-        }
+    if let Some(expected) = expect.get("feasible")
+        && names(expected) != feasible
+    {
+        return fail("feasible", &names(expected), &feasible);
     }
     match (
         &evaluation.result,
@@ -141,10 +141,8 @@ fn run_case(file: &str, case: &Value) -> Result<(), String> {
                 return fail("chosen", &text(chosen), got);
             }
         }
-        (Err(error), _, Some(message)) => {
-            if error.to_string() != text(message) {
-                return fail("message", &text(message), &error.to_string());
-            }
+        (Err(error), _, Some(message)) if error.to_string() != text(message) => {
+            return fail("message", &text(message), &error.to_string());
         }
         (Ok(p), None, Some(message)) => {
             return fail("message", &text(message), &snapshot.nodes[p.node].name);
