@@ -99,6 +99,10 @@ impl FilterPlugin for InterPodAffinity {
                 &group.namespace,
                 &group.labels,
             );
+            // Most groups concern neither side: skip their nodes entirely.
+            if affinity_terms.is_empty() && anti_terms.is_empty() && existing_anti.is_empty() {
+                continue;
+            }
             for (&node, &count) in &group.per_node {
                 let count = i64::from(count);
                 if matches_all {
