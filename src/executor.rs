@@ -109,7 +109,13 @@ pub fn run<E>(
             if steps.len() >= MAX_STEPS {
                 break Outcome::Timeout;
             }
+            if stuck(&reconcile::summarize(desired, state, state.clock)) {
+                break Outcome::Blocked;
+            }
             continue;
+        }
+        if plan.wake_at.is_some() && stuck(&reconcile::summarize(desired, state, state.clock)) {
+            break Outcome::Blocked;
         }
         match plan.wake_at {
             Some(at) if at.saturating_sub(start) <= options.timeout => state.clock = at,
@@ -145,6 +151,12 @@ pub fn run<E>(
         clock: state.clock,
         workloads,
     })
+}
+
+/// Every workload that has not converged is blocked for good.
+fn stuck(reports: &[WorkloadReport]) -> bool {
+    let mut open = reports.iter().filter(|r| !r.converged()).peekable();
+    open.peek().is_some() && open.all(|r| r.blocked.as_ref().is_some_and(Blocked::is_terminal))
 }
 
 fn stalled(report: &WorkloadReport, outcome: Outcome) -> Blocked {
@@ -214,6 +226,14 @@ fn event_object(action: &Action) -> String {
 }
 
 type EventRecord = (EventType, &'static str, String);
+
+fn progress_event(reason: &str) -> &'static str {
+    match reason {
+        "ProgressDeadlineExceeded" => "ProgressDeadlineExceeded",
+        "NewReplicaSetAvailable" => "RolloutComplete",
+        _ => "RolloutProgressing",
+    }
+}
 
 fn apply_one(
     state: &mut State,
@@ -354,6 +374,42 @@ fn apply_one(
                 "Ready",
                 format!("Replica {replica} is ready"),
             ))
+        }
+        Action::Crash {
+            replica,
+            restarts,
+            backoff,
+            ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica)?];
+            r.ready = false;
+            r.ready_at = None;
+            r.restarts = *restarts;
+            r.started_at = Some(now + backoff);
+            Some((
+                EventType::Warning,
+                "BackOff",
+                format!(
+                    "Back-off {backoff}s restarting failed replica {replica} (restart {restarts})"
+                ),
+            ))
+        }
+        Action::SetStatus { workload, status } => {
+            let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
+            let before = stored
+                .status
+                .condition("Progressing")
+                .map(|c| (c.status.clone(), c.reason.clone()));
+            stored.status = status.clone();
+            let after = status.condition("Progressing")?;
+            (before != Some((after.status.clone(), after.reason.clone()))).then(|| {
+                let kind = if after.status == "False" {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                };
+                (kind, progress_event(&after.reason), after.message.clone())
+            })
         }
         Action::Delete {
             replica, reason, ..

@@ -9,7 +9,7 @@ use crate::model::labels::{
     SelectorOperator,
 };
 use crate::model::pod::{
-    NodeAffinity, PodAffinityTerm, PodSpec, PreferredSchedulingTerm, TolerationEffect,
+    NodeAffinity, PodAffinityTerm, PodSpec, PreferredSchedulingTerm, Simulate, TolerationEffect,
     TolerationOperator, WhenUnsatisfiable,
 };
 use crate::model::resources::{
@@ -95,18 +95,22 @@ pub(super) fn pod_spec(
             ),
         }
     }
-    if let Some((text, field)) = annotation(SIMULATE) {
-        let valid = text == "never-ready"
-            || text
+    let simulate = annotation(SIMULATE).and_then(|(text, field)| {
+        let parsed = match text.as_str() {
+            "never-ready" => Some(Simulate::NeverReady),
+            other => other
                 .strip_prefix("crash-after=")
-                .is_some_and(|d| parse_duration(d).is_some());
-        if !valid {
+                .and_then(parse_duration)
+                .map(Simulate::CrashAfter),
+        };
+        if parsed.is_none() {
             ctx.error(
                 &field,
                 format!("Invalid value: \"{text}\": must be never-ready or crash-after=<duration>"),
             );
         }
-    }
+        parsed
+    });
     let ready_after = match annotation(READY_AFTER) {
         Some((text, field)) => parse_duration(text).unwrap_or_else(|| {
             ctx.error(
@@ -143,6 +147,7 @@ pub(super) fn pod_spec(
         non_zero_requests,
         ready_after,
         owner_selector: None,
+        simulate,
     }
 }
 

@@ -204,6 +204,15 @@ pub struct TopologySpreadConstraint {
     pub match_label_keys: Vec<String>,
 }
 
+/// `orch.dev/simulate`: a bad version, for rollout and rollback scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simulate {
+    /// Starts but never passes its readiness check.
+    NeverReady,
+    /// Crashes this many seconds after each start, then restarts with back-off.
+    CrashAfter(u64),
+}
+
 /// Everything the scheduler and the loop need to know about one pod template,
 /// derived once per revision from the manifest (or from the stored template).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -227,6 +236,7 @@ pub struct PodSpec {
     /// Deployment's ReplicaSet: its selector plus `pod-template-hash`); the
     /// system default topology spread applies to replicas that have one.
     pub owner_selector: Option<LabelSelector>,
+    pub simulate: Option<Simulate>,
 }
 
 impl PodSpec {

@@ -77,7 +77,7 @@ pub struct NodeState {
     pub source: NodeSource,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Condition {
     #[serde(rename = "type")]
@@ -104,10 +104,26 @@ pub struct Revision {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadStatus {
+    /// Set by `orch rollout pause`, cleared by `resume` (on top of `spec.paused`).
     #[serde(default)]
     pub paused: bool,
+    /// Counts at the last status update, to tell progress from a stall.
+    #[serde(default)]
+    pub replicas: i32,
+    #[serde(default)]
+    pub updated: i32,
+    #[serde(default)]
+    pub ready: i32,
+    #[serde(default)]
+    pub available: i32,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+}
+
+impl WorkloadStatus {
+    pub fn condition(&self, kind: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.kind == kind)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! The closed set of things a plan can do.
 
-use crate::model::state::NodeState;
+use crate::model::state::{NodeState, WorkloadStatus};
 use crate::model::workload::ObjectRef;
 use std::fmt;
 
@@ -73,6 +73,19 @@ pub enum Action {
         replica: String,
         workload: ObjectRef,
     },
+    /// The replica's container exits (`orch.dev/simulate: crash-after`): it is
+    /// not ready, and restarts after the back-off.
+    Crash {
+        replica: String,
+        workload: ObjectRef,
+        restarts: u32,
+        backoff: u64,
+    },
+    /// The workload's status as the Deployment controller would write it.
+    SetStatus {
+        workload: ObjectRef,
+        status: WorkloadStatus,
+    },
     Delete {
         replica: String,
         workload: ObjectRef,
@@ -95,6 +108,8 @@ impl Action {
             Action::Bind { .. } => "bind",
             Action::FailedScheduling { .. } => "pending",
             Action::MarkReady { .. } => "mark-ready",
+            Action::Crash { .. } => "crash",
+            Action::SetStatus { .. } => "status",
             Action::Delete { .. } => "delete",
         }
     }
@@ -111,6 +126,8 @@ impl Action {
             | Action::Bind { workload, .. }
             | Action::FailedScheduling { workload, .. }
             | Action::MarkReady { workload, .. }
+            | Action::Crash { workload, .. }
+            | Action::SetStatus { workload, .. }
             | Action::Delete { workload, .. } => workload.to_string(),
         }
     }
@@ -121,6 +138,7 @@ impl Action {
             | Action::Bind { replica, .. }
             | Action::FailedScheduling { replica, .. }
             | Action::MarkReady { replica, .. }
+            | Action::Crash { replica, .. }
             | Action::Delete { replica, .. } => Some(replica),
             _ => None,
         }
@@ -148,6 +166,12 @@ impl Action {
         match self {
             Action::FailedScheduling { message, .. } => Some(message.clone()),
             Action::Delete { reason, .. } => Some(reason.to_string()),
+            Action::Crash {
+                restarts, backoff, ..
+            } => Some(format!("restart {restarts}, back-off {backoff}s")),
+            Action::SetStatus { status, .. } => status
+                .condition("Progressing")
+                .map(|c| format!("{}: {}", c.reason, c.message)),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ mod deployment;
 mod names;
 mod nodes;
 mod placement;
+pub mod progress;
 pub mod status;
 
 pub use action::{Action, DeleteReason};
@@ -122,6 +123,7 @@ pub fn reconcile(
     };
     let nodes = nodes::sync(&mut pass, options.prune);
     remove_orphans(&mut pass, &nodes, options.prune);
+    let mut gated = BTreeSet::new();
     for workload in &desired.workloads {
         deployment::record_spec(&mut pass, workload);
         // `orch.dev/depends-on`: created or rolled out only once every
@@ -131,6 +133,7 @@ pub fn reconcile(
             replicas.peek().is_none() || replicas.any(|r| r.hash != workload.template_hash)
         };
         if needs_rollout && status::waiting_for(desired, workload, observed, now).is_some() {
+            gated.insert(&workload.id);
             continue;
         }
         match workload.kind() {
@@ -141,6 +144,10 @@ pub fn reconcile(
                 daemonset::sync(&mut pass, workload, &nodes)
             }
         }
+    }
+    // A workload waiting on its dependencies is not failing to progress.
+    for workload in desired.workloads.iter().filter(|w| !gated.contains(&w.id)) {
+        progress::sync(&mut pass, workload);
     }
     placement::place(&mut pass, &nodes, scheduler);
     placement::readiness(&mut pass);

@@ -4,6 +4,7 @@
 
 use super::daemonset::daemon_pod;
 use super::{Action, Pass};
+use crate::model::pod::Simulate;
 use crate::model::state::{NodeState, Phase, Replica};
 use crate::scheduler::Scheduler;
 use crate::scheduler::snapshot::Snapshot;
@@ -68,8 +69,14 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     pass.created = created;
 }
 
-/// Bound replicas whose readiness delay has passed become ready; otherwise the
-/// pass asks to be woken when the next one does (or becomes available).
+/// Crash-loop back-off: 10s doubling per restart, at most 5 minutes (the kubelet's).
+pub fn backoff(restarts: u32) -> u64 {
+    (10u64 << restarts.min(5)).min(300)
+}
+
+/// Bound replicas whose readiness delay has passed become ready; a simulated
+/// bad version never does, or crashes and restarts with back-off. Otherwise
+/// the pass asks to be woken when the next one changes (or becomes available).
 pub(super) fn readiness(pass: &mut Pass) {
     let min_ready: std::collections::HashMap<_, _> = pass
         .desired
@@ -82,6 +89,23 @@ pub(super) fn readiness(pass: &mut Pass) {
         if pass.deleted.contains(&replica.name) || replica.node.is_none() {
             continue;
         }
+        let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+            continue;
+        };
+        let started = replica.started_at.unwrap_or(replica.created_at);
+        if let Some(Simulate::CrashAfter(after)) = pod.simulate {
+            let crash_at = started + after;
+            if crash_at <= pass.now {
+                pass.plan.actions.push(Action::Crash {
+                    replica: replica.name.clone(),
+                    workload: replica.workload.clone(),
+                    restarts: replica.restarts + 1,
+                    backoff: backoff(replica.restarts),
+                });
+                continue;
+            }
+            pass.plan.wake(crash_at);
+        }
         if replica.ready {
             let min_ready = min_ready.get(&replica.workload).copied().unwrap_or(0);
             if let Some(at) = replica.ready_at
@@ -92,10 +116,10 @@ pub(super) fn readiness(pass: &mut Pass) {
             }
             continue;
         }
-        let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+        if pod.simulate == Some(Simulate::NeverReady) {
             continue;
-        };
-        let due = replica.started_at.unwrap_or(replica.created_at) + pod.ready_after;
+        }
+        let due = started + pod.ready_after;
         if due <= pass.now {
             pass.plan.actions.push(Action::MarkReady {
                 replica: replica.name.clone(),

@@ -8,6 +8,17 @@ use crate::model::workload::{Desired, Workload, WorkloadKind};
 use crate::rollout;
 use std::collections::HashMap;
 
+/// A rollout that cannot move: no surge room and no unavailability allowed.
+pub const ROLLOUT_DEADLOCK: &str = "RolloutDeadlock";
+
+impl Blocked {
+    /// Blocked for good: only a change to the manifests or the fleet helps,
+    /// so the loop stops waiting for it.
+    pub fn is_terminal(&self) -> bool {
+        self.reason == ROLLOUT_DEADLOCK || self.reason == super::progress::DEADLINE_EXCEEDED
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
     pub reason: String,
@@ -128,14 +139,51 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             if report.blocked.is_none()
                 && let Some(reason) = &replica.reason
             {
-                report.blocked = Some(Blocked {
-                    reason: "Unschedulable".to_string(),
-                    message: reason.clone(),
+                let deadlocked = replica.hash == workload.template_hash
+                    && workload.kind() == WorkloadKind::Deployment
+                    && rollout::max_unavailable(&workload.strategy, workload.replicas) == 0
+                    && state.replicas.iter().any(|r| {
+                        r.workload == workload.id
+                            && r.hash != workload.template_hash
+                            && r.phase != Phase::Terminating
+                    });
+                report.blocked = Some(if deadlocked {
+                    Blocked {
+                        reason: ROLLOUT_DEADLOCK.to_string(),
+                        message: format!(
+                            "maxUnavailable is 0, so no old replica may go before a new one is available, and no new replica can be placed: {reason}"
+                        ),
+                    }
+                } else {
+                    Blocked {
+                        reason: "Unschedulable".to_string(),
+                        message: reason.clone(),
+                    }
                 });
             }
         }
     }
     for (workload, report) in desired.workloads.iter().zip(&mut reports) {
+        let stored = state
+            .workload(&workload.id)
+            .filter(|w| w.kind == workload.id.kind);
+        if let Some(progressing) =
+            stored.and_then(|w| w.status.condition(super::progress::PROGRESSING))
+        {
+            if report.blocked.is_none() && progressing.reason == super::progress::DEADLINE_EXCEEDED
+            {
+                report.blocked = Some(Blocked {
+                    reason: progressing.reason.clone(),
+                    message: progressing.message.clone(),
+                });
+            }
+            report.conditions.push(ConditionReport {
+                kind: progressing.kind.clone(),
+                status: progressing.status.clone(),
+                reason: progressing.reason.clone(),
+                message: progressing.message.clone(),
+            });
+        }
         if report.blocked.is_none()
             && report.updated < report.desired
             && let Some(dependency) = waiting_for(desired, workload, state, now)
@@ -147,7 +195,7 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         }
         report
             .conditions
-            .push(available_condition(workload, report));
+            .insert(0, available_condition(workload, report));
     }
     reports
 }

@@ -93,7 +93,12 @@ pub fn timeline(result: &RunResult) -> String {
     let mut rows = Vec::new();
     let mut styles = Vec::new();
     for step in &result.steps {
-        for action in &step.actions {
+        // Status updates are in the JSON document and the step counts, not the timeline.
+        for action in step
+            .actions
+            .iter()
+            .filter(|a| !matches!(a, Action::SetStatus { .. }))
+        {
             let detail = match action {
                 Action::FailedScheduling { message, .. } => message.clone(),
                 Action::Delete { reason, .. } => reason.to_string(),
