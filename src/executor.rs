@@ -73,6 +73,8 @@ impl Default for RunOptions {
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub outcome: Outcome,
+    /// `apply --atomic`: what was rolled back, and why.
+    pub rolled_back: Vec<String>,
     pub steps: Vec<Step>,
     pub clock: u64,
     pub workloads: Vec<WorkloadReport>,
@@ -147,6 +149,7 @@ pub fn run<E>(
     }
     Ok(RunResult {
         outcome,
+        rolled_back: Vec::new(),
         steps,
         clock: state.clock,
         workloads,

@@ -4,7 +4,9 @@
 use super::shared::{ManifestArgs, load_manifests, out};
 use super::{Context, Exit};
 use crate::executor::{self, Outcome, RunOptions, RunResult};
-use crate::reconcile::{Options, Prune};
+use crate::model::state::State;
+use crate::model::workload::Desired;
+use crate::reconcile::{Options, Prune, undo};
 use crate::render::{self, documents};
 use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::state_store;
@@ -54,6 +56,9 @@ pub struct ApplyArgs {
     /// Wait for the state lock instead of failing when another orch holds it.
     #[arg(long)]
     pub wait_lock: bool,
+    /// Roll a failed rollout back to the previous revision (exit 3 all the same).
+    #[arg(long)]
+    pub atomic: bool,
 }
 
 impl LoopArgs {
@@ -104,30 +109,65 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     let progress = progress_bar(context);
-    let result = executor::run(
-        &loaded.desired,
-        &mut state,
-        &args.common.scheduler(),
-        &args.common.run_options(),
-        |state, step| {
-            lock.save(state)
-                .with_context(|| format!("saving state {}", context.state.display()))?;
-            if let Some(step) = step {
-                progress.inc(1);
-                progress.set_message(format!(
-                    "t={} {} actions",
-                    render::duration(step.time),
-                    step.actions.len()
-                ));
+    let run = |desired: &Desired, state: &mut State| {
+        executor::run(
+            desired,
+            state,
+            &args.common.scheduler(),
+            &args.common.run_options(),
+            |state, step| {
+                lock.save(state)
+                    .with_context(|| format!("saving state {}", context.state.display()))?;
+                if let Some(step) = step {
+                    progress.inc(1);
+                    progress.set_message(format!(
+                        "t={} {} actions",
+                        render::duration(step.time),
+                        step.actions.len()
+                    ));
+                }
+                Ok::<(), anyhow::Error>(())
+            },
+        )
+    };
+    let mut result = run(&loaded.desired, &mut state)?;
+    let failed = matches!(result.outcome, Outcome::Blocked | Outcome::Timeout);
+    if args.atomic && failed {
+        // `--atomic`: every workload whose rollout failed goes back to its previous revision.
+        let mut desired = loaded.desired.clone();
+        let mut rolled_back = Vec::new();
+        for report in result.workloads.iter().filter(|r| !r.converged()) {
+            let Some(workload) = desired
+                .workloads
+                .iter()
+                .find(|w| w.id.to_string() == report.object)
+            else {
+                continue;
+            };
+            let id = workload.id.clone();
+            if let Ok(revision) = undo::rollback(&mut desired, &state, &id, None) {
+                let why = report
+                    .blocked
+                    .as_ref()
+                    .map_or(String::new(), |b| format!(" ({}: {})", b.reason, b.message));
+                rolled_back.push(format!("rolled back {id} to revision {revision}{why}"));
             }
-            Ok::<(), anyhow::Error>(())
-        },
-    )?;
+        }
+        if !rolled_back.is_empty() {
+            let rollback = run(&desired, &mut state)?;
+            progress.finish_and_clear();
+            result.steps.extend(rollback.steps);
+            result.clock = rollback.clock;
+            result.workloads = rollback.workloads;
+            result.rolled_back = rolled_back;
+        }
+    }
     progress.finish_and_clear();
     report(context, &result, "ApplyResult", "Apply");
-    Ok(match result.outcome {
-        Outcome::NoChanges | Outcome::Converged => Exit::Success,
-        Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+    Ok(if failed {
+        Exit::NotConverged
+    } else {
+        Exit::Success
     })
 }
 
@@ -160,6 +200,9 @@ fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str)
         out("\n");
     }
     out(&render::plan::blocked(&result.workloads));
+    for line in &result.rolled_back {
+        out(&format!("{line}\n"));
+    }
     if !context.quiet {
         out(&format!("{}\n", render::plan::summary_line(result, verb)));
     }

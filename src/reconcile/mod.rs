@@ -14,6 +14,7 @@ mod nodes;
 mod placement;
 pub mod progress;
 pub mod status;
+pub mod undo;
 
 pub use action::{Action, DeleteReason};
 pub use catalog::Catalog;

@@ -18,6 +18,9 @@ pub struct RunDocument<'a> {
     pub clock: u64,
     pub steps: Vec<StepDocument<'a>>,
     pub workloads: Vec<WorkloadDocument<'a>>,
+    /// `apply --atomic` only: the rollbacks made after a failed rollout.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub rolled_back: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -136,6 +139,7 @@ pub fn run<'a>(result: &'a RunResult, kind: &'static str) -> RunDocument<'a> {
         clock: result.clock,
         steps: result.steps.iter().map(step).collect(),
         workloads: result.workloads.iter().map(workload).collect(),
+        rolled_back: &result.rolled_back,
     }
 }
 
