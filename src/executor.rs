@@ -312,6 +312,11 @@ fn apply_one(
                 format!("Revision {revision} ({hash})"),
             ))
         }
+        Action::ForgetRevision { workload, revision } => {
+            let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
+            stored.revisions.retain(|r| r.revision != *revision);
+            None
+        }
         Action::RemoveWorkload { workload } => {
             state.workloads.retain(|w| w.id() != *workload);
             Some((

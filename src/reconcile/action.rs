@@ -48,6 +48,11 @@ pub enum Action {
         hash: String,
         template: serde_json::Value,
     },
+    /// An old revision beyond `revisionHistoryLimit`, with no replicas left.
+    ForgetRevision {
+        workload: ObjectRef,
+        revision: u64,
+    },
     RemoveWorkload {
         workload: ObjectRef,
     },
@@ -104,6 +109,7 @@ impl Action {
             Action::ApplyWorkload { .. } => "apply-workload",
             Action::RecordRevision { .. } => "record-revision",
             Action::RemoveWorkload { .. } => "remove-workload",
+            Action::ForgetRevision { .. } => "forget-revision",
             Action::Create { .. } => "create",
             Action::Bind { .. } => "bind",
             Action::FailedScheduling { .. } => "pending",
@@ -121,6 +127,7 @@ impl Action {
             Action::RemoveNode { name } => format!("Node/{name}"),
             Action::ApplyWorkload { workload, .. }
             | Action::RecordRevision { workload, .. }
+            | Action::ForgetRevision { workload, .. }
             | Action::RemoveWorkload { workload }
             | Action::Create { workload, .. }
             | Action::Bind { workload, .. }
@@ -155,9 +162,9 @@ impl Action {
 
     pub fn revision(&self) -> Option<u64> {
         match self {
-            Action::Create { revision, .. } | Action::RecordRevision { revision, .. } => {
-                Some(*revision)
-            }
+            Action::Create { revision, .. }
+            | Action::RecordRevision { revision, .. }
+            | Action::ForgetRevision { revision, .. } => Some(*revision),
             _ => None,
         }
     }

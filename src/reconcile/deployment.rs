@@ -17,6 +17,10 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
         });
     }
     let newest = stored.and_then(WorkloadState::current_revision);
+    // A paused Deployment starts no new revision until resumed.
+    if is_paused(pass, workload) && newest.is_some() {
+        return;
+    }
     if newest.is_none_or(|r| r.hash != workload.template_hash) {
         pass.plan.actions.push(Action::RecordRevision {
             workload: workload.id.clone(),
@@ -25,6 +29,41 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
             template: workload.template.clone(),
         });
     }
+    // revisionHistoryLimit: old revisions without replicas beyond the limit are forgotten.
+    if let Some(stored) = stored {
+        let mut old: Vec<u64> = stored
+            .revisions
+            .iter()
+            .filter(|r| r.hash != workload.template_hash)
+            .filter(|r| {
+                !pass
+                    .observed
+                    .replicas
+                    .iter()
+                    .any(|x| x.workload == workload.id && x.hash == r.hash)
+            })
+            .map(|r| r.revision)
+            .collect();
+        old.sort_unstable_by(|a, b| b.cmp(a));
+        for revision in old
+            .into_iter()
+            .skip(workload.revision_history_limit as usize)
+        {
+            pass.plan.actions.push(Action::ForgetRevision {
+                workload: workload.id.clone(),
+                revision,
+            });
+        }
+    }
+}
+
+/// `spec.paused`, or paused with `orch rollout pause`.
+pub fn is_paused(pass: &Pass, workload: &Workload) -> bool {
+    workload.paused
+        || pass
+            .observed
+            .workload(&workload.id)
+            .is_some_and(|w| w.status.paused)
 }
 
 /// The revision number the workload's current template has (or gets in this pass).
@@ -92,7 +131,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     old.sort_by_key(|(c, hash)| (c.revision, *hash));
     let old_counts: Vec<RevisionCounts> = old.iter().map(|(c, _)| *c).collect();
 
-    if workload.paused && new.is_none() && !old.is_empty() {
+    if is_paused(pass, workload) {
         return;
     }
     let targets = match workload.strategy {

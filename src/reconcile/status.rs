@@ -10,12 +10,15 @@ use std::collections::HashMap;
 
 /// A rollout that cannot move: no surge room and no unavailability allowed.
 pub const ROLLOUT_DEADLOCK: &str = "RolloutDeadlock";
+/// A paused rollout waits for `orch rollout resume`.
+pub const PAUSED: &str = "Paused";
 
 impl Blocked {
     /// Blocked for good: only a change to the manifests or the fleet helps,
     /// so the loop stops waiting for it.
     pub fn is_terminal(&self) -> bool {
-        self.reason == ROLLOUT_DEADLOCK || self.reason == super::progress::DEADLINE_EXCEEDED
+        [ROLLOUT_DEADLOCK, super::progress::DEADLINE_EXCEEDED, PAUSED]
+            .contains(&self.reason.as_str())
     }
 }
 
@@ -167,6 +170,18 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         let stored = state
             .workload(&workload.id)
             .filter(|w| w.kind == workload.id.kind);
+        if report.blocked.is_none()
+            && !report.converged()
+            && (workload.paused || stored.is_some_and(|w| w.status.paused))
+        {
+            report.blocked = Some(Blocked {
+                reason: PAUSED.to_string(),
+                message: format!(
+                    "the rollout is paused: `orch rollout resume {}`",
+                    workload.id
+                ),
+            });
+        }
         if let Some(progressing) =
             stored.and_then(|w| w.status.condition(super::progress::PROGRESSING))
         {
