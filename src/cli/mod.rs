@@ -4,8 +4,10 @@
 mod apply;
 mod describe;
 mod get;
+mod graph;
 mod init;
 mod node;
+mod rollout;
 mod shared;
 mod validate;
 
@@ -76,6 +78,11 @@ pub enum Command {
     Describe(describe::DescribeArgs),
     /// Why a replica is pending, or why it runs where it does.
     Explain(describe::ExplainArgs),
+    /// Rollouts: status, history, undo, pause, resume.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
+    /// The order workloads start in (`orch.dev/depends-on`), as text or DOT.
+    Graph(graph::GraphArgs),
     /// Node lifecycle: add, remove, cordon, uncordon.
     #[command(subcommand)]
     Node(node::NodeCommand),
@@ -108,6 +115,8 @@ pub fn main() -> ExitCode {
         Command::Describe(args) => describe::describe(&context, args),
         Command::Explain(args) => describe::run(&context, args),
         Command::Node(command) => node::run(&context, command),
+        Command::Rollout(command) => rollout::run(&context, command),
+        Command::Graph(args) => graph::run(&context, args),
     };
     let exit = match result {
         Ok(exit) => exit,

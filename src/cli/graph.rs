@@ -1,0 +1,87 @@
+//! `orch graph -f PATH…`: the dependency order of the workloads
+//! (`orch.dev/depends-on`) as numbered waves, or as Graphviz DOT.
+
+use super::shared::{ManifestArgs, load_manifests, out};
+use super::{Context, Exit};
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    #[default]
+    Text,
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: GraphFormat,
+}
+
+pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
+    let loaded = load_manifests(&args.manifests, context.quiet)?;
+    let workloads = &loaded.desired.workloads;
+    // Wave of each workload: 0 without dependencies, else one past its latest dependency
+    // (validation has already refused cycles and missing references).
+    let mut wave: BTreeMap<String, usize> = BTreeMap::new();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for workload in workloads {
+            let level = workload
+                .depends_on
+                .iter()
+                .map(|d| wave.get(&d.to_string()).map_or(1, |w| w + 1))
+                .max()
+                .unwrap_or(0);
+            if wave.get(&workload.id.to_string()) != Some(&level) {
+                wave.insert(workload.id.to_string(), level);
+                changed = true;
+            }
+        }
+    }
+    let text = match args.format {
+        GraphFormat::Dot => {
+            let mut dot = String::from("digraph workloads {\n  rankdir=LR;\n");
+            for workload in workloads {
+                dot.push_str(&format!("  \"{}\";\n", workload.id));
+                for dependency in &workload.depends_on {
+                    dot.push_str(&format!("  \"{}\" -> \"{}\";\n", dependency, workload.id));
+                }
+            }
+            dot.push_str("}\n");
+            dot
+        }
+        GraphFormat::Text => {
+            let mut by_wave: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            for workload in workloads {
+                let line = if workload.depends_on.is_empty() {
+                    workload.id.to_string()
+                } else {
+                    let after: Vec<String> = workload
+                        .depends_on
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    format!("{} (after {})", workload.id, after.join(", "))
+                };
+                by_wave
+                    .entry(wave[&workload.id.to_string()])
+                    .or_default()
+                    .push(line);
+            }
+            let mut text = String::new();
+            for (level, lines) in by_wave {
+                for line in lines {
+                    text.push_str(&format!("{}. {line}\n", level + 1));
+                }
+            }
+            text
+        }
+    };
+    out(&text);
+    Ok(Exit::Success)
+}
