@@ -1,114 +1,11 @@
 //! End-to-end: the real `orch` binary in a temporary directory.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{Cluster, deployment, node, nodes_on};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
-use tempfile::TempDir;
-
-struct Cluster {
-    dir: TempDir,
-}
-
-impl Cluster {
-    fn new() -> Cluster {
-        Cluster {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// A cluster directory holding a copy of the example platform in `manifests/`.
-    fn example() -> Cluster {
-        let cluster = Cluster::new();
-        let target = cluster.path("manifests");
-        fs::create_dir_all(&target).unwrap();
-        for entry in fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests")).unwrap()
-        {
-            let entry = entry.unwrap();
-            fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
-        }
-        cluster
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).unwrap();
-        }
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn state(&self) -> PathBuf {
-        self.path("orch.state.yaml")
-    }
-
-    fn state_bytes(&self) -> Vec<u8> {
-        fs::read(self.state()).unwrap()
-    }
-
-    fn orch(&self) -> Command {
-        let mut command = Command::cargo_bin("orch").unwrap();
-        command
-            .current_dir(self.dir.path())
-            .env("ORCH_STATE", self.state())
-            .env("NO_COLOR", "1")
-            .env_remove("CLICOLOR_FORCE");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.orch().args(args).assert()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self
-            .orch()
-            .args(args)
-            .args(["-o", "json"])
-            .output()
-            .unwrap();
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&output.stdout)
-            )
-        })
-    }
-
-    fn replicas(&self) -> Vec<Value> {
-        self.json(&["get", "replicas"])["items"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-}
-
-fn node(name: &str, cpu: &str, extra_metadata: &str, extra_spec: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    kubernetes.io/hostname: {name}\n{extra_metadata}spec:\n  unschedulable: false\n{extra_spec}status:\n  allocatable: {{cpu: \"{cpu}\", memory: 8Gi, pods: \"110\"}}\n---\n"
-    )
-}
-
-fn deployment(name: &str, replicas: i32, cpu: &str, extra_pod_spec: &str) -> String {
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n{extra_pod_spec}      containers:\n        - name: main\n          image: example/{name}:1\n          resources:\n            requests: {{cpu: {cpu}, memory: 64Mi}}\n---\n"
-    )
-}
-
-fn nodes_on(replicas: &[Value]) -> Vec<String> {
-    let mut nodes: Vec<String> = replicas
-        .iter()
-        .filter_map(|r| r["node"].as_str().map(String::from))
-        .collect();
-    nodes.sort();
-    nodes
-}
 
 // ---------------------------------------------------------------- the example
 

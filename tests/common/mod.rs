@@ -1,0 +1,112 @@
+//! Shared fixtures for end-to-end tests: a cluster directory in a temp dir,
+//! the real `orch` binary, and small manifest builders.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+pub struct Cluster {
+    pub dir: TempDir,
+}
+
+impl Cluster {
+    pub fn new() -> Cluster {
+        Cluster {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A cluster directory holding a copy of the example platform in `manifests/`.
+    pub fn example() -> Cluster {
+        let cluster = Cluster::new();
+        let target = cluster.path("manifests");
+        fs::create_dir_all(&target).unwrap();
+        for entry in fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests")).unwrap()
+        {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+        }
+        cluster
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.path("orch.state.yaml")
+    }
+
+    pub fn state_bytes(&self) -> Vec<u8> {
+        fs::read(self.state()).unwrap()
+    }
+
+    pub fn orch(&self) -> Command {
+        let mut command = Command::cargo_bin("orch").unwrap();
+        command
+            .current_dir(self.dir.path())
+            .env("ORCH_STATE", self.state())
+            .env("NO_COLOR", "1")
+            .env_remove("CLICOLOR_FORCE");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.orch().args(args).assert()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let output = self
+            .orch()
+            .args(args)
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
+    pub fn replicas(&self) -> Vec<Value> {
+        self.json(&["get", "replicas"])["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+pub fn node(name: &str, cpu: &str, extra_metadata: &str, extra_spec: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    kubernetes.io/hostname: {name}\n{extra_metadata}spec:\n  unschedulable: false\n{extra_spec}status:\n  allocatable: {{cpu: \"{cpu}\", memory: 8Gi, pods: \"110\"}}\n---\n"
+    )
+}
+
+pub fn deployment(name: &str, replicas: i32, cpu: &str, extra_pod_spec: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n{extra_pod_spec}      containers:\n        - name: main\n          image: example/{name}:1\n          resources:\n            requests: {{cpu: {cpu}, memory: 64Mi}}\n---\n"
+    )
+}
+
+pub fn nodes_on(replicas: &[Value]) -> Vec<String> {
+    let mut nodes: Vec<String> = replicas
+        .iter()
+        .filter_map(|r| r["node"].as_str().map(String::from))
+        .collect();
+    nodes.sort();
+    nodes
+}
