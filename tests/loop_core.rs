@@ -336,3 +336,50 @@ fn a_dependent_of_a_blocked_workload_reports_what_it_waits_for() {
         "waiting for Deployment/default/db to be available"
     );
 }
+
+mod rollout_properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::strategy::Strategy as _;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// From a healthy state, every step of a template change keeps
+        /// current ≤ replicas + maxSurge and available ≥ replicas − maxUnavailable,
+        /// and the rollout converges when capacity allows.
+        #[test]
+        fn rolling_updates_stay_within_surge_and_unavailability(
+            replicas in 1i32..12,
+            surge in prop_oneof![(0i32..4).prop_map(IntOrPercent::Int), (0i32..101).prop_map(IntOrPercent::Percent)],
+            unavailable in prop_oneof![(0i32..4).prop_map(IntOrPercent::Int), (0i32..101).prop_map(IntOrPercent::Percent)],
+            ready_after in 1u64..60,
+            min_ready in 0u64..20,
+        ) {
+            let strategy = Strategy::RollingUpdate { max_surge: surge, max_unavailable: unavailable };
+            let shaped = |version: &str| {
+                let mut w = deployment("api", replicas, 100, version);
+                w.strategy = strategy.clone();
+                w.pod.ready_after = ready_after;
+                w.min_ready_seconds = min_ready;
+                w
+            };
+            let mut desired = Desired { nodes: fleet(), workloads: vec![shaped("v1")], ..Default::default() };
+            let mut state = State::default();
+            prop_assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
+            desired.workloads[0] = shaped("v2");
+            let max_surge = orch::rollout::max_surge(&strategy, replicas);
+            let max_unavailable = orch::rollout::max_unavailable(&strategy, replicas);
+            let result = run(&desired, &mut state);
+            prop_assert_eq!(result.outcome, Outcome::Converged);
+            for step in &result.steps {
+                let status = &step.status[0];
+                prop_assert!(status.current <= replicas + max_surge, "t={}: {:?}", step.time, status);
+                prop_assert!(status.available >= replicas - max_unavailable, "t={}: {:?}", step.time, status);
+            }
+            let api = running(&state, "api");
+            prop_assert_eq!(api.len() as i32, replicas);
+            prop_assert!(api.iter().all(|r| r.hash == "hv2"));
+        }
+    }
+}
