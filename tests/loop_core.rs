@@ -383,3 +383,27 @@ mod rollout_properties {
         }
     }
 }
+
+/// `../shared/reference/k8s-cases/25-revision-history-limit.yaml`: the oldest
+/// old revisions beyond the limit are forgotten.
+#[test]
+fn revision_history_is_limited() {
+    let mut state = State::default();
+    for version in ["v1", "v2", "v3", "v4", "v5"] {
+        let mut web = deployment("web", 2, 100, version);
+        web.revision_history_limit = 2;
+        let desired = Desired {
+            nodes: fleet(),
+            workloads: vec![web],
+            ..Default::default()
+        };
+        assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
+    }
+    let mut kept: Vec<u64> = state.workloads[0]
+        .revisions
+        .iter()
+        .map(|r| r.revision)
+        .collect();
+    kept.sort_unstable();
+    assert_eq!(kept, [3, 4, 5]);
+}

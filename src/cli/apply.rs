@@ -194,6 +194,8 @@ fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str)
     if !context.quiet && !result.steps.is_empty() {
         out(&render::plan::timeline(result));
         out("\n");
+        out(&render::plan::steps(result));
+        out("\n");
     }
     if !result.workloads.is_empty() && !context.quiet {
         out(&render::plan::workloads(&result.workloads));

@@ -29,30 +29,30 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
             template: workload.template.clone(),
         });
     }
-    // revisionHistoryLimit: old revisions without replicas beyond the limit are forgotten.
+    // revisionHistoryLimit (`cleanupDeployment`): of the old revisions, the
+    // oldest beyond the limit are forgotten, skipping any that still has replicas.
     if let Some(stored) = stored {
-        let mut old: Vec<u64> = stored
+        let mut old: Vec<&crate::model::state::Revision> = stored
             .revisions
             .iter()
             .filter(|r| r.hash != workload.template_hash)
-            .filter(|r| {
-                !pass
-                    .observed
-                    .replicas
-                    .iter()
-                    .any(|x| x.workload == workload.id && x.hash == r.hash)
-            })
-            .map(|r| r.revision)
             .collect();
-        old.sort_unstable_by(|a, b| b.cmp(a));
-        for revision in old
-            .into_iter()
-            .skip(workload.revision_history_limit as usize)
-        {
-            pass.plan.actions.push(Action::ForgetRevision {
-                workload: workload.id.clone(),
-                revision,
-            });
+        old.sort_by_key(|r| r.revision);
+        let excess = old
+            .len()
+            .saturating_sub(workload.revision_history_limit as usize);
+        for revision in old.into_iter().take(excess) {
+            let alive = pass
+                .observed
+                .replicas
+                .iter()
+                .any(|x| x.workload == workload.id && x.hash == revision.hash);
+            if !alive {
+                pass.plan.actions.push(Action::ForgetRevision {
+                    workload: workload.id.clone(),
+                    revision: revision.revision,
+                });
+            }
         }
     }
 }

@@ -134,6 +134,45 @@ pub fn timeline(result: &RunResult) -> String {
     out
 }
 
+/// One row per step and workload that changed in it: the counts after the
+/// step, so a rollout's progress reads top to bottom.
+pub fn steps(result: &RunResult) -> String {
+    let mut rows = Vec::new();
+    for step in &result.steps {
+        for status in &step.status {
+            let actions = step
+                .actions
+                .iter()
+                .filter(|a| a.object() == status.object && !matches!(a, Action::SetStatus { .. }))
+                .count();
+            if actions == 0 {
+                continue;
+            }
+            rows.push(vec![
+                duration(step.time),
+                status.object.clone(),
+                status.current.to_string(),
+                status.ready.to_string(),
+                status.available.to_string(),
+                status.updated.to_string(),
+                actions.to_string(),
+            ]);
+        }
+    }
+    table(
+        &[
+            "TIME",
+            "WORKLOAD",
+            "CURRENT",
+            "READY",
+            "AVAILABLE",
+            "UPDATED",
+            "ACTIONS",
+        ],
+        rows,
+    )
+}
+
 pub fn status_word(report: &WorkloadReport) -> String {
     match &report.blocked {
         Some(blocked) => format!("Blocked ({})", blocked.reason),
