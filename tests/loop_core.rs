@@ -407,3 +407,43 @@ fn revision_history_is_limited() {
     kept.sort_unstable();
     assert_eq!(kept, [3, 4, 5]);
 }
+
+/// `../shared/reference/k8s-cases/23`: a DaemonSet with maxSurge 1 and
+/// maxUnavailable 0 starts each new replica beside the old one and removes
+/// the old one only once the new one is available.
+#[test]
+fn a_daemonset_surges_node_by_node() {
+    let daemon = |version: &str| {
+        let mut w = deployment("agent", 0, 100, version);
+        w.id = ObjectRef::new(Kind::DaemonSet, "default", "agent");
+        w.strategy = Strategy::RollingUpdate {
+            max_surge: IntOrPercent::Int(1),
+            max_unavailable: IntOrPercent::Int(0),
+        };
+        w.pod.ready_after = 5;
+        w
+    };
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![daemon("v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
+    assert_eq!(state.replicas.len(), 3);
+    desired.workloads[0] = daemon("v2");
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    for step in &result.steps {
+        let status = &step.status[0];
+        assert!(status.available >= 3, "t={}: {status:?}", step.time);
+        assert!(status.current <= 4, "t={}: {status:?}", step.time);
+    }
+    assert!(state.replicas.iter().all(|r| r.hash == "hv2") && state.replicas.len() == 3);
+    let nodes: std::collections::BTreeSet<_> = state
+        .replicas
+        .iter()
+        .filter_map(|r| r.node.clone())
+        .collect();
+    assert_eq!(nodes.len(), 3, "one per node");
+}

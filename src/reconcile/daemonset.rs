@@ -117,18 +117,28 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
             by_node.entry(node).or_default().push(replica);
         }
     }
-    let max_unavailable = match &workload.strategy {
+    // `SurgeCount`/`UnavailableCount`: percentages round up over the eligible
+    // nodes; both zero means one unavailable at a time.
+    let (max_surge, max_unavailable) = match &workload.strategy {
         Strategy::RollingUpdate {
-            max_unavailable, ..
+            max_surge,
+            max_unavailable,
         } => {
             let eligible = nodes
                 .iter()
                 .filter(|n| node_should_run(&template, n).0)
                 .count() as i32;
-            max_unavailable.scaled(eligible, true).max(1)
+            let surge = max_surge.scaled(eligible, true);
+            let unavailable = max_unavailable.scaled(eligible, true);
+            if surge == 0 && unavailable == 0 {
+                (0, 1)
+            } else {
+                (surge, unavailable)
+            }
         }
-        _ => 0,
+        _ => (0, 0),
     };
+    let mut surging = 0;
     let mut unavailable = 0;
     let mut replaceable = Vec::new();
     let revision = deployment::current_revision(pass, workload);
@@ -149,7 +159,13 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
         }
         match (current.first(), old.is_empty()) {
             (Some(replica), _) => {
-                if !is_available(replica, workload.min_ready_seconds, pass.now) {
+                let ready = is_available(replica, workload.min_ready_seconds, pass.now);
+                if max_surge > 0 && !ready && !old.is_empty() {
+                    // A surge replica: the old one serves until the new one is available.
+                    surging += 1;
+                    continue;
+                }
+                if !ready {
                     unavailable += 1;
                 }
                 for replica in old {
@@ -184,6 +200,16 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
     // Rolling update (maxSurge 0): replace available old replicas while the
     // number of unavailable nodes stays within maxUnavailable.
     for old in replaceable {
+        if max_surge > 0 {
+            // maxSurge: start the new replica beside the old one.
+            if surging >= max_surge {
+                break;
+            }
+            surging += 1;
+            let node = old[0].node.clone().or_else(|| old[0].target_node.clone());
+            deployment::create(pass, workload, revision, node);
+            continue;
+        }
         if unavailable >= max_unavailable {
             break;
         }
