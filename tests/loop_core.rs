@@ -447,3 +447,95 @@ fn a_daemonset_surges_node_by_node() {
         .collect();
     assert_eq!(nodes.len(), 3, "one per node");
 }
+
+/// Scaling in the middle of a rollout spreads the change over the active
+/// revisions (the Kubernetes documentation's example: 8 old + 5 new, scaled
+/// from 10 to 15 with maxSurge 3, gives 3 more old and 2 more new).
+#[test]
+fn scaling_mid_rollout_is_proportional() {
+    let shaped = |version: &str, replicas: i32| {
+        let mut w = deployment("api", replicas, 10, version);
+        w.strategy = Strategy::RollingUpdate {
+            max_surge: IntOrPercent::Int(3),
+            max_unavailable: IntOrPercent::Int(2),
+        };
+        if version == "v2" {
+            w.pod.ready_after = 10_000;
+        }
+        w
+    };
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![shaped("v1", 10)],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    run(&desired, &mut state);
+    desired.workloads[0] = shaped("v2", 10);
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+    let options = RunOptions {
+        timeout: 60,
+        ..RunOptions::default()
+    };
+    executor::run(&desired, &mut state, &scheduler, &options, |_, _| {
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    let count =
+        |state: &State, hash: &str| state.replicas.iter().filter(|r| r.hash == hash).count();
+    assert_eq!((count(&state, "hv1"), count(&state, "hv2")), (8, 5));
+    desired.workloads[0] = shaped("v2", 15);
+    let plan = orch::reconcile::reconcile(
+        &desired,
+        &state,
+        state.clock,
+        &scheduler,
+        &Default::default(),
+    );
+    let created = |hash: &str| {
+        plan.actions
+            .iter()
+            .filter(|a| matches!(a, Action::Create { hash: h, .. } if h == hash))
+            .count()
+    };
+    assert_eq!((created("hv1"), created("hv2")), (3, 2));
+}
+
+/// A second template change while a rollout is in progress: both older
+/// revisions are scaled down and the newest converges.
+#[test]
+fn a_second_template_change_mid_rollout_converges_on_the_newest() {
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![deployment("api", 6, 100, "v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    run(&desired, &mut state);
+    desired.workloads[0] = deployment("api", 6, 100, "v2");
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+    let options = RunOptions {
+        timeout: 2,
+        ..RunOptions::default()
+    };
+    executor::run(&desired, &mut state, &scheduler, &options, |_, _| {
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    let hashes: std::collections::BTreeSet<&str> =
+        state.replicas.iter().map(|r| r.hash.as_str()).collect();
+    assert_eq!(hashes.len(), 2, "mid-rollout: {hashes:?}");
+    desired.workloads[0] = deployment("api", 6, 100, "v3");
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    for step in &result.steps {
+        // 6 replicas, 25%/25%: surge 2, unavailable 1.
+        assert!(
+            step.status[0].current <= 8 && step.status[0].available >= 5,
+            "{:?}",
+            step.status[0]
+        );
+    }
+    assert!(running(&state, "api").iter().all(|r| r.hash == "hv3"));
+    assert_eq!(state.workloads[0].current_revision().unwrap().revision, 3);
+}

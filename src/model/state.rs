@@ -107,6 +107,9 @@ pub struct WorkloadStatus {
     /// Set by `orch rollout pause`, cleared by `resume` (on top of `spec.paused`).
     #[serde(default)]
     pub paused: bool,
+    /// `spec.replicas` at the last status update (a change mid-rollout is a scaling event).
+    #[serde(default)]
+    pub desired: i32,
     /// Counts at the last status update, to tell progress from a stall.
     #[serde(default)]
     pub replicas: i32,

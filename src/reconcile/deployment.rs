@@ -134,6 +134,55 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     if is_paused(pass, workload) {
         return;
     }
+    // A change of replicas in the middle of a rollout scales every active
+    // revision proportionally, and ends this sync (`scale()`).
+    let previous = pass
+        .observed
+        .workload(&workload.id)
+        .map_or(0, |w| w.status.desired);
+    let mut active: Vec<(u64, i32, &str)> = old
+        .iter()
+        .map(|(c, h)| (c.revision, c.replicas, *h))
+        .collect();
+    if let Some(n) = new {
+        active.push((n.revision, n.replicas, new_hash));
+    }
+    active.retain(|(_, n, _)| *n > 0);
+    if matches!(workload.strategy, Strategy::RollingUpdate { .. })
+        && previous > 0
+        && previous != workload.replicas
+        && active.len() > 1
+    {
+        let sizes: Vec<(u64, i32)> = active.iter().map(|(r, n, _)| (*r, *n)).collect();
+        for (revision, target) in
+            rollout::proportional_scale(&workload.strategy, workload.replicas, previous, &sizes)
+        {
+            let Some(&(_, have, hash)) = active.iter().find(|(r, _, _)| *r == revision) else {
+                continue;
+            };
+            if target > have && hash == new_hash {
+                let revision = current_revision(pass, workload);
+                for _ in have..target {
+                    create(pass, workload, revision, None);
+                }
+            } else if target > have {
+                // Old revisions grow too: their replicas keep the old template.
+                for _ in have..target {
+                    create_old(pass, workload, revision, hash);
+                }
+            } else if target < have {
+                let members = by_hash.get(hash).cloned().unwrap_or_default();
+                scale_down(
+                    pass,
+                    workload,
+                    members,
+                    (have - target) as usize,
+                    DeleteReason::ScaledDown,
+                );
+            }
+        }
+        return;
+    }
     let targets = match workload.strategy {
         Strategy::Recreate => rollout::recreate_sync(workload.replicas, new, &old_counts),
         _ => rollout::rolling_sync(&workload.strategy, workload.replicas, new, &old_counts),
@@ -167,6 +216,33 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             );
         }
     }
+}
+
+/// A replica of an older revision (proportional scaling of an old ReplicaSet).
+fn create_old(pass: &mut Pass, workload: &Workload, revision: u64, hash: &str) {
+    let name = pass.names.next(&workload.id, Some(hash));
+    pass.plan.actions.push(Action::Create {
+        replica: name.clone(),
+        workload: workload.id.clone(),
+        revision,
+        hash: hash.to_string(),
+        target_node: None,
+    });
+    pass.created.push(Replica {
+        name,
+        workload: workload.id.clone(),
+        revision,
+        hash: hash.to_string(),
+        node: None,
+        target_node: None,
+        phase: crate::model::state::Phase::Pending,
+        ready: false,
+        created_at: pass.now,
+        started_at: None,
+        ready_at: None,
+        restarts: 0,
+        reason: None,
+    });
 }
 
 pub(super) fn create(

@@ -55,6 +55,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     let previous = &stored.status;
     let mut status = WorkloadStatus {
         paused: previous.paused,
+        desired: workload.replicas,
         ..WorkloadStatus::default()
     };
     let mut unschedulable = false;
