@@ -338,8 +338,9 @@ fn a_dependent_of_a_blocked_workload_reports_what_it_waits_for() {
 }
 
 mod rollout_properties {
-    use super::*;
-    use proptest::prelude::*;
+    use super::{Desired, IntOrPercent, Outcome, State, deployment, fleet, run, running};
+    use orch::model::workload::Strategy;
+    use proptest::prelude::{ProptestConfig, prop_assert, prop_assert_eq, prop_oneof, proptest};
     use proptest::strategy::Strategy as _;
 
     proptest! {
