@@ -540,3 +540,74 @@ fn a_second_template_change_mid_rollout_converges_on_the_newest() {
     assert!(running(&state, "api").iter().all(|r| r.hash == "hv3"));
     assert_eq!(state.workloads[0].current_revision().unwrap().revision, 3);
 }
+
+/// `../shared/reference/k8s-cases/08-progress-deadline-minready.yaml`: a new
+/// version that never becomes ready times out at the first sync strictly after
+/// lastUpdateTime + progressDeadlineSeconds; Available stays True (2 ≥ 2 − 0).
+#[test]
+fn the_progress_deadline_is_exceeded_strictly_after_it_passes() {
+    let web = |version: &str| {
+        let mut w = deployment("web", 2, 100, version);
+        w.progress_deadline_seconds = 60;
+        w.min_ready_seconds = 10;
+        w.pod.ready_after = 5;
+        if version == "broken" {
+            w.pod.simulate = Some(orch::model::pod::Simulate::NeverReady);
+        }
+        w
+    };
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![web("v1")],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    run(&desired, &mut state);
+    let start = state.clock;
+    desired.workloads[0] = web("broken");
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Blocked);
+    let count = |hash: &str| state.replicas.iter().filter(|r| r.hash == hash).count();
+    // Fenceposts for 2 replicas at 25%/25%: surge 1, unavailable 0 → (old, new) = (2, 1).
+    assert_eq!((count("hv1"), count("hbroken")), (2, 1));
+    assert_eq!(state.clock, start + 61);
+    let status = &state.workloads[0].status;
+    let progressing = status.condition("Progressing").unwrap();
+    assert_eq!(
+        (progressing.status.as_str(), progressing.reason.as_str()),
+        ("False", "ProgressDeadlineExceeded")
+    );
+    assert_eq!(
+        progressing.message,
+        "ReplicaSet \"web-hbroken\" has timed out progressing."
+    );
+    let available = status.condition("Available").unwrap();
+    assert_eq!(
+        (available.status.as_str(), available.reason.as_str()),
+        ("True", "MinimumReplicasAvailable")
+    );
+}
+
+#[test]
+fn availability_after_min_ready_seconds_is_strict() {
+    use orch::model::state::{Phase, Replica};
+    use orch::reconcile::is_available;
+    let replica = Replica {
+        name: "r".into(),
+        workload: ObjectRef::new(Kind::Deployment, "default", "web"),
+        revision: 1,
+        hash: "h".into(),
+        node: Some("n1".into()),
+        target_node: None,
+        phase: Phase::Running,
+        ready: true,
+        created_at: 0,
+        started_at: Some(0),
+        ready_at: Some(5),
+        restarts: 0,
+        reason: None,
+    };
+    assert!(!is_available(&replica, 10, 15));
+    assert!(is_available(&replica, 10, 16));
+    assert!(is_available(&replica, 0, 5));
+}

@@ -19,6 +19,7 @@ pub mod undo;
 pub use action::{Action, DeleteReason};
 pub use catalog::Catalog;
 pub use daemonset::daemon_pod;
+pub use deployment::is_available;
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{Phase, Replica, State};
