@@ -611,3 +611,99 @@ fn availability_after_min_ready_seconds_is_strict() {
     assert!(is_available(&replica, 10, 16));
     assert!(is_available(&replica, 0, 5));
 }
+
+fn daemon(version: &str, strategy: Strategy) -> Workload {
+    let mut w = deployment("agent", 0, 100, version);
+    w.id = ObjectRef::new(Kind::DaemonSet, "default", "agent");
+    w.strategy = strategy;
+    w
+}
+
+fn taint(key: &str, value: &str, effect: orch::model::pod::TaintEffect) -> orch::model::pod::Taint {
+    orch::model::pod::Taint::new(key, value, effect)
+}
+
+/// `../shared/reference/k8s-cases/23-daemonset-targets-and-rolling-update.yaml`:
+/// default tolerations cover cordoned and disk-pressure nodes but not the
+/// control plane; a replica stays on a node newly tainted NoSchedule and
+/// leaves one newly tainted NoExecute.
+#[test]
+fn daemonset_targets_follow_kubernetes_rules() {
+    use orch::model::pod::TaintEffect::{NoExecute, NoSchedule};
+    let strategy = Strategy::RollingUpdate {
+        max_surge: IntOrPercent::Int(0),
+        max_unavailable: IntOrPercent::Int(1),
+    };
+    let mut nodes: Vec<NodeSpec> = ["cp", "w1", "w2", "w3", "w4", "w5"]
+        .iter()
+        .map(|n| node(n, 4000, 8))
+        .collect();
+    nodes[0].taints.push(taint(
+        "node-role.kubernetes.io/control-plane",
+        "",
+        NoSchedule,
+    ));
+    nodes[2].unschedulable = true;
+    nodes[4]
+        .taints
+        .push(taint("node.kubernetes.io/disk-pressure", "", NoSchedule));
+    let mut desired = Desired {
+        nodes: nodes.clone(),
+        workloads: vec![daemon("v1", strategy.clone())],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
+    let on = |state: &State| -> Vec<String> {
+        let mut n: Vec<String> = state
+            .replicas
+            .iter()
+            .filter_map(|r| r.node.clone())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(on(&state), ["w1", "w2", "w3", "w4", "w5"]);
+    desired.nodes[3]
+        .taints
+        .push(taint("dedicated", "gpu", NoSchedule));
+    desired.nodes[5]
+        .taints
+        .push(taint("dedicated", "gpu", NoExecute));
+    let result = run(&desired, &mut state);
+    assert_eq!(result.outcome, Outcome::Converged);
+    assert_eq!(
+        on(&state),
+        ["w1", "w2", "w3", "w4"],
+        "w3 keeps its replica, w5 loses it"
+    );
+    assert_eq!(result.workloads[0].desired, 3);
+}
+
+/// OnDelete: a new template replaces nothing until a replica is deleted.
+#[test]
+fn on_delete_replaces_only_deleted_replicas() {
+    let mut desired = Desired {
+        nodes: fleet(),
+        workloads: vec![daemon("v1", Strategy::OnDelete)],
+        ..Default::default()
+    };
+    let mut state = State::default();
+    run(&desired, &mut state);
+    desired.workloads[0] = daemon("v2", Strategy::OnDelete);
+    assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
+    assert!(
+        state.replicas.iter().all(|r| r.hash == "hv1"),
+        "OnDelete replaces nothing by itself"
+    );
+    let gone = state.replicas.remove(0);
+    run(&desired, &mut state);
+    let replaced: Vec<_> = state
+        .replicas
+        .iter()
+        .filter(|r| r.node == gone.node)
+        .collect();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(replaced[0].hash, "hv2");
+    assert_eq!(state.replicas.iter().filter(|r| r.hash == "hv1").count(), 2);
+}

@@ -47,6 +47,9 @@ pub struct WorkloadReport {
     /// Replicas of the newest revision.
     pub updated: i32,
     pub pending: i32,
+    /// OnDelete: old replicas are replaced only when deleted, so being
+    /// up to date is not part of converging.
+    pub on_delete: bool,
     pub conditions: Vec<ConditionReport>,
     pub blocked: Option<Blocked>,
 }
@@ -55,7 +58,7 @@ impl WorkloadReport {
     pub fn converged(&self) -> bool {
         self.pending == 0
             && self.current == self.desired
-            && self.updated == self.desired
+            && (self.on_delete || self.updated == self.desired)
             && self.ready == self.desired
             && self.available == self.desired
     }
@@ -120,6 +123,7 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             available: 0,
             updated: 0,
             pending: 0,
+            on_delete: workload.strategy == crate::model::workload::Strategy::OnDelete,
             conditions: Vec::new(),
             blocked: None,
         });
@@ -132,6 +136,14 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             continue;
         };
         let workload = &desired.workloads[i];
+        // A DaemonSet replica kept on a node it would no longer be placed on
+        // (an untolerated NoSchedule taint) is misscheduled, not counted.
+        if workload.kind() == WorkloadKind::DaemonSet
+            && let Some(node) = replica.node.as_deref().and_then(|n| state.node(n))
+            && !node_should_run(&daemon_pod(&workload.pod, ""), node).0
+        {
+            continue;
+        }
         let report = &mut reports[i];
         report.current += 1;
         report.ready += i32::from(replica.ready);
