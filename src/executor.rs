@@ -419,15 +419,32 @@ fn apply_one(
                 (kind, progress_event(&after.reason), after.message.clone())
             })
         }
+        Action::MarkUnready {
+            replica, reason, ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica)?];
+            r.ready = false;
+            r.ready_at = None;
+            Some((
+                EventType::Warning,
+                "NodeNotReady",
+                format!("Replica {replica} is not ready: {reason}"),
+            ))
+        }
         Action::Delete {
             replica, reason, ..
         } => {
             let r = &mut state.replicas[*index.get(replica)?];
             r.phase = Phase::Terminating;
             *removed = true;
+            let kind = if reason.event() == "Killing" {
+                EventType::Normal
+            } else {
+                EventType::Warning
+            };
             Some((
-                EventType::Normal,
-                "Killing",
+                kind,
+                reason.event(),
                 format!("Deleted replica {replica}: {reason}"),
             ))
         }

@@ -70,7 +70,16 @@ pub struct NodeState {
     /// Set by `orch node cordon`, kept across applies until `uncordon`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cordoned: bool,
+    /// `orch node drain`: replicas are evicted as disruption budgets allow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draining: bool,
+    /// Removed from the fleet once drained (`node remove`, or gone from the manifests).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removing: bool,
     pub ready: bool,
+    /// When the node stopped being ready (`orch node fail`); evictions count from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_ready_since: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     #[serde(default)]

@@ -4,7 +4,7 @@ use crate::model::state::{NodeState, WorkloadStatus};
 use crate::model::workload::ObjectRef;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteReason {
     /// Scaled down (or replaced by a newer revision).
     ScaledDown,
@@ -16,6 +16,21 @@ pub enum DeleteReason {
     WorkloadRemoved,
     /// A DaemonSet replica whose node no longer qualifies.
     NodeNotEligible,
+    /// Evicted from its node (not ready too long, or drained).
+    Evicted(String),
+    /// The state was edited so that the replica no longer fits where it is.
+    Drift(String),
+}
+
+impl DeleteReason {
+    /// The event reason Kubernetes would record.
+    pub fn event(&self) -> &'static str {
+        match self {
+            DeleteReason::Evicted(_) => "Evicted",
+            DeleteReason::Drift(_) => "DriftCorrected",
+            _ => "Killing",
+        }
+    }
 }
 
 impl fmt::Display for DeleteReason {
@@ -26,6 +41,8 @@ impl fmt::Display for DeleteReason {
             DeleteReason::NodeGone => "node removed",
             DeleteReason::WorkloadRemoved => "workload removed",
             DeleteReason::NodeNotEligible => "node no longer eligible",
+            DeleteReason::Evicted(why) => return write!(f, "evicted: {why}"),
+            DeleteReason::Drift(why) => return write!(f, "drift: {why}"),
         })
     }
 }
@@ -78,6 +95,12 @@ pub enum Action {
         replica: String,
         workload: ObjectRef,
     },
+    /// The replica stops being ready (its node failed).
+    MarkUnready {
+        replica: String,
+        workload: ObjectRef,
+        reason: String,
+    },
     /// The replica's container exits (`orch.dev/simulate: crash-after`): it is
     /// not ready, and restarts after the back-off.
     Crash {
@@ -114,6 +137,7 @@ impl Action {
             Action::Bind { .. } => "bind",
             Action::FailedScheduling { .. } => "pending",
             Action::MarkReady { .. } => "mark-ready",
+            Action::MarkUnready { .. } => "mark-unready",
             Action::Crash { .. } => "crash",
             Action::SetStatus { .. } => "status",
             Action::Delete { .. } => "delete",
@@ -133,6 +157,7 @@ impl Action {
             | Action::Bind { workload, .. }
             | Action::FailedScheduling { workload, .. }
             | Action::MarkReady { workload, .. }
+            | Action::MarkUnready { workload, .. }
             | Action::Crash { workload, .. }
             | Action::SetStatus { workload, .. }
             | Action::Delete { workload, .. } => workload.to_string(),
@@ -145,6 +170,7 @@ impl Action {
             | Action::Bind { replica, .. }
             | Action::FailedScheduling { replica, .. }
             | Action::MarkReady { replica, .. }
+            | Action::MarkUnready { replica, .. }
             | Action::Crash { replica, .. }
             | Action::Delete { replica, .. } => Some(replica),
             _ => None,
@@ -173,6 +199,7 @@ impl Action {
         match self {
             Action::FailedScheduling { message, .. } => Some(message.clone()),
             Action::Delete { reason, .. } => Some(reason.to_string()),
+            Action::MarkUnready { reason, .. } => Some(reason.clone()),
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),

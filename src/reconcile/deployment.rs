@@ -312,6 +312,6 @@ fn scale_down(
             .then(b.name.cmp(&a.name))
     });
     for replica in members.into_iter().take(count) {
-        pass.delete(replica, reason);
+        pass.delete(replica, reason.clone());
     }
 }

@@ -9,6 +9,8 @@ mod action;
 mod catalog;
 mod daemonset;
 mod deployment;
+pub mod disruption;
+pub mod eviction;
 mod names;
 mod nodes;
 mod placement;
@@ -125,6 +127,8 @@ pub fn reconcile(
     };
     let nodes = nodes::sync(&mut pass, options.prune);
     remove_orphans(&mut pass, &nodes, options.prune);
+    eviction::node_loss(&mut pass, &nodes);
+    eviction::drain(&mut pass, &nodes);
     let mut gated = BTreeSet::new();
     for workload in &desired.workloads {
         deployment::record_spec(&mut pass, workload);

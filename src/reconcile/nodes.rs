@@ -22,6 +22,23 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
     };
     let mut fleet: BTreeMap<String, NodeState> = BTreeMap::new();
     for node in &pass.observed.nodes {
+        // A node on its way out leaves once no replica (but DaemonSet ones) is left on it.
+        let holds_replicas = pass.observed.replicas.iter().any(|r| {
+            r.node.as_deref() == Some(node.name.as_str())
+                && r.workload.kind != crate::model::workload::Kind::DaemonSet
+        });
+        if node.removing && !declared.contains_key(node.name.as_str())
+            || node.removing && node.source == NodeSource::Imperative
+        {
+            if holds_replicas {
+                fleet.insert(node.name.clone(), node.clone());
+            } else {
+                pass.plan.actions.push(Action::RemoveNode {
+                    name: node.name.clone(),
+                });
+            }
+            continue;
+        }
         match declared.get(node.name.as_str()) {
             Some(spec) => {
                 let updated = updated_node(node, spec);
@@ -31,9 +48,21 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
                 fleet.insert(node.name.clone(), updated);
             }
             None if node.source == NodeSource::Manifest && remove_undeclared => {
-                pass.plan.actions.push(Action::RemoveNode {
-                    name: node.name.clone(),
-                });
+                if holds_replicas {
+                    // Drained first, as `kubectl drain` before deleting a node.
+                    let leaving = NodeState {
+                        draining: true,
+                        removing: true,
+                        unschedulable: true,
+                        ..node.clone()
+                    };
+                    pass.plan.actions.push(Action::UpdateNode(leaving.clone()));
+                    fleet.insert(node.name.clone(), leaving);
+                } else {
+                    pass.plan.actions.push(Action::RemoveNode {
+                        name: node.name.clone(),
+                    });
+                }
             }
             None => {
                 fleet.insert(node.name.clone(), node.clone());
@@ -58,6 +87,9 @@ pub fn new_node(spec: &NodeSpec) -> NodeState {
         taints: spec.taints.clone(),
         unschedulable: spec.unschedulable,
         cordoned: false,
+        draining: false,
+        removing: false,
+        not_ready_since: None,
         ready: true,
         conditions: Vec::new(),
         source: NodeSource::Manifest,
@@ -69,7 +101,12 @@ fn updated_node(current: &NodeState, spec: &NodeSpec) -> NodeState {
         labels: node_labels(spec),
         allocatable: spec.allocatable.clone(),
         taints: spec.taints.clone(),
-        unschedulable: spec.unschedulable || current.cordoned,
+        // Declared again after being removed from the manifests: wanted after all.
+        draining: current.draining && !current.removing,
+        removing: false,
+        unschedulable: spec.unschedulable
+            || current.cordoned
+            || (current.draining && !current.removing),
         source: NodeSource::Manifest,
         ..current.clone()
     }

@@ -25,7 +25,10 @@ fn populated() -> State {
             taints: vec![Taint::new("gpu", "true", TaintEffect::NoSchedule)],
             unschedulable: true,
             cordoned: true,
-            ready: true,
+            draining: true,
+            removing: false,
+            not_ready_since: Some(40),
+            ready: false,
             conditions: vec![Condition {
                 kind: "Ready".into(),
                 status: "True".into(),

@@ -1,0 +1,92 @@
+//! PodDisruptionBudgets as the disruption controller computes them
+//! (`getExpectedPodCount`, `countHealthyPods`): how many matching replicas
+//! may be evicted right now.
+
+use super::catalog::Catalog;
+use crate::model::state::{Phase, Replica, State};
+use crate::model::workload::{Desired, DisruptionBudget, IntOrPercent, WorkloadKind};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetStatus {
+    pub id: crate::model::workload::ObjectRef,
+    pub expected: i32,
+    pub desired_healthy: i32,
+    pub current_healthy: i32,
+    pub disruptions_allowed: i32,
+}
+
+impl BudgetStatus {
+    /// Kubernetes' eviction refusal, with the numbers.
+    pub fn refusal(&self, budget: &DisruptionBudget) -> String {
+        let rule = match (budget.min_available, budget.max_unavailable) {
+            (Some(v), _) => format!("minAvailable {v}"),
+            (_, Some(v)) => format!("maxUnavailable {v}"),
+            _ => "no bounds".to_string(),
+        };
+        format!(
+            "Cannot evict pod as it would violate the pod's disruption budget. PodDisruptionBudget {} ({rule}) has {} healthy of {} expected, {} needed: {} disruptions allowed",
+            self.id,
+            self.current_healthy,
+            self.expected,
+            self.desired_healthy,
+            self.disruptions_allowed
+        )
+    }
+}
+
+/// Whether `replica` is selected by `budget` (same namespace, selector on the pod labels).
+pub fn selects(budget: &DisruptionBudget, replica: &Replica, catalog: &Catalog) -> bool {
+    replica.workload.namespace == budget.id.namespace
+        && catalog
+            .pod(&replica.workload, &replica.hash)
+            .is_some_and(|pod| budget.selector.matches(&pod.labels))
+}
+
+/// The budget's status, ignoring replicas already being removed (`gone`).
+pub fn status(
+    budget: &DisruptionBudget,
+    desired: &Desired,
+    state: &State,
+    catalog: &Catalog,
+    gone: &BTreeSet<String>,
+) -> BudgetStatus {
+    let matching: Vec<&Replica> = state
+        .replicas
+        .iter()
+        .filter(|r| {
+            r.phase != Phase::Terminating && !gone.contains(&r.name) && selects(budget, r, catalog)
+        })
+        .collect();
+    let owners: BTreeSet<_> = matching.iter().map(|r| &r.workload).collect();
+    let scale: i32 = desired
+        .workloads
+        .iter()
+        .filter(|w| owners.contains(&w.id))
+        .map(|w| match w.kind() {
+            WorkloadKind::Deployment => w.replicas,
+            WorkloadKind::DaemonSet => {
+                state.replicas.iter().filter(|r| r.workload == w.id).count() as i32
+            }
+        })
+        .sum();
+    let (expected, desired_healthy) = match (budget.min_available, budget.max_unavailable) {
+        (_, Some(unavailable)) => (scale, (scale - unavailable.scaled(scale, true)).max(0)),
+        (Some(IntOrPercent::Int(n)), _) => (matching.len() as i32, n),
+        (Some(percent @ IntOrPercent::Percent(_)), _) => (scale, percent.scaled(scale, true)),
+        (None, None) => (matching.len() as i32, 0),
+    };
+    let current_healthy = matching.iter().filter(|r| r.ready).count() as i32;
+    let disruptions_allowed = if expected <= 0 {
+        0
+    } else {
+        (current_healthy - desired_healthy).max(0)
+    };
+    BudgetStatus {
+        id: budget.id.clone(),
+        expected,
+        desired_healthy,
+        current_healthy,
+        disruptions_allowed,
+    }
+}
