@@ -30,6 +30,8 @@ pub enum Resource {
     Workloads,
     #[value(alias = "replica", alias = "pods", alias = "pod", alias = "po")]
     Replicas,
+    #[value(alias = "event", alias = "ev")]
+    Events,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +43,10 @@ pub struct GetArgs {
     /// labels, replicas their workload's pod template labels.
     #[arg(short = 'l', long = "selector")]
     pub selector: Option<String>,
+    /// Events only: those about this object (`Replica/NAME`, `Node/NAME`,
+    /// `Deployment/NAME`, `Deployment/NAMESPACE/NAME`, or a bare name).
+    #[arg(long = "for")]
+    pub for_object: Option<String>,
 }
 
 pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
@@ -55,6 +61,7 @@ pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
         Resource::Nodes => nodes(&state, &desired, selector.as_ref(), context.output),
         Resource::Workloads => workloads(&state, &desired, selector.as_ref(), context.output),
         Resource::Replicas => replicas(&state, &desired, selector.as_ref(), context.output),
+        Resource::Events => events(&state, args.for_object.as_deref(), context.output),
     };
     if !context.output.is_document() && text.lines().count() <= 1 {
         eprintln!("No resources found.");
@@ -321,4 +328,39 @@ fn replicas(
         })
         .collect();
     table(&headers, rows)
+}
+
+/// Whether an event's object is the one asked for.
+fn is_about(object: &str, wanted: &str) -> bool {
+    if object == wanted {
+        return true;
+    }
+    if let Some(id) = crate::model::workload::ObjectRef::parse(wanted, "default") {
+        return object == id.to_string();
+    }
+    object.rsplit('/').next() == Some(wanted)
+}
+
+fn events(state: &State, for_object: Option<&str>, format: Format) -> String {
+    let items: Vec<&crate::model::state::Event> = state
+        .events
+        .iter()
+        .filter(|e| for_object.is_none_or(|wanted| is_about(&e.object, wanted)))
+        .collect();
+    if format.is_document() {
+        return render::document(&documents::list("EventList", items), format);
+    }
+    let rows = items
+        .iter()
+        .map(|e| {
+            vec![
+                render::duration(e.time),
+                format!("{:?}", e.kind),
+                e.reason.clone(),
+                e.object.clone(),
+                e.message.clone(),
+            ]
+        })
+        .collect();
+    table(&["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"], rows)
 }

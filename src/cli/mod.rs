@@ -7,6 +7,7 @@ mod get;
 mod graph;
 mod init;
 mod node;
+mod replica;
 mod rollout;
 mod shared;
 mod validate;
@@ -78,12 +79,15 @@ pub enum Command {
     Describe(describe::DescribeArgs),
     /// Why a replica is pending, or why it runs where it does.
     Explain(describe::ExplainArgs),
+    /// Fault injection on one replica: delete, crash.
+    #[command(subcommand)]
+    Replica(replica::ReplicaCommand),
     /// Rollouts: status, history, undo, pause, resume.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
     /// The order workloads start in (`orch.dev/depends-on`), as text or DOT.
     Graph(graph::GraphArgs),
-    /// Node lifecycle: add, remove, cordon, uncordon.
+    /// Node lifecycle and faults: add, remove, drain, cordon, uncordon, fail, recover.
     #[command(subcommand)]
     Node(node::NodeCommand),
 }
@@ -116,6 +120,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => describe::run(&context, args),
         Command::Node(command) => node::run(&context, command),
         Command::Rollout(command) => rollout::run(&context, command),
+        Command::Replica(command) => replica::run(&context, command),
         Command::Graph(args) => graph::run(&context, args),
     };
     let exit = match result {

@@ -1,13 +1,20 @@
-//! `orch node add|remove|cordon|uncordon`: imperative changes to the fleet,
-//! each one locked, atomic, recorded as an event and counted as a generation.
+//! `orch node add|remove|drain|cordon|uncordon|fail|recover`: the fleet's
+//! lifecycle and its faults. Each change is locked, atomic, recorded as an
+//! event and counted as a generation; drain and remove then run the loop
+//! until the node is empty (or a disruption budget holds it).
 
+use super::get::stored_desired;
 use super::shared::out;
 use super::{Context, Exit};
+use crate::executor::{self, RunOptions};
 use crate::model::pod::{Taint, TaintEffect};
 use crate::model::resources::{Allocatable, CPU, MEMORY, PODS, parse_amount};
-use crate::model::state::{Event, EventType, NodeSource, NodeState, State};
-use crate::state_store;
-use anyhow::{Result, anyhow, bail};
+use crate::model::state::{Condition, Event, EventType, NodeSource, NodeState, State};
+use crate::reconcile::{Options, Prune, eviction};
+use crate::render;
+use crate::scheduler::{Scheduler, ScoringStrategy};
+use crate::state_store::{self, StateLock};
+use anyhow::{Context as _, Result, anyhow, bail};
 
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
@@ -16,18 +23,35 @@ pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 pub enum NodeCommand {
     /// Add a node to the fleet (kept until `node remove`, even when absent from manifests).
     Add(AddArgs),
-    /// Remove a node; its replicas are rescheduled by the next apply.
-    Remove(NameArgs),
+    /// Drain a node, then remove it from the fleet.
+    Remove(DrainArgs),
+    /// Cordon a node and evict its replicas one by one as disruption budgets allow.
+    Drain(DrainArgs),
     /// Mark a node unschedulable; running replicas stay.
     Cordon(NameArgs),
     /// Make a cordoned node schedulable again.
     Uncordon(NameArgs),
+    /// The node stops being ready: its replicas are unavailable at once and are
+    /// evicted once their not-ready toleration (300 s by default) runs out.
+    Fail(NameArgs),
+    /// A failed node is ready again.
+    Recover(NameArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct NameArgs {
     pub name: String,
     /// Wait for the state lock instead of failing when another orch holds it.
+    #[arg(long)]
+    pub wait_lock: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DrainArgs {
+    pub name: String,
+    /// Simulated seconds the drain may take before giving up (exit 3).
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
     #[arg(long)]
     pub wait_lock: bool,
 }
@@ -60,87 +84,222 @@ pub struct AddArgs {
     pub wait_lock: bool,
 }
 
-pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
-    let (wait, name) = match &command {
-        NodeCommand::Add(a) => (a.wait_lock, a.name.clone()),
-        NodeCommand::Remove(a) | NodeCommand::Cordon(a) | NodeCommand::Uncordon(a) => {
-            (a.wait_lock, a.name.clone())
-        }
-    };
-    // Everything that can be refused is checked before the lock is taken.
-    let added = match &command {
-        NodeCommand::Add(args) => Some(new_node(args)?),
-        _ => None,
-    };
-    let lock = state_store::lock(&context.state, wait)?;
-    let mut state = lock.load()?;
-    let (reason, message, verb) = match command {
-        NodeCommand::Add(_) => {
-            if state.node(&name).is_some() {
-                bail!("node {name} already exists");
-            }
-            let node = added.ok_or_else(|| anyhow!("node {name}: nothing to add"))?;
-            state.nodes.push(node);
-            state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-            (
-                "RegisteredNode",
-                format!("Node {name} event: Registered Node {name}"),
-                "added",
-            )
-        }
-        NodeCommand::Remove(_) => {
-            let before = state.nodes.len();
-            state.nodes.retain(|n| n.name != name);
-            if state.nodes.len() == before {
-                bail!("node {name} not found in state {}", context.state.display());
-            }
-            (
-                "RemovingNode",
-                format!("Node {name} event: Removing Node {name} from Controller"),
-                "removed",
-            )
-        }
-        NodeCommand::Cordon(_) => {
-            let node = existing(&mut state, &name, context)?;
-            if node.cordoned {
-                out(&format!("node/{name} already cordoned\n"));
-                return Ok(Exit::Success);
-            }
-            node.cordoned = true;
-            node.unschedulable = true;
-            (
-                "NodeNotSchedulable",
-                format!("Node {name} status is now: NodeNotSchedulable"),
-                "cordoned",
-            )
-        }
-        NodeCommand::Uncordon(_) => {
-            let node = existing(&mut state, &name, context)?;
-            if !node.cordoned && !node.unschedulable {
-                out(&format!("node/{name} already uncordoned\n"));
-                return Ok(Exit::Success);
-            }
-            node.cordoned = false;
-            node.unschedulable = false;
-            (
-                "NodeSchedulable",
-                format!("Node {name} status is now: NodeSchedulable"),
-                "uncordoned",
-            )
-        }
-    };
+fn record(state: &mut State, name: &str, kind: EventType, reason: &str, message: String) {
     state.generation += 1;
     state.record_event(Event {
         time: state.clock,
-        kind: EventType::Normal,
+        kind,
         reason: reason.to_string(),
         object: format!("Node/{name}"),
         message,
     });
     state.trim_events();
-    lock.save(&state)?;
-    out(&format!("node/{name} {verb}\n"));
+}
+
+fn ready_condition(status: &str, reason: &str, message: &str, now: u64) -> Condition {
+    Condition {
+        kind: "Ready".into(),
+        status: status.into(),
+        reason: reason.into(),
+        message: message.into(),
+        last_update_time: now,
+        last_transition_time: now,
+    }
+}
+
+pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
+    match command {
+        NodeCommand::Drain(args) => drain(context, args, false),
+        NodeCommand::Remove(args) => drain(context, args, true),
+        NodeCommand::Add(args) => {
+            let node = new_node(&args)?;
+            change(context, &args.name, args.wait_lock, |state| {
+                if state.node(&args.name).is_some() {
+                    bail!("node {} already exists", args.name);
+                }
+                state.nodes.push(node);
+                state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(Some((
+                    "RegisteredNode",
+                    format!("Node {} event: Registered Node {}", args.name, args.name),
+                    "added",
+                )))
+            })
+        }
+        NodeCommand::Cordon(args) => change(context, &args.name, args.wait_lock, |state| {
+            let node = existing(state, &args.name, context)?;
+            if node.cordoned {
+                return Ok(None);
+            }
+            node.cordoned = true;
+            node.unschedulable = true;
+            Ok(Some((
+                "NodeNotSchedulable",
+                format!("Node {} status is now: NodeNotSchedulable", args.name),
+                "cordoned",
+            )))
+        }),
+        NodeCommand::Uncordon(args) => change(context, &args.name, args.wait_lock, |state| {
+            let node = existing(state, &args.name, context)?;
+            if !node.cordoned && !node.unschedulable {
+                return Ok(None);
+            }
+            node.cordoned = false;
+            node.draining = false;
+            node.unschedulable = false;
+            Ok(Some((
+                "NodeSchedulable",
+                format!("Node {} status is now: NodeSchedulable", args.name),
+                "uncordoned",
+            )))
+        }),
+        NodeCommand::Fail(args) => change(context, &args.name, args.wait_lock, |state| {
+            let now = state.clock;
+            let node = existing(state, &args.name, context)?;
+            if !node.ready {
+                return Ok(None);
+            }
+            node.ready = false;
+            node.not_ready_since = Some(now);
+            node.conditions = vec![ready_condition(
+                "Unknown",
+                "NodeStatusUnknown",
+                "Kubelet stopped posting node status.",
+                now,
+            )];
+            // Its replicas stop being ready at once; the loop evicts them later.
+            for replica in state
+                .replicas
+                .iter_mut()
+                .filter(|r| r.node.as_deref() == Some(args.name.as_str()))
+            {
+                replica.ready = false;
+                replica.ready_at = None;
+            }
+            Ok(Some((
+                "NodeNotReady",
+                format!("Node {} status is now: NodeNotReady", args.name),
+                "failed",
+            )))
+        }),
+        NodeCommand::Recover(args) => change(context, &args.name, args.wait_lock, |state| {
+            let now = state.clock;
+            let node = existing(state, &args.name, context)?;
+            if node.ready {
+                return Ok(None);
+            }
+            node.ready = true;
+            node.not_ready_since = None;
+            node.conditions = vec![ready_condition(
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+                now,
+            )];
+            Ok(Some((
+                "NodeReady",
+                format!("Node {} status is now: NodeReady", args.name),
+                "recovered",
+            )))
+        }),
+    }
+}
+
+type Change = Option<(&'static str, String, &'static str)>;
+
+/// One locked change of the state: `apply` returns the event and the verb,
+/// or `None` when the node is already as asked.
+fn change(
+    context: &Context,
+    name: &str,
+    wait: bool,
+    apply: impl FnOnce(&mut State) -> Result<Change>,
+) -> Result<Exit> {
+    let lock = state_store::lock(&context.state, wait)?;
+    let mut state = lock.load()?;
+    match apply(&mut state)? {
+        None => out(&format!("node/{name} unchanged\n")),
+        Some((reason, message, verb)) => {
+            let kind = if reason == "NodeNotReady" {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            record(&mut state, name, kind, reason, message);
+            lock.save(&state)?;
+            out(&format!("node/{name} {verb}\n"));
+        }
+    }
     Ok(Exit::Success)
+}
+
+/// `node drain` / `node remove`: mark the node, then run the loop on the
+/// workloads as last applied until it is empty or a budget holds it.
+fn drain(context: &Context, args: DrainArgs, remove: bool) -> Result<Exit> {
+    let lock = state_store::lock(&context.state, args.wait_lock)?;
+    let mut state = lock.load()?;
+    let name = args.name.clone();
+    let node = existing(&mut state, &name, context)?;
+    node.cordoned = true;
+    node.unschedulable = true;
+    node.draining = true;
+    node.removing |= remove;
+    record(
+        &mut state,
+        &name,
+        EventType::Normal,
+        "NodeNotSchedulable",
+        format!("Node {name} cordoned for drain"),
+    );
+    lock.save(&state)?;
+    let result = run_stored(context, &lock, &mut state, args.timeout)?;
+    let blockers = {
+        let desired = stored_desired(&state)?;
+        eviction::drain_blockers(&desired, &state, &name)
+    };
+    if blockers.is_empty() {
+        let still_there = state.node(&name).is_some();
+        out(&format!(
+            "node/{name} {}\n",
+            if remove && !still_there {
+                "drained and removed"
+            } else {
+                "drained"
+            }
+        ));
+        if !context.quiet {
+            out(&format!(
+                "{}\n",
+                render::plan::summary_line(&result, "Drain")
+            ));
+        }
+        return Ok(Exit::Success);
+    }
+    out(&format!("node/{name} drain blocked:\n"));
+    for line in blockers {
+        out(&format!("  {line}\n"));
+    }
+    Ok(Exit::NotConverged)
+}
+
+/// The loop on the workloads as last applied (what `node drain` and `rollout undo` need).
+pub(super) fn run_stored(
+    context: &Context,
+    lock: &StateLock,
+    state: &mut State,
+    timeout: u64,
+) -> Result<executor::RunResult> {
+    let desired = stored_desired(state)?;
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+    let options = RunOptions {
+        reconcile: Options { prune: Prune::Keep },
+        timeout,
+    };
+    let result = executor::run(&desired, state, &scheduler, &options, |state, _| {
+        lock.save(state)
+            .with_context(|| format!("saving state {}", context.state.display()))
+    })?;
+    Ok(result)
 }
 
 fn existing<'a>(state: &'a mut State, name: &str, context: &Context) -> Result<&'a mut NodeState> {

@@ -54,7 +54,7 @@ fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
     let found: Vec<ObjectRef> = state
         .workloads
         .iter()
-        .filter(|w| w.name == text)
+        .filter(|w| w.name == text && matches!(w.kind, Kind::Deployment | Kind::DaemonSet))
         .map(|w| w.id())
         .collect();
     match found.as_slice() {

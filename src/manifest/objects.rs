@@ -460,14 +460,16 @@ impl Builder {
             .max_unavailable
             .as_ref()
             .and_then(|v| int_or_percent(ctx, "spec.maxUnavailable", v, true));
-        let selector = spec.selector.unwrap_or_default();
-        validate_selector(ctx, "spec.selector", &selector);
+        if let Some(selector) = &spec.selector {
+            validate_selector(ctx, "spec.selector", selector);
+        }
         if let Some(id) = id {
             self.desired.disruption_budgets.push(DisruptionBudget {
                 id,
-                selector,
+                selector: spec.selector,
                 min_available,
                 max_unavailable,
+                manifest: ctx.root.to_json(),
             });
         }
     }

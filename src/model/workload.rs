@@ -214,9 +214,12 @@ pub struct NodeSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DisruptionBudget {
     pub id: ObjectRef,
-    pub selector: LabelSelector,
+    /// policy/v1: an empty selector selects every replica of the namespace, a missing one none.
+    pub selector: Option<LabelSelector>,
     pub min_available: Option<IntOrPercent>,
     pub max_unavailable: Option<IntOrPercent>,
+    /// The object as last applied, kept in the state so drains outside an apply see it.
+    pub manifest: serde_json::Value,
 }
 
 /// Everything the `-f` set declares, sorted by identity.

@@ -25,7 +25,7 @@ impl BudgetStatus {
             _ => "no bounds".to_string(),
         };
         format!(
-            "Cannot evict pod as it would violate the pod's disruption budget. PodDisruptionBudget {} ({rule}) has {} healthy of {} expected, {} needed: {} disruptions allowed",
+            "Cannot evict pod as it would violate the pod's disruption budget. {} ({rule}) has {} healthy of {} expected, {} needed: {} disruptions allowed",
             self.id,
             self.current_healthy,
             self.expected,
@@ -38,9 +38,11 @@ impl BudgetStatus {
 /// Whether `replica` is selected by `budget` (same namespace, selector on the pod labels).
 pub fn selects(budget: &DisruptionBudget, replica: &Replica, catalog: &Catalog) -> bool {
     replica.workload.namespace == budget.id.namespace
-        && catalog
-            .pod(&replica.workload, &replica.hash)
-            .is_some_and(|pod| budget.selector.matches(&pod.labels))
+        && budget.selector.as_ref().is_some_and(|selector| {
+            catalog
+                .pod(&replica.workload, &replica.hash)
+                .is_some_and(|pod| selector.matches(&pod.labels))
+        })
 }
 
 /// The budget's status, ignoring replicas already being removed (`gone`).

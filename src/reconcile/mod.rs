@@ -22,6 +22,7 @@ pub use action::{Action, DeleteReason};
 pub use catalog::Catalog;
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
+pub use placement::backoff;
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{Phase, Replica, State};
@@ -127,6 +128,18 @@ pub fn reconcile(
     };
     let nodes = nodes::sync(&mut pass, options.prune);
     remove_orphans(&mut pass, &nodes, options.prune);
+    // Budgets are kept in the state so that drains between applies honour them.
+    for budget in &desired.disruption_budgets {
+        if observed
+            .workload(&budget.id)
+            .is_none_or(|stored| stored.spec != budget.manifest)
+        {
+            pass.plan.actions.push(Action::ApplyWorkload {
+                workload: budget.id.clone(),
+                spec: budget.manifest.clone(),
+            });
+        }
+    }
     eviction::node_loss(&mut pass, &nodes);
     eviction::drain(&mut pass, &nodes);
     let mut gated = BTreeSet::new();
@@ -156,14 +169,20 @@ pub fn reconcile(
         progress::sync(&mut pass, workload);
     }
     placement::place(&mut pass, &nodes, scheduler);
-    placement::readiness(&mut pass);
+    placement::readiness(&mut pass, &nodes);
     pass.plan
 }
 
 /// Replicas whose node or workload no longer exists, and workloads no longer declared.
 fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], prune: Prune) {
     let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    let declared: BTreeSet<&ObjectRef> = pass.desired.workloads.iter().map(|w| &w.id).collect();
+    let declared: BTreeSet<&ObjectRef> = pass
+        .desired
+        .workloads
+        .iter()
+        .map(|w| &w.id)
+        .chain(pass.desired.disruption_budgets.iter().map(|b| &b.id))
+        .collect();
     let prune = match prune {
         Prune::Keep => false,
         Prune::All => true,

@@ -27,9 +27,8 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
             r.node.as_deref() == Some(node.name.as_str())
                 && r.workload.kind != crate::model::workload::Kind::DaemonSet
         });
-        if node.removing && !declared.contains_key(node.name.as_str())
-            || node.removing && node.source == NodeSource::Imperative
-        {
+        let undeclared = !declared.contains_key(node.name.as_str());
+        if node.removing && (undeclared || node.source == NodeSource::Imperative) {
             if holds_replicas {
                 fleet.insert(node.name.clone(), node.clone());
             } else {

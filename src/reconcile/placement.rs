@@ -3,31 +3,64 @@
 //! bound replicas become ready once their readiness delay has passed.
 
 use super::daemonset::daemon_pod;
-use super::{Action, Pass};
+use super::{Action, DeleteReason, Pass};
 use crate::model::pod::Simulate;
 use crate::model::state::{NodeState, Phase, Replica};
-use crate::scheduler::Scheduler;
+use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::Snapshot;
+use crate::scheduler::{CycleState, FilterPlugin, Scheduler, ScoringStrategy};
 use std::borrow::Cow;
 
 pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler) {
     let mut snapshot = Snapshot::new(nodes);
     let observed = pass.observed;
     let mut waiting: Vec<&Replica> = Vec::new();
+    let mut bound: Vec<&Replica> = Vec::new();
     for replica in &observed.replicas {
         if pass.deleted.contains(&replica.name) || replica.phase == Phase::Terminating {
             continue;
         }
         match &replica.node {
-            Some(node) => {
-                if let (Some(index), Some(pod)) = (
-                    snapshot.index_of(node),
-                    pass.catalog.pod(&replica.workload, &replica.hash),
-                ) {
-                    snapshot.assume(index, pod);
-                }
-            }
+            Some(_) => bound.push(replica),
             None => waiting.push(replica),
+        }
+    }
+    // Older replicas keep their place; one that no longer fits where the
+    // state says it runs (an edit by hand) is drift, corrected by moving it.
+    bound.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+    let fit = NodeResourcesFit {
+        strategy: ScoringStrategy::LeastAllocated,
+    };
+    for replica in bound {
+        let (Some(node), Some(template)) = (
+            replica.node.as_deref(),
+            pass.catalog.pod(&replica.workload, &replica.hash),
+        ) else {
+            continue;
+        };
+        let Some(index) = snapshot.index_of(node) else {
+            continue;
+        };
+        let pod: Cow<_> = match &replica.target_node {
+            Some(target) => Cow::Owned(daemon_pod(template, target)),
+            None => Cow::Borrowed(template.as_ref()),
+        };
+        let info = &snapshot.nodes[index];
+        let drift = if !pod.matches_node_selector(&info.name, &info.labels) {
+            Some(format!(
+                "{node} does not match its node selector or affinity"
+            ))
+        } else {
+            fit.filter(&pod, info, &CycleState::default())
+                .err()
+                .map(|reasons| {
+                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    format!("{node} has no room for it ({})", reasons.join(", "))
+                })
+        };
+        match drift {
+            Some(why) => pass.delete(replica, DeleteReason::Drift(why)),
+            None => snapshot.assume(index, &pod),
         }
     }
     let created = std::mem::take(&mut pass.created);
@@ -77,7 +110,12 @@ pub fn backoff(restarts: u32) -> u64 {
 /// Bound replicas whose readiness delay has passed become ready; a simulated
 /// bad version never does, or crashes and restarts with back-off. Otherwise
 /// the pass asks to be woken when the next one changes (or becomes available).
-pub(super) fn readiness(pass: &mut Pass) {
+pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
+    let not_ready: std::collections::HashSet<&str> = nodes
+        .iter()
+        .filter(|n| !n.ready)
+        .map(|n| n.name.as_str())
+        .collect();
     let min_ready: std::collections::HashMap<_, _> = pass
         .desired
         .workloads
@@ -87,6 +125,14 @@ pub(super) fn readiness(pass: &mut Pass) {
     let observed = pass.observed;
     for replica in &observed.replicas {
         if pass.deleted.contains(&replica.name) || replica.node.is_none() {
+            continue;
+        }
+        // Nothing becomes ready on a node that is not (node_loss handles those).
+        if replica
+            .node
+            .as_deref()
+            .is_some_and(|n| not_ready.contains(n))
+        {
             continue;
         }
         let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash) else {
