@@ -450,3 +450,33 @@ fn apply_one(
         }
     }
 }
+
+/// One tick of a continuously running loop (`orch watch`): at the simulated
+/// time `now`, run passes until nothing more can be done right now. Returns
+/// the steps taken and when the next one is due (simulated seconds).
+pub fn settle<E>(
+    desired: &Desired,
+    state: &mut State,
+    now: u64,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+    mut persist: impl FnMut(&State, &Step) -> Result<(), E>,
+) -> Result<(Vec<Step>, Option<u64>), E> {
+    state.clock = state.clock.max(now);
+    let mut steps = Vec::new();
+    loop {
+        let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
+        if plan.actions.is_empty() || steps.len() >= MAX_STEPS {
+            return Ok((steps, plan.wake_at));
+        }
+        execute(state, &plan.actions);
+        state.generation += 1;
+        let step = Step {
+            time: state.clock,
+            actions: plan.actions,
+            status: step_status(&reconcile::summarize(desired, state, state.clock)),
+        };
+        persist(state, &step)?;
+        steps.push(step);
+    }
+}

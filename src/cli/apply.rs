@@ -62,7 +62,7 @@ pub struct ApplyArgs {
 }
 
 impl LoopArgs {
-    fn run_options(&self) -> RunOptions {
+    pub(super) fn run_options(&self) -> RunOptions {
         RunOptions {
             reconcile: Options {
                 prune: if self.no_prune {
@@ -77,7 +77,7 @@ impl LoopArgs {
         }
     }
 
-    fn scheduler(&self) -> Scheduler {
+    pub(super) fn scheduler(&self) -> Scheduler {
         Scheduler::new(match self.scoring {
             Scoring::LeastAllocated => ScoringStrategy::LeastAllocated,
             Scoring::MostAllocated => ScoringStrategy::MostAllocated,

@@ -11,6 +11,7 @@ mod replica;
 mod rollout;
 mod shared;
 mod validate;
+mod watch;
 
 use crate::render::Format;
 use clap::{Parser, Subcommand};
@@ -73,7 +74,9 @@ pub enum Command {
     Plan(apply::PlanArgs),
     /// Run the control loop until converged, blocked or out of time; persists every step.
     Apply(apply::ApplyArgs),
-    /// List nodes, workloads or replicas.
+    /// Continuous reconciliation: on manifest and state changes, due events and a resync interval.
+    Watch(watch::WatchArgs),
+    /// List nodes, workloads, replicas or events.
     Get(get::GetArgs),
     /// Full detail of one object; for a replica, every node's filter verdicts and scores.
     Describe(describe::DescribeArgs),
@@ -115,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&context, args),
         Command::Plan(args) => apply::plan(&context, args),
         Command::Apply(args) => apply::apply(&context, args),
+        Command::Watch(args) => watch::run(&context, args),
         Command::Get(args) => get::run(&context, args),
         Command::Describe(args) => describe::describe(&context, args),
         Command::Explain(args) => describe::run(&context, args),

@@ -11,6 +11,8 @@ pub mod de;
 mod objects;
 mod pod;
 pub mod tree;
+
+pub use pod::parse_duration;
 mod wire;
 
 use crate::model::pod::PodSpec;
