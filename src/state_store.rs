@@ -131,7 +131,7 @@ fn decode<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, St
                 .to_string(),
         })
     } else {
-        serde_saphyr::from_str(text).map_err(|e| {
+        serde_saphyr::from_str_with_options(text, state_options()).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             let message = e.without_snippet().to_string();
             let message = message.lines().next().unwrap_or_default();
@@ -144,6 +144,19 @@ fn decode<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, St
             }
         })
     }
+}
+
+/// A large cluster's state is far bigger than a configuration file: raise the
+/// size budgets, keep the alias, anchor and depth limits that stop bombs.
+fn state_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 200_000_000;
+    budget.max_nodes = 100_000_000;
+    budget.max_total_scalar_bytes = 2 << 30;
+    budget.max_reader_input_bytes = Some(4 << 30);
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
