@@ -321,7 +321,7 @@ impl Log {
         }
     }
 
-    fn events(&self, events: &[Event], steps: usize) {
+    fn events(&self, events: &[Event]) {
         for e in events {
             self.line(&format!(
                 "t={} {:?} {} {}: {}",
@@ -331,9 +331,6 @@ impl Log {
                 e.object,
                 e.message
             ));
-        }
-        if events.is_empty() && steps > 0 {
-            self.line(&format!("{steps} step(s) applied"));
         }
     }
 
