@@ -187,7 +187,7 @@ fn tick(
     state = lock.load()?;
     let before = state.events.len();
     let seen = state.events.last().cloned();
-    let (steps, wake) = executor::settle(
+    let (_, wake) = executor::settle(
         &loaded.desired,
         &mut state,
         now,
@@ -199,10 +199,7 @@ fn tick(
         },
     )?;
     drop(lock);
-    log.events(
-        new_events(&state.events, before, seen.as_ref()),
-        steps.len(),
-    );
+    log.events(new_events(&state.events, before, seen.as_ref()));
     log.status(&state, &loaded.desired);
     Ok(wake)
 }
