@@ -7,7 +7,7 @@
 use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
-use crate::model::workload::Desired;
+use crate::model::workload::{Desired, Kind};
 use crate::reconcile::status::{Blocked, WorkloadReport};
 use crate::reconcile::{self, Action, Options};
 use crate::scheduler::Scheduler;
@@ -192,7 +192,57 @@ fn step_status(reports: &[WorkloadReport]) -> Vec<StepStatus> {
 }
 
 /// Apply actions to the state, in order, recording an event for each.
+/// Live replicas of each Deployment revision (its ReplicaSet).
+fn replica_sets(state: &State) -> std::collections::BTreeMap<(String, String), i32> {
+    let mut sets = std::collections::BTreeMap::new();
+    for r in state
+        .replicas
+        .iter()
+        .filter(|r| r.phase != Phase::Terminating && r.workload.kind == Kind::Deployment)
+    {
+        *sets
+            .entry((
+                r.workload.to_string(),
+                format!("{}-{}", r.workload.name, r.hash),
+            ))
+            .or_insert(0) += 1;
+    }
+    sets
+}
+
 pub fn execute(state: &mut State, actions: &[Action]) {
+    let sets_before = replica_sets(state);
+    execute_actions(state, actions);
+    // `ScalingReplicaSet`, as the Deployment controller reports each scale.
+    let sets_after = replica_sets(state);
+    let keys: std::collections::BTreeSet<_> = sets_before
+        .keys()
+        .chain(sets_after.keys())
+        .cloned()
+        .collect();
+    for key in keys {
+        let (before, after) = (
+            sets_before.get(&key).copied().unwrap_or(0),
+            sets_after.get(&key).copied().unwrap_or(0),
+        );
+        if before != after {
+            let direction = if after > before { "up" } else { "down" };
+            state.record_event(Event {
+                time: state.clock,
+                kind: EventType::Normal,
+                reason: "ScalingReplicaSet".to_string(),
+                object: key.0.clone(),
+                message: format!(
+                    "Scaled {direction} replica set {} from {before} to {after}",
+                    key.1
+                ),
+            });
+        }
+    }
+    state.trim_events();
+}
+
+fn execute_actions(state: &mut State, actions: &[Action]) {
     let now = state.clock;
     let mut index: HashMap<String, usize> = state
         .replicas

@@ -281,3 +281,17 @@ fn a_drain_blocked_by_a_budget_proceeds_after_scaling_up() {
             .all(|n| n["name"] != node_of_first.as_str())
     );
 }
+
+#[test]
+fn scaling_is_recorded_as_kubernetes_does() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "m.yaml",
+        &(node("n1", "4", "", "") + &deployment("web", 2, "100m", "")),
+    );
+    cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
+    cluster
+        .run(&["get", "events", "--for", "Deployment/web"])
+        .success()
+        .stdout(predicate::str::is_match("ScalingReplicaSet +Deployment/default/web +Scaled up replica set web-[a-z0-9]+ from 0 to 2").unwrap());
+}
