@@ -30,6 +30,10 @@ pub enum SourceError {
     TooLarge { path: String },
     #[error("-: stdin can be given only once")]
     StdinTwice,
+    #[error(
+        "{path}: symlink loop (leads back to {target}); orch follows directory symlinks but not in circles"
+    )]
+    Loop { path: String, target: String },
 }
 
 /// Every source named by `args`, in order; directories recursively, sorted by path.
@@ -72,7 +76,7 @@ pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
         if metadata.is_dir() {
             let mut files = Vec::new();
             let mut visited = HashSet::new();
-            walk(path, &mut files, &mut visited)?;
+            walk(path, &mut files, &mut visited, &mut Vec::new())?;
             if files.is_empty() {
                 return Err(SourceError::Empty { path: arg.clone() });
             }
@@ -91,16 +95,25 @@ fn walk(
     dir: &Path,
     files: &mut Vec<PathBuf>,
     visited: &mut HashSet<PathBuf>,
+    ancestors: &mut Vec<PathBuf>,
 ) -> Result<(), SourceError> {
     let unreadable = |error| SourceError::Unreadable {
         path: dir.display().to_string(),
         error,
     };
-    // A directory reached twice (a symlink loop) is read once.
+    // A directory that leads back to one being walked is a loop; one reached
+    // twice by different links is read once.
     let canonical = dir.canonicalize().map_err(unreadable)?;
-    if !visited.insert(canonical) {
+    if ancestors.contains(&canonical) {
+        return Err(SourceError::Loop {
+            path: dir.display().to_string(),
+            target: canonical.display().to_string(),
+        });
+    }
+    if !visited.insert(canonical.clone()) {
         return Ok(());
     }
+    ancestors.push(canonical);
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;
         let path = entry.path();
@@ -108,7 +121,7 @@ fn walk(
             continue; // a dangling symlink
         };
         if metadata.is_dir() {
-            walk(&path, files, visited)?;
+            walk(&path, files, visited, ancestors)?;
         } else if path
             .extension()
             .and_then(|e| e.to_str())
@@ -117,6 +130,7 @@ fn walk(
             files.push(path);
         }
     }
+    ancestors.pop();
     Ok(())
 }
 
@@ -198,12 +212,14 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn symlink_loops_end() {
+    fn symlink_loops_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("d")).unwrap();
         fs::write(dir.path().join("d/x.yaml"), "x").unwrap();
         std::os::unix::fs::symlink(dir.path(), dir.path().join("d/loop")).unwrap();
-        let sources = collect(&[arg(dir.path())]).unwrap();
-        assert_eq!(sources.len(), 1);
+        match collect(&[arg(dir.path())]) {
+            Err(SourceError::Loop { .. }) => {}
+            other => panic!("{other:?}"),
+        }
     }
 }

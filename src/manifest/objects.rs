@@ -15,6 +15,8 @@ use crate::model::workload::{
 use std::collections::{BTreeMap, HashMap};
 
 pub const DEPENDS_ON: &str = "orch.dev/depends-on";
+/// Replicas per workload orch will simulate (each is a record in the state).
+pub const MAX_REPLICAS: i32 = 1_000_000;
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
 fn api_version(kind: Kind) -> &'static str {
@@ -199,6 +201,12 @@ impl Builder {
         let id = self.identity(ctx, Kind::Deployment, &object.metadata);
         let spec = object.spec.unwrap_or_default();
         let replicas = spec.replicas.unwrap_or(1);
+        if replicas > MAX_REPLICAS {
+            ctx.error(
+                "spec.replicas",
+                format!("Invalid value: {replicas}: must be at most {MAX_REPLICAS} (orch simulates every replica)"),
+            );
+        }
         if replicas < 0 {
             ctx.error(
                 "spec.replicas",

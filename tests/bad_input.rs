@@ -1,0 +1,249 @@
+//! The bad-input catalogue: every case gives exit 1, a one-screen message
+//! naming the file (and line:col and field where there is one), and leaves
+//! the state file byte-identical.
+
+mod common;
+
+use common::{Cluster, node};
+
+const GOOD: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {team: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+            limits: {memory: 128Mi}
+";
+
+fn with(from: &str, to: &str) -> String {
+    assert!(GOOD.contains(from), "fixture lacks {from}");
+    GOOD.replacen(from, to, 1)
+}
+
+fn pod(block: &str) -> String {
+    with(
+        "      containers:\n",
+        &format!("{block}      containers:\n"),
+    )
+}
+
+fn strategy(block: &str) -> String {
+    with("  selector:\n", &format!("{block}  selector:\n"))
+}
+
+fn depends(name: &str, on: &str) -> String {
+    format!(
+        "---\n{}",
+        GOOD.replacen(
+            "  name: web\n",
+            &format!("  name: {name}\n  annotations: {{orch.dev/depends-on: \"{on}\"}}\n"),
+            1
+        )
+        .replace("app: web", &format!("app: {name}"))
+    )
+}
+
+/// Files of one case: (name, bytes).
+type Files = Vec<(&'static str, Vec<u8>)>;
+/// (case, files, extra args, where: "file:line" or "file", text the message must contain)
+type Case = (
+    &'static str,
+    Files,
+    Vec<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+fn cases() -> Vec<Case> {
+    let one = |text: String| vec![("bad.yaml", text.into_bytes())];
+    let node_doc =
+        |status: &str| format!("apiVersion: v1\nkind: Node\nmetadata: {{name: n9}}\n{status}");
+    let mut nesting = String::from("apiVersion: v1\nkind: Node\nmetadata: {name: n9}\nstatus: ");
+    nesting.push_str(&"[".repeat(10_000));
+    nesting.push_str(&"]".repeat(10_000));
+    let mut bomb = String::from("a0: &a0 [x,x,x,x,x,x,x,x,x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(",")
+        ));
+    }
+    vec![
+        ("invalid YAML", one(with("    matchLabels: {app: web}", "    matchLabels: {app: web")), vec![], "bad.yaml:9", "flow mapping"),
+        ("a tab for indentation", one(with("  replicas: 2", "\treplicas: 2")), vec![], "bad.yaml:", "bad.yaml"),
+        ("replicas as a string", one(with("replicas: 2", "replicas: two")), vec![], "bad.yaml:6", "spec.replicas"),
+        ("replicas as a float", one(with("replicas: 2", "replicas: 2.5")), vec![], "bad.yaml:6", "spec.replicas"),
+        ("replicas beyond i32", one(with("replicas: 2", "replicas: 99999999999")), vec![], "bad.yaml:6", "spec.replicas"),
+        ("huge replica count", one(with("replicas: 2", "replicas: 2000000")), vec![], "bad.yaml:6", "must be at most 1000000"),
+        ("negative replicas", one(with("replicas: 2", "replicas: -1")), vec![], "bad.yaml:6", "must be greater than or equal to 0"),
+        ("unknown top-level field", one(with("spec:\n", "specc: {}\nspec:\n")), vec![], "bad.yaml:5", "unknown field `specc`"),
+        ("unknown container field", one(with("          image: nginx", "          imagee: nginx")), vec![], "bad.yaml:16", "unknown field `imagee`"),
+        ("duplicate key", one(with("  replicas: 2\n", "  replicas: 2\n  replicas: 3\n")), vec![], "bad.yaml:7", "duplicate mapping key"),
+        ("wrong apiVersion", one(with("apps/v1", "apps/v1beta2")), vec![], "bad.yaml:1", "apiVersion"),
+        ("missing kind", one(with("kind: Deployment\n", "")), vec![], "bad.yaml:1", "kind"),
+        ("missing apiVersion", one(with("apiVersion: apps/v1\n", "")), vec![], "bad.yaml:1", "apiVersion"),
+        ("unknown kind with --strict", one("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n".into()), vec!["--strict"], "bad.yaml:2", "kind: Unsupported value"),
+        ("missing name", one(with("  name: web\n", "  labels: {a: b}\n")), vec![], "bad.yaml:4", "metadata.name: Required value"),
+        ("invalid name", one(with("  name: web\n", "  name: Web_1\n")), vec![], "bad.yaml:4", "RFC 1123"),
+        ("invalid namespace", one(with("  name: web\n", "  name: web\n  namespace: Prod!\n")), vec![], "bad.yaml:5", "metadata.namespace"),
+        ("duplicate object in a file", one(format!("{GOOD}---\n{GOOD}")), vec![], "bad.yaml:24", "Duplicate value"),
+        ("conflicting objects across files", vec![("a.yaml", GOOD.into()), ("bad.yaml", GOOD.into())], vec![], "bad.yaml:4", "also defined at a.yaml:4"),
+        ("selector does not match the labels", one(with("      labels: {app: web}", "      labels: {app: api}")), vec![], "bad.yaml:11", "selector"),
+        ("missing selector", one(with("  selector:\n    matchLabels: {app: web}\n", "")), vec![], "bad.yaml:", "spec.selector: Required value"),
+        ("empty selector", one(with("    matchLabels: {app: web}", "    matchLabels: {}")), vec![], "bad.yaml:8", "empty selector"),
+        ("no containers", one(with("      containers:\n        - name: web\n          image: nginx\n          resources:\n            requests: {cpu: 100m, memory: 64Mi}\n            limits: {memory: 128Mi}\n", "      containers: []\n")), vec![], "bad.yaml:14", "containers: Required value"),
+        ("bad cpu quantity", one(with("cpu: 100m", "cpu: 1.2.3")), vec![], "bad.yaml:18", "quantities must match"),
+        ("bad memory suffix", one(with("memory: 64Mi", "memory: 64MB")), vec![], "bad.yaml:18", "requests.memory"),
+        ("quantity overflow", one(with("cpu: 100m", "cpu: \"1e400\"")), vec![], "bad.yaml:18", "quantity is too large"),
+        ("negative request", one(with("cpu: 100m", "cpu: -1")), vec![], "bad.yaml:18", "greater than or equal to 0"),
+        ("request above limit", one(with("memory: 64Mi}", "memory: 1Gi}")), vec![], "bad.yaml:18", "less than or equal to memory limit"),
+        ("percent without %", one(strategy("  strategy:\n    rollingUpdate: {maxSurge: \"25\"}\n")), vec![], "bad.yaml:8", "a valid percent string"),
+        ("maxUnavailable above 100%", one(strategy("  strategy:\n    rollingUpdate: {maxUnavailable: 150%}\n")), vec![], "bad.yaml:8", "100%"),
+        ("surge and unavailable both 0", one(strategy("  strategy:\n    rollingUpdate: {maxSurge: 0, maxUnavailable: 0}\n")), vec![], "bad.yaml:8", "may not be 0"),
+        ("unknown strategy type", one(strategy("  strategy: {type: BlueGreen}\n")), vec![], "bad.yaml:7", "strategy.type: Unsupported value"),
+        ("Recreate with rollingUpdate", one(strategy("  strategy:\n    type: Recreate\n    rollingUpdate: {maxSurge: 1}\n")), vec![], "bad.yaml:9", "Forbidden"),
+        ("unknown toleration operator", one(pod("      tolerations: [{key: a, operator: Maybe}]\n")), vec![], "bad.yaml:14", "operator"),
+        ("unknown toleration effect", one(pod("      tolerations: [{key: a, operator: Exists, effect: Sometimes}]\n")), vec![], "bad.yaml:14", "effect"),
+        ("Exists with a value", one(pod("      tolerations: [{key: a, operator: Exists, value: b}]\n")), vec![], "bad.yaml:14", "value must be empty"),
+        ("maxSkew below 1", one(pod("      topologySpreadConstraints: [{maxSkew: 0, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]\n")), vec![], "bad.yaml:14", "maxSkew"),
+        ("unknown whenUnsatisfiable", one(pod("      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: Never}]\n")), vec![], "bad.yaml:14", "whenUnsatisfiable"),
+        ("In without values", one(pod("      nodeSelector: {}\n      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In}]}]}}}\n")), vec![], "bad.yaml:15", "values: Required value"),
+        ("bad ready-after", one(with("annotations: {team: web}", "annotations: {orch.dev/ready-after: soon}")), vec![], "bad.yaml:12", "orch.dev/ready-after"),
+        ("bad simulate", one(with("annotations: {team: web}", "annotations: {orch.dev/simulate: explode}")), vec![], "bad.yaml:12", "never-ready or crash-after"),
+        ("dependency cycle", one(format!("{}{}", depends("a", "Deployment/b"), depends("b", "Deployment/a"))), vec![], "bad.yaml:", "dependency cycle: Deployment/default/a -> Deployment/default/b -> Deployment/default/a"),
+        ("missing dependency", one(depends("a", "Deployment/ghost")), vec![], "bad.yaml:6", "Deployment/default/ghost is not declared"),
+        ("node with an unknown taint effect", one(node_doc("spec: {taints: [{key: a, effect: Never}]}\n")), vec![], "bad.yaml:4", "effect"),
+        ("node with negative cpu", one(node_doc("status: {allocatable: {cpu: \"-2\"}}\n")), vec![], "bad.yaml:4", "status.allocatable.cpu"),
+        ("budget with both bounds", one("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {minAvailable: 1, maxUnavailable: 1, selector: {}}\n".into()), vec![], "bad.yaml:4", "cannot be both set"),
+        ("alias bomb", one(bomb), vec![], "bad.yaml:", "budget"),
+        ("10,000-level nesting", one(nesting), vec![], "bad.yaml:4", "recursion limit"),
+        ("binary file", vec![("bad.yaml", b"\x00\x01\x02 binary \x7f".to_vec())], vec![], "bad.yaml", "bad.yaml"),
+        ("non-UTF-8", vec![("bad.yaml", b"kind: Node\nmetadata: {name: caf\xe9}\n".to_vec())], vec![], "bad.yaml", "not UTF-8 text (invalid byte at offset 31)"),
+        ("a 100 MB manifest", vec![("bad.yaml", vec![b'#'; 100 << 20])], vec![], "bad.yaml", "larger than 64 MiB"),
+    ]
+}
+
+#[test]
+fn the_bad_input_catalogue() {
+    let cluster = Cluster::new();
+    cluster.write("ok.yaml", &node("n1", "4", "", ""));
+    cluster.run(&["apply", "-f", "ok.yaml", "-q"]).success();
+    let state = cluster.state_bytes();
+    let cases = cases();
+    let mut failures = Vec::new();
+    for (case, files, extra, location, needle) in &cases {
+        let dir = cluster.path("case");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let output = cluster
+            .orch()
+            .current_dir(&dir)
+            .args(["apply"])
+            .args(extra)
+            .args(files.iter().flat_map(|(n, _)| ["-f", *n]))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let problems: Vec<&str> = [
+            (output.status.code() != Some(1)).then_some("exit code"),
+            (!stderr.contains(location)).then_some("location"),
+            (!stderr.contains(needle)).then_some("message"),
+            (stderr.lines().count() > 30).then_some("longer than a screen"),
+            stderr.contains("panicked").then_some("panic"),
+            (cluster.state_bytes() != state).then_some("state changed"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{case}: {problems:?} (exit {:?}; want `{location}` and `{needle}`):\n{stderr}",
+                output.status.code()
+            ));
+        }
+    }
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn odd_paths_and_state_files_are_refused() {
+    let cluster = Cluster::new();
+    cluster.write("ok.yaml", &node("n1", "4", "", ""));
+    cluster.run(&["apply", "-f", "ok.yaml", "-q"]).success();
+    let state = cluster.state_bytes();
+    // A directory without manifests, a missing file, a symlink loop.
+    std::fs::create_dir_all(cluster.path("empty")).unwrap();
+    cluster
+        .run(&["apply", "-f", "empty"])
+        .code(1)
+        .stderr(predicates::str::contains("no manifests found"));
+    cluster
+        .run(&["apply", "-f", "nope.yaml"])
+        .code(1)
+        .stderr(predicates::str::contains("nope.yaml: no such file"));
+    #[cfg(unix)]
+    {
+        std::fs::create_dir_all(cluster.path("looped/inner")).unwrap();
+        cluster.write("looped/inner/n.yaml", &node("n2", "4", "", ""));
+        std::os::unix::fs::symlink(cluster.path("looped"), cluster.path("looped/inner/back"))
+            .unwrap();
+        cluster
+            .run(&["apply", "-f", "looped"])
+            .code(1)
+            .stderr(predicates::str::contains("symlink loop"));
+    }
+    assert_eq!(cluster.state_bytes(), state);
+    // A state file that is a directory, one from a newer orch, an unwritable place.
+    std::fs::create_dir_all(cluster.path("dir.yaml")).unwrap();
+    cluster
+        .orch()
+        .env("ORCH_STATE", cluster.path("dir.yaml"))
+        .args(["apply", "-f", "ok.yaml"])
+        .assert()
+        .code(1);
+    cluster.write(
+        "future.yaml",
+        "apiVersion: orch.dev/v9\nkind: State\ngeneration: 1\nclock: 0\n",
+    );
+    cluster
+        .orch()
+        .env("ORCH_STATE", cluster.path("future.yaml"))
+        .args(["apply", "-f", "ok.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "apiVersion orch.dev/v9 is not supported",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(cluster.path("future.yaml")).unwrap(),
+        "apiVersion: orch.dev/v9\nkind: State\ngeneration: 1\nclock: 0\n"
+    );
+    cluster
+        .orch()
+        .env("ORCH_STATE", "/proc/orch-test/orch.state.yaml")
+        .args(["apply", "-f", "ok.yaml"])
+        .assert()
+        .code(1);
+}
