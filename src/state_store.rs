@@ -217,7 +217,7 @@ fn save(path: &Path, state: &State) -> Result<(), StateError> {
         }
     };
     let mut temp = tempfile::Builder::new()
-        .prefix(".orch-state-")
+        .prefix(&temp_prefix(path))
         .tempfile_in(&dir)
         .map_err(io("writing"))?;
     temp.write_all(text.as_bytes()).map_err(io("writing"))?;
@@ -246,6 +246,29 @@ fn parent(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+/// Temporary files of a save are `.<state file name>.tmp-XXXXXX` beside it.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.tmp-",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    )
+}
+
+/// A save interrupted by a kill leaves its temporary file behind; with the
+/// lock held, no save of this state is running, so they can go.
+fn remove_stale_temp_files(path: &Path, dir: &Path) {
+    let prefix = temp_prefix(path);
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -309,6 +332,7 @@ pub fn lock(path: &Path, wait: bool) -> Result<StateLock, StateError> {
     file.set_len(0).map_err(io)?;
     file.write_all(format!("{}\n", std::process::id()).as_bytes())
         .map_err(io)?;
+    remove_stale_temp_files(path, &dir);
     Ok(StateLock {
         path: path.into(),
         _file: file,

@@ -278,7 +278,7 @@ fn is_relevant(path: &Path, state: &Path) -> bool {
         return true;
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name.ends_with(".lock") || name.starts_with(".orch-state-") {
+    if name.ends_with(".lock") || (name.starts_with('.') && name.contains(".tmp-")) {
         return false;
     }
     path.extension()
