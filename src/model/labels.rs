@@ -171,6 +171,10 @@ impl LabelSelector {
     /// `k!=v` matches objects without `k`, as in Kubernetes.
     pub fn parse(text: &str) -> Result<LabelSelector, SelectorParseError> {
         let mut selector = LabelSelector::default();
+        if text.trim().is_empty() {
+            // As kubectl: an empty selector selects everything.
+            return Ok(selector);
+        }
         for clause in split_clauses(text)? {
             let clause = clause.trim();
             if clause.is_empty() {
