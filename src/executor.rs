@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub reconcile: Options,
     /// Simulated seconds the loop may advance the clock.
     pub timeout: u64,
+    /// Stop after this many steps (`--max-steps`), as if the time budget ran out.
+    pub max_steps: usize,
 }
 
 impl Default for RunOptions {
@@ -66,6 +68,7 @@ impl Default for RunOptions {
         RunOptions {
             reconcile: Options::default(),
             timeout: 3600,
+            max_steps: MAX_STEPS,
         }
     }
 }
@@ -81,7 +84,7 @@ pub struct RunResult {
 }
 
 /// A guard against a controller that keeps acting without converging.
-const MAX_STEPS: usize = 100_000;
+pub const MAX_STEPS: usize = 100_000;
 
 /// Run the loop on `state`. `persist` is called after every step that changed
 /// the state (and once more if only the clock moved at the end).
@@ -108,8 +111,24 @@ pub fn run<E>(
             persist(state, Some(&step))?;
             persisted_clock = state.clock;
             steps.push(step);
-            if steps.len() >= MAX_STEPS {
-                break Outcome::Timeout;
+            if steps.len() >= options.max_steps.min(MAX_STEPS) {
+                let next = reconcile::reconcile(
+                    desired,
+                    state,
+                    state.clock,
+                    scheduler,
+                    &options.reconcile,
+                );
+                let done = next.actions.is_empty()
+                    && next.wake_at.is_none()
+                    && reconcile::summarize(desired, state, state.clock)
+                        .iter()
+                        .all(WorkloadReport::converged);
+                break if done {
+                    Outcome::Converged
+                } else {
+                    Outcome::Timeout
+                };
             }
             if stuck(&reconcile::summarize(desired, state, state.clock)) {
                 break Outcome::Blocked;

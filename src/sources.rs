@@ -122,10 +122,11 @@ fn walk(
         };
         if metadata.is_dir() {
             walk(&path, files, visited, ancestors)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.contains(&e))
+        } else if metadata.is_file()
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e))
         {
             files.push(path);
         }
@@ -221,5 +222,25 @@ mod tests {
             Err(SourceError::Loop { .. }) => {}
             other => panic!("{other:?}"),
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_once_and_dangling_ones_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("shared.yaml"), "shared").unwrap();
+        fs::create_dir(dir.path().join("a")).unwrap();
+        fs::write(dir.path().join("a/x.yaml"), "x").unwrap();
+        // Two links to one directory: read once. A dangling link: skipped.
+        std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("b")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("c")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("d.yaml")).unwrap();
+        let texts: Vec<String> = collect(&[arg(dir.path())])
+            .unwrap()
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(texts, ["x", "shared"]);
     }
 }

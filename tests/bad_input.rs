@@ -247,3 +247,35 @@ fn odd_paths_and_state_files_are_refused() {
         .assert()
         .code(1);
 }
+
+/// Manifest content is data: orch never starts another program or a shell, so
+/// nothing in a manifest can be executed or interpolated into a command line.
+#[test]
+fn orch_never_runs_other_programs() {
+    fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    assert!(files.len() > 20, "the source tree was not found");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for forbidden in ["process::Command", "Command::new", "libc::exec", "execve"] {
+            assert!(
+                !text.contains(forbidden),
+                "{}: uses `{forbidden}`",
+                file.display()
+            );
+        }
+    }
+}

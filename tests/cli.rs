@@ -874,3 +874,48 @@ fn explain_a_running_replica_marks_the_winner_with_scores() {
         .success()
         .stdout(predicate::str::contains("b is still the best node for it"));
 }
+
+#[test]
+fn max_steps_walks_an_apply_one_step_at_a_time() {
+    let whole = Cluster::example();
+    let output = whole
+        .run(&["apply", "-f", "manifests/", "-o", "json"])
+        .success();
+    let document: serde_json::Value = serde_json::from_slice(&output.get_output().stdout).unwrap();
+    let total = document["steps"].as_array().unwrap().len();
+    assert!(total > 2, "the example takes several steps");
+
+    let stepped = Cluster::example();
+    for taken in 1..total {
+        let output = stepped
+            .run(&[
+                "apply",
+                "-f",
+                "manifests/",
+                "--max-steps",
+                "1",
+                "-o",
+                "json",
+            ])
+            .code(3);
+        let document: serde_json::Value =
+            serde_json::from_slice(&output.get_output().stdout).unwrap();
+        assert_eq!(
+            document["steps"].as_array().unwrap().len(),
+            1,
+            "step {taken}"
+        );
+    }
+    stepped
+        .run(&["apply", "-f", "manifests/", "--max-steps", "1"])
+        .success();
+    assert_eq!(
+        stepped.state_bytes(),
+        whole.state_bytes(),
+        "stepping one at a time ends where one apply does"
+    );
+    stepped
+        .run(&["apply", "-f", "manifests/", "--max-steps", "0"])
+        .code(2)
+        .stderr(predicates::str::contains("--max-steps"));
+}

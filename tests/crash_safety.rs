@@ -67,6 +67,33 @@ impl Seeded {
     }
 }
 
+fn generation_of(state: &str) -> u64 {
+    state
+        .lines()
+        .find_map(|line| line.strip_prefix("generation: "))
+        .and_then(|g| g.trim().parse().ok())
+        .expect("the state records its generation")
+}
+
+/// The state an uninterrupted apply has persisted after its first `steps` steps.
+fn state_after_steps(steps: u64) -> Vec<u8> {
+    let cluster = Cluster::new();
+    cluster.write("fleet.yaml", &fleet());
+    orch(
+        &cluster,
+        &[
+            "apply",
+            "-f",
+            "fleet.yaml",
+            "--max-steps",
+            &steps.to_string(),
+        ],
+    )
+    .status()
+    .unwrap();
+    cluster.state_bytes()
+}
+
 #[test]
 fn sigkill_at_any_moment_never_corrupts_the_state() {
     let reference = Cluster::new();
@@ -85,6 +112,9 @@ fn sigkill_at_any_moment_never_corrupts_the_state() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
+    let final_generation = generation_of(std::str::from_utf8(&expected).unwrap());
+    let mut states_after = std::collections::HashMap::new();
+    let mut killed_mid_run = 0;
     let mut seed = Seeded(0x5eed);
     let window = full.as_millis() as u64 + 20;
     for iteration in 0..iterations {
@@ -107,6 +137,17 @@ fn sigkill_at_any_moment_never_corrupts_the_state() {
                 "iteration {iteration}: the state does not load:\n{}",
                 &state[..state.len().min(400)]
             );
+            // Exactly the state an uninterrupted apply persists after some step.
+            let generation = generation_of(&state);
+            let after_step = states_after
+                .entry(generation)
+                .or_insert_with(|| state_after_steps(generation));
+            assert!(
+                *after_step == state.as_bytes()
+                    || (generation == final_generation && state.as_bytes() == expected),
+                "iteration {iteration}: the state at generation {generation} is not the one persisted after step {generation}"
+            );
+            killed_mid_run += usize::from(generation < final_generation);
         }
         assert!(
             orch(&cluster, &["apply", "-f", "fleet.yaml"])
@@ -129,6 +170,10 @@ fn sigkill_at_any_moment_never_corrupts_the_state() {
             "iteration {iteration}: temporary files left: {leftovers:?}"
         );
     }
+    assert!(
+        killed_mid_run * 4 >= iterations as usize,
+        "only {killed_mid_run} of {iterations} kills landed mid-run; the test is not exercising crashes"
+    );
 }
 
 #[test]

@@ -29,6 +29,9 @@ pub struct LoopArgs {
     /// Simulated seconds the loop may run before giving up (exit 3).
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
+    /// Stop after N steps (exit 3 when not converged by then): step through a rollout.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_steps: Option<u64>,
     /// Node scoring for resources.
     #[arg(long, value_enum, default_value_t)]
     pub scoring: Scoring,
@@ -74,6 +77,9 @@ impl LoopArgs {
                 },
             },
             timeout: self.timeout,
+            max_steps: self.max_steps.map_or(executor::MAX_STEPS, |n| {
+                n.min(executor::MAX_STEPS as u64) as usize
+            }),
         }
     }
 

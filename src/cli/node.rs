@@ -294,6 +294,7 @@ pub(super) fn run_stored(
     let options = RunOptions {
         reconcile: Options { prune: Prune::Keep },
         timeout,
+        ..Default::default()
     };
     let result = executor::run(&desired, state, &scheduler, &options, |state, _| {
         lock.save(state)

@@ -179,6 +179,7 @@ fn undo_rollout(context: &Context, args: UndoArgs) -> Result<Exit> {
             prune: crate::reconcile::Prune::Keep,
         },
         timeout: args.timeout,
+        ..Default::default()
     };
     let result = executor::run(&desired, &mut state, &scheduler, &options, |state, _| {
         lock.save(state)
