@@ -2,6 +2,7 @@
 //! error once, and maps the outcome to the stable exit codes of SPEC §1.
 
 mod apply;
+mod bench;
 mod describe;
 mod get;
 mod graph;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Node lifecycle and faults: add, remove, drain, cordon, uncordon, fail, recover.
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// Synthetic fleets and whole-process benchmarks: generate, run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub struct Context {
@@ -126,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Rollout(command) => rollout::run(&context, command),
         Command::Replica(command) => replica::run(&context, command),
         Command::Graph(args) => graph::run(&context, args),
+        Command::Bench(command) => bench::run(&context, command),
     };
     let exit = match result {
         Ok(exit) => exit,

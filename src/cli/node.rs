@@ -97,14 +97,7 @@ fn record(state: &mut State, name: &str, kind: EventType, reason: &str, message:
 }
 
 fn ready_condition(status: &str, reason: &str, message: &str, now: u64) -> Condition {
-    Condition {
-        kind: "Ready".into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
-        last_update_time: now,
-        last_transition_time: now,
-    }
+    Condition::ready(status, reason, message, now)
 }
 
 pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
@@ -154,27 +147,9 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
             )))
         }),
         NodeCommand::Fail(args) => change(context, &args.name, args.wait_lock, |state| {
-            let now = state.clock;
-            let node = existing(state, &args.name, context)?;
-            if !node.ready {
+            existing(state, &args.name, context)?;
+            if !state.fail_node(&args.name) {
                 return Ok(None);
-            }
-            node.ready = false;
-            node.not_ready_since = Some(now);
-            node.conditions = vec![ready_condition(
-                "Unknown",
-                "NodeStatusUnknown",
-                "Kubelet stopped posting node status.",
-                now,
-            )];
-            // Its replicas stop being ready at once; the loop evicts them later.
-            for replica in state
-                .replicas
-                .iter_mut()
-                .filter(|r| r.node.as_deref() == Some(args.name.as_str()))
-            {
-                replica.ready = false;
-                replica.ready_at = None;
             }
             Ok(Some((
                 "NodeNotReady",

@@ -211,7 +211,51 @@ pub struct Event {
     pub message: String,
 }
 
+impl Condition {
+    /// A node's Ready condition, as the node lifecycle controller writes it.
+    pub fn ready(status: &str, reason: &str, message: &str, now: u64) -> Condition {
+        Condition {
+            kind: "Ready".into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            last_update_time: now,
+            last_transition_time: now,
+        }
+    }
+}
+
 impl State {
+    /// The node stops posting status: NotReady from now, its replicas
+    /// unready at once (the loop evicts them after the not-ready toleration).
+    /// False when the node is unknown or already not ready.
+    pub fn fail_node(&mut self, name: &str) -> bool {
+        let now = self.clock;
+        let Some(node) = self.node_mut(name) else {
+            return false;
+        };
+        if !node.ready {
+            return false;
+        }
+        node.ready = false;
+        node.not_ready_since = Some(now);
+        node.conditions = vec![Condition::ready(
+            "Unknown",
+            "NodeStatusUnknown",
+            "Kubelet stopped posting node status.",
+            now,
+        )];
+        for replica in self
+            .replicas
+            .iter_mut()
+            .filter(|r| r.node.as_deref() == Some(name))
+        {
+            replica.ready = false;
+            replica.ready_at = None;
+        }
+        true
+    }
+
     pub fn node(&self, name: &str) -> Option<&NodeState> {
         self.nodes.iter().find(|n| n.name == name)
     }

@@ -1,0 +1,380 @@
+//! Synthetic fleets for benchmarks: `orch bench generate` writes the
+//! manifests of a realistic mixed cluster — zones, instance sizes, a few
+//! tainted GPU nodes, workloads with resources, selectors, zone spread,
+//! hostname anti-affinity, preferred affinity, data locality and DaemonSets —
+//! deterministic for a seed. Pure: returns named texts, writes nothing.
+
+use std::fmt::Write as _;
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetSpec {
+    pub nodes: usize,
+    /// Total replicas, DaemonSet replicas included.
+    pub replicas: usize,
+    pub seed: u64,
+    /// Every n-th Deployment (0 = none) gets a new image, version 2: the
+    /// same fleet with a rolling update of 1/n of its workloads.
+    pub updated_every: usize,
+}
+
+/// SplitMix64: tiny, fast and, unlike a crate's generator, guaranteed to give
+/// the same fleet for a seed in every version of orch.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x6a09_e667_f3bc_c909)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound` (`bound` > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        ((self.next_u64() as u128 * bound as u128) >> 64) as u64
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+pub const ZONES: [&str; 3] = ["zone-a", "zone-b", "zone-c"];
+const NAMESPACES: [&str; 6] = ["shop", "search", "payments", "media", "analytics", "platform"];
+const DATASETS: [&str; 4] = ["clicks", "catalog", "images", "ledger"];
+
+/// A node class: its share of the fleet (per mille), capacity and traits.
+struct Class {
+    name: &'static str,
+    per_mille: usize,
+    instance: &'static str,
+    cpu: u32,
+    memory_gi: u32,
+    gpus: u32,
+}
+
+const CLASSES: [Class; 4] = [
+    Class {
+        name: "general",
+        per_mille: 640,
+        instance: "m6.2xlarge",
+        cpu: 8,
+        memory_gi: 32,
+        gpus: 0,
+    },
+    Class {
+        name: "compute",
+        per_mille: 200,
+        instance: "c6.4xlarge",
+        cpu: 16,
+        memory_gi: 32,
+        gpus: 0,
+    },
+    Class {
+        name: "highmem",
+        per_mille: 150,
+        instance: "r6.2xlarge",
+        cpu: 8,
+        memory_gi: 64,
+        gpus: 0,
+    },
+    Class {
+        name: "gpu",
+        per_mille: 10,
+        instance: "g5.4xlarge",
+        cpu: 16,
+        memory_gi: 64,
+        gpus: 4,
+    },
+];
+
+/// The kinds of workload in the mix, with their share (percent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Resources only (the system default spreading applies).
+    Plain,
+    /// Zone spread, DoNotSchedule.
+    ZoneSpread,
+    /// One replica per node: required hostname anti-affinity.
+    AntiAffinity,
+    /// Preferred node affinity and preferred pod anti-affinity.
+    Preferred,
+    /// Pinned to a node class by nodeSelector.
+    Pinned,
+    /// Near its data (`orch.dev/data-locality`).
+    DataLocal,
+    /// GPU: tolerates the GPU taint and requests `nvidia.com/gpu`.
+    Gpu,
+}
+
+const MIX: [(Shape, u64); 7] = [
+    (Shape::Plain, 34),
+    (Shape::ZoneSpread, 22),
+    (Shape::AntiAffinity, 8),
+    (Shape::Preferred, 16),
+    (Shape::Pinned, 10),
+    (Shape::DataLocal, 8),
+    (Shape::Gpu, 2),
+];
+
+/// The node classes in order, with their counts (every class present once the
+/// fleet has a node for it, GPU nodes at least one).
+fn class_counts(nodes: usize) -> Vec<usize> {
+    let mut counts: Vec<usize> = CLASSES.iter().map(|c| nodes * c.per_mille / 1000).collect();
+    if nodes >= 4 {
+        for count in counts.iter_mut().skip(1) {
+            *count = (*count).max(1);
+        }
+    }
+    let assigned: usize = counts.iter().sum();
+    counts[0] = (counts[0] + nodes).saturating_sub(assigned);
+    counts
+}
+
+/// The manifests of a fleet: `(file name, text)` pairs.
+pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
+    let mut rng = Rng::new(spec.seed);
+    let mut files = Vec::new();
+    let counts = class_counts(spec.nodes);
+    let mut nodes = String::new();
+    let mut index = 0usize;
+    let mut gpu_nodes = 0usize;
+    for (class, &count) in CLASSES.iter().zip(&counts) {
+        for _ in 0..count {
+            let zone = ZONES[index % ZONES.len()];
+            let name = format!("{}-{}-{:05}", class.name, &zone[5..], index);
+            index += 1;
+            let dataset = if rng.chance(30) {
+                format!(", dataset/{}: \"true\"", rng.pick(&DATASETS))
+            } else {
+                String::new()
+            };
+            let disk = if rng.chance(40) { "ssd" } else { "hdd" };
+            let (gpu, taints) = if class.gpus > 0 {
+                gpu_nodes += 1;
+                (
+                    format!(", nvidia.com/gpu: \"{}\"", class.gpus),
+                    "\n  taints: [{key: nvidia.com/gpu, value: \"true\", effect: NoSchedule}]",
+                )
+            } else {
+                (String::new(), "")
+            };
+            let _ = write!(
+                nodes,
+                "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels: {{topology.kubernetes.io/zone: {zone}, node.kubernetes.io/instance-type: {}, node.orch.dev/class: {}, disktype: {disk}{dataset}}}\nspec:{}\nstatus:\n  allocatable: {{cpu: \"{}\", memory: {}Gi, pods: \"110\"{gpu}}}\n",
+                class.instance,
+                class.name,
+                if taints.is_empty() { " {}" } else { taints },
+                class.cpu,
+                class.memory_gi,
+            );
+        }
+    }
+    files.push(("nodes.yaml".to_string(), nodes));
+
+    // DaemonSets: one on every node (tolerating everything), one on non-GPU nodes.
+    let daemons = [
+        ("log-agent", "100m", "128Mi", true),
+        ("node-exporter", "50m", "64Mi", false),
+    ];
+    let mut daemon_text = String::new();
+    let mut daemon_replicas = 0usize;
+    for (name, cpu, memory, everywhere) in daemons {
+        let per_fleet = if everywhere {
+            spec.nodes
+        } else {
+            spec.nodes - gpu_nodes
+        };
+        if daemon_replicas + per_fleet > spec.replicas / 5 {
+            continue; // DaemonSets stay a minority of the replicas
+        }
+        daemon_replicas += per_fleet;
+        let placement = if everywhere {
+            "      tolerations: [{operator: Exists}]\n".to_string()
+        } else {
+            "      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: node.orch.dev/class, operator: NotIn, values: [gpu]}]}]}}}\n".to_string()
+        };
+        let _ = write!(
+            daemon_text,
+            "---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: kube-system}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{placement}      containers: [{{name: {name}, image: \"{name}:1.0\", resources: {{requests: {{cpu: {cpu}, memory: {memory}}}}}}}]\n"
+        );
+    }
+    if !daemon_text.is_empty() {
+        files.push(("daemonsets.yaml".to_string(), daemon_text));
+    }
+
+    // Deployments until the replica budget is spent.
+    let mut remaining = spec.replicas.saturating_sub(daemon_replicas);
+    let gpu_capacity = gpu_nodes * 4;
+    let mut gpu_used = 0usize;
+    let mut per_namespace: Vec<String> = vec![String::new(); NAMESPACES.len()];
+    let mut n = 0usize;
+    while remaining > 0 {
+        let mut shape = weighted(&mut rng);
+        let mut replicas = match rng.below(10) {
+            0..=5 => 2 + rng.below(9) as usize,   // 2..=10
+            6..=8 => 10 + rng.below(41) as usize, // 10..=50
+            _ => 50 + rng.below(151) as usize,    // 50..=200
+        };
+        if shape == Shape::AntiAffinity {
+            replicas = replicas.min(spec.nodes * 3 / 5).max(1);
+        }
+        if shape == Shape::Gpu {
+            replicas = replicas.min(4);
+            if gpu_used + replicas > gpu_capacity / 2 {
+                shape = Shape::Plain;
+            } else {
+                gpu_used += replicas;
+            }
+        }
+        let replicas = replicas.min(remaining);
+        remaining -= replicas;
+        let namespace = n % NAMESPACES.len();
+        let name = format!("{}-{:05}", shape_name(shape), n);
+        let version = if spec.updated_every > 0 && n % spec.updated_every == 0 {
+            2
+        } else {
+            1
+        };
+        per_namespace[namespace].push_str(&deployment(
+            &mut rng,
+            &name,
+            NAMESPACES[namespace],
+            replicas,
+            shape,
+            version,
+        ));
+        n += 1;
+    }
+    for (namespace, text) in NAMESPACES.iter().zip(per_namespace) {
+        if !text.is_empty() {
+            files.push((format!("{namespace}.yaml"), text));
+        }
+    }
+    files
+}
+
+fn weighted(rng: &mut Rng) -> Shape {
+    let mut roll = rng.below(100);
+    for (shape, share) in MIX {
+        if roll < share {
+            return shape;
+        }
+        roll -= share;
+    }
+    Shape::Plain
+}
+
+fn shape_name(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Plain => "svc",
+        Shape::ZoneSpread => "spread",
+        Shape::AntiAffinity => "solo",
+        Shape::Preferred => "pref",
+        Shape::Pinned => "pinned",
+        Shape::DataLocal => "etl",
+        Shape::Gpu => "gpu",
+    }
+}
+
+fn deployment(
+    rng: &mut Rng,
+    name: &str,
+    namespace: &str,
+    replicas: usize,
+    shape: Shape,
+    version: u32,
+) -> String {
+    let cpu = rng.pick(&["50m", "100m", "100m", "200m", "250m"]);
+    let memory = rng.pick(&["64Mi", "128Mi", "256Mi", "512Mi", "1Gi"]);
+    let mut extra = String::new();
+    let mut annotations = String::new();
+    let mut limits = String::new();
+    match shape {
+        Shape::Plain => {}
+        Shape::ZoneSpread => {
+            let _ = write!(
+                extra,
+                "      topologySpreadConstraints: [{{maxSkew: {}, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: {name}}}}}}}]\n",
+                1 + rng.below(2)
+            );
+        }
+        Shape::AntiAffinity => {
+            let _ = write!(
+                extra,
+                "      affinity: {{podAntiAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: [{{topologyKey: kubernetes.io/hostname, labelSelector: {{matchLabels: {{app: {name}}}}}}}]}}}}\n"
+            );
+        }
+        Shape::Preferred => {
+            let class = rng.pick(&["compute", "general"]);
+            let _ = write!(
+                extra,
+                "      affinity:\n        nodeAffinity: {{preferredDuringSchedulingIgnoredDuringExecution: [{{weight: {}, preference: {{matchExpressions: [{{key: node.orch.dev/class, operator: In, values: [{class}]}}]}}}}]}}\n        podAntiAffinity: {{preferredDuringSchedulingIgnoredDuringExecution: [{{weight: 100, podAffinityTerm: {{topologyKey: kubernetes.io/hostname, labelSelector: {{matchLabels: {{app: {name}}}}}}}}}]}}\n",
+                10 + rng.below(90)
+            );
+        }
+        Shape::Pinned => {
+            let class = rng.pick(&["highmem", "compute"]);
+            let _ = writeln!(
+                extra,
+                "      nodeSelector: {{node.orch.dev/class: {class}}}"
+            );
+        }
+        Shape::DataLocal => {
+            let dataset = rng.pick(&DATASETS);
+            let _ = write!(
+                annotations,
+                ", annotations: {{orch.dev/data-locality: \"dataset/{dataset}=true\"}}"
+            );
+            let _ = writeln!(extra, "      nodeSelector: {{disktype: ssd}}");
+        }
+        Shape::Gpu => {
+            limits = ", limits: {nvidia.com/gpu: \"1\"}".to_string();
+            let _ = writeln!(
+                extra,
+                "      tolerations: [{{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]"
+            );
+        }
+    }
+    format!(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}, team: {namespace}}}{annotations}}}\n    spec:\n{extra}      containers: [{{name: app, image: \"{name}:{version}\", resources: {{requests: {{cpu: {cpu}, memory: {memory}}}{limits}}}}}]\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_fleet_and_another_seed_another() {
+        let spec = FleetSpec {
+            nodes: 60,
+            replicas: 900,
+            seed: 7,
+            updated_every: 0,
+        };
+        assert_eq!(generate(spec), generate(spec));
+        assert_ne!(generate(spec), generate(FleetSpec { seed: 8, ..spec }));
+    }
+
+    #[test]
+    fn class_counts_add_up_and_keep_every_class() {
+        for nodes in [4, 10, 99, 500, 5000] {
+            let counts = class_counts(nodes);
+            assert_eq!(counts.iter().sum::<usize>(), nodes);
+            assert!(counts.iter().all(|&c| c >= 1), "{nodes}: {counts:?}");
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! `orch bench generate` writes a synthetic fleet; `orch bench run` measures
+//! the whole product on one, in this process, scenario by scenario: a cold
+//! apply from empty to converged, a no-op plan, a rolling update of 10% of the
+//! workloads, the failure of 1% of the nodes, and loading and saving the state
+//! in YAML and JSON.
+
+use super::{Context, Exit};
+use crate::bench::{FleetSpec, generate};
+use crate::executor::{self, Outcome, RunOptions};
+use crate::manifest::{self, Loaded, ParseOptions};
+use crate::model::state::State;
+use crate::reconcile::Action;
+use crate::render::{self, Format, tables::table};
+use crate::scheduler::{Scheduler, ScoringStrategy};
+use crate::{sources, state_store};
+use anyhow::{Context as _, Result, anyhow, bail};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Write the manifests of a synthetic fleet (deterministic for a seed).
+    Generate(GenerateArgs),
+    /// Measure apply, plan, a rolling update, node failures and state I/O on a synthetic fleet.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FleetArgs {
+    /// Nodes in the fleet.
+    #[arg(long, default_value_t = 5000)]
+    pub nodes: usize,
+    /// Replicas in all, DaemonSet replicas included.
+    #[arg(long, default_value_t = 150_000)]
+    pub replicas: usize,
+    /// Seed of the generator: the same seed gives the same fleet.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Directory to write the manifests into (created; existing files are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateFormat {
+    #[default]
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Format of the state file the scenarios write.
+    #[arg(long, value_enum, default_value_t)]
+    pub state_format: StateFormat,
+    /// Keep the fleet and its state in this directory instead of a temporary one.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub fn run(context: &Context, command: BenchCommand) -> Result<Exit> {
+    match command {
+        BenchCommand::Generate(args) => {
+            let spec = spec(&args.fleet, 0)?;
+            write_fleet(&args.out, spec)?;
+            if !context.quiet {
+                eprintln!(
+                    "wrote a fleet of {} nodes and {} replicas to {}",
+                    spec.nodes,
+                    spec.replicas,
+                    args.out.display()
+                );
+            }
+            Ok(Exit::Success)
+        }
+        BenchCommand::Run(args) => bench_run(context, args),
+    }
+}
+
+fn spec(args: &FleetArgs, updated_every: usize) -> Result<FleetSpec> {
+    if args.nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    Ok(FleetSpec {
+        nodes: args.nodes,
+        replicas: args.replicas,
+        seed: args.seed,
+        updated_every,
+    })
+}
+
+fn write_fleet(dir: &Path, spec: FleetSpec) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in generate(spec) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One measured scenario.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Figure {
+    pub scenario: String,
+    pub seconds: f64,
+    /// What else was measured: placements, rates, sizes.
+    pub detail: String,
+    /// Peak resident memory of the process during the scenario (Linux), MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_mib: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    api_version: &'static str,
+    kind: &'static str,
+    nodes: usize,
+    replicas: usize,
+    seed: u64,
+    cpus: usize,
+    figures: Vec<Figure>,
+}
+
+fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
+    let spec = spec(&args.fleet, 0)?;
+    let temp;
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => {
+            temp = tempfile::tempdir().context("creating a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let manifests = dir.join("fleet");
+    let updated = dir.join("fleet-updated");
+    write_fleet(&manifests, spec)?;
+    write_fleet(&updated, FleetSpec {
+        updated_every: 10,
+        ..spec
+    })?;
+    let state_path = dir.join(match args.state_format {
+        StateFormat::Json => "state.json",
+        StateFormat::Yaml => "state.yaml",
+    });
+    let _ = std::fs::remove_file(&state_path);
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+    let mut figures = Vec::new();
+    let progress = |figure: &Figure| {
+        if context.verbose > 0 {
+            eprintln!(
+                "{:<28} {:>8.3}s  {}",
+                figure.scenario, figure.seconds, figure.detail
+            );
+        }
+    };
+
+    // Cold apply: parse, schedule every replica, run to convergence, save each step.
+    reset_peak_memory();
+    let started = Instant::now();
+    let loaded = load(&manifests)?;
+    let parsed = started.elapsed();
+    let lock = state_store::lock(&state_path, false)?;
+    let mut state = lock.load()?;
+    let apply = run_loop(&loaded, &mut state, &scheduler, Some(&lock))?;
+    drop(lock);
+    let total = started.elapsed();
+    let placements = apply.first_step_binds;
+    let figure = Figure {
+        scenario: "cold apply".into(),
+        seconds: total.as_secs_f64(),
+        detail: format!(
+            "{} replicas on {} nodes, {}; parse {:.2}s, {} steps, saves {:.2}s",
+            state.replicas.len(),
+            state.nodes.len(),
+            apply.outcome,
+            parsed.as_secs_f64(),
+            apply.steps,
+            apply.saving.as_secs_f64(),
+        ),
+        peak_mib: peak_memory_mib(),
+    };
+    progress(&figure);
+    figures.push(figure);
+    let figure = Figure {
+        scenario: "scheduling (first pass)".into(),
+        seconds: apply.first_step.as_secs_f64(),
+        detail: format!(
+            "{placements} placements, {:.0} placements/s",
+            placements as f64 / apply.first_step.as_secs_f64().max(1e-9)
+        ),
+        peak_mib: None,
+    };
+    progress(&figure);
+    figures.push(figure);
+
+    // No-op plan: what `orch plan` does on the converged state.
+    reset_peak_memory();
+    let started = Instant::now();
+    let loaded = load(&manifests)?;
+    let mut planned = state_store::load(&state_path)?;
+    let plan = run_loop(&loaded, &mut planned, &scheduler, None)?;
+    let figure = Figure {
+        scenario: "no-op plan".into(),
+        seconds: started.elapsed().as_secs_f64(),
+        detail: format!("{}, {} steps", plan.outcome, plan.steps),
+        peak_mib: peak_memory_mib(),
+    };
+    progress(&figure);
+    figures.push(figure);
+    drop(planned);
+
+    // State I/O in both formats.
+    for (format, name) in [("YAML", "state-io.yaml"), ("JSON", "state-io.json")] {
+        let path = dir.join(name);
+        let _ = std::fs::remove_file(&path);
+        let lock = state_store::lock(&path, false)?;
+        let started = Instant::now();
+        lock.save(&state)?;
+        let saved = started.elapsed();
+        drop(lock);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let started = Instant::now();
+        let loaded_back = state_store::load(&path)?;
+        let loading = started.elapsed();
+        if loaded_back != state {
+            bail!("the {format} state did not load back as it was saved");
+        }
+        for (what, took) in [("save", saved), ("load", loading)] {
+            let figure = Figure {
+                scenario: format!("state {what} ({format})"),
+                seconds: took.as_secs_f64(),
+                detail: format!("{:.1} MiB", size as f64 / (1 << 20) as f64),
+                peak_mib: None,
+            };
+            progress(&figure);
+            figures.push(figure);
+        }
+    }
+
+    // A rolling update of every tenth Deployment.
+    reset_peak_memory();
+    let started = Instant::now();
+    let loaded = load(&updated)?;
+    let lock = state_store::lock(&state_path, false)?;
+    let mut state = lock.load()?;
+    let clock = state.clock;
+    let update = run_loop(&loaded, &mut state, &scheduler, Some(&lock))?;
+    drop(lock);
+    let figure = Figure {
+        scenario: "rolling update (10%)".into(),
+        seconds: started.elapsed().as_secs_f64(),
+        detail: format!(
+            "{}, {} steps, {} simulated, saves {:.2}s",
+            update.outcome,
+            update.steps,
+            render::duration(state.clock - clock),
+            update.saving.as_secs_f64()
+        ),
+        peak_mib: peak_memory_mib(),
+    };
+    progress(&figure);
+    figures.push(figure);
+
+    // 1% of the nodes fail; their replicas are evicted and placed elsewhere.
+    reset_peak_memory();
+    let started = Instant::now();
+    let lock = state_store::lock(&state_path, false)?;
+    let mut state = lock.load()?;
+    let clock = state.clock;
+    let mut names: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
+    names.sort();
+    let failed: Vec<String> = names
+        .into_iter()
+        .step_by(100)
+        .filter(|name| !name.starts_with("gpu-"))
+        .collect();
+    for name in &failed {
+        state.fail_node(name);
+    }
+    let failure = run_loop(&loaded, &mut state, &scheduler, Some(&lock))?;
+    drop(lock);
+    let figure = Figure {
+        scenario: "node failure (1%)".into(),
+        seconds: started.elapsed().as_secs_f64(),
+        detail: format!(
+            "{} nodes, {}, {} steps, {} simulated",
+            failed.len(),
+            failure.outcome,
+            failure.steps,
+            render::duration(state.clock - clock)
+        ),
+        peak_mib: peak_memory_mib(),
+    };
+    progress(&figure);
+    figures.push(figure);
+
+    let report = Report {
+        api_version: crate::model::state::API_VERSION,
+        kind: "BenchReport",
+        nodes: spec.nodes,
+        replicas: spec.replicas,
+        seed: spec.seed,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        figures,
+    };
+    if context.output.is_document() {
+        super::shared::out(&render::document(&report, context.output));
+    } else if context.output == Format::Table || context.output == Format::Wide {
+        let rows = report
+            .figures
+            .iter()
+            .map(|f| {
+                vec![
+                    f.scenario.clone(),
+                    format!("{:.3}", f.seconds),
+                    f.peak_mib.map_or("-".into(), |m| m.to_string()),
+                    f.detail.clone(),
+                ]
+            })
+            .collect();
+        super::shared::out(&table(&["SCENARIO", "SECONDS", "PEAK MIB", "DETAIL"], rows));
+    }
+    Ok(Exit::Success)
+}
+
+fn load(dir: &Path) -> Result<Loaded> {
+    let sources = sources::collect(&[dir.display().to_string()]).map_err(|e| anyhow!("{e}"))?;
+    manifest::parse(&sources, &ParseOptions::default()).map_err(|diagnostics| {
+        anyhow!(
+            "the generated fleet does not validate: {}",
+            diagnostics
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )
+    })
+}
+
+struct LoopFigures {
+    outcome: &'static str,
+    steps: usize,
+    first_step: Duration,
+    first_step_binds: usize,
+    saving: Duration,
+}
+
+/// The apply loop, timed: the first step (every replica scheduled) apart,
+/// and the time spent saving apart.
+fn run_loop(
+    loaded: &Loaded,
+    state: &mut State,
+    scheduler: &Scheduler,
+    lock: Option<&state_store::StateLock>,
+) -> Result<LoopFigures> {
+    let started = Instant::now();
+    let mut first_step = None;
+    let mut saving = Duration::ZERO;
+    let result = executor::run(
+        &loaded.desired,
+        state,
+        scheduler,
+        &RunOptions::default(),
+        |state, _| {
+            first_step.get_or_insert_with(|| started.elapsed());
+            if let Some(lock) = lock {
+                let at = Instant::now();
+                lock.save(state)?;
+                saving += at.elapsed();
+            }
+            Ok::<(), anyhow::Error>(())
+        },
+    )?;
+    let first_step_binds = result.steps.first().map_or(0, |step| {
+        step.actions
+            .iter()
+            .filter(|a| matches!(a, Action::Bind { .. }))
+            .count()
+    });
+    Ok(LoopFigures {
+        outcome: match result.outcome {
+            Outcome::NoChanges => "no changes",
+            Outcome::Converged => "converged",
+            Outcome::Blocked => "blocked",
+            Outcome::Timeout => "timeout",
+        },
+        steps: result.steps.len(),
+        first_step: first_step.unwrap_or_else(|| started.elapsed()),
+        first_step_binds,
+        saving,
+    })
+}
+
+/// Linux: reset the peak resident set size (`VmHWM`) to the current one.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Linux: the peak resident set size since the last reset, MiB.
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
