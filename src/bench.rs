@@ -52,7 +52,14 @@ impl Rng {
 }
 
 pub const ZONES: [&str; 3] = ["zone-a", "zone-b", "zone-c"];
-const NAMESPACES: [&str; 6] = ["shop", "search", "payments", "media", "analytics", "platform"];
+const NAMESPACES: [&str; 6] = [
+    "shop",
+    "search",
+    "payments",
+    "media",
+    "analytics",
+    "platform",
+];
 const DATASETS: [&str; 4] = ["clicks", "catalog", "images", "ledger"];
 
 /// A node class: its share of the fleet (per mille), capacity and traits.
@@ -243,7 +250,7 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
         remaining -= replicas;
         let namespace = n % NAMESPACES.len();
         let name = format!("{}-{:05}", shape_name(shape), n);
-        let version = if spec.updated_every > 0 && n % spec.updated_every == 0 {
+        let version = if spec.updated_every > 0 && n.is_multiple_of(spec.updated_every) {
             2
         } else {
             1
@@ -305,16 +312,16 @@ fn deployment(
     match shape {
         Shape::Plain => {}
         Shape::ZoneSpread => {
-            let _ = write!(
+            let _ = writeln!(
                 extra,
-                "      topologySpreadConstraints: [{{maxSkew: {}, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: {name}}}}}}}]\n",
+                "      topologySpreadConstraints: [{{maxSkew: {}, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {{matchLabels: {{app: {name}}}}}}}]",
                 1 + rng.below(2)
             );
         }
         Shape::AntiAffinity => {
-            let _ = write!(
+            let _ = writeln!(
                 extra,
-                "      affinity: {{podAntiAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: [{{topologyKey: kubernetes.io/hostname, labelSelector: {{matchLabels: {{app: {name}}}}}}}]}}}}\n"
+                "      affinity: {{podAntiAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: [{{topologyKey: kubernetes.io/hostname, labelSelector: {{matchLabels: {{app: {name}}}}}}}]}}}}"
             );
         }
         Shape::Preferred => {

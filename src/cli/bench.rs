@@ -145,10 +145,13 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     let manifests = dir.join("fleet");
     let updated = dir.join("fleet-updated");
     write_fleet(&manifests, spec)?;
-    write_fleet(&updated, FleetSpec {
-        updated_every: 10,
-        ..spec
-    })?;
+    write_fleet(
+        &updated,
+        FleetSpec {
+            updated_every: 10,
+            ..spec
+        },
+    )?;
     let state_path = dir.join(match args.state_format {
         StateFormat::Json => "state.json",
         StateFormat::Yaml => "state.yaml",

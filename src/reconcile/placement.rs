@@ -6,6 +6,7 @@ use super::daemonset::daemon_pod;
 use super::{Action, DeleteReason, Pass};
 use crate::model::pod::Simulate;
 use crate::model::state::{NodeState, Phase, Replica};
+use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::{CycleState, FilterPlugin, Scheduler, ScoringStrategy};
@@ -69,35 +70,55 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     waiting.sort_by(|a, b| {
         (a.created_at, &a.workload, &a.name).cmp(&(b.created_at, &b.workload, &b.name))
     });
-    for replica in waiting {
-        let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+    // Runs of identical replicas (one workload revision) are scheduled together:
+    // the same placements as one at a time, with the shared work done once.
+    let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
+    let mut batch = Batch::new(scheduler, &snapshot);
+    let mut start = 0;
+    while start < waiting.len() {
+        let first = waiting[start];
+        let mut end = start + 1;
+        while end < waiting.len()
+            && waiting[end].workload == first.workload
+            && waiting[end].hash == first.hash
+            && waiting[end].target_node.is_none()
+            && first.target_node.is_none()
+        {
+            end += 1;
+        }
+        let run = &waiting[start..end];
+        start = end;
+        let Some(template) = pass.catalog.pod(&first.workload, &first.hash) else {
             continue;
         };
-        let pod: Cow<_> = match &replica.target_node {
+        let pod: Cow<_> = match &first.target_node {
             Some(node) => Cow::Owned(daemon_pod(template, node)),
             None => Cow::Borrowed(template.as_ref()),
         };
-        match scheduler.schedule(&pod, &snapshot) {
-            Ok(placement) => {
-                snapshot.assume(placement.node, &pod);
-                pass.plan.actions.push(Action::Bind {
-                    replica: replica.name.clone(),
-                    workload: replica.workload.clone(),
-                    node: snapshot.nodes[placement.node].name.clone(),
-                });
-                pass.plan.wake(pass.now + pod.ready_after);
-            }
-            Err(error) => {
-                let message = error.to_string();
-                if replica.reason.as_deref() != Some(message.as_str()) {
-                    pass.plan.actions.push(Action::FailedScheduling {
+        let mut replicas = run.iter();
+        batch.run(&pod, &mut snapshot, run.len(), |result| {
+            let replica = replicas.next().expect("one result per replica");
+            match result {
+                Ok(placement) => {
+                    pass.plan.actions.push(Action::Bind {
                         replica: replica.name.clone(),
                         workload: replica.workload.clone(),
-                        message,
+                        node: node_names[placement.node].clone(),
                     });
+                    pass.plan.wake(pass.now + pod.ready_after);
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    if replica.reason.as_deref() != Some(message.as_str()) {
+                        pass.plan.actions.push(Action::FailedScheduling {
+                            replica: replica.name.clone(),
+                            workload: replica.workload.clone(),
+                            message,
+                        });
+                    }
                 }
             }
-        }
+        });
     }
     pass.created = created;
 }

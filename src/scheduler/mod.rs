@@ -5,6 +5,7 @@
 //! going to the lowest node name (kube-scheduler picks among ties at random).
 //! Pure: a pod and a snapshot in, a placement or a `FitError` out.
 
+pub mod batch;
 pub mod diagnosis;
 pub mod plugins;
 pub mod snapshot;
@@ -91,6 +92,7 @@ pub struct Evaluation {
 }
 
 pub struct Scheduler {
+    pub strategy: ScoringStrategy,
     filters: Vec<Box<dyn FilterPlugin>>,
     scorers: Vec<Box<dyn ScorePlugin>>,
 }
@@ -99,6 +101,7 @@ impl Scheduler {
     /// The default profile's plugins, in its order.
     pub fn new(strategy: ScoringStrategy) -> Scheduler {
         Scheduler {
+            strategy,
             filters: vec![
                 Box::new(plugins::NodeUnschedulable),
                 Box::new(plugins::NodeName),

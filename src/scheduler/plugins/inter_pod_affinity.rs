@@ -21,21 +21,23 @@ pub struct InterPodAffinity;
 
 type Domain = (String, String);
 
-fn required(affinity: &Option<PodAffinity>) -> &[crate::model::pod::PodAffinityTerm] {
+pub(crate) fn required(affinity: &Option<PodAffinity>) -> &[crate::model::pod::PodAffinityTerm] {
     affinity.as_ref().map_or(&[], |a| {
         a.required_during_scheduling_ignored_during_execution
             .as_slice()
     })
 }
 
-fn preferred(affinity: &Option<PodAffinity>) -> &[crate::model::pod::WeightedPodAffinityTerm] {
+pub(crate) fn preferred(
+    affinity: &Option<PodAffinity>,
+) -> &[crate::model::pod::WeightedPodAffinityTerm] {
     affinity.as_ref().map_or(&[], |a| {
         a.preferred_during_scheduling_ignored_during_execution
             .as_slice()
     })
 }
 
-fn resolve(
+pub(crate) fn resolve(
     terms: &[crate::model::pod::PodAffinityTerm],
     namespace: &str,
     labels: &Labels,
@@ -202,7 +204,7 @@ pub struct ScoreState {
 }
 
 /// What one placed replica of `group` contributes to its domains (`processExistingPod`).
-fn contributions(pod: &PodSpec, group: &ReplicaGroup) -> Vec<(String, i64)> {
+pub(crate) fn contributions(pod: &PodSpec, group: &ReplicaGroup) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     for weighted in preferred(&pod.affinity.pod_affinity) {
         let term = Term::new(&weighted.pod_affinity_term, &pod.namespace, &pod.labels);

@@ -8,7 +8,7 @@ pub mod node_resources_fit;
 mod node_unschedulable;
 pub mod pod_topology_spread;
 mod taint_toleration;
-mod terms;
+pub(crate) mod terms;
 
 pub use balanced_allocation::BalancedAllocation;
 pub use inter_pod_affinity::InterPodAffinity;

@@ -54,7 +54,7 @@ impl Constraint {
     }
 
     /// `matchNodeInclusionPolicies`.
-    fn includes(&self, pod: &PodSpec, node: &NodeInfo) -> bool {
+    pub(crate) fn includes(&self, pod: &PodSpec, node: &NodeInfo) -> bool {
         if self.honor_affinity && !pod.matches_node_selector(&node.name, &node.labels) {
             return false;
         }
@@ -70,7 +70,7 @@ impl Constraint {
     }
 }
 
-fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
+pub(crate) fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
     pod.topology_spread_constraints
         .iter()
         .filter(|c| c.when_unsatisfiable == mode)
@@ -79,7 +79,7 @@ fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
 }
 
 /// Replicas selected by `selector` in the pod's namespace, per node index.
-fn matching_per_node(
+pub(crate) fn matching_per_node(
     snapshot: &Snapshot,
     pod: &PodSpec,
     selector: &LabelSelector,
@@ -97,7 +97,7 @@ fn matching_per_node(
     counts
 }
 
-fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
+pub(crate) fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool {
     constraints.iter().all(|c| node.labels.contains_key(&c.key))
 }
 
@@ -202,7 +202,7 @@ pub struct ScoreState {
 
 /// The system default constraints (`ScheduleAnyway`), for replicas that
 /// declare none and have an owner selector.
-fn system_defaults(pod: &PodSpec) -> Vec<Constraint> {
+pub(crate) fn system_defaults(pod: &PodSpec) -> Vec<Constraint> {
     let Some(selector) = &pod.owner_selector else {
         return Vec::new();
     };

@@ -1,0 +1,981 @@
+//! Scheduling many identical replicas at once, exactly as one at a time.
+//!
+//! The replicas of one workload revision share their pod, so most of what
+//! kube-scheduler computes per replica is the same for all of them: the
+//! static filters and scores (unschedulable, node name, taints, node
+//! affinity), and every count of matching replicas except what the previous
+//! replicas of the same run added. A run therefore evaluates each node once,
+//! and after each placement updates only what that placement changed: the
+//! receiving node's resources, and the counters (spread, anti-affinity,
+//! affinity scores) of the domains it belongs to.
+//!
+//! Nodes are grouped into *profiles*: nodes whose static scores, coarse
+//! topology domains (zones, with few values) and fine counters (per-host
+//! counts) are equal get the same filter verdict and the same score from
+//! every plugin but the per-node resource ones. Per placement, each live
+//! profile is evaluated once — global aggregates (spread weights, the minimum
+//! domain count, normalization bounds over the feasible nodes) are computed
+//! from the profiles exactly as the plugins compute them over nodes — and the
+//! nodes are scanned once, each adding only its resource score to its
+//! profile's. The result is the same placement, score and feasible count as
+//! [`Scheduler::schedule`] followed by [`Snapshot::assume`], replica after
+//! replica; pods with features the fast path does not model (required pod
+//! affinity, spread scoring over fine non-hostname domains) take the plain path.
+
+use super::plugins::inter_pod_affinity::{contributions, required, resolve};
+use super::plugins::node_resources_fit::resource_score;
+use super::plugins::pod_topology_spread::{
+    Constraint, HOSTNAME, constraints, has_all_keys, matching_per_node, system_defaults,
+};
+use super::plugins::{
+    BalancedAllocation, NodeAffinity, NodeName, NodeResourcesFit, NodeUnschedulable,
+    PodTopologySpread, TaintToleration, balanced_allocation::balanced_score,
+};
+use super::snapshot::{ReplicaGroup, Snapshot};
+use super::{
+    CycleState, FilterPlugin, FitError, MAX_NODE_SCORE, Placement, Scheduler, ScorePlugin,
+};
+use crate::model::pod::{PodSpec, WhenUnsatisfiable};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// Keys with at most this many values are coarse: a node's domain is part of its profile.
+const COARSE_DOMAINS: usize = 32;
+const MISSING: i64 = i64::MIN;
+const NO_PROFILE: u32 = u32::MAX;
+
+/// Static per-node results for one pod shape, shared by every run of a pass.
+struct Statics {
+    ok: Vec<bool>,
+    taint: Vec<i64>,
+    affinity: Vec<i64>,
+}
+
+/// A scheduling pass over one snapshot: runs of identical replicas.
+pub struct Batch<'s> {
+    scheduler: &'s Scheduler,
+    /// Position of each node in name order (ties go to the lowest name).
+    rank: Vec<u32>,
+    statics: HashMap<String, Rc<Statics>>,
+    weights: Weights,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Weights {
+    taint: i64,
+    affinity: i64,
+    fit: i64,
+    spread: i64,
+    inter_pod: i64,
+    balanced: i64,
+}
+
+impl<'s> Batch<'s> {
+    pub fn new(scheduler: &'s Scheduler, snapshot: &Snapshot) -> Batch<'s> {
+        let mut order: Vec<usize> = (0..snapshot.nodes.len()).collect();
+        order.sort_by(|&a, &b| snapshot.nodes[a].name.cmp(&snapshot.nodes[b].name));
+        let mut rank = vec![0u32; order.len()];
+        for (position, &node) in order.iter().enumerate() {
+            rank[node] = position as u32;
+        }
+        let fit = NodeResourcesFit {
+            strategy: scheduler.strategy,
+        };
+        Batch {
+            scheduler,
+            rank,
+            statics: HashMap::new(),
+            weights: Weights {
+                taint: TaintToleration.weight(),
+                affinity: NodeAffinity.weight(),
+                fit: fit.weight(),
+                spread: PodTopologySpread.weight(),
+                inter_pod: super::plugins::InterPodAffinity.weight(),
+                balanced: BalancedAllocation.weight(),
+            },
+        }
+    }
+
+    /// Schedule `count` replicas of `pod` one after another, each placed one
+    /// assumed on `snapshot` before the next, and report each result.
+    pub fn run(
+        &mut self,
+        pod: &PodSpec,
+        snapshot: &mut Snapshot,
+        count: usize,
+        mut report: impl FnMut(Result<Placement, FitError>),
+    ) {
+        let model = if count > 1 {
+            Model::new(self, pod, snapshot)
+        } else {
+            None
+        };
+        let Some(mut model) = model else {
+            for _ in 0..count {
+                let result = self.scheduler.schedule(pod, snapshot);
+                if let Ok(placement) = &result {
+                    snapshot.assume(placement.node, pod);
+                }
+                report(result);
+            }
+            return;
+        };
+        for done in 0..count {
+            match model.best(&self.rank, self.weights) {
+                Some(placement) => {
+                    snapshot.assume(placement.node, pod);
+                    model.placed(placement.node, pod, snapshot, self.weights, self.scheduler);
+                    report(Ok(placement));
+                }
+                None => {
+                    // Nothing fits; nothing changes until the run ends, so every
+                    // remaining replica gets the same (exactly diagnosed) error.
+                    let error = match self.scheduler.schedule(pod, snapshot) {
+                        Err(error) => error,
+                        Ok(_) => unreachable!("the fast path found no node the plain path finds"),
+                    };
+                    for _ in done..count {
+                        report(Err(error.clone()));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn statics(&mut self, pod: &PodSpec, snapshot: &Snapshot) -> Rc<Statics> {
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            pod.node_name, pod.node_selector, pod.affinity.node_affinity, pod.tolerations
+        );
+        if let Some(found) = self.statics.get(&key) {
+            return found.clone();
+        }
+        let state = CycleState::default();
+        let mut statics = Statics {
+            ok: Vec::with_capacity(snapshot.nodes.len()),
+            taint: Vec::with_capacity(snapshot.nodes.len()),
+            affinity: Vec::with_capacity(snapshot.nodes.len()),
+        };
+        for node in &snapshot.nodes {
+            let ok = NodeUnschedulable.filter(pod, node, &state).is_ok()
+                && NodeName.filter(pod, node, &state).is_ok()
+                && TaintToleration.filter(pod, node, &state).is_ok()
+                && NodeAffinity.filter(pod, node, &state).is_ok();
+            statics.ok.push(ok);
+            statics
+                .taint
+                .push(TaintToleration.score(pod, snapshot, node.index, &state));
+            statics
+                .affinity
+                .push(NodeAffinity.score(pod, snapshot, node.index, &state));
+        }
+        let statics = Rc::new(statics);
+        self.statics.insert(key, statics.clone());
+        statics
+    }
+}
+
+/// A topology key in use by this run, with every node's domain in it.
+struct Key {
+    /// Domain of each node (`u32::MAX`: the node lacks the key).
+    domain: Vec<u32>,
+    domains: usize,
+    coarse: bool,
+    /// Fine keys: the nodes of each domain (re-profiled when it changes).
+    members: Vec<Vec<u32>>,
+}
+
+/// Matching replicas per domain of one key.
+struct Counter {
+    key: usize,
+    values: Vec<i64>,
+}
+
+/// One DoNotSchedule spread constraint.
+struct SpreadFilter {
+    counter: usize,
+    max_skew: i64,
+    self_match: i64,
+    /// Domains holding an eligible node the constraint includes.
+    registered: Vec<bool>,
+    registered_count: usize,
+    min_domains: i64,
+    /// Per node: placing here adds to the count (eligible and included).
+    counts_here: Vec<bool>,
+}
+
+/// One scoring spread constraint.
+struct SpreadScore {
+    counter: usize,
+    hostname: bool,
+    max_skew: i64,
+    self_match: i64,
+    /// Non-hostname keys, per node: replicas placed here count.
+    counts_here: Vec<bool>,
+}
+
+struct Profile {
+    /// [taint, affinity, ignored, coarse domains…, fine counter values…]
+    key: Vec<i64>,
+    /// Nodes with this profile that also fit by resources.
+    fitting: usize,
+    // Per evaluation:
+    feasible: bool,
+    raw_spread: i64,
+    raw_inter_pod: i64,
+    phi: i64,
+}
+
+struct Model {
+    statics: Rc<Statics>,
+    keys: Vec<Key>,
+    /// Node-index pseudo key (hostname spread scoring counts per node).
+    counters: Vec<Counter>,
+    /// For each counter: its slot in the profile key (fine) or the key's slot (coarse).
+    slot: Vec<usize>,
+    coarse_slot: Vec<usize>,
+    filters: Vec<SpreadFilter>,
+    filter_min: Vec<i64>,
+    scores: Vec<SpreadScore>,
+    /// Spread scoring applies (constraints, or the system defaults).
+    spread_scoring: bool,
+    ignored: Vec<bool>,
+    /// Counters of anti-affinity (own terms), existing anti-affinity, and affinity scores.
+    anti: Vec<usize>,
+    existing_anti: Vec<usize>,
+    topology_score: Vec<usize>,
+    /// Per placement: counter → delta at the receiving node's domain.
+    self_deltas: Vec<(usize, i64)>,
+    fit: Vec<bool>,
+    resources: Vec<i64>,
+    profile_of: Vec<u32>,
+    profiles: Vec<Profile>,
+    profile_index: HashMap<Vec<i64>, u32>,
+    strategy: super::ScoringStrategy,
+}
+
+impl Model {
+    fn new(batch: &mut Batch, pod: &PodSpec, snapshot: &Snapshot) -> Option<Model> {
+        if !required(&pod.affinity.pod_affinity).is_empty() {
+            return None; // required pod affinity: the plain path
+        }
+        let statics = batch.statics(pod, snapshot);
+        let n = snapshot.nodes.len();
+        let mut table = KeyTable {
+            snapshot,
+            keys: Vec::new(),
+            names: HashMap::new(),
+        };
+        let mut counters: Vec<Counter> = Vec::new();
+        let mut ok: Vec<bool> = statics.ok.clone();
+
+        // PodTopologySpread, DoNotSchedule.
+        let hard = constraints(pod, WhenUnsatisfiable::DoNotSchedule);
+        let mut filters = Vec::new();
+        if !hard.is_empty() {
+            let eligible: Vec<bool> = snapshot
+                .nodes
+                .iter()
+                .map(|node| has_all_keys(node, &hard))
+                .collect();
+            for (i, e) in eligible.iter().enumerate() {
+                ok[i] &= *e;
+            }
+            for c in &hard {
+                let key = table.get(Some(&c.key));
+                let counter = new_counter(key, &table.keys, &mut counters);
+                let counts_here: Vec<bool> = snapshot
+                    .nodes
+                    .iter()
+                    .map(|node| eligible[node.index] && c.includes(pod, node))
+                    .collect();
+                let mut registered = vec![false; table.keys[key].domains];
+                for (i, &here) in counts_here.iter().enumerate() {
+                    if here {
+                        registered[table.keys[key].domain[i] as usize] = true;
+                    }
+                }
+                for (node, count) in matching_per_node(snapshot, pod, &c.selector) {
+                    if counts_here[node] {
+                        counters[counter].values[table.keys[key].domain[node] as usize] += count;
+                    }
+                }
+                filters.push(SpreadFilter {
+                    counter,
+                    max_skew: c.max_skew,
+                    self_match: i64::from(c.selector.matches(&pod.labels)),
+                    registered_count: registered.iter().filter(|r| **r).count(),
+                    registered,
+                    min_domains: c.min_domains,
+                    counts_here,
+                });
+            }
+        }
+
+        // PodTopologySpread, scoring.
+        let (soft, require_all): (Vec<Constraint>, bool) =
+            if pod.topology_spread_constraints.is_empty() {
+                (system_defaults(pod), false)
+            } else {
+                (constraints(pod, WhenUnsatisfiable::ScheduleAnyway), true)
+            };
+        let ignored: Vec<bool> = snapshot
+            .nodes
+            .iter()
+            .map(|node| require_all && !has_all_keys(node, &soft))
+            .collect();
+        let mut scores = Vec::new();
+        for c in &soft {
+            let hostname = c.key == HOSTNAME;
+            let per_node = matching_per_node(snapshot, pod, &c.selector);
+            let (counter, counts_here) = if hostname {
+                let key = table.get(None);
+                let counter = new_counter(key, &table.keys, &mut counters);
+                for (&node, &count) in &per_node {
+                    counters[counter].values[node] += count;
+                }
+                (counter, Vec::new())
+            } else {
+                let key = table.get(Some(&c.key));
+                if !table.keys[key].coarse {
+                    return None; // spread weights over many domains: the plain path
+                }
+                let counter = new_counter(key, &table.keys, &mut counters);
+                let counts_here: Vec<bool> = snapshot
+                    .nodes
+                    .iter()
+                    .map(|node| has_all_keys(node, &soft) && c.includes(pod, node))
+                    .collect();
+                for (&node, &count) in &per_node {
+                    let domain = table.keys[key].domain[node];
+                    if counts_here[node] && domain != u32::MAX {
+                        counters[counter].values[domain as usize] += count;
+                    }
+                }
+                (counter, counts_here)
+            };
+            scores.push(SpreadScore {
+                counter,
+                hostname,
+                max_skew: c.max_skew,
+                self_match: i64::from(c.selector.matches(&pod.labels)),
+                counts_here,
+            });
+        }
+
+        // InterPodAffinity.
+        let anti_terms = resolve(
+            required(&pod.affinity.pod_anti_affinity),
+            &pod.namespace,
+            &pod.labels,
+        );
+        let own_group = ReplicaGroup {
+            namespace: pod.namespace.clone(),
+            labels: pod.labels.clone(),
+            affinity: pod.affinity.clone(),
+            per_node: BTreeMap::new(),
+            total: 0,
+        };
+        let mut anti_by_key: BTreeMap<String, usize> = BTreeMap::new();
+        let mut existing_by_key: BTreeMap<String, usize> = BTreeMap::new();
+        let mut score_by_key: BTreeMap<String, usize> = BTreeMap::new();
+        for term in &anti_terms {
+            counter_for(
+                &mut anti_by_key,
+                &term.topology_key,
+                &mut table,
+                &mut counters,
+            );
+        }
+        let own_preferred = {
+            let a = |p: &Option<crate::model::pod::PodAffinity>| {
+                p.as_ref().is_some_and(|a| {
+                    !a.preferred_during_scheduling_ignored_during_execution
+                        .is_empty()
+                })
+            };
+            a(&pod.affinity.pod_affinity) || a(&pod.affinity.pod_anti_affinity)
+        };
+        for group in snapshot.groups.iter().filter(|g| g.total > 0) {
+            let existing_anti = resolve(
+                required(&group.affinity.pod_anti_affinity),
+                &group.namespace,
+                &group.labels,
+            );
+            for term in &anti_terms {
+                if term.matches(&group.namespace, &group.labels) {
+                    let counter = counter_for(
+                        &mut anti_by_key,
+                        &term.topology_key,
+                        &mut table,
+                        &mut counters,
+                    );
+                    add_group(&mut counters[counter], &table.keys, group);
+                }
+            }
+            for term in &existing_anti {
+                if term.matches(&pod.namespace, &pod.labels) {
+                    let counter = counter_for(
+                        &mut existing_by_key,
+                        &term.topology_key,
+                        &mut table,
+                        &mut counters,
+                    );
+                    add_group(&mut counters[counter], &table.keys, group);
+                }
+            }
+            if own_preferred || group.has_affinity() {
+                for (key, weight) in contributions(pod, group) {
+                    let counter = counter_for(&mut score_by_key, &key, &mut table, &mut counters);
+                    let k = &table.keys[counters[counter].key];
+                    for (&node, &count) in &group.per_node {
+                        let d = k.domain[node];
+                        if d != u32::MAX {
+                            counters[counter].values[d as usize] += weight * i64::from(count);
+                        }
+                    }
+                }
+            }
+        }
+        // What each placement of this pod adds, at the receiving node's domains.
+        let mut self_deltas = Vec::new();
+        for term in &anti_terms {
+            if term.matches(&pod.namespace, &pod.labels) {
+                let counter = counter_for(
+                    &mut anti_by_key,
+                    &term.topology_key,
+                    &mut table,
+                    &mut counters,
+                );
+                self_deltas.push((counter, 1));
+                // The placed replica's own term now also closes its domain to the next.
+                let counter = counter_for(
+                    &mut existing_by_key,
+                    &term.topology_key,
+                    &mut table,
+                    &mut counters,
+                );
+                self_deltas.push((counter, 1));
+            }
+        }
+        if own_preferred || own_group.has_affinity() {
+            for (key, weight) in contributions(pod, &own_group) {
+                let counter = counter_for(&mut score_by_key, &key, &mut table, &mut counters);
+                self_deltas.push((counter, weight));
+            }
+        }
+
+        // Profile slots: coarse keys by domain, fine counters by value.
+        let keys = table.keys;
+        let mut coarse_slot = vec![usize::MAX; keys.len()];
+        let mut width = 3;
+        for (k, key) in keys.iter().enumerate() {
+            if key.coarse {
+                coarse_slot[k] = width;
+                width += 1;
+            }
+        }
+        let mut slot = vec![usize::MAX; counters.len()];
+        for (c, counter) in counters.iter().enumerate() {
+            if keys[counter.key].coarse {
+                slot[c] = coarse_slot[counter.key];
+            } else {
+                slot[c] = width;
+                width += 1;
+            }
+        }
+        let fit_plugin = NodeResourcesFit {
+            strategy: batch.scheduler.strategy,
+        };
+        let state = CycleState::default();
+        let mut model = Model {
+            statics,
+            keys,
+            counters,
+            slot,
+            coarse_slot,
+            filter_min: vec![0; filters.len()],
+            filters,
+            spread_scoring: !soft.is_empty(),
+            scores,
+            ignored,
+            anti: anti_by_key.into_values().collect(),
+            existing_anti: existing_by_key.into_values().collect(),
+            topology_score: score_by_key.into_values().collect(),
+            self_deltas,
+            fit: vec![false; n],
+            resources: vec![0; n],
+            profile_of: vec![NO_PROFILE; n],
+            profiles: Vec::new(),
+            profile_index: HashMap::new(),
+            strategy: batch.scheduler.strategy,
+        };
+        for (i, node) in snapshot.nodes.iter().enumerate() {
+            if !ok[i] {
+                continue;
+            }
+            model.fit[i] = fit_plugin.filter(pod, node, &state).is_ok();
+            model.resources[i] = model.resource_score(pod, snapshot, i, batch.weights);
+            model.assign(i);
+        }
+        model.update_minimums();
+        Some(model)
+    }
+
+    fn resource_score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, w: Weights) -> i64 {
+        let info = &snapshot.nodes[node];
+        resource_score(
+            self.strategy,
+            &info.non_zero_requested,
+            &pod.non_zero_requests,
+            &info.allocatable.resources,
+        ) * w.fit
+            + balanced_score(&info.requested, &pod.requests, &info.allocatable.resources)
+                * w.balanced
+    }
+
+    fn profile_key(&self, node: usize) -> Vec<i64> {
+        let mut key = vec![0i64; 3 + self.slot.len() + self.keys.len()];
+        key[0] = self.statics.taint[node];
+        key[1] = self.statics.affinity[node];
+        key[2] = i64::from(self.ignored[node]);
+        let mut width = 3;
+        for (k, info) in self.keys.iter().enumerate() {
+            if info.coarse {
+                let d = info.domain[node];
+                key[self.coarse_slot[k]] = if d == u32::MAX { MISSING } else { i64::from(d) };
+                width = width.max(self.coarse_slot[k] + 1);
+            }
+        }
+        for (c, counter) in self.counters.iter().enumerate() {
+            let info = &self.keys[counter.key];
+            if !info.coarse {
+                let d = info.domain[node];
+                key[self.slot[c]] = if d == u32::MAX {
+                    MISSING
+                } else {
+                    counter.values[d as usize]
+                };
+                width = width.max(self.slot[c] + 1);
+            }
+        }
+        key.truncate(width);
+        key
+    }
+
+    /// (Re)compute a statically feasible node's profile.
+    fn assign(&mut self, node: usize) {
+        let key = self.profile_key(node);
+        let old = self.profile_of[node];
+        if old != NO_PROFILE {
+            if self.profiles[old as usize].key == key {
+                return;
+            }
+            if self.fit[node] {
+                self.profiles[old as usize].fitting -= 1;
+            }
+        }
+        let index = match self.profile_index.get(&key) {
+            Some(&found) => found,
+            None => {
+                self.profiles.push(Profile {
+                    key: key.clone(),
+                    fitting: 0,
+                    feasible: false,
+                    raw_spread: 0,
+                    raw_inter_pod: 0,
+                    phi: 0,
+                });
+                let index = (self.profiles.len() - 1) as u32;
+                self.profile_index.insert(key, index);
+                index
+            }
+        };
+        self.profile_of[node] = index;
+        if self.fit[node] {
+            self.profiles[index as usize].fitting += 1;
+        }
+    }
+
+    /// A counter's value for a profile (MISSING when its nodes lack the key).
+    fn value(&self, profile: &Profile, counter: usize) -> i64 {
+        let c = &self.counters[counter];
+        if self.keys[c.key].coarse {
+            let d = profile.key[self.slot[counter]];
+            if d == MISSING {
+                MISSING
+            } else {
+                c.values[d as usize]
+            }
+        } else {
+            profile.key[self.slot[counter]]
+        }
+    }
+
+    fn update_minimums(&mut self) {
+        for (f, filter) in self.filters.iter().enumerate() {
+            self.filter_min[f] = if (filter.registered_count as i64) < filter.min_domains {
+                0
+            } else {
+                self.counters[filter.counter]
+                    .values
+                    .iter()
+                    .zip(&filter.registered)
+                    .filter(|(_, r)| **r)
+                    .map(|(v, _)| *v)
+                    .min()
+                    .unwrap_or(0)
+            };
+        }
+    }
+
+    /// Evaluate every live profile; then the best node, as `schedule` picks it.
+    fn best(&mut self, rank: &[u32], w: Weights) -> Option<Placement> {
+        // Filters per profile.
+        let mut feasible_nodes = 0usize;
+        for p in 0..self.profiles.len() {
+            if self.profiles[p].fitting == 0 {
+                self.profiles[p].feasible = false;
+                continue;
+            }
+            let profile = &self.profiles[p];
+            let mut feasible = true;
+            for (f, filter) in self.filters.iter().enumerate() {
+                let count = self.value(profile, filter.counter);
+                if count + filter.self_match - self.filter_min[f] > filter.max_skew {
+                    feasible = false;
+                    break;
+                }
+            }
+            if feasible {
+                feasible = self.anti.iter().chain(&self.existing_anti).all(|&c| {
+                    let v = self.value(profile, c);
+                    v == MISSING || v <= 0
+                });
+            }
+            self.profiles[p].feasible = feasible;
+            if feasible {
+                feasible_nodes += self.profiles[p].fitting;
+            }
+        }
+        if feasible_nodes == 0 {
+            return None;
+        }
+        // Spread weights over the feasible, non-ignored nodes.
+        let mut considered = 0usize;
+        let mut domains: Vec<Vec<bool>> = self
+            .scores
+            .iter()
+            .map(|s| {
+                if s.hostname {
+                    Vec::new()
+                } else {
+                    vec![false; self.keys[self.counters[s.counter].key].domains]
+                }
+            })
+            .collect();
+        for profile in self.profiles.iter().filter(|p| p.feasible && p.key[2] == 0) {
+            considered += profile.fitting;
+            for (s, score) in self.scores.iter().enumerate() {
+                if !score.hostname {
+                    let d = profile.key[self.slot[score.counter]];
+                    if d != MISSING {
+                        domains[s][d as usize] = true;
+                    }
+                }
+            }
+        }
+        let weights: Vec<f64> = self
+            .scores
+            .iter()
+            .zip(&domains)
+            .map(|(s, seen)| {
+                let size = if s.hostname {
+                    considered
+                } else {
+                    seen.iter().filter(|d| **d).count()
+                };
+                ((size + 2) as f64).ln()
+            })
+            .collect();
+        // Raw scores and normalization bounds.
+        let (mut taint_max, mut affinity_max) = (0i64, 0i64);
+        let (mut spread_min, mut spread_max) = (i64::MAX, i64::MIN);
+        let (mut ipa_min, mut ipa_max) = (i64::MAX, i64::MIN);
+        let mut first = true;
+        for p in 0..self.profiles.len() {
+            if !self.profiles[p].feasible {
+                continue;
+            }
+            let profile = &self.profiles[p];
+            let mut spread = 0.0f64;
+            for (s, score) in self.scores.iter().enumerate() {
+                let count = self.value(profile, score.counter);
+                if count == MISSING {
+                    continue;
+                }
+                spread += count as f64 * weights[s] + (score.max_skew - 1) as f64;
+            }
+            let raw_spread = spread.round() as i64;
+            let raw_inter_pod: i64 = self
+                .topology_score
+                .iter()
+                .map(|&c| self.value(profile, c))
+                .filter(|&v| v != MISSING)
+                .sum();
+            let (taint, affinity, ignored) = (profile.key[0], profile.key[1], profile.key[2] != 0);
+            if first {
+                taint_max = taint;
+                affinity_max = affinity;
+                first = false;
+            } else {
+                taint_max = taint_max.max(taint);
+                affinity_max = affinity_max.max(affinity);
+            }
+            if !ignored {
+                spread_min = spread_min.min(raw_spread);
+                spread_max = spread_max.max(raw_spread);
+            }
+            ipa_min = ipa_min.min(raw_inter_pod);
+            ipa_max = ipa_max.max(raw_inter_pod);
+            let profile = &mut self.profiles[p];
+            profile.raw_spread = raw_spread;
+            profile.raw_inter_pod = raw_inter_pod;
+        }
+        if spread_min == i64::MAX {
+            (spread_min, spread_max) = (0, 0);
+        }
+        for profile in self.profiles.iter_mut().filter(|p| p.feasible) {
+            let taint = if taint_max == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE - MAX_NODE_SCORE * profile.key[0] / taint_max
+            };
+            let affinity = if affinity_max == 0 {
+                profile.key[1]
+            } else {
+                MAX_NODE_SCORE * profile.key[1] / affinity_max
+            };
+            let spread = if !self.spread_scoring || profile.key[2] != 0 {
+                0
+            } else if spread_max == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE * (spread_max + spread_min - profile.raw_spread) / spread_max
+            };
+            let range = ipa_max - ipa_min;
+            let inter_pod = if range > 0 {
+                (MAX_NODE_SCORE as f64 * ((profile.raw_inter_pod - ipa_min) as f64 / range as f64))
+                    as i64
+            } else {
+                0
+            };
+            profile.phi = taint * w.taint
+                + affinity * w.affinity
+                + spread * w.spread
+                + inter_pod * w.inter_pod;
+        }
+        // The scan: each feasible node's resource score plus its profile's.
+        let mut best: Option<(i64, u32, usize)> = None;
+        for (node, &p) in self.profile_of.iter().enumerate() {
+            if p == NO_PROFILE || !self.fit[node] {
+                continue;
+            }
+            let profile = &self.profiles[p as usize];
+            if !profile.feasible {
+                continue;
+            }
+            let total = self.resources[node] + profile.phi;
+            let better = match best {
+                None => true,
+                Some((score, r, _)) => total > score || (total == score && rank[node] < r),
+            };
+            if better {
+                best = Some((total, rank[node], node));
+            }
+        }
+        let (score, _, node) = best?;
+        Some(Placement {
+            node,
+            score: if feasible_nodes == 1 { 0 } else { score },
+            feasible: feasible_nodes,
+        })
+    }
+
+    /// Account a placement on `node` (already assumed on the snapshot).
+    fn placed(
+        &mut self,
+        node: usize,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        w: Weights,
+        scheduler: &Scheduler,
+    ) {
+        let fit_plugin = NodeResourcesFit {
+            strategy: scheduler.strategy,
+        };
+        let fits = fit_plugin
+            .filter(pod, &snapshot.nodes[node], &CycleState::default())
+            .is_ok();
+        let p = self.profile_of[node] as usize;
+        if self.fit[node] && !fits {
+            self.profiles[p].fitting -= 1;
+        }
+        self.fit[node] = fits;
+        self.resources[node] = self.resource_score(pod, snapshot, node, w);
+        // Counter deltas at the node's domains.
+        let mut changed: Vec<(usize, u32)> = Vec::new();
+        let mut bump =
+            |counters: &mut Vec<Counter>, keys: &Vec<Key>, counter: usize, delta: i64| {
+                let key = counters[counter].key;
+                let d = keys[key].domain[node];
+                if d != u32::MAX && delta != 0 {
+                    counters[counter].values[d as usize] += delta;
+                    if !keys[key].coarse {
+                        changed.push((key, d));
+                    }
+                }
+            };
+        for filter in &self.filters {
+            if filter.counts_here[node] {
+                bump(
+                    &mut self.counters,
+                    &self.keys,
+                    filter.counter,
+                    filter.self_match,
+                );
+            }
+        }
+        for score in &self.scores {
+            if score.hostname || score.counts_here[node] {
+                bump(
+                    &mut self.counters,
+                    &self.keys,
+                    score.counter,
+                    score.self_match,
+                );
+            }
+        }
+        for &(counter, delta) in &self.self_deltas {
+            bump(&mut self.counters, &self.keys, counter, delta);
+        }
+        self.update_minimums();
+        changed.sort_unstable();
+        changed.dedup();
+        let mut nodes: Vec<u32> = vec![node as u32];
+        for (key, d) in changed {
+            nodes.extend_from_slice(&self.keys[key].members[d as usize]);
+        }
+        nodes.sort_unstable();
+        nodes.dedup();
+        for n in nodes {
+            if self.profile_of[n as usize] != NO_PROFILE {
+                self.assign(n as usize);
+            }
+        }
+    }
+}
+
+/// The topology keys of a run, by name (`None`: per node, for hostname scoring).
+struct KeyTable<'a> {
+    snapshot: &'a Snapshot,
+    keys: Vec<Key>,
+    names: HashMap<Option<String>, usize>,
+}
+
+impl KeyTable<'_> {
+    fn get(&mut self, name: Option<&str>) -> usize {
+        if let Some(&found) = self.names.get(&name.map(str::to_string)) {
+            return found;
+        }
+        let nodes = &self.snapshot.nodes;
+        let key = match name {
+            None => Key {
+                // Per node; nodes without a hostname label are not scored by it.
+                domain: nodes
+                    .iter()
+                    .map(|node| {
+                        if node.labels.contains_key(HOSTNAME) {
+                            node.index as u32
+                        } else {
+                            u32::MAX
+                        }
+                    })
+                    .collect(),
+                domains: nodes.len(),
+                coarse: false,
+                members: (0..nodes.len() as u32).map(|i| vec![i]).collect(),
+            },
+            Some(name) => {
+                let mut values: HashMap<&str, u32> = HashMap::new();
+                let domain: Vec<u32> = nodes
+                    .iter()
+                    .map(|node| match node.labels.get(name) {
+                        Some(value) => {
+                            let next = values.len() as u32;
+                            *values.entry(value.as_str()).or_insert(next)
+                        }
+                        None => u32::MAX,
+                    })
+                    .collect();
+                let domains = values.len();
+                let coarse = domains <= COARSE_DOMAINS;
+                let mut members = Vec::new();
+                if !coarse {
+                    members = vec![Vec::new(); domains];
+                    for (i, &d) in domain.iter().enumerate() {
+                        if d != u32::MAX {
+                            members[d as usize].push(i as u32);
+                        }
+                    }
+                }
+                Key {
+                    domain,
+                    domains,
+                    coarse,
+                    members,
+                }
+            }
+        };
+        self.keys.push(key);
+        self.names
+            .insert(name.map(str::to_string), self.keys.len() - 1);
+        self.keys.len() - 1
+    }
+}
+
+fn new_counter(key: usize, keys: &[Key], counters: &mut Vec<Counter>) -> usize {
+    counters.push(Counter {
+        key,
+        values: vec![0; keys[key].domains],
+    });
+    counters.len() - 1
+}
+
+/// The counter of `name` in `map`, created on first use.
+fn counter_for(
+    map: &mut BTreeMap<String, usize>,
+    name: &str,
+    table: &mut KeyTable,
+    counters: &mut Vec<Counter>,
+) -> usize {
+    if let Some(&found) = map.get(name) {
+        return found;
+    }
+    let key = table.get(Some(name));
+    let counter = new_counter(key, &table.keys, counters);
+    map.insert(name.to_string(), counter);
+    counter
+}
+
+/// Add a group's replicas to a counter, at the domains of their nodes.
+fn add_group(counter: &mut Counter, keys: &[Key], group: &ReplicaGroup) {
+    let key = &keys[counter.key];
+    for (&node, &count) in &group.per_node {
+        let d = key.domain[node];
+        if d != u32::MAX {
+            counter.values[d as usize] += i64::from(count);
+        }
+    }
+}
