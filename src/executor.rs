@@ -7,7 +7,7 @@
 use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
-use crate::model::workload::{Desired, Kind};
+use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::status::{Blocked, WorkloadReport};
 use crate::reconcile::{self, Action, Options};
 use crate::scheduler::Scheduler;
@@ -270,8 +270,9 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
         .map(|(i, r)| (r.name.clone(), i))
         .collect();
     let mut removed = false;
+    let mut revisions = HashMap::new();
     for action in actions {
-        let event = apply_one(state, &mut index, &mut removed, action, now);
+        let event = apply_one(state, &mut index, &mut revisions, &mut removed, action, now);
         if let Some((kind, reason, message)) = event {
             state.record_event(Event {
                 time: now,
@@ -280,6 +281,16 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
                 object: event_object(action),
                 message,
             });
+        }
+    }
+    if !revisions.is_empty() {
+        for replica in &mut state.replicas {
+            if let Some(&revision) = revisions
+                .get(&replica.workload)
+                .and_then(|by_hash| by_hash.get(&replica.hash))
+            {
+                replica.revision = revision;
+            }
         }
     }
     if removed {
@@ -310,13 +321,17 @@ fn progress_event(reason: &str) -> &'static str {
 fn apply_one(
     state: &mut State,
     index: &mut HashMap<String, usize>,
+    revisions: &mut HashMap<ObjectRef, HashMap<String, u64>>,
     removed: &mut bool,
     action: &Action,
     now: u64,
 ) -> Option<EventRecord> {
     match action {
         Action::AddNode(node) => {
-            state.nodes.push(node.clone());
+            match state.node_position(&node.name) {
+                Ok(i) => state.nodes[i] = node.clone(),
+                Err(i) => state.nodes.insert(i, node.clone()),
+            }
             Some((
                 EventType::Normal,
                 "NodeAdded",
@@ -342,16 +357,19 @@ fn apply_one(
             ))
         }
         Action::ApplyWorkload { workload, spec } => {
-            match state.workloads.iter_mut().find(|w| w.id() == *workload) {
-                Some(existing) => existing.spec = spec.clone(),
-                None => state.workloads.push(WorkloadState {
-                    kind: workload.kind,
-                    namespace: workload.namespace.clone(),
-                    name: workload.name.clone(),
-                    spec: spec.clone(),
-                    revisions: Vec::new(),
-                    status: WorkloadStatus::default(),
-                }),
+            match state.workload_position(workload) {
+                Ok(i) => state.workloads[i].spec = spec.clone(),
+                Err(i) => state.workloads.insert(
+                    i,
+                    WorkloadState {
+                        kind: workload.kind,
+                        namespace: workload.namespace.clone(),
+                        name: workload.name.clone(),
+                        spec: spec.clone(),
+                        revisions: Vec::new(),
+                        status: WorkloadStatus::default(),
+                    },
+                ),
             }
             None
         }
@@ -361,20 +379,19 @@ fn apply_one(
             hash,
             template,
         } => {
-            let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
+            let stored = state.workload_mut(workload)?;
             stored.revisions.retain(|r| &r.hash != hash);
             stored.revisions.push(Revision {
                 revision: *revision,
                 hash: hash.clone(),
                 template: template.clone(),
             });
-            for replica in state
-                .replicas
-                .iter_mut()
-                .filter(|r| &r.workload == workload && &r.hash == hash)
-            {
-                replica.revision = *revision;
-            }
+            // Existing replicas of the template take the number once every
+            // action is carried out (one pass over the replicas, not one each).
+            revisions
+                .entry(workload.clone())
+                .or_default()
+                .insert(hash.clone(), *revision);
             Some((
                 EventType::Normal,
                 "RevisionRecorded",
@@ -382,12 +399,14 @@ fn apply_one(
             ))
         }
         Action::ForgetRevision { workload, revision } => {
-            let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
+            let stored = state.workload_mut(workload)?;
             stored.revisions.retain(|r| r.revision != *revision);
             None
         }
         Action::RemoveWorkload { workload } => {
-            state.workloads.retain(|w| w.id() != *workload);
+            if let Ok(i) = state.workload_position(workload) {
+                state.workloads.remove(i);
+            }
             Some((
                 EventType::Normal,
                 "Deleted",
@@ -472,7 +491,7 @@ fn apply_one(
             ))
         }
         Action::SetStatus { workload, status } => {
-            let stored = state.workloads.iter_mut().find(|w| w.id() == *workload)?;
+            let stored = state.workload_mut(workload)?;
             let before = stored
                 .status
                 .condition("Progressing")

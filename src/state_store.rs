@@ -112,8 +112,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
             ),
         ));
     }
-    let state: State = decode(path, text)?;
+    let mut state: State = decode(path, text)?;
     check_unique(path, &state)?;
+    state.sort();
     Ok(state)
 }
 

@@ -256,18 +256,47 @@ impl State {
         true
     }
 
+    /// Nodes are kept sorted by name and workloads by id (the state store
+    /// sorts what it loads; the executor keeps the order), so lookups are
+    /// binary searches.
     pub fn node(&self, name: &str) -> Option<&NodeState> {
-        self.nodes.iter().find(|n| n.name == name)
+        self.node_position(name).ok().map(|i| &self.nodes[i])
     }
 
     pub fn node_mut(&mut self, name: &str) -> Option<&mut NodeState> {
-        self.nodes.iter_mut().find(|n| n.name == name)
+        self.node_position(name).ok().map(|i| &mut self.nodes[i])
+    }
+
+    /// Where the node is, or where it belongs.
+    pub fn node_position(&self, name: &str) -> Result<usize, usize> {
+        self.nodes.binary_search_by(|n| n.name.as_str().cmp(name))
     }
 
     pub fn workload(&self, id: &ObjectRef) -> Option<&WorkloadState> {
-        self.workloads
-            .iter()
-            .find(|w| w.kind == id.kind && w.namespace == id.namespace && w.name == id.name)
+        self.workload_position(id).ok().map(|i| &self.workloads[i])
+    }
+
+    pub fn workload_mut(&mut self, id: &ObjectRef) -> Option<&mut WorkloadState> {
+        self.workload_position(id)
+            .ok()
+            .map(|i| &mut self.workloads[i])
+    }
+
+    /// Where the workload is, or where it belongs (the order of `ObjectRef`).
+    pub fn workload_position(&self, id: &ObjectRef) -> Result<usize, usize> {
+        self.workloads.binary_search_by(|w| {
+            (w.kind, w.namespace.as_str(), w.name.as_str()).cmp(&(
+                id.kind,
+                id.namespace.as_str(),
+                id.name.as_str(),
+            ))
+        })
+    }
+
+    /// Restore the lookup order (after loading, or an edit by hand).
+    pub fn sort(&mut self) {
+        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.workloads.sort_by_key(WorkloadState::id);
     }
 
     /// Append an event; call `trim_events` once after a batch.

@@ -59,11 +59,14 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         ..WorkloadStatus::default()
     };
     let mut unschedulable = false;
+    let observed = pass.observed;
     for replica in pass
-        .observed
-        .replicas
-        .iter()
-        .filter(|r| r.workload == workload.id && r.phase != Phase::Terminating)
+        .by_workload
+        .get(&workload.id)
+        .into_iter()
+        .flatten()
+        .map(|&i| &observed.replicas[i])
+        .filter(|r| r.phase != Phase::Terminating)
     {
         status.replicas += 1;
         status.updated += i32::from(replica.hash == workload.template_hash);

@@ -4,7 +4,7 @@
 use super::daemonset::{daemon_pod, node_should_run};
 use super::deployment::is_available;
 use crate::model::state::{Phase, State};
-use crate::model::workload::{Desired, Workload, WorkloadKind};
+use crate::model::workload::{Desired, ObjectRef, Workload, WorkloadKind};
 use crate::rollout;
 use std::collections::HashMap;
 
@@ -111,10 +111,16 @@ fn desired_count(workload: &Workload, state: &State) -> i32 {
 }
 
 pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadReport> {
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<&ObjectRef, usize> = HashMap::new();
     let mut reports: Vec<WorkloadReport> = Vec::new();
+    // DaemonSets: each one's pod, built once.
+    let daemon_pods: Vec<Option<crate::model::pod::PodSpec>> = desired
+        .workloads
+        .iter()
+        .map(|w| (w.kind() == WorkloadKind::DaemonSet).then(|| daemon_pod(&w.pod, "")))
+        .collect();
     for workload in &desired.workloads {
-        index.insert(workload.id.to_string(), reports.len());
+        index.insert(&workload.id, reports.len());
         reports.push(WorkloadReport {
             object: workload.id.to_string(),
             desired: desired_count(workload, state),
@@ -132,15 +138,15 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         if replica.phase == Phase::Terminating {
             continue;
         }
-        let Some(&i) = index.get(&replica.workload.to_string()) else {
+        let Some(&i) = index.get(&replica.workload) else {
             continue;
         };
         let workload = &desired.workloads[i];
         // A DaemonSet replica kept on a node it would no longer be placed on
         // (an untolerated NoSchedule taint) is misscheduled, not counted.
-        if workload.kind() == WorkloadKind::DaemonSet
+        if let Some(pod) = &daemon_pods[i]
             && let Some(node) = replica.node.as_deref().and_then(|n| state.node(n))
-            && !node_should_run(&daemon_pod(&workload.pod, ""), node).0
+            && !node_should_run(pod, node).0
         {
             continue;
         }

@@ -198,6 +198,21 @@ impl Scheduler {
 
     pub fn schedule(&self, pod: &PodSpec, snapshot: &Snapshot) -> Result<Placement, FitError> {
         let mut state = self.pre_filter(pod, snapshot);
+        // A pod pinned to named nodes (spec.nodeName, or a DaemonSet replica's
+        // metadata.name affinity) can only pass on those: filter them alone,
+        // and all nodes only to explain a failure.
+        if let Some(candidates) = pinned_nodes(pod, snapshot) {
+            let feasible: Vec<usize> = candidates
+                .into_iter()
+                .filter(|&i| {
+                    self.first_failure(pod, &snapshot.nodes[i], &state)
+                        .is_none()
+                })
+                .collect();
+            if !feasible.is_empty() {
+                return Ok(self.choose(pod, snapshot, feasible, &mut state));
+            }
+        }
         let mut feasible = Vec::new();
         let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
         for (i, node) in snapshot.nodes.iter().enumerate() {
@@ -216,16 +231,27 @@ impl Scheduler {
                 reasons,
             });
         }
+        Ok(self.choose(pod, snapshot, feasible, &mut state))
+    }
+
+    /// Score the feasible nodes (at least one) and pick the best.
+    fn choose(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        feasible: Vec<usize>,
+        state: &mut CycleState,
+    ) -> Placement {
         if feasible.len() == 1 {
             // As kube-scheduler: a single feasible node needs no scoring.
-            return Ok(Placement {
+            return Placement {
                 node: feasible[0],
                 score: 0,
                 feasible: 1,
-            });
+            };
         }
-        let per_plugin = self.scores(pod, snapshot, &feasible, &mut state);
-        Ok(self.select(snapshot, &feasible, &per_plugin))
+        let per_plugin = self.scores(pod, snapshot, &feasible, state);
+        self.select(snapshot, &feasible, &per_plugin)
     }
 
     /// Every node's verdict: which filter rejected it and why, or its scores.
@@ -269,6 +295,28 @@ impl Scheduler {
             result: self.schedule(pod, snapshot),
         }
     }
+}
+
+/// The only nodes a pod can pass on, when it names them: `spec.nodeName`, or
+/// a required node affinity whose every term has `metadata.name In [...]`.
+fn pinned_nodes(pod: &PodSpec, snapshot: &Snapshot) -> Option<Vec<usize>> {
+    if let Some(name) = &pod.node_name {
+        return Some(snapshot.index_of(name).into_iter().collect());
+    }
+    let terms = &pod.required_node_affinity()?.node_selector_terms;
+    if terms.is_empty() {
+        return None;
+    }
+    let mut nodes = Vec::new();
+    for term in terms {
+        let names = term.match_fields.iter().find(|r| {
+            r.key == "metadata.name" && r.operator == crate::model::labels::NodeSelectorOperator::In
+        })?;
+        nodes.extend(names.values.iter().filter_map(|n| snapshot.index_of(n)));
+    }
+    nodes.sort_unstable();
+    nodes.dedup();
+    Some(nodes)
 }
 
 #[cfg(test)]

@@ -91,7 +91,8 @@ pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
     by_name: HashMap<String, usize>,
     pub groups: Vec<ReplicaGroup>,
-    group_index: HashMap<(String, Labels), Vec<usize>>,
+    /// Groups by namespace, then labels (several when affinities differ).
+    group_index: HashMap<String, HashMap<Labels, Vec<usize>>>,
 }
 
 impl Snapshot {
@@ -119,15 +120,24 @@ impl Snapshot {
     }
 
     fn group_of(&mut self, pod: &PodSpec) -> usize {
-        let key = (pod.namespace.clone(), pod.labels.clone());
-        let candidates = self.group_index.entry(key).or_default();
-        if let Some(&found) = candidates
-            .iter()
-            .find(|&&g| self.groups[g].affinity == pod.affinity)
+        if let Some(&found) = self
+            .group_index
+            .get(&pod.namespace)
+            .and_then(|by_labels| by_labels.get(&pod.labels))
+            .and_then(|candidates| {
+                candidates
+                    .iter()
+                    .find(|&&g| self.groups[g].affinity == pod.affinity)
+            })
         {
             return found;
         }
-        candidates.push(self.groups.len());
+        self.group_index
+            .entry(pod.namespace.clone())
+            .or_default()
+            .entry(pod.labels.clone())
+            .or_default()
+            .push(self.groups.len());
         self.groups.push(ReplicaGroup {
             namespace: pod.namespace.clone(),
             labels: pod.labels.clone(),
