@@ -108,6 +108,10 @@ struct PodShape {
     preferred_anti: Option<(bool, i32, bool)>,
     preferred_affinity: Option<(u8, i32)>,
     affinity: Option<u8>,
+    /// Selectors as `app In [...]` (0: matchLabels, 1: one value, 2: two values).
+    selector_form: u8,
+    /// Pinned to one node by `metadata.name`, as a DaemonSet replica is.
+    pin: Option<u8>,
 }
 
 fn pod_shape() -> impl Strategy<Value = PodShape> {
@@ -137,11 +141,13 @@ fn pod_shape() -> impl Strategy<Value = PodShape> {
             prop::option::weighted(0.15, (0u8..4, 1i32..100)),
             prop::option::weighted(0.05, 0u8..4),
         ),
+        (0u8..3, prop::option::weighted(0.1, 0u8..40)),
     )
         .prop_map(
             |(
                 (app, namespace, cpu, class, preferred_class, tolerate),
                 (spread, defaults, anti, preferred_anti, preferred_affinity, affinity),
+                (selector_form, pin),
             )| PodShape {
                 app,
                 namespace,
@@ -155,12 +161,22 @@ fn pod_shape() -> impl Strategy<Value = PodShape> {
                 preferred_anti,
                 preferred_affinity,
                 affinity,
+                selector_form,
+                pin,
             },
         )
 }
 
-fn app_selector(app: u8) -> Value {
-    json!({"matchLabels": {"app": format!("a{app}")}})
+fn app_selector(app: u8, form: u8) -> Value {
+    match form {
+        0 => json!({"matchLabels": {"app": format!("a{app}")}}),
+        1 => {
+            json!({"matchExpressions": [{"key": "app", "operator": "In", "values": [format!("a{app}")]}]})
+        }
+        _ => {
+            json!({"matchExpressions": [{"key": "app", "operator": "In", "values": [format!("a{app}"), format!("a{}", (app + 1) % 4)]}]})
+        }
+    }
 }
 
 fn pod(shape: &PodShape) -> PodSpec {
@@ -175,6 +191,11 @@ fn pod(shape: &PodShape) -> PodSpec {
             {"weight": weight, "preference": {"matchExpressions": [{"key": "class", "operator": "In", "values": [format!("c{class}")]}]}}
         ]});
     }
+    if let Some(node) = shape.pin {
+        spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!({
+            "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [format!("n{node:02}")]}]}]
+        });
+    }
     if shape.tolerate {
         spec["tolerations"] = json!([{"key": "gpu", "operator": "Exists"}, {"key": "spot", "operator": "Exists", "effect": "PreferNoSchedule"}]);
     }
@@ -188,7 +209,7 @@ fn pod(shape: &PodShape) -> PodSpec {
                 "maxSkew": max_skew,
                 "topologyKey": if *zone { ZONE } else { HOSTNAME },
                 "whenUnsatisfiable": if *hard { "DoNotSchedule" } else { "ScheduleAnyway" },
-                "labelSelector": app_selector(shape.app),
+                "labelSelector": app_selector(shape.app, shape.selector_form),
             });
             if *hard && let Some(min) = min_domains {
                 c["minDomains"] = json!(min);
@@ -205,23 +226,22 @@ fn pod(shape: &PodShape) -> PodSpec {
     let key = |zone: bool| if zone { ZONE } else { HOSTNAME };
     if let Some((zone, own)) = shape.anti {
         let app = if own { shape.app } else { (shape.app + 1) % 4 };
-        spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] =
-            json!([{"topologyKey": key(zone), "labelSelector": app_selector(app)}]);
+        spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!([{"topologyKey": key(zone), "labelSelector": app_selector(app, shape.selector_form)}]);
     }
     if let Some((zone, weight, own)) = shape.preferred_anti {
         let app = if own { shape.app } else { (shape.app + 2) % 4 };
         spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] = json!([
-            {"weight": weight, "podAffinityTerm": {"topologyKey": key(zone), "labelSelector": app_selector(app)}}
+            {"weight": weight, "podAffinityTerm": {"topologyKey": key(zone), "labelSelector": app_selector(app, shape.selector_form)}}
         ]);
     }
     if let Some((app, weight)) = shape.preferred_affinity {
         spec["affinity"]["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] = json!([
-            {"weight": weight, "podAffinityTerm": {"topologyKey": ZONE, "labelSelector": app_selector(app)}}
+            {"weight": weight, "podAffinityTerm": {"topologyKey": ZONE, "labelSelector": app_selector(app, shape.selector_form)}}
         ]);
     }
     if let Some(app) = shape.affinity {
         spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] =
-            json!([{"topologyKey": ZONE, "labelSelector": app_selector(app)}]);
+            json!([{"topologyKey": ZONE, "labelSelector": app_selector(app, shape.selector_form)}]);
     }
     let labels = json!({"app": format!("a{}", shape.app), "tier": if shape.app.is_multiple_of(2) { "web" } else { "batch" }});
     let template = json!({"metadata": {"labels": labels}, "spec": spec});
@@ -350,6 +370,8 @@ fn fine_domains_shared_by_several_nodes_agree() {
         preferred_anti: Some((false, 50, true)),
         preferred_affinity: None,
         affinity: None,
+        selector_form: 0,
+        pin: None,
     };
     let anti = PodShape {
         app: 2,

@@ -22,10 +22,10 @@
 //! replica; pods with features the fast path does not model (required pod
 //! affinity, spread scoring over fine non-hostname domains) take the plain path.
 
-use super::plugins::inter_pod_affinity::{contributions, required, resolve};
+use super::plugins::inter_pod_affinity::{contributions, preferred, required, resolve};
 use super::plugins::node_resources_fit::resource_score;
 use super::plugins::pod_topology_spread::{
-    Constraint, HOSTNAME, constraints, has_all_keys, matching_per_node, system_defaults,
+    Constraint, HOSTNAME, constraints, has_all_keys, system_defaults,
 };
 use super::plugins::{
     BalancedAllocation, NodeAffinity, NodeName, NodeResourcesFit, NodeUnschedulable,
@@ -35,6 +35,7 @@ use super::snapshot::{ReplicaGroup, Snapshot};
 use super::{
     CycleState, FilterPlugin, FitError, MAX_NODE_SCORE, Placement, Scheduler, ScorePlugin,
 };
+use crate::model::labels::{LabelSelector, SelectorOperator};
 use crate::model::pod::{PodSpec, WhenUnsatisfiable};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -57,6 +58,8 @@ pub struct Batch<'s> {
     /// Position of each node in name order (ties go to the lowest name).
     rank: Vec<u32>,
     statics: HashMap<String, Rc<Statics>>,
+    keys: HashMap<Option<String>, Rc<Key>>,
+    groups: GroupIndex,
     weights: Weights,
 }
 
@@ -85,6 +88,8 @@ impl<'s> Batch<'s> {
             scheduler,
             rank,
             statics: HashMap::new(),
+            keys: HashMap::new(),
+            groups: GroupIndex::default(),
             weights: Weights {
                 taint: TaintToleration.weight(),
                 affinity: NodeAffinity.weight(),
@@ -120,10 +125,11 @@ impl<'s> Batch<'s> {
             }
             return;
         };
+        let group = snapshot.group_of(pod);
         for done in 0..count {
             match model.best(&self.rank, self.weights) {
                 Some(placement) => {
-                    snapshot.assume(placement.node, pod);
+                    snapshot.assume_in(placement.node, pod, group);
                     model.placed(placement.node, pod, snapshot, self.weights, self.scheduler);
                     report(Ok(placement));
                 }
@@ -229,7 +235,7 @@ struct Profile {
 
 struct Model {
     statics: Rc<Statics>,
-    keys: Vec<Key>,
+    keys: Vec<Rc<Key>>,
     /// Node-index pseudo key (hostname spread scoring counts per node).
     counters: Vec<Counter>,
     /// For each counter: its slot in the profile key (fine) or the key's slot (coarse).
@@ -261,9 +267,12 @@ impl Model {
             return None; // required pod affinity: the plain path
         }
         let statics = batch.statics(pod, snapshot);
+        batch.groups.refresh(snapshot);
+        let groups = &batch.groups;
         let n = snapshot.nodes.len();
         let mut table = KeyTable {
             snapshot,
+            cache: &mut batch.keys,
             keys: Vec::new(),
             names: HashMap::new(),
         };
@@ -296,7 +305,7 @@ impl Model {
                         registered[table.keys[key].domain[i] as usize] = true;
                     }
                 }
-                for (node, count) in matching_per_node(snapshot, pod, &c.selector) {
+                for (node, count) in groups.matching_per_node(snapshot, pod, &c.selector) {
                     if counts_here[node] {
                         counters[counter].values[table.keys[key].domain[node] as usize] += count;
                     }
@@ -328,7 +337,7 @@ impl Model {
         let mut scores = Vec::new();
         for c in &soft {
             let hostname = c.key == HOSTNAME;
-            let per_node = matching_per_node(snapshot, pod, &c.selector);
+            let per_node = groups.matching_per_node(snapshot, pod, &c.selector);
             let (counter, counts_here) = if hostname {
                 let key = table.get(None);
                 let counter = new_counter(key, &table.keys, &mut counters);
@@ -397,7 +406,32 @@ impl Model {
             };
             a(&pod.affinity.pod_affinity) || a(&pod.affinity.pod_anti_affinity)
         };
-        for group in snapshot.groups.iter().filter(|g| g.total > 0) {
+        // Only groups that this pod's terms may select, or whose terms may select it.
+        let mut candidates = groups.selecting(&pod.labels);
+        for term in required(&pod.affinity.pod_anti_affinity)
+            .iter()
+            .chain(
+                preferred(&pod.affinity.pod_affinity)
+                    .iter()
+                    .map(|w| &w.pod_affinity_term),
+            )
+            .chain(
+                preferred(&pod.affinity.pod_anti_affinity)
+                    .iter()
+                    .map(|w| &w.pod_affinity_term),
+            )
+        {
+            if let Some(selector) = &term.label_selector {
+                candidates.extend(groups.selected_by(selector));
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for group in candidates
+            .into_iter()
+            .map(|g| &snapshot.groups[g])
+            .filter(|g| g.total > 0)
+        {
             let existing_anti = resolve(
                 required(&group.affinity.pod_anti_affinity),
                 &group.namespace,
@@ -827,7 +861,7 @@ impl Model {
         // Counter deltas at the node's domains.
         let mut changed: Vec<(usize, u32)> = Vec::new();
         let mut bump =
-            |counters: &mut Vec<Counter>, keys: &Vec<Key>, counter: usize, delta: i64| {
+            |counters: &mut Vec<Counter>, keys: &[Rc<Key>], counter: usize, delta: i64| {
                 let key = counters[counter].key;
                 let d = keys[key].domain[node];
                 if d != u32::MAX && delta != 0 {
@@ -877,20 +911,37 @@ impl Model {
     }
 }
 
-/// The topology keys of a run, by name (`None`: per node, for hostname scoring).
+/// The topology keys of a run, by name (`None`: per node, for hostname
+/// scoring), shared with the pass's cache.
 struct KeyTable<'a> {
     snapshot: &'a Snapshot,
-    keys: Vec<Key>,
+    cache: &'a mut HashMap<Option<String>, Rc<Key>>,
+    keys: Vec<Rc<Key>>,
     names: HashMap<Option<String>, usize>,
 }
 
 impl KeyTable<'_> {
     fn get(&mut self, name: Option<&str>) -> usize {
-        if let Some(&found) = self.names.get(&name.map(str::to_string)) {
+        let name = name.map(str::to_string);
+        if let Some(&found) = self.names.get(&name) {
             return found;
         }
-        let nodes = &self.snapshot.nodes;
-        let key = match name {
+        let snapshot = self.snapshot;
+        let key = self
+            .cache
+            .entry(name.clone())
+            .or_insert_with(|| Rc::new(Key::new(snapshot, name.as_deref())))
+            .clone();
+        self.keys.push(key);
+        self.names.insert(name, self.keys.len() - 1);
+        self.keys.len() - 1
+    }
+}
+
+impl Key {
+    fn new(snapshot: &Snapshot, name: Option<&str>) -> Key {
+        let nodes = &snapshot.nodes;
+        match name {
             None => Key {
                 // Per node; nodes without a hostname label are not scored by it.
                 domain: nodes
@@ -937,15 +988,118 @@ impl KeyTable<'_> {
                     members,
                 }
             }
-        };
-        self.keys.push(key);
-        self.names
-            .insert(name.map(str::to_string), self.keys.len() - 1);
-        self.keys.len() - 1
+        }
     }
 }
 
-fn new_counter(key: usize, keys: &[Key], counters: &mut Vec<Counter>) -> usize {
+/// The pass's replica groups indexed by label, so that a run visits only the
+/// groups a selector may select, or whose (anti-)affinity terms may select
+/// its pod. Groups created during the pass are indexed as they appear.
+#[derive(Default)]
+struct GroupIndex {
+    indexed: usize,
+    by_label: HashMap<(String, String), Vec<usize>>,
+    /// Groups with pod (anti-)affinity terms, by a label each term requires…
+    affine_by_label: HashMap<(String, String), Vec<usize>>,
+    /// …or here, for a term that requires none.
+    affine_any: Vec<usize>,
+}
+
+/// A label every object the selector selects carries, if there is one.
+fn required_label(selector: &LabelSelector) -> Option<(String, String)> {
+    if let Some((key, value)) = selector.match_labels.iter().next() {
+        return Some((key.clone(), value.clone()));
+    }
+    selector
+        .match_expressions
+        .iter()
+        .find(|r| r.operator == SelectorOperator::In && r.values.len() == 1)
+        .map(|r| (r.key.clone(), r.values[0].clone()))
+}
+
+impl GroupIndex {
+    fn refresh(&mut self, snapshot: &Snapshot) {
+        for (g, group) in snapshot.groups.iter().enumerate().skip(self.indexed) {
+            for (key, value) in &group.labels {
+                self.by_label
+                    .entry((key.clone(), value.clone()))
+                    .or_default()
+                    .push(g);
+            }
+            let affinity = &group.affinity;
+            let terms = required(&affinity.pod_affinity)
+                .iter()
+                .chain(required(&affinity.pod_anti_affinity))
+                .chain(
+                    preferred(&affinity.pod_affinity)
+                        .iter()
+                        .map(|w| &w.pod_affinity_term),
+                )
+                .chain(
+                    preferred(&affinity.pod_anti_affinity)
+                        .iter()
+                        .map(|w| &w.pod_affinity_term),
+                );
+            for term in terms {
+                // A term without a selector selects nothing.
+                let Some(selector) = &term.label_selector else {
+                    continue;
+                };
+                match required_label(selector) {
+                    Some(label) => self.affine_by_label.entry(label).or_default().push(g),
+                    None => self.affine_any.push(g),
+                }
+            }
+        }
+        self.indexed = snapshot.groups.len();
+    }
+
+    /// Groups `selector` may select (a superset; callers still match).
+    fn selected_by(&self, selector: &LabelSelector) -> Vec<usize> {
+        match required_label(selector) {
+            Some(label) => self.by_label.get(&label).cloned().unwrap_or_default(),
+            None => (0..self.indexed).collect(),
+        }
+    }
+
+    /// Groups whose terms may select a pod with `labels` (a superset).
+    fn selecting(&self, labels: &crate::model::labels::Labels) -> Vec<usize> {
+        let mut groups = self.affine_any.clone();
+        for (key, value) in labels {
+            if let Some(found) = self.affine_by_label.get(&(key.clone(), value.clone())) {
+                groups.extend_from_slice(found);
+            }
+        }
+        groups
+    }
+
+    /// `matching_per_node` of PodTopologySpread, over the indexed groups only.
+    fn matching_per_node(
+        &self,
+        snapshot: &Snapshot,
+        pod: &PodSpec,
+        selector: &LabelSelector,
+    ) -> HashMap<usize, i64> {
+        let mut counts: HashMap<usize, i64> = HashMap::new();
+        let mut candidates = self.selected_by(selector);
+        candidates.sort_unstable();
+        candidates.dedup();
+        for group in candidates.into_iter().map(|g| &snapshot.groups[g]) {
+            if group.total == 0
+                || group.namespace != pod.namespace
+                || !selector.matches(&group.labels)
+            {
+                continue;
+            }
+            for (&node, &count) in &group.per_node {
+                *counts.entry(node).or_insert(0) += i64::from(count);
+            }
+        }
+        counts
+    }
+}
+
+fn new_counter(key: usize, keys: &[Rc<Key>], counters: &mut Vec<Counter>) -> usize {
     counters.push(Counter {
         key,
         values: vec![0; keys[key].domains],
@@ -970,7 +1124,7 @@ fn counter_for(
 }
 
 /// Add a group's replicas to a counter, at the domains of their nodes.
-fn add_group(counter: &mut Counter, keys: &[Key], group: &ReplicaGroup) {
+fn add_group(counter: &mut Counter, keys: &[Rc<Key>], group: &ReplicaGroup) {
     let key = &keys[counter.key];
     for (&node, &count) in &group.per_node {
         let d = key.domain[node];

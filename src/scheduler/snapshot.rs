@@ -119,7 +119,8 @@ impl Snapshot {
         self.by_name.get(name).copied()
     }
 
-    fn group_of(&mut self, pod: &PodSpec) -> usize {
+    /// The group of `pod`'s replicas (created, empty, when new).
+    pub fn group_of(&mut self, pod: &PodSpec) -> usize {
         if let Some(&found) = self
             .group_index
             .get(&pod.namespace)
@@ -150,11 +151,16 @@ impl Snapshot {
 
     /// Account a replica of `pod` as running on node `node`.
     pub fn assume(&mut self, node: usize, pod: &PodSpec) {
+        let group = self.group_of(pod);
+        self.assume_in(node, pod, group);
+    }
+
+    /// `assume`, with the pod's group already known (`group_of`).
+    pub fn assume_in(&mut self, node: usize, pod: &PodSpec, group: usize) {
         let info = &mut self.nodes[node];
         info.requested.add(&pod.requests);
         info.non_zero_requested.add(&pod.non_zero_requests);
         info.pods += 1;
-        let group = self.group_of(pod);
         *self.groups[group].per_node.entry(node).or_insert(0) += 1;
         self.groups[group].total += 1;
     }

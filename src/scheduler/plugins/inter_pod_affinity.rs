@@ -92,6 +92,13 @@ impl FilterPlugin for InterPodAffinity {
             ..FilterState::default()
         };
         for group in snapshot.groups.iter().filter(|g| g.total > 0) {
+            // Most groups concern neither side: skip them before resolving anything.
+            if affinity_terms.is_empty()
+                && anti_terms.is_empty()
+                && required(&group.affinity.pod_anti_affinity).is_empty()
+            {
+                continue;
+            }
             let matches_all = !affinity_terms.is_empty()
                 && affinity_terms
                     .iter()
