@@ -24,9 +24,7 @@
 
 use super::plugins::inter_pod_affinity::{contributions, preferred, required, resolve};
 use super::plugins::node_resources_fit::resource_score;
-use super::plugins::pod_topology_spread::{
-    Constraint, HOSTNAME, constraints, has_all_keys, system_defaults,
-};
+use super::plugins::pod_topology_spread::{Constraint, HOSTNAME, constraints, system_defaults};
 use super::plugins::{
     BalancedAllocation, NodeAffinity, NodeName, NodeResourcesFit, NodeUnschedulable,
     PodTopologySpread, TaintToleration, balanced_allocation::balanced_score,
@@ -37,6 +35,7 @@ use super::{
 };
 use crate::model::labels::{LabelSelector, SelectorOperator};
 use crate::model::pod::{PodSpec, WhenUnsatisfiable};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -48,6 +47,9 @@ const NO_PROFILE: u32 = u32::MAX;
 /// Static per-node results for one pod shape, shared by every run of a pass.
 struct Statics {
     ok: Vec<bool>,
+    /// NodeAffinity and TaintToleration alone (spread's inclusion policies).
+    affinity_ok: Vec<bool>,
+    taints_ok: Vec<bool>,
     taint: Vec<i64>,
     affinity: Vec<i64>,
 }
@@ -160,15 +162,21 @@ impl<'s> Batch<'s> {
         let state = CycleState::default();
         let mut statics = Statics {
             ok: Vec::with_capacity(snapshot.nodes.len()),
+            affinity_ok: Vec::with_capacity(snapshot.nodes.len()),
+            taints_ok: Vec::with_capacity(snapshot.nodes.len()),
             taint: Vec::with_capacity(snapshot.nodes.len()),
             affinity: Vec::with_capacity(snapshot.nodes.len()),
         };
         for node in &snapshot.nodes {
+            let taints_ok = TaintToleration.filter(pod, node, &state).is_ok();
+            let affinity_ok = NodeAffinity.filter(pod, node, &state).is_ok();
             let ok = NodeUnschedulable.filter(pod, node, &state).is_ok()
                 && NodeName.filter(pod, node, &state).is_ok()
-                && TaintToleration.filter(pod, node, &state).is_ok()
-                && NodeAffinity.filter(pod, node, &state).is_ok();
+                && taints_ok
+                && affinity_ok;
             statics.ok.push(ok);
+            statics.affinity_ok.push(affinity_ok);
+            statics.taints_ok.push(taints_ok);
             statics
                 .taint
                 .push(TaintToleration.score(pod, snapshot, node.index, &state));
@@ -257,7 +265,10 @@ struct Model {
     resources: Vec<i64>,
     profile_of: Vec<u32>,
     profiles: Vec<Profile>,
-    profile_index: HashMap<Vec<i64>, u32>,
+    profile_index: FxHashMap<Vec<i64>, u32>,
+    /// Length of a profile key, and a buffer to build one in.
+    width: usize,
+    scratch: Vec<i64>,
     strategy: super::ScoringStrategy,
 }
 
@@ -278,26 +289,35 @@ impl Model {
         };
         let mut counters: Vec<Counter> = Vec::new();
         let mut ok: Vec<bool> = statics.ok.clone();
+        // `Constraint::includes` and `has_all_keys`, from the cached static results and keys.
+        let includes = |c: &Constraint, node: usize| {
+            (!c.honor_affinity || statics.affinity_ok[node])
+                && (!c.honor_taints || statics.taints_ok[node])
+        };
+        let has_all = |table: &mut KeyTable, constraints: &[Constraint]| -> Vec<bool> {
+            let mut all = vec![true; n];
+            for c in constraints {
+                let key = table.get(Some(&c.key));
+                for (node, present) in all.iter_mut().enumerate() {
+                    *present &= table.keys[key].domain[node] != u32::MAX;
+                }
+            }
+            all
+        };
 
         // PodTopologySpread, DoNotSchedule.
         let hard = constraints(pod, WhenUnsatisfiable::DoNotSchedule);
         let mut filters = Vec::new();
         if !hard.is_empty() {
-            let eligible: Vec<bool> = snapshot
-                .nodes
-                .iter()
-                .map(|node| has_all_keys(node, &hard))
-                .collect();
+            let eligible = has_all(&mut table, &hard);
             for (i, e) in eligible.iter().enumerate() {
                 ok[i] &= *e;
             }
             for c in &hard {
                 let key = table.get(Some(&c.key));
                 let counter = new_counter(key, &table.keys, &mut counters);
-                let counts_here: Vec<bool> = snapshot
-                    .nodes
-                    .iter()
-                    .map(|node| eligible[node.index] && c.includes(pod, node))
+                let counts_here: Vec<bool> = (0..n)
+                    .map(|node| eligible[node] && includes(c, node))
                     .collect();
                 let mut registered = vec![false; table.keys[key].domains];
                 for (i, &here) in counts_here.iter().enumerate() {
@@ -329,11 +349,8 @@ impl Model {
             } else {
                 (constraints(pod, WhenUnsatisfiable::ScheduleAnyway), true)
             };
-        let ignored: Vec<bool> = snapshot
-            .nodes
-            .iter()
-            .map(|node| require_all && !has_all_keys(node, &soft))
-            .collect();
+        let soft_keys = has_all(&mut table, &soft);
+        let ignored: Vec<bool> = soft_keys.iter().map(|all| require_all && !all).collect();
         let mut scores = Vec::new();
         for c in &soft {
             let hostname = c.key == HOSTNAME;
@@ -351,10 +368,8 @@ impl Model {
                     return None; // spread weights over many domains: the plain path
                 }
                 let counter = new_counter(key, &table.keys, &mut counters);
-                let counts_here: Vec<bool> = snapshot
-                    .nodes
-                    .iter()
-                    .map(|node| has_all_keys(node, &soft) && c.includes(pod, node))
+                let counts_here: Vec<bool> = (0..n)
+                    .map(|node| soft_keys[node] && includes(c, node))
                     .collect();
                 for (&node, &count) in &per_node {
                     let domain = table.keys[key].domain[node];
@@ -380,6 +395,7 @@ impl Model {
             &pod.labels,
         );
         let own_group = ReplicaGroup {
+            required_anti: Vec::new(),
             namespace: pod.namespace.clone(),
             labels: pod.labels.clone(),
             affinity: pod.affinity.clone(),
@@ -432,11 +448,7 @@ impl Model {
             .map(|g| &snapshot.groups[g])
             .filter(|g| g.total > 0)
         {
-            let existing_anti = resolve(
-                required(&group.affinity.pod_anti_affinity),
-                &group.namespace,
-                &group.labels,
-            );
+            let existing_anti = &group.required_anti;
             for term in &anti_terms {
                 if term.matches(&group.namespace, &group.labels) {
                     let counter = counter_for(
@@ -448,7 +460,7 @@ impl Model {
                     add_group(&mut counters[counter], &table.keys, group);
                 }
             }
-            for term in &existing_anti {
+            for term in existing_anti {
                 if term.matches(&pod.namespace, &pod.labels) {
                     let counter = counter_for(
                         &mut existing_by_key,
@@ -542,7 +554,9 @@ impl Model {
             resources: vec![0; n],
             profile_of: vec![NO_PROFILE; n],
             profiles: Vec::new(),
-            profile_index: HashMap::new(),
+            profile_index: FxHashMap::default(),
+            width,
+            scratch: Vec::new(),
             strategy: batch.scheduler.strategy,
         };
         for (i, node) in snapshot.nodes.iter().enumerate() {
@@ -569,17 +583,17 @@ impl Model {
                 * w.balanced
     }
 
-    fn profile_key(&self, node: usize) -> Vec<i64> {
-        let mut key = vec![0i64; 3 + self.slot.len() + self.keys.len()];
+    /// Write `node`'s profile key into `key`.
+    fn profile_key(&self, node: usize, key: &mut Vec<i64>) {
+        key.clear();
+        key.resize(self.width, 0);
         key[0] = self.statics.taint[node];
         key[1] = self.statics.affinity[node];
         key[2] = i64::from(self.ignored[node]);
-        let mut width = 3;
         for (k, info) in self.keys.iter().enumerate() {
             if info.coarse {
                 let d = info.domain[node];
                 key[self.coarse_slot[k]] = if d == u32::MAX { MISSING } else { i64::from(d) };
-                width = width.max(self.coarse_slot[k] + 1);
             }
         }
         for (c, counter) in self.counters.iter().enumerate() {
@@ -591,26 +605,25 @@ impl Model {
                 } else {
                     counter.values[d as usize]
                 };
-                width = width.max(self.slot[c] + 1);
             }
         }
-        key.truncate(width);
-        key
     }
 
     /// (Re)compute a statically feasible node's profile.
     fn assign(&mut self, node: usize) {
-        let key = self.profile_key(node);
+        let mut key = std::mem::take(&mut self.scratch);
+        self.profile_key(node, &mut key);
         let old = self.profile_of[node];
         if old != NO_PROFILE {
             if self.profiles[old as usize].key == key {
+                self.scratch = key;
                 return;
             }
             if self.fit[node] {
                 self.profiles[old as usize].fitting -= 1;
             }
         }
-        let index = match self.profile_index.get(&key) {
+        let index = match self.profile_index.get(key.as_slice()) {
             Some(&found) => found,
             None => {
                 self.profiles.push(Profile {
@@ -622,10 +635,11 @@ impl Model {
                     phi: 0,
                 });
                 let index = (self.profiles.len() - 1) as u32;
-                self.profile_index.insert(key, index);
+                self.profile_index.insert(key.clone(), index);
                 index
             }
         };
+        self.scratch = key;
         self.profile_of[node] = index;
         if self.fit[node] {
             self.profiles[index as usize].fitting += 1;

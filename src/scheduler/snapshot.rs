@@ -59,12 +59,16 @@ impl NodeInfo {
 }
 
 /// Placed replicas that look alike to the scheduler: same namespace, labels
-/// and affinity. Spread and inter-pod affinity count these.
+/// and pod (anti-)affinity. Spread and inter-pod affinity count these.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaGroup {
     pub namespace: String,
     pub labels: Labels,
+    /// The replicas' pod affinity and anti-affinity (node affinity, which
+    /// differs for every DaemonSet replica, plays no part here and is not kept).
     pub affinity: Affinity,
+    /// Its required anti-affinity terms, resolved once.
+    pub(crate) required_anti: Vec<crate::scheduler::plugins::terms::Term>,
     /// Replicas of the group per node index (only non-zero entries).
     pub per_node: BTreeMap<usize, u32>,
     pub total: u64,
@@ -126,9 +130,11 @@ impl Snapshot {
             .get(&pod.namespace)
             .and_then(|by_labels| by_labels.get(&pod.labels))
             .and_then(|candidates| {
-                candidates
-                    .iter()
-                    .find(|&&g| self.groups[g].affinity == pod.affinity)
+                candidates.iter().find(|&&g| {
+                    let affinity = &self.groups[g].affinity;
+                    affinity.pod_affinity == pod.affinity.pod_affinity
+                        && affinity.pod_anti_affinity == pod.affinity.pod_anti_affinity
+                })
             })
         {
             return found;
@@ -142,7 +148,18 @@ impl Snapshot {
         self.groups.push(ReplicaGroup {
             namespace: pod.namespace.clone(),
             labels: pod.labels.clone(),
-            affinity: pod.affinity.clone(),
+            affinity: Affinity {
+                node_affinity: None,
+                pod_affinity: pod.affinity.pod_affinity.clone(),
+                pod_anti_affinity: pod.affinity.pod_anti_affinity.clone(),
+            },
+            required_anti: crate::scheduler::plugins::inter_pod_affinity::resolve(
+                crate::scheduler::plugins::inter_pod_affinity::required(
+                    &pod.affinity.pod_anti_affinity,
+                ),
+                &pod.namespace,
+                &pod.labels,
+            ),
             per_node: BTreeMap::new(),
             total: 0,
         });

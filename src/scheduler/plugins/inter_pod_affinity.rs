@@ -103,11 +103,7 @@ impl FilterPlugin for InterPodAffinity {
                 && affinity_terms
                     .iter()
                     .all(|t| t.matches(&group.namespace, &group.labels));
-            let existing_anti = resolve(
-                required(&group.affinity.pod_anti_affinity),
-                &group.namespace,
-                &group.labels,
-            );
+            let existing_anti = &group.required_anti;
             // Most groups concern neither side: skip their nodes entirely.
             if affinity_terms.is_empty() && anti_terms.is_empty() && existing_anti.is_empty() {
                 continue;

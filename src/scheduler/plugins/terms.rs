@@ -45,7 +45,7 @@ pub fn with_label_keys(
 }
 
 /// A term resolved against the pod that declares it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Term {
     pub topology_key: String,
     selector: Option<LabelSelector>,
