@@ -16,6 +16,25 @@ pub struct FleetSpec {
     /// Every n-th Deployment (0 = none) gets a new image, version 2: the
     /// same fleet with a rolling update of 1/n of its workloads.
     pub updated_every: usize,
+    /// Which workloads: the realistic mix, or one kind only (to measure
+    /// scheduling throughput per plugin mix).
+    pub mix: Mix,
+}
+
+/// The workload mix of a fleet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// Every kind below, in realistic proportions, plus DaemonSets.
+    #[default]
+    Mixed,
+    /// Resources only (the system default spreading applies).
+    Plain,
+    /// Zone spread with DoNotSchedule.
+    Spread,
+    /// Required hostname anti-affinity (one replica per node).
+    AntiAffinity,
+    /// Preferred node affinity and preferred pod anti-affinity.
+    Preferred,
 }
 
 /// SplitMix64: tiny, fast and, unlike a crate's generator, guaranteed to give
@@ -199,6 +218,9 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
     let mut daemon_text = String::new();
     let mut daemon_replicas = 0usize;
     for (name, cpu, memory, everywhere) in daemons {
+        if spec.mix != Mix::Mixed {
+            break;
+        }
         let per_fleet = if everywhere {
             spec.nodes
         } else {
@@ -229,7 +251,13 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
     let mut per_namespace: Vec<String> = vec![String::new(); NAMESPACES.len()];
     let mut n = 0usize;
     while remaining > 0 {
-        let mut shape = weighted(&mut rng);
+        let mut shape = match spec.mix {
+            Mix::Mixed => weighted(&mut rng),
+            Mix::Plain => Shape::Plain,
+            Mix::Spread => Shape::ZoneSpread,
+            Mix::AntiAffinity => Shape::AntiAffinity,
+            Mix::Preferred => Shape::Preferred,
+        };
         let mut replicas = match rng.below(10) {
             0..=5 => 2 + rng.below(9) as usize,   // 2..=10
             6..=8 => 10 + rng.below(41) as usize, // 10..=50
@@ -371,6 +399,7 @@ mod tests {
             replicas: 900,
             seed: 7,
             updated_every: 0,
+            mix: Mix::Mixed,
         };
         assert_eq!(generate(spec), generate(spec));
         assert_ne!(generate(spec), generate(FleetSpec { seed: 8, ..spec }));

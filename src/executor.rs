@@ -211,20 +211,24 @@ fn step_status(reports: &[WorkloadReport]) -> Vec<StepStatus> {
 }
 
 /// Apply actions to the state, in order, recording an event for each.
-/// Live replicas of each Deployment revision (its ReplicaSet).
-fn replica_sets(state: &State) -> std::collections::BTreeMap<(String, String), i32> {
-    let mut sets = std::collections::BTreeMap::new();
+/// Live replicas of each Deployment revision (its ReplicaSet), by workload and hash.
+fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
+    let mut sets: HashMap<ObjectRef, HashMap<String, i32>> = HashMap::new();
     for r in state
         .replicas
         .iter()
         .filter(|r| r.phase != Phase::Terminating && r.workload.kind == Kind::Deployment)
     {
-        *sets
-            .entry((
-                r.workload.to_string(),
-                format!("{}-{}", r.workload.name, r.hash),
-            ))
-            .or_insert(0) += 1;
+        let by_hash = match sets.get_mut(&r.workload) {
+            Some(found) => found,
+            None => sets.entry(r.workload.clone()).or_default(),
+        };
+        match by_hash.get_mut(&r.hash) {
+            Some(count) => *count += 1,
+            None => {
+                by_hash.insert(r.hash.clone(), 1);
+            }
+        }
     }
     sets
 }
@@ -234,29 +238,48 @@ pub fn execute(state: &mut State, actions: &[Action]) {
     execute_actions(state, actions);
     // `ScalingReplicaSet`, as the Deployment controller reports each scale.
     let sets_after = replica_sets(state);
-    let keys: std::collections::BTreeSet<_> = sets_before
-        .keys()
-        .chain(sets_after.keys())
-        .cloned()
-        .collect();
-    for key in keys {
+    // (workload, replica set) in the order of their names, as events are recorded.
+    let mut keys: Vec<(String, String, &ObjectRef, &String)> = Vec::new();
+    for sets in [&sets_before, &sets_after] {
+        for (workload, by_hash) in sets {
+            for hash in by_hash.keys() {
+                keys.push((
+                    workload.to_string(),
+                    format!("{}-{hash}", workload.name),
+                    workload,
+                    hash,
+                ));
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    let count =
+        |sets: &HashMap<ObjectRef, HashMap<String, i32>>, workload: &ObjectRef, hash: &String| {
+            sets.get(workload)
+                .and_then(|by_hash| by_hash.get(hash))
+                .copied()
+                .unwrap_or(0)
+        };
+    let mut events = Vec::new();
+    for (object, set, workload, hash) in keys {
         let (before, after) = (
-            sets_before.get(&key).copied().unwrap_or(0),
-            sets_after.get(&key).copied().unwrap_or(0),
+            count(&sets_before, workload, hash),
+            count(&sets_after, workload, hash),
         );
         if before != after {
             let direction = if after > before { "up" } else { "down" };
-            state.record_event(Event {
+            events.push(Event {
                 time: state.clock,
                 kind: EventType::Normal,
                 reason: "ScalingReplicaSet".to_string(),
-                object: key.0.clone(),
-                message: format!(
-                    "Scaled {direction} replica set {} from {before} to {after}",
-                    key.1
-                ),
+                object,
+                message: format!("Scaled {direction} replica set {set} from {before} to {after}"),
             });
         }
+    }
+    for event in events {
+        state.record_event(event);
     }
     state.trim_events();
 }

@@ -5,7 +5,7 @@
 //! in YAML and JSON.
 
 use super::{Context, Exit};
-use crate::bench::{FleetSpec, generate};
+use crate::bench::{FleetSpec, Mix, generate};
 use crate::executor::{self, Outcome, RunOptions};
 use crate::manifest::{self, Loaded, ParseOptions};
 use crate::model::state::State;
@@ -37,6 +37,9 @@ pub struct FleetArgs {
     /// Seed of the generator: the same seed gives the same fleet.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The workloads: the realistic mix, or one kind only.
+    #[arg(long, value_enum, default_value_t)]
+    pub mix: Mix,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +98,7 @@ fn spec(args: &FleetArgs, updated_every: usize) -> Result<FleetSpec> {
         replicas: args.replicas,
         seed: args.seed,
         updated_every,
+        mix: args.mix,
     })
 }
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Catalog {
-    specs: HashMap<(ObjectRef, String), Arc<PodSpec>>,
+    /// By workload, then template hash.
+    specs: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>>,
 }
 
 /// The label every Deployment replica carries, naming its template.
@@ -40,15 +41,15 @@ fn owned(
 
 impl Catalog {
     pub fn build(desired: &Desired, observed: &State) -> Catalog {
-        let mut specs = HashMap::new();
+        let mut specs: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::new();
         let selectors: HashMap<&ObjectRef, &LabelSelector> = desired
             .workloads
             .iter()
             .map(|w| (&w.id, &w.selector))
             .collect();
         for workload in &desired.workloads {
-            specs.insert(
-                (workload.id.clone(), workload.template_hash.clone()),
+            specs.entry(workload.id.clone()).or_default().insert(
+                workload.template_hash.clone(),
                 Arc::new(owned(
                     workload.pod.clone(),
                     &workload.id,
@@ -60,8 +61,10 @@ impl Catalog {
         for workload in &observed.workloads {
             let id = workload.id();
             for revision in &workload.revisions {
-                let key = (id.clone(), revision.hash.clone());
-                if specs.contains_key(&key) {
+                if specs
+                    .get(&id)
+                    .is_some_and(|by_hash| by_hash.contains_key(&revision.hash))
+                {
                     continue;
                 }
                 // A stored template was valid when applied; if it no longer
@@ -75,13 +78,19 @@ impl Catalog {
                     ..PodSpec::default()
                 });
                 let selector = selectors.get(&id).copied();
-                specs.insert(key, Arc::new(owned(pod, &id, &revision.hash, selector)));
+                let spec = Arc::new(owned(pod, &id, &revision.hash, selector));
+                specs
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(revision.hash.clone(), spec);
             }
         }
         Catalog { specs }
     }
 
     pub fn pod(&self, workload: &ObjectRef, hash: &str) -> Option<&Arc<PodSpec>> {
-        self.specs.get(&(workload.clone(), hash.to_string()))
+        self.specs
+            .get(workload)
+            .and_then(|by_hash| by_hash.get(hash))
     }
 }

@@ -75,7 +75,7 @@ pub(crate) struct Pass<'a> {
     pub deleted: BTreeSet<String>,
     /// Replicas created in this pass (not in `observed` yet).
     pub created: Vec<Replica>,
-    pub names: names::NameGenerator,
+    pub names: names::NameGenerator<'a>,
 }
 
 impl<'a> Pass<'a> {

@@ -9,16 +9,19 @@ use std::collections::HashSet;
 
 pub use crate::model::hash::{ALPHANUMS, fnv1a32};
 
-pub struct NameGenerator {
-    taken: HashSet<String>,
+pub struct NameGenerator<'a> {
+    /// Names in the state, and names given out since.
+    taken: HashSet<&'a str>,
+    given: HashSet<String>,
     generation: u64,
     counter: u64,
 }
 
-impl NameGenerator {
-    pub fn new(state: &State) -> NameGenerator {
+impl<'a> NameGenerator<'a> {
+    pub fn new(state: &'a State) -> NameGenerator<'a> {
         NameGenerator {
-            taken: state.replicas.iter().map(|r| r.name.clone()).collect(),
+            taken: state.replicas.iter().map(|r| r.name.as_str()).collect(),
+            given: HashSet::new(),
             generation: state.generation,
             counter: 0,
         }
@@ -38,7 +41,7 @@ impl NameGenerator {
                 name.push(ALPHANUMS[(value % 27) as usize] as char);
                 value /= 27;
             }
-            if self.taken.insert(name.clone()) {
+            if !self.taken.contains(name.as_str()) && self.given.insert(name.clone()) {
                 return name;
             }
         }

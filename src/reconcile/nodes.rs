@@ -21,12 +21,16 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
         Prune::Auto => !pass.desired.nodes.is_empty(),
     };
     let mut fleet: BTreeMap<String, NodeState> = BTreeMap::new();
+    // A node on its way out leaves once no replica (but DaemonSet ones) is left on it.
+    let holding: std::collections::HashSet<&str> = pass
+        .observed
+        .replicas
+        .iter()
+        .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
+        .filter_map(|r| r.node.as_deref())
+        .collect();
     for node in &pass.observed.nodes {
-        // A node on its way out leaves once no replica (but DaemonSet ones) is left on it.
-        let holds_replicas = pass.observed.replicas.iter().any(|r| {
-            r.node.as_deref() == Some(node.name.as_str())
-                && r.workload.kind != crate::model::workload::Kind::DaemonSet
-        });
+        let holds_replicas = holding.contains(node.name.as_str());
         let undeclared = !declared.contains_key(node.name.as_str());
         if node.removing && (undeclared || node.source == NodeSource::Imperative) {
             if holds_replicas {

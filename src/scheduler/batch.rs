@@ -112,7 +112,9 @@ impl<'s> Batch<'s> {
         count: usize,
         mut report: impl FnMut(Result<Placement, FitError>),
     ) {
-        let model = if count > 1 {
+        // Pods pinned to named nodes are cheaper on the plain path, which
+        // filters those nodes alone.
+        let model = if count > 0 && super::pinned_nodes(pod, snapshot).is_none() {
             Model::new(self, pod, snapshot)
         } else {
             None

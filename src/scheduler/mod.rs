@@ -299,7 +299,7 @@ impl Scheduler {
 
 /// The only nodes a pod can pass on, when it names them: `spec.nodeName`, or
 /// a required node affinity whose every term has `metadata.name In [...]`.
-fn pinned_nodes(pod: &PodSpec, snapshot: &Snapshot) -> Option<Vec<usize>> {
+pub(crate) fn pinned_nodes(pod: &PodSpec, snapshot: &Snapshot) -> Option<Vec<usize>> {
     if let Some(name) = &pod.node_name {
         return Some(snapshot.index_of(name).into_iter().collect());
     }
