@@ -68,11 +68,14 @@ fn node(i: usize, shape: &NodeShape) -> NodeState {
     if let Some(zone) = shape.zone {
         labels.insert(ZONE.into(), format!("z{zone}"));
     }
-    let allocatable = BTreeMap::from([
+    let mut allocatable = BTreeMap::from([
         ("cpu".to_string(), format!("{}m", shape.cpu)),
         ("memory".to_string(), "16Gi".to_string()),
         ("pods".to_string(), shape.pods.to_string()),
     ]);
+    if shape.taint == 0 {
+        allocatable.insert("nvidia.com/gpu".to_string(), "2".to_string());
+    }
     let taints = match shape.taint {
         0 => vec![Taint::new("gpu", "true", TaintEffect::NoSchedule)],
         1 => vec![Taint::new("spot", "true", TaintEffect::PreferNoSchedule)],
@@ -195,6 +198,9 @@ fn pod(shape: &PodShape) -> PodSpec {
         spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!({
             "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [format!("n{node:02}")]}]}]
         });
+    }
+    if shape.tolerate && shape.app == 3 {
+        spec["containers"][0]["resources"]["limits"] = json!({"nvidia.com/gpu": "1"});
     }
     if shape.tolerate {
         spec["tolerations"] = json!([{"key": "gpu", "operator": "Exists"}, {"key": "spot", "operator": "Exists", "effect": "PreferNoSchedule"}]);

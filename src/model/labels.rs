@@ -166,6 +166,18 @@ impl NodeSelector {
 pub struct SelectorParseError(String);
 
 impl LabelSelector {
+    /// A label every object this selector selects carries, if there is one
+    /// (for indexes; a superset is then matched in full).
+    pub fn required_label(&self) -> Option<(String, String)> {
+        if let Some((key, value)) = self.match_labels.iter().next() {
+            return Some((key.clone(), value.clone()));
+        }
+        self.match_expressions
+            .iter()
+            .find(|r| r.operator == SelectorOperator::In && r.values.len() == 1)
+            .map(|r| (r.key.clone(), r.values[0].clone()))
+    }
+
     /// Parses kubectl's selector syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
     /// `k notin (a,b)`, `k` (exists), `!k` (does not exist), comma-separated, ANDed.
     /// `k!=v` matches objects without `k`, as in Kubernetes.

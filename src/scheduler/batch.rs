@@ -23,17 +23,17 @@
 //! affinity, spread scoring over fine non-hostname domains) take the plain path.
 
 use super::plugins::inter_pod_affinity::{contributions, preferred, required, resolve};
-use super::plugins::node_resources_fit::resource_score;
+use super::plugins::node_resources_fit::{fits, scored};
 use super::plugins::pod_topology_spread::{Constraint, HOSTNAME, constraints, system_defaults};
 use super::plugins::{
     BalancedAllocation, NodeAffinity, NodeName, NodeResourcesFit, NodeUnschedulable,
-    PodTopologySpread, TaintToleration, balanced_allocation::balanced_score,
+    PodTopologySpread, TaintToleration, balanced_allocation::balanced,
 };
 use super::snapshot::{ReplicaGroup, Snapshot};
 use super::{
     CycleState, FilterPlugin, FitError, MAX_NODE_SCORE, Placement, Scheduler, ScorePlugin,
 };
-use crate::model::labels::{LabelSelector, SelectorOperator};
+use crate::model::labels::LabelSelector;
 use crate::model::pod::{PodSpec, WhenUnsatisfiable};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap};
@@ -134,7 +134,7 @@ impl<'s> Batch<'s> {
             match model.best(&self.rank, self.weights) {
                 Some(placement) => {
                     snapshot.assume_in(placement.node, pod, group);
-                    model.placed(placement.node, pod, snapshot, self.weights, self.scheduler);
+                    model.placed(placement.node, pod, snapshot, self.weights);
                     report(Ok(placement));
                 }
                 None => {
@@ -425,7 +425,7 @@ impl Model {
             a(&pod.affinity.pod_affinity) || a(&pod.affinity.pod_anti_affinity)
         };
         // Only groups that this pod's terms may select, or whose terms may select it.
-        let mut candidates = groups.selecting(&pod.labels);
+        let mut candidates = snapshot.groups_selecting(&pod.labels);
         for term in required(&pod.affinity.pod_anti_affinity)
             .iter()
             .chain(
@@ -533,10 +533,6 @@ impl Model {
                 width += 1;
             }
         }
-        let fit_plugin = NodeResourcesFit {
-            strategy: batch.scheduler.strategy,
-        };
-        let state = CycleState::default();
         let mut model = Model {
             statics,
             keys,
@@ -565,7 +561,7 @@ impl Model {
             if !ok[i] {
                 continue;
             }
-            model.fit[i] = fit_plugin.filter(pod, node, &state).is_ok();
+            model.fit[i] = fits(pod, node);
             model.resources[i] = model.resource_score(pod, snapshot, i, batch.weights);
             model.assign(i);
         }
@@ -573,16 +569,30 @@ impl Model {
         Some(model)
     }
 
+    /// NodeResourcesFit's and BalancedAllocation's weighted scores (the
+    /// plugins' own arithmetic, on cpu and memory read directly).
     fn resource_score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, w: Weights) -> i64 {
         let info = &snapshot.nodes[node];
-        resource_score(
+        let capacity = &info.allocatable.resources;
+        let fit = scored(
             self.strategy,
-            &info.non_zero_requested,
-            &pod.non_zero_requests,
-            &info.allocatable.resources,
-        ) * w.fit
-            + balanced_score(&info.requested, &pod.requests, &info.allocatable.resources)
-                * w.balanced
+            (
+                info.non_zero_requested.milli_cpu + pod.non_zero_requests.milli_cpu,
+                capacity.milli_cpu,
+            ),
+            (
+                info.non_zero_requested.memory + pod.non_zero_requests.memory,
+                capacity.memory,
+            ),
+        );
+        let balance = balanced(
+            (
+                info.requested.milli_cpu + pod.requests.milli_cpu,
+                capacity.milli_cpu,
+            ),
+            (info.requested.memory + pod.requests.memory, capacity.memory),
+        );
+        fit * w.fit + balance * w.balanced
     }
 
     /// Write `node`'s profile key into `key`.
@@ -854,20 +864,8 @@ impl Model {
     }
 
     /// Account a placement on `node` (already assumed on the snapshot).
-    fn placed(
-        &mut self,
-        node: usize,
-        pod: &PodSpec,
-        snapshot: &Snapshot,
-        w: Weights,
-        scheduler: &Scheduler,
-    ) {
-        let fit_plugin = NodeResourcesFit {
-            strategy: scheduler.strategy,
-        };
-        let fits = fit_plugin
-            .filter(pod, &snapshot.nodes[node], &CycleState::default())
-            .is_ok();
+    fn placed(&mut self, node: usize, pod: &PodSpec, snapshot: &Snapshot, w: Weights) {
+        let fits = fits(pod, &snapshot.nodes[node]);
         let p = self.profile_of[node] as usize;
         if self.fit[node] && !fits {
             self.profiles[p].fitting -= 1;
@@ -1009,28 +1007,12 @@ impl Key {
 }
 
 /// The pass's replica groups indexed by label, so that a run visits only the
-/// groups a selector may select, or whose (anti-)affinity terms may select
-/// its pod. Groups created during the pass are indexed as they appear.
+/// groups a selector may select. Groups created during the pass are indexed
+/// as they appear. (Groups whose terms may select a pod: `Snapshot::groups_selecting`.)
 #[derive(Default)]
 struct GroupIndex {
     indexed: usize,
     by_label: HashMap<(String, String), Vec<usize>>,
-    /// Groups with pod (anti-)affinity terms, by a label each term requires…
-    affine_by_label: HashMap<(String, String), Vec<usize>>,
-    /// …or here, for a term that requires none.
-    affine_any: Vec<usize>,
-}
-
-/// A label every object the selector selects carries, if there is one.
-fn required_label(selector: &LabelSelector) -> Option<(String, String)> {
-    if let Some((key, value)) = selector.match_labels.iter().next() {
-        return Some((key.clone(), value.clone()));
-    }
-    selector
-        .match_expressions
-        .iter()
-        .find(|r| r.operator == SelectorOperator::In && r.values.len() == 1)
-        .map(|r| (r.key.clone(), r.values[0].clone()))
 }
 
 impl GroupIndex {
@@ -1042,51 +1024,16 @@ impl GroupIndex {
                     .or_default()
                     .push(g);
             }
-            let affinity = &group.affinity;
-            let terms = required(&affinity.pod_affinity)
-                .iter()
-                .chain(required(&affinity.pod_anti_affinity))
-                .chain(
-                    preferred(&affinity.pod_affinity)
-                        .iter()
-                        .map(|w| &w.pod_affinity_term),
-                )
-                .chain(
-                    preferred(&affinity.pod_anti_affinity)
-                        .iter()
-                        .map(|w| &w.pod_affinity_term),
-                );
-            for term in terms {
-                // A term without a selector selects nothing.
-                let Some(selector) = &term.label_selector else {
-                    continue;
-                };
-                match required_label(selector) {
-                    Some(label) => self.affine_by_label.entry(label).or_default().push(g),
-                    None => self.affine_any.push(g),
-                }
-            }
         }
         self.indexed = snapshot.groups.len();
     }
 
     /// Groups `selector` may select (a superset; callers still match).
     fn selected_by(&self, selector: &LabelSelector) -> Vec<usize> {
-        match required_label(selector) {
+        match selector.required_label() {
             Some(label) => self.by_label.get(&label).cloned().unwrap_or_default(),
             None => (0..self.indexed).collect(),
         }
-    }
-
-    /// Groups whose terms may select a pod with `labels` (a superset).
-    fn selecting(&self, labels: &crate::model::labels::Labels) -> Vec<usize> {
-        let mut groups = self.affine_any.clone();
-        for (key, value) in labels {
-            if let Some(found) = self.affine_by_label.get(&(key.clone(), value.clone())) {
-                groups.extend_from_slice(found);
-            }
-        }
-        groups
     }
 
     /// `matching_per_node` of PodTopologySpread, over the indexed groups only.

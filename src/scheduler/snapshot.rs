@@ -9,6 +9,7 @@ use crate::model::labels::Labels;
 use crate::model::pod::{Affinity, PodSpec, Taint, TaintEffect};
 use crate::model::resources::{Allocatable, Resources};
 use crate::model::state::NodeState;
+use crate::scheduler::plugins::inter_pod_affinity::{preferred, required, resolve};
 use std::collections::{BTreeMap, HashMap};
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
@@ -97,6 +98,10 @@ pub struct Snapshot {
     pub groups: Vec<ReplicaGroup>,
     /// Groups by namespace, then labels (several when affinities differ).
     group_index: HashMap<String, HashMap<Labels, Vec<usize>>>,
+    /// Groups with pod (anti-)affinity terms, by a label each term requires
+    /// of the replicas it selects, or in `affine_any` for a term requiring none.
+    affine_by_label: HashMap<(String, String), Vec<usize>>,
+    affine_any: Vec<usize>,
 }
 
 impl Snapshot {
@@ -116,7 +121,23 @@ impl Snapshot {
             by_name,
             groups: Vec::new(),
             group_index: HashMap::new(),
+            affine_by_label: HashMap::new(),
+            affine_any: Vec::new(),
         }
+    }
+
+    /// Groups whose pod (anti-)affinity terms may select a replica with
+    /// `labels` (a superset: callers still match the terms), in index order.
+    pub fn groups_selecting(&self, labels: &Labels) -> Vec<usize> {
+        let mut groups = self.affine_any.clone();
+        for (key, value) in labels {
+            if let Some(found) = self.affine_by_label.get(&(key.clone(), value.clone())) {
+                groups.extend_from_slice(found);
+            }
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        groups
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
@@ -145,6 +166,31 @@ impl Snapshot {
             .entry(pod.labels.clone())
             .or_default()
             .push(self.groups.len());
+        let index = self.groups.len();
+        let affinity = &pod.affinity;
+        let terms = required(&affinity.pod_affinity)
+            .iter()
+            .chain(required(&affinity.pod_anti_affinity))
+            .chain(
+                preferred(&affinity.pod_affinity)
+                    .iter()
+                    .map(|w| &w.pod_affinity_term),
+            )
+            .chain(
+                preferred(&affinity.pod_anti_affinity)
+                    .iter()
+                    .map(|w| &w.pod_affinity_term),
+            );
+        for term in terms {
+            // A term without a selector selects nothing.
+            let Some(selector) = &term.label_selector else {
+                continue;
+            };
+            match selector.required_label() {
+                Some(label) => self.affine_by_label.entry(label).or_default().push(index),
+                None => self.affine_any.push(index),
+            }
+        }
         self.groups.push(ReplicaGroup {
             namespace: pod.namespace.clone(),
             labels: pod.labels.clone(),
@@ -153,10 +199,8 @@ impl Snapshot {
                 pod_affinity: pod.affinity.pod_affinity.clone(),
                 pod_anti_affinity: pod.affinity.pod_anti_affinity.clone(),
             },
-            required_anti: crate::scheduler::plugins::inter_pod_affinity::resolve(
-                crate::scheduler::plugins::inter_pod_affinity::required(
-                    &pod.affinity.pod_anti_affinity,
-                ),
+            required_anti: resolve(
+                required(&pod.affinity.pod_anti_affinity),
                 &pod.namespace,
                 &pod.labels,
             ),

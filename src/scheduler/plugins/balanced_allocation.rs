@@ -9,22 +9,23 @@ use crate::scheduler::{CycleState, MAX_NODE_SCORE, ScorePlugin};
 pub struct BalancedAllocation;
 
 pub fn balanced_score(node_requested: &Resources, pod: &Resources, allocatable: &Resources) -> i64 {
-    let fractions: Vec<f64> = [CPU, MEMORY]
-        .iter()
-        .filter_map(|name| {
-            let capacity = allocatable.get(name);
-            (capacity > 0).then(|| {
-                ((node_requested.get(name) + pod.get(name)) as f64 / capacity as f64).min(1.0)
-            })
-        })
-        .collect();
-    let std = match fractions.as_slice() {
-        [a, b] => (a - b).abs() / 2.0,
-        [] | [_] => 0.0,
-        many => {
-            let mean = many.iter().sum::<f64>() / many.len() as f64;
-            (many.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / many.len() as f64).sqrt()
-        }
+    let [cpu, memory] = [CPU, MEMORY].map(|name| {
+        (
+            node_requested.get(name) + pod.get(name),
+            allocatable.get(name),
+        )
+    });
+    balanced(cpu, memory)
+}
+
+/// `balanced_score` from (requested with the pod, capacity) of cpu and memory.
+pub fn balanced(cpu: (i64, i64), memory: (i64, i64)) -> i64 {
+    let fraction = |(requested, capacity): (i64, i64)| {
+        (capacity > 0).then(|| (requested as f64 / capacity as f64).min(1.0))
+    };
+    let std = match (fraction(cpu), fraction(memory)) {
+        (Some(a), Some(b)) => (a - b).abs() / 2.0,
+        _ => 0.0,
     };
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }

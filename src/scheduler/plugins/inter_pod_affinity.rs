@@ -91,21 +91,32 @@ impl FilterPlugin for InterPodAffinity {
                 .all(|t| t.matches(&pod.namespace, &pod.labels)),
             ..FilterState::default()
         };
-        for group in snapshot.groups.iter().filter(|g| g.total > 0) {
-            // Most groups concern neither side: skip them before resolving anything.
-            if affinity_terms.is_empty()
-                && anti_terms.is_empty()
-                && required(&group.affinity.pod_anti_affinity).is_empty()
-            {
-                continue;
-            }
+        // Without terms of its own, only groups whose terms may select the
+        // pod matter: the snapshot indexes them.
+        let candidates: Vec<usize> = if affinity_terms.is_empty() && anti_terms.is_empty() {
+            snapshot.groups_selecting(&pod.labels)
+        } else {
+            (0..snapshot.groups.len()).collect()
+        };
+        for group in candidates
+            .into_iter()
+            .map(|g| &snapshot.groups[g])
+            .filter(|g| g.total > 0)
+        {
             let matches_all = !affinity_terms.is_empty()
                 && affinity_terms
                     .iter()
                     .all(|t| t.matches(&group.namespace, &group.labels));
-            let existing_anti = &group.required_anti;
-            // Most groups concern neither side: skip their nodes entirely.
-            if affinity_terms.is_empty() && anti_terms.is_empty() && existing_anti.is_empty() {
+            let anti: Vec<&Term> = anti_terms
+                .iter()
+                .filter(|t| t.matches(&group.namespace, &group.labels))
+                .collect();
+            let existing: Vec<&Term> = group
+                .required_anti
+                .iter()
+                .filter(|t| t.matches(&pod.namespace, &pod.labels))
+                .collect();
+            if !matches_all && anti.is_empty() && existing.is_empty() {
                 continue;
             }
             for (&node, &count) in &group.per_node {
@@ -121,10 +132,7 @@ impl FilterPlugin for InterPodAffinity {
                         );
                     }
                 }
-                for term in anti_terms
-                    .iter()
-                    .filter(|t| t.matches(&group.namespace, &group.labels))
-                {
+                for term in &anti {
                     add(
                         &mut s.anti_counts,
                         snapshot,
@@ -133,10 +141,7 @@ impl FilterPlugin for InterPodAffinity {
                         count,
                     );
                 }
-                for term in existing_anti
-                    .iter()
-                    .filter(|t| t.matches(&pod.namespace, &pod.labels))
-                {
+                for term in &existing {
                     add(
                         &mut s.existing_anti_counts,
                         snapshot,
@@ -263,9 +268,16 @@ impl ScorePlugin for InterPodAffinity {
         let own = !preferred(&pod.affinity.pod_affinity).is_empty()
             || !preferred(&pod.affinity.pod_anti_affinity).is_empty();
         let mut topology_score: HashMap<String, HashMap<String, i64>> = HashMap::new();
-        for group in snapshot
-            .groups
-            .iter()
+        // Without preferred terms of its own, only groups whose terms may
+        // select the pod contribute.
+        let candidates: Vec<usize> = if own {
+            (0..snapshot.groups.len()).collect()
+        } else {
+            snapshot.groups_selecting(&pod.labels)
+        };
+        for group in candidates
+            .into_iter()
+            .map(|g| &snapshot.groups[g])
             .filter(|g| g.total > 0 && (own || g.has_affinity()))
         {
             let contributions = contributions(pod, group);

@@ -52,6 +52,30 @@ impl FilterPlugin for NodeResourcesFit {
     }
 }
 
+/// Whether `filter` passes, without building its reasons.
+pub fn fits(pod: &PodSpec, node: &NodeInfo) -> bool {
+    if node.pods + 1 > node.allocatable.pods {
+        return false;
+    }
+    let requests = &pod.requests;
+    if requests.is_zero() {
+        return true;
+    }
+    let (free, used) = (&node.allocatable.resources, &node.requested);
+    let ok = |wanted: i64, capacity: i64, taken: i64| !(wanted > 0 && wanted > capacity - taken);
+    ok(requests.milli_cpu, free.milli_cpu, used.milli_cpu)
+        && ok(requests.memory, free.memory, used.memory)
+        && ok(
+            requests.ephemeral_storage,
+            free.ephemeral_storage,
+            used.ephemeral_storage,
+        )
+        && requests
+            .scalar
+            .iter()
+            .all(|(name, wanted)| ok(*wanted, free.get(name), used.get(name)))
+}
+
 fn least_requested(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
         return 0;
@@ -74,13 +98,22 @@ pub fn resource_score(
     pod: &Resources,
     allocatable: &Resources,
 ) -> i64 {
+    let [cpu, memory] = SCORED.map(|(name, _)| {
+        (
+            node_requested.get(name) + pod.get(name),
+            allocatable.get(name),
+        )
+    });
+    scored(strategy, cpu, memory)
+}
+
+/// `resource_score` from (requested with the pod, capacity) of cpu and memory.
+pub fn scored(strategy: ScoringStrategy, cpu: (i64, i64), memory: (i64, i64)) -> i64 {
     let (mut total, mut weights) = (0, 0);
-    for (name, weight) in SCORED {
-        let capacity = allocatable.get(name);
+    for ((requested, capacity), (_, weight)) in [cpu, memory].into_iter().zip(SCORED) {
         if capacity == 0 {
             continue;
         }
-        let requested = node_requested.get(name) + pod.get(name);
         let score = match strategy {
             ScoringStrategy::LeastAllocated => least_requested(requested, capacity),
             ScoringStrategy::MostAllocated => most_requested(requested, capacity),
