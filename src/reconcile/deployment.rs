@@ -42,11 +42,13 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
             .len()
             .saturating_sub(workload.revision_history_limit as usize);
         for revision in old.into_iter().take(excess) {
+            let observed = pass.observed;
             let alive = pass
-                .observed
-                .replicas
-                .iter()
-                .any(|x| x.workload == workload.id && x.hash == revision.hash);
+                .by_workload
+                .get(&workload.id)
+                .into_iter()
+                .flatten()
+                .any(|&i| observed.replicas[i].hash == revision.hash);
             if !alive {
                 pass.plan.actions.push(Action::ForgetRevision {
                     workload: workload.id.clone(),

@@ -18,15 +18,11 @@ pub const DEFAULT_TOLERATION_SECONDS: u64 = 300;
 /// Replicas on not-ready nodes stop being ready at once and are evicted
 /// when their toleration of the not-ready NoExecute taint runs out.
 pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
-    let observed = pass.observed;
     let taint = Taint::new(NOT_READY, "", TaintEffect::NoExecute);
     for node in nodes.iter().filter(|n| !n.ready) {
         let since = node.not_ready_since.unwrap_or(pass.now);
-        for replica in observed
-            .replicas
-            .iter()
-            .filter(|r| r.node.as_deref() == Some(node.name.as_str()))
-        {
+        let on_node: Vec<&crate::model::state::Replica> = pass.replicas_on(&node.name).collect();
+        for replica in on_node {
             if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
                 continue;
             }
@@ -40,9 +36,9 @@ pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
             let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
                 continue;
             };
-            let pod = match &replica.target_node {
-                Some(target) => daemon_pod(template, target),
-                None => template.as_ref().clone(),
+            let pod: std::borrow::Cow<_> = match &replica.target_node {
+                Some(target) => std::borrow::Cow::Owned(daemon_pod(template, target)),
+                None => std::borrow::Cow::Borrowed(template.as_ref()),
             };
             let toleration = pod.tolerations.iter().find(|t| t.tolerates(&taint));
             let seconds = match toleration {
@@ -71,10 +67,8 @@ pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
 pub(super) fn drain(pass: &mut Pass, nodes: &[NodeState]) {
     let observed = pass.observed;
     for node in nodes.iter().filter(|n| n.draining) {
-        let mut replicas: Vec<_> = observed
-            .replicas
-            .iter()
-            .filter(|r| r.node.as_deref() == Some(node.name.as_str()))
+        let mut replicas: Vec<_> = pass
+            .replicas_on(&node.name)
             .filter(|r| r.phase != Phase::Terminating && r.workload.kind != Kind::DaemonSet)
             .collect();
         replicas.sort_by(|a, b| a.name.cmp(&b.name));

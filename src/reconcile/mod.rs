@@ -72,6 +72,8 @@ pub(crate) struct Pass<'a> {
     pub plan: Plan,
     /// Replica indexes (into `observed.replicas`) grouped by workload.
     pub by_workload: HashMap<ObjectRef, Vec<usize>>,
+    /// Replica indexes grouped by the node they are bound to.
+    pub by_node: HashMap<&'a str, Vec<usize>>,
     pub deleted: BTreeSet<String>,
     /// Replicas created in this pass (not in `observed` yet).
     pub created: Vec<Replica>,
@@ -79,6 +81,16 @@ pub(crate) struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
+    /// Replicas bound to `node`, in state order.
+    pub fn replicas_on(&self, node: &str) -> impl Iterator<Item = &'a Replica> + '_ {
+        let observed = self.observed;
+        self.by_node
+            .get(node)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &observed.replicas[i])
+    }
+
     pub fn replicas_of(&self, workload: &ObjectRef) -> impl Iterator<Item = &'a Replica> + '_ {
         let observed = self.observed;
         self.by_workload
@@ -109,11 +121,17 @@ pub fn reconcile(
     options: &Options,
 ) -> Plan {
     let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::new();
+    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, replica) in observed.replicas.iter().enumerate() {
-        by_workload
-            .entry(replica.workload.clone())
-            .or_default()
-            .push(i);
+        match by_workload.get_mut(&replica.workload) {
+            Some(indexes) => indexes.push(i),
+            None => {
+                by_workload.insert(replica.workload.clone(), vec![i]);
+            }
+        }
+        if let Some(node) = &replica.node {
+            by_node.entry(node.as_str()).or_default().push(i);
+        }
     }
     let mut pass = Pass {
         desired,
@@ -122,6 +140,7 @@ pub fn reconcile(
         catalog: Catalog::build(desired, observed),
         plan: Plan::default(),
         by_workload,
+        by_node,
         deleted: BTreeSet::new(),
         created: Vec::new(),
         names: names::NameGenerator::new(observed),
