@@ -102,6 +102,8 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         |_, _| Ok::<(), anyhow::Error>(()),
     )?;
     report(context, &result, "Plan", "Plan");
+    // The process ends here: freeing a large fleet's structures only costs time.
+    std::mem::forget((loaded, state, result.steps));
     Ok(match result.outcome {
         Outcome::NoChanges => Exit::Success,
         Outcome::Converged if args.detailed_exitcode => Exit::Changes,
@@ -170,6 +172,8 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
     }
     progress.finish_and_clear();
     report(context, &result, "ApplyResult", "Apply");
+    // The process ends here: freeing a large fleet's structures only costs time.
+    std::mem::forget((loaded, state, result.steps));
     Ok(if failed {
         Exit::NotConverged
     } else {

@@ -105,8 +105,8 @@ impl Ctx<'_> {
 pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     let mut documents: Vec<(&str, Node)> = Vec::new();
-    for source in sources {
-        match tree::parse_documents(&source.text) {
+    for (source, parsed) in sources.iter().zip(parse_texts(sources)) {
+        match parsed {
             Ok(docs) => documents.extend(docs.into_iter().map(|d| (source.name.as_str(), d))),
             Err((line, column, message)) => diagnostics.push(Diagnostic {
                 file: source.name.clone(),
@@ -127,6 +127,48 @@ pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<D
     } else {
         Err(diagnostics)
     }
+}
+
+type Parsed = Result<Vec<Node>, (usize, usize, String)>;
+
+/// Every source's documents, in order; large sets of files are parsed on all
+/// cores (largest first), since YAML parsing dominates reading a big fleet.
+fn parse_texts(sources: &[Source]) -> Vec<Parsed> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len());
+    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    if threads <= 1 || total < 1 << 20 {
+        return sources
+            .iter()
+            .map(|s| tree::parse_documents(&s.text))
+            .collect();
+    }
+    let mut order: Vec<usize> = (0..sources.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sources[i].text.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Parsed)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else {
+                            return done;
+                        };
+                        done.push((i, tree::parse_documents(&sources[i].text)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a parsing thread panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, parsed)| parsed).collect()
 }
 
 /// The scheduling view of a stored pod template (one that was valid when applied).
