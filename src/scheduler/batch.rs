@@ -36,6 +36,8 @@ use super::{
 use crate::model::labels::LabelSelector;
 use crate::model::pod::{PodSpec, WhenUnsatisfiable};
 use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -58,7 +60,7 @@ struct Statics {
 pub struct Batch<'s> {
     scheduler: &'s Scheduler,
     /// Position of each node in name order (ties go to the lowest name).
-    rank: Vec<u32>,
+    rank: Rc<Vec<u32>>,
     statics: HashMap<String, Rc<Statics>>,
     keys: HashMap<Option<String>, Rc<Key>>,
     groups: GroupIndex,
@@ -88,7 +90,7 @@ impl<'s> Batch<'s> {
         };
         Batch {
             scheduler,
-            rank,
+            rank: Rc::new(rank),
             statics: HashMap::new(),
             keys: HashMap::new(),
             groups: GroupIndex::default(),
@@ -131,7 +133,7 @@ impl<'s> Batch<'s> {
         };
         let group = snapshot.group_of(pod);
         for done in 0..count {
-            match model.best(&self.rank, self.weights) {
+            match model.best(self.weights) {
                 Some(placement) => {
                     snapshot.assume_in(placement.node, pod, group);
                     model.placed(placement.node, pod, snapshot, self.weights);
@@ -241,6 +243,9 @@ struct Profile {
     raw_spread: i64,
     raw_inter_pod: i64,
     phi: i64,
+    /// Its fitting nodes by (resource score, lowest name): entries go stale
+    /// when a node changes and are dropped when they reach the top.
+    heap: BinaryHeap<(i64, Reverse<u32>, u32)>,
 }
 
 struct Model {
@@ -268,6 +273,9 @@ struct Model {
     profile_of: Vec<u32>,
     profiles: Vec<Profile>,
     profile_index: FxHashMap<Vec<i64>, u32>,
+    rank: Rc<Vec<u32>>,
+    /// While the model is built, heaps are filled at the end, in one go.
+    building: bool,
     /// Length of a profile key, and a buffer to build one in.
     width: usize,
     scratch: Vec<i64>,
@@ -553,6 +561,8 @@ impl Model {
             profile_of: vec![NO_PROFILE; n],
             profiles: Vec::new(),
             profile_index: FxHashMap::default(),
+            rank: batch.rank.clone(),
+            building: true,
             width,
             scratch: Vec::new(),
             strategy: batch.scheduler.strategy,
@@ -564,6 +574,22 @@ impl Model {
             model.fit[i] = fits(pod, node);
             model.resources[i] = model.resource_score(pod, snapshot, i, batch.weights);
             model.assign(i);
+        }
+        model.building = false;
+        let mut entries: Vec<Vec<(i64, Reverse<u32>, u32)>> =
+            vec![Vec::new(); model.profiles.len()];
+        for node in 0..n {
+            let p = model.profile_of[node];
+            if p != NO_PROFILE && model.fit[node] {
+                entries[p as usize].push((
+                    model.resources[node],
+                    Reverse(model.rank[node]),
+                    node as u32,
+                ));
+            }
+        }
+        for (profile, entries) in model.profiles.iter_mut().zip(entries) {
+            profile.heap = BinaryHeap::from(entries);
         }
         model.update_minimums();
         Some(model)
@@ -645,6 +671,7 @@ impl Model {
                     raw_spread: 0,
                     raw_inter_pod: 0,
                     phi: 0,
+                    heap: BinaryHeap::new(),
                 });
                 let index = (self.profiles.len() - 1) as u32;
                 self.profile_index.insert(key.clone(), index);
@@ -656,6 +683,17 @@ impl Model {
         if self.fit[node] {
             self.profiles[index as usize].fitting += 1;
         }
+        self.push(node);
+    }
+
+    /// Enter `node`, as it is now, in its profile's heap.
+    fn push(&mut self, node: usize) {
+        let p = self.profile_of[node];
+        if self.building || p == NO_PROFILE || !self.fit[node] {
+            return;
+        }
+        let entry = (self.resources[node], Reverse(self.rank[node]), node as u32);
+        self.profiles[p as usize].heap.push(entry);
     }
 
     /// A counter's value for a profile (MISSING when its nodes lack the key).
@@ -691,7 +729,7 @@ impl Model {
     }
 
     /// Evaluate every live profile; then the best node, as `schedule` picks it.
-    fn best(&mut self, rank: &[u32], w: Weights) -> Option<Placement> {
+    fn best(&mut self, w: Weights) -> Option<Placement> {
         // Filters per profile.
         let mut feasible_nodes = 0usize;
         for p in 0..self.profiles.len() {
@@ -836,23 +874,36 @@ impl Model {
                 + spread * w.spread
                 + inter_pod * w.inter_pod;
         }
-        // The scan: each feasible node's resource score plus its profile's.
+        // Each feasible profile's best node (the top of its heap, once stale
+        // entries are dropped), plus the profile's score.
         let mut best: Option<(i64, u32, usize)> = None;
-        for (node, &p) in self.profile_of.iter().enumerate() {
-            if p == NO_PROFILE || !self.fit[node] {
+        for p in 0..self.profiles.len() {
+            if !self.profiles[p].feasible {
                 continue;
             }
-            let profile = &self.profiles[p as usize];
-            if !profile.feasible {
+            let top = loop {
+                let Some(&(resources, Reverse(rank), node)) = self.profiles[p].heap.peek() else {
+                    break None;
+                };
+                let node = node as usize;
+                if self.profile_of[node] as usize == p
+                    && self.fit[node]
+                    && self.resources[node] == resources
+                {
+                    break Some((resources, rank, node));
+                }
+                self.profiles[p].heap.pop();
+            };
+            let Some((resources, rank, node)) = top else {
                 continue;
-            }
-            let total = self.resources[node] + profile.phi;
+            };
+            let total = resources + self.profiles[p].phi;
             let better = match best {
                 None => true,
-                Some((score, r, _)) => total > score || (total == score && rank[node] < r),
+                Some((score, r, _)) => total > score || (total == score && rank < r),
             };
             if better {
-                best = Some((total, rank[node], node));
+                best = Some((total, rank, node));
             }
         }
         let (score, _, node) = best?;
@@ -922,6 +973,8 @@ impl Model {
                 self.assign(n as usize);
             }
         }
+        // Its resource score changed even if its profile did not.
+        self.push(node);
     }
 }
 
