@@ -11,7 +11,7 @@ use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::status::{Blocked, WorkloadReport};
 use crate::reconcile::{self, Action, Options};
 use crate::scheduler::Scheduler;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +213,7 @@ fn step_status(reports: &[WorkloadReport]) -> Vec<StepStatus> {
 /// Apply actions to the state, in order, recording an event for each.
 /// Live replicas of each Deployment revision (its ReplicaSet), by workload and hash.
 fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
-    let mut sets: HashMap<ObjectRef, HashMap<String, i32>> = HashMap::new();
+    let mut sets: HashMap<ObjectRef, HashMap<String, i32>> = HashMap::default();
     for r in state
         .replicas
         .iter()
@@ -293,7 +293,7 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
         .map(|(i, r)| (r.name.clone(), i))
         .collect();
     let mut removed = false;
-    let mut revisions = HashMap::new();
+    let mut revisions = HashMap::default();
     for action in actions {
         let event = apply_one(state, &mut index, &mut revisions, &mut removed, action, now);
         if let Some((kind, reason, message)) = event {

@@ -6,7 +6,7 @@ use crate::model::labels::LabelSelector;
 use crate::model::pod::PodSpec;
 use crate::model::state::State;
 use crate::model::workload::{Desired, ObjectRef};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Default)]
@@ -41,7 +41,7 @@ fn owned(
 
 impl Catalog {
     pub fn build(desired: &Desired, observed: &State) -> Catalog {
-        let mut specs: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::new();
+        let mut specs: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::default();
         let selectors: HashMap<&ObjectRef, &LabelSelector> = desired
             .workloads
             .iter()

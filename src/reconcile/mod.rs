@@ -28,7 +28,8 @@ pub use status::{WorkloadReport, summarize};
 use crate::model::state::{Phase, Replica, State};
 use crate::model::workload::{Desired, ObjectRef};
 use crate::scheduler::Scheduler;
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 /// What happens to workloads that were applied before and are absent now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,8 +121,8 @@ pub fn reconcile(
     scheduler: &Scheduler,
     options: &Options,
 ) -> Plan {
-    let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::new();
-    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::default();
+    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, replica) in observed.replicas.iter().enumerate() {
         match by_workload.get_mut(&replica.workload) {
             Some(indexes) => indexes.push(i),

@@ -6,7 +6,7 @@ use super::deployment::is_available;
 use crate::model::state::{Phase, State};
 use crate::model::workload::{Desired, ObjectRef, Workload, WorkloadKind};
 use crate::rollout;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A rollout that cannot move: no surge room and no unavailability allowed.
 pub const ROLLOUT_DEADLOCK: &str = "RolloutDeadlock";
@@ -111,7 +111,7 @@ fn desired_count(workload: &Workload, state: &State) -> i32 {
 }
 
 pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadReport> {
-    let mut index: HashMap<&ObjectRef, usize> = HashMap::new();
+    let mut index: HashMap<&ObjectRef, usize> = HashMap::default();
     let mut reports: Vec<WorkloadReport> = Vec::new();
     // DaemonSets: each one's pod, built once.
     let daemon_pods: Vec<Option<crate::model::pod::PodSpec>> = desired

@@ -10,7 +10,8 @@ use crate::model::pod::{Affinity, PodSpec, Taint, TaintEffect};
 use crate::model::resources::{Allocatable, Resources};
 use crate::model::state::NodeState;
 use crate::scheduler::plugins::inter_pod_affinity::{preferred, required, resolve};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
@@ -120,8 +121,8 @@ impl Snapshot {
             nodes,
             by_name,
             groups: Vec::new(),
-            group_index: HashMap::new(),
-            affine_by_label: HashMap::new(),
+            group_index: HashMap::default(),
+            affine_by_label: HashMap::default(),
             affine_any: Vec::new(),
         }
     }
