@@ -87,8 +87,29 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     if text.trim().is_empty() {
         return Err(invalid(path, "the file is empty, not a State document"));
     }
-    let header: Header = decode(path, text)?;
-    match header.api_version.as_deref() {
+    // One full parse when the document is a State of this version; the
+    // header alone is read only to explain a document that is not one.
+    let mut state: State = match decode(path, text) {
+        Ok(state) => state,
+        Err(error) => {
+            let header: Header = decode(path, text)?;
+            check_header(path, header.api_version.as_deref(), header.kind.as_deref())?;
+            return Err(error);
+        }
+    };
+    check_header(path, Some(&state.api_version), Some(&state.kind))?;
+    check_unique(path, &state)?;
+    state.sort();
+    Ok(state)
+}
+
+/// The document's apiVersion and kind are this orch's State.
+fn check_header(
+    path: &Path,
+    api_version: Option<&str>,
+    kind: Option<&str>,
+) -> Result<(), StateError> {
+    match api_version {
         Some(API_VERSION) => {}
         Some(other) => {
             return Err(invalid(
@@ -103,19 +124,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
             ));
         }
     }
-    if header.kind.as_deref() != Some(STATE_KIND) {
+    if kind != Some(STATE_KIND) {
         return Err(invalid(
             path,
-            format!(
-                "kind {} is not {STATE_KIND}",
-                header.kind.as_deref().unwrap_or("<missing>")
-            ),
+            format!("kind {} is not {STATE_KIND}", kind.unwrap_or("<missing>")),
         ));
     }
-    let mut state: State = decode(path, text)?;
-    check_unique(path, &state)?;
-    state.sort();
-    Ok(state)
+    Ok(())
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, StateError> {
