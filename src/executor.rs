@@ -103,10 +103,11 @@ pub fn run<E>(
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
             state.generation += 1;
+            let reports = reconcile::summarize(desired, state, state.clock);
             let step = Step {
                 time: state.clock,
                 actions: plan.actions,
-                status: step_status(&reconcile::summarize(desired, state, state.clock)),
+                status: step_status(&reports),
             };
             persist(state, Some(&step))?;
             persisted_clock = state.clock;
@@ -130,7 +131,7 @@ pub fn run<E>(
                     Outcome::Timeout
                 };
             }
-            if stuck(&reconcile::summarize(desired, state, state.clock)) {
+            if stuck(&reports) {
                 break Outcome::Blocked;
             }
             continue;

@@ -3,8 +3,8 @@
 //! lock held for a whole read-modify-write, and atomic replacement.
 
 use crate::model::state::{API_VERSION, STATE_KIND, State};
+use rustc_hash::FxHashSet as HashSet;
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -176,13 +176,13 @@ fn state_options() -> serde_saphyr::Options {
 }
 
 fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
-    let mut nodes = HashSet::new();
+    let mut nodes = HashSet::default();
     for node in &state.nodes {
         if !nodes.insert(&node.name) {
             return Err(invalid(path, format!("node {} appears twice", node.name)));
         }
     }
-    let mut workloads = HashSet::new();
+    let mut workloads = HashSet::default();
     for workload in &state.workloads {
         if !workloads.insert(workload.id()) {
             return Err(invalid(
@@ -191,7 +191,7 @@ fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
             ));
         }
     }
-    let mut replicas = HashSet::new();
+    let mut replicas = HashSet::default();
     for replica in &state.replicas {
         if !replicas.insert(&replica.name) {
             return Err(invalid(

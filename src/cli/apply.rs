@@ -92,8 +92,15 @@ impl LoopArgs {
 }
 
 pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
-    let loaded = load_manifests(&args.common.manifests, context.quiet)?;
-    let mut state = state_store::load(&context.state)?;
+    // The state loads on a second core while the manifests are read; a
+    // manifest error is still the one reported first.
+    let (loaded, state) = std::thread::scope(|scope| {
+        let state = scope.spawn(|| state_store::load(&context.state));
+        let loaded = load_manifests(&args.common.manifests, context.quiet);
+        (loaded, state.join())
+    });
+    let loaded = loaded?;
+    let mut state = state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
     let result = executor::run(
         &loaded.desired,
         &mut state,
