@@ -132,6 +132,7 @@ fn cases() -> Vec<Case> {
         ("binary file", vec![("bad.yaml", b"\x00\x01\x02 binary \x7f".to_vec())], vec![], "bad.yaml", "bad.yaml"),
         ("non-UTF-8", vec![("bad.yaml", b"kind: Node\nmetadata: {name: caf\xe9}\n".to_vec())], vec![], "bad.yaml", "not UTF-8 text (invalid byte at offset 31)"),
         ("a 100 MB manifest", vec![("bad.yaml", vec![b'#'; 100 << 20])], vec![], "bad.yaml", "larger than 64 MiB"),
+        ("two million YAML nodes (bounded memory)", one(format!("apiVersion: v1\nkind: Node\nmetadata: {{name: n9, labels: {{a: [{}0]}}}}\n", "0,".repeat(2_100_000))), vec![], "bad.yaml:", "budget"),
     ]
 }
 

@@ -218,13 +218,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 /// A YAML (or JSON) text's documents. Errors carry (line, column, message).
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, (usize, usize, String)> {
-    // A manifest file is at most 64 MiB (`sources`): room for the documents,
-    // nodes and events such a file can hold (thousands of Nodes in one file),
-    // while alias, anchor and depth limits stay at their defaults.
+    // Room for thousands of objects in one file (a fleet's Nodes), with the
+    // parsed tree still bounded (two million YAML nodes is well under a GiB);
+    // alias, anchor and depth limits stay at their defaults.
     let mut budget = serde_saphyr::Budget::default();
     budget.max_documents = 200_000;
-    budget.max_nodes = 20_000_000;
-    budget.max_events = 50_000_000;
+    budget.max_nodes = 2_000_000;
+    budget.max_events = 10_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|error| {
