@@ -195,8 +195,8 @@ pub fn reconcile(
 
 /// Replicas whose node or workload no longer exists, and workloads no longer declared.
 fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], prune: Prune) {
-    let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    let declared: BTreeSet<&ObjectRef> = pass
+    let node_names: rustc_hash::FxHashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let declared: rustc_hash::FxHashSet<&ObjectRef> = pass
         .desired
         .workloads
         .iter()
@@ -229,7 +229,8 @@ fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], pru
             .actions
             .push(Action::RemoveWorkload { workload: id });
     }
-    let known: BTreeSet<ObjectRef> = observed.workloads.iter().map(|w| w.id()).collect();
+    let known: rustc_hash::FxHashSet<ObjectRef> =
+        observed.workloads.iter().map(|w| w.id()).collect();
     for replica in &observed.replicas {
         if !known.contains(&replica.workload) && !declared.contains(&replica.workload) {
             pass.delete(replica, DeleteReason::WorkloadRemoved);
