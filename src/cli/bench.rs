@@ -7,12 +7,12 @@
 use super::{Context, Exit};
 use crate::bench::{FleetSpec, Mix, generate};
 use crate::executor::{self, Outcome, RunOptions};
-use crate::manifest::{self, Loaded, ParseOptions};
+use crate::manifest::Loaded;
 use crate::model::state::State;
 use crate::reconcile::Action;
 use crate::render::{self, Format, tables::table};
 use crate::scheduler::{Scheduler, ScoringStrategy};
-use crate::{sources, state_store};
+use crate::state_store;
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -347,16 +347,13 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
 }
 
 fn load(dir: &Path) -> Result<Loaded> {
-    let sources = sources::collect(&[dir.display().to_string()]).map_err(|e| anyhow!("{e}"))?;
-    manifest::parse(&sources, &ParseOptions::default()).map_err(|diagnostics| {
-        anyhow!(
-            "the generated fleet does not validate: {}",
-            diagnostics
-                .first()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        )
-    })
+    super::shared::load_manifests(
+        &super::shared::ManifestArgs {
+            files: vec![dir.display().to_string()],
+            strict: false,
+        },
+        true,
+    )
 }
 
 struct LoopFigures {

@@ -24,7 +24,9 @@
 
 use super::plugins::inter_pod_affinity::{contributions, preferred, required, resolve};
 use super::plugins::node_resources_fit::{fits, scored};
-use super::plugins::pod_topology_spread::{Constraint, HOSTNAME, constraints, system_defaults};
+use super::plugins::pod_topology_spread::{
+    Constraint, HOSTNAME, constraints, matching_per_node_in, system_defaults,
+};
 use super::plugins::{
     BalancedAllocation, NodeAffinity, NodeName, NodeResourcesFit, NodeUnschedulable,
     PodTopologySpread, TaintToleration, balanced_allocation::balanced,
@@ -1096,22 +1098,10 @@ impl GroupIndex {
         pod: &PodSpec,
         selector: &LabelSelector,
     ) -> HashMap<usize, i64> {
-        let mut counts: HashMap<usize, i64> = HashMap::new();
         let mut candidates = self.selected_by(selector);
         candidates.sort_unstable();
         candidates.dedup();
-        for group in candidates.into_iter().map(|g| &snapshot.groups[g]) {
-            if group.total == 0
-                || group.namespace != pod.namespace
-                || !selector.matches(&group.labels)
-            {
-                continue;
-            }
-            for (&node, &count) in &group.per_node {
-                *counts.entry(node).or_insert(0) += i64::from(count);
-            }
-        }
-        counts
+        matching_per_node_in(snapshot, candidates, pod, selector)
     }
 }
 

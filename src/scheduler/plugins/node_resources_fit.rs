@@ -4,7 +4,7 @@
 //! over cpu and memory with Kubernetes' non-zero request defaults.
 
 use crate::model::pod::PodSpec;
-use crate::model::resources::{CPU, MEMORY, Resources};
+use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, Resources};
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin, ScoringStrategy};
@@ -22,28 +22,7 @@ impl FilterPlugin for NodeResourcesFit {
     }
 
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
-        let mut reasons = Vec::new();
-        if node.pods + 1 > node.allocatable.pods {
-            reasons.push(Reason::TooManyPods);
-        }
-        let requests = &pod.requests;
-        if !requests.is_zero() {
-            let free = |name: &str| node.allocatable.resources.get(name) - node.requested.get(name);
-            let mut check = |name: &str, wanted: i64| {
-                if wanted > 0 && wanted > free(name) {
-                    reasons.push(Reason::Insufficient(name.to_string()));
-                }
-            };
-            check(CPU, requests.milli_cpu);
-            check(MEMORY, requests.memory);
-            check(
-                crate::model::resources::EPHEMERAL_STORAGE,
-                requests.ephemeral_storage,
-            );
-            for (name, wanted) in &requests.scalar {
-                check(name, *wanted);
-            }
-        }
+        let reasons = shortfalls(pod, node, false);
         if reasons.is_empty() {
             Ok(())
         } else {
@@ -52,28 +31,48 @@ impl FilterPlugin for NodeResourcesFit {
     }
 }
 
-/// Whether `filter` passes, without building its reasons.
+/// Whether `filter` passes, stopping at the first shortfall.
 pub fn fits(pod: &PodSpec, node: &NodeInfo) -> bool {
+    shortfalls(pod, node, true).is_empty()
+}
+
+/// What the node lacks for the pod (all of it, or only the first found).
+fn shortfalls(pod: &PodSpec, node: &NodeInfo, first_only: bool) -> Vec<Reason> {
+    let mut reasons = Vec::new();
     if node.pods + 1 > node.allocatable.pods {
-        return false;
+        reasons.push(Reason::TooManyPods);
+        if first_only {
+            return reasons;
+        }
     }
     let requests = &pod.requests;
     if requests.is_zero() {
-        return true;
+        return reasons;
     }
-    let (free, used) = (&node.allocatable.resources, &node.requested);
-    let ok = |wanted: i64, capacity: i64, taken: i64| !(wanted > 0 && wanted > capacity - taken);
-    ok(requests.milli_cpu, free.milli_cpu, used.milli_cpu)
-        && ok(requests.memory, free.memory, used.memory)
-        && ok(
+    let (capacity, used) = (&node.allocatable.resources, &node.requested);
+    let fixed = [
+        (CPU, requests.milli_cpu, capacity.milli_cpu, used.milli_cpu),
+        (MEMORY, requests.memory, capacity.memory, used.memory),
+        (
+            EPHEMERAL_STORAGE,
             requests.ephemeral_storage,
-            free.ephemeral_storage,
+            capacity.ephemeral_storage,
             used.ephemeral_storage,
-        )
-        && requests
-            .scalar
-            .iter()
-            .all(|(name, wanted)| ok(*wanted, free.get(name), used.get(name)))
+        ),
+    ];
+    let scalar = requests
+        .scalar
+        .iter()
+        .map(|(name, wanted)| (name.as_str(), *wanted, capacity.get(name), used.get(name)));
+    for (name, wanted, capacity, taken) in fixed.into_iter().chain(scalar) {
+        if wanted > 0 && wanted > capacity - taken {
+            reasons.push(Reason::Insufficient(name.to_string()));
+            if first_only {
+                break;
+            }
+        }
+    }
+    reasons
 }
 
 fn least_requested(requested: i64, capacity: i64) -> i64 {

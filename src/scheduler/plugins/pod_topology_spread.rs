@@ -79,13 +79,23 @@ pub(crate) fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constra
 }
 
 /// Replicas selected by `selector` in the pod's namespace, per node index.
-pub(crate) fn matching_per_node(
+fn matching_per_node(
     snapshot: &Snapshot,
     pod: &PodSpec,
     selector: &LabelSelector,
 ) -> HashMap<usize, i64> {
+    matching_per_node_in(snapshot, 0..snapshot.groups.len(), pod, selector)
+}
+
+/// The same, over the given groups only (a superset of those that match).
+pub(crate) fn matching_per_node_in(
+    snapshot: &Snapshot,
+    groups: impl IntoIterator<Item = usize>,
+    pod: &PodSpec,
+    selector: &LabelSelector,
+) -> HashMap<usize, i64> {
     let mut counts: HashMap<usize, i64> = HashMap::new();
-    for group in &snapshot.groups {
+    for group in groups.into_iter().map(|g| &snapshot.groups[g]) {
         if group.total == 0 || group.namespace != pod.namespace || !selector.matches(&group.labels)
         {
             continue;
