@@ -394,7 +394,10 @@ fn junit_suite(path: &std::path::Path) -> Element {
     suite
 }
 
-fn verdict(case: &Element) -> Option<(&str, &str, &str)> {
+/// A failing testcase's verdict: tag (`failure`/`error`), type and message.
+type Verdict<'a> = Option<(&'a str, &'a str, &'a str)>;
+
+fn verdict(case: &Element) -> Verdict<'_> {
     case.children
         .iter()
         .find(|c| c.name == "failure" || c.name == "error")
@@ -600,6 +603,68 @@ fn junit_reports_manifest_errors_as_failures_and_a_broken_state_as_an_error() {
     let (tag, kind, message) = verdict(case).unwrap();
     assert_eq!((tag, kind), ("error", "Error"));
     assert!(message.contains("refusing to touch it"), "{message}");
+}
+
+#[test]
+fn an_atomic_rollback_is_a_warning_and_a_failed_testcase() {
+    let cluster = Cluster::example();
+    cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
+    let path = cluster.path("manifests/api.yaml");
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("api:1.4.2", "api:2.0.0")
+        .replace(
+            "labels: {app: api, tier: frontend}",
+            "labels: {app: api, tier: frontend}\n      annotations: {orch.dev/simulate: never-ready}",
+        );
+    fs::write(&path, &text).unwrap();
+    let output = cluster
+        .orch()
+        .args([
+            "apply",
+            "-f",
+            "manifests/",
+            "--atomic",
+            "-o",
+            "github",
+            "--junit",
+            "report.xml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let lines = stdout_lines(&output);
+    let kind_line = line_of(&text, "kind: Deployment");
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "::warning file=manifests/api.yaml,line={kind_line},col=7,title=Deployment/default/api rolled back::rolled back Deployment/default/api to revision 1 (ProgressDeadlineExceeded: "
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("::notice title=orch apply::Apply: "),
+        "{lines:#?}"
+    );
+
+    let suite = junit_suite(&cluster.path("report.xml"));
+    let failed: Vec<(&str, Verdict)> = suite
+        .children
+        .iter()
+        .map(|c| (c.attribute("name"), verdict(c)))
+        .filter(|(_, v)| v.is_some())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let (name, verdict) = failed[0];
+    let (tag, kind, message) = verdict.unwrap();
+    assert_eq!(
+        (name, tag, kind),
+        ("Deployment/default/api", "failure", "RolledBack")
+    );
+    assert!(
+        message.starts_with("rolled back Deployment/default/api to revision 1"),
+        "{message}"
+    );
 }
 
 // ---------------------------------------------------------------- plan -o json
