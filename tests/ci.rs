@@ -591,6 +591,14 @@ fn junit_reports_manifest_errors_as_failures_and_a_broken_state_as_an_error() {
     );
     assert_eq!(verdict(&suite.children[0]), None);
 
+    cluster
+        .run(&["apply", "-f", "web.yaml", "--junit", "orch.state.yaml"])
+        .code(1)
+        .stderr(predicates::str::contains(
+            "--junit orch.state.yaml is the state file",
+        ));
+    assert!(!cluster.state().exists());
+
     fs::write(cluster.state(), "{ not: [a state").unwrap();
     let before = cluster.state_bytes();
     cluster

@@ -56,6 +56,15 @@ impl<'a> Reporter<'a> {
     /// Run the command; an error not reported yet (an unreadable state, a
     /// held lock, …) is reported as the command's own failure.
     pub fn run(&self, body: impl FnOnce(&Self) -> Result<Exit>) -> Result<Exit> {
+        if let Some(path) = self.junit
+            && same_file(path, &self.context.state)
+        {
+            // Checked first: the report must never replace the state.
+            return Err(anyhow::anyhow!(
+                "--junit {} is the state file; choose another path for the report",
+                path.display()
+            ));
+        }
         let error = match body(self) {
             Ok(exit) => return Ok(exit),
             Err(error) if error.is::<ManifestErrors>() => return Err(error),
@@ -173,6 +182,16 @@ impl std::fmt::Display for ReportError {
 }
 
 impl std::error::Error for ReportError {}
+
+/// Whether two paths name one file (also when neither exists yet).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |path: &Path| {
+        path.canonicalize()
+            .or_else(|_| std::path::absolute(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    resolve(a) == resolve(b)
+}
 
 /// `Kind/namespace/name` → where the manifests declare it.
 fn sources(desired: &Desired) -> HashMap<String, SourceLocation> {
