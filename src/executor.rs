@@ -79,6 +79,8 @@ pub struct RunResult {
     /// `apply --atomic`: what was rolled back, and why.
     pub rolled_back: Vec<String>,
     pub steps: Vec<Step>,
+    /// The simulated clock when the run started, and when it ended.
+    pub start: u64,
     pub clock: u64,
     pub workloads: Vec<WorkloadReport>,
 }
@@ -171,6 +173,7 @@ pub fn run<E>(
         outcome,
         rolled_back: Vec::new(),
         steps,
+        start,
         clock: state.clock,
         workloads,
     })

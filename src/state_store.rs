@@ -1,6 +1,7 @@
 //! The only code that touches the state file: reading (YAML or JSON by
 //! extension), refusing anything it does not fully understand, an exclusive
-//! lock held for a whole read-modify-write, and atomic replacement.
+//! lock held for a whole read-modify-write, and atomic replacement (which
+//! reports such as `--junit` use as well).
 
 use crate::model::state::{API_VERSION, STATE_KIND, State};
 use rustc_hash::FxHashSet as HashSet;
@@ -220,38 +221,43 @@ pub fn to_text(state: &State, path: &Path) -> Result<String, StateError> {
     }
 }
 
-/// Replace the file atomically: temp file in the same directory, fsync,
-/// rename over the target, fsync the directory. The old file survives any failure.
+/// Replace the state atomically (see `replace_file`); a new state is private.
 fn save(path: &Path, state: &State) -> Result<(), StateError> {
     let text = to_text(state, path)?;
+    replace_file(path, text.as_bytes(), 0o600).map_err(|(action, source)| StateError::Io {
+        action,
+        path: path.into(),
+        source,
+    })
+}
+
+/// Replace `path` with `bytes` atomically: temp file in the same directory,
+/// fsync, rename over the target, fsync the directory. The old file survives
+/// any failure. A new file gets `new_mode`; an existing one keeps its mode.
+/// On failure: what was being done, and the error.
+pub fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    #[cfg_attr(not(unix), allow(unused_variables))] new_mode: u32,
+) -> Result<(), (&'static str, std::io::Error)> {
     let dir = parent(path);
-    let io = |action| {
-        move |source| StateError::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    };
+    let io = |action| move |source| (action, source);
     let mut temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
         .tempfile_in(&dir)
         .map_err(io("writing"))?;
-    temp.write_all(text.as_bytes()).map_err(io("writing"))?;
+    temp.write_all(bytes).map_err(io("writing"))?;
     temp.as_file().sync_all().map_err(io("syncing"))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(path)
             .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o600);
+            .unwrap_or(new_mode);
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
             .map_err(io("writing"))?;
     }
-    temp.persist(path).map_err(|e| StateError::Io {
-        action: "replacing",
-        path: path.into(),
-        source: e.error,
-    })?;
+    temp.persist(path).map_err(|e| ("replacing", e.error))?;
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(io("syncing the directory of"))?;

@@ -60,6 +60,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
         paused: false,
         depends_on: Vec::new(),
         manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}),
+        source: None,
     }
 }
 

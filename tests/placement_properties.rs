@@ -110,6 +110,7 @@ fn workload(i: usize, shape: &Shape) -> Workload {
         paused: false,
         depends_on: Vec::new(),
         manifest: template,
+        source: None,
     }
 }
 

@@ -1,13 +1,14 @@
 //! `orch plan` and `orch apply`: the same loop; apply persists each step
 //! under the state lock, plan never writes.
 
-use super::shared::{ManifestArgs, load_manifests, out};
+use super::ci::{ReportArgs, Reporter};
+use super::shared::{ManifestArgs, out};
 use super::{Context, Exit};
 use crate::executor::{self, Outcome, RunOptions, RunResult};
 use crate::model::state::State;
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune, undo};
-use crate::render::{self, documents};
+use crate::render::{self, Format, documents};
 use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::state_store;
 use anyhow::{Context as _, Result};
@@ -50,6 +51,8 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0 when none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +65,8 @@ pub struct ApplyArgs {
     /// Roll a failed rollout back to the previous revision (exit 3 all the same).
     #[arg(long)]
     pub atomic: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 impl LoopArgs {
@@ -92,35 +97,48 @@ impl LoopArgs {
 }
 
 pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
-    // The state loads on a second core while the manifests are read; a
-    // manifest error is still the one reported first.
-    let (loaded, state) = std::thread::scope(|scope| {
-        let state = scope.spawn(|| state_store::load(&context.state));
-        let loaded = load_manifests(&args.common.manifests, context.quiet);
-        (loaded, state.join())
-    });
-    let loaded = loaded?;
-    let mut state = state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
-    let result = executor::run(
-        &loaded.desired,
-        &mut state,
-        &args.common.scheduler(),
-        &args.common.run_options(),
-        |_, _| Ok::<(), anyhow::Error>(()),
-    )?;
-    report(context, &result, "Plan", "Plan");
-    // The process ends here: freeing a large fleet's structures only costs time.
-    std::mem::forget((loaded, state, result.steps));
-    Ok(match result.outcome {
-        Outcome::NoChanges => Exit::Success,
-        Outcome::Converged if args.detailed_exitcode => Exit::Changes,
-        Outcome::Converged => Exit::Success,
-        Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+    Reporter::new(context, "plan", &args.report).run(|ci| {
+        // The state loads on a second core while the manifests are read; a
+        // manifest error is still the one reported first.
+        let (loaded, state) = std::thread::scope(|scope| {
+            let state = scope.spawn(|| state_store::load(&context.state));
+            let loaded = ci.load(&args.common.manifests);
+            (loaded, state.join())
+        });
+        let loaded = loaded?;
+        let mut state = state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
+        let result = executor::run(
+            &loaded.desired,
+            &mut state,
+            &args.common.scheduler(),
+            &args.common.run_options(),
+            |_, _| Ok::<(), anyhow::Error>(()),
+        )?;
+        report(ci, context, &result, "Plan", "Plan");
+        ci.finished(
+            &loaded.desired,
+            &result,
+            &[],
+            &render::plan::summary_line(&result, "Plan"),
+        )?;
+        // The process ends here: freeing a large fleet's structures only costs time.
+        let outcome = result.outcome;
+        std::mem::forget((loaded, state, result.steps));
+        Ok(match outcome {
+            Outcome::NoChanges => Exit::Success,
+            Outcome::Converged if args.detailed_exitcode => Exit::Changes,
+            Outcome::Converged => Exit::Success,
+            Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+        })
     })
 }
 
 pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
-    let loaded = load_manifests(&args.common.manifests, context.quiet)?;
+    Reporter::new(context, "apply", &args.report).run(|ci| apply_reported(ci, context, &args))
+}
+
+fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<Exit> {
+    let loaded = ci.load(&args.common.manifests)?;
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     let progress = progress_bar(context);
@@ -147,10 +165,11 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
     };
     let mut result = run(&loaded.desired, &mut state)?;
     let failed = matches!(result.outcome, Outcome::Blocked | Outcome::Timeout);
+    // `--atomic`: each rolled-back workload, and what was done.
+    let mut rolled_back: Vec<(String, String)> = Vec::new();
     if args.atomic && failed {
-        // `--atomic`: every workload whose rollout failed goes back to its previous revision.
+        // Every workload whose rollout failed goes back to its previous revision.
         let mut desired = loaded.desired.clone();
-        let mut rolled_back = Vec::new();
         for report in result.workloads.iter().filter(|r| !r.converged()) {
             let Some(workload) = desired
                 .workloads
@@ -165,7 +184,10 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
                     .blocked
                     .as_ref()
                     .map_or(String::new(), |b| format!(" ({}: {})", b.reason, b.message));
-                rolled_back.push(format!("rolled back {id} to revision {revision}{why}"));
+                rolled_back.push((
+                    id.to_string(),
+                    format!("rolled back {id} to revision {revision}{why}"),
+                ));
             }
         }
         if !rolled_back.is_empty() {
@@ -174,11 +196,17 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
             result.steps.extend(rollback.steps);
             result.clock = rollback.clock;
             result.workloads = rollback.workloads;
-            result.rolled_back = rolled_back;
+            result.rolled_back = rolled_back.iter().map(|(_, line)| line.clone()).collect();
         }
     }
     progress.finish_and_clear();
-    report(context, &result, "ApplyResult", "Apply");
+    report(ci, context, &result, "ApplyResult", "Apply");
+    ci.finished(
+        &loaded.desired,
+        &result,
+        &rolled_back,
+        &render::plan::summary_line(&result, "Apply"),
+    )?;
     // The process ends here: freeing a large fleet's structures only costs time.
     std::mem::forget((loaded, state, result.steps));
     Ok(if failed {
@@ -189,7 +217,7 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
 }
 
 fn progress_bar(context: &Context) -> ProgressBar {
-    if context.quiet || context.output.is_document() {
+    if context.quiet || context.output != Format::Table && context.output != Format::Wide {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -200,7 +228,7 @@ fn progress_bar(context: &Context) -> ProgressBar {
     bar
 }
 
-fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str) {
+fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static str, verb: &str) {
     if context.output.is_document() {
         out(&render::document(
             &documents::run(result, kind),
@@ -209,20 +237,20 @@ fn report(context: &Context, result: &RunResult, kind: &'static str, verb: &str)
         return;
     }
     if !context.quiet && !result.steps.is_empty() {
-        out(&render::plan::timeline(result));
-        out("\n");
-        out(&render::plan::steps(result));
-        out("\n");
+        ci.human(&render::plan::timeline(result));
+        ci.human("\n");
+        ci.human(&render::plan::steps(result));
+        ci.human("\n");
     }
     if !result.workloads.is_empty() && !context.quiet {
-        out(&render::plan::workloads(&result.workloads));
-        out("\n");
+        ci.human(&render::plan::workloads(&result.workloads));
+        ci.human("\n");
     }
-    out(&render::plan::blocked(&result.workloads));
+    ci.human(&render::plan::blocked(&result.workloads));
     for line in &result.rolled_back {
-        out(&format!("{line}\n"));
+        ci.human(&format!("{line}\n"));
     }
     if !context.quiet {
-        out(&format!("{}\n", render::plan::summary_line(result, verb)));
+        ci.human(&format!("{}\n", render::plan::summary_line(result, verb)));
     }
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod bench;
+mod ci;
 mod describe;
 mod get;
 mod graph;
@@ -70,7 +71,7 @@ pub enum Command {
     /// Write an example manifests/ directory and an empty state.
     Init(init::InitArgs),
     /// Parse and check manifests; every error with file:line:col.
-    Validate(shared::ManifestArgs),
+    Validate(validate::ValidateArgs),
     /// Dry run: the step-by-step plan to convergence, simulated in memory.
     Plan(apply::PlanArgs),
     /// Run the control loop until converged, blocked or out of time; persists every step.
@@ -117,20 +118,16 @@ pub fn main() -> ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
-    let result = match cli.command {
-        Command::Init(args) => init::run(&context, args),
-        Command::Validate(args) => validate::run(&context, args),
-        Command::Plan(args) => apply::plan(&context, args),
-        Command::Apply(args) => apply::apply(&context, args),
-        Command::Watch(args) => watch::run(&context, args),
-        Command::Get(args) => get::run(&context, args),
-        Command::Describe(args) => describe::describe(&context, args),
-        Command::Explain(args) => describe::run(&context, args),
-        Command::Node(command) => node::run(&context, command),
-        Command::Rollout(command) => rollout::run(&context, command),
-        Command::Replica(command) => replica::run(&context, command),
-        Command::Graph(args) => graph::run(&context, args),
-        Command::Bench(command) => bench::run(&context, command),
+    let result = if context.output == Format::Github
+        && !matches!(
+            cli.command,
+            Command::Validate(_) | Command::Plan(_) | Command::Apply(_)
+        ) {
+        Err(anyhow::anyhow!(
+            "`-o github` (GitHub Actions annotations) is for validate, plan and apply"
+        ))
+    } else {
+        run(&context, cli.command)
     };
     let exit = match result {
         Ok(exit) => exit,
@@ -140,4 +137,22 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(exit as u8)
+}
+
+fn run(context: &Context, command: Command) -> anyhow::Result<Exit> {
+    match command {
+        Command::Init(args) => init::run(context, args),
+        Command::Validate(args) => validate::run(context, args),
+        Command::Plan(args) => apply::plan(context, args),
+        Command::Apply(args) => apply::apply(context, args),
+        Command::Watch(args) => watch::run(context, args),
+        Command::Get(args) => get::run(context, args),
+        Command::Describe(args) => describe::describe(context, args),
+        Command::Explain(args) => describe::run(context, args),
+        Command::Node(command) => node::run(context, command),
+        Command::Rollout(command) => rollout::run(context, command),
+        Command::Replica(command) => replica::run(context, command),
+        Command::Graph(args) => graph::run(context, args),
+        Command::Bench(command) => bench::run(context, command),
+    }
 }

@@ -1,7 +1,7 @@
 //! Pieces every command uses: reading manifests (with all diagnostics
 //! printed), printing to stdout/stderr through colour-aware streams.
 
-use crate::manifest::{self, Loaded, ParseOptions};
+use crate::manifest::{self, Diagnostic, Loaded, ParseOptions};
 use crate::sources;
 use anyhow::{Result, anyhow};
 use std::io::Write;
@@ -19,13 +19,7 @@ pub struct ManifestArgs {
 /// Read and validate the `-f` set. Every diagnostic goes to stderr; the
 /// returned error only summarizes.
 pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
-    let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
-    match manifest::parse(
-        &sources,
-        &ParseOptions {
-            strict: args.strict,
-        },
-    ) {
+    match read_manifests(args)? {
         Ok(loaded) => {
             if !quiet {
                 for notice in &loaded.notices {
@@ -39,14 +33,39 @@ pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
             for diagnostic in &diagnostics {
                 let _ = writeln!(stderr, "{diagnostic}");
             }
-            Err(anyhow!(
-                "{} error{} in manifests; nothing was changed",
-                diagnostics.len(),
-                if diagnostics.len() == 1 { "" } else { "s" }
-            ))
+            Err(ManifestErrors(diagnostics.len()).into())
         }
     }
 }
+
+/// Read the `-f` set and validate it, printing nothing: the manifests, or
+/// every diagnostic (the outer error: the sources could not be read).
+pub fn read_manifests(args: &ManifestArgs) -> Result<Result<Loaded, Vec<Diagnostic>>> {
+    let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
+    Ok(manifest::parse(
+        &sources,
+        &ParseOptions {
+            strict: args.strict,
+        },
+    ))
+}
+
+/// The manifests did not validate; each diagnostic has been reported.
+#[derive(Debug)]
+pub struct ManifestErrors(pub usize);
+
+impl std::fmt::Display for ManifestErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = if self.0 == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} error{plural} in manifests; nothing was changed",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ManifestErrors {}
 
 pub fn print_error(error: &anyhow::Error) {
     let style = anstyle::Style::new()
@@ -59,4 +78,11 @@ pub fn out(text: &str) {
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Human text on stderr, where `-o github` sends it (stdout carries the annotations).
+pub fn err(text: &str) {
+    let mut stderr = anstream::stderr();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
 }

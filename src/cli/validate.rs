@@ -1,19 +1,32 @@
 //! `orch validate`: parse and check; touches no state.
 
-use super::shared::{ManifestArgs, load_manifests};
+use super::ci::{ReportArgs, Reporter};
+use super::shared::ManifestArgs;
 use super::{Context, Exit};
 use anyhow::Result;
 
-pub fn run(context: &Context, args: ManifestArgs) -> Result<Exit> {
-    let loaded = load_manifests(&args, context.quiet)?;
-    if !context.quiet {
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+pub fn run(context: &Context, args: ValidateArgs) -> Result<Exit> {
+    Reporter::new(context, "validate", &args.report).run(|ci| {
+        let loaded = ci.load(&args.manifests)?;
         let desired = &loaded.desired;
-        eprintln!(
+        let summary = format!(
             "valid: {} node(s), {} workload(s), {} PodDisruptionBudget(s)",
             desired.nodes.len(),
             desired.workloads.len(),
             desired.disruption_budgets.len()
         );
-    }
-    Ok(Exit::Success)
+        if !context.quiet {
+            eprintln!("{summary}");
+        }
+        ci.valid(desired, &summary)?;
+        Ok(Exit::Success)
+    })
 }

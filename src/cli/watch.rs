@@ -57,6 +57,7 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
                 common: args.common,
                 wait_lock: true,
                 atomic: false,
+                report: Default::default(),
             },
         );
     }

@@ -16,7 +16,7 @@ pub use pod::parse_duration;
 mod wire;
 
 use crate::model::pod::PodSpec;
-use crate::model::workload::Desired;
+use crate::model::workload::{Desired, SourceLocation};
 use crate::sources::Source;
 use std::fmt;
 use tree::Node;
@@ -30,8 +30,8 @@ pub struct ParseOptions {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub desired: Desired,
-    /// Things skipped, one line each, already located.
-    pub notices: Vec<String>,
+    /// Things skipped (warnings), each located.
+    pub notices: Vec<Diagnostic>,
 }
 
 /// One problem in one manifest, located.
@@ -96,8 +96,16 @@ impl Ctx<'_> {
     }
 
     pub fn location(&self, path: &str) -> String {
+        self.source(path).to_string()
+    }
+
+    pub fn source(&self, path: &str) -> SourceLocation {
         let node = self.root.locate(path);
-        format!("{}:{}:{}", self.file, node.line, node.column)
+        SourceLocation {
+            file: self.file.to_string(),
+            line: node.line,
+            column: node.column,
+        }
     }
 }
 

@@ -41,7 +41,7 @@ struct Dependencies {
 pub(super) struct Builder {
     strict: bool,
     desired: Desired,
-    notices: Vec<String>,
+    notices: Vec<Diagnostic>,
     seen: HashMap<ObjectRef, String>,
     origins: HashMap<ObjectRef, (Origin, Dependencies)>,
 }
@@ -110,10 +110,14 @@ impl Builder {
                     format!("Unsupported value: \"{kind}\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget"),
                 );
             } else {
-                self.notices.push(format!(
-                    "{}: skipping unsupported kind {kind} {name} ({version})",
-                    ctx.location("kind")
-                ));
+                let at = ctx.source("kind");
+                self.notices.push(Diagnostic {
+                    file: at.file,
+                    line: at.line,
+                    column: at.column,
+                    field: String::new(),
+                    message: format!("skipping unsupported kind {kind} {name} ({version})"),
+                });
             }
             return;
         };
@@ -264,6 +268,7 @@ impl Builder {
                 paused: spec.paused,
                 depends_on: Vec::new(),
                 manifest: ctx.root.to_json(),
+                source: Some(ctx.source("kind")),
                 id,
             });
         }
@@ -311,6 +316,7 @@ impl Builder {
                 paused: false,
                 depends_on: Vec::new(),
                 manifest: ctx.root.to_json(),
+                source: Some(ctx.source("kind")),
                 id,
             });
         }
@@ -483,7 +489,7 @@ impl Builder {
     }
 
     /// Resolve `orch.dev/depends-on` over the whole set, then sort.
-    pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> (Desired, Vec<String>) {
+    pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> (Desired, Vec<Diagnostic>) {
         let known: Vec<ObjectRef> = self
             .desired
             .workloads

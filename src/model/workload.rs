@@ -170,6 +170,21 @@ pub enum WorkloadKind {
     DaemonSet,
 }
 
+/// Where an object was declared: its manifest file and the line and column of
+/// its `kind`, so reports about it later (annotations, JUnit) point there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
 /// A Deployment or DaemonSet as declared, with Kubernetes' defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
@@ -190,6 +205,8 @@ pub struct Workload {
     pub depends_on: Vec<ObjectRef>,
     /// The whole object as last applied, kept in the state for `describe` and diffs.
     pub manifest: serde_json::Value,
+    /// Where the manifests declare it; None for workloads built in code.
+    pub source: Option<SourceLocation>,
 }
 
 impl Workload {

@@ -12,6 +12,8 @@ use rustc_hash::FxHashMap as HashMap;
 pub const ROLLOUT_DEADLOCK: &str = "RolloutDeadlock";
 /// A paused rollout waits for `orch rollout resume`.
 pub const PAUSED: &str = "Paused";
+/// A workload waits for its `orch.dev/depends-on` dependencies to be available.
+pub const WAITING_FOR_DEPENDENCY: &str = "WaitingForDependency";
 
 impl Blocked {
     /// Blocked for good: only a change to the manifests or the fleet helps,
@@ -222,7 +224,7 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             && let Some(dependency) = waiting_for(desired, workload, state, now)
         {
             report.blocked = Some(Blocked {
-                reason: "WaitingForDependency".to_string(),
+                reason: WAITING_FOR_DEPENDENCY.to_string(),
                 message: format!("waiting for {} to be available", dependency.id),
             });
         }

@@ -3,12 +3,14 @@
 
 pub mod documents;
 pub mod explain;
+pub mod github;
+pub mod junit;
 pub mod plan;
 pub mod tables;
 
 use serde::Serialize;
 
-/// `-o table|wide|json|yaml`.
+/// `-o table|wide|json|yaml|github`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     #[default]
@@ -16,6 +18,8 @@ pub enum Format {
     Wide,
     Json,
     Yaml,
+    /// GitHub Actions annotations on stdout, the human report on stderr (validate, plan, apply).
+    Github,
 }
 
 impl Format {
