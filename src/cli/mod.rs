@@ -3,6 +3,7 @@
 
 mod apply;
 mod bench;
+mod completions;
 mod describe;
 mod get;
 mod graph;
@@ -97,6 +98,10 @@ pub enum Command {
     /// Synthetic fleets and whole-process benchmarks: generate, run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Print the shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 pub struct Context {
@@ -107,7 +112,19 @@ pub struct Context {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and succeed; a usage error is an error
+        // (exit 1), never mistaken for "changes pending" (2).
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                Exit::Error as u8
+            } else {
+                Exit::Success as u8
+            });
+        }
+    };
     if cli.no_color {
         anstream::ColorChoice::Never.write_global();
     }
@@ -131,6 +148,8 @@ pub fn main() -> ExitCode {
         Command::Replica(command) => replica::run(&context, command),
         Command::Graph(args) => graph::run(&context, args),
         Command::Bench(command) => bench::run(&context, command),
+        Command::Completions(args) => completions::completions(&context, args),
+        Command::Man(args) => completions::man(&context, args),
     };
     let exit = match result {
         Ok(exit) => exit,
