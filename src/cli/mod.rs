@@ -80,7 +80,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// List nodes, workloads, replicas or events.
     Get(get::GetArgs),
-    /// Full detail of one object; for a replica, every node's filter verdicts and scores.
+    /// Full detail of one node, workload or replica, as kubectl describes it, with its events;
+    /// for a replica also every node's filter verdicts and scores.
     Describe(describe::DescribeArgs),
     /// Why a replica is pending, or why it runs where it does.
     Explain(describe::ExplainArgs),

@@ -44,7 +44,7 @@ pub struct UndoArgs {
 }
 
 /// Resolve a workload reference against the state.
-fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
+pub(super) fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
     if let Some(id) = ObjectRef::parse(text, "default") {
         return state.workload(&id).map(|w| w.id()).ok_or_else(|| {
             let known: Vec<String> = state.workloads.iter().map(|w| w.id().to_string()).collect();
