@@ -28,3 +28,4 @@ pub mod rollout;
 pub mod scheduler;
 pub mod sources;
 pub mod state_store;
+pub mod suggest;

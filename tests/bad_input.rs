@@ -280,3 +280,109 @@ fn orch_never_runs_other_programs() {
         }
     }
 }
+
+/// A misspelt kind, field or value names what was most likely meant, at the
+/// same file:line:col; a kind that is merely unsupported is still skipped.
+#[test]
+fn misspellings_in_manifests_suggest_the_intended_name() {
+    let cluster = Cluster::new();
+    let cases = [
+        (
+            GOOD.replacen("kind: Deployment", "kind: Deploymnet", 1),
+            "bad.yaml:2:7: kind: Unsupported value: \"Deploymnet\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget (did you mean `Deployment`?)",
+        ),
+        (
+            with("  replicas: 2", "  replicaz: 2"),
+            "bad.yaml:6:3: spec.replicaz: unknown field `replicaz`: did you mean `replicas`?",
+        ),
+        (
+            with("          image: nginx", "          imgae: nginx"),
+            "bad.yaml:16:11: spec.template.spec.containers[0].imgae: unknown field `imgae`: did you mean `image`?",
+        ),
+        (
+            strategy("  strategy: {type: RollingUpdte}\n"),
+            "bad.yaml:7:20: spec.strategy.type: Unsupported value: \"RollingUpdte\": supported values: \"Recreate\", \"RollingUpdate\" (did you mean `RollingUpdate`?)",
+        ),
+        (
+            pod("      tolerations: [{key: a, operator: Exist}]\n"),
+            "bad.yaml:14:40: spec.template.spec.tolerations[0].operator: Unsupported value: \"Exist\": supported values: \"Equal\", \"Exists\" (did you mean `Exists`?)",
+        ),
+        (
+            with("  replicas: 2", "  zzzzzzzz: 2"),
+            "bad.yaml:6:3: spec.zzzzzzzz: unknown field `zzzzzzzz`, expected one of `replicas`, `selector`, `template`, `strategy`, `minReadySeconds`, `revisionHistoryLimit`, `paused`, `progressDeadlineSeconds`",
+        ),
+    ];
+    for (text, expected) in cases {
+        cluster.write("bad.yaml", &text);
+        let output = cluster
+            .orch()
+            .args(["validate", "-f", "bad.yaml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!("{expected}\nerror: 1 error in manifests; nothing was changed\n")
+        );
+    }
+    // Another real kind is no typo: skipped with a notice, as before.
+    cluster.write(
+        "svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\n",
+    );
+    cluster.write("ok.yaml", GOOD);
+    cluster
+        .run(&["validate", "-f", "svc.yaml", "-f", "ok.yaml"])
+        .success()
+        .stderr("notice: svc.yaml:2:7: skipping unsupported kind Service s (v1)\nvalid: 0 node(s), 1 workload(s), 0 PodDisruptionBudget(s)\n");
+}
+
+/// Names given to commands that are not in the state: the closest ones.
+#[test]
+fn unknown_names_given_to_commands_suggest_the_closest() {
+    let cluster = Cluster::example();
+    cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
+    let state = cluster.state_bytes();
+    let path = cluster.state();
+    let path = path.display();
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["node", "drain", "node-x"],
+            format!("error: node node-x not found in state {path}; did you mean `node-a1`, `node-b1` or `node-c1`?\n"),
+        ),
+        (
+            vec!["node", "cordon", "gpu-c3"],
+            format!("error: node gpu-c3 not found in state {path}; did you mean `gpu-c2`?\n"),
+        ),
+        (
+            vec!["rollout", "status", "apy"],
+            "error: no workload named apy in the state; did you mean `api`?\n".to_string(),
+        ),
+        (
+            vec!["rollout", "history", "Deployment/wroker"],
+            "error: Deployment/default/wroker is not in the state; did you mean `Deployment/default/worker`?\n".to_string(),
+        ),
+        (
+            vec!["node", "drain", "completely-different"],
+            format!("error: node completely-different not found in state {path}\n"),
+        ),
+    ];
+    for (args, expected) in cases {
+        cluster.run(&args).code(1).stdout("").stderr(expected);
+    }
+    // Mistyped subcommands and resource names: clap's own suggestion, exit 1 (not 2).
+    cluster
+        .run(&["get", "nodez"])
+        .code(1)
+        .stderr(predicates::str::contains(
+            "tip: a similar value exists: 'nodes'",
+        ));
+    cluster
+        .run(&["rolout", "status", "api"])
+        .code(1)
+        .stderr(predicates::str::contains(
+            "tip: a similar subcommand exists: 'rollout'",
+        ));
+    assert_eq!(cluster.state_bytes(), state);
+}

@@ -916,6 +916,6 @@ fn max_steps_walks_an_apply_one_step_at_a_time() {
     );
     stepped
         .run(&["apply", "-f", "manifests/", "--max-steps", "0"])
-        .code(2)
+        .code(1)
         .stderr(predicates::str::contains("--max-steps"));
 }

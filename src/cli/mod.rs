@@ -4,6 +4,7 @@
 mod apply;
 mod bench;
 mod ci;
+mod completions;
 mod describe;
 mod get;
 mod graph;
@@ -80,7 +81,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// List nodes, workloads, replicas or events.
     Get(get::GetArgs),
-    /// Full detail of one object; for a replica, every node's filter verdicts and scores.
+    /// Full detail of one node, workload or replica, as kubectl describes it, with its events;
+    /// for a replica also every node's filter verdicts and scores.
     Describe(describe::DescribeArgs),
     /// Why a replica is pending, or why it runs where it does.
     Explain(describe::ExplainArgs),
@@ -98,6 +100,10 @@ pub enum Command {
     /// Synthetic fleets and whole-process benchmarks: generate, run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Print the shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
 }
 
 pub struct Context {
@@ -108,7 +114,19 @@ pub struct Context {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and succeed; a usage error is an error
+        // (exit 1), never mistaken for "changes pending" (2).
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                Exit::Error as u8
+            } else {
+                Exit::Success as u8
+            });
+        }
+    };
     if cli.no_color {
         anstream::ColorChoice::Never.write_global();
     }
@@ -154,5 +172,7 @@ fn run(context: &Context, command: Command) -> anyhow::Result<Exit> {
         Command::Replica(command) => replica::run(context, command),
         Command::Graph(args) => graph::run(context, args),
         Command::Bench(command) => bench::run(context, command),
+        Command::Completions(args) => completions::completions(context, args),
+        Command::Man(args) => completions::man(context, args),
     }
 }

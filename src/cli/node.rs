@@ -4,7 +4,7 @@
 //! until the node is empty (or a disruption budget holds it).
 
 use super::get::stored_desired;
-use super::shared::out;
+use super::shared::{hint, out};
 use super::{Context, Exit};
 use crate::executor::{self, RunOptions};
 use crate::model::pod::{Taint, TaintEffect};
@@ -279,9 +279,14 @@ pub(super) fn run_stored(
 }
 
 fn existing<'a>(state: &'a mut State, name: &str, context: &Context) -> Result<&'a mut NodeState> {
-    state
-        .node_mut(name)
-        .ok_or_else(|| anyhow!("node {name} not found in state {}", context.state.display()))
+    if state.node(name).is_none() {
+        bail!(
+            "node {name} not found in state {}{}",
+            context.state.display(),
+            hint(name, state.nodes.iter().map(|n| n.name.as_str()))
+        );
+    }
+    Ok(state.node_mut(name).expect("the node was just found"))
 }
 
 fn new_node(args: &AddArgs) -> Result<NodeState> {

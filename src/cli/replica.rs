@@ -1,7 +1,7 @@
 //! `orch replica delete|crash NAME`: fault injection on one replica. The next
 //! apply (or a running watch) sees the result and repairs it.
 
-use super::shared::out;
+use super::shared::{hint, out};
 use super::{Context, Exit};
 use crate::model::state::{Event, EventType};
 use crate::reconcile::backoff;
@@ -37,9 +37,10 @@ pub fn run(context: &Context, command: ReplicaCommand) -> Result<Exit> {
         .position(|r| r.name == args.name)
         .ok_or_else(|| {
             anyhow!(
-                "replica {} not found in state {}",
+                "replica {} not found in state {}{}",
                 args.name,
-                context.state.display()
+                context.state.display(),
+                hint(&args.name, state.replicas.iter().map(|r| r.name.as_str()))
             )
         })?;
     let (kind, reason, message, verb) = if crash {

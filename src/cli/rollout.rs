@@ -2,7 +2,7 @@
 //! WORKLOAD is `Kind/namespace/name`, `Kind/name` or a bare name.
 
 use super::get::stored_desired;
-use super::shared::out;
+use super::shared::{hint, out};
 use super::{Context, Exit};
 use crate::executor::{self, Outcome};
 use crate::model::state::{Event, EventType, State};
@@ -44,12 +44,15 @@ pub struct UndoArgs {
 }
 
 /// Resolve a workload reference against the state.
-fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
+pub(super) fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
     if let Some(id) = ObjectRef::parse(text, "default") {
-        return state
-            .workload(&id)
-            .map(|w| w.id())
-            .ok_or_else(|| anyhow!("{id} is not in the state"));
+        return state.workload(&id).map(|w| w.id()).ok_or_else(|| {
+            let known: Vec<String> = state.workloads.iter().map(|w| w.id().to_string()).collect();
+            anyhow!(
+                "{id} is not in the state{}",
+                hint(&id.to_string(), known.iter().map(String::as_str))
+            )
+        });
     }
     let found: Vec<ObjectRef> = state
         .workloads
@@ -59,7 +62,17 @@ fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
         .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => bail!("no workload named {text} in the state"),
+        [] => bail!(
+            "no workload named {text} in the state{}",
+            hint(
+                text,
+                state
+                    .workloads
+                    .iter()
+                    .filter(|w| matches!(w.kind, Kind::Deployment | Kind::DaemonSet))
+                    .map(|w| w.name.as_str())
+            )
+        ),
         many => bail!(
             "{text} is ambiguous: {}",
             many.iter()

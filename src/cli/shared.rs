@@ -67,6 +67,11 @@ impl std::fmt::Display for ManifestErrors {
 
 impl std::error::Error for ManifestErrors {}
 
+/// `` (did you mean `api`?)`` after a name that is not there, or nothing.
+pub fn hint<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    crate::suggest::did_you_mean(name, known).map_or_else(String::new, |hint| format!("; {hint}"))
+}
+
 pub fn print_error(error: &anyhow::Error) {
     let style = anstyle::Style::new()
         .bold()

@@ -45,6 +45,41 @@ impl de::Error for Error {
             located: false,
         }
     }
+
+    /// A misspelt field names the field it most likely meant.
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        match crate::suggest::did_you_mean(field, expected.iter().copied()) {
+            Some(hint) => Error::custom(format!("unknown field `{field}`: {hint}")),
+            None if expected.is_empty() => {
+                Error::custom(format!("unknown field `{field}`, there are no fields"))
+            }
+            None => Error::custom(format!(
+                "unknown field `{field}`, expected one of {}",
+                backticked(expected)
+            )),
+        }
+    }
+
+    /// Kubernetes' words for a value outside an enumeration, and the closest one.
+    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
+        let supported = expected.iter().filter(|v| !v.is_empty()).copied();
+        let mut message = format!(
+            "Unsupported value: \"{variant}\": supported values: {}",
+            quoted(&supported.clone().collect::<Vec<_>>())
+        );
+        if let Some(hint) = crate::suggest::did_you_mean(variant, supported) {
+            message.push_str(&format!(" ({hint})"));
+        }
+        Error::custom(message)
+    }
+}
+
+fn backticked(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Read a `T` from `node`, whose path in the object is `path`.

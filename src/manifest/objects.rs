@@ -104,11 +104,18 @@ impl Builder {
                 .get("metadata")
                 .and_then(|m| m.get("name"))
                 .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
-            if self.strict {
-                ctx.error(
-                    "kind",
-                    format!("Unsupported value: \"{kind}\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget"),
+            const SUPPORTED: [&str; 4] = ["Deployment", "DaemonSet", "Node", "PodDisruptionBudget"];
+            // A near miss of a supported kind is a typo, never another kind to skip.
+            let hint = crate::suggest::did_you_mean(kind, SUPPORTED);
+            if self.strict || hint.is_some() {
+                let mut message = format!(
+                    "Unsupported value: \"{kind}\": supported kinds: {}",
+                    SUPPORTED.join(", ")
                 );
+                if let Some(hint) = hint {
+                    message.push_str(&format!(" ({hint})"));
+                }
+                ctx.error("kind", message);
             } else {
                 let at = ctx.source("kind");
                 self.notices.push(Diagnostic {
@@ -718,13 +725,14 @@ fn strategy(
             }
         }
         other => {
-            ctx.error(
-                &join(path, "type"),
-                format!(
-                    "Unsupported value: \"{other}\": supported values: \"{}\", \"{}\"",
-                    types[0], types[1]
-                ),
+            let mut message = format!(
+                "Unsupported value: \"{other}\": supported values: \"{}\", \"{}\"",
+                types[0], types[1]
             );
+            if let Some(hint) = crate::suggest::did_you_mean(other, types.iter().copied()) {
+                message.push_str(&format!(" ({hint})"));
+            }
+            ctx.error(&join(path, "type"), message);
             Strategy::RollingUpdate {
                 max_surge: default_surge,
                 max_unavailable: default_unavailable,

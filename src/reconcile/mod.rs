@@ -19,7 +19,7 @@ pub mod status;
 pub mod undo;
 
 pub use action::{Action, DeleteReason};
-pub use catalog::Catalog;
+pub use catalog::{Catalog, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
 pub use placement::backoff;

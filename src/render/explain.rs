@@ -133,6 +133,30 @@ pub fn text(explanation: &Explanation, events: &[&Event]) -> String {
         out.push_str(&format!("Message:   {message}\n"));
     }
     out.push('\n');
+    out.push_str(&verdicts(explanation));
+    if !events.is_empty() {
+        out.push_str("\nEvents:\n");
+        let rows = events
+            .iter()
+            .map(|e| {
+                vec![
+                    super::duration(e.time),
+                    format!("{:?}", e.kind),
+                    e.reason.clone(),
+                    e.message.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["TIME", "TYPE", "REASON", "MESSAGE"], rows));
+    }
+    out
+}
+
+/// Every node's verdict and scores, the winner marked, and for a pending
+/// replica what would make it schedulable.
+pub fn verdicts(explanation: &Explanation) -> String {
+    let replica = &explanation.replica;
+    let mut out = String::new();
     let plugins: Vec<&'static str> = explanation
         .evaluation
         .nodes
@@ -201,21 +225,6 @@ pub fn text(explanation: &Explanation, events: &[&Event]) -> String {
                 all.len() - MAX_REMEDIES
             ));
         }
-    }
-    if !events.is_empty() {
-        out.push_str("\nEvents:\n");
-        let rows = events
-            .iter()
-            .map(|e| {
-                vec![
-                    super::duration(e.time),
-                    format!("{:?}", e.kind),
-                    e.reason.clone(),
-                    e.message.clone(),
-                ]
-            })
-            .collect();
-        out.push_str(&table(&["TIME", "TYPE", "REASON", "MESSAGE"], rows));
     }
     out
 }

@@ -1,6 +1,7 @@
 //! Output: tables for people, versioned JSON/YAML documents for machines.
 //! Renderers format what they are given; they compute nothing.
 
+pub mod describe;
 pub mod documents;
 pub mod explain;
 pub mod github;

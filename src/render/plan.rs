@@ -7,16 +7,14 @@ use crate::reconcile::Action;
 use crate::reconcile::status::WorkloadReport;
 use anstyle::{AnsiColor, Style};
 
-fn style_for(action: &Action) -> Style {
-    let color = match action {
-        Action::AddNode(_)
-        | Action::Create { .. }
-        | Action::Bind { .. }
-        | Action::MarkReady { .. } => AnsiColor::Green,
-        Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => {
-            AnsiColor::Red
-        }
-        Action::FailedScheduling { .. } => AnsiColor::Magenta,
+/// The colour of a timeline row follows its sign: `+` creates are green,
+/// `-` deletions red, `~` changes (binds, readiness, updates, restarts)
+/// yellow, `!` a replica no node takes magenta.
+fn style_for(sign: char) -> Style {
+    let color = match sign {
+        '+' => AnsiColor::Green,
+        '-' => AnsiColor::Red,
+        '!' => AnsiColor::Magenta,
         _ => AnsiColor::Yellow,
     };
     Style::new().fg_color(Some(color.into()))
@@ -29,6 +27,22 @@ fn sign(action: &Action) -> char {
         Action::FailedScheduling { .. } => '!',
         _ => '~',
     }
+}
+
+/// A table with each body row wrapped in its style. Whole lines are styled
+/// after the layout, so escape codes never skew the column widths; the
+/// colour-aware stream strips them when colour is off.
+fn styled_rows(text: &str, styles: &[Style]) -> String {
+    let mut lines = text.lines();
+    let mut out = String::new();
+    if let Some(header) = lines.next() {
+        out.push_str(header);
+        out.push('\n');
+    }
+    for (line, style) in lines.zip(styles.iter().chain(std::iter::repeat(&Style::new()))) {
+        out.push_str(&format!("{style}{line}{style:#}\n"));
+    }
+    out
 }
 
 /// Counts of what the run does, for the one-line summary.
@@ -107,7 +121,7 @@ pub fn timeline(result: &RunResult) -> String {
                 }
                 _ => String::new(),
             };
-            styles.push(style_for(action));
+            styles.push(style_for(sign(action)));
             rows.push(vec![
                 duration(step.time),
                 format!("{} {}", sign(action), action.op()),
@@ -122,16 +136,7 @@ pub fn timeline(result: &RunResult) -> String {
         &["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"],
         rows,
     );
-    let mut lines = text.lines();
-    let mut out = String::new();
-    if let Some(header) = lines.next() {
-        out.push_str(header);
-        out.push('\n');
-    }
-    for (line, style) in lines.zip(styles) {
-        out.push_str(&format!("{style}{line}{style:#}\n"));
-    }
-    out
+    styled_rows(&text, &styles)
 }
 
 /// One row per step and workload that changed in it: the counts after the
@@ -181,7 +186,18 @@ pub fn status_word(report: &WorkloadReport) -> String {
     }
 }
 
+/// Converged green, progressing yellow, blocked red.
+fn status_style(report: &WorkloadReport) -> Style {
+    let color = match &report.blocked {
+        Some(_) => AnsiColor::Red,
+        None if report.converged() => AnsiColor::Green,
+        None => AnsiColor::Yellow,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
 pub fn workloads(reports: &[WorkloadReport]) -> String {
+    let styles: Vec<Style> = reports.iter().map(status_style).collect();
     let rows = reports
         .iter()
         .map(|r| {
@@ -196,7 +212,7 @@ pub fn workloads(reports: &[WorkloadReport]) -> String {
             ]
         })
         .collect();
-    table(
+    let text = table(
         &[
             "WORKLOAD",
             "DESIRED",
@@ -207,7 +223,8 @@ pub fn workloads(reports: &[WorkloadReport]) -> String {
             "STATUS",
         ],
         rows,
-    )
+    );
+    styled_rows(&text, &styles)
 }
 
 /// `<object> is blocked: <message>` for each blocked workload.
@@ -215,8 +232,9 @@ pub fn blocked(reports: &[WorkloadReport]) -> String {
     let mut text = String::new();
     for report in reports {
         if let Some(blocked) = &report.blocked {
+            let style = Style::new().fg_color(Some(AnsiColor::Red.into()));
             text.push_str(&format!(
-                "{} is blocked ({}): {}\n",
+                "{style}{} is blocked ({}): {}{style:#}\n",
                 report.object, blocked.reason, blocked.message
             ));
         }

@@ -1,0 +1,601 @@
+//! `orch describe node|workload|replica`: the views `kubectl describe`
+//! prints — `Key:` fields aligned in blocks, indented sections, dashed
+//! tables, and the object's events — for views the command has gathered.
+//! The same views are the `-o json|yaml` documents of node and workload.
+
+use crate::model::labels::{LabelSelector, SelectorOperator};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Text with `\t` between cells, aligned the way kubectl's tabwriter
+/// aligns it (two spaces of padding): consecutive lines holding cells form
+/// a block whose columns line up; a line without a tab ends the block.
+#[derive(Default)]
+pub struct Describer {
+    lines: Vec<String>,
+}
+
+fn indent(level: usize) -> String {
+    "  ".repeat(level)
+}
+
+impl Describer {
+    /// `Key:<tab>value`; an empty value prints `<none>`.
+    pub fn field(&mut self, level: usize, key: &str, value: impl AsRef<str>) {
+        let value = value.as_ref();
+        let value = if value.is_empty() { "<none>" } else { value };
+        self.lines.push(format!("{}{key}:\t{value}", indent(level)));
+    }
+
+    /// `Title:` on a line of its own, opening an indented section.
+    pub fn section(&mut self, level: usize, title: &str) {
+        self.lines.push(format!("{}{title}:", indent(level)));
+    }
+
+    /// A line as given (no alignment).
+    pub fn line(&mut self, level: usize, text: &str) {
+        self.lines.push(format!("{}{text}", indent(level)));
+    }
+
+    /// `Key:` followed by one value per line, aligned under the first
+    /// (`<none>` when there are none), as kubectl prints labels and taints.
+    pub fn list(&mut self, level: usize, key: &str, values: &[String]) {
+        match values {
+            [] => self.field(level, key, ""),
+            [first, rest @ ..] => {
+                self.field(level, key, first);
+                for value in rest {
+                    self.lines.push(format!("{}\t{value}", indent(level)));
+                }
+            }
+        }
+    }
+
+    /// A table with a dashed rule under its headers.
+    pub fn table(&mut self, level: usize, headers: &[&str], rows: &[Vec<String>]) {
+        self.lines
+            .push(format!("{}{}", indent(level), headers.join("\t")));
+        let rule: Vec<String> = headers.iter().map(|h| "-".repeat(h.len())).collect();
+        self.lines
+            .push(format!("{}{}", indent(level), rule.join("\t")));
+        for row in rows {
+            self.lines
+                .push(format!("{}{}", indent(level), row.join("\t")));
+        }
+    }
+
+    /// The `Events:` section: a table, or `<none>`.
+    pub fn events(&mut self, events: &[EventRow]) {
+        if events.is_empty() {
+            self.field(0, "Events", "");
+            return;
+        }
+        self.section(0, "Events");
+        let rows: Vec<Vec<String>> = events
+            .iter()
+            .map(|e| {
+                vec![
+                    e.kind.clone(),
+                    e.reason.clone(),
+                    e.age.clone(),
+                    e.from.clone(),
+                    e.message.clone(),
+                ]
+            })
+            .collect();
+        self.table(1, &["Type", "Reason", "Age", "From", "Message"], &rows);
+    }
+
+    pub fn finish(self) -> String {
+        align(&self.lines)
+    }
+}
+
+/// kubectl's tabwriter (minwidth 0, padding 2): a column's width is taken
+/// over the run of consecutive lines that have a cell in that column.
+fn align(lines: &[String]) -> String {
+    let cells: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+    let mut widths: Vec<Vec<usize>> = cells.iter().map(|c| vec![0; c.len()]).collect();
+    let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
+    for column in 0..columns.saturating_sub(1) {
+        let mut start = 0;
+        while start < cells.len() {
+            // A run: consecutive lines with a terminated cell in this column.
+            if cells[start].len() <= column + 1 {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            while end < cells.len() && cells[end].len() > column + 1 {
+                end += 1;
+            }
+            let width = (start..end)
+                .map(|i| cells[i][column].chars().count())
+                .max()
+                .unwrap_or(0);
+            for row in &mut widths[start..end] {
+                row[column] = width + 2;
+            }
+            start = end;
+        }
+    }
+    let mut out = String::new();
+    for (row, width) in cells.iter().zip(&widths) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 < row.len() {
+                line.push_str(&format!("{cell:<w$}", w = width[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub reason: String,
+    pub age: String,
+    pub from: String,
+    pub message: String,
+}
+
+/// `app=api,tier in (a,b),!canary` — a selector as kubectl prints it.
+pub fn selector_text(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for requirement in &selector.match_expressions {
+        let values = requirement.values.join(",");
+        parts.push(match requirement.operator {
+            SelectorOperator::In => format!("{} in ({values})", requirement.key),
+            SelectorOperator::NotIn => format!("{} notin ({values})", requirement.key),
+            SelectorOperator::Exists => requirement.key.clone(),
+            SelectorOperator::DoesNotExist => format!("!{}", requirement.key),
+        });
+    }
+    parts.join(",")
+}
+
+pub fn pairs(map: &BTreeMap<String, String>, separator: &str) -> Vec<String> {
+    map.iter()
+        .map(|(k, v)| format!("{k}{separator}{v}"))
+        .collect()
+}
+
+// ---- nodes ----
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDescription {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<String>,
+    pub unschedulable: bool,
+    pub conditions: Vec<ConditionRow>,
+    pub allocatable: BTreeMap<String, String>,
+    /// `Namespace/name` order, as kubectl lists a node's pods.
+    pub replicas: Vec<NodeReplicaRow>,
+    /// Per resource: the requests of the replicas on the node, and their share of allocatable.
+    pub allocated: Vec<AllocatedRow>,
+    pub events: Vec<EventRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionRow {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    /// Simulated time of the last transition, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<u64>,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeReplicaRow {
+    pub namespace: String,
+    pub name: String,
+    pub cpu_requests: String,
+    pub memory_requests: String,
+    pub age: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocatedRow {
+    pub resource: String,
+    pub requests: String,
+    pub percent: i64,
+}
+
+pub fn node(view: &NodeDescription) -> String {
+    let mut d = Describer::default();
+    d.field(0, "Name", &view.name);
+    d.field(0, "Roles", view.roles.join(","));
+    d.list(0, "Labels", &pairs(&view.labels, "="));
+    d.field(0, "Annotations", "");
+    d.list(0, "Taints", &view.taints);
+    d.field(0, "Unschedulable", view.unschedulable.to_string());
+    d.section(0, "Conditions");
+    let rows: Vec<Vec<String>> = view
+        .conditions
+        .iter()
+        .map(|c| {
+            vec![
+                c.kind.clone(),
+                c.status.clone(),
+                c.last_transition_time.map_or_else(
+                    || "<unknown>".into(),
+                    |t| format!("t={}", super::duration(t)),
+                ),
+                c.reason.clone(),
+                c.message.clone(),
+            ]
+        })
+        .collect();
+    d.table(
+        1,
+        &["Type", "Status", "LastTransitionTime", "Reason", "Message"],
+        &rows,
+    );
+    // orch keeps one figure per resource (allocatable, or the manifest's
+    // capacity when it gives no allocatable): capacity is that figure too.
+    for title in ["Capacity", "Allocatable"] {
+        d.section(0, title);
+        for (name, value) in &view.allocatable {
+            d.field(1, name, value);
+        }
+    }
+    d.field(
+        0,
+        "Non-terminated Pods",
+        format!("({} in total)", view.replicas.len()),
+    );
+    let rows: Vec<Vec<String>> = view
+        .replicas
+        .iter()
+        .map(|r| {
+            vec![
+                r.namespace.clone(),
+                r.name.clone(),
+                r.cpu_requests.clone(),
+                r.memory_requests.clone(),
+                r.age.clone(),
+            ]
+        })
+        .collect();
+    d.table(
+        1,
+        &[
+            "Namespace",
+            "Name",
+            "CPU Requests",
+            "Memory Requests",
+            "Age",
+        ],
+        &rows,
+    );
+    d.section(0, "Allocated resources");
+    let rows: Vec<Vec<String>> = view
+        .allocated
+        .iter()
+        .map(|a| {
+            vec![
+                a.resource.clone(),
+                format!("{} ({}%)", a.requests, a.percent),
+            ]
+        })
+        .collect();
+    d.table(1, &["Resource", "Requests"], &rows);
+    d.events(&view.events);
+    d.finish()
+}
+
+// ---- workloads ----
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadDescription {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    /// `Deployment/default/api`.
+    pub object: String,
+    pub workload_kind: String,
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub selector: String,
+    pub desired: i32,
+    pub updated: i32,
+    pub total: i32,
+    pub ready: i32,
+    pub available: i32,
+    pub unavailable: i32,
+    /// DaemonSets: replicas by phase.
+    pub running: usize,
+    pub waiting: usize,
+    pub failed: usize,
+    pub strategy: String,
+    /// `25% max unavailable, 25% max surge`, for RollingUpdate.
+    pub rolling_update: Option<String>,
+    pub min_ready_seconds: u64,
+    pub template: TemplateView,
+    pub conditions: Vec<ConditionRow>,
+    /// `api-d475665c9 (4/4 replicas created)`.
+    pub new_replica_set: Option<String>,
+    pub old_replica_sets: Vec<String>,
+    pub events: Vec<EventRow>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateView {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub containers: Vec<ContainerView>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContainerView {
+    pub name: String,
+    pub image: String,
+    pub ports: Vec<String>,
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
+}
+
+pub fn workload(view: &WorkloadDescription) -> String {
+    let mut d = Describer::default();
+    d.field(0, "Name", &view.name);
+    d.field(0, "Namespace", &view.namespace);
+    d.list(0, "Labels", &pairs(&view.labels, "="));
+    d.list(0, "Annotations", &pairs(&view.annotations, ": "));
+    d.field(0, "Selector", &view.selector);
+    if view.workload_kind == "DaemonSet" {
+        d.field(
+            0,
+            "Desired Number of Nodes Scheduled",
+            view.desired.to_string(),
+        );
+        d.field(
+            0,
+            "Current Number of Nodes Scheduled",
+            view.total.to_string(),
+        );
+        d.field(
+            0,
+            "Number of Nodes Scheduled with Up-to-date Pods",
+            view.updated.to_string(),
+        );
+        d.field(
+            0,
+            "Number of Nodes Scheduled with Available Pods",
+            view.available.to_string(),
+        );
+        d.field(
+            0,
+            "Pods Status",
+            format!(
+                "{} Running / {} Waiting / 0 Succeeded / {} Failed",
+                view.running, view.waiting, view.failed
+            ),
+        );
+    } else {
+        d.field(
+            0,
+            "Replicas",
+            format!(
+                "{} desired | {} updated | {} total | {} available | {} unavailable",
+                view.desired, view.updated, view.total, view.available, view.unavailable
+            ),
+        );
+    }
+    d.field(0, "StrategyType", &view.strategy);
+    d.field(0, "MinReadySeconds", view.min_ready_seconds.to_string());
+    if let Some(rolling) = &view.rolling_update {
+        d.field(0, "RollingUpdateStrategy", rolling);
+    }
+    template(&mut d, &view.template);
+    if !view.conditions.is_empty() {
+        d.section(0, "Conditions");
+        let rows: Vec<Vec<String>> = view
+            .conditions
+            .iter()
+            .map(|c| vec![c.kind.clone(), c.status.clone(), c.reason.clone()])
+            .collect();
+        d.table(1, &["Type", "Status", "Reason"], &rows);
+    }
+    if view.workload_kind == "Deployment" {
+        d.field(0, "OldReplicaSets", view.old_replica_sets.join(", "));
+        d.field(
+            0,
+            "NewReplicaSet",
+            view.new_replica_set.clone().unwrap_or_default(),
+        );
+    }
+    d.events(&view.events);
+    d.finish()
+}
+
+fn template(d: &mut Describer, view: &TemplateView) {
+    d.section(0, "Pod Template");
+    d.list(1, "Labels", &pairs(&view.labels, "="));
+    if !view.annotations.is_empty() {
+        d.list(1, "Annotations", &pairs(&view.annotations, ": "));
+    }
+    d.section(1, "Containers");
+    containers(d, 2, &view.containers, None);
+    d.list(1, "Node-Selectors", &pairs(&view.node_selector, "="));
+    d.list(1, "Tolerations", &view.tolerations);
+}
+
+/// Per container: image, ports, requests and limits; with `status` (a
+/// replica's), its state, readiness and restarts.
+fn containers(
+    d: &mut Describer,
+    level: usize,
+    list: &[ContainerView],
+    status: Option<&ContainerStatus>,
+) {
+    for container in list {
+        // kubectl sets a template's container names one space deeper than a pod's.
+        let name = match status {
+            Some(_) => container.name.clone(),
+            None => format!(" {}", container.name),
+        };
+        d.section(level - 1, &name);
+        d.field(level, "Image", &container.image);
+        d.field(level, "Port", container.ports.join(", "));
+        if let Some(status) = status {
+            d.field(level, "State", &status.state);
+        }
+        for (title, amounts) in [
+            ("Limits", &container.limits),
+            ("Requests", &container.requests),
+        ] {
+            if !amounts.is_empty() {
+                d.section(level, title);
+                for (name, value) in amounts {
+                    d.field(level + 1, name, value);
+                }
+            }
+        }
+        if let Some(status) = status {
+            d.field(level, "Ready", if status.ready { "True" } else { "False" });
+            d.field(level, "Restart Count", status.restarts.to_string());
+        }
+    }
+}
+
+// ---- replicas ----
+
+/// The kubectl-style head of `describe replica`; the scheduler's verdicts
+/// and the events follow it.
+#[derive(Debug, Clone)]
+pub struct ReplicaDescription {
+    pub name: String,
+    pub namespace: String,
+    pub node: Option<String>,
+    pub start_time: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub controlled_by: String,
+    pub containers: Vec<ContainerView>,
+    pub container_status: ContainerStatus,
+    pub conditions: Vec<(String, String)>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerStatus {
+    pub state: String,
+    pub ready: bool,
+    pub restarts: u32,
+}
+
+pub fn replica(view: &ReplicaDescription, scheduling: &str, events: &[EventRow]) -> String {
+    let mut d = Describer::default();
+    d.field(0, "Name", &view.name);
+    d.field(0, "Namespace", &view.namespace);
+    d.field(0, "Node", view.node.clone().unwrap_or_default());
+    if let Some(start) = &view.start_time {
+        d.field(0, "Start Time", start);
+    }
+    d.list(0, "Labels", &pairs(&view.labels, "="));
+    d.field(0, "Status", &view.status);
+    if let Some(reason) = &view.reason {
+        d.field(0, "Message", reason);
+    }
+    d.field(0, "Controlled By", &view.controlled_by);
+    d.section(0, "Containers");
+    containers(&mut d, 2, &view.containers, Some(&view.container_status));
+    d.section(0, "Conditions");
+    let rows: Vec<Vec<String>> = view
+        .conditions
+        .iter()
+        .map(|(kind, status)| vec![kind.clone(), status.clone()])
+        .collect();
+    d.table(1, &["Type", "Status"], &rows);
+    d.list(0, "Node-Selectors", &pairs(&view.node_selector, "="));
+    d.list(0, "Tolerations", &view.tolerations);
+    let head = d.finish();
+    let mut tail = Describer::default();
+    tail.events(events);
+    format!(
+        "{head}Scheduling:\n{}{}",
+        indent_block(scheduling),
+        tail.finish()
+    )
+}
+
+fn indent_block(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::from("\n")
+            } else {
+                format!("  {l}\n")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Describer;
+
+    #[test]
+    fn fields_align_per_block_like_kubectl() {
+        let mut d = Describer::default();
+        d.field(0, "Name", "api");
+        d.field(
+            0,
+            "RollingUpdateStrategy",
+            "25% max unavailable, 25% max surge",
+        );
+        d.list(0, "Labels", &["app=api".into(), "tier=web".into()]);
+        d.section(0, "Pod Template");
+        d.field(1, "Labels", "app=api");
+        d.section(0, "Conditions");
+        d.table(
+            1,
+            &["Type", "Status"],
+            &[vec!["Available".into(), "True".into()]],
+        );
+        d.field(0, "Events", "");
+        // As kubectl's tabwriter: a block runs until a line without a cell,
+        // so the table and the `Events:` line after it share their widths.
+        assert_eq!(
+            d.finish(),
+            "Name:                   api\n\
+             RollingUpdateStrategy:  25% max unavailable, 25% max surge\n\
+             Labels:                 app=api\n\
+             \x20                       tier=web\n\
+             Pod Template:\n\
+             \x20 Labels:  app=api\n\
+             Conditions:\n\
+             \x20 Type       Status\n\
+             \x20 ----       ------\n\
+             \x20 Available  True\n\
+             Events:      <none>\n"
+        );
+    }
+}
