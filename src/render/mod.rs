@@ -1,10 +1,12 @@
 //! Output: tables for people, versioned JSON/YAML documents for machines.
 //! Renderers format what they are given; they compute nothing.
 
+pub mod capacity;
 pub mod documents;
 pub mod explain;
 pub mod plan;
 pub mod tables;
+pub mod what_if;
 
 use serde::Serialize;
 
