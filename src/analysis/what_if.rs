@@ -12,7 +12,7 @@ use crate::model::state::{Phase, State};
 use crate::model::workload::{Desired, DisruptionBudget, ObjectRef, WorkloadKind};
 use crate::reconcile::disruption::{self, BudgetStatus};
 use crate::reconcile::status::WorkloadReport;
-use crate::reconcile::{Action, Catalog, summarize};
+use crate::reconcile::{Action, Catalog, Options, Prune, summarize};
 use crate::scheduler::Scheduler;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -162,7 +162,7 @@ pub fn prepare(
             spec["replicas"] = serde_json::Value::from(*replicas);
         }
     }
-    let changes = run(&desired, &mut state, scheduler, options);
+    let changes = run(&desired, &mut state, scheduler, &after_baseline(options));
     Ok(Base {
         desired,
         state,
@@ -172,6 +172,15 @@ pub fn prepare(
         budgets_before,
         steps: changes.steps,
     })
+}
+
+/// The baseline has pruned what the -f set no longer declares; later runs
+/// keep the rest, so that added nodes do not make the -f set own the fleet.
+fn after_baseline(options: &RunOptions) -> RunOptions {
+    RunOptions {
+        reconcile: Options { prune: Prune::Keep },
+        ..options.clone()
+    }
 }
 
 fn run(
@@ -262,7 +271,7 @@ pub fn scenario(
     }
     let desired = &base.desired;
     let at_failure = summarize(desired, &state, state.clock);
-    let result = run(desired, &mut state, scheduler, options);
+    let result = run(desired, &mut state, scheduler, &after_baseline(options));
     let stuck = on_failed(&state);
     let steps = base.steps.iter().chain(&result.steps);
     let mut lowest: BTreeMap<&str, i32> = BTreeMap::new();
@@ -535,6 +544,32 @@ mod tests {
         );
         assert!(!budget.holds);
         assert!(!report.resilient());
+    }
+
+    #[test]
+    fn an_added_node_joins_a_fleet_the_manifests_do_not_declare() {
+        // The fleet was applied before; this -f set declares workloads only.
+        let (applied, scheduler) = base(
+            &format!("{}{}", fleet(), deployment("web", 3, "3", "")),
+            &[],
+            &[],
+        );
+        let workloads_only = deployment("web", 3, "3", "");
+        let grown = format!("{workloads_only}{}", node("c1", "c", "4"));
+        let web = ObjectRef::new(crate::model::workload::Kind::Deployment, "default", "web");
+        let base = prepare(
+            &desired(&grown),
+            applied.state.clone(),
+            &["c1".to_string()],
+            &[(web, 4)],
+            &scheduler,
+            &RunOptions::default(),
+        )
+        .unwrap();
+        let names: Vec<&str> = base.state.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["a1", "a2", "b1", "c1"]);
+        let report = scenario(&base, &[], &scheduler, &RunOptions::default());
+        assert!(report.resilient(), "{report:?}");
     }
 
     #[test]

@@ -155,13 +155,32 @@ fn every_single_failure(
             .map(|n| (n.name.clone(), vec![n.name.clone()]))
             .collect()
     };
-    domains
-        .into_iter()
-        .map(|(name, nodes)| {
-            let report = what_if::scenario(base, &nodes, scheduler, options);
-            (name, report)
-        })
-        .collect()
+    // Scenarios are independent copies of the base: spread them over the cores.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, domains.len().max(1));
+    let chunk = domains.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = domains
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(name, nodes)| {
+                            (
+                                name.clone(),
+                                what_if::scenario(base, nodes, scheduler, options),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a scenario thread panicked"))
+            .collect()
+    })
 }
 
 /// "What if zone zone-b fails (highmem-b2, node-b1) and …"
