@@ -12,10 +12,14 @@
 //!                                      render (tables, JSON, YAML) ─▶ stdout / stderr
 //! ```
 //!
+//! `analysis` asks the same loop hypothetical questions (a failed zone, a
+//! bigger Deployment, the room left for one more replica) on copies of the state.
+//!
 //! `model`, `manifest`, `scheduler`, `reconcile` and `executor` are pure: they
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
 
+pub mod analysis;
 pub mod bench;
 pub mod cli;
 pub mod executor;

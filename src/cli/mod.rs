@@ -3,6 +3,7 @@
 
 mod apply;
 mod bench;
+mod capacity;
 mod ci;
 mod completions;
 mod describe;
@@ -15,6 +16,7 @@ mod rollout;
 mod shared;
 mod validate;
 mod watch;
+mod what_if;
 
 use crate::render::Format;
 use clap::{Parser, Subcommand};
@@ -97,6 +99,10 @@ pub enum Command {
     /// Node lifecycle and faults: add, remove, drain, cordon, uncordon, fail, recover.
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// Simulate a failed node or zone, an added node or a scaled Deployment on a copy of the state.
+    WhatIf(what_if::WhatIfArgs),
+    /// How many more replicas of each workload fit, and what runs out first.
+    Capacity(capacity::CapacityArgs),
     /// Synthetic fleets and whole-process benchmarks: generate, run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -171,6 +177,8 @@ fn run(context: &Context, command: Command) -> anyhow::Result<Exit> {
         Command::Rollout(command) => rollout::run(context, command),
         Command::Replica(command) => replica::run(context, command),
         Command::Graph(args) => graph::run(context, args),
+        Command::WhatIf(args) => what_if::run(context, args),
+        Command::Capacity(args) => capacity::run(context, args),
         Command::Bench(command) => bench::run(context, command),
         Command::Completions(args) => completions::completions(context, args),
         Command::Man(args) => completions::man(context, args),

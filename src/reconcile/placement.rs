@@ -3,9 +3,10 @@
 //! bound replicas become ready once their readiness delay has passed.
 
 use super::daemonset::daemon_pod;
-use super::{Action, DeleteReason, Pass};
-use crate::model::pod::Simulate;
-use crate::model::state::{NodeState, Phase, Replica};
+use super::{Action, Catalog, DeleteReason, Pass};
+use crate::model::pod::{PodSpec, Simulate};
+use crate::model::state::{NodeState, Phase, Replica, State};
+use crate::model::workload::Desired;
 use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::Snapshot;
@@ -42,10 +43,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         let Some(index) = snapshot.index_of(node) else {
             continue;
         };
-        let pod: Cow<_> = match &replica.target_node {
-            Some(target) => Cow::Owned(daemon_pod(template, target)),
-            None => Cow::Borrowed(template.as_ref()),
-        };
+        let pod = replica_pod(template, replica);
         let info = &snapshot.nodes[index];
         let drift = if !pod.matches_node_selector(&info.name, &info.labels) {
             Some(format!(
@@ -91,10 +89,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         let Some(template) = pass.catalog.pod(&first.workload, &first.hash) else {
             continue;
         };
-        let pod: Cow<_> = match &first.target_node {
-            Some(node) => Cow::Owned(daemon_pod(template, node)),
-            None => Cow::Borrowed(template.as_ref()),
-        };
+        let pod = replica_pod(template, first);
         let mut replicas = run.iter();
         batch.run(&pod, &mut snapshot, run.len(), |result| {
             let replica = replicas.next().expect("one result per replica");
@@ -121,6 +116,37 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         });
     }
     pass.created = created;
+}
+
+/// The pod a replica runs: its template, pinned to its node for a DaemonSet replica.
+fn replica_pod<'a>(template: &'a PodSpec, replica: &Replica) -> Cow<'a, PodSpec> {
+    match &replica.target_node {
+        Some(target) => Cow::Owned(daemon_pod(template, target)),
+        None => Cow::Borrowed(template),
+    }
+}
+
+/// The scheduler's view of `state` as it stands: every node, with every bound
+/// replica that is not terminating accounted on its node — what the next
+/// replica to be placed would meet.
+pub fn occupied_snapshot(desired: &Desired, state: &State) -> Snapshot {
+    let catalog = Catalog::build(desired, state);
+    let mut snapshot = Snapshot::new(&state.nodes);
+    for replica in state
+        .replicas
+        .iter()
+        .filter(|r| r.phase != Phase::Terminating)
+    {
+        let (Some(index), Some(template)) = (
+            replica.node.as_deref().and_then(|n| snapshot.index_of(n)),
+            catalog.pod(&replica.workload, &replica.hash),
+        ) else {
+            continue;
+        };
+        let pod = replica_pod(template, replica);
+        snapshot.assume(index, &pod);
+    }
+    snapshot
 }
 
 /// Crash-loop back-off: 10s doubling per restart, at most 5 minutes (the kubelet's).

@@ -1,6 +1,7 @@
 //! Output: tables for people, versioned JSON/YAML documents for machines.
 //! Renderers format what they are given; they compute nothing.
 
+pub mod capacity;
 pub mod describe;
 pub mod documents;
 pub mod explain;
@@ -8,6 +9,7 @@ pub mod github;
 pub mod junit;
 pub mod plan;
 pub mod tables;
+pub mod what_if;
 
 use serde::Serialize;
 

@@ -1,0 +1,87 @@
+//! `orch capacity`: the headroom of each workload, as a table and as the
+//! `Capacity` document.
+
+use super::tables::table;
+use crate::analysis::capacity::Headroom;
+use crate::model::state::API_VERSION;
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityDocument<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub probe_limit: usize,
+    pub workloads: Vec<HeadroomDocument<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeadroomDocument<'a> {
+    pub object: &'a str,
+    pub replicas: i32,
+    /// Null for a DaemonSet (one replica per eligible node).
+    pub fits_more: Option<usize>,
+    /// The probe reached its limit: at least `fitsMore`.
+    pub capped: bool,
+    pub limited_by: Vec<ReasonDocument>,
+    /// The scheduler's whole message for the first extra replica that fits nowhere.
+    pub message: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ReasonDocument {
+    pub reason: String,
+    pub nodes: usize,
+}
+
+pub fn document(headroom: &[Headroom], probe_limit: usize) -> CapacityDocument<'_> {
+    CapacityDocument {
+        api_version: API_VERSION,
+        kind: "Capacity",
+        probe_limit,
+        workloads: headroom
+            .iter()
+            .map(|h| HeadroomDocument {
+                object: &h.object,
+                replicas: h.replicas,
+                fits_more: h.fits,
+                capped: h.capped,
+                limited_by: h
+                    .limited_by()
+                    .into_iter()
+                    .map(|(reason, nodes)| ReasonDocument {
+                        reason: reason.to_string(),
+                        nodes,
+                    })
+                    .collect(),
+                message: h.limit.as_ref().map(ToString::to_string),
+            })
+            .collect(),
+    }
+}
+
+pub fn table_of(headroom: &[Headroom]) -> String {
+    let rows = headroom
+        .iter()
+        .map(|h| {
+            let (fits, limited_by) = match h.fits {
+                None => (
+                    "-".to_string(),
+                    "one replica per eligible node (DaemonSet)".to_string(),
+                ),
+                Some(n) if h.capped => (format!("≥ {n}"), "-".to_string()),
+                Some(n) => (
+                    n.to_string(),
+                    h.limited_by()
+                        .iter()
+                        .map(|(reason, nodes)| format!("{nodes} {reason}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            };
+            vec![h.object.clone(), h.replicas.to_string(), fits, limited_by]
+        })
+        .collect();
+    table(&["WORKLOAD", "REPLICAS", "FITS MORE", "LIMITED BY"], rows)
+}

@@ -1,0 +1,412 @@
+//! `orch what-if`: one scenario's impact per workload and disruption budget,
+//! or the resilience table of every single zone (node) failure; as tables
+//! and as the `WhatIf` / `Resilience` documents.
+
+use super::{duration, tables::table};
+use crate::analysis::what_if::{BudgetImpact, Health, Report, Scale, WorkloadImpact};
+use crate::model::state::API_VERSION;
+use crate::model::workload::WorkloadKind;
+use serde::Serialize;
+
+/// The hypothetical change, as asked and as resolved.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioDocument {
+    pub fail_nodes: Vec<String>,
+    pub fail_zones: Vec<String>,
+    pub add_nodes: Vec<String>,
+    pub scale: Vec<ScaleDocument>,
+    /// `--all-zones` / `--all-nodes`: `zone` or `node`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_domain: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleDocument {
+    pub object: String,
+    pub from: i32,
+    pub to: i32,
+}
+
+impl From<&Scale> for ScaleDocument {
+    fn from(scale: &Scale) -> Self {
+        ScaleDocument {
+            object: scale.object.to_string(),
+            from: scale.from,
+            to: scale.to,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatIfDocument<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub scenario: &'a ScenarioDocument,
+    pub outcome: &'static str,
+    pub failed_nodes: &'a [String],
+    pub failed_at: u64,
+    pub clock: u64,
+    pub workloads: Vec<WorkloadDocument<'a>>,
+    pub disruption_budgets: Vec<BudgetDocument<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadDocument<'a> {
+    pub object: &'a str,
+    pub desired: i32,
+    pub lost: i32,
+    pub placed: i32,
+    pub pending: i32,
+    pub reason: Option<&'a str>,
+    pub available_before: i32,
+    pub available_after: i32,
+    pub available_lowest: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failed_nodes: Option<i32>,
+    pub status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetDocument<'a> {
+    pub object: &'a str,
+    pub rule: &'a str,
+    pub expected: i32,
+    pub desired_healthy: i32,
+    pub healthy_before: i32,
+    pub healthy_after: i32,
+    pub holds: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResilienceDocument<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub scenario: &'a ScenarioDocument,
+    pub outcome: &'static str,
+    pub failures: Vec<FailureDocument<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureDocument<'a> {
+    pub failure: &'a str,
+    pub nodes: &'a [String],
+    pub outcome: &'static str,
+    pub lost: i32,
+    pub pending: i32,
+    pub workloads: Vec<WorkloadDocument<'a>>,
+    pub disruption_budgets: Vec<BudgetDocument<'a>>,
+}
+
+fn outcome(report: &Report) -> &'static str {
+    if report.resilient() {
+        "Available"
+    } else {
+        "Degraded"
+    }
+}
+
+fn workload_document(w: &WorkloadImpact) -> WorkloadDocument<'_> {
+    WorkloadDocument {
+        object: &w.object,
+        desired: w.desired,
+        lost: w.lost,
+        placed: w.placed,
+        pending: w.pending,
+        reason: w.reason.as_deref(),
+        available_before: w.available_before,
+        available_after: w.available_after,
+        available_lowest: w.available_lowest,
+        on_failed_nodes: (w.kind == WorkloadKind::DaemonSet).then_some(w.on_failed_nodes),
+        status: w.health.as_str(),
+    }
+}
+
+fn budget_document(b: &BudgetImpact) -> BudgetDocument<'_> {
+    BudgetDocument {
+        object: &b.object,
+        rule: &b.rule,
+        expected: b.expected,
+        desired_healthy: b.desired_healthy,
+        healthy_before: b.healthy_before,
+        healthy_after: b.healthy_after,
+        holds: b.holds,
+    }
+}
+
+pub fn document<'a>(scenario: &'a ScenarioDocument, report: &'a Report) -> WhatIfDocument<'a> {
+    WhatIfDocument {
+        api_version: API_VERSION,
+        kind: "WhatIf",
+        scenario,
+        outcome: outcome(report),
+        failed_nodes: &report.failed_nodes,
+        failed_at: report.failed_at,
+        clock: report.clock,
+        workloads: report.workloads.iter().map(workload_document).collect(),
+        disruption_budgets: report.budgets.iter().map(budget_document).collect(),
+    }
+}
+
+pub fn resilience_document<'a>(
+    scenario: &'a ScenarioDocument,
+    failures: &'a [(String, Report)],
+) -> ResilienceDocument<'a> {
+    ResilienceDocument {
+        api_version: API_VERSION,
+        kind: "Resilience",
+        scenario,
+        outcome: if failures.iter().all(|(_, r)| r.resilient()) {
+            "Available"
+        } else {
+            "Degraded"
+        },
+        failures: failures
+            .iter()
+            .map(|(failure, report)| FailureDocument {
+                failure,
+                nodes: &report.failed_nodes,
+                outcome: outcome(report),
+                lost: report.workloads.iter().map(|w| w.lost).sum(),
+                pending: report.workloads.iter().map(|w| w.pending).sum(),
+                workloads: report.workloads.iter().map(workload_document).collect(),
+                disruption_budgets: report.budgets.iter().map(budget_document).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The scenario table: a headline, every workload, every budget, then the
+/// pending reasons and a verdict.
+pub fn report(headline: &str, report: &Report) -> String {
+    let mut text = format!("{headline}\n");
+    if !report.failed_nodes.is_empty() {
+        text.push_str(&format!(
+            "Failed at t={}; simulated until t={}.\n",
+            duration(report.failed_at),
+            duration(report.clock)
+        ));
+    }
+    text.push('\n');
+    let rows = report
+        .workloads
+        .iter()
+        .map(|w| {
+            vec![
+                w.object.clone(),
+                w.desired.to_string(),
+                w.lost.to_string(),
+                w.placed.to_string(),
+                w.pending.to_string(),
+                format!("{} → {}", w.available_before, w.available_after),
+                w.available_lowest.to_string(),
+                status(w),
+            ]
+        })
+        .collect();
+    text.push_str(&table(
+        &[
+            "WORKLOAD",
+            "DESIRED",
+            "LOST",
+            "PLACED",
+            "PENDING",
+            "AVAILABLE",
+            "LOWEST",
+            "STATUS",
+        ],
+        rows,
+    ));
+    if !report.budgets.is_empty() {
+        text.push('\n');
+        let rows = report
+            .budgets
+            .iter()
+            .map(|b| {
+                vec![
+                    b.object.clone(),
+                    b.rule.clone(),
+                    format!("{} → {}", b.healthy_before, b.healthy_after),
+                    b.desired_healthy.to_string(),
+                    if b.holds { "Holds" } else { "Violated" }.to_string(),
+                ]
+            })
+            .collect();
+        text.push_str(&table(
+            &["DISRUPTION BUDGET", "RULE", "HEALTHY", "NEEDED", "STATUS"],
+            rows,
+        ));
+    }
+    let reasons: Vec<&WorkloadImpact> = report
+        .workloads
+        .iter()
+        .filter(|w| w.reason.is_some())
+        .collect();
+    if !reasons.is_empty() {
+        text.push('\n');
+        for w in reasons {
+            let what = if w.pending > 0 {
+                format!("{} pending", w.pending)
+            } else {
+                w.health.as_str().to_lowercase()
+            };
+            text.push_str(&format!(
+                "{} {what}: {}\n",
+                w.object,
+                w.reason.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    text.push('\n');
+    text.push_str(&verdict(report));
+    text.push('\n');
+    text
+}
+
+fn status(w: &WorkloadImpact) -> String {
+    if w.on_failed_nodes > 0 {
+        format!(
+            "{} ({} on failed nodes)",
+            w.health.as_str(),
+            w.on_failed_nodes
+        )
+    } else {
+        w.health.as_str().to_string()
+    }
+}
+
+fn verdict(report: &Report) -> String {
+    let hurt = report
+        .workloads
+        .iter()
+        .filter(|w| w.health != Health::Available)
+        .count();
+    let violated = report.budgets.iter().filter(|b| !b.holds).count();
+    if hurt == 0 && violated == 0 {
+        return format!(
+            "Every workload stays fully available{}.",
+            if report.budgets.is_empty() {
+                ""
+            } else {
+                " and every disruption budget holds"
+            }
+        );
+    }
+    format!(
+        "{hurt} of {} workloads lose availability; {violated} of {} disruption budgets violated.",
+        report.workloads.len(),
+        report.budgets.len()
+    )
+}
+
+/// One row per single failure: what it hurts, and which budgets it breaks.
+pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
+    let rows = failures
+        .iter()
+        .map(|(failure, report)| {
+            let affected: Vec<String> = report
+                .workloads
+                .iter()
+                .filter(|w| w.affected())
+                .map(affected)
+                .collect();
+            let violated: Vec<String> = report
+                .budgets
+                .iter()
+                .filter(|b| !b.holds)
+                .map(|b| {
+                    format!(
+                        "{}: {} healthy, {} needed",
+                        b.object, b.healthy_after, b.desired_healthy
+                    )
+                })
+                .collect();
+            let lines = |items: Vec<String>| {
+                if items.is_empty() {
+                    "-".to_string()
+                } else {
+                    items.join("\n")
+                }
+            };
+            vec![
+                failure.clone(),
+                report.failed_nodes.join(", "),
+                report
+                    .workloads
+                    .iter()
+                    .map(|w| w.lost)
+                    .sum::<i32>()
+                    .to_string(),
+                report
+                    .workloads
+                    .iter()
+                    .map(|w| w.pending)
+                    .sum::<i32>()
+                    .to_string(),
+                lines(affected),
+                lines(violated),
+                outcome(report).to_string(),
+            ]
+        })
+        .collect();
+    let header = domain.to_uppercase();
+    let mut text = table(
+        &[
+            &header,
+            "NODES",
+            "LOST",
+            "PENDING",
+            "AFFECTED",
+            "BUDGETS VIOLATED",
+            "RESULT",
+        ],
+        rows,
+    );
+    let hurting: Vec<&str> = failures
+        .iter()
+        .filter(|(_, r)| !r.resilient())
+        .map(|(f, _)| f.as_str())
+        .collect();
+    text.push('\n');
+    text.push_str(&if hurting.is_empty() {
+        format!(
+            "Every single {domain} failure leaves every workload fully available ({} checked).\n",
+            failures.len()
+        )
+    } else {
+        format!(
+            "{} of {} single {domain} failures hurt availability: {}.\n",
+            hurting.len(),
+            failures.len(),
+            hurting.join(", ")
+        )
+    });
+    text
+}
+
+fn affected(w: &WorkloadImpact) -> String {
+    let mut parts = Vec::new();
+    if w.lost > 0 {
+        parts.push(format!("{} lost", w.lost));
+    }
+    if w.placed > 0 {
+        parts.push(format!("{} placed", w.placed));
+    }
+    if w.pending > 0 {
+        parts.push(format!("{} pending", w.pending));
+    }
+    let mut tail = format!("{}/{} available", w.available_after, w.desired);
+    if w.on_failed_nodes > 0 {
+        tail.push_str(&format!(", {} on failed nodes", w.on_failed_nodes));
+    }
+    if parts.is_empty() {
+        format!("{}: {tail}", w.object)
+    } else {
+        format!("{}: {} ({tail})", w.object, parts.join(", "))
+    }
+}
