@@ -466,7 +466,7 @@ fn bad_scenarios_are_refused_with_exit_1_and_nothing_written() {
             "--fail-node",
             "node-a1",
         ])
-        .code(2); // clap's usage error
+        .code(1); // a usage error: exit 1, never "changes pending" (2)
     assert_untouched(&cluster, &bytes, mtime);
 }
 
