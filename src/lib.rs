@@ -16,6 +16,7 @@
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
 
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod executor;

@@ -70,7 +70,7 @@ impl Constraint {
     }
 }
 
-pub(crate) fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
+pub fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
     pod.topology_spread_constraints
         .iter()
         .filter(|c| c.when_unsatisfiable == mode)
@@ -111,6 +111,58 @@ pub(crate) fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool 
     constraints.iter().all(|c| node.labels.contains_key(&c.key))
 }
 
+/// Matching replicas per domain of each constraint, and the global minimum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainCounts {
+    /// Per constraint: domain value → matching replicas (every eligible domain, zeros included).
+    pub counts: Vec<HashMap<String, i64>>,
+    /// Per constraint: the global minimum (0 when fewer domains than minDomains).
+    pub minimum: Vec<i64>,
+}
+
+/// PreFilter's count: a node is a domain only when it carries every
+/// constraint's topology key and passes the constraint's node inclusion
+/// policies (nodeAffinity/nodeSelector when Honor, taints when Honor).
+pub fn domain_counts(
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+    constraints: &[Constraint],
+) -> DomainCounts {
+    let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    let mut eligible = vec![false; snapshot.nodes.len()];
+    for node in &snapshot.nodes {
+        if !has_all_keys(node, constraints) {
+            continue;
+        }
+        eligible[node.index] = true;
+        for (c, counts) in constraints.iter().zip(&mut counts) {
+            if c.includes(pod, node) {
+                counts.entry(node.labels[&c.key].clone()).or_insert(0);
+            }
+        }
+    }
+    for (c, counts) in constraints.iter().zip(&mut counts) {
+        for (node, count) in matching_per_node(snapshot, pod, &c.selector) {
+            let info = &snapshot.nodes[node];
+            if eligible[node] && c.includes(pod, info) {
+                *counts.entry(info.labels[&c.key].clone()).or_insert(0) += count;
+            }
+        }
+    }
+    let minimum = constraints
+        .iter()
+        .zip(&counts)
+        .map(|(c, counts)| {
+            if (counts.len() as i64) < c.min_domains {
+                0
+            } else {
+                counts.values().copied().min().unwrap_or(0)
+            }
+        })
+        .collect();
+    DomainCounts { counts, minimum }
+}
+
 /// PreFilter: matching replicas per domain of every hard constraint.
 #[derive(Debug, Clone)]
 pub struct FilterState {
@@ -133,38 +185,7 @@ impl FilterPlugin for PodTopologySpread {
         if constraints.is_empty() {
             return;
         }
-        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-        let mut eligible = vec![false; snapshot.nodes.len()];
-        for node in &snapshot.nodes {
-            if !has_all_keys(node, &constraints) {
-                continue;
-            }
-            eligible[node.index] = true;
-            for (c, counts) in constraints.iter().zip(&mut counts) {
-                if c.includes(pod, node) {
-                    counts.entry(node.labels[&c.key].clone()).or_insert(0);
-                }
-            }
-        }
-        for (c, counts) in constraints.iter().zip(&mut counts) {
-            for (node, count) in matching_per_node(snapshot, pod, &c.selector) {
-                let info = &snapshot.nodes[node];
-                if eligible[node] && c.includes(pod, info) {
-                    *counts.entry(info.labels[&c.key].clone()).or_insert(0) += count;
-                }
-            }
-        }
-        let minimum = constraints
-            .iter()
-            .zip(&counts)
-            .map(|(c, counts)| {
-                if (counts.len() as i64) < c.min_domains {
-                    0
-                } else {
-                    counts.values().copied().min().unwrap_or(0)
-                }
-            })
-            .collect();
+        let DomainCounts { counts, minimum } = domain_counts(pod, snapshot, &constraints);
         let self_match = constraints
             .iter()
             .map(|c| i64::from(c.selector.matches(&pod.labels)))
