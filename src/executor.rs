@@ -81,6 +81,9 @@ pub struct RunResult {
     pub steps: Vec<Step>,
     pub clock: u64,
     pub workloads: Vec<WorkloadReport>,
+    /// Findings of the audit of the final state (`audit::spread`), filled by
+    /// the caller that wants them.
+    pub warnings: Vec<crate::audit::SpreadSkew>,
 }
 
 /// A guard against a controller that keeps acting without converging.
@@ -173,6 +176,7 @@ pub fn run<E>(
         steps,
         clock: state.clock,
         workloads,
+        warnings: Vec::new(),
     })
 }
 

@@ -26,6 +26,7 @@ pub mod model;
 pub mod reconcile;
 pub mod render;
 pub mod rollout;
+pub mod saved_plan;
 pub mod scheduler;
 pub mod sources;
 pub mod state_store;

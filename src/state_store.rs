@@ -41,25 +41,27 @@ fn is_json(path: &Path) -> bool {
 
 /// The state at `path`; a missing file is an empty cluster. Never writes.
 pub fn load(path: &Path) -> Result<State, StateError> {
+    match read(path)? {
+        Some(bytes) => parse(path, &bytes),
+        None => Ok(State::default()),
+    }
+}
+
+/// The state file's exact bytes, or `None` when there is no state file yet.
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    let io = |source| StateError::Io {
+        action: "reading",
+        path: path.into(),
+        source,
+    };
     let mut file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "reading",
-                path: path.into(),
-                source,
-            });
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io(source)),
     };
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|source| StateError::Io {
-            action: "reading",
-            path: path.into(),
-            source,
-        })?;
-    parse(path, &bytes)
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(Some(bytes))
 }
 
 #[derive(Deserialize)]
@@ -224,19 +226,26 @@ pub fn to_text(state: &State, path: &Path) -> Result<String, StateError> {
 /// rename over the target, fsync the directory. The old file survives any failure.
 fn save(path: &Path, state: &State) -> Result<(), StateError> {
     let text = to_text(state, path)?;
+    write_atomically(path, text.as_bytes()).map_err(|(action, source)| StateError::Io {
+        action,
+        path: path.into(),
+        source,
+    })
+}
+
+/// Write `bytes` to `path` so that readers see the old file or the new one,
+/// never a part: a temporary file beside it (`.<name>.tmp-XXXXXX`), fsynced,
+/// renamed over the target, then the directory fsynced. A new file is
+/// created `0600`; an existing one keeps its mode. On failure, what was
+/// being done and the error.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), (&'static str, std::io::Error)> {
     let dir = parent(path);
-    let io = |action| {
-        move |source| StateError::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    };
+    let io = |action| move |source| (action, source);
     let mut temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
         .tempfile_in(&dir)
         .map_err(io("writing"))?;
-    temp.write_all(text.as_bytes()).map_err(io("writing"))?;
+    temp.write_all(bytes).map_err(io("writing"))?;
     temp.as_file().sync_all().map_err(io("syncing"))?;
     #[cfg(unix)]
     {
@@ -247,11 +256,7 @@ fn save(path: &Path, state: &State) -> Result<(), StateError> {
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
             .map_err(io("writing"))?;
     }
-    temp.persist(path).map_err(|e| StateError::Io {
-        action: "replacing",
-        path: path.into(),
-        source: e.error,
-    })?;
+    temp.persist(path).map_err(|e| ("replacing", e.error))?;
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(io("syncing the directory of"))?;

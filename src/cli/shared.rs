@@ -2,7 +2,7 @@
 //! printed), printing to stdout/stderr through colour-aware streams.
 
 use crate::manifest::{self, Loaded, ParseOptions};
-use crate::sources;
+use crate::sources::{self, Source};
 use anyhow::{Result, anyhow};
 use std::io::Write;
 
@@ -19,13 +19,22 @@ pub struct ManifestArgs {
 /// Read and validate the `-f` set. Every diagnostic goes to stderr; the
 /// returned error only summarizes.
 pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
+    load_manifests_and_sources(args, quiet).map(|(loaded, _)| loaded)
+}
+
+/// The same, keeping the sources as read (a saved plan records them).
+pub fn load_manifests_and_sources(
+    args: &ManifestArgs,
+    quiet: bool,
+) -> Result<(Loaded, Vec<Source>)> {
     let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
-    match manifest::parse(
-        &sources,
-        &ParseOptions {
-            strict: args.strict,
-        },
-    ) {
+    let loaded = parse_sources(&sources, args.strict, quiet)?;
+    Ok((loaded, sources))
+}
+
+/// Parse and validate manifest texts, every diagnostic on stderr.
+pub fn parse_sources(sources: &[Source], strict: bool, quiet: bool) -> Result<Loaded> {
+    match manifest::parse(sources, &ParseOptions { strict }) {
         Ok(loaded) => {
             if !quiet {
                 for notice in &loaded.notices {
