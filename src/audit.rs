@@ -8,14 +8,20 @@
 //! inclusion policies, `minDomains`, `matchLabelKeys`). Pure: desired and
 //! state in, findings out.
 
+use crate::model::labels::{LabelSelector, Labels};
 use crate::model::pod::WhenUnsatisfiable;
-use crate::model::state::{Phase, State};
+use crate::model::pod::{NodeAffinity, PodSpec, Toleration};
+use crate::model::state::{Phase, Replica, State};
 use crate::model::workload::{Desired, Kind};
 use crate::reconcile::Catalog;
-use crate::scheduler::plugins::pod_topology_spread::{constraints, domain_counts};
+use crate::scheduler::plugins::pod_topology_spread::{
+    Constraint, EligibleDomains, add_matching, constraints, eligible_domains, global_minimum,
+};
 use crate::scheduler::snapshot::Snapshot;
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// One topology spread constraint whose skew exceeds its `maxSkew`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,26 +61,40 @@ impl SpreadSkew {
 /// terminating, except `except`, assumed on its node.
 pub fn placed_snapshot(state: &State, catalog: &Catalog, except: Option<&str>) -> Snapshot {
     let mut snapshot = Snapshot::new(&state.nodes);
+    // Replicas of one revision are mostly adjacent: their pod and group are
+    // looked up once per run of them, not once per replica.
+    let mut last: Option<(&Replica, Option<(&Arc<PodSpec>, usize)>)> = None;
     for replica in &state.replicas {
         if Some(replica.name.as_str()) == except || replica.phase == Phase::Terminating {
             continue;
         }
-        if let (Some(node), Some(pod)) = (
-            replica.node.as_deref(),
-            catalog.pod(&replica.workload, &replica.hash),
-        ) && let Some(index) = snapshot.index_of(node)
-        {
-            snapshot.assume(index, pod);
+        let Some(index) = replica.node.as_deref().and_then(|n| snapshot.index_of(n)) else {
+            continue;
+        };
+        let found = match last {
+            Some((previous, found))
+                if previous.hash == replica.hash && previous.workload == replica.workload =>
+            {
+                found
+            }
+            _ => catalog
+                .pod(&replica.workload, &replica.hash)
+                .map(|pod| (pod, snapshot.group_of(pod))),
+        };
+        last = Some((replica, found));
+        if let Some((pod, group)) = found {
+            snapshot.assume_in(index, pod, group);
         }
     }
     snapshot
 }
 
 /// Every Deployment's declared spread constraints checked on `state`, in the
-/// order of the desired workloads, then of the constraints. The replicas are
-/// counted for the current template (its labels feed `matchLabelKeys`).
-/// DaemonSets are not audited: each of their replicas is pinned to its node,
-/// so with the default `nodeAffinityPolicy: Honor` its only domain is its own.
+/// order of the desired workloads (hard constraints, then soft ones). The
+/// replicas are counted for the current template (its labels feed
+/// `matchLabelKeys`). DaemonSets are not audited: each of their replicas is
+/// pinned to its node, so with the default `nodeAffinityPolicy: Honor` its
+/// only domain is its own.
 pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
     let audited: Vec<_> = desired
         .workloads
@@ -86,6 +106,10 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
     }
     let catalog = Catalog::build(desired, state);
     let snapshot = placed_snapshot(state, &catalog, None);
+    let groups = GroupsByLabel::new(&snapshot);
+    // Eligible domains depend only on the constraints and the pod's node
+    // selection, which most workloads share: computed once per distinct pair.
+    let mut eligible: Vec<(Selection, EligibleDomains)> = Vec::new();
     let mut findings = Vec::new();
     for workload in audited {
         let Some(pod) = catalog.pod(&workload.id, &workload.template_hash) else {
@@ -99,26 +123,105 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
             if constraints.is_empty() {
                 continue;
             }
-            let counted = domain_counts(pod, &snapshot, &constraints);
-            for ((constraint, counts), minimum) in
-                constraints.iter().zip(counted.counts).zip(counted.minimum)
-            {
-                let most = counts.values().copied().max().unwrap_or(0);
-                let skew = most - minimum;
-                if skew > constraint.max_skew {
+            let selection = Selection::of(pod, &constraints);
+            let at = match eligible.iter().position(|(s, _)| *s == selection) {
+                Some(at) => at,
+                None => {
+                    let domains = eligible_domains(pod, &snapshot, &constraints);
+                    eligible.push((selection, domains));
+                    eligible.len() - 1
+                }
+            };
+            let domains = &eligible[at].1;
+            for (i, constraint) in constraints.iter().enumerate() {
+                let candidates = groups.candidates(&constraint.selector);
+                let mut matching = std::collections::HashMap::new();
+                let counted = &domains.counted[i];
+                add_matching(
+                    &snapshot,
+                    candidates,
+                    pod,
+                    constraint,
+                    counted,
+                    &mut matching,
+                );
+                let minimum = global_minimum(constraint, domains.empty[i].len(), &matching);
+                let most = matching.values().copied().max().unwrap_or(0);
+                if most - minimum > constraint.max_skew {
+                    let mut all: BTreeMap<String, i64> = domains.empty[i]
+                        .iter()
+                        .map(|(domain, count)| (domain.clone(), *count))
+                        .collect();
+                    all.extend(matching);
                     findings.push(SpreadSkew {
                         object: workload.id.to_string(),
                         topology_key: constraint.key.clone(),
                         when_unsatisfiable: mode,
                         max_skew: constraint.max_skew,
-                        skew,
-                        domains: counts.into_iter().collect(),
+                        skew: most - minimum,
+                        domains: all,
                     });
                 }
             }
         }
     }
     findings
+}
+
+/// What decides a pod's eligible domains: the constraints' keys and
+/// inclusion policies, and the pod's node selection and tolerations.
+#[derive(PartialEq)]
+struct Selection {
+    constraints: Vec<(String, bool, bool)>,
+    node_selector: Labels,
+    node_affinity: Option<NodeAffinity>,
+    tolerations: Vec<Toleration>,
+}
+
+impl Selection {
+    fn of(pod: &PodSpec, constraints: &[Constraint]) -> Selection {
+        Selection {
+            constraints: constraints
+                .iter()
+                .map(|c| (c.key.clone(), c.honor_affinity, c.honor_taints))
+                .collect(),
+            node_selector: pod.node_selector.clone(),
+            node_affinity: pod.affinity.node_affinity.clone(),
+            tolerations: pod.tolerations.clone(),
+        }
+    }
+}
+
+/// The snapshot's groups by label, so that a selector requiring a label
+/// visits only the groups carrying it (a superset; it is still matched in full).
+struct GroupsByLabel {
+    by_label: HashMap<(String, String), Vec<usize>>,
+    all: usize,
+}
+
+impl GroupsByLabel {
+    fn new(snapshot: &Snapshot) -> GroupsByLabel {
+        let mut by_label: HashMap<(String, String), Vec<usize>> = HashMap::default();
+        for (index, group) in snapshot.groups.iter().enumerate() {
+            for (key, value) in &group.labels {
+                by_label
+                    .entry((key.clone(), value.clone()))
+                    .or_default()
+                    .push(index);
+            }
+        }
+        GroupsByLabel {
+            by_label,
+            all: snapshot.groups.len(),
+        }
+    }
+
+    fn candidates(&self, selector: &LabelSelector) -> Vec<usize> {
+        match selector.required_label() {
+            Some(label) => self.by_label.get(&label).cloned().unwrap_or_default(),
+            None => (0..self.all).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

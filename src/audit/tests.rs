@@ -182,3 +182,45 @@ fn soft_constraints_are_audited_and_named() {
         "topology spread (ScheduleAnyway) on kubernetes.io/hostname: skew 2 exceeds maxSkew 1 (a1 2, b1 0, c1 1)"
     );
 }
+
+#[test]
+fn workloads_with_different_node_selection_get_their_own_domains() {
+    // `api` may only use pool main (zones a and b); `web` may use every
+    // zone. Both end with every replica in zone-a.
+    let fleet = [
+        node("a1", Some("zone-a"), "    pool: main\n"),
+        node("b1", Some("zone-b"), "    pool: main\n"),
+        node("c1", Some("zone-c"), "    pool: other\n"),
+    ]
+    .concat();
+    let web = api(3, ZONE_HARD, "")
+        .replace("name: api", "name: web")
+        .replace("app: api", "app: web");
+    let desired =
+        load(&(fleet + &api(2, ZONE_HARD, "      nodeSelector: {pool: main}\n") + "---\n" + &web));
+    let mut state = converged(&desired);
+    assert_eq!(spread(&desired, &state), Vec::new());
+    move_all(&mut state, "b1", "a1");
+    move_all(&mut state, "c1", "a1");
+    let findings: Vec<(String, BTreeMap<String, i64>)> = spread(&desired, &state)
+        .into_iter()
+        .map(|f| (f.object, f.domains))
+        .collect();
+    assert_eq!(
+        findings,
+        vec![
+            (
+                "Deployment/default/api".to_string(),
+                BTreeMap::from([("zone-a".to_string(), 2), ("zone-b".to_string(), 0)])
+            ),
+            (
+                "Deployment/default/web".to_string(),
+                BTreeMap::from([
+                    ("zone-a".to_string(), 3),
+                    ("zone-b".to_string(), 0),
+                    ("zone-c".to_string(), 0)
+                ])
+            ),
+        ]
+    );
+}
