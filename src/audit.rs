@@ -57,13 +57,16 @@ impl SpreadSkew {
     }
 }
 
+/// A revision's scheduling view and its replica group in a snapshot.
+type PodAndGroup<'a> = (&'a Arc<PodSpec>, usize);
+
 /// The scheduler's view of `state`: every placed replica that is not
 /// terminating, except `except`, assumed on its node.
 pub fn placed_snapshot(state: &State, catalog: &Catalog, except: Option<&str>) -> Snapshot {
     let mut snapshot = Snapshot::new(&state.nodes);
     // Replicas of one revision are mostly adjacent: their pod and group are
     // looked up once per run of them, not once per replica.
-    let mut last: Option<(&Replica, Option<(&Arc<PodSpec>, usize)>)> = None;
+    let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;
     for replica in &state.replicas {
         if Some(replica.name.as_str()) == except || replica.phase == Phase::Terminating {
             continue;
