@@ -15,6 +15,11 @@
 //! `model`, `manifest`, `scheduler`, `reconcile` and `executor` are pure: they
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
+//!
+//! After the loop, `audit` (pure) checks the final state for what the loop
+//! does not correct (topology spread skewed by a rollout). `saved_plan` is
+//! the edge that writes `plan --out` files and reads them back for
+//! `apply PLAN`, which re-runs the loop and checks it against the record.
 
 pub mod audit;
 pub mod bench;
