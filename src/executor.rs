@@ -83,6 +83,9 @@ pub struct RunResult {
     pub start: u64,
     pub clock: u64,
     pub workloads: Vec<WorkloadReport>,
+    /// Findings of the audit of the final state (`audit::spread`), filled by
+    /// the caller that wants them.
+    pub warnings: Vec<crate::audit::SpreadSkew>,
 }
 
 /// A guard against a controller that keeps acting without converging.
@@ -176,6 +179,7 @@ pub fn run<E>(
         start,
         clock: state.clock,
         workloads,
+        warnings: Vec::new(),
     })
 }
 

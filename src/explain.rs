@@ -3,11 +3,11 @@
 //! it stands without that replica, and what would let it onto each node that
 //! rejects it. Pure: state and desired in, an explanation out.
 
-use crate::model::state::{Phase, Replica, State};
+use crate::audit::placed_snapshot;
+use crate::model::state::{Replica, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Catalog, daemon_pod};
 use crate::scheduler::diagnosis::remedy;
-use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::{Evaluation, Scheduler};
 
 #[derive(Debug, Clone)]
@@ -40,19 +40,7 @@ pub fn explain(
         .find(|r| r.name == name)
         .ok_or_else(|| ExplainError::NotFound(name.into()))?;
     let catalog = Catalog::build(desired, state);
-    let mut snapshot = Snapshot::new(&state.nodes);
-    for other in &state.replicas {
-        if other.name == replica.name || other.phase == Phase::Terminating {
-            continue;
-        }
-        if let (Some(node), Some(pod)) = (
-            other.node.as_deref(),
-            catalog.pod(&other.workload, &other.hash),
-        ) && let Some(index) = snapshot.index_of(node)
-        {
-            snapshot.assume(index, pod);
-        }
-    }
+    let snapshot = placed_snapshot(state, &catalog, Some(&replica.name));
     let template = catalog
         .pod(&replica.workload, &replica.hash)
         .ok_or_else(|| ExplainError::NoTemplate(name.into()))?;

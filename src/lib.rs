@@ -18,8 +18,14 @@
 //! `model`, `manifest`, `scheduler`, `reconcile` and `executor` are pure: they
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
+//!
+//! After the loop, `audit` (pure) checks the final state for what the loop
+//! does not correct (topology spread skewed by a rollout). `saved_plan` is
+//! the edge that writes `plan --out` files and reads them back for
+//! `apply PLAN`, which re-runs the loop and checks it against the record.
 
 pub mod analysis;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod executor;
@@ -29,6 +35,7 @@ pub mod model;
 pub mod reconcile;
 pub mod render;
 pub mod rollout;
+pub mod saved_plan;
 pub mod scheduler;
 pub mod sources;
 pub mod state_store;

@@ -42,25 +42,27 @@ fn is_json(path: &Path) -> bool {
 
 /// The state at `path`; a missing file is an empty cluster. Never writes.
 pub fn load(path: &Path) -> Result<State, StateError> {
+    match read(path)? {
+        Some(bytes) => parse(path, &bytes),
+        None => Ok(State::default()),
+    }
+}
+
+/// The state file's exact bytes, or `None` when there is no state file yet.
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    let io = |source| StateError::Io {
+        action: "reading",
+        path: path.into(),
+        source,
+    };
     let mut file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "reading",
-                path: path.into(),
-                source,
-            });
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io(source)),
     };
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|source| StateError::Io {
-            action: "reading",
-            path: path.into(),
-            source,
-        })?;
-    parse(path, &bytes)
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(Some(bytes))
 }
 
 #[derive(Deserialize)]

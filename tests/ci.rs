@@ -762,6 +762,7 @@ fn plan_json_field_set_is_the_documented_contract() {
         "steps[].status[].ready: number",
         "steps[].status[].updated: number",
         "steps[].time: number",
+        "warnings: array",
         "workloads: array",
         "workloads[]: object",
         "workloads[].available: number",

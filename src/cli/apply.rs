@@ -1,18 +1,24 @@
 //! `orch plan` and `orch apply`: the same loop; apply persists each step
-//! under the state lock, plan never writes.
+//! under the state lock, plan never writes the state. `plan --out FILE`
+//! also saves the plan, and `apply FILE` carries out exactly its steps
+//! (see `saved_plan` for how that is guaranteed). Both end with the spread
+//! audit of the final state, reported as warnings.
 
 use super::ci::{ReportArgs, Reporter};
-use super::shared::{ManifestArgs, out};
+use super::shared::{ManifestArgs, out, parse_sources};
 use super::{Context, Exit};
-use crate::executor::{self, Outcome, RunOptions, RunResult};
-use crate::model::state::State;
+use crate::audit;
+use crate::executor::{self, Outcome, RunOptions, RunResult, Step};
+use crate::model::state::{API_VERSION, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune, undo};
 use crate::render::{self, Format, documents};
+use crate::saved_plan::{self, ManifestSource, PlanError, PlanOptions, SavedPlan, StateRecord};
 use crate::scheduler::{Scheduler, ScoringStrategy};
-use crate::state_store;
+use crate::state_store::{self, StateError, StateLock};
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scoring {
@@ -51,12 +57,25 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes (0 when none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan to FILE (JSON, kind SavedPlan); `orch apply FILE` carries out exactly its steps.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("files", |arg| arg.required(false)),
+    group(clap::ArgGroup::new("input").required(true).args(["files", "plan"]))
+)]
 pub struct ApplyArgs {
+    /// A saved plan (`orch plan --out FILE`) to carry out exactly, instead of -f; refused when the state changed since.
+    #[arg(
+        value_name = "PLAN",
+        conflicts_with_all = ["files", "strict", "timeout", "max_steps", "scoring", "no_prune", "prune_all", "atomic"]
+    )]
+    pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub common: LoopArgs,
     /// Wait for the state lock instead of failing when another orch holds it.
@@ -70,30 +89,71 @@ pub struct ApplyArgs {
 }
 
 impl LoopArgs {
-    pub(super) fn run_options(&self) -> RunOptions {
-        RunOptions {
-            reconcile: Options {
-                prune: if self.no_prune {
-                    Prune::Keep
-                } else if self.prune_all {
-                    Prune::All
-                } else {
-                    Prune::Auto
-                },
+    /// The options that change the loop's decisions, as a saved plan records them.
+    pub(super) fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            scoring: match self.scoring {
+                Scoring::LeastAllocated => saved_plan::Scoring::LeastAllocated,
+                Scoring::MostAllocated => saved_plan::Scoring::MostAllocated,
             },
             timeout: self.timeout,
-            max_steps: self.max_steps.map_or(executor::MAX_STEPS, |n| {
-                n.min(executor::MAX_STEPS as u64) as usize
-            }),
+            max_steps: self.max_steps,
+            prune: if self.no_prune {
+                saved_plan::Prune::Keep
+            } else if self.prune_all {
+                saved_plan::Prune::All
+            } else {
+                saved_plan::Prune::Auto
+            },
+            strict: self.manifests.strict,
         }
     }
 
-    pub(super) fn scheduler(&self) -> Scheduler {
-        Scheduler::new(match self.scoring {
-            Scoring::LeastAllocated => ScoringStrategy::LeastAllocated,
-            Scoring::MostAllocated => ScoringStrategy::MostAllocated,
-        })
+    pub(super) fn run_options(&self) -> RunOptions {
+        run_options(&self.plan_options())
     }
+
+    pub(super) fn scheduler(&self) -> Scheduler {
+        scheduler(&self.plan_options())
+    }
+}
+
+fn run_options(options: &PlanOptions) -> RunOptions {
+    RunOptions {
+        reconcile: Options {
+            prune: match options.prune {
+                saved_plan::Prune::Auto => Prune::Auto,
+                saved_plan::Prune::Keep => Prune::Keep,
+                saved_plan::Prune::All => Prune::All,
+            },
+        },
+        timeout: options.timeout,
+        max_steps: options.max_steps.map_or(executor::MAX_STEPS, |n| {
+            n.min(executor::MAX_STEPS as u64) as usize
+        }),
+    }
+}
+
+fn scheduler(options: &PlanOptions) -> Scheduler {
+    Scheduler::new(match options.scoring {
+        saved_plan::Scoring::LeastAllocated => ScoringStrategy::LeastAllocated,
+        saved_plan::Scoring::MostAllocated => ScoringStrategy::MostAllocated,
+    })
+}
+
+/// The state and, when asked, the digest of the exact bytes it was read from.
+fn load_state(path: &Path, digest: bool) -> Result<(State, Option<String>), StateError> {
+    let bytes = state_store::read(path)?;
+    let digest = if digest {
+        saved_plan::digest(bytes.as_deref())
+    } else {
+        None
+    };
+    let state = match bytes {
+        Some(bytes) => state_store::parse(path, &bytes)?,
+        None => State::default(),
+    };
+    Ok((state, digest))
 }
 
 pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
@@ -101,19 +161,38 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         // The state loads on a second core while the manifests are read; a
         // manifest error is still the one reported first.
         let (loaded, state) = std::thread::scope(|scope| {
-            let state = scope.spawn(|| state_store::load(&context.state));
-            let loaded = ci.load(&args.common.manifests);
+            let state = scope.spawn(|| load_state(&context.state, args.out.is_some()));
+            let loaded = ci.load_with_sources(&args.common.manifests);
             (loaded, state.join())
         });
-        let loaded = loaded?;
-        let mut state = state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
-        let result = executor::run(
+        let (loaded, sources) = loaded?;
+        let (mut state, digest) =
+            state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
+        let mut result = executor::run(
             &loaded.desired,
             &mut state,
             &args.common.scheduler(),
             &args.common.run_options(),
             |_, _| Ok::<(), anyhow::Error>(()),
         )?;
+        if let Some(path) = &args.out {
+            let saved = SavedPlan {
+                api_version: API_VERSION.to_string(),
+                kind: saved_plan::KIND.to_string(),
+                state: StateRecord { digest },
+                options: args.common.plan_options(),
+                manifests: sources.iter().map(ManifestSource::from).collect(),
+                outcome: result.outcome.as_str().to_string(),
+                clock: result.clock,
+                steps: result
+                    .steps
+                    .iter()
+                    .map(|step| serde_json::to_value(documents::step(step)))
+                    .collect::<Result<_, _>>()?,
+            };
+            saved_plan::save(path, &saved)?;
+        }
+        result.warnings = audit::spread(&loaded.desired, &state);
         report(ci, context, &result, "Plan", "Plan");
         ci.finished(
             &loaded.desired,
@@ -121,9 +200,17 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             &[],
             &render::plan::summary_line(&result, "Plan"),
         )?;
+        if let Some(path) = &args.out
+            && !context.quiet
+        {
+            eprintln!(
+                "Saved the plan to {path}. To carry out exactly these steps: orch apply {path}",
+                path = path.display()
+            );
+        }
         // The process ends here: freeing a large fleet's structures only costs time.
         let outcome = result.outcome;
-        std::mem::forget((loaded, state, result.steps));
+        std::mem::forget((loaded, sources, state, result.steps));
         Ok(match outcome {
             Outcome::NoChanges => Exit::Success,
             Outcome::Converged if args.detailed_exitcode => Exit::Changes,
@@ -133,8 +220,49 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
     })
 }
 
+/// The loop, persisting the state after every step under `lock`; `check`
+/// sees each step (and `None` for the final clock-only save) first and may
+/// refuse it, in which case nothing more is persisted.
+#[allow(clippy::too_many_arguments)]
+fn run_persisting(
+    context: &Context,
+    lock: &StateLock,
+    progress: &ProgressBar,
+    desired: &Desired,
+    state: &mut State,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+    mut check: impl FnMut(Option<&Step>) -> Result<()>,
+) -> Result<RunResult> {
+    executor::run(desired, state, scheduler, options, |state, step| {
+        check(step)?;
+        lock.save(state)
+            .with_context(|| format!("saving state {}", context.state.display()))?;
+        if let Some(step) = step {
+            progress.inc(1);
+            progress.set_message(format!(
+                "t={} {} actions",
+                render::duration(step.time),
+                step.actions.len()
+            ));
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+fn exit_of(result: &RunResult) -> Exit {
+    if matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
+        Exit::NotConverged
+    } else {
+        Exit::Success
+    }
+}
+
 pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
-    Reporter::new(context, "apply", &args.report).run(|ci| apply_reported(ci, context, &args))
+    Reporter::new(context, "apply", &args.report).run(|ci| match &args.plan {
+        Some(plan) => apply_saved(ci, context, plan, args.wait_lock),
+        None => apply_reported(ci, context, &args),
+    })
 }
 
 fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<Exit> {
@@ -142,29 +270,23 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     let progress = progress_bar(context);
+    let (scheduler, options) = (args.common.scheduler(), args.common.run_options());
     let run = |desired: &Desired, state: &mut State| {
-        executor::run(
+        run_persisting(
+            context,
+            &lock,
+            &progress,
             desired,
             state,
-            &args.common.scheduler(),
-            &args.common.run_options(),
-            |state, step| {
-                lock.save(state)
-                    .with_context(|| format!("saving state {}", context.state.display()))?;
-                if let Some(step) = step {
-                    progress.inc(1);
-                    progress.set_message(format!(
-                        "t={} {} actions",
-                        render::duration(step.time),
-                        step.actions.len()
-                    ));
-                }
-                Ok::<(), anyhow::Error>(())
-            },
+            &scheduler,
+            &options,
+            |_| Ok(()),
         )
     };
     let mut result = run(&loaded.desired, &mut state)?;
-    let failed = matches!(result.outcome, Outcome::Blocked | Outcome::Timeout);
+    let failed = exit_of(&result) == Exit::NotConverged;
+    // `--atomic` runs again on a copy of the desired set with rollbacks made.
+    let mut rolled_back_set: Option<Desired> = None;
     // `--atomic`: each rolled-back workload, and what was done.
     let mut rolled_back: Vec<(String, String)> = Vec::new();
     if args.atomic && failed {
@@ -197,9 +319,11 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
             result.clock = rollback.clock;
             result.workloads = rollback.workloads;
             result.rolled_back = rolled_back.iter().map(|(_, line)| line.clone()).collect();
+            rolled_back_set = Some(desired);
         }
     }
     progress.finish_and_clear();
+    result.warnings = audit::spread(rolled_back_set.as_ref().unwrap_or(&loaded.desired), &state);
     report(ci, context, &result, "ApplyResult", "Apply");
     ci.finished(
         &loaded.desired,
@@ -208,12 +332,122 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
         &render::plan::summary_line(&result, "Apply"),
     )?;
     // The process ends here: freeing a large fleet's structures only costs time.
-    std::mem::forget((loaded, state, result.steps));
+    std::mem::forget((loaded, rolled_back_set, state, result.steps));
     Ok(if failed {
         Exit::NotConverged
     } else {
         Exit::Success
     })
+}
+
+/// `orch apply PLAN`: the saved plan's steps, exactly, or nothing.
+fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -> Result<Exit> {
+    let saved = saved_plan::load(path)?;
+    let sources: Vec<_> = saved
+        .manifests
+        .iter()
+        .map(ManifestSource::to_source)
+        .collect();
+    let loaded = parse_sources(&sources, saved.options.strict, true)
+        .with_context(|| format!("plan {}: the recorded manifests", path.display()))?;
+    let lock = state_store::lock(&context.state, wait_lock)?;
+    let bytes = state_store::read(lock.path())?;
+    let now = saved_plan::digest(bytes.as_deref());
+    if now != saved.state.digest {
+        return Err(PlanError::Stale {
+            state: context.state.clone(),
+            recorded: saved.state.digest.clone(),
+            now,
+        }
+        .into());
+    }
+    let mut state = match bytes {
+        Some(bytes) => state_store::parse(lock.path(), &bytes)?,
+        None => State::default(),
+    };
+    let progress = progress_bar(context);
+    let recorded = &saved.steps;
+    let mut taken = 0;
+    let mut result = run_persisting(
+        context,
+        &lock,
+        &progress,
+        &loaded.desired,
+        &mut state,
+        &scheduler(&saved.options),
+        &run_options(&saved.options),
+        |step| {
+            let Some(step) = step else {
+                return check_all_taken(path, taken, recorded.len());
+            };
+            let computed = serde_json::to_value(documents::step(step))?;
+            if recorded.get(taken) != Some(&computed) {
+                return Err(PlanError::Diverged {
+                    path: path.into(),
+                    step: taken + 1,
+                    detail: difference(recorded.get(taken), &computed),
+                }
+                .into());
+            }
+            taken += 1;
+            Ok(())
+        },
+    )?;
+    progress.finish_and_clear();
+    check_all_taken(path, taken, recorded.len())?;
+    result.warnings = audit::spread(&loaded.desired, &state);
+    report(ci, context, &result, "ApplyResult", "Apply");
+    ci.finished(
+        &loaded.desired,
+        &result,
+        &[],
+        &render::plan::summary_line(&result, "Apply"),
+    )?;
+    Ok(exit_of(&result))
+}
+
+fn check_all_taken(path: &Path, taken: usize, recorded: usize) -> Result<()> {
+    if taken == recorded {
+        return Ok(());
+    }
+    Err(PlanError::Diverged {
+        path: path.into(),
+        step: taken + 1,
+        detail: format!("the plan has {recorded} steps, the loop ended after {taken}"),
+    }
+    .into())
+}
+
+/// The first thing that differs between a recorded step and the computed one.
+fn difference(recorded: Option<&serde_json::Value>, computed: &serde_json::Value) -> String {
+    let Some(recorded) = recorded else {
+        return format!(
+            "the plan ends here, the loop took another step at t={}",
+            computed["time"]
+        );
+    };
+    if recorded["time"] != computed["time"] {
+        return format!(
+            "recorded at t={}, computed at t={}",
+            recorded["time"], computed["time"]
+        );
+    }
+    let empty = Vec::new();
+    let actions = |step: &serde_json::Value| step["actions"].as_array().unwrap_or(&empty).clone();
+    let (before, after) = (actions(recorded), actions(computed));
+    for i in 0..before.len().max(after.len()) {
+        if before.get(i) != after.get(i) {
+            let show =
+                |a: Option<&serde_json::Value>| a.map_or("nothing".to_string(), |a| a.to_string());
+            return format!(
+                "action {}: recorded {}, computed {}",
+                i + 1,
+                show(before.get(i)),
+                show(after.get(i))
+            );
+        }
+    }
+    "the workload counts after the step differ".to_string()
 }
 
 fn progress_bar(context: &Context) -> ProgressBar {
@@ -252,5 +486,8 @@ fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static s
     }
     if !context.quiet {
         ci.human(&format!("{}\n", render::plan::summary_line(result, verb)));
+        for warning in &result.warnings {
+            eprintln!("warning: {}: {}", warning.object, warning.message());
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::manifest::Loaded;
 use crate::model::workload::{Desired, SourceLocation};
 use crate::render::github::{self, Level};
 use crate::render::{Format, junit};
+use crate::sources::Source;
 use crate::state_store;
 use anyhow::Result;
 use std::collections::HashMap;
@@ -90,7 +91,13 @@ impl<'a> Reporter<'a> {
     /// Read and validate the `-f` set, reporting each diagnostic (stderr, or
     /// annotations) and, when invalid, the JUnit report of its errors.
     pub fn load(&self, args: &ManifestArgs) -> Result<Loaded> {
-        match read_manifests(args)? {
+        self.load_with_sources(args).map(|(loaded, _)| loaded)
+    }
+
+    /// The same, keeping the sources as read (a saved plan records them).
+    pub fn load_with_sources(&self, args: &ManifestArgs) -> Result<(Loaded, Vec<Source>)> {
+        let (sources, parsed) = read_manifests(args)?;
+        match parsed {
             Ok(loaded) => {
                 if self.github() {
                     out(&github::diagnostics(Level::Warning, &loaded.notices));
@@ -99,7 +106,7 @@ impl<'a> Reporter<'a> {
                         eprintln!("notice: {notice}");
                     }
                 }
-                Ok(loaded)
+                Ok((loaded, sources))
             }
             Err(diagnostics) => {
                 let summary = ManifestErrors(diagnostics.len());

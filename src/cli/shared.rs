@@ -2,7 +2,7 @@
 //! printed), printing to stdout/stderr through colour-aware streams.
 
 use crate::manifest::{self, Diagnostic, Loaded, ParseOptions};
-use crate::sources;
+use crate::sources::{self, Source};
 use anyhow::{Result, anyhow};
 use std::io::Write;
 
@@ -19,7 +19,22 @@ pub struct ManifestArgs {
 /// Read and validate the `-f` set. Every diagnostic goes to stderr; the
 /// returned error only summarizes.
 pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
-    match read_manifests(args)? {
+    load_manifests_and_sources(args, quiet).map(|(loaded, _)| loaded)
+}
+
+/// The same, keeping the sources as read (a saved plan records them).
+pub fn load_manifests_and_sources(
+    args: &ManifestArgs,
+    quiet: bool,
+) -> Result<(Loaded, Vec<Source>)> {
+    let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
+    let loaded = parse_sources(&sources, args.strict, quiet)?;
+    Ok((loaded, sources))
+}
+
+/// Parse and validate manifest texts, every diagnostic on stderr.
+pub fn parse_sources(sources: &[Source], strict: bool, quiet: bool) -> Result<Loaded> {
+    match manifest::parse(sources, &ParseOptions { strict }) {
         Ok(loaded) => {
             if !quiet {
                 for notice in &loaded.notices {
@@ -38,16 +53,21 @@ pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
     }
 }
 
-/// Read the `-f` set and validate it, printing nothing: the manifests, or
-/// every diagnostic (the outer error: the sources could not be read).
-pub fn read_manifests(args: &ManifestArgs) -> Result<Result<Loaded, Vec<Diagnostic>>> {
+/// Read the `-f` set and validate it, printing nothing: the sources as read
+/// and the manifests or every diagnostic (the outer error: the sources could
+/// not be read).
+#[allow(clippy::type_complexity)]
+pub fn read_manifests(
+    args: &ManifestArgs,
+) -> Result<(Vec<Source>, Result<Loaded, Vec<Diagnostic>>)> {
     let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
-    Ok(manifest::parse(
+    let parsed = manifest::parse(
         &sources,
         &ParseOptions {
             strict: args.strict,
         },
-    ))
+    );
+    Ok((sources, parsed))
 }
 
 /// The manifests did not validate; each diagnostic has been reported.

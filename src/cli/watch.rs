@@ -54,6 +54,7 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
         return super::apply::apply(
             context,
             ApplyArgs {
+                plan: None,
                 common: args.common,
                 wait_lock: true,
                 atomic: false,

@@ -1,8 +1,9 @@
 //! The versioned machine-readable documents of SPEC §8. Field names and order
 //! are the contract; tests pin them.
 
+use crate::audit::SpreadSkew;
 use crate::executor::{RunResult, Step};
-use crate::model::pod::Taint;
+use crate::model::pod::{Taint, WhenUnsatisfiable};
 use crate::model::state::{API_VERSION, Phase};
 use crate::reconcile::Action;
 use crate::reconcile::status::WorkloadReport;
@@ -18,9 +19,24 @@ pub struct RunDocument<'a> {
     pub clock: u64,
     pub steps: Vec<StepDocument<'a>>,
     pub workloads: Vec<WorkloadDocument<'a>>,
+    /// What the audit of the final state found (spread skew after a rollout).
+    pub warnings: Vec<WarningDocument<'a>>,
     /// `apply --atomic` only: the rollbacks made after a failed rollout.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub rolled_back: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WarningDocument<'a> {
+    pub object: &'a str,
+    pub kind: &'static str,
+    pub topology_key: &'a str,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    pub max_skew: i64,
+    pub skew: i64,
+    pub domains: &'a BTreeMap<String, i64>,
+    pub message: String,
 }
 
 #[derive(Serialize)]
@@ -87,7 +103,7 @@ pub fn action(action: &Action) -> ActionDocument {
     }
 }
 
-fn step(step: &Step) -> StepDocument<'_> {
+pub fn step(step: &Step) -> StepDocument<'_> {
     StepDocument {
         time: step.time,
         actions: step.actions.iter().map(action).collect(),
@@ -130,6 +146,19 @@ pub fn workload(report: &WorkloadReport) -> WorkloadDocument<'_> {
     }
 }
 
+pub fn warning(finding: &SpreadSkew) -> WarningDocument<'_> {
+    WarningDocument {
+        object: &finding.object,
+        kind: "TopologySpreadSkew",
+        topology_key: &finding.topology_key,
+        when_unsatisfiable: finding.when_unsatisfiable,
+        max_skew: finding.max_skew,
+        skew: finding.skew,
+        domains: &finding.domains,
+        message: finding.message(),
+    }
+}
+
 /// `plan -o json` (kind Plan) and `apply -o json` (kind ApplyResult).
 pub fn run<'a>(result: &'a RunResult, kind: &'static str) -> RunDocument<'a> {
     RunDocument {
@@ -139,6 +168,7 @@ pub fn run<'a>(result: &'a RunResult, kind: &'static str) -> RunDocument<'a> {
         clock: result.clock,
         steps: result.steps.iter().map(step).collect(),
         workloads: result.workloads.iter().map(workload).collect(),
+        warnings: result.warnings.iter().map(warning).collect(),
         rolled_back: &result.rolled_back,
     }
 }

@@ -70,7 +70,7 @@ impl Constraint {
     }
 }
 
-pub(crate) fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
+pub fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
     pod.topology_spread_constraints
         .iter()
         .filter(|c| c.when_unsatisfiable == mode)
@@ -111,6 +111,110 @@ pub(crate) fn has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> bool 
     constraints.iter().all(|c| node.labels.contains_key(&c.key))
 }
 
+/// Matching replicas per domain of each constraint, and the global minimum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainCounts {
+    /// Per constraint: domain value → matching replicas (every eligible domain, zeros included).
+    pub counts: Vec<HashMap<String, i64>>,
+    /// Per constraint: the global minimum (0 when fewer domains than minDomains).
+    pub minimum: Vec<i64>,
+}
+
+/// The domains PreFilter counts in: a node is in one only when it carries
+/// every constraint's topology key and passes the constraint's node
+/// inclusion policies (nodeAffinity/nodeSelector when Honor, taints when
+/// Honor). Depends on the pod's node selection, not on the replicas placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EligibleDomains {
+    /// Per constraint: every eligible domain value, each with 0.
+    pub empty: Vec<HashMap<String, i64>>,
+    /// Per constraint, per node index: whether its replicas count.
+    pub counted: Vec<Vec<bool>>,
+}
+
+pub fn eligible_domains(
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+    constraints: &[Constraint],
+) -> EligibleDomains {
+    let mut empty: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    let mut counted = vec![vec![false; snapshot.nodes.len()]; constraints.len()];
+    for node in &snapshot.nodes {
+        if !has_all_keys(node, constraints) {
+            continue;
+        }
+        for (i, c) in constraints.iter().enumerate() {
+            if c.includes(pod, node) {
+                counted[i][node.index] = true;
+                let value = &node.labels[&c.key];
+                if !empty[i].contains_key(value) {
+                    empty[i].insert(value.clone(), 0);
+                }
+            }
+        }
+    }
+    EligibleDomains { empty, counted }
+}
+
+/// Add the replicas `c` selects, over the given groups (a superset of those
+/// that match), to `counts` by domain, on the nodes `counted` (per node
+/// index; `EligibleDomains::counted`). A domain missing from `counts` is
+/// added only if it has matching replicas.
+pub fn add_matching(
+    snapshot: &Snapshot,
+    groups: impl IntoIterator<Item = usize>,
+    pod: &PodSpec,
+    c: &Constraint,
+    counted: &[bool],
+    counts: &mut HashMap<String, i64>,
+) {
+    for (node, count) in matching_per_node_in(snapshot, groups, pod, &c.selector) {
+        if counted[node] {
+            let value = &snapshot.nodes[node].labels[&c.key];
+            match counts.get_mut(value) {
+                Some(total) => *total += count,
+                None => {
+                    counts.insert(value.clone(), count);
+                }
+            }
+        }
+    }
+}
+
+/// The global minimum of a constraint over `counts` (which may leave out
+/// domains without matching replicas): 0 when there are fewer eligible
+/// domains than `minDomains` or some eligible domain has no matching replica.
+pub fn global_minimum(
+    constraint: &Constraint,
+    eligible: usize,
+    counts: &HashMap<String, i64>,
+) -> i64 {
+    if (eligible as i64) < constraint.min_domains || counts.len() < eligible {
+        0
+    } else {
+        counts.values().copied().min().unwrap_or(0)
+    }
+}
+
+/// PreFilter's count, every eligible domain included.
+pub fn domain_counts(
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+    constraints: &[Constraint],
+) -> DomainCounts {
+    let EligibleDomains {
+        empty: mut counts,
+        counted,
+    } = eligible_domains(pod, snapshot, constraints);
+    let mut minimum = Vec::with_capacity(constraints.len());
+    for ((c, counts), counted) in constraints.iter().zip(&mut counts).zip(&counted) {
+        // Every eligible domain is present, so the count adds without allocating.
+        add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
+        minimum.push(global_minimum(c, counts.len(), counts));
+    }
+    DomainCounts { counts, minimum }
+}
+
 /// PreFilter: matching replicas per domain of every hard constraint.
 #[derive(Debug, Clone)]
 pub struct FilterState {
@@ -133,38 +237,7 @@ impl FilterPlugin for PodTopologySpread {
         if constraints.is_empty() {
             return;
         }
-        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-        let mut eligible = vec![false; snapshot.nodes.len()];
-        for node in &snapshot.nodes {
-            if !has_all_keys(node, &constraints) {
-                continue;
-            }
-            eligible[node.index] = true;
-            for (c, counts) in constraints.iter().zip(&mut counts) {
-                if c.includes(pod, node) {
-                    counts.entry(node.labels[&c.key].clone()).or_insert(0);
-                }
-            }
-        }
-        for (c, counts) in constraints.iter().zip(&mut counts) {
-            for (node, count) in matching_per_node(snapshot, pod, &c.selector) {
-                let info = &snapshot.nodes[node];
-                if eligible[node] && c.includes(pod, info) {
-                    *counts.entry(info.labels[&c.key].clone()).or_insert(0) += count;
-                }
-            }
-        }
-        let minimum = constraints
-            .iter()
-            .zip(&counts)
-            .map(|(c, counts)| {
-                if (counts.len() as i64) < c.min_domains {
-                    0
-                } else {
-                    counts.values().copied().min().unwrap_or(0)
-                }
-            })
-            .collect();
+        let DomainCounts { counts, minimum } = domain_counts(pod, snapshot, &constraints);
         let self_match = constraints
             .iter()
             .map(|c| i64::from(c.selector.matches(&pod.labels)))

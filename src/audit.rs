@@ -1,0 +1,231 @@
+//! Checks on a finished state that the loop itself does not make. A rollout
+//! places new replicas while the old ones still count for topology spread;
+//! once the old ones are gone, the survivors may be skewed beyond a
+//! constraint's `maxSkew` — Kubernetes does not rebalance either (that is
+//! the descheduler's job). The spread audit reports each such constraint with
+//! its numbers, counted exactly as PodTopologySpread's filter counts them
+//! (`pod_topology_spread::domain_counts`: same eligible domains, node
+//! inclusion policies, `minDomains`, `matchLabelKeys`). Pure: desired and
+//! state in, findings out.
+
+use crate::model::labels::{LabelSelector, Labels};
+use crate::model::pod::WhenUnsatisfiable;
+use crate::model::pod::{NodeAffinity, PodSpec, Toleration};
+use crate::model::state::{Phase, Replica, State};
+use crate::model::workload::{Desired, Kind};
+use crate::reconcile::Catalog;
+use crate::scheduler::plugins::pod_topology_spread::{
+    Constraint, EligibleDomains, add_matching, constraints, eligible_domains, global_minimum,
+};
+use crate::scheduler::snapshot::Snapshot;
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// One topology spread constraint whose skew exceeds its `maxSkew`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpreadSkew {
+    /// The workload, `Kind/namespace/name`.
+    pub object: String,
+    pub topology_key: String,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    pub max_skew: i64,
+    /// The most matching replicas in a domain minus the global minimum.
+    pub skew: i64,
+    /// Every eligible domain and its matching replicas, zeros included.
+    pub domains: BTreeMap<String, i64>,
+}
+
+impl SpreadSkew {
+    /// `topology spread on KEY: skew S exceeds maxSkew M (zone-a 5, zone-b 2)`.
+    pub fn message(&self) -> String {
+        let soft = match self.when_unsatisfiable {
+            WhenUnsatisfiable::DoNotSchedule => "",
+            WhenUnsatisfiable::ScheduleAnyway => " (ScheduleAnyway)",
+        };
+        let mut message = format!(
+            "topology spread{soft} on {}: skew {} exceeds maxSkew {} (",
+            self.topology_key, self.skew, self.max_skew
+        );
+        for (i, (domain, count)) in self.domains.iter().enumerate() {
+            let separator = if i == 0 { "" } else { ", " };
+            let _ = write!(message, "{separator}{domain} {count}");
+        }
+        message.push(')');
+        message
+    }
+}
+
+/// A revision's scheduling view and its replica group in a snapshot.
+type PodAndGroup<'a> = (&'a Arc<PodSpec>, usize);
+
+/// The scheduler's view of `state`: every placed replica that is not
+/// terminating, except `except`, assumed on its node.
+pub fn placed_snapshot(state: &State, catalog: &Catalog, except: Option<&str>) -> Snapshot {
+    let mut snapshot = Snapshot::new(&state.nodes);
+    // Replicas of one revision are mostly adjacent: their pod and group are
+    // looked up once per run of them, not once per replica.
+    let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;
+    for replica in &state.replicas {
+        if Some(replica.name.as_str()) == except || replica.phase == Phase::Terminating {
+            continue;
+        }
+        let Some(index) = replica.node.as_deref().and_then(|n| snapshot.index_of(n)) else {
+            continue;
+        };
+        let found = match last {
+            Some((previous, found))
+                if previous.hash == replica.hash && previous.workload == replica.workload =>
+            {
+                found
+            }
+            _ => catalog
+                .pod(&replica.workload, &replica.hash)
+                .map(|pod| (pod, snapshot.group_of(pod))),
+        };
+        last = Some((replica, found));
+        if let Some((pod, group)) = found {
+            snapshot.assume_in(index, pod, group);
+        }
+    }
+    snapshot
+}
+
+/// Every Deployment's declared spread constraints checked on `state`, in the
+/// order of the desired workloads (hard constraints, then soft ones). The
+/// replicas are counted for the current template (its labels feed
+/// `matchLabelKeys`). DaemonSets are not audited: each of their replicas is
+/// pinned to its node, so with the default `nodeAffinityPolicy: Honor` its
+/// only domain is its own.
+pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
+    let audited: Vec<_> = desired
+        .workloads
+        .iter()
+        .filter(|w| w.id.kind == Kind::Deployment && !w.pod.topology_spread_constraints.is_empty())
+        .collect();
+    if audited.is_empty() {
+        return Vec::new();
+    }
+    let catalog = Catalog::build(desired, state);
+    let snapshot = placed_snapshot(state, &catalog, None);
+    let groups = GroupsByLabel::new(&snapshot);
+    // Eligible domains depend only on the constraints and the pod's node
+    // selection, which most workloads share: computed once per distinct pair.
+    let mut eligible: Vec<(Selection, EligibleDomains)> = Vec::new();
+    let mut findings = Vec::new();
+    for workload in audited {
+        let Some(pod) = catalog.pod(&workload.id, &workload.template_hash) else {
+            continue;
+        };
+        for mode in [
+            WhenUnsatisfiable::DoNotSchedule,
+            WhenUnsatisfiable::ScheduleAnyway,
+        ] {
+            let constraints = constraints(pod, mode);
+            if constraints.is_empty() {
+                continue;
+            }
+            let selection = Selection::of(pod, &constraints);
+            let at = match eligible.iter().position(|(s, _)| *s == selection) {
+                Some(at) => at,
+                None => {
+                    let domains = eligible_domains(pod, &snapshot, &constraints);
+                    eligible.push((selection, domains));
+                    eligible.len() - 1
+                }
+            };
+            let domains = &eligible[at].1;
+            for (i, constraint) in constraints.iter().enumerate() {
+                let candidates = groups.candidates(&constraint.selector);
+                let mut matching = std::collections::HashMap::new();
+                let counted = &domains.counted[i];
+                add_matching(
+                    &snapshot,
+                    candidates,
+                    pod,
+                    constraint,
+                    counted,
+                    &mut matching,
+                );
+                let minimum = global_minimum(constraint, domains.empty[i].len(), &matching);
+                let most = matching.values().copied().max().unwrap_or(0);
+                if most - minimum > constraint.max_skew {
+                    let mut all: BTreeMap<String, i64> = domains.empty[i]
+                        .iter()
+                        .map(|(domain, count)| (domain.clone(), *count))
+                        .collect();
+                    all.extend(matching);
+                    findings.push(SpreadSkew {
+                        object: workload.id.to_string(),
+                        topology_key: constraint.key.clone(),
+                        when_unsatisfiable: mode,
+                        max_skew: constraint.max_skew,
+                        skew: most - minimum,
+                        domains: all,
+                    });
+                }
+            }
+        }
+    }
+    findings
+}
+
+/// What decides a pod's eligible domains: the constraints' keys and
+/// inclusion policies, and the pod's node selection and tolerations.
+#[derive(PartialEq)]
+struct Selection {
+    constraints: Vec<(String, bool, bool)>,
+    node_selector: Labels,
+    node_affinity: Option<NodeAffinity>,
+    tolerations: Vec<Toleration>,
+}
+
+impl Selection {
+    fn of(pod: &PodSpec, constraints: &[Constraint]) -> Selection {
+        Selection {
+            constraints: constraints
+                .iter()
+                .map(|c| (c.key.clone(), c.honor_affinity, c.honor_taints))
+                .collect(),
+            node_selector: pod.node_selector.clone(),
+            node_affinity: pod.affinity.node_affinity.clone(),
+            tolerations: pod.tolerations.clone(),
+        }
+    }
+}
+
+/// The snapshot's groups by label, so that a selector requiring a label
+/// visits only the groups carrying it (a superset; it is still matched in full).
+struct GroupsByLabel {
+    by_label: HashMap<(String, String), Vec<usize>>,
+    all: usize,
+}
+
+impl GroupsByLabel {
+    fn new(snapshot: &Snapshot) -> GroupsByLabel {
+        let mut by_label: HashMap<(String, String), Vec<usize>> = HashMap::default();
+        for (index, group) in snapshot.groups.iter().enumerate() {
+            for (key, value) in &group.labels {
+                by_label
+                    .entry((key.clone(), value.clone()))
+                    .or_default()
+                    .push(index);
+            }
+        }
+        GroupsByLabel {
+            by_label,
+            all: snapshot.groups.len(),
+        }
+    }
+
+    fn candidates(&self, selector: &LabelSelector) -> Vec<usize> {
+        match selector.required_label() {
+            Some(label) => self.by_label.get(&label).cloned().unwrap_or_default(),
+            None => (0..self.all).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,315 @@
+//! Saved plans, as Terraform has them: `orch plan --out FILE` records what
+//! the loop would do, and `orch apply FILE` does exactly that or nothing.
+//!
+//! A saved plan (`kind: SavedPlan`, JSON) holds everything the loop's
+//! outcome depends on: the manifest sources as read (names and text), the
+//! options that change decisions (scoring, timeout, max steps, prune, strict
+//! parsing), the SHA-256 digest of the state file's exact bytes (or that
+//! there was none), and the steps exactly as `plan -o json` prints them.
+//!
+//! How "exactly those steps" is guaranteed: the loop is a deterministic
+//! function of (state, desired set, options) — names are seeded from the
+//! state, iteration is ordered, the clock is simulated. `apply FILE` checks
+//! the digest under the state lock (a different state is refused as stale,
+//! untouched), parses the recorded sources again, re-runs the loop, and
+//! compares every step with the recorded one *before* persisting it: a step
+//! that differs stops the apply with the state as of the last matching step.
+//! Re-running instead of replaying recorded actions means every action
+//! carried out is one the controllers computed on the state actually on disk:
+//! an edited plan file cannot inject an action the reconciler would not take
+//! (a bind to a node the replica does not fit), it can only be refused.
+
+use crate::model::state::API_VERSION;
+use crate::sources::Source;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub const KIND: &str = "SavedPlan";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedPlan {
+    pub api_version: String,
+    pub kind: String,
+    pub state: StateRecord,
+    pub options: PlanOptions,
+    pub manifests: Vec<ManifestSource>,
+    /// What the plan ended in (`Converged`, `NoChanges`, `Blocked`, `Timeout`).
+    pub outcome: String,
+    /// The simulated clock at the end of the plan.
+    pub clock: u64,
+    /// The steps as `plan -o json` prints them: `{time, actions, status}`.
+    pub steps: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StateRecord {
+    /// `sha256:<hex>` of the state file's bytes; `null` when there was no state file.
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scoring {
+    LeastAllocated,
+    MostAllocated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Prune {
+    Auto,
+    Keep,
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanOptions {
+    pub scoring: Scoring,
+    pub timeout: u64,
+    pub max_steps: Option<u64>,
+    pub prune: Prune,
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestSource {
+    pub name: String,
+    pub text: String,
+}
+
+impl From<&Source> for ManifestSource {
+    fn from(source: &Source) -> Self {
+        ManifestSource {
+            name: source.name.clone(),
+            text: source.text.clone(),
+        }
+    }
+}
+
+impl ManifestSource {
+    pub fn to_source(&self) -> Source {
+        Source {
+            name: self.name.clone(),
+            text: self.text.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{action} plan {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("plan {}:{line}:{column}: {message}; not a saved plan orch can read", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("plan {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "plan is stale: state {} changed since the plan was made (recorded {}, now {}); nothing was changed, run `orch plan --out` again",
+        state.display(), describe(recorded), describe(now)
+    )]
+    Stale {
+        state: PathBuf,
+        recorded: Option<String>,
+        now: Option<String>,
+    },
+    #[error(
+        "plan {}: step {step} diverged from the recorded plan ({detail}); stopped before persisting it, the state holds the steps before it",
+        path.display()
+    )]
+    Diverged {
+        path: PathBuf,
+        /// 1-based.
+        step: usize,
+        detail: String,
+    },
+}
+
+fn describe(digest: &Option<String>) -> String {
+    match digest {
+        Some(digest) => digest.chars().take("sha256:".len() + 12).collect(),
+        None => "no state file".to_string(),
+    }
+}
+
+/// `sha256:<hex>` of a state file's bytes, `None` when there is no file.
+pub fn digest(bytes: Option<&[u8]>) -> Option<String> {
+    let hash = Sha256::digest(bytes?);
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in hash.iter() {
+        let _ = write!(text, "{byte:02x}");
+    }
+    Some(text)
+}
+
+/// The document's text: pretty JSON, newline-terminated.
+pub fn to_text(plan: &SavedPlan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    api_version: Option<serde_json::Value>,
+    kind: Option<serde_json::Value>,
+}
+
+/// Read a saved plan, refusing anything that is not one this orch wrote:
+/// not JSON, another kind (a `plan -o json` document, a state), another
+/// apiVersion, an unknown or missing field.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<SavedPlan, PlanError> {
+    let parse_error = |e: serde_json::Error| PlanError::Parse {
+        path: path.into(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string().split(" at line ").next().unwrap_or("").into(),
+    };
+    let invalid = |message: String| PlanError::Invalid {
+        path: path.into(),
+        message,
+    };
+    let header: Header = serde_json::from_slice(bytes).map_err(parse_error)?;
+    let text = |v: &Option<serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "<none>".to_string(),
+    };
+    if header.kind.as_ref().and_then(|k| k.as_str()) != Some(KIND) {
+        return Err(invalid(format!(
+            "kind {} is not {KIND}; write a saved plan with `orch plan -f PATH --out FILE`",
+            text(&header.kind)
+        )));
+    }
+    if header.api_version.as_ref().and_then(|v| v.as_str()) != Some(API_VERSION) {
+        return Err(invalid(format!(
+            "apiVersion {} is not supported (this orch reads {API_VERSION}); was it written by a newer orch?",
+            text(&header.api_version)
+        )));
+    }
+    serde_json::from_slice(bytes).map_err(parse_error)
+}
+
+/// Read and parse the plan file at `path`.
+pub fn load(path: &Path) -> Result<SavedPlan, PlanError> {
+    let bytes = std::fs::read(path).map_err(|source| PlanError::Io {
+        action: "reading",
+        path: path.into(),
+        source,
+    })?;
+    parse(path, &bytes)
+}
+
+/// Write the plan atomically (the state store's temporary file and rename).
+pub fn save(path: &Path, plan: &SavedPlan) -> Result<(), PlanError> {
+    crate::state_store::replace_file(path, to_text(plan).as_bytes(), 0o600).map_err(
+        |(action, source)| PlanError::Io {
+            action,
+            path: path.into(),
+            source,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> SavedPlan {
+        SavedPlan {
+            api_version: API_VERSION.to_string(),
+            kind: KIND.to_string(),
+            state: StateRecord { digest: None },
+            options: PlanOptions {
+                scoring: Scoring::LeastAllocated,
+                timeout: 3600,
+                max_steps: None,
+                prune: Prune::Auto,
+                strict: false,
+            },
+            manifests: vec![ManifestSource {
+                name: "m.yaml".into(),
+                text: "kind: Node\n".into(),
+            }],
+            outcome: "Converged".into(),
+            clock: 36,
+            steps: vec![serde_json::json!({"time": 0, "actions": [], "status": []})],
+        }
+    }
+
+    fn error(text: &str) -> String {
+        parse(Path::new("p.json"), text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_plan_survives_its_own_text() {
+        let plan = plan();
+        let text = to_text(&plan);
+        assert_eq!(parse(Path::new("p.json"), text.as_bytes()).unwrap(), plan);
+    }
+
+    #[test]
+    fn the_digest_is_sha256_of_the_bytes() {
+        assert_eq!(
+            digest(Some(b"abc")).unwrap(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(digest(None), None);
+        assert_ne!(digest(Some(b"")), digest(None));
+    }
+
+    #[test]
+    fn what_is_not_a_saved_plan_is_refused_clearly() {
+        assert_eq!(
+            error("{\"kind\": \"SavedPlan\",\n  oops"),
+            "plan p.json:2:3: key must be a string; not a saved plan orch can read"
+        );
+        assert_eq!(
+            error(r#"{"apiVersion": "orch.dev/v1", "kind": "Plan", "steps": []}"#),
+            "plan p.json: kind Plan is not SavedPlan; write a saved plan with `orch plan -f PATH --out FILE`"
+        );
+        assert_eq!(
+            error(r#"{"apiVersion": "orch.dev/v2", "kind": "SavedPlan"}"#),
+            "plan p.json: apiVersion orch.dev/v2 is not supported (this orch reads orch.dev/v1); was it written by a newer orch?"
+        );
+        let mut value = serde_json::to_value(plan()).unwrap();
+        value["options"]["extra"] = serde_json::json!(1);
+        let message = error(&value.to_string());
+        assert!(message.contains("unknown field `extra`"), "{message}");
+        value["options"].as_object_mut().unwrap().remove("extra");
+        value.as_object_mut().unwrap().remove("steps");
+        let message = error(&value.to_string());
+        assert!(message.contains("missing field `steps`"), "{message}");
+    }
+
+    #[test]
+    fn a_stale_plan_names_both_digests() {
+        let error = PlanError::Stale {
+            state: "s.yaml".into(),
+            recorded: digest(Some(b"abc")),
+            now: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "plan is stale: state s.yaml changed since the plan was made (recorded sha256:ba7816bf8f01, now no state file); nothing was changed, run `orch plan --out` again"
+        );
+    }
+}
