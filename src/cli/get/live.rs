@@ -433,7 +433,8 @@ mod tests {
         was.item = r#"{"name":"a","ready":false}"#.into();
         let mut now = was.clone();
         now.item = r#"{"name":"a","ready":true}"#.into();
-        let changes = diff(&replicas(vec![was.clone()]), &replicas(vec![now]));
+        let (before, after) = (replicas(vec![was.clone()]), replicas(vec![now]));
+        let changes = diff(&before, &after);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].kind, ChangeType::Modified);
         assert!(diff(&replicas(vec![was.clone()]), &replicas(vec![was])).is_empty());
