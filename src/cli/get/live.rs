@@ -168,18 +168,13 @@ impl Live {
                 cells
             })
             .collect();
-        match &mut self.widths {
+        match &self.widths {
             None => {
-                let mut widths: Vec<usize> = listing.headers.iter().map(|h| width(h)).collect();
-                grow(&mut widths, &rows);
-                self.widths = Some(widths);
+                self.widths = Some(widths(&listing.headers, &rows));
                 table(&listing.headers, rows)
             }
-            Some(widths) => {
-                let text = rows.iter().map(|row| aligned(widths, row)).collect();
-                grow(widths, &rows);
-                text
-            }
+            // Widths stay those of the header: a longer cell shifts its own line only.
+            Some(widths) => rows.iter().map(|row| aligned(widths, row)).collect(),
         }
     }
 }
@@ -188,7 +183,9 @@ fn width(text: &str) -> usize {
     text.chars().count()
 }
 
-fn grow(widths: &mut Vec<usize>, rows: &[Vec<String>]) {
+/// The column widths of `tables::table` for these headers and rows.
+fn widths(headers: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             match widths.get_mut(i) {
@@ -197,6 +194,7 @@ fn grow(widths: &mut Vec<usize>, rows: &[Vec<String>]) {
             }
         }
     }
+    widths
 }
 
 /// One row laid out as `tables::table` lays out its columns: each cell
