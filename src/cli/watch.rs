@@ -7,7 +7,8 @@
 //! SIGINT/SIGTERM end the loop after the current tick, with the state saved.
 
 use super::apply::{ApplyArgs, LoopArgs};
-use super::shared::load_manifests;
+use super::get::{Filters, Live, Resource};
+use super::shared::{load_manifests, out};
 use super::{Context, Exit};
 use crate::executor::{self, Step};
 use crate::manifest::{Loaded, parse_duration};
@@ -41,6 +42,13 @@ pub struct WatchArgs {
     /// Debounce window for file changes, milliseconds (an editor's save burst is one change).
     #[arg(long, default_value_t = 200)]
     pub debounce_ms: u64,
+    /// After each reconciliation print on stdout the rows of this listing that changed, as
+    /// `get -w` does (`-o wide|json|yaml` apply).
+    #[arg(long, value_enum, value_name = "RESOURCE", conflicts_with = "once")]
+    pub show: Option<Resource>,
+    /// With `--show`: only the objects matching this label selector.
+    #[arg(short = 'l', long = "selector", requires = "show")]
+    pub selector: Option<String>,
 }
 
 fn seconds(text: &str) -> Result<u64, String> {
@@ -65,6 +73,11 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
     if !(args.speed > 0.0 && args.speed.is_finite()) {
         return Err(anyhow!("--speed must be a positive number"));
     }
+    let mut live = args
+        .show
+        .map(|resource| Filters::new(resource, args.selector.as_deref(), None))
+        .transpose()?
+        .map(|filters| Live::new(filters, context.output));
     let mut loaded = load_manifests(&args.common.manifests, context.quiet)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -99,7 +112,13 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
     let mut state_seen;
     loop {
         let now = start_clock + (started.elapsed().as_secs_f64() * args.speed) as u64;
-        let wake = tick(context, &loaded, now, &scheduler, &options, &log)?;
+        let (wake, state) = tick(context, &loaded, now, &scheduler, &options, &log)?;
+        if let Some(live) = &mut live {
+            match live.show(&state) {
+                Ok(text) => log.stdout(&text),
+                Err(error) => log.line(&format!("--show: {error:#}")),
+            }
+        }
         state_seen = fingerprint(&[context.state.display().to_string()]);
         if stop.load(Ordering::SeqCst) {
             break;
@@ -161,7 +180,8 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// One reconcile at simulated time `now`, holding the lock only while it writes.
+/// One reconcile at simulated time `now`, holding the lock only while it
+/// writes: when the next one is due, and the state as it now is.
 fn tick(
     context: &Context,
     loaded: &Loaded,
@@ -169,7 +189,7 @@ fn tick(
     scheduler: &crate::scheduler::Scheduler,
     options: &executor::RunOptions,
     log: &Log,
-) -> Result<Option<u64>> {
+) -> Result<(Option<u64>, State)> {
     // Look first without the lock; most ticks change nothing.
     let mut state = state_store::load(&context.state)?;
     let mut probe = state.clone();
@@ -183,7 +203,7 @@ fn tick(
     )?;
     if steps.is_empty() {
         log.status(&probe, &loaded.desired);
-        return Ok(wake);
+        return Ok((wake, state));
     }
     let lock = state_store::lock(&context.state, true)?;
     state = lock.load()?;
@@ -203,7 +223,7 @@ fn tick(
     drop(lock);
     log.events(new_events(&state.events, before, seen.as_ref()));
     log.status(&state, &loaded.desired);
-    Ok(wake)
+    Ok((wake, state))
 }
 
 /// The events appended since (the ring may have dropped old ones).
@@ -317,6 +337,17 @@ impl Log {
             Some(bar) => bar.println(text),
             None if !self.quiet => eprintln!("{text}"),
             None => {}
+        }
+    }
+
+    /// Text for stdout, kept clear of the status line.
+    fn stdout(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.suspend(|| out(text)),
+            None => out(text),
         }
     }
 

@@ -1,0 +1,387 @@
+//! What `orch get` lists, computed once from a state: per object its identity,
+//! its table cells and its `-o json|yaml` item. `get` prints it whole; `get -w`
+//! and `watch --show` compare two listings row by row.
+
+use super::{Resource, is_about, pod_labels};
+use crate::model::labels::LabelSelector;
+use crate::model::resources::{Resources, resource_map};
+use crate::model::state::State;
+use crate::model::workload::Desired;
+use crate::reconcile::{Catalog, summarize};
+use crate::render::documents::{self, NodeItem, ReplicaItem, WorkloadItem};
+use crate::render::{self, Format};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How the listing will be printed, so only that is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Table rows (`-o wide` adds columns).
+    Table { wide: bool },
+    /// One `…List` document (`get -o json|yaml`).
+    List(Format),
+    /// One serialized item per row (`get -w -o json|yaml`).
+    Items(Format),
+}
+
+impl Shape {
+    pub fn of(format: Format, per_item: bool) -> Shape {
+        match format {
+            Format::Json | Format::Yaml if per_item => Shape::Items(format),
+            Format::Json | Format::Yaml => Shape::List(format),
+            _ => Shape::Table {
+                wide: format == Format::Wide,
+            },
+        }
+    }
+}
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Identity across listings (a node's or replica's name, a workload's object).
+    pub key: String,
+    /// Table cells, in `Listing::headers` order (tables only).
+    pub cells: Vec<String>,
+    /// The serialized `-o json|yaml` item (`Shape::Items` only).
+    pub item: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub headers: Vec<&'static str>,
+    /// Columns that change with the clock alone (AGE): ignored when rows are compared.
+    pub volatile: Vec<usize>,
+    /// The column that reads `Deleted` on a deleted object's last row.
+    pub marker: usize,
+    /// Events: rows are only ever appended (or dropped from the front of the ring).
+    pub append_only: bool,
+    pub rows: Vec<Row>,
+    /// `Shape::List` only: the whole document.
+    pub document: String,
+}
+
+/// The listing of `resource` in `state`, filtered by `selector` (nodes,
+/// workloads, replicas) or `for_object` (events).
+pub fn listing(
+    state: &State,
+    desired: &Desired,
+    resource: Resource,
+    selector: Option<&LabelSelector>,
+    for_object: Option<&str>,
+    shape: Shape,
+) -> Listing {
+    match resource {
+        Resource::Nodes => nodes(state, desired, selector, shape),
+        Resource::Workloads => workloads(state, desired, selector, shape),
+        Resource::Replicas => replicas(state, desired, selector, shape),
+        Resource::Events => events(state, for_object, shape),
+    }
+}
+
+/// Rows (or the list document) for `items`, as `shape` asks.
+fn fill<T: Serialize>(
+    listing: &mut Listing,
+    kind: &'static str,
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    cells: impl Fn(usize, &T) -> Vec<String>,
+    shape: Shape,
+) {
+    match shape {
+        Shape::List(format) => {
+            listing.document = render::document(&documents::list(kind, items), format);
+        }
+        Shape::Items(format) => {
+            listing.rows = items
+                .iter()
+                .map(|item| Row {
+                    key: key(item),
+                    cells: Vec::new(),
+                    item: match format {
+                        Format::Yaml => render::document(item, format),
+                        _ => serde_json::to_string(item).unwrap_or_default(),
+                    },
+                })
+                .collect();
+        }
+        Shape::Table { .. } => {
+            listing.rows = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| Row {
+                    key: key(item),
+                    cells: cells(i, item),
+                    item: String::new(),
+                })
+                .collect();
+        }
+    }
+}
+
+fn wide(shape: Shape) -> bool {
+    shape == Shape::Table { wide: true }
+}
+
+fn nodes(
+    state: &State,
+    desired: &Desired,
+    selector: Option<&LabelSelector>,
+    shape: Shape,
+) -> Listing {
+    let catalog = Catalog::build(desired, state);
+    let mut items = Vec::new();
+    for node in &state.nodes {
+        if selector.is_some_and(|s| !s.matches(&node.labels)) {
+            continue;
+        }
+        let mut requested = Resources::default();
+        let mut count = 0;
+        for replica in state
+            .replicas
+            .iter()
+            .filter(|r| r.node.as_deref() == Some(node.name.as_str()))
+        {
+            count += 1;
+            if let Some(pod) = catalog.pod(&replica.workload, &replica.hash) {
+                requested.add(&pod.requests);
+            }
+        }
+        items.push(NodeItem {
+            name: node.name.clone(),
+            ready: node.ready,
+            unschedulable: node.unschedulable,
+            labels: node.labels.clone().into_iter().collect(),
+            taints: node.taints.clone(),
+            allocatable: node.allocatable.to_map(),
+            requested: resource_map(&requested),
+            replicas: count,
+        });
+    }
+    let wide = wide(shape);
+    let mut listing = Listing {
+        headers: vec!["NAME", "STATUS", "CPU", "MEMORY", "PODS"],
+        marker: 1,
+        ..Listing::default()
+    };
+    if wide {
+        listing.headers.extend(["ZONE", "TAINTS", "LABELS"]);
+    }
+    let key = |item: &NodeItem| item.name.clone();
+    fill(
+        &mut listing,
+        "NodeList",
+        items,
+        key,
+        |_, item| node_cells(item, wide),
+        shape,
+    );
+    listing
+}
+
+fn node_cells(item: &NodeItem, wide: bool) -> Vec<String> {
+    let mut status = if item.ready {
+        "Ready".to_string()
+    } else {
+        "NotReady".to_string()
+    };
+    if item.unschedulable {
+        status.push_str(",SchedulingDisabled");
+    }
+    let pair = |name: &str| {
+        format!(
+            "{}/{}",
+            item.requested.get(name).map_or("0", String::as_str),
+            item.allocatable.get(name).map_or("0", String::as_str)
+        )
+    };
+    let mut row = vec![
+        item.name.clone(),
+        status,
+        pair("cpu"),
+        pair("memory"),
+        format!(
+            "{}/{}",
+            item.replicas,
+            item.allocatable.get("pods").map_or("0", String::as_str)
+        ),
+    ];
+    if wide {
+        row.push(
+            item.labels
+                .get("topology.kubernetes.io/zone")
+                .cloned()
+                .unwrap_or_else(|| "<none>".into()),
+        );
+        row.push(if item.taints.is_empty() {
+            "<none>".into()
+        } else {
+            item.taints
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        row.push(labels_text(&item.labels));
+    }
+    row
+}
+
+fn labels_text(labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "<none>".into();
+    }
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn workloads(
+    state: &State,
+    desired: &Desired,
+    selector: Option<&LabelSelector>,
+    shape: Shape,
+) -> Listing {
+    let reports = summarize(desired, state, state.clock);
+    let mut items = Vec::new();
+    let mut statuses = Vec::new();
+    for (workload, report) in desired.workloads.iter().zip(&reports) {
+        if selector.is_some_and(|s| !s.matches(&workload.labels)) {
+            continue;
+        }
+        let revision = state
+            .workload(&workload.id)
+            .and_then(|w| w.current_revision())
+            .map_or(0, |r| r.revision);
+        items.push(WorkloadItem {
+            object: &report.object,
+            revision,
+            counts: documents::workload(report),
+        });
+        statuses.push(render::plan::status_word(report));
+    }
+    let wide = wide(shape);
+    let mut listing = Listing {
+        headers: vec!["WORKLOAD", "READY", "UP-TO-DATE", "AVAILABLE", "REVISION"],
+        // Without a STATUS column a deleted workload says so under READY.
+        marker: 1,
+        ..Listing::default()
+    };
+    if wide {
+        listing.headers.push("STATUS");
+        listing.marker = 5;
+    }
+    let key = |item: &WorkloadItem| item.object.to_string();
+    let cells = |i: usize, item: &WorkloadItem| {
+        let mut row = vec![
+            item.object.to_string(),
+            format!("{}/{}", item.counts.ready, item.counts.desired),
+            item.counts.updated.to_string(),
+            item.counts.available.to_string(),
+            item.revision.to_string(),
+        ];
+        if wide {
+            row.push(statuses[i].clone());
+        }
+        row
+    };
+    fill(&mut listing, "WorkloadList", items, key, cells, shape);
+    listing
+}
+
+fn replicas(
+    state: &State,
+    desired: &Desired,
+    selector: Option<&LabelSelector>,
+    shape: Shape,
+) -> Listing {
+    let mut items = Vec::new();
+    let mut ages = Vec::new();
+    // Sorted by name, as kubectl lists pods.
+    let mut sorted: Vec<_> = state.replicas.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for replica in sorted {
+        if let Some(selector) = selector {
+            let labels = pod_labels(desired, &replica.workload);
+            if !labels.is_some_and(|l| selector.matches(l)) {
+                continue;
+            }
+        }
+        ages.push(state.clock.saturating_sub(replica.created_at));
+        items.push(ReplicaItem {
+            name: replica.name.clone(),
+            workload: replica.workload.to_string(),
+            revision: replica.revision,
+            node: replica.node.clone(),
+            phase: replica.phase,
+            ready: replica.ready,
+            reason: replica.reason.clone(),
+        });
+    }
+    let wide = wide(shape);
+    let mut listing = Listing {
+        headers: vec!["NAME", "WORKLOAD", "READY", "STATUS", "NODE", "AGE"],
+        volatile: vec![5],
+        marker: 3,
+        ..Listing::default()
+    };
+    if wide {
+        listing.headers.extend(["REVISION", "REASON"]);
+    }
+    let key = |item: &ReplicaItem| item.name.clone();
+    let cells = |i: usize, item: &ReplicaItem| {
+        let mut row = vec![
+            item.name.clone(),
+            item.workload.clone(),
+            if item.ready {
+                "1/1".into()
+            } else {
+                "0/1".into()
+            },
+            format!("{:?}", item.phase),
+            item.node.clone().unwrap_or_else(|| "<none>".into()),
+            render::duration(ages[i]),
+        ];
+        if wide {
+            row.push(item.revision.to_string());
+            row.push(item.reason.clone().unwrap_or_else(|| "<none>".into()));
+        }
+        row
+    };
+    fill(&mut listing, "ReplicaList", items, key, cells, shape);
+    listing
+}
+
+fn events(state: &State, for_object: Option<&str>, shape: Shape) -> Listing {
+    let items: Vec<&crate::model::state::Event> = state
+        .events
+        .iter()
+        .filter(|e| for_object.is_none_or(|wanted| is_about(&e.object, wanted)))
+        .collect();
+    let mut listing = Listing {
+        headers: vec!["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        marker: 1,
+        append_only: true,
+        ..Listing::default()
+    };
+    let cells = |_, e: &&crate::model::state::Event| {
+        vec![
+            render::duration(e.time),
+            format!("{:?}", e.kind),
+            e.reason.clone(),
+            e.object.clone(),
+            e.message.clone(),
+        ]
+    };
+    fill(
+        &mut listing,
+        "EventList",
+        items,
+        |e| e.object.clone(),
+        cells,
+        shape,
+    );
+    listing
+}
