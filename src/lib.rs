@@ -20,6 +20,7 @@ pub mod bench;
 pub mod cli;
 pub mod executor;
 pub mod explain;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod reconcile;

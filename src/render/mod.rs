@@ -3,6 +3,7 @@
 
 pub mod documents;
 pub mod explain;
+pub mod import;
 pub mod plan;
 pub mod tables;
 
