@@ -183,7 +183,7 @@ impl<'a> Input<'a> {
             .of_kind("Node")
             .map(|n| node(n, &clock, diagnostics))
             .collect();
-        let (desired, origins) = self.applied(diagnostics);
+        let (desired, origins) = self.applied(&mut notices, diagnostics);
         let pods = self.attribute_pods(&desired, &nodes, &mut notices, diagnostics);
         let mut state = State {
             generation: 1,
@@ -263,6 +263,7 @@ impl<'a> Input<'a> {
     /// the state holds exactly what `apply` of the same manifests would).
     fn applied(
         &self,
+        notices: &mut Vec<String>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> (Desired, BTreeMap<ObjectRef, spec::Origin>) {
         let mut sources = Vec::new();
@@ -291,39 +292,74 @@ impl<'a> Input<'a> {
         if sources.is_empty() {
             return (Desired::default(), origins);
         }
-        match manifest::parse(&sources, &ParseOptions { strict: true }) {
-            Ok(loaded) => (loaded.desired, origins),
-            Err(errors) => {
-                for error in errors {
-                    let Some((object, origin)) =
-                        error.file.parse::<usize>().ok().and_then(|i| owners.get(i))
-                    else {
-                        continue;
-                    };
-                    let (path, from) = match origin {
-                        spec::Origin::LastApplied => (
-                            format!("metadata.annotations.{}", spec::LAST_APPLIED),
-                            "its last-applied configuration",
-                        ),
-                        spec::Origin::Live => (error.field.clone(), "the live object"),
-                    };
-                    let mut diagnostic = object.error(&path, String::new());
-                    diagnostic.message = format!(
-                        "{} as applied ({from}) is not a manifest orch accepts: {}{}",
-                        object.id(),
-                        if error.field.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{}: ", error.field)
-                        },
-                        error.message
-                    );
-                    diagnostic.field = path;
-                    diagnostics.push(diagnostic);
+        // Fields this orch does not know (a newer Kubernetes) are dropped with
+        // a notice: the API server accepted them, so they are not typos.
+        let mut dropped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let parsed = loop {
+            let errors = match manifest::parse(&sources, &ParseOptions { strict: true }) {
+                Ok(loaded) => break Ok(loaded.desired),
+                Err(errors) => errors,
+            };
+            let mut removed = false;
+            for error in errors
+                .iter()
+                .filter(|e| e.message.starts_with("unknown field"))
+            {
+                let Ok(index) = error.file.parse::<usize>() else {
+                    continue;
+                };
+                let mut value: serde_json::Value =
+                    serde_json::from_str(&sources[index].text).unwrap_or_default();
+                if spec::remove_path(&mut value, &error.field) {
+                    sources[index].text = serde_json::to_string(&value).unwrap_or_default();
+                    dropped.entry(index).or_default().push(error.field.clone());
+                    removed = true;
                 }
-                (Desired::default(), origins)
             }
+            if !removed {
+                break Err(errors);
+            }
+        };
+        for (index, fields) in dropped {
+            notices.push(format!(
+                "{}: {}: dropped fields orch does not know: {}",
+                owners[index].0.location(),
+                owners[index].0.id(),
+                fields.join(", ")
+            ));
         }
+        let errors = match parsed {
+            Ok(desired) => return (desired, origins),
+            Err(errors) => errors,
+        };
+        for error in errors {
+            let Some((object, origin)) =
+                error.file.parse::<usize>().ok().and_then(|i| owners.get(i))
+            else {
+                continue;
+            };
+            let (path, from) = match origin {
+                spec::Origin::LastApplied => (
+                    format!("metadata.annotations.{}", spec::LAST_APPLIED),
+                    "its last-applied configuration",
+                ),
+                spec::Origin::Live => (error.field.clone(), "the live object"),
+            };
+            let mut diagnostic = object.error(&path, String::new());
+            diagnostic.message = format!(
+                "{} as applied ({from}) is not a manifest orch accepts: {}{}",
+                object.id(),
+                if error.field.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", error.field)
+                },
+                error.message
+            );
+            diagnostic.field = path;
+            diagnostics.push(diagnostic);
+        }
+        (Desired::default(), origins)
     }
 
     /// Each running or pending pod with its workload and revision key; the rest noted.

@@ -148,6 +148,41 @@ fn clean_template(template: &mut Value) {
     }
 }
 
+/// Remove the field at `path` (`spec.template.spec.containers[0].name`); false if absent.
+pub fn remove_path(value: &mut Value, path: &str) -> bool {
+    let mut segments: Vec<&str> = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        while let Some(open) = rest.find('[') {
+            if open > 0 {
+                segments.push(&rest[..open]);
+            }
+            let close = rest[open..].find(']').map_or(rest.len(), |c| open + c + 1);
+            segments.push(&rest[open..close]);
+            rest = &rest[close..];
+        }
+        if !rest.is_empty() {
+            segments.push(rest);
+        }
+    }
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for segment in parents {
+        let next = match segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            Some(index) => index.parse::<usize>().ok().and_then(|i| node.get_mut(i)),
+            None => node.get_mut(*segment),
+        };
+        match next {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    node.as_object_mut()
+        .is_some_and(|map| map.remove(*last).is_some())
+}
+
 fn remove_empty(map: &mut Map<String, Value>, key: &str) {
     let empty = match map.get(key) {
         Some(Value::Object(inner)) => inner.is_empty(),
@@ -311,6 +346,18 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn fields_are_removed_by_path() {
+        let mut value = json!({"spec": {"containers": [{"name": "a"}, {"name": "b", "new": 1}]}});
+        assert!(remove_path(&mut value, "spec.containers[1].new"));
+        assert_eq!(
+            value,
+            json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}})
+        );
+        assert!(!remove_path(&mut value, "spec.containers[5].new"));
+        assert!(!remove_path(&mut value, "spec.missing"));
     }
 
     #[test]
