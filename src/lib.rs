@@ -18,6 +18,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod drain;
 pub mod executor;
 pub mod explain;
 pub mod import;

@@ -14,16 +14,37 @@ pub struct BudgetStatus {
     pub desired_healthy: i32,
     pub current_healthy: i32,
     pub disruptions_allowed: i32,
+    /// Replicas the owning workloads want (what "healthy" can reach at most).
+    pub scale: i32,
+}
+
+/// `minAvailable N` / `maxUnavailable N` as declared.
+pub fn rule(budget: &DisruptionBudget) -> String {
+    match (budget.min_available, budget.max_unavailable) {
+        (Some(v), _) => format!("minAvailable {v}"),
+        (_, Some(v)) => format!("maxUnavailable {v}"),
+        _ => "no bounds".to_string(),
+    }
 }
 
 impl BudgetStatus {
+    /// Why the budget can never allow an eviction, however healthy its
+    /// replicas get (evicting one always leaves fewer than it needs).
+    pub fn never_allows(&self, budget: &DisruptionBudget) -> Option<String> {
+        (self.scale > 0 && self.desired_healthy >= self.scale).then(|| {
+            format!(
+                "{} can never allow an eviction: {} needs {} healthy of the {} replicas it covers",
+                self.id,
+                rule(budget),
+                self.desired_healthy,
+                self.scale
+            )
+        })
+    }
+
     /// Kubernetes' eviction refusal, with the numbers.
     pub fn refusal(&self, budget: &DisruptionBudget) -> String {
-        let rule = match (budget.min_available, budget.max_unavailable) {
-            (Some(v), _) => format!("minAvailable {v}"),
-            (_, Some(v)) => format!("maxUnavailable {v}"),
-            _ => "no bounds".to_string(),
-        };
+        let rule = rule(budget);
         format!(
             "Cannot evict pod as it would violate the pod's disruption budget. {} ({rule}) has {} healthy of {} expected, {} needed: {} disruptions allowed",
             self.id,
@@ -90,5 +111,6 @@ pub fn status(
         desired_healthy,
         current_healthy,
         disruptions_allowed,
+        scale,
     }
 }

@@ -2,6 +2,7 @@
 //! Renderers format what they are given; they compute nothing.
 
 pub mod documents;
+pub mod drain;
 pub mod explain;
 pub mod import;
 pub mod plan;
