@@ -114,3 +114,50 @@ pub fn status(
         scale,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::workload::{Kind, ObjectRef};
+
+    fn budget(min: Option<IntOrPercent>, max: Option<IntOrPercent>) -> DisruptionBudget {
+        DisruptionBudget {
+            id: ObjectRef::new(Kind::PodDisruptionBudget, "default", "api"),
+            selector: None,
+            min_available: min,
+            max_unavailable: max,
+            manifest: serde_json::Value::Null,
+        }
+    }
+
+    fn status(desired_healthy: i32, scale: i32) -> BudgetStatus {
+        BudgetStatus {
+            id: ObjectRef::new(Kind::PodDisruptionBudget, "default", "api"),
+            expected: scale,
+            desired_healthy,
+            current_healthy: scale,
+            disruptions_allowed: (scale - desired_healthy).max(0),
+            scale,
+        }
+    }
+
+    #[test]
+    fn a_budget_needing_every_replica_never_allows_an_eviction() {
+        let all = budget(Some(IntOrPercent::Int(4)), None);
+        assert_eq!(
+            status(4, 4).never_allows(&all).as_deref(),
+            Some(
+                "PodDisruptionBudget/default/api can never allow an eviction: minAvailable 4 needs 4 healthy of the 4 replicas it covers"
+            )
+        );
+        let none = budget(None, Some(IntOrPercent::Percent(0)));
+        assert!(
+            status(4, 4)
+                .never_allows(&none)
+                .unwrap()
+                .contains("maxUnavailable 0%")
+        );
+        // One to spare: evictions wait for health, but can happen.
+        assert_eq!(status(3, 4).never_allows(&all), None);
+    }
+}
