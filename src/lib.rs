@@ -12,6 +12,10 @@
 //!                                      render (tables, JSON, YAML) ─▶ stdout / stderr
 //! ```
 //!
+//! `import` reads a live cluster export (`kubectl get … -o yaml`) into a State
+//! instead; `drain` marks a node and runs the loop that evicts from it, or
+//! previews that run in memory.
+//!
 //! `model`, `manifest`, `scheduler`, `reconcile` and `executor` are pure: they
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
