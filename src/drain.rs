@@ -110,22 +110,18 @@ pub fn preview(
         .iter()
         .filter(|r| r.node.as_deref() == Some(node) && r.phase != Phase::Terminating)
         .map(|replica| {
-            let budgets: Vec<BudgetView> = desired
+            let stays = replica.workload.kind == Kind::DaemonSet;
+            let mut budgets = Vec::new();
+            for budget in desired
                 .disruption_budgets
                 .iter()
                 .filter(|b| disruption::selects(b, replica, &catalog))
-                .map(|budget| view(budget, desired, state, &catalog, &none))
-                .collect();
-            let stays = replica.workload.kind == Kind::DaemonSet;
-            if !stays {
-                for (budget, view) in desired
-                    .disruption_budgets
-                    .iter()
-                    .filter(|b| disruption::selects(b, replica, &catalog))
-                    .zip(&budgets)
-                {
+            {
+                let view = view(budget, desired, state, &catalog, &none);
+                if !stays {
                     never.extend(view.status.never_allows(budget));
                 }
+                budgets.push(view);
             }
             ReplicaView {
                 name: replica.name.clone(),

@@ -5,10 +5,14 @@
 //! so a plan with the same manifests sees its replicas as up to date; older
 //! revisions get orch's hash of their own templates and keep their numbers.
 
+use super::cluster::Object;
+use super::{Input, spec};
 use crate::model::hash::template_hash;
 use crate::model::state::Revision;
+use crate::model::workload::{Kind, ObjectRef, Workload};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// One Kubernetes revision met in the input (a ReplicaSet, or a hash on pods).
 #[derive(Debug, Clone)]
@@ -109,6 +113,96 @@ pub fn map(
         template: current_template.clone(),
     });
     mapping
+}
+
+impl Input<'_> {
+    /// The Kubernetes revisions of one workload, mapped onto orch's.
+    pub(super) fn revisions(
+        &self,
+        workload: &Workload,
+        pods: &[&(ObjectRef, Option<String>, &Object)],
+    ) -> Mapping {
+        let id = &workload.id;
+        let mut found: Vec<Found> = Vec::new();
+        let live = self.get(id.kind.as_str(), &id.namespace, &id.name);
+        let number = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok());
+        let current_number;
+        match id.kind {
+            Kind::Deployment => {
+                current_number =
+                    number(live.and_then(|d| d.annotation("deployment.kubernetes.io/revision")));
+                let live_template = live.map(|d| {
+                    let mut spec = d.root.to_json().get("spec").cloned().unwrap_or_default();
+                    spec::clean_spec(d.kind(), &mut spec);
+                    spec.get("template").cloned().unwrap_or_default()
+                });
+                for rs in self.of_kind("ReplicaSet").filter(|rs| {
+                    rs.namespace() == id.namespace
+                        && rs.owners().contains(&("Deployment", id.name.as_str()))
+                }) {
+                    let Some(key) = rs.labels().get("pod-template-hash").cloned() else {
+                        continue;
+                    };
+                    let revision = number(rs.annotation("deployment.kubernetes.io/revision"));
+                    let template = spec::replica_set_template(rs);
+                    let current = match current_number {
+                        Some(n) => revision == Some(n),
+                        None => template.is_some() && template == live_template,
+                    };
+                    found.push(Found {
+                        key,
+                        number: revision,
+                        template,
+                        current,
+                    });
+                }
+            }
+            _ => {
+                current_number = number(
+                    live.and_then(|d| d.annotation("deprecated.daemonset.template.generation")),
+                );
+            }
+        }
+        // Hashes seen only on pods (no ReplicaSet in the input, or a DaemonSet).
+        let keys: BTreeSet<&str> = pods.iter().filter_map(|(_, k, _)| k.as_deref()).collect();
+        let only_key = keys.len() == 1;
+        for key in keys {
+            if found.iter().any(|f| f.key == key) {
+                continue;
+            }
+            let pod = pods
+                .iter()
+                .find(|(_, k, _)| k.as_deref() == Some(key))
+                .map(|(_, _, p)| *p);
+            let generation = pod.and_then(|p| {
+                p.labels()
+                    .get("pod-template-generation")
+                    .and_then(|g| g.parse::<u64>().ok())
+            });
+            let current = match (id.kind, current_number, generation) {
+                (Kind::DaemonSet, Some(n), Some(g)) => n == g,
+                (Kind::Deployment, _, _) if found.is_empty() => only_key,
+                (Kind::Deployment, _, _) => false,
+                _ => only_key,
+            };
+            found.push(Found {
+                key: key.to_string(),
+                number: if id.kind == Kind::DaemonSet {
+                    generation
+                } else {
+                    None
+                },
+                template: pod.map(|p| spec::pod_template(p, id.kind == Kind::DaemonSet)),
+                current,
+            });
+        }
+        map(
+            &workload.template_hash,
+            &workload.template,
+            current_number,
+            &found,
+        )
+    }
 }
 
 #[cfg(test)]

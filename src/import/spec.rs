@@ -4,9 +4,14 @@
 //! the API server adds (status, bookkeeping metadata, and fields holding
 //! Kubernetes' defaults, so a manifest that leaves defaults out matches).
 
+use super::Input;
 use super::cluster::Object;
 use crate::manifest::Diagnostic;
+use crate::manifest::{self, ParseOptions};
+use crate::model::workload::{Desired, Kind, ObjectRef};
+use crate::sources::Source;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Labels the controllers add to the pods they create.
@@ -77,6 +82,111 @@ pub fn applied(object: &Object) -> Result<(Value, Origin), Diagnostic> {
         result.insert("spec".into(), spec);
     }
     Ok((Value::Object(result), Origin::Live))
+}
+
+impl Input<'_> {
+    /// Every workload and budget as applied, read by the manifest parser (so
+    /// the state holds exactly what `apply` of the same manifests would).
+    pub(super) fn applied(
+        &self,
+        notices: &mut Vec<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> (Desired, BTreeMap<ObjectRef, Origin>) {
+        let mut sources = Vec::new();
+        let mut owners = Vec::new();
+        let mut origins = BTreeMap::new();
+        for kind in ["Deployment", "DaemonSet", "PodDisruptionBudget"] {
+            for object in self.of_kind(kind) {
+                match applied(object) {
+                    Ok((value, origin)) => {
+                        if let Some(kind) = Kind::parse(kind) {
+                            origins.insert(
+                                ObjectRef::new(kind, object.namespace(), object.name()),
+                                origin,
+                            );
+                        }
+                        sources.push(Source {
+                            name: sources.len().to_string(),
+                            text: serde_json::to_string(&value).unwrap_or_default(),
+                        });
+                        owners.push((object, origin));
+                    }
+                    Err(error) => diagnostics.push(error),
+                }
+            }
+        }
+        if sources.is_empty() {
+            return (Desired::default(), origins);
+        }
+        // Fields this orch does not know (a newer Kubernetes) are dropped with
+        // a notice: the API server accepted them, so they are not typos.
+        let mut dropped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let parsed = loop {
+            let errors = match manifest::parse(&sources, &ParseOptions { strict: true }) {
+                Ok(loaded) => break Ok(loaded.desired),
+                Err(errors) => errors,
+            };
+            let mut removed = false;
+            for error in errors
+                .iter()
+                .filter(|e| e.message.starts_with("unknown field"))
+            {
+                let Ok(index) = error.file.parse::<usize>() else {
+                    continue;
+                };
+                let mut value: serde_json::Value =
+                    serde_json::from_str(&sources[index].text).unwrap_or_default();
+                if remove_path(&mut value, &error.field) {
+                    sources[index].text = serde_json::to_string(&value).unwrap_or_default();
+                    dropped.entry(index).or_default().push(error.field.clone());
+                    removed = true;
+                }
+            }
+            if !removed {
+                break Err(errors);
+            }
+        };
+        for (index, fields) in dropped {
+            notices.push(format!(
+                "{}: {}: dropped fields orch does not know: {}",
+                owners[index].0.location(),
+                owners[index].0.id(),
+                fields.join(", ")
+            ));
+        }
+        let errors = match parsed {
+            Ok(desired) => return (desired, origins),
+            Err(errors) => errors,
+        };
+        for error in errors {
+            let Some((object, origin)) =
+                error.file.parse::<usize>().ok().and_then(|i| owners.get(i))
+            else {
+                continue;
+            };
+            let (path, from) = match origin {
+                Origin::LastApplied => (
+                    format!("metadata.annotations.{}", LAST_APPLIED),
+                    "its last-applied configuration",
+                ),
+                Origin::Live => (error.field.clone(), "the live object"),
+            };
+            let mut diagnostic = object.error(&path, String::new());
+            diagnostic.message = format!(
+                "{} as applied ({from}) is not a manifest orch accepts: {}{}",
+                object.id(),
+                if error.field.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", error.field)
+                },
+                error.message
+            );
+            diagnostic.field = path;
+            diagnostics.push(diagnostic);
+        }
+        (Desired::default(), origins)
+    }
 }
 
 /// A ReplicaSet's template as its Deployment declared it (without the
