@@ -14,6 +14,9 @@
 //!
 //! `analysis` asks the same loop hypothetical questions (a failed zone, a
 //! bigger Deployment, the room left for one more replica) on copies of the state.
+//! `import` reads a live cluster export (`kubectl get … -o yaml`) into a State
+//! instead; `drain` marks a node and runs the loop that evicts from it, or
+//! previews that run in memory.
 //!
 //! `model`, `manifest`, `scheduler`, `reconcile` and `executor` are pure: they
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
@@ -28,8 +31,10 @@ pub mod analysis;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod drain;
 pub mod executor;
 pub mod explain;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod reconcile;

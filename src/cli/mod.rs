@@ -9,6 +9,7 @@ mod completions;
 mod describe;
 mod get;
 mod graph;
+mod import;
 mod init;
 mod node;
 mod replica;
@@ -73,6 +74,8 @@ pub struct Cli {
 pub enum Command {
     /// Write an example manifests/ directory and an empty state.
     Init(init::InitArgs),
+    /// A live cluster (`kubectl get nodes,pods,deployments,daemonsets,replicasets,pdb -A -o yaml`) as the state.
+    Import(import::ImportArgs),
     /// Parse and check manifests; every error with file:line:col.
     Validate(validate::ValidateArgs),
     /// Dry run: the step-by-step plan to convergence, simulated in memory.
@@ -166,6 +169,7 @@ pub fn main() -> ExitCode {
 fn run(context: &Context, command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Init(args) => init::run(context, args),
+        Command::Import(args) => import::run(context, args),
         Command::Validate(args) => validate::run(context, args),
         Command::Plan(args) => apply::plan(context, args),
         Command::Apply(args) => apply::apply(context, args),

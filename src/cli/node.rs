@@ -6,13 +6,13 @@
 use super::get::stored_desired;
 use super::shared::{hint, out};
 use super::{Context, Exit};
-use crate::executor::{self, RunOptions};
+use crate::drain;
+use crate::executor;
 use crate::model::pod::{Taint, TaintEffect};
 use crate::model::resources::{Allocatable, CPU, MEMORY, PODS, parse_amount};
 use crate::model::state::{Condition, Event, EventType, NodeSource, NodeState, State};
-use crate::reconcile::{Options, Prune, eviction};
+use crate::reconcile::eviction;
 use crate::render;
-use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::state_store::{self, StateLock};
 use anyhow::{Context as _, Result, anyhow, bail};
 
@@ -54,6 +54,10 @@ pub struct DrainArgs {
     pub timeout: u64,
     #[arg(long)]
     pub wait_lock: bool,
+    /// Preview only: every replica with its disruption budgets and the order
+    /// evictions would succeed in; writes nothing (exit 3 if it would block).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,21 +215,14 @@ fn change(
 /// `node drain` / `node remove`: mark the node, then run the loop on the
 /// workloads as last applied until it is empty or a budget holds it.
 fn drain(context: &Context, args: DrainArgs, remove: bool) -> Result<Exit> {
+    if args.dry_run {
+        return preview(context, &args, remove);
+    }
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     let name = args.name.clone();
-    let node = existing(&mut state, &name, context)?;
-    node.cordoned = true;
-    node.unschedulable = true;
-    node.draining = true;
-    node.removing |= remove;
-    record(
-        &mut state,
-        &name,
-        EventType::Normal,
-        "NodeNotSchedulable",
-        format!("Node {name} cordoned for drain"),
-    );
+    existing(&mut state, &name, context)?;
+    drain::mark(&mut state, &name, remove);
     lock.save(&state)?;
     let result = run_stored(context, &lock, &mut state, args.timeout)?;
     let blockers = {
@@ -257,6 +254,33 @@ fn drain(context: &Context, args: DrainArgs, remove: bool) -> Result<Exit> {
     Ok(Exit::NotConverged)
 }
 
+/// `--dry-run`: the drain simulated on the state as it is; nothing is locked or written.
+fn preview(context: &Context, args: &DrainArgs, remove: bool) -> Result<Exit> {
+    let state = state_store::load(&context.state)?;
+    let desired = stored_desired(&state)?;
+    let preview =
+        drain::preview(&desired, &state, &args.name, remove, args.timeout).ok_or_else(|| {
+            anyhow!(
+                "node {} not found in state {}",
+                args.name,
+                context.state.display()
+            )
+        })?;
+    if context.output.is_document() {
+        out(&render::document(
+            &render::drain::document(&preview),
+            context.output,
+        ));
+    } else {
+        out(&render::drain::table(&preview));
+    }
+    Ok(if preview.completes {
+        Exit::Success
+    } else {
+        Exit::NotConverged
+    })
+}
+
 /// The loop on the workloads as last applied (what `node drain` and `rollout undo` need).
 pub(super) fn run_stored(
     context: &Context,
@@ -265,13 +289,7 @@ pub(super) fn run_stored(
     timeout: u64,
 ) -> Result<executor::RunResult> {
     let desired = stored_desired(state)?;
-    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
-    let options = RunOptions {
-        reconcile: Options { prune: Prune::Keep },
-        timeout,
-        ..Default::default()
-    };
-    let result = executor::run(&desired, state, &scheduler, &options, |state, _| {
+    let result = drain::run(&desired, state, timeout, |state, _| {
         lock.save(state)
             .with_context(|| format!("saving state {}", context.state.display()))
     })?;

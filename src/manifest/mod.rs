@@ -12,6 +12,7 @@ mod objects;
 mod pod;
 pub mod tree;
 
+pub use objects::HOSTNAME_LABEL;
 pub use pod::parse_duration;
 mod wire;
 

@@ -14,16 +14,37 @@ pub struct BudgetStatus {
     pub desired_healthy: i32,
     pub current_healthy: i32,
     pub disruptions_allowed: i32,
+    /// Replicas the owning workloads want (what "healthy" can reach at most).
+    pub scale: i32,
+}
+
+/// `minAvailable N` / `maxUnavailable N` as declared.
+pub fn rule(budget: &DisruptionBudget) -> String {
+    match (budget.min_available, budget.max_unavailable) {
+        (Some(v), _) => format!("minAvailable {v}"),
+        (_, Some(v)) => format!("maxUnavailable {v}"),
+        _ => "no bounds".to_string(),
+    }
 }
 
 impl BudgetStatus {
+    /// Why the budget can never allow an eviction, however healthy its
+    /// replicas get (evicting one always leaves fewer than it needs).
+    pub fn never_allows(&self, budget: &DisruptionBudget) -> Option<String> {
+        (self.scale > 0 && self.desired_healthy >= self.scale).then(|| {
+            format!(
+                "{} can never allow an eviction: {} needs {} healthy of the {} replicas it covers",
+                self.id,
+                rule(budget),
+                self.desired_healthy,
+                self.scale
+            )
+        })
+    }
+
     /// Kubernetes' eviction refusal, with the numbers.
     pub fn refusal(&self, budget: &DisruptionBudget) -> String {
-        let rule = match (budget.min_available, budget.max_unavailable) {
-            (Some(v), _) => format!("minAvailable {v}"),
-            (_, Some(v)) => format!("maxUnavailable {v}"),
-            _ => "no bounds".to_string(),
-        };
+        let rule = rule(budget);
         format!(
             "Cannot evict pod as it would violate the pod's disruption budget. {} ({rule}) has {} healthy of {} expected, {} needed: {} disruptions allowed",
             self.id,
@@ -90,5 +111,53 @@ pub fn status(
         desired_healthy,
         current_healthy,
         disruptions_allowed,
+        scale,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::workload::{Kind, ObjectRef};
+
+    fn budget(min: Option<IntOrPercent>, max: Option<IntOrPercent>) -> DisruptionBudget {
+        DisruptionBudget {
+            id: ObjectRef::new(Kind::PodDisruptionBudget, "default", "api"),
+            selector: None,
+            min_available: min,
+            max_unavailable: max,
+            manifest: serde_json::Value::Null,
+        }
+    }
+
+    fn status(desired_healthy: i32, scale: i32) -> BudgetStatus {
+        BudgetStatus {
+            id: ObjectRef::new(Kind::PodDisruptionBudget, "default", "api"),
+            expected: scale,
+            desired_healthy,
+            current_healthy: scale,
+            disruptions_allowed: (scale - desired_healthy).max(0),
+            scale,
+        }
+    }
+
+    #[test]
+    fn a_budget_needing_every_replica_never_allows_an_eviction() {
+        let all = budget(Some(IntOrPercent::Int(4)), None);
+        assert_eq!(
+            status(4, 4).never_allows(&all).as_deref(),
+            Some(
+                "PodDisruptionBudget/default/api can never allow an eviction: minAvailable 4 needs 4 healthy of the 4 replicas it covers"
+            )
+        );
+        let none = budget(None, Some(IntOrPercent::Percent(0)));
+        assert!(
+            status(4, 4)
+                .never_allows(&none)
+                .unwrap()
+                .contains("maxUnavailable 0%")
+        );
+        // One to spare: evictions wait for health, but can happen.
+        assert_eq!(status(3, 4).never_allows(&all), None);
     }
 }

@@ -4,8 +4,10 @@
 pub mod capacity;
 pub mod describe;
 pub mod documents;
+pub mod drain;
 pub mod explain;
 pub mod github;
+pub mod import;
 pub mod junit;
 pub mod plan;
 pub mod tables;

@@ -1,0 +1,178 @@
+//! Live objects into the state's records: nodes, replicas, and the clock
+//! their times are counted on.
+
+use super::Input;
+use super::cluster::{self, Object, at, condition, is_true, items, parse_time};
+use crate::manifest::tree::{Node, Value};
+use crate::manifest::{self, Diagnostic};
+use crate::model::state::{Condition, NodeSource, NodeState, Phase, Replica};
+use crate::model::workload::{Kind, ObjectRef};
+use std::collections::BTreeMap;
+
+/// Wall-clock times become simulated seconds since the oldest object was
+/// created; the state's clock is the newest time in the input.
+pub(super) struct Clock {
+    epoch: i64,
+    pub now: u64,
+}
+
+impl Clock {
+    pub(super) fn new(input: &Input) -> Clock {
+        let mut times = Vec::new();
+        for object in input.objects.values().flat_map(BTreeMap::values) {
+            collect_times(object.root, &mut times);
+        }
+        let epoch = times.iter().copied().min().unwrap_or(0);
+        let newest = times.iter().copied().max().unwrap_or(0);
+        Clock {
+            epoch,
+            now: (newest - epoch).max(0) as u64,
+        }
+    }
+
+    fn at(&self, text: Option<&str>) -> Option<u64> {
+        text.and_then(parse_time)
+            .map(|t| (t - self.epoch).clamp(0, self.now as i64) as u64)
+    }
+}
+
+/// The times that say when things happened (creation, start, conditions).
+fn collect_times(node: &Node, times: &mut Vec<i64>) {
+    const KEYS: [&str; 4] = [
+        "creationTimestamp",
+        "startTime",
+        "lastTransitionTime",
+        "startedAt",
+    ];
+    match &node.value {
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                if key.as_str() == Some("managedFields") {
+                    continue;
+                }
+                match value.as_str() {
+                    Some(text) if key.as_str().is_some_and(|k| KEYS.contains(&k)) => {
+                        times.extend(parse_time(text));
+                    }
+                    _ => collect_times(value, times),
+                }
+            }
+        }
+        Value::Seq(list) => list.iter().for_each(|item| collect_times(item, times)),
+        _ => {}
+    }
+}
+
+pub(super) fn node(object: &Object, clock: &Clock, diagnostics: &mut Vec<Diagnostic>) -> NodeState {
+    let mut labels = object.labels();
+    labels
+        .entry(manifest::HOSTNAME_LABEL.to_string())
+        .or_insert_with(|| object.name().to_string());
+    let unschedulable = is_true(at(object.root, &["spec", "unschedulable"]));
+    let ready = condition(object, "Ready");
+    let (is_ready, conditions, not_ready_since) = match ready {
+        Some([status, reason, message, since]) => {
+            let since = clock.at(Some(since)).unwrap_or(clock.now);
+            (
+                status == "True",
+                vec![Condition::ready(status, reason, message, since)],
+                (status != "True").then_some(since),
+            )
+        }
+        // A node that never reported is not ready (the node controller's Unknown).
+        None => (false, Vec::new(), Some(clock.now)),
+    };
+    NodeState {
+        name: object.name().to_string(),
+        labels,
+        allocatable: cluster::allocatable(object, diagnostics),
+        taints: cluster::taints(object, diagnostics),
+        unschedulable,
+        // A cordon is an operator's act, not part of a node's manifest.
+        cordoned: unschedulable,
+        draining: false,
+        removing: false,
+        ready: is_ready,
+        not_ready_since,
+        conditions,
+        source: NodeSource::Manifest,
+    }
+}
+
+pub(super) fn replica(
+    pod: &Object,
+    workload: &ObjectRef,
+    revision: u64,
+    hash: String,
+    clock: &Clock,
+) -> Replica {
+    let node = pod.str(&["spec", "nodeName"]).map(str::to_string);
+    let ready = condition(pod, "Ready");
+    let is_ready = node.is_some() && ready.is_some_and(|[status, ..]| status == "True");
+    let scheduled = condition(pod, "PodScheduled");
+    let restarts = items(at(pod.root, &["status", "containerStatuses"]))
+        .iter()
+        .filter_map(|s| match s.get("restartCount").map(|n| &n.value) {
+            Some(Value::Int(n)) => u32::try_from(*n).ok(),
+            Some(Value::UInt(n)) => u32::try_from(*n).ok(),
+            _ => None,
+        })
+        .sum();
+    // A DaemonSet pod is pinned to its node by a matchFields term on metadata.name.
+    let target_node = (workload.kind == Kind::DaemonSet).then(|| {
+        node.clone().or_else(|| {
+            let terms = at(
+                pod.root,
+                &[
+                    "spec",
+                    "affinity",
+                    "nodeAffinity",
+                    "requiredDuringSchedulingIgnoredDuringExecution",
+                    "nodeSelectorTerms",
+                ],
+            );
+            items(terms).iter().find_map(|term| {
+                items(term.get("matchFields")).iter().find_map(|field| {
+                    (field.get("key").and_then(Node::as_str) == Some("metadata.name"))
+                        .then(|| items(field.get("values")).first().and_then(Node::as_str))
+                        .flatten()
+                        .map(str::to_string)
+                })
+            })
+        })
+    });
+    let created_at = clock
+        .at(pod.str(&["metadata", "creationTimestamp"]))
+        .unwrap_or(0);
+    Replica {
+        name: pod.name().to_string(),
+        workload: workload.clone(),
+        revision,
+        hash,
+        target_node: target_node.flatten(),
+        // orch starts a replica when it binds it; a pod still creating its containers is not ready yet.
+        phase: if node.is_some() {
+            Phase::Running
+        } else {
+            Phase::Pending
+        },
+        ready: is_ready,
+        created_at,
+        started_at: node.as_ref().map(|_| {
+            clock
+                .at(pod.str(&["status", "startTime"]))
+                .unwrap_or(created_at)
+        }),
+        ready_at: is_ready.then(|| clock.at(ready.map(|r| r[3])).unwrap_or(created_at)),
+        restarts,
+        reason: match scheduled {
+            Some([status, _, message, _])
+                if node.is_none() && status == "False" && !message.is_empty() =>
+            {
+                Some(message.to_string())
+            }
+            _ => None,
+        },
+        node,
+    }
+}

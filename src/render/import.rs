@@ -1,0 +1,134 @@
+//! `orch import`: what was imported, and how each workload's Kubernetes
+//! revisions map onto orch's.
+
+use super::tables::table;
+use crate::import::Imported;
+use crate::model::state::{API_VERSION, Phase};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportDocument<'a> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub clock: u64,
+    pub nodes: usize,
+    pub replicas: usize,
+    pub workloads: Vec<ImportedWorkload<'a>>,
+    pub notices: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedWorkload<'a> {
+    pub object: String,
+    /// `last-applied` (kubectl's annotation) or `live` (the object without server defaults).
+    pub spec_from: &'static str,
+    pub revisions: Vec<ImportedRevision<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedRevision<'a> {
+    pub revision: u64,
+    pub hash: &'a str,
+    pub kubernetes_hashes: &'a [String],
+    pub replicas: usize,
+}
+
+fn spec_from(last_applied: bool) -> &'static str {
+    if last_applied { "last-applied" } else { "live" }
+}
+
+pub fn document(imported: &Imported) -> ImportDocument<'_> {
+    ImportDocument {
+        api_version: API_VERSION,
+        kind: "ImportResult",
+        clock: imported.state.clock,
+        nodes: imported.state.nodes.len(),
+        replicas: imported.state.replicas.len(),
+        workloads: imported
+            .workloads
+            .iter()
+            .map(|w| ImportedWorkload {
+                object: w.id.to_string(),
+                spec_from: spec_from(w.last_applied),
+                revisions: w
+                    .revisions
+                    .iter()
+                    .map(|(revision, hash, keys, replicas)| ImportedRevision {
+                        revision: *revision,
+                        hash,
+                        kubernetes_hashes: keys,
+                        replicas: *replicas,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        notices: &imported.notices,
+    }
+}
+
+/// The summary line and the revision table.
+pub fn summary(imported: &Imported, state: &str) -> String {
+    let s = &imported.state;
+    let budgets = s
+        .workloads
+        .iter()
+        .filter(|w| w.kind == crate::model::workload::Kind::PodDisruptionBudget)
+        .count();
+    let running = s
+        .replicas
+        .iter()
+        .filter(|r| r.phase == Phase::Running)
+        .count();
+    let mut text = format!(
+        "imported into {state}: {} nodes, {} workloads, {budgets} disruption budgets, {} replicas ({running} running, {} pending); clock {}\n\n",
+        s.nodes.len(),
+        imported.workloads.len(),
+        s.replicas.len(),
+        s.replicas.len() - running,
+        super::duration(s.clock),
+    );
+    let mut rows = Vec::new();
+    for workload in &imported.workloads {
+        for (i, (revision, hash, keys, replicas)) in workload.revisions.iter().rev().enumerate() {
+            rows.push(vec![
+                if i == 0 {
+                    workload.id.to_string()
+                } else {
+                    String::new()
+                },
+                if i == 0 {
+                    spec_from(workload.last_applied).to_string()
+                } else {
+                    String::new()
+                },
+                if i == 0 {
+                    format!("{revision} (current)")
+                } else {
+                    revision.to_string()
+                },
+                hash.clone(),
+                if keys.is_empty() {
+                    "<none>".into()
+                } else {
+                    keys.join(",")
+                },
+                replicas.to_string(),
+            ]);
+        }
+    }
+    text.push_str(&table(
+        &[
+            "WORKLOAD",
+            "SPEC FROM",
+            "REVISION",
+            "HASH",
+            "KUBERNETES HASH",
+            "REPLICAS",
+        ],
+        rows,
+    ));
+    text
+}
