@@ -5,7 +5,7 @@
 
 use crate::model::state::{API_VERSION, STATE_KIND, State};
 use rustc_hash::FxHashSet as HashSet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -206,15 +206,125 @@ fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
     Ok(())
 }
 
+/// JSON with the document's fields and each node, workload, replica and
+/// event on a line of its own: a change to one object is a one-line diff,
+/// without the size of fully indented JSON (about half).
+#[derive(Default)]
+struct OnePerLine {
+    depth: usize,
+    has_value: bool,
+}
+
+impl OnePerLine {
+    /// Containers this deep or shallower are laid out one entry per line.
+    const LINES: usize = 2;
+
+    fn newline<W: ?Sized + std::io::Write>(
+        &self,
+        out: &mut W,
+        depth: usize,
+    ) -> std::io::Result<()> {
+        out.write_all(b"\n")?;
+        for _ in 0..depth {
+            out.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for OnePerLine {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value && self.depth < Self::LINES {
+            self.newline(out, self.depth)?;
+        }
+        out.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        if self.depth <= Self::LINES {
+            self.newline(out, self.depth)?;
+        }
+        Ok(())
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value && self.depth < Self::LINES {
+            self.newline(out, self.depth)?;
+        }
+        out.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        if self.depth <= Self::LINES {
+            self.newline(out, self.depth)?;
+        }
+        Ok(())
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        out.write_all(if self.depth <= Self::LINES {
+            b": "
+        } else {
+            b":"
+        })
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
 /// The document as written to `path` (format by extension).
 pub fn to_text(state: &State, path: &Path) -> Result<String, StateError> {
     if is_json(path) {
-        let mut text = serde_json::to_string_pretty(state).map_err(|e| StateError::Serialize {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
-        text.push('\n');
-        Ok(text)
+        let mut bytes = Vec::new();
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut bytes, OnePerLine::default());
+        state
+            .serialize(&mut serializer)
+            .map_err(|e| StateError::Serialize {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
+        bytes.push(b'\n');
+        Ok(String::from_utf8(bytes).expect("serde_json writes UTF-8"))
     } else {
         serde_saphyr::to_string(state).map_err(|e| StateError::Serialize {
             path: path.into(),

@@ -11,7 +11,9 @@ use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::{CycleState, FilterPlugin, Scheduler, ScoringStrategy};
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler) {
     let mut snapshot = Snapshot::new(nodes);
@@ -29,21 +31,32 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     }
     // Older replicas keep their place; one that no longer fits where the
     // state says it runs (an edit by hand) is drift, corrected by moving it.
-    bound.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+    // (Names are unique: the unstable sort gives the same order.)
+    bound.sort_unstable_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
     let fit = NodeResourcesFit {
         strategy: ScoringStrategy::LeastAllocated,
     };
+    // Replicas of one template share its pod and its replica group (a
+    // DaemonSet's per-node pods differ only in node affinity, which groups ignore).
+    let mut last: Option<(&Replica, Arc<PodSpec>)> = None;
+    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
     for replica in bound {
-        let (Some(node), Some(template)) = (
-            replica.node.as_deref(),
-            pass.catalog.pod(&replica.workload, &replica.hash),
-        ) else {
+        let template = match &last {
+            Some((previous, template))
+                if previous.hash == replica.hash && previous.workload == replica.workload =>
+            {
+                Some(template.clone())
+            }
+            _ => pass.catalog.pod(&replica.workload, &replica.hash).cloned(),
+        };
+        let (Some(node), Some(template)) = (replica.node.as_deref(), template) else {
             continue;
         };
+        last = Some((replica, template.clone()));
         let Some(index) = snapshot.index_of(node) else {
             continue;
         };
-        let pod = replica_pod(template, replica);
+        let pod = replica_pod(&template, replica);
         let info = &snapshot.nodes[index];
         let drift = if !pod.matches_node_selector(&info.name, &info.labels) {
             Some(format!(
@@ -59,7 +72,12 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         };
         match drift {
             Some(why) => pass.delete(replica, DeleteReason::Drift(why)),
-            None => snapshot.assume(index, &pod),
+            None => {
+                let group = *groups
+                    .entry(Arc::as_ptr(&template))
+                    .or_insert_with(|| snapshot.group_of(&template));
+                snapshot.assume_in(index, &pod, group);
+            }
         }
     }
     let created = std::mem::take(&mut pass.created);

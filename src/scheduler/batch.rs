@@ -58,12 +58,37 @@ struct Statics {
     affinity: Vec<i64>,
 }
 
+/// Per-node resource results for one resource shape (requests), valid for a
+/// node while its version is the one stamped.
+struct Shape {
+    stamp: Vec<u32>,
+    fit: Vec<bool>,
+    resources: Vec<i64>,
+}
+
+const NEVER: u32 = u32::MAX;
+
+/// Nodes grouped by the part of a profile key that does not move during a
+/// pass (static scores, ignored, coarse domains), for one pod shape and key
+/// layout: a node whose fine counters are all zero joins its class's profile
+/// without a key being built and hashed.
+struct Classes {
+    of: Vec<u32>,
+    count: usize,
+}
+
 /// A scheduling pass over one snapshot: runs of identical replicas.
 pub struct Batch<'s> {
     scheduler: &'s Scheduler,
     /// Position of each node in name order (ties go to the lowest name).
     rank: Rc<Vec<u32>>,
     statics: HashMap<String, Rc<Statics>>,
+    /// Bumped on every placement a node receives: cached resource results
+    /// of a node stay valid until it changes.
+    versions: Vec<u32>,
+    shapes: FxHashMap<String, Shape>,
+    classes: FxHashMap<String, Rc<Classes>>,
+    coarse_limit: usize,
     keys: HashMap<Option<String>, Rc<Key>>,
     groups: GroupIndex,
     weights: Weights,
@@ -80,6 +105,8 @@ struct Weights {
 }
 
 impl<'s> Batch<'s> {
+    /// A pass over `snapshot`, which from now on changes only through this
+    /// batch's runs (cached per-node results rely on it).
     pub fn new(scheduler: &'s Scheduler, snapshot: &Snapshot) -> Batch<'s> {
         let mut order: Vec<usize> = (0..snapshot.nodes.len()).collect();
         order.sort_by(|&a, &b| snapshot.nodes[a].name.cmp(&snapshot.nodes[b].name));
@@ -94,6 +121,10 @@ impl<'s> Batch<'s> {
             scheduler,
             rank: Rc::new(rank),
             statics: HashMap::new(),
+            versions: vec![0; snapshot.nodes.len()],
+            shapes: FxHashMap::default(),
+            classes: FxHashMap::default(),
+            coarse_limit: COARSE_DOMAINS,
             keys: HashMap::new(),
             groups: GroupIndex::default(),
             weights: Weights {
@@ -105,6 +136,14 @@ impl<'s> Batch<'s> {
                 balanced: BalancedAllocation.weight(),
             },
         }
+    }
+
+    /// Treat keys with more than `limit` values as fine (tests use a low
+    /// limit to exercise fine keys on small fleets). Call before any run.
+    #[doc(hidden)]
+    pub fn with_coarse_limit(mut self, limit: usize) -> Self {
+        self.coarse_limit = limit;
+        self
     }
 
     /// Schedule `count` replicas of `pod` one after another, each placed one
@@ -128,6 +167,7 @@ impl<'s> Batch<'s> {
                 let result = self.scheduler.schedule(pod, snapshot);
                 if let Ok(placement) = &result {
                     snapshot.assume(placement.node, pod);
+                    self.versions[placement.node] += 1;
                 }
                 report(result);
             }
@@ -138,6 +178,7 @@ impl<'s> Batch<'s> {
             match model.best(self.weights) {
                 Some(placement) => {
                     snapshot.assume_in(placement.node, pod, group);
+                    self.versions[placement.node] += 1;
                     model.placed(placement.node, pod, snapshot, self.weights);
                     report(Ok(placement));
                 }
@@ -296,6 +337,7 @@ impl Model {
         let mut table = KeyTable {
             snapshot,
             cache: &mut batch.keys,
+            coarse_limit: batch.coarse_limit,
             keys: Vec::new(),
             names: HashMap::new(),
         };
@@ -525,6 +567,21 @@ impl Model {
         }
 
         // Profile slots: coarse keys by domain, fine counters by value.
+        let mut names: Vec<&Option<String>> = vec![&None; table.keys.len()];
+        for (name, &k) in &table.names {
+            names[k] = name;
+        }
+        let signature = format!(
+            "{:p}|{require_all}|{:?}|{:?}",
+            Rc::as_ptr(&statics),
+            soft.iter().map(|c| &c.key).collect::<Vec<_>>(),
+            names
+                .iter()
+                .zip(&table.keys)
+                .filter(|(_, k)| k.coarse)
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        );
         let keys = table.keys;
         let mut coarse_slot = vec![usize::MAX; keys.len()];
         let mut width = 3;
@@ -569,13 +626,55 @@ impl Model {
             scratch: Vec::new(),
             strategy: batch.scheduler.strategy,
         };
+        // Resource results come from the shape's cache where the node has not
+        // changed since they were computed.
+        let shape_key = format!("{:?}|{:?}", pod.requests, pod.non_zero_requests);
+        let shape = batch.shapes.entry(shape_key).or_insert_with(|| Shape {
+            stamp: vec![NEVER; n],
+            fit: vec![false; n],
+            resources: vec![0; n],
+        });
+        let classes = batch
+            .classes
+            .entry(signature)
+            .or_insert_with(|| Rc::new(model.classes()))
+            .clone();
+        let fine: Vec<usize> = (0..model.counters.len())
+            .filter(|&c| !model.keys[model.counters[c].key].coarse)
+            .collect();
+        let mut zero_profile = vec![NO_PROFILE; classes.count];
         for (i, node) in snapshot.nodes.iter().enumerate() {
             if !ok[i] {
                 continue;
             }
-            model.fit[i] = fits(pod, node);
-            model.resources[i] = model.resource_score(pod, snapshot, i, batch.weights);
-            model.assign(i);
+            if shape.stamp[i] != batch.versions[i] {
+                shape.stamp[i] = batch.versions[i];
+                shape.fit[i] = fits(pod, node);
+                shape.resources[i] = model.resource_score(pod, snapshot, i, batch.weights);
+            }
+            model.fit[i] = shape.fit[i];
+            model.resources[i] = shape.resources[i];
+            let zero = fine.iter().all(|&c| {
+                let counter = &model.counters[c];
+                let d = model.keys[counter.key].domain[i];
+                d != u32::MAX && counter.values[d as usize] == 0
+            });
+            if !zero {
+                model.assign(i);
+                continue;
+            }
+            let class = classes.of[i] as usize;
+            if zero_profile[class] == NO_PROFILE {
+                // Its key: the class prefix, then zeros.
+                model.assign(i);
+                zero_profile[class] = model.profile_of[i];
+                continue;
+            }
+            let p = zero_profile[class];
+            model.profile_of[i] = p;
+            if model.fit[i] {
+                model.profiles[p as usize].fitting += 1;
+            }
         }
         model.building = false;
         let mut entries: Vec<Vec<(i64, Reverse<u32>, u32)>> =
@@ -647,6 +746,31 @@ impl Model {
                 };
             }
         }
+    }
+
+    /// Every node's class: the profile key up to the fine counters.
+    fn classes(&self) -> Classes {
+        let fine_start = self.width - self.slot_fine_count();
+        let mut index: FxHashMap<Vec<i64>, u32> = FxHashMap::default();
+        let mut of = Vec::with_capacity(self.profile_of.len());
+        let mut key = Vec::new();
+        for node in 0..self.profile_of.len() {
+            self.profile_key(node, &mut key);
+            key.truncate(fine_start);
+            let next = index.len() as u32;
+            of.push(*index.entry(key.clone()).or_insert(next));
+        }
+        Classes {
+            of,
+            count: index.len(),
+        }
+    }
+
+    fn slot_fine_count(&self) -> usize {
+        self.counters
+            .iter()
+            .filter(|c| !self.keys[c.key].coarse)
+            .count()
     }
 
     /// (Re)compute a statically feasible node's profile.
@@ -985,6 +1109,7 @@ impl Model {
 struct KeyTable<'a> {
     snapshot: &'a Snapshot,
     cache: &'a mut HashMap<Option<String>, Rc<Key>>,
+    coarse_limit: usize,
     keys: Vec<Rc<Key>>,
     names: HashMap<Option<String>, usize>,
 }
@@ -995,11 +1120,11 @@ impl KeyTable<'_> {
         if let Some(&found) = self.names.get(&name) {
             return found;
         }
-        let snapshot = self.snapshot;
+        let (snapshot, limit) = (self.snapshot, self.coarse_limit);
         let key = self
             .cache
             .entry(name.clone())
-            .or_insert_with(|| Rc::new(Key::new(snapshot, name.as_deref())))
+            .or_insert_with(|| Rc::new(Key::new(snapshot, name.as_deref(), limit)))
             .clone();
         self.keys.push(key);
         self.names.insert(name, self.keys.len() - 1);
@@ -1008,7 +1133,7 @@ impl KeyTable<'_> {
 }
 
 impl Key {
-    fn new(snapshot: &Snapshot, name: Option<&str>) -> Key {
+    fn new(snapshot: &Snapshot, name: Option<&str>, coarse_limit: usize) -> Key {
         let nodes = &snapshot.nodes;
         match name {
             None => Key {
@@ -1040,7 +1165,7 @@ impl Key {
                     })
                     .collect();
                 let domains = values.len();
-                let coarse = domains <= COARSE_DOMAINS;
+                let coarse = domains <= coarse_limit;
                 let mut members = Vec::new();
                 if !coarse {
                     members = vec![Vec::new(); domains];

@@ -289,3 +289,45 @@ fn a_missing_directory_is_named() {
             .contains("does not exist")
     );
 }
+
+#[test]
+fn json_states_hold_one_object_per_line() {
+    let state = populated();
+    let text = to_text(&state, Path::new("s.json")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "{");
+    assert_eq!(lines[1], r#"  "apiVersion": "orch.dev/v1","#);
+    assert_eq!(*lines.last().unwrap(), "}");
+    // Each replica, node and event is one line of compact JSON.
+    for replica in &state.replicas {
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&format!(r#""name":"{}""#, replica.name)))
+            .unwrap_or_else(|| panic!("{} on a line of its own", replica.name));
+        let item: serde_json::Value =
+            serde_json::from_str(line.trim().trim_end_matches(',')).unwrap();
+        assert_eq!(item, serde_json::to_value(replica).unwrap());
+    }
+    assert_eq!(
+        lines.len(),
+        // Braces, the scalar fields and each list's brackets, plus one line per item.
+        2 + 4
+            + 4 * 2
+            + state.nodes.len()
+            + state.workloads.len()
+            + state.replicas.len()
+            + state.events.len()
+            - [
+                &state.nodes.is_empty(),
+                &state.workloads.is_empty(),
+                &state.replicas.is_empty(),
+                &state.events.is_empty()
+            ]
+            .iter()
+            .filter(|e| ***e)
+            .count(),
+        "{text}"
+    );
+    let parsed: State = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed, state);
+}
