@@ -102,6 +102,18 @@ fn a_rollout_that_ends_skewed_is_reported_with_its_numbers() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     cluster.run(&["plan", "-f", "m", "-q"]).stderr("");
+    // In CI, a warning annotation at the Deployment's declaration.
+    let github = cluster.run(&["plan", "-f", "m", "-o", "github"]).success();
+    let stdout = String::from_utf8(github.get_output().stdout.clone()).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("topology spread skewed"))
+        .unwrap_or_else(|| panic!("a spread annotation in {stdout}"));
+    assert!(line.starts_with("::warning file=m/"), "{line}");
+    assert!(
+        line.ends_with(",title=Deployment/default/api topology spread skewed::topology spread on topology.kubernetes.io/zone: skew 2 exceeds maxSkew 1 (zone-a 0, zone-b 2, zone-c 1)"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -144,6 +144,14 @@ pub fn run(
             message,
         ));
     }
+    for warning in &result.warnings {
+        text.push_str(&command(
+            Level::Warning,
+            sources.get(&warning.object),
+            &format!("{} topology spread skewed", warning.object),
+            &warning.message(),
+        ));
+    }
     text
 }
 
