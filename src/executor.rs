@@ -294,10 +294,14 @@ pub fn execute(state: &mut State, actions: &[Action]) {
 
 fn execute_actions(state: &mut State, actions: &[Action]) {
     let now = state.clock;
+    // Positions of the replicas the actions name (not of every replica: a
+    // step touches few of a large fleet's).
+    let named: rustc_hash::FxHashSet<&str> = actions.iter().filter_map(Action::replica).collect();
     let mut index: HashMap<String, usize> = state
         .replicas
         .iter()
         .enumerate()
+        .filter(|(_, r)| named.contains(r.name.as_str()))
         .map(|(i, r)| (r.name.clone(), i))
         .collect();
     let mut removed = false;
