@@ -222,21 +222,39 @@ fn step_status(reports: &[WorkloadReport]) -> Vec<StepStatus> {
 /// Live replicas of each Deployment revision (its ReplicaSet), by workload and hash.
 fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
     let mut sets: HashMap<ObjectRef, HashMap<String, i32>> = HashMap::default();
+    let mut add = |workload: &ObjectRef, hash: &str, count: i32| {
+        let by_hash = match sets.get_mut(workload) {
+            Some(found) => found,
+            None => sets.entry(workload.clone()).or_default(),
+        };
+        match by_hash.get_mut(hash) {
+            Some(total) => *total += count,
+            None => {
+                by_hash.insert(hash.to_string(), count);
+            }
+        }
+    };
+    // Replicas of one revision mostly sit next to each other: counted in runs.
+    let mut run: Option<(&ObjectRef, &str, i32)> = None;
     for r in state
         .replicas
         .iter()
         .filter(|r| r.phase != Phase::Terminating && r.workload.kind == Kind::Deployment)
     {
-        let by_hash = match sets.get_mut(&r.workload) {
-            Some(found) => found,
-            None => sets.entry(r.workload.clone()).or_default(),
-        };
-        match by_hash.get_mut(&r.hash) {
-            Some(count) => *count += 1,
-            None => {
-                by_hash.insert(r.hash.clone(), 1);
+        match &mut run {
+            Some((workload, hash, count)) if *hash == r.hash && **workload == r.workload => {
+                *count += 1;
+            }
+            _ => {
+                if let Some((workload, hash, count)) = run {
+                    add(workload, hash, count);
+                }
+                run = Some((&r.workload, &r.hash, 1));
             }
         }
+    }
+    if let Some((workload, hash, count)) = run {
+        add(workload, hash, count);
     }
     sets
 }
