@@ -136,12 +136,21 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             blocked: None,
         });
     }
+    // Replicas of one workload mostly sit next to each other: one lookup per run.
+    let mut last: Option<(&ObjectRef, usize)> = None;
     for replica in &state.replicas {
         if replica.phase == Phase::Terminating {
             continue;
         }
-        let Some(&i) = index.get(&replica.workload) else {
-            continue;
+        let i = match last {
+            Some((workload, i)) if *workload == replica.workload => i,
+            _ => {
+                let Some(&i) = index.get(&replica.workload) else {
+                    continue;
+                };
+                last = Some((&replica.workload, i));
+                i
+            }
         };
         let workload = &desired.workloads[i];
         // A DaemonSet replica kept on a node it would no longer be placed on
