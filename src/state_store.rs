@@ -219,85 +219,79 @@ impl OnePerLine {
     /// Containers this deep or shallower are laid out one entry per line.
     const LINES: usize = 2;
 
-    fn newline<W: ?Sized + std::io::Write>(
-        &self,
-        out: &mut W,
-        depth: usize,
-    ) -> std::io::Result<()> {
+    fn newline<W: ?Sized + Write>(&self, out: &mut W) -> std::io::Result<()> {
         out.write_all(b"\n")?;
-        for _ in 0..depth {
+        for _ in 0..self.depth {
             out.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value && self.depth < Self::LINES {
+            self.newline(out)?;
+        }
+        out.write_all(bracket)
+    }
+
+    /// Before an entry: the comma, and a new line at the laid-out depths.
+    fn entry<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> std::io::Result<()> {
+        if !first {
+            out.write_all(b",")?;
+        }
+        if self.depth <= Self::LINES {
+            self.newline(out)?;
         }
         Ok(())
     }
 }
 
 impl serde_json::ser::Formatter for OnePerLine {
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        out.write_all(b"[")
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.open(out, b"[")
     }
 
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value && self.depth < Self::LINES {
-            self.newline(out, self.depth)?;
-        }
-        out.write_all(b"]")
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.close(out, b"]")
     }
 
-    fn begin_array_value<W: ?Sized + std::io::Write>(
+    fn begin_array_value<W: ?Sized + Write>(
         &mut self,
         out: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if !first {
-            out.write_all(b",")?;
-        }
-        if self.depth <= Self::LINES {
-            self.newline(out, self.depth)?;
-        }
-        Ok(())
+        self.entry(out, first)
     }
 
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
         self.has_value = true;
         Ok(())
     }
 
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        out.write_all(b"{")
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.open(out, b"{")
     }
 
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value && self.depth < Self::LINES {
-            self.newline(out, self.depth)?;
-        }
-        out.write_all(b"}")
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
+        self.close(out, b"}")
     }
 
-    fn begin_object_key<W: ?Sized + std::io::Write>(
+    fn begin_object_key<W: ?Sized + Write>(
         &mut self,
         out: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if !first {
-            out.write_all(b",")?;
-        }
-        if self.depth <= Self::LINES {
-            self.newline(out, self.depth)?;
-        }
-        Ok(())
+        self.entry(out, first)
     }
 
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        out: &mut W,
-    ) -> std::io::Result<()> {
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
         out.write_all(if self.depth <= Self::LINES {
             b": "
         } else {
@@ -305,7 +299,7 @@ impl serde_json::ser::Formatter for OnePerLine {
         })
     }
 
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
         self.has_value = true;
         Ok(())
     }

@@ -16,7 +16,7 @@ pub mod revisions;
 pub mod spec;
 
 use crate::manifest::Diagnostic;
-use crate::manifest::tree::{self, Node, Value};
+use crate::manifest::tree::{Node, Value};
 use crate::model::state::{NodeState, State, WorkloadState};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::{self, Action};
@@ -55,20 +55,7 @@ pub struct Imported {
 
 /// Read every source (each a `kind: List`) into a state; all errors at once.
 pub fn import(sources: &[Source]) -> Result<Imported, Vec<Diagnostic>> {
-    let mut diagnostics = Vec::new();
-    let mut documents: Vec<(&str, Node)> = Vec::new();
-    for source in sources {
-        match tree::parse_documents(&source.text) {
-            Ok(docs) => documents.extend(docs.into_iter().map(|d| (source.name.as_str(), d))),
-            Err((line, column, message)) => diagnostics.push(Diagnostic {
-                file: source.name.clone(),
-                line,
-                column,
-                field: String::new(),
-                message,
-            }),
-        }
-    }
+    let (documents, mut diagnostics) = crate::manifest::documents(sources);
     let mut input = Input::default();
     for (file, document) in &documents {
         input.list(file, document, &mut diagnostics);

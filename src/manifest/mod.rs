@@ -110,8 +110,9 @@ impl Ctx<'_> {
     }
 }
 
-/// Parse, default and validate every source; all errors or the desired state.
-pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
+/// Every source's YAML documents with the file they come from (parsed on
+/// all cores), and a located diagnostic for each text that is not YAML.
+pub fn documents(sources: &[Source]) -> (Vec<(&str, Node)>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut documents: Vec<(&str, Node)> = Vec::new();
     for (source, parsed) in sources.iter().zip(parse_texts(sources)) {
@@ -126,6 +127,12 @@ pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<D
             }),
         }
     }
+    (documents, diagnostics)
+}
+
+/// Parse, default and validate every source; all errors or the desired state.
+pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let (documents, mut diagnostics) = documents(sources);
     let mut builder = objects::Builder::new(options.strict);
     for (file, document) in &documents {
         builder.document(file, document, &mut diagnostics);
