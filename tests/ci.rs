@@ -397,6 +397,15 @@ fn junit_suite(path: &std::path::Path) -> Element {
 /// A failing testcase's verdict: tag (`failure`/`error`), type and message.
 type Verdict<'a> = Option<(&'a str, &'a str, &'a str)>;
 
+/// Each testcase as (name, classname, its failure or error).
+fn testcases(suite: &Element) -> Vec<(&str, &str, Verdict<'_>)> {
+    suite
+        .children
+        .iter()
+        .map(|c| (c.attribute("name"), c.attribute("classname"), verdict(c)))
+        .collect()
+}
+
 fn verdict(case: &Element) -> Verdict<'_> {
     case.children
         .iter()
@@ -411,11 +420,7 @@ fn junit_of_the_converging_example_passes_every_workload() {
         .run(&["plan", "-f", "manifests/", "--junit", "report.xml", "-q"])
         .code(0);
     let suite = junit_suite(&cluster.path("report.xml"));
-    let cases: Vec<(&str, &str, Option<_>)> = suite
-        .children
-        .iter()
-        .map(|c| (c.attribute("name"), c.attribute("classname"), verdict(c)))
-        .collect();
+    let cases = testcases(&suite);
     assert_eq!(
         cases,
         [
@@ -503,11 +508,7 @@ fn junit_of_a_blocked_run_has_one_failure_with_the_scheduler_message() {
             ])
             .code(3);
         let suite = junit_suite(&cluster.path("out/report.xml"));
-        let cases: Vec<(&str, &str, Option<_>)> = suite
-            .children
-            .iter()
-            .map(|c| (c.attribute("name"), c.attribute("classname"), verdict(c)))
-            .collect();
+        let cases = testcases(&suite);
         assert_eq!(
             cases,
             [
@@ -548,11 +549,7 @@ fn junit_reports_manifest_errors_as_failures_and_a_broken_state_as_an_error() {
             .run(&[command, "-f", "web.yaml", "--junit", "report.xml"])
             .code(1);
         let suite = junit_suite(&cluster.path("report.xml"));
-        let cases: Vec<(&str, &str, Option<_>)> = suite
-            .children
-            .iter()
-            .map(|c| (c.attribute("name"), c.attribute("classname"), verdict(c)))
-            .collect();
+        let cases = testcases(&suite);
         assert_eq!(
             cases,
             [

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Cluster;
+use common::{Cluster, eventually};
 use serde_json::Value;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -79,18 +79,6 @@ impl Background {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-/// Poll `check` until it holds or `limit` passes.
-fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not within {limit:?}");
 }
 
 fn converged() -> Cluster {

@@ -110,3 +110,15 @@ pub fn nodes_on(replicas: &[Value]) -> Vec<String> {
     nodes.sort();
     nodes
 }
+
+/// Poll `check` until it holds or `limit` passes.
+pub fn eventually(limit: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{what}: not within {limit:?}");
+}
