@@ -11,9 +11,9 @@
 use crate::model::labels::{LabelSelector, Labels};
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::pod::{NodeAffinity, PodSpec, Toleration};
-use crate::model::state::{Phase, Replica, State};
+use crate::model::state::State;
 use crate::model::workload::{Desired, Kind};
-use crate::reconcile::Catalog;
+use crate::reconcile::{Catalog, occupied_snapshot};
 use crate::scheduler::plugins::pod_topology_spread::{
     Constraint, EligibleDomains, add_matching, constraints, eligible_domains, global_minimum,
 };
@@ -21,7 +21,6 @@ use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 /// One topology spread constraint whose skew exceeds its `maxSkew`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,41 +56,6 @@ impl SpreadSkew {
     }
 }
 
-/// A revision's scheduling view and its replica group in a snapshot.
-type PodAndGroup<'a> = (&'a Arc<PodSpec>, usize);
-
-/// The scheduler's view of `state`: every placed replica that is not
-/// terminating, except `except`, assumed on its node.
-pub fn placed_snapshot(state: &State, catalog: &Catalog, except: Option<&str>) -> Snapshot {
-    let mut snapshot = Snapshot::new(&state.nodes);
-    // Replicas of one revision are mostly adjacent: their pod and group are
-    // looked up once per run of them, not once per replica.
-    let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;
-    for replica in &state.replicas {
-        if Some(replica.name.as_str()) == except || replica.phase == Phase::Terminating {
-            continue;
-        }
-        let Some(index) = replica.node.as_deref().and_then(|n| snapshot.index_of(n)) else {
-            continue;
-        };
-        let found = match last {
-            Some((previous, found))
-                if previous.hash == replica.hash && previous.workload == replica.workload =>
-            {
-                found
-            }
-            _ => catalog
-                .pod(&replica.workload, &replica.hash)
-                .map(|pod| (pod, snapshot.group_of(pod))),
-        };
-        last = Some((replica, found));
-        if let Some((pod, group)) = found {
-            snapshot.assume_in(index, pod, group);
-        }
-    }
-    snapshot
-}
-
 /// Every Deployment's declared spread constraints checked on `state`, in the
 /// order of the desired workloads (hard constraints, then soft ones). The
 /// replicas are counted for the current template (its labels feed
@@ -108,7 +72,7 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
         return Vec::new();
     }
     let catalog = Catalog::build(desired, state);
-    let snapshot = placed_snapshot(state, &catalog, None);
+    let snapshot = occupied_snapshot(state, &catalog, None);
     let groups = GroupsByLabel::new(&snapshot);
     // Eligible domains depend only on the constraints and the pod's node
     // selection, which most workloads share: computed once per distinct pair.

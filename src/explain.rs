@@ -3,7 +3,6 @@
 //! it stands without that replica, and what would let it onto each node that
 //! rejects it. Pure: state and desired in, an explanation out.
 
-use crate::audit::placed_snapshot;
 use crate::model::state::{Replica, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Catalog, daemon_pod};
@@ -40,7 +39,7 @@ pub fn explain(
         .find(|r| r.name == name)
         .ok_or_else(|| ExplainError::NotFound(name.into()))?;
     let catalog = Catalog::build(desired, state);
-    let snapshot = placed_snapshot(state, &catalog, Some(&replica.name));
+    let snapshot = crate::reconcile::occupied_snapshot(state, &catalog, Some(&replica.name));
     let template = catalog
         .pod(&replica.workload, &replica.hash)
         .ok_or_else(|| ExplainError::NoTemplate(name.into()))?;

@@ -69,8 +69,8 @@ pub fn headroom(
     only: &[ObjectRef],
     limit: usize,
 ) -> Vec<Headroom> {
-    let snapshot = occupied_snapshot(desired, state);
     let catalog = Catalog::build(desired, state);
+    let snapshot = occupied_snapshot(state, &catalog, None);
     let replicas_of = |id: &ObjectRef| {
         state
             .replicas

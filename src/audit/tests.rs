@@ -1,6 +1,7 @@
 use super::*;
 use crate::executor::{self, RunOptions};
 use crate::manifest::{ParseOptions, parse};
+use crate::model::state::Phase;
 use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::sources::Source;
 

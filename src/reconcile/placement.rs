@@ -6,7 +6,6 @@ use super::daemonset::daemon_pod;
 use super::{Action, Catalog, DeleteReason, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Phase, Replica, State};
-use crate::model::workload::Desired;
 use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::Snapshot;
@@ -144,25 +143,38 @@ fn replica_pod<'a>(template: &'a PodSpec, replica: &Replica) -> Cow<'a, PodSpec>
     }
 }
 
+/// A revision's scheduling view and its replica group in a snapshot.
+type PodAndGroup<'a> = (&'a Arc<PodSpec>, usize);
+
 /// The scheduler's view of `state` as it stands: every node, with every bound
-/// replica that is not terminating accounted on its node — what the next
-/// replica to be placed would meet.
-pub fn occupied_snapshot(desired: &Desired, state: &State) -> Snapshot {
-    let catalog = Catalog::build(desired, state);
+/// replica that is not terminating (but `except`) accounted on its node —
+/// what the next replica to be placed would meet.
+pub fn occupied_snapshot(state: &State, catalog: &Catalog, except: Option<&str>) -> Snapshot {
     let mut snapshot = Snapshot::new(&state.nodes);
-    for replica in state
-        .replicas
-        .iter()
-        .filter(|r| r.phase != Phase::Terminating)
-    {
-        let (Some(index), Some(template)) = (
-            replica.node.as_deref().and_then(|n| snapshot.index_of(n)),
-            catalog.pod(&replica.workload, &replica.hash),
-        ) else {
+    // Replicas of one revision are mostly adjacent: their pod and group are
+    // looked up once per run of them, not once per replica.
+    let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;
+    for replica in &state.replicas {
+        if Some(replica.name.as_str()) == except || replica.phase == Phase::Terminating {
+            continue;
+        }
+        let Some(index) = replica.node.as_deref().and_then(|n| snapshot.index_of(n)) else {
             continue;
         };
-        let pod = replica_pod(template, replica);
-        snapshot.assume(index, &pod);
+        let found = match last {
+            Some((previous, found))
+                if previous.hash == replica.hash && previous.workload == replica.workload =>
+            {
+                found
+            }
+            _ => catalog
+                .pod(&replica.workload, &replica.hash)
+                .map(|pod| (pod, snapshot.group_of(pod))),
+        };
+        last = Some((replica, found));
+        if let Some((pod, group)) = found {
+            snapshot.assume_in(index, pod, group);
+        }
     }
     snapshot
 }
