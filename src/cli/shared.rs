@@ -19,17 +19,8 @@ pub struct ManifestArgs {
 /// Read and validate the `-f` set. Every diagnostic goes to stderr; the
 /// returned error only summarizes.
 pub fn load_manifests(args: &ManifestArgs, quiet: bool) -> Result<Loaded> {
-    load_manifests_and_sources(args, quiet).map(|(loaded, _)| loaded)
-}
-
-/// The same, keeping the sources as read (a saved plan records them).
-pub fn load_manifests_and_sources(
-    args: &ManifestArgs,
-    quiet: bool,
-) -> Result<(Loaded, Vec<Source>)> {
     let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
-    let loaded = parse_sources(&sources, args.strict, quiet)?;
-    Ok((loaded, sources))
+    parse_sources(&sources, args.strict, quiet)
 }
 
 /// Parse and validate manifest texts, every diagnostic on stderr.
