@@ -1,11 +1,16 @@
 //! The human view of a run (`plan` and `apply`): the timeline of actions,
 //! the per-workload summary, and the reasons anything is blocked.
 
-use super::{duration, tables::table};
+use super::{
+    duration,
+    tables::{Tabular, table},
+};
 use crate::executor::{Outcome, RunResult};
 use crate::reconcile::Action;
 use crate::reconcile::status::WorkloadReport;
 use anstyle::{AnsiColor, Style};
+use std::collections::HashMap;
+use std::fmt::Write;
 
 /// The colour of a timeline row follows its sign: `+` creates are green,
 /// `-` deletions red, `~` changes (binds, readiness, updates, restarts)
@@ -34,13 +39,14 @@ fn sign(action: &Action) -> char {
 /// colour-aware stream strips them when colour is off.
 fn styled_rows(text: &str, styles: &[Style]) -> String {
     let mut lines = text.lines();
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len() + styles.len() * 12);
     if let Some(header) = lines.next() {
         out.push_str(header);
         out.push('\n');
     }
     for (line, style) in lines.zip(styles.iter().chain(std::iter::repeat(&Style::new()))) {
-        out.push_str(&format!("{style}{line}{style:#}\n"));
+        // Writing into a String cannot fail.
+        let _ = writeln!(out, "{style}{line}{style:#}");
     }
     out
 }
@@ -104,39 +110,34 @@ pub fn summary_line(result: &RunResult, verb: &str) -> String {
 /// One row per action, with simulated time, coloured by kind of change
 /// (whole lines, so escape codes never skew the column widths).
 pub fn timeline(result: &RunResult) -> String {
-    let mut rows = Vec::new();
+    let mut table = Tabular::new(&["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"]);
     let mut styles = Vec::new();
     for step in &result.steps {
+        let time = duration(step.time);
         // Status updates are in the JSON document and the step counts, not the timeline.
         for action in step
             .actions
             .iter()
             .filter(|a| !matches!(a, Action::SetStatus { .. }))
         {
-            let detail = match action {
-                Action::FailedScheduling { message, .. } => message.clone(),
-                Action::Delete { reason, .. } => reason.to_string(),
-                Action::RecordRevision { revision, hash, .. } => {
-                    format!("revision {revision} ({hash})")
-                }
-                _ => String::new(),
-            };
             styles.push(style_for(sign(action)));
-            rows.push(vec![
-                duration(step.time),
-                format!("{} {}", sign(action), action.op()),
-                action.object(),
-                action.replica().unwrap_or("").to_string(),
-                action.node().unwrap_or("").to_string(),
-                detail,
-            ]);
+            table
+                .cell(&time)
+                .cell(format_args!("{} {}", sign(action), action.op()))
+                .cell(action.object())
+                .cell(action.replica().unwrap_or(""))
+                .cell(action.node().unwrap_or(""));
+            match action {
+                Action::FailedScheduling { message, .. } => table.cell(message),
+                Action::Delete { reason, .. } => table.cell(reason),
+                Action::RecordRevision { revision, hash, .. } => {
+                    table.cell(format_args!("revision {revision} ({hash})"))
+                }
+                _ => table.cell(""),
+            };
         }
     }
-    let text = table(
-        &["TIME", "ACTION", "OBJECT", "REPLICA", "NODE", "DETAIL"],
-        rows,
-    );
-    styled_rows(&text, &styles)
+    styled_rows(&table.render(), &styles)
 }
 
 /// One row per step and workload that changed in it: the counts after the
@@ -144,12 +145,15 @@ pub fn timeline(result: &RunResult) -> String {
 pub fn steps(result: &RunResult) -> String {
     let mut rows = Vec::new();
     for step in &result.steps {
+        // Counted once per step: a step can hold 100k actions over thousands of workloads.
+        let mut per_object: HashMap<String, usize> = HashMap::new();
+        for action in &step.actions {
+            if !matches!(action, Action::SetStatus { .. }) {
+                *per_object.entry(action.object()).or_default() += 1;
+            }
+        }
         for status in &step.status {
-            let actions = step
-                .actions
-                .iter()
-                .filter(|a| a.object() == status.object && !matches!(a, Action::SetStatus { .. }))
-                .count();
+            let actions = per_object.get(&status.object).copied().unwrap_or(0);
             if actions == 0 {
                 continue;
             }
