@@ -11,7 +11,7 @@ use crate::reconcile::{Catalog, summarize};
 use crate::render::documents::{self, NodeItem, ReplicaItem, WorkloadItem};
 use crate::render::{self, Format};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How the listing will be printed, so only that is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,23 +130,24 @@ fn nodes(
     shape: Shape,
 ) -> Listing {
     let catalog = Catalog::build(desired, state);
+    // One pass over the replicas: what each node holds.
+    let mut held: HashMap<&str, (usize, Resources)> = HashMap::new();
+    for replica in &state.replicas {
+        let Some(node) = replica.node.as_deref() else {
+            continue;
+        };
+        let (count, requested) = held.entry(node).or_default();
+        *count += 1;
+        if let Some(pod) = catalog.pod(&replica.workload, &replica.hash) {
+            requested.add(&pod.requests);
+        }
+    }
     let mut items = Vec::new();
     for node in &state.nodes {
         if selector.is_some_and(|s| !s.matches(&node.labels)) {
             continue;
         }
-        let mut requested = Resources::default();
-        let mut count = 0;
-        for replica in state
-            .replicas
-            .iter()
-            .filter(|r| r.node.as_deref() == Some(node.name.as_str()))
-        {
-            count += 1;
-            if let Some(pod) = catalog.pod(&replica.workload, &replica.hash) {
-                requested.add(&pod.requests);
-            }
-        }
+        let (count, requested) = held.remove(node.name.as_str()).unwrap_or_default();
         items.push(NodeItem {
             name: node.name.clone(),
             ready: node.ready,
