@@ -150,6 +150,13 @@ fn decode<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, St
                 .to_string(),
         })
     } else {
+        // orch's own layout reads at JSON speed; anything else, and every
+        // error, goes through the YAML parser.
+        if let Some(json) = fast_yaml::to_json(text)
+            && let Ok(value) = serde_json::from_str(&json)
+        {
+            return Ok(value);
+        }
         serde_saphyr::from_str_with_options(text, state_options()).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             let message = e.without_snippet().to_string();
@@ -480,6 +487,8 @@ impl StateLock {
         save(&self.path, state)
     }
 }
+
+mod fast_yaml;
 
 #[cfg(test)]
 mod tests;

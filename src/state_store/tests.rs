@@ -331,3 +331,50 @@ fn json_states_hold_one_object_per_line() {
     let parsed: State = serde_json::from_str(&text).unwrap();
     assert_eq!(parsed, state);
 }
+
+/// A converged fleet's YAML state takes the fast path, and it reads exactly
+/// what serde-saphyr reads.
+#[test]
+fn yaml_states_orch_writes_read_fast_and_the_same() {
+    use crate::bench::{FleetSpec, Mix, generate};
+    use crate::manifest::ParseOptions;
+    use crate::scheduler::{Scheduler, ScoringStrategy};
+    use crate::sources::Source;
+    let sources: Vec<Source> = generate(FleetSpec {
+        nodes: 40,
+        replicas: 400,
+        seed: 3,
+        updated_every: 0,
+        mix: Mix::Mixed,
+    })
+    .into_iter()
+    .map(|(name, text)| Source { name, text })
+    .collect();
+    let desired = crate::manifest::parse(&sources, &ParseOptions::default())
+        .unwrap()
+        .desired;
+    let mut state = State::default();
+    crate::executor::run(
+        &desired,
+        &mut state,
+        &Scheduler::new(ScoringStrategy::LeastAllocated),
+        &crate::executor::RunOptions::default(),
+        |_, _| Ok::<(), ()>(()),
+    )
+    .unwrap();
+    // The generated fleet is orch's layout throughout; `populated` holds a
+    // float in a workload spec, which the fast path leaves to serde-saphyr.
+    for (state, fast_path) in [(state, true), (populated(), false)] {
+        let text = to_text(&state, Path::new("s.yaml")).unwrap();
+        let json = fast_yaml::to_json(&text);
+        assert_eq!(json.is_some(), fast_path);
+        if let Some(json) = json {
+            let fast: State = serde_json::from_str(&json).unwrap();
+            let slow: State = serde_saphyr::from_str_with_options(&text, state_options()).unwrap();
+            assert_eq!(fast, slow);
+        }
+        let mut sorted = state;
+        sorted.sort();
+        assert_eq!(parse(Path::new("s.yaml"), text.as_bytes()).unwrap(), sorted);
+    }
+}
