@@ -132,9 +132,30 @@ pub fn documents(sources: &[Source]) -> (Vec<(&str, Node)>, Vec<Diagnostic>) {
 
 /// Parse, default and validate every source; all errors or the desired state.
 pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
-    let (documents, mut diagnostics) = documents(sources);
+    let (documents, diagnostics) = documents(sources);
+    build(&documents, diagnostics, options)
+}
+
+/// Objects orch stored itself (workload specs in the state), read without a
+/// text round trip; `name` says where each came from in diagnostics.
+pub fn parse_stored<'a>(
+    objects: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+    options: &ParseOptions,
+) -> Result<Loaded, Vec<Diagnostic>> {
+    let documents: Vec<(&str, Node)> = objects
+        .into_iter()
+        .map(|(name, value)| (name, Node::from_json(value)))
+        .collect();
+    build(&documents, Vec::new(), options)
+}
+
+fn build(
+    documents: &[(&str, Node)],
+    mut diagnostics: Vec<Diagnostic>,
+    options: &ParseOptions,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut builder = objects::Builder::new(options.strict);
-    for (file, document) in &documents {
+    for (file, document) in documents {
         builder.document(file, document, &mut diagnostics);
     }
     let (desired, notices) = builder.finish(&mut diagnostics);
@@ -192,19 +213,7 @@ pub fn pod_spec_from_template(
     namespace: &str,
     template: &serde_json::Value,
 ) -> Result<PodSpec, Vec<Diagnostic>> {
-    let text = serde_json::to_string(template).unwrap_or_default();
-    let root = match tree::parse_documents(&text) {
-        Ok(mut docs) if docs.len() == 1 => docs.remove(0),
-        _ => {
-            return Err(vec![Diagnostic {
-                file: "<stored template>".into(),
-                line: 1,
-                column: 1,
-                field: String::new(),
-                message: "not a pod template".into(),
-            }]);
-        }
-    };
+    let root = Node::from_json(template);
     let mut diagnostics = Vec::new();
     let mut ctx = Ctx {
         file: "<stored template>",

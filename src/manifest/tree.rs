@@ -102,6 +102,38 @@ impl Node {
         node
     }
 
+    /// The tree of a JSON value orch stored itself: it has no source, so
+    /// every node is at line 1, column 1.
+    pub fn from_json(value: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        let value = match value {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Value::Int(i),
+                (None, Some(u), _) => Value::UInt(u),
+                (None, None, f) => Value::Float(f.unwrap_or(f64::NAN)),
+            },
+            J::String(s) => Value::Str(s.clone()),
+            J::Array(items) => Value::Seq(items.iter().map(Node::from_json).collect()),
+            J::Object(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (Node::at_start(Value::Str(k.clone())), Node::from_json(v)))
+                    .collect(),
+            ),
+        };
+        Node::at_start(value)
+    }
+
+    fn at_start(value: Value) -> Node {
+        Node {
+            value,
+            line: 1,
+            column: 1,
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {
@@ -250,6 +282,7 @@ fn clean_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn values_keep_their_locations() {
@@ -273,6 +306,53 @@ mod tests {
             docs[0].to_json(),
             serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}})
         );
+    }
+
+    fn without_locations(node: &Node) -> Node {
+        let value = match &node.value {
+            Value::Seq(items) => Value::Seq(items.iter().map(without_locations).collect()),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (without_locations(k), without_locations(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Node::at_start(value)
+    }
+
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value as J;
+        let leaf = prop_oneof![
+            Just(J::Null),
+            any::<bool>().prop_map(J::Bool),
+            any::<i64>().prop_map(J::from),
+            (i64::MAX as u64..=u64::MAX).prop_map(J::from),
+            (-1e6f64..1e6).prop_map(|f| J::from(f + 0.5)),
+            "[a-z0-9 .:/-]{0,8}".prop_map(J::String),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(J::Array),
+                prop::collection::btree_map("[a-z/.-]{1,6}", inner, 0..5)
+                    .prop_map(|m| J::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// A stored spec read straight from JSON is the tree its text would parse to.
+        #[test]
+        fn a_json_value_is_the_tree_its_text_parses_to(inner in json()) {
+            let value = serde_json::json!({ "spec": inner });
+            let text = serde_json::to_string(&value).unwrap();
+            let parsed = parse_documents(&text).unwrap();
+            prop_assert_eq!(parsed.len(), 1);
+            let direct = Node::from_json(&value);
+            prop_assert_eq!(without_locations(&parsed[0]), direct.clone());
+            prop_assert_eq!(direct.to_json(), value);
+        }
     }
 
     #[test]

@@ -15,7 +15,6 @@ use crate::model::labels::LabelSelector;
 use crate::model::state::State;
 use crate::model::workload::Desired;
 use crate::render::tables::table;
-use crate::sources::Source;
 use crate::state_store;
 use anyhow::{Result, anyhow};
 use std::time::Duration;
@@ -130,18 +129,19 @@ pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
 
 /// The workloads as last applied, rebuilt from the specs stored in the state.
 pub(super) fn stored_desired(state: &State) -> Result<Desired> {
-    let sources: Vec<Source> = state
-        .workloads
-        .iter()
-        .map(|w| Source {
-            name: format!("{} (stored in state)", w.id()),
-            text: serde_json::to_string(&w.spec).unwrap_or_default(),
-        })
-        .collect();
-    if sources.is_empty() {
+    if state.workloads.is_empty() {
         return Ok(Desired::default());
     }
-    manifest::parse(&sources, &ParseOptions { strict: false })
+    let names: Vec<String> = state
+        .workloads
+        .iter()
+        .map(|w| format!("{} (stored in state)", w.id()))
+        .collect();
+    let objects = names
+        .iter()
+        .map(String::as_str)
+        .zip(state.workloads.iter().map(|w| &w.spec));
+    manifest::parse_stored(objects, &ParseOptions { strict: false })
         .map(|loaded| loaded.desired)
         .map_err(|diagnostics| {
             let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
