@@ -103,6 +103,9 @@ pub fn run<E>(
     let start = state.clock;
     let mut persisted_clock = state.clock;
     let mut steps = Vec::new();
+    // The reports of the state the loop ended on, when it ended by finding
+    // nothing more to do (the state and clock do not change after that).
+    let mut final_reports = None;
     let outcome = loop {
         let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
         if !plan.actions.is_empty() {
@@ -149,13 +152,15 @@ pub fn run<E>(
             Some(_) => break Outcome::Timeout,
             None => {
                 let reports = reconcile::summarize(desired, state, state.clock);
-                break if !reports.iter().all(WorkloadReport::converged) {
+                let outcome = if !reports.iter().all(WorkloadReport::converged) {
                     Outcome::Blocked
                 } else if steps.is_empty() {
                     Outcome::NoChanges
                 } else {
                     Outcome::Converged
                 };
+                final_reports = Some(reports);
+                break outcome;
             }
         }
     };
@@ -163,7 +168,8 @@ pub fn run<E>(
         state.generation += 1;
         persist(state, None)?;
     }
-    let mut workloads = reconcile::summarize(desired, state, state.clock);
+    let mut workloads =
+        final_reports.unwrap_or_else(|| reconcile::summarize(desired, state, state.clock));
     if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
         for report in workloads
             .iter_mut()

@@ -28,9 +28,10 @@ fn api_version(kind: Kind) -> &'static str {
 }
 
 /// Where an object was declared, for messages about it later.
-struct Origin {
-    file: String,
-    root: Node,
+#[derive(Clone, Copy)]
+struct Origin<'b> {
+    file: &'b str,
+    root: &'b Node,
 }
 
 struct Dependencies {
@@ -38,18 +39,21 @@ struct Dependencies {
     field: String,
 }
 
-pub(super) struct Builder {
+pub(super) struct Builder<'b> {
     strict: bool,
+    /// The document being read (the object itself within a `List`).
+    current: Option<Origin<'b>>,
     desired: Desired,
     notices: Vec<Diagnostic>,
     seen: HashMap<ObjectRef, String>,
-    origins: HashMap<ObjectRef, (Origin, Dependencies)>,
+    origins: HashMap<ObjectRef, (Origin<'b>, Dependencies)>,
 }
 
-impl Builder {
-    pub fn new(strict: bool) -> Builder {
+impl<'b> Builder<'b> {
+    pub fn new(strict: bool) -> Builder<'b> {
         Builder {
             strict,
+            current: None,
             desired: Desired::default(),
             notices: Vec::new(),
             seen: HashMap::new(),
@@ -57,10 +61,11 @@ impl Builder {
         }
     }
 
-    pub fn document(&mut self, file: &str, root: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    pub fn document(&mut self, file: &'b str, root: &'b Node, diagnostics: &mut Vec<Diagnostic>) {
         if root.value == super::tree::Value::Null {
             return;
         }
+        self.current = Some(Origin { file, root });
         let mut ctx = Ctx {
             file,
             root,
@@ -260,7 +265,7 @@ impl Builder {
             id.as_ref(),
         );
         if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
-            self.register(ctx, &id, depends_on);
+            self.register(&id, depends_on);
             self.desired.workloads.push(Workload {
                 labels: object.metadata.labels.clone(),
                 replicas: replicas.max(0),
@@ -308,7 +313,7 @@ impl Builder {
             id.as_ref(),
         );
         if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
-            self.register(ctx, &id, depends_on);
+            self.register(&id, depends_on);
             self.desired.workloads.push(Workload {
                 labels: object.metadata.labels.clone(),
                 replicas: 0,
@@ -329,17 +334,11 @@ impl Builder {
         }
     }
 
-    fn register(&mut self, ctx: &Ctx, id: &ObjectRef, depends_on: Dependencies) {
-        self.origins.insert(
-            id.clone(),
-            (
-                Origin {
-                    file: ctx.file.to_string(),
-                    root: ctx.root.clone(),
-                },
-                depends_on,
-            ),
-        );
+    fn register(&mut self, id: &ObjectRef, depends_on: Dependencies) {
+        if let Some(Origin { file, root }) = self.current {
+            self.origins
+                .insert(id.clone(), (Origin { file, root }, depends_on));
+        }
     }
 
     /// Selector, template, scheduling view and declared dependencies, shared
@@ -508,8 +507,8 @@ impl Builder {
                 continue;
             };
             let mut ctx = Ctx {
-                file: &origin.file,
-                root: &origin.root,
+                file: origin.file,
+                root: origin.root,
                 diagnostics,
             };
             for (reference, text) in &dependencies.refs {
@@ -529,8 +528,8 @@ impl Builder {
             let first = &cycle[0];
             if let Some((origin, dependencies)) = self.origins.get(first) {
                 let mut ctx = Ctx {
-                    file: &origin.file,
-                    root: &origin.root,
+                    file: origin.file,
+                    root: origin.root,
                     diagnostics,
                 };
                 let names: Vec<String> = cycle

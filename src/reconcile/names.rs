@@ -5,14 +5,16 @@
 
 use crate::model::state::State;
 use crate::model::workload::ObjectRef;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 pub use crate::model::hash::{ALPHANUMS, fnv1a32};
 
 pub struct NameGenerator<'a> {
-    /// Names in the state, and names given out since.
-    taken: HashSet<&'a str>,
-    given: HashSet<String>,
+    state: &'a State,
+    /// Names in the state (gathered when the first name is asked for), and
+    /// names given out since.
+    taken: Option<FxHashSet<&'a str>>,
+    given: FxHashSet<String>,
     generation: u64,
     counter: u64,
 }
@@ -20,8 +22,9 @@ pub struct NameGenerator<'a> {
 impl<'a> NameGenerator<'a> {
     pub fn new(state: &'a State) -> NameGenerator<'a> {
         NameGenerator {
-            taken: state.replicas.iter().map(|r| r.name.as_str()).collect(),
-            given: HashSet::new(),
+            state,
+            taken: None,
+            given: FxHashSet::default(),
             generation: state.generation,
             counter: 0,
         }
@@ -32,6 +35,10 @@ impl<'a> NameGenerator<'a> {
             Some(hash) => format!("{}-{hash}-", workload.name),
             None => format!("{}-", workload.name),
         };
+        let state = self.state;
+        let taken = self
+            .taken
+            .get_or_insert_with(|| state.replicas.iter().map(|r| r.name.as_str()).collect());
         loop {
             self.counter += 1;
             let seed = format!("{workload}/{}/{}", self.generation, self.counter);
@@ -41,7 +48,7 @@ impl<'a> NameGenerator<'a> {
                 name.push(ALPHANUMS[(value % 27) as usize] as char);
                 value /= 27;
             }
-            if !self.taken.contains(name.as_str()) && self.given.insert(name.clone()) {
+            if !taken.contains(name.as_str()) && self.given.insert(name.clone()) {
                 return name;
             }
         }
@@ -52,6 +59,7 @@ impl<'a> NameGenerator<'a> {
 mod tests {
     use super::*;
     use crate::model::workload::Kind;
+    use std::collections::HashSet;
 
     #[test]
     fn names_are_deterministic_and_unique() {
