@@ -90,8 +90,25 @@ pub struct Batch<'s> {
     classes: FxHashMap<String, Rc<Classes>>,
     coarse_limit: usize,
     keys: HashMap<Option<String>, Rc<Key>>,
+    frames: FxHashMap<String, Rc<Frame>>,
     groups: GroupIndex,
     weights: Weights,
+}
+
+type Mask = Rc<Vec<bool>>;
+
+/// Per-node masks of one constraint layout (static results, the keys and
+/// inclusion policies of the pod's spread constraints), shared by every run
+/// with that layout.
+struct Frame {
+    /// Statically feasible and holding every DoNotSchedule key.
+    ok: Vec<bool>,
+    /// Spread scoring ignores the node (it lacks a ScheduleAnyway key).
+    ignored: Rc<Vec<bool>>,
+    /// Per DoNotSchedule constraint: where placements count, and the domains it registers.
+    hard: Vec<(Mask, Mask)>,
+    /// Per scoring constraint over a named key: where placements count.
+    soft: Vec<Rc<Vec<bool>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +143,7 @@ impl<'s> Batch<'s> {
             classes: FxHashMap::default(),
             coarse_limit: COARSE_DOMAINS,
             keys: HashMap::new(),
+            frames: FxHashMap::default(),
             groups: GroupIndex::default(),
             weights: Weights {
                 taint: TaintToleration.weight(),
@@ -158,7 +176,7 @@ impl<'s> Batch<'s> {
         // Pods pinned to named nodes are cheaper on the plain path, which
         // filters those nodes alone.
         let model = if count > 0 && super::pinned_nodes(pod, snapshot).is_none() {
-            Model::new(self, pod, snapshot)
+            Model::new(self, pod, snapshot, count)
         } else {
             None
         };
@@ -179,7 +197,8 @@ impl<'s> Batch<'s> {
                 Some(placement) => {
                     snapshot.assume_in(placement.node, pod, group);
                     self.versions[placement.node] += 1;
-                    model.placed(placement.node, pod, snapshot, self.weights);
+                    let version = self.versions[placement.node];
+                    model.placed(placement.node, version, pod, snapshot, self.weights);
                     report(Ok(placement));
                 }
                 None => {
@@ -192,10 +211,11 @@ impl<'s> Batch<'s> {
                     for _ in done..count {
                         report(Err(error.clone()));
                     }
-                    return;
+                    break;
                 }
             }
         }
+        model.finish(self);
     }
 
     fn statics(&mut self, pod: &PodSpec, snapshot: &Snapshot) -> Rc<Statics> {
@@ -237,6 +257,69 @@ impl<'s> Batch<'s> {
     }
 }
 
+impl Frame {
+    /// The masks of one layout: `Constraint::includes` and `has_all_keys`
+    /// over every node, from the static results and the keys' domains.
+    fn new(
+        statics: &Statics,
+        keys: &[Rc<Key>],
+        (hard, hard_keys): (&[Constraint], &[usize]),
+        (soft, soft_keys, require_all): (&[Constraint], &[usize], bool),
+    ) -> Frame {
+        let n = statics.ok.len();
+        let includes = |c: &Constraint, node: usize| {
+            (!c.honor_affinity || statics.affinity_ok[node])
+                && (!c.honor_taints || statics.taints_ok[node])
+        };
+        let has_all = |keys_of: &[usize]| -> Vec<bool> {
+            (0..n)
+                .map(|node| keys_of.iter().all(|&k| keys[k].domain[node] != u32::MAX))
+                .collect()
+        };
+        let eligible = has_all(hard_keys);
+        let ok = (0..n)
+            .map(|node| statics.ok[node] && eligible[node])
+            .collect();
+        let hard = hard
+            .iter()
+            .zip(hard_keys)
+            .map(|(c, &key)| {
+                let counts_here: Vec<bool> = (0..n)
+                    .map(|node| eligible[node] && includes(c, node))
+                    .collect();
+                let mut registered = vec![false; keys[key].domains];
+                for (node, &here) in counts_here.iter().enumerate() {
+                    if here {
+                        registered[keys[key].domain[node] as usize] = true;
+                    }
+                }
+                (Rc::new(counts_here), Rc::new(registered))
+            })
+            .collect();
+        let with_keys = has_all(soft_keys);
+        let ignored = with_keys.iter().map(|all| require_all && !all).collect();
+        let soft = soft
+            .iter()
+            .map(|c| {
+                if c.key == HOSTNAME {
+                    return Rc::new(Vec::new());
+                }
+                Rc::new(
+                    (0..n)
+                        .map(|node| with_keys[node] && includes(c, node))
+                        .collect(),
+                )
+            })
+            .collect();
+        Frame {
+            ok,
+            ignored: Rc::new(ignored),
+            hard,
+            soft,
+        }
+    }
+}
+
 /// A topology key in use by this run, with every node's domain in it.
 struct Key {
     /// Domain of each node (`u32::MAX`: the node lacks the key).
@@ -245,6 +328,10 @@ struct Key {
     coarse: bool,
     /// Fine keys: the nodes of each domain (re-profiled when it changes).
     members: Vec<Vec<u32>>,
+    /// The nodes that lack the key.
+    missing: Vec<u32>,
+    /// Fine keys: the most nodes in one domain.
+    largest: usize,
 }
 
 /// Matching replicas per domain of one key.
@@ -259,11 +346,11 @@ struct SpreadFilter {
     max_skew: i64,
     self_match: i64,
     /// Domains holding an eligible node the constraint includes.
-    registered: Vec<bool>,
+    registered: Rc<Vec<bool>>,
     registered_count: usize,
     min_domains: i64,
     /// Per node: placing here adds to the count (eligible and included).
-    counts_here: Vec<bool>,
+    counts_here: Rc<Vec<bool>>,
 }
 
 /// One scoring spread constraint.
@@ -273,7 +360,7 @@ struct SpreadScore {
     max_skew: i64,
     self_match: i64,
     /// Non-hostname keys, per node: replicas placed here count.
-    counts_here: Vec<bool>,
+    counts_here: Rc<Vec<bool>>,
 }
 
 struct Profile {
@@ -288,8 +375,11 @@ struct Profile {
     phi: i64,
     /// Its fitting nodes by (resource score, lowest name): entries go stale
     /// when a node changes and are dropped when they reach the top.
-    heap: BinaryHeap<(i64, Reverse<u32>, u32)>,
+    heap: BinaryHeap<Entry>,
 }
+
+/// A node in a profile's heap: (resource score, lowest name first, node).
+type Entry = (i64, Reverse<u32>, u32);
 
 struct Model {
     statics: Rc<Statics>,
@@ -304,13 +394,16 @@ struct Model {
     scores: Vec<SpreadScore>,
     /// Spread scoring applies (constraints, or the system defaults).
     spread_scoring: bool,
-    ignored: Vec<bool>,
+    ignored: Rc<Vec<bool>>,
     /// Counters of anti-affinity (own terms), existing anti-affinity, and affinity scores.
     anti: Vec<usize>,
     existing_anti: Vec<usize>,
     topology_score: Vec<usize>,
     /// Per placement: counter → delta at the receiving node's domain.
     self_deltas: Vec<(usize, i64)>,
+    /// The shape's cache (see `Shape`), held for the run.
+    shape_key: String,
+    stamp: Vec<u32>,
     fit: Vec<bool>,
     resources: Vec<i64>,
     profile_of: Vec<u32>,
@@ -326,7 +419,8 @@ struct Model {
 }
 
 impl Model {
-    fn new(batch: &mut Batch, pod: &PodSpec, snapshot: &Snapshot) -> Option<Model> {
+    /// The model of a run of `count` replicas of `pod`.
+    fn new(batch: &mut Batch, pod: &PodSpec, snapshot: &Snapshot, count: usize) -> Option<Model> {
         if !required(&pod.affinity.pod_affinity).is_empty() {
             return None; // required pod affinity: the plain path
         }
@@ -342,71 +436,66 @@ impl Model {
             names: HashMap::new(),
         };
         let mut counters: Vec<Counter> = Vec::new();
-        let mut ok: Vec<bool> = statics.ok.clone();
-        // `Constraint::includes` and `has_all_keys`, from the cached static results and keys.
-        let includes = |c: &Constraint, node: usize| {
-            (!c.honor_affinity || statics.affinity_ok[node])
-                && (!c.honor_taints || statics.taints_ok[node])
-        };
-        let has_all = |table: &mut KeyTable, constraints: &[Constraint]| -> Vec<bool> {
-            let mut all = vec![true; n];
-            for c in constraints {
-                let key = table.get(Some(&c.key));
-                for (node, present) in all.iter_mut().enumerate() {
-                    *present &= table.keys[key].domain[node] != u32::MAX;
-                }
-            }
-            all
-        };
 
-        // PodTopologySpread, DoNotSchedule.
+        // PodTopologySpread: the constraints, their keys (looked up in this
+        // order, which fixes each key's slot), and the per-node masks of
+        // their layout, computed once per layout in a pass.
         let hard = constraints(pod, WhenUnsatisfiable::DoNotSchedule);
-        let mut filters = Vec::new();
-        if !hard.is_empty() {
-            let eligible = has_all(&mut table, &hard);
-            for (i, e) in eligible.iter().enumerate() {
-                ok[i] &= *e;
-            }
-            for c in &hard {
-                let key = table.get(Some(&c.key));
-                let counter = new_counter(key, &table.keys, &mut counters);
-                let counts_here: Vec<bool> = (0..n)
-                    .map(|node| eligible[node] && includes(c, node))
-                    .collect();
-                let mut registered = vec![false; table.keys[key].domains];
-                for (i, &here) in counts_here.iter().enumerate() {
-                    if here {
-                        registered[table.keys[key].domain[i] as usize] = true;
-                    }
-                }
-                for (node, count) in groups.matching_per_node(snapshot, pod, &c.selector) {
-                    if counts_here[node] {
-                        counters[counter].values[table.keys[key].domain[node] as usize] += count;
-                    }
-                }
-                filters.push(SpreadFilter {
-                    counter,
-                    max_skew: c.max_skew,
-                    self_match: i64::from(c.selector.matches(&pod.labels)),
-                    registered_count: registered.iter().filter(|r| **r).count(),
-                    registered,
-                    min_domains: c.min_domains,
-                    counts_here,
-                });
-            }
-        }
-
-        // PodTopologySpread, scoring.
+        let hard_keys: Vec<usize> = hard.iter().map(|c| table.get(Some(&c.key))).collect();
         let (soft, require_all): (Vec<Constraint>, bool) =
             if pod.topology_spread_constraints.is_empty() {
                 (system_defaults(pod), false)
             } else {
                 (constraints(pod, WhenUnsatisfiable::ScheduleAnyway), true)
             };
-        let soft_keys = has_all(&mut table, &soft);
-        let ignored: Vec<bool> = soft_keys.iter().map(|all| require_all && !all).collect();
+        let soft_keys: Vec<usize> = soft.iter().map(|c| table.get(Some(&c.key))).collect();
+        let layout = format!(
+            "{:p}|{require_all}|{:?}|{:?}",
+            Rc::as_ptr(&statics),
+            hard.iter()
+                .map(|c| (&c.key, c.honor_affinity, c.honor_taints))
+                .collect::<Vec<_>>(),
+            soft.iter()
+                .map(|c| (&c.key, c.honor_affinity, c.honor_taints))
+                .collect::<Vec<_>>(),
+        );
+        let frame = match batch.frames.get(&layout) {
+            Some(found) => found.clone(),
+            None => {
+                let frame = Rc::new(Frame::new(
+                    &statics,
+                    &table.keys,
+                    (&hard, &hard_keys),
+                    (&soft, &soft_keys, require_all),
+                ));
+                batch.frames.insert(layout, frame.clone());
+                frame
+            }
+        };
+
+        // PodTopologySpread, DoNotSchedule.
+        let mut filters = Vec::new();
+        for ((c, &key), (counts_here, registered)) in hard.iter().zip(&hard_keys).zip(&frame.hard) {
+            let counter = new_counter(key, &table.keys, &mut counters);
+            for (node, count) in groups.matching_per_node(snapshot, pod, &c.selector) {
+                if counts_here[node] {
+                    counters[counter].values[table.keys[key].domain[node] as usize] += count;
+                }
+            }
+            filters.push(SpreadFilter {
+                counter,
+                max_skew: c.max_skew,
+                self_match: i64::from(c.selector.matches(&pod.labels)),
+                registered_count: registered.iter().filter(|r| **r).count(),
+                registered: registered.clone(),
+                min_domains: c.min_domains,
+                counts_here: counts_here.clone(),
+            });
+        }
+
+        // PodTopologySpread, scoring.
         let mut scores = Vec::new();
-        for c in &soft {
+        for (s, c) in soft.iter().enumerate() {
             let hostname = c.key == HOSTNAME;
             let per_node = groups.matching_per_node(snapshot, pod, &c.selector);
             let (counter, counts_here) = if hostname {
@@ -415,16 +504,14 @@ impl Model {
                 for (&node, &count) in &per_node {
                     counters[counter].values[node] += count;
                 }
-                (counter, Vec::new())
+                (counter, Rc::new(Vec::new()))
             } else {
                 let key = table.get(Some(&c.key));
                 if !table.keys[key].coarse {
                     return None; // spread weights over many domains: the plain path
                 }
                 let counter = new_counter(key, &table.keys, &mut counters);
-                let counts_here: Vec<bool> = (0..n)
-                    .map(|node| soft_keys[node] && includes(c, node))
-                    .collect();
+                let counts_here = frame.soft[s].clone();
                 for (&node, &count) in &per_node {
                     let domain = table.keys[key].domain[node];
                     if counts_here[node] && domain != u32::MAX {
@@ -441,7 +528,7 @@ impl Model {
                 counts_here,
             });
         }
-
+        let ignored = frame.ignored.clone();
         // InterPodAffinity.
         let anti_terms = resolve(
             required(&pod.affinity.pod_anti_affinity),
@@ -615,8 +702,10 @@ impl Model {
             existing_anti: existing_by_key.into_values().collect(),
             topology_score: score_by_key.into_values().collect(),
             self_deltas,
-            fit: vec![false; n],
-            resources: vec![0; n],
+            shape_key: String::new(),
+            stamp: Vec::new(),
+            fit: Vec::new(),
+            resources: Vec::new(),
             profile_of: vec![NO_PROFILE; n],
             profiles: Vec::new(),
             profile_index: FxHashMap::default(),
@@ -627,101 +716,176 @@ impl Model {
             strategy: batch.scheduler.strategy,
         };
         // Resource results come from the shape's cache where the node has not
-        // changed since they were computed.
+        // changed since they were computed; the model keeps the cache up to
+        // date for the nodes its run places on, and hands it back at the end.
         let shape_key = format!("{:?}|{:?}", pod.requests, pod.non_zero_requests);
-        let shape = batch.shapes.entry(shape_key).or_insert_with(|| Shape {
+        let shape = batch.shapes.remove(&shape_key).unwrap_or_else(|| Shape {
             stamp: vec![NEVER; n],
             fit: vec![false; n],
             resources: vec![0; n],
         });
+        model.shape_key = shape_key;
+        (model.stamp, model.fit, model.resources) = (shape.stamp, shape.fit, shape.resources);
         let classes = batch
             .classes
             .entry(signature)
             .or_insert_with(|| Rc::new(model.classes()))
             .clone();
-        let fine: Vec<usize> = (0..model.counters.len())
-            .filter(|&c| !model.keys[model.counters[c].key].coarse)
-            .collect();
-        let mut zero_profile = vec![NO_PROFILE; classes.count];
-        for (i, node) in snapshot.nodes.iter().enumerate() {
-            if !ok[i] {
+        // Nodes with a non-zero fine counter, or lacking a fine key, have a
+        // profile of their own; every other node joins its class's profile.
+        let mut own = vec![false; n];
+        for counter in &model.counters {
+            let key = &model.keys[counter.key];
+            if key.coarse {
                 continue;
             }
-            if shape.stamp[i] != batch.versions[i] {
-                shape.stamp[i] = batch.versions[i];
-                shape.fit[i] = fits(pod, node);
-                shape.resources[i] = model.resource_score(pod, snapshot, i, batch.weights);
+            for &node in &key.missing {
+                own[node as usize] = true;
             }
-            model.fit[i] = shape.fit[i];
-            model.resources[i] = shape.resources[i];
-            let zero = fine.iter().all(|&c| {
-                let counter = &model.counters[c];
-                let d = model.keys[counter.key].domain[i];
-                d != u32::MAX && counter.values[d as usize] == 0
-            });
-            if !zero {
+            for (d, &value) in counter.values.iter().enumerate() {
+                if value != 0 {
+                    for &node in &key.members[d] {
+                        own[node as usize] = true;
+                    }
+                }
+            }
+        }
+        // Each placement takes at most `per_placement` nodes out of a class
+        // profile (the receiving node, and the nodes of its fine domains, which
+        // are re-profiled); nodes that join it are pushed as they do. So before
+        // each placement, the profile's best node is among its `keep` best at
+        // the start of the run, or among those pushed since: its heap starts
+        // with those alone.
+        let mut seen: Vec<usize> = Vec::new();
+        let mut per_placement = 1usize;
+        for counter in &model.counters {
+            if !model.keys[counter.key].coarse && !seen.contains(&counter.key) {
+                seen.push(counter.key);
+                per_placement += model.keys[counter.key].largest;
+            }
+        }
+        let keep = (count - 1).saturating_mul(per_placement).saturating_add(1);
+        let mut zero_profile = vec![NO_PROFILE; classes.count];
+        // Per class profile, its best `keep` nodes so far, worst on top.
+        let mut entries: Vec<BinaryHeap<Reverse<Entry>>> = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        let strategy = model.strategy;
+        for (i, node) in snapshot.nodes.iter().enumerate() {
+            if !frame.ok[i] {
+                continue;
+            }
+            if model.stamp[i] != batch.versions[i] {
+                model.stamp[i] = batch.versions[i];
+                model.fit[i] = fits(pod, node);
+                model.resources[i] = resource_score(strategy, pod, snapshot, i, batch.weights);
+            }
+            if own[i] {
                 model.assign(i);
+                owners.push(i);
                 continue;
             }
             let class = classes.of[i] as usize;
-            if zero_profile[class] == NO_PROFILE {
-                // Its key: the class prefix, then zeros.
-                model.assign(i);
-                zero_profile[class] = model.profile_of[i];
-                continue;
-            }
-            let p = zero_profile[class];
-            model.profile_of[i] = p;
+            let p = match zero_profile[class] {
+                NO_PROFILE => {
+                    // Its key: the class prefix, then zeros.
+                    model.assign(i);
+                    zero_profile[class] = model.profile_of[i];
+                    model.profile_of[i]
+                }
+                p => {
+                    model.profile_of[i] = p;
+                    if model.fit[i] {
+                        model.profiles[p as usize].fitting += 1;
+                    }
+                    p
+                }
+            } as usize;
             if model.fit[i] {
-                model.profiles[p as usize].fitting += 1;
+                if entries.len() <= p {
+                    entries.resize_with(p + 1, BinaryHeap::new);
+                }
+                let entry = (model.resources[i], Reverse(model.rank[i]), i as u32);
+                let best = &mut entries[p];
+                if best.len() < keep {
+                    best.push(Reverse(entry));
+                } else if let Some(mut worst) = best.peek_mut()
+                    && entry > worst.0
+                {
+                    *worst = Reverse(entry);
+                }
             }
         }
         model.building = false;
-        let mut entries: Vec<Vec<(i64, Reverse<u32>, u32)>> =
-            vec![Vec::new(); model.profiles.len()];
-        for node in 0..n {
-            let p = model.profile_of[node];
-            if p != NO_PROFILE && model.fit[node] {
-                entries[p as usize].push((
+        entries.resize_with(model.profiles.len(), BinaryHeap::new);
+        for node in owners {
+            if model.fit[node] {
+                let p = model.profile_of[node] as usize;
+                let entry = (
                     model.resources[node],
                     Reverse(model.rank[node]),
                     node as u32,
-                ));
+                );
+                entries[p].push(Reverse(entry));
             }
         }
         for (profile, entries) in model.profiles.iter_mut().zip(entries) {
+            let entries: Vec<Entry> = entries.into_vec().into_iter().map(|e| e.0).collect();
             profile.heap = BinaryHeap::from(entries);
         }
         model.update_minimums();
         Some(model)
     }
 
-    /// NodeResourcesFit's and BalancedAllocation's weighted scores (the
-    /// plugins' own arithmetic, on cpu and memory read directly).
-    fn resource_score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, w: Weights) -> i64 {
-        let info = &snapshot.nodes[node];
-        let capacity = &info.allocatable.resources;
-        let fit = scored(
-            self.strategy,
-            (
-                info.non_zero_requested.milli_cpu + pod.non_zero_requests.milli_cpu,
-                capacity.milli_cpu,
-            ),
-            (
-                info.non_zero_requested.memory + pod.non_zero_requests.memory,
-                capacity.memory,
-            ),
+    /// Hand the shape's cache back to the pass.
+    fn finish(self, batch: &mut Batch) {
+        batch.shapes.insert(
+            self.shape_key,
+            Shape {
+                stamp: self.stamp,
+                fit: self.fit,
+                resources: self.resources,
+            },
         );
-        let balance = balanced(
-            (
-                info.requested.milli_cpu + pod.requests.milli_cpu,
-                capacity.milli_cpu,
-            ),
-            (info.requested.memory + pod.requests.memory, capacity.memory),
-        );
-        fit * w.fit + balance * w.balanced
     }
 
+    fn resource_score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, w: Weights) -> i64 {
+        resource_score(self.strategy, pod, snapshot, node, w)
+    }
+}
+
+/// NodeResourcesFit's and BalancedAllocation's weighted scores (the
+/// plugins' own arithmetic, on cpu and memory read directly).
+fn resource_score(
+    strategy: super::ScoringStrategy,
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+    node: usize,
+    w: Weights,
+) -> i64 {
+    let info = &snapshot.nodes[node];
+    let capacity = &info.allocatable.resources;
+    let fit = scored(
+        strategy,
+        (
+            info.non_zero_requested.milli_cpu + pod.non_zero_requests.milli_cpu,
+            capacity.milli_cpu,
+        ),
+        (
+            info.non_zero_requested.memory + pod.non_zero_requests.memory,
+            capacity.memory,
+        ),
+    );
+    let balance = balanced(
+        (
+            info.requested.milli_cpu + pod.requests.milli_cpu,
+            capacity.milli_cpu,
+        ),
+        (info.requested.memory + pod.requests.memory, capacity.memory),
+    );
+    fit * w.fit + balance * w.balanced
+}
+
+impl Model {
     /// Write `node`'s profile key into `key`.
     fn profile_key(&self, node: usize, key: &mut Vec<i64>) {
         key.clear();
@@ -845,7 +1009,7 @@ impl Model {
                 self.counters[filter.counter]
                     .values
                     .iter()
-                    .zip(&filter.registered)
+                    .zip(filter.registered.iter())
                     .filter(|(_, r)| **r)
                     .map(|(v, _)| *v)
                     .min()
@@ -1041,8 +1205,16 @@ impl Model {
     }
 
     /// Account a placement on `node` (already assumed on the snapshot).
-    fn placed(&mut self, node: usize, pod: &PodSpec, snapshot: &Snapshot, w: Weights) {
+    fn placed(
+        &mut self,
+        node: usize,
+        version: u32,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        w: Weights,
+    ) {
         let fits = fits(pod, &snapshot.nodes[node]);
+        self.stamp[node] = version;
         let p = self.profile_of[node] as usize;
         if self.fit[node] && !fits {
             self.profiles[p].fitting -= 1;
@@ -1135,7 +1307,7 @@ impl KeyTable<'_> {
 impl Key {
     fn new(snapshot: &Snapshot, name: Option<&str>, coarse_limit: usize) -> Key {
         let nodes = &snapshot.nodes;
-        match name {
+        let mut key = match name {
             None => Key {
                 // Per node; nodes without a hostname label are not scored by it.
                 domain: nodes
@@ -1151,6 +1323,8 @@ impl Key {
                 domains: nodes.len(),
                 coarse: false,
                 members: (0..nodes.len() as u32).map(|i| vec![i]).collect(),
+                missing: Vec::new(),
+                largest: 1,
             },
             Some(name) => {
                 let mut values: HashMap<&str, u32> = HashMap::new();
@@ -1179,10 +1353,16 @@ impl Key {
                     domain,
                     domains,
                     coarse,
+                    largest: members.iter().map(Vec::len).max().unwrap_or(0),
                     members,
+                    missing: Vec::new(),
                 }
             }
-        }
+        };
+        key.missing = (0..nodes.len() as u32)
+            .filter(|&node| key.domain[node as usize] == u32::MAX)
+            .collect();
+        key
     }
 }
 
