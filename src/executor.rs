@@ -9,7 +9,7 @@ use crate::model::state::{
 };
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::status::{Blocked, WorkloadReport};
-use crate::reconcile::{self, Action, Options};
+use crate::reconcile::{self, Action, Options, Plan};
 use crate::scheduler::Scheduler;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -106,8 +106,15 @@ pub fn run<E>(
     // The reports of the state the loop ended on, when it ended by finding
     // nothing more to do (the state and clock do not change after that).
     let mut final_reports = None;
+    // The next pass, when it was computed while the last step was persisted.
+    let mut following: Option<Plan> = None;
     let outcome = loop {
-        let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
+        let plan = match following.take() {
+            Some(plan) => plan,
+            None => {
+                reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile)
+            }
+        };
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
             state.generation += 1;
@@ -117,17 +124,49 @@ pub fn run<E>(
                 actions: plan.actions,
                 status: step_status(&reports),
             };
-            persist(state, Some(&step))?;
+            let last = steps.len() + 1 >= options.max_steps.min(MAX_STEPS);
+            let blocked = stuck(&reports);
+            // The next pass only reads the state, as persisting does: on a
+            // large cluster, writing the state file and computing the next
+            // pass take about as long, so they run side by side.
+            let next = if blocked {
+                persist(state, Some(&step))?;
+                None
+            } else {
+                let shared: &State = state;
+                let pass = || {
+                    reconcile::reconcile(
+                        desired,
+                        shared,
+                        shared.clock,
+                        scheduler,
+                        &options.reconcile,
+                    )
+                };
+                let (saved, next) = std::thread::scope(|scope| {
+                    // The main thread's stack size: passes recurse no deeper there.
+                    let next = std::thread::Builder::new()
+                        .stack_size(8 << 20)
+                        .spawn_scoped(scope, pass);
+                    let saved = persist(shared, Some(&step));
+                    let next = match next {
+                        Ok(thread) => thread
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                        // No thread to be had: one after the other.
+                        Err(_) => pass(),
+                    };
+                    (saved, next)
+                });
+                saved?;
+                Some(next)
+            };
             persisted_clock = state.clock;
             steps.push(step);
-            if steps.len() >= options.max_steps.min(MAX_STEPS) {
-                let next = reconcile::reconcile(
-                    desired,
-                    state,
-                    state.clock,
-                    scheduler,
-                    &options.reconcile,
-                );
+            if last {
+                let next = next.unwrap_or_else(|| {
+                    reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile)
+                });
                 let done = next.actions.is_empty()
                     && next.wake_at.is_none()
                     && reconcile::summarize(desired, state, state.clock)
@@ -139,9 +178,10 @@ pub fn run<E>(
                     Outcome::Timeout
                 };
             }
-            if stuck(&reports) {
+            if blocked {
                 break Outcome::Blocked;
             }
+            following = next;
             continue;
         }
         if plan.wake_at.is_some() && stuck(&reconcile::summarize(desired, state, state.clock)) {
