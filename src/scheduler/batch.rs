@@ -468,7 +468,7 @@ impl Model {
                     (&hard, &hard_keys),
                     (&soft, &soft_keys, require_all),
                 ));
-                batch.frames.insert(layout, frame.clone());
+                batch.frames.insert(layout.clone(), frame.clone());
                 frame
             }
         };
@@ -659,7 +659,7 @@ impl Model {
             names[k] = name;
         }
         let signature = format!(
-            "{:p}|{require_all}|{:?}|{:?}",
+            "{layout}|{:p}|{require_all}|{:?}|{:?}",
             Rc::as_ptr(&statics),
             soft.iter().map(|c| &c.key).collect::<Vec<_>>(),
             names
@@ -729,7 +729,7 @@ impl Model {
         let classes = batch
             .classes
             .entry(signature)
-            .or_insert_with(|| Rc::new(model.classes()))
+            .or_insert_with(|| Rc::new(model.classes(&frame.ok)))
             .clone();
         // Nodes with a non-zero fine counter, or lacking a fine key, have a
         // profile of their own; every other node joins its class's profile.
@@ -766,16 +766,20 @@ impl Model {
         }
         let keep = (count - 1).saturating_mul(per_placement).saturating_add(1);
         let mut zero_profile = vec![NO_PROFILE; classes.count];
-        // Per class profile, its best `keep` nodes so far, worst on top.
+        // Per class, its best `keep` nodes so far, worst on top.
         let mut entries: Vec<BinaryHeap<Reverse<Entry>>> = Vec::new();
+        entries.resize_with(classes.count, BinaryHeap::new);
         let mut owners: Vec<usize> = Vec::new();
         let strategy = model.strategy;
+        let of = &classes.of[..n];
+        let versions = &batch.versions[..n];
         for (i, node) in snapshot.nodes.iter().enumerate() {
-            if !frame.ok[i] {
+            let class = of[i];
+            if class == NO_PROFILE {
                 continue;
             }
-            if model.stamp[i] != batch.versions[i] {
-                model.stamp[i] = batch.versions[i];
+            if model.stamp[i] != versions[i] {
+                model.stamp[i] = versions[i];
                 model.fit[i] = fits(pod, node);
                 model.resources[i] = resource_score(strategy, pod, snapshot, i, batch.weights);
             }
@@ -784,28 +788,23 @@ impl Model {
                 owners.push(i);
                 continue;
             }
-            let class = classes.of[i] as usize;
-            let p = match zero_profile[class] {
+            let class = class as usize;
+            match zero_profile[class] {
                 NO_PROFILE => {
                     // Its key: the class prefix, then zeros.
                     model.assign(i);
                     zero_profile[class] = model.profile_of[i];
-                    model.profile_of[i]
                 }
                 p => {
                     model.profile_of[i] = p;
                     if model.fit[i] {
                         model.profiles[p as usize].fitting += 1;
                     }
-                    p
                 }
-            } as usize;
+            }
             if model.fit[i] {
-                if entries.len() <= p {
-                    entries.resize_with(p + 1, BinaryHeap::new);
-                }
                 let entry = (model.resources[i], Reverse(model.rank[i]), i as u32);
-                let best = &mut entries[p];
+                let best = &mut entries[class];
                 if best.len() < keep {
                     best.push(Reverse(entry));
                 } else if let Some(mut worst) = best.peek_mut()
@@ -816,21 +815,25 @@ impl Model {
             }
         }
         model.building = false;
-        entries.resize_with(model.profiles.len(), BinaryHeap::new);
+        let mut heaps: Vec<Vec<Entry>> = Vec::new();
+        heaps.resize_with(model.profiles.len(), Vec::new);
+        for (class, best) in entries.into_iter().enumerate() {
+            if let Some(&p) = zero_profile.get(class).filter(|&&p| p != NO_PROFILE) {
+                heaps[p as usize] = best.into_vec().into_iter().map(|e| e.0).collect();
+            }
+        }
         for node in owners {
             if model.fit[node] {
                 let p = model.profile_of[node] as usize;
-                let entry = (
+                heaps[p].push((
                     model.resources[node],
                     Reverse(model.rank[node]),
                     node as u32,
-                );
-                entries[p].push(Reverse(entry));
+                ));
             }
         }
-        for (profile, entries) in model.profiles.iter_mut().zip(entries) {
-            let entries: Vec<Entry> = entries.into_vec().into_iter().map(|e| e.0).collect();
-            profile.heap = BinaryHeap::from(entries);
+        for (profile, heap) in model.profiles.iter_mut().zip(heaps) {
+            profile.heap = BinaryHeap::from(heap);
         }
         model.update_minimums();
         Some(model)
@@ -912,13 +915,18 @@ impl Model {
         }
     }
 
-    /// Every node's class: the profile key up to the fine counters.
-    fn classes(&self) -> Classes {
+    /// Every node's class: the profile key up to the fine counters
+    /// (`NO_PROFILE` for the nodes that are not `ok`).
+    fn classes(&self, ok: &[bool]) -> Classes {
         let fine_start = self.width - self.slot_fine_count();
         let mut index: FxHashMap<Vec<i64>, u32> = FxHashMap::default();
         let mut of = Vec::with_capacity(self.profile_of.len());
         let mut key = Vec::new();
-        for node in 0..self.profile_of.len() {
+        for (node, &ok) in ok.iter().enumerate().take(self.profile_of.len()) {
+            if !ok {
+                of.push(NO_PROFILE);
+                continue;
+            }
             self.profile_key(node, &mut key);
             key.truncate(fine_start);
             let next = index.len() as u32;
