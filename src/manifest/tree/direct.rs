@@ -229,9 +229,10 @@ fn location(span: &Span) -> Result<(usize, usize), Bail> {
     Ok((line, column))
 }
 
-/// A key answered here is a string that no reading could take for a number,
-/// a boolean, null or a merge, and is new to its map: serde-saphyr then
-/// compares it by its text alone, as this does.
+/// A key answered here is a string, not `<<` (a merge), that serde-saphyr's
+/// key comparison cannot take for an integer (`0X1F` is a string value but
+/// the integer key 31), and new to its map: serde-saphyr then compares it by
+/// its text alone, as this does.
 fn check_key(
     key: &Value,
     style: ScalarStyle,
@@ -241,7 +242,11 @@ fn check_key(
     let Value::Str(key) = key else {
         return Err(Bail);
     };
-    if key == "<<" || (style == ScalarStyle::Plain && may_be_number(trim(key))) {
+    let trimmed = trim(key);
+    let unsigned = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    if key == "<<"
+        || (style == ScalarStyle::Plain && unsigned.starts_with(|c: char| c.is_ascii_digit()))
+    {
         return Err(Bail);
     }
     let duplicate = if entries.len() < LINEAR_KEYS {

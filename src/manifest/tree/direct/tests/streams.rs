@@ -179,7 +179,7 @@ pub(super) fn key() -> impl Strategy<Value = Scalar> {
     let name = prop_oneof![
         6 => prop::sample::select(&["a", "b", "name", "x.y/z", "spec", "kind"][..])
             .prop_map(str::to_string),
-        1 => prop::sample::select(&["1", "true", "~", "<<", "", "-a", ".b"][..])
+        1 => prop::sample::select(&["1", "true", "~", "<<", "", "-a", ".b", "0X1F", "0X1f", "-0b1", ".5"][..])
             .prop_map(str::to_string),
         2 => "[a-z]{1,3}",
     ];
