@@ -1,10 +1,12 @@
 //! `cargo bench`: scheduling throughput per plugin mix (one reconcile pass
-//! from an empty cluster places every replica), and state save and load in
-//! YAML and JSON. `orch bench run` measures whole-process scenarios.
+//! from an empty cluster places every replica), reading the fleet's
+//! manifests, and state save and load in YAML and JSON. `orch bench run`
+//! measures whole-process scenarios.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use orch::bench::{FleetSpec, Mix, generate};
 use orch::executor::{self, RunOptions};
+use orch::manifest::tree::parse_documents;
 use orch::manifest::{ParseOptions, parse};
 use orch::model::state::State;
 use orch::model::workload::Desired;
@@ -18,8 +20,8 @@ use std::time::Duration;
 const NODES: usize = 500;
 const REPLICAS: usize = 15_000;
 
-fn desired(mix: Mix) -> Desired {
-    let sources: Vec<Source> = generate(FleetSpec {
+fn sources(mix: Mix) -> Vec<Source> {
+    generate(FleetSpec {
         nodes: NODES,
         replicas: REPLICAS,
         seed: 1,
@@ -28,8 +30,11 @@ fn desired(mix: Mix) -> Desired {
     })
     .into_iter()
     .map(|(name, text)| Source { name, text })
-    .collect();
-    parse(&sources, &ParseOptions::default())
+    .collect()
+}
+
+fn desired(mix: Mix) -> Desired {
+    parse(&sources(mix), &ParseOptions::default())
         .expect("the generated fleet validates")
         .desired
 }
@@ -64,6 +69,28 @@ fn scheduling(c: &mut Criterion) {
     group.finish();
 }
 
+fn manifests(c: &mut Criterion) {
+    let sources = sources(Mix::Mixed);
+    let bytes: usize = sources.iter().map(|s| s.text.len()).sum();
+    let mut group = c.benchmark_group("manifests, 500 nodes");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+        .throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("documents", |b| {
+        b.iter(|| {
+            for source in &sources {
+                parse_documents(&source.text).unwrap();
+            }
+        })
+    });
+    group.bench_function("documents and objects", |b| {
+        b.iter(|| parse(&sources, &ParseOptions::default()).unwrap())
+    });
+    group.finish();
+}
+
 fn state_io(c: &mut Criterion) {
     let desired = desired(Mix::Mixed);
     let mut state = State::default();
@@ -94,5 +121,5 @@ fn state_io(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scheduling, state_io);
+criterion_group!(benches, scheduling, manifests, state_io);
 criterion_main!(benches);

@@ -1,12 +1,16 @@
 //! A located document tree: every value keeps the line and column where it was
 //! written, so any later error (a wrong type, an unknown field, a semantic
 //! rule) can point at it. Parsed by serde-saphyr (YAML and JSON alike), with
-//! its budgets against alias bombs and deep nesting.
+//! its budgets against alias bombs and deep nesting; the plain subset that
+//! manifests use is built straight from the same parser's events (`direct`),
+//! to the same tree.
 
 use serde::Deserialize;
 use serde::de::{self, Visitor};
 use serde_saphyr::Spanned;
 use std::fmt;
+
+mod direct;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -250,13 +254,30 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 /// A YAML (or JSON) text's documents. Errors carry (line, column, message).
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, (usize, usize, String)> {
-    // Room for thousands of objects in one file (a fleet's Nodes), with the
-    // parsed tree still bounded (two million YAML nodes is well under a GiB);
-    // alias, anchor and depth limits stay at their defaults.
+    let budget = budget();
+    // The plain subset manifests use is built straight from the parser's
+    // events; anything else, and every error, goes through serde-saphyr.
+    if let Some(documents) = direct::parse_documents(text, &budget) {
+        return Ok(documents);
+    }
+    parse_with_serde_saphyr(text, budget)
+}
+
+/// Room for thousands of objects in one file (a fleet's Nodes), with the
+/// parsed tree still bounded (two million YAML nodes is well under a GiB);
+/// alias, anchor and depth limits stay at their defaults.
+fn budget() -> serde_saphyr::Budget {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_documents = 200_000;
     budget.max_nodes = 2_000_000;
     budget.max_events = 10_000_000;
+    budget
+}
+
+fn parse_with_serde_saphyr(
+    text: &str,
+    budget: serde_saphyr::Budget,
+) -> Result<Vec<Node>, (usize, usize, String)> {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|error| {
