@@ -751,17 +751,17 @@ impl Model {
             }
         }
         // Each placement takes at most `per_placement` nodes out of a class
-        // profile (the receiving node, and the nodes of its fine domains, which
-        // are re-profiled); nodes that join it are pushed as they do. So before
-        // each placement, the profile's best node is among its `keep` best at
-        // the start of the run, or among those pushed since: its heap starts
-        // with those alone.
+        // profile: the receiving node, and the other nodes of its fine
+        // domains, which are re-profiled (nodes that join a profile are pushed
+        // as they do). So before each placement, the profile's best node is
+        // among its `keep` best at the start of the run, or among those pushed
+        // since: its heap starts with those alone.
         let mut seen: Vec<usize> = Vec::new();
         let mut per_placement = 1usize;
         for counter in &model.counters {
             if !model.keys[counter.key].coarse && !seen.contains(&counter.key) {
                 seen.push(counter.key);
-                per_placement += model.keys[counter.key].largest;
+                per_placement += model.keys[counter.key].largest.saturating_sub(1);
             }
         }
         let keep = (count - 1).saturating_mul(per_placement).saturating_add(1);
