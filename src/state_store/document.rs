@@ -17,6 +17,9 @@ use std::sync::mpsc;
 /// for two cores to share a large state evenly.
 const CHUNK: usize = 1024;
 
+/// Pieces the helper may have rendered and not yet handed over.
+const AHEAD: usize = 16;
+
 /// Why a document could not be written.
 #[derive(Debug)]
 pub enum WriteError {
@@ -78,8 +81,9 @@ fn write_serial<W: Write>(pieces: &[Piece<'_>], out: &mut W) -> Result<(), Write
 fn write_parallel<W: Write>(pieces: &[Piece<'_>], out: &mut W) -> Result<(), WriteError> {
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        // A small bound: the helper is at most a few pieces ahead of the writer.
-        let (rendered_tx, rendered_rx) = mpsc::sync_channel::<(usize, Rendered)>(2);
+        // The helper runs at most a few megabytes ahead of the writer, never
+        // so little that it waits while this thread writes.
+        let (rendered_tx, rendered_rx) = mpsc::sync_channel::<(usize, Rendered)>(AHEAD);
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
         let next = &next;
         scope.spawn(move || {
