@@ -81,8 +81,8 @@ fn write_serial<W: Write>(pieces: &[Piece<'_>], out: &mut W) -> Result<(), Write
 fn write_parallel<W: Write>(pieces: &[Piece<'_>], out: &mut W) -> Result<(), WriteError> {
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        // The helper runs at most a few megabytes ahead of the writer, never
-        // so little that it waits while this thread writes.
+        // The helper runs at most `AHEAD` pieces ahead of the writer: enough
+        // that it never waits while this thread writes.
         let (rendered_tx, rendered_rx) = mpsc::sync_channel::<(usize, Rendered)>(AHEAD);
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
         let next = &next;
