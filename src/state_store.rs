@@ -5,9 +5,9 @@
 
 use crate::model::state::{API_VERSION, STATE_KIND, State};
 use rustc_hash::FxHashSet as HashSet;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -213,135 +213,44 @@ fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
     Ok(())
 }
 
-/// JSON with the document's fields and each node, workload, replica and
-/// event on a line of its own: a change to one object is a one-line diff,
-/// without the size of fully indented JSON (about half).
-#[derive(Default)]
-struct OnePerLine {
-    depth: usize,
-    has_value: bool,
-}
-
-impl OnePerLine {
-    /// Containers this deep or shallower are laid out one entry per line.
-    const LINES: usize = 2;
-
-    fn newline<W: ?Sized + Write>(&self, out: &mut W) -> std::io::Result<()> {
-        out.write_all(b"\n")?;
-        for _ in 0..self.depth {
-            out.write_all(b"  ")?;
-        }
-        Ok(())
-    }
-
-    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        out.write_all(bracket)
-    }
-
-    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value && self.depth < Self::LINES {
-            self.newline(out)?;
-        }
-        out.write_all(bracket)
-    }
-
-    /// Before an entry: the comma, and a new line at the laid-out depths.
-    fn entry<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> std::io::Result<()> {
-        if !first {
-            out.write_all(b",")?;
-        }
-        if self.depth <= Self::LINES {
-            self.newline(out)?;
-        }
-        Ok(())
-    }
-}
-
-impl serde_json::ser::Formatter for OnePerLine {
-    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.open(out, b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.close(out, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(
-        &mut self,
-        out: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.entry(out, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.open(out, b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        self.close(out, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(
-        &mut self,
-        out: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.entry(out, first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> std::io::Result<()> {
-        out.write_all(if self.depth <= Self::LINES {
-            b": "
-        } else {
-            b":"
-        })
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-}
-
 /// The document as written to `path` (format by extension).
 pub fn to_text(state: &State, path: &Path) -> Result<String, StateError> {
-    if is_json(path) {
-        let mut bytes = Vec::new();
-        let mut serializer =
-            serde_json::Serializer::with_formatter(&mut bytes, OnePerLine::default());
-        state
-            .serialize(&mut serializer)
-            .map_err(|e| StateError::Serialize {
-                path: path.into(),
-                message: e.to_string(),
-            })?;
-        bytes.push(b'\n');
-        Ok(String::from_utf8(bytes).expect("serde_json writes UTF-8"))
-    } else {
-        serde_saphyr::to_string(state).map_err(|e| StateError::Serialize {
-            path: path.into(),
-            message: e.to_string(),
-        })
-    }
+    let mut bytes = Vec::new();
+    write_document(state, path, &mut bytes)?;
+    String::from_utf8(bytes).map_err(|e| StateError::Serialize {
+        path: path.into(),
+        message: e.to_string(),
+    })
 }
 
-/// Replace the state atomically (see `replace_file`); a new state is private.
-fn save(path: &Path, state: &State) -> Result<(), StateError> {
-    let text = to_text(state, path)?;
-    replace_file(path, text.as_bytes(), 0o600).map_err(|(action, source)| StateError::Io {
-        action,
-        path: path.into(),
-        source,
+/// Write the document for `path` (format by extension) to `out`.
+fn write_document(state: &State, path: &Path, out: &mut impl Write) -> Result<(), StateError> {
+    document::write(state, is_json(path), out).map_err(|error| match error {
+        document::WriteError::Io(source) => StateError::Io {
+            action: "writing",
+            path: path.into(),
+            source,
+        },
+        document::WriteError::Serialize(message) => StateError::Serialize {
+            path: path.into(),
+            message,
+        },
     })
+}
+
+/// Replace the state atomically (see `replace_file`), serializing straight
+/// into the new file; a new state is private.
+fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    replace_with(
+        path,
+        0o600,
+        |out| write_document(state, path, out),
+        |action, source| StateError::Io {
+            action,
+            path: path.into(),
+            source,
+        },
+    )
 }
 
 /// Replace `path` with `bytes` atomically: temp file in the same directory,
@@ -351,16 +260,41 @@ fn save(path: &Path, state: &State) -> Result<(), StateError> {
 pub fn replace_file(
     path: &Path,
     bytes: &[u8],
-    #[cfg_attr(not(unix), allow(unused_variables))] new_mode: u32,
+    new_mode: u32,
 ) -> Result<(), (&'static str, std::io::Error)> {
+    replace_with(
+        path,
+        new_mode,
+        |out| out.write_all(bytes).map_err(|e| ("writing", e)),
+        |action, source| (action, source),
+    )
+}
+
+/// Files are written through a buffer this large.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// `replace_file` with the contents written by `write`; `io` makes an error
+/// of what was being done and why it failed.
+fn replace_with<E>(
+    path: &Path,
+    #[cfg_attr(not(unix), allow(unused_variables))] new_mode: u32,
+    write: impl FnOnce(&mut BufWriter<&mut File>) -> Result<(), E>,
+    io: impl Fn(&'static str, std::io::Error) -> E,
+) -> Result<(), E> {
     let dir = parent(path);
-    let io = |action| move |source| (action, source);
     let mut temp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
         .tempfile_in(&dir)
-        .map_err(io("writing"))?;
-    temp.write_all(bytes).map_err(io("writing"))?;
-    temp.as_file().sync_all().map_err(io("syncing"))?;
+        .map_err(|e| io("writing", e))?;
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, temp.as_file_mut());
+    if let Err(error) = write(&mut out) {
+        // What is still buffered is not written; the temporary file goes.
+        let _ = out.into_parts();
+        return Err(error);
+    }
+    out.flush().map_err(|e| io("writing", e))?;
+    drop(out);
+    temp.as_file().sync_all().map_err(|e| io("syncing", e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -368,12 +302,12 @@ pub fn replace_file(
             .map(|m| m.permissions().mode() & 0o7777)
             .unwrap_or(new_mode);
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
-            .map_err(io("writing"))?;
+            .map_err(|e| io("writing", e))?;
     }
-    temp.persist(path).map_err(|e| ("replacing", e.error))?;
+    temp.persist(path).map_err(|e| io("replacing", e.error))?;
     File::open(&dir)
         .and_then(|d| d.sync_all())
-        .map_err(io("syncing the directory of"))?;
+        .map_err(|e| io("syncing the directory of", e))?;
     Ok(())
 }
 
@@ -488,6 +422,7 @@ impl StateLock {
     }
 }
 
+mod document;
 mod fast_yaml;
 
 #[cfg(test)]

@@ -207,6 +207,62 @@ fn yaml_output_and_tables_work_for_every_listing() {
         .stdout(predicate::str::contains("web-").not());
 }
 
+/// `orch apply -o json | head`: the document stops where stdout closed, the
+/// state is saved all the same, and nothing is said about the pipe.
+#[test]
+fn a_closed_stdout_ends_a_large_document_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let cluster = Cluster::new();
+    cluster
+        .run(&[
+            "bench",
+            "generate",
+            "--nodes",
+            "30",
+            "--replicas",
+            "1000",
+            "--out",
+            "fleet",
+            "-q",
+        ])
+        .success();
+    for format in ["json", "yaml"] {
+        let state = format!("state.{format}");
+        for args in [
+            vec!["apply", "-f", "fleet", "--state", &state, "-o", format],
+            vec!["get", "replicas", "--state", &state, "-o", format],
+        ] {
+            // Run to the end once for the exit code and the document.
+            let whole = cluster.orch().args(&args).output().unwrap();
+            assert!(whole.stdout.len() > 1 << 17, "{} bytes", whole.stdout.len());
+            if args[0] == "apply" {
+                fs::remove_file(cluster.path(&state)).unwrap();
+            }
+            let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"))
+                .current_dir(cluster.path(""))
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut head = [0; 100];
+            child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert_eq!(&head[..], &whole.stdout[..100], "{args:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stderr),
+                "",
+                "{args:?}: nothing about the closed pipe"
+            );
+            assert_eq!(output.status.code(), whole.status.code(), "{args:?}");
+        }
+        cluster
+            .run(&["get", "nodes", "--state", &state, "-q"])
+            .success();
+    }
+}
+
 // ---------------------------------------------------------------- scheduling
 
 #[test]

@@ -5,7 +5,7 @@
 //! audit of the final state, reported as warnings.
 
 use super::ci::{ReportArgs, Reporter};
-use super::shared::{ManifestArgs, out, parse_sources};
+use super::shared::{ManifestArgs, out_document, parse_sources};
 use super::{Context, Exit};
 use crate::audit;
 use crate::executor::{self, Outcome, RunOptions, RunResult, Step};
@@ -464,10 +464,7 @@ fn progress_bar(context: &Context) -> ProgressBar {
 
 fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static str, verb: &str) {
     if context.output.is_document() {
-        out(&render::document(
-            &documents::run(result, kind),
-            context.output,
-        ));
+        out_document(&documents::run(result, kind), context.output);
         return;
     }
     if !context.quiet && !result.steps.is_empty() {

@@ -327,7 +327,7 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
         figures,
     };
     if context.output.is_document() {
-        super::shared::out(&render::document(&report, context.output));
+        super::shared::out_document(&report, context.output);
     } else if context.output == Format::Table || context.output == Format::Wide {
         let rows = report
             .figures

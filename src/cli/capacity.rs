@@ -3,7 +3,7 @@
 //! memory, as `plan`), and what runs out first. Never writes.
 
 use super::apply::Scoring;
-use super::shared::{ManifestArgs, load_manifests, out};
+use super::shared::{ManifestArgs, load_manifests, out, out_document};
 use super::what_if::converge;
 use super::{Context, Exit};
 use crate::analysis::capacity::{self, PROBE_LIMIT};
@@ -65,10 +65,10 @@ pub fn run(context: &Context, args: CapacityArgs) -> Result<Exit> {
     let (base, scheduler) = converge(desired, context, args.scoring, args.timeout)?;
     let headroom = capacity::headroom(&base.desired, &base.state, &scheduler, &only, PROBE_LIMIT);
     if context.output.is_document() {
-        out(&render::document(
+        out_document(
             &render::capacity::document(&headroom, PROBE_LIMIT),
             context.output,
-        ));
+        );
     } else {
         out(&render::capacity::table_of(&headroom));
     }

@@ -4,7 +4,7 @@
 
 use super::apply::Scoring;
 use super::get::stored_desired;
-use super::shared::{hint, out};
+use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::explain::{ExplainError, explain};
 use crate::model::labels::Labels;
@@ -97,10 +97,7 @@ pub fn run(context: &Context, args: ExplainArgs) -> Result<Exit> {
     let state = state_store::load(&context.state)?;
     let (_, explanation) = explained(&state, &args)?;
     if context.output.is_document() {
-        out(&render::document(
-            &explain_view::document(&explanation),
-            context.output,
-        ));
+        out_document(&explain_view::document(&explanation), context.output);
     } else {
         let object = format!("Replica/{}", args.name);
         let events: Vec<_> = state.events.iter().filter(|e| e.object == object).collect();
@@ -268,7 +265,7 @@ fn print<T: serde::Serialize>(
     text: fn(&T) -> String,
 ) -> Result<Exit> {
     if context.output.is_document() {
-        out(&render::document(description, context.output));
+        out_document(description, context.output);
     } else {
         out(&text(description));
     }
@@ -493,10 +490,7 @@ fn replica(context: &Context, args: ExplainArgs) -> Result<Exit> {
     let state = state_store::load(&context.state)?;
     let (desired, explanation) = explained(&state, &args)?;
     if context.output.is_document() {
-        out(&render::document(
-            &explain_view::document(&explanation),
-            context.output,
-        ));
+        out_document(&explain_view::document(&explanation), context.output);
         return Ok(Exit::Success);
     }
     let replica = &explanation.replica;

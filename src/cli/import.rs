@@ -2,7 +2,7 @@
 //! becomes the state, written atomically under the lock; an existing state
 //! that holds anything is replaced only with `--force`.
 
-use super::shared::out;
+use super::shared::{out, out_document};
 use super::{Context, Exit};
 use crate::import;
 use crate::render;
@@ -64,10 +64,7 @@ pub fn run(context: &Context, args: ImportArgs) -> Result<Exit> {
     }
     lock.save(&imported.state)?;
     if context.output.is_document() {
-        out(&render::document(
-            &render::import::document(&imported),
-            context.output,
-        ));
+        out_document(&render::import::document(&imported), context.output);
     } else if !context.quiet {
         out(&render::import::summary(
             &imported,

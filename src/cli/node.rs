@@ -4,7 +4,7 @@
 //! until the node is empty (or a disruption budget holds it).
 
 use super::get::stored_desired;
-use super::shared::{hint, out};
+use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::drain;
 use crate::executor;
@@ -267,10 +267,7 @@ fn preview(context: &Context, args: &DrainArgs, remove: bool) -> Result<Exit> {
             )
         })?;
     if context.output.is_document() {
-        out(&render::document(
-            &render::drain::document(&preview),
-            context.output,
-        ));
+        out_document(&render::drain::document(&preview), context.output);
     } else {
         out(&render::drain::table(&preview));
     }

@@ -2,7 +2,7 @@
 //! WORKLOAD is `Kind/namespace/name`, `Kind/name` or a bare name.
 
 use super::get::stored_desired;
-use super::shared::{hint, out};
+use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::executor::{self, Outcome};
 use crate::model::state::{Event, EventType, State};
@@ -199,10 +199,10 @@ fn undo_rollout(context: &Context, args: UndoArgs) -> Result<Exit> {
             .with_context(|| format!("saving state {}", context.state.display()))
     })?;
     if context.output.is_document() {
-        out(&render::document(
+        out_document(
             &render::documents::run(&result, "ApplyResult"),
             context.output,
-        ));
+        );
     } else {
         out(&format!("{id} rolled back to revision {revision}\n"));
         if !context.quiet {

@@ -2,9 +2,10 @@
 //! printed), printing to stdout/stderr through colour-aware streams.
 
 use crate::manifest::{self, Diagnostic, Loaded, ParseOptions};
+use crate::render::{self, Format};
 use crate::sources::{self, Source};
 use anyhow::{Result, anyhow};
-use std::io::Write;
+use std::io::{BufWriter, StdoutLock, Write};
 
 #[derive(Debug, clap::Args)]
 pub struct ManifestArgs {
@@ -94,6 +95,26 @@ pub fn out(text: &str) {
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// A whole `-o json|yaml` document, serialized straight into a locked,
+/// buffered stdout: documents hold no colour, so unlike `out` nothing scans
+/// them for escape codes. A closed stdout (`| head`) ends it quietly.
+pub fn out_document<T: serde::Serialize>(value: &T, format: Format) {
+    to_stdout(|out| render::write_document(value, format, out));
+}
+
+/// A document already serialized, written as `out_document` writes.
+pub fn out_document_text(text: &str) {
+    to_stdout(|out| out.write_all(text.as_bytes()));
+}
+
+fn to_stdout(write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> std::io::Result<()>) {
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if write(&mut out).and_then(|()| out.flush()).is_err() {
+        // Stdout is gone: what is still buffered goes nowhere.
+        let _ = out.into_parts();
+    }
 }
 
 /// Human text on stderr, where `-o github` sends it (stdout carries the annotations).

@@ -5,7 +5,7 @@
 //! budget is lost, so CI can gate on resilience.
 
 use super::apply::Scoring;
-use super::shared::{ManifestArgs, load_manifests, out};
+use super::shared::{ManifestArgs, load_manifests, out, out_document};
 use super::{Context, Exit};
 use crate::analysis::what_if::{self, Base, Report};
 use crate::analysis::{self, AnalysisError};
@@ -100,10 +100,10 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         scenario.failure_domain = Some(domain);
         let failures = every_single_failure(&base, args.all_zones, &scheduler, &options);
         if context.output.is_document() {
-            out(&render::document(
+            out_document(
                 &render::what_if::resilience_document(&scenario, &failures),
                 context.output,
-            ));
+            );
         } else {
             out(&render::what_if::resilience(domain, &failures));
         }
@@ -112,10 +112,10 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     let failed = what_if::failures(&base.state, &args.fail_nodes, &args.fail_zones)?;
     let report = what_if::scenario(&base, &failed, &scheduler, &options);
     if context.output.is_document() {
-        out(&render::document(
+        out_document(
             &render::what_if::document(&scenario, &report),
             context.output,
-        ));
+        );
     } else {
         out(&render::what_if::report(
             &headline(&args, &base, &failed),

@@ -14,6 +14,7 @@ pub mod tables;
 pub mod what_if;
 
 use serde::Serialize;
+use std::io::Write;
 
 /// `-o table|wide|json|yaml|github`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -48,6 +49,32 @@ pub fn document<T: Serialize>(value: &T, format: Format) -> String {
     }
 }
 
+/// Write the text of `document` to `out` as it is serialized, without
+/// holding the whole document. A value that fails to serialize (none of
+/// orch's documents can) is followed by `document`'s error text; only
+/// errors of `out` are returned.
+pub fn write_document<T: Serialize, W: Write>(
+    value: &T,
+    format: Format,
+    out: &mut W,
+) -> std::io::Result<()> {
+    match format {
+        Format::Yaml => match serde_saphyr::to_io_writer(out, value) {
+            Ok(()) => Ok(()),
+            Err(serde_saphyr::SerializeError::IO { error }) => Err(error),
+            Err(e) => writeln!(out, "# error: {e}"),
+        },
+        _ => {
+            match serde_json::to_writer_pretty(&mut *out, value) {
+                Ok(()) => {}
+                Err(e) if e.is_io() => return Err(e.into()),
+                Err(e) => write!(out, "{{\"error\": \"{e}\"}}")?,
+            }
+            out.write_all(b"\n")
+        }
+    }
+}
+
 /// Seconds as a short duration: `45s`, `2m30s`, `1h2m`.
 pub fn duration(seconds: u64) -> String {
     match seconds {
@@ -65,7 +92,7 @@ pub fn duration(seconds: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::*;
 
     #[test]
     fn durations_read_like_kubectl_ages() {
@@ -75,5 +102,47 @@ mod tests {
         assert_eq!(duration(150), "2m30s");
         assert_eq!(duration(3600), "1h");
         assert_eq!(duration(3720), "1h2m");
+    }
+
+    /// Written straight to a writer, a document is the text `document` makes.
+    #[test]
+    fn documents_written_as_they_serialize_are_the_same_text() {
+        let value = serde_json::json!({
+            "apiVersion": "orch.dev/v1",
+            "kind": "ApplyResult",
+            "steps": [{"time": 0, "actions": []}, {"time": 5, "actions": [{"a": null}]}],
+            "empty": {},
+            "text": ["yes", "007", "multi\nline\n", "a: b", "é", "x".repeat(120), " "],
+            "numbers": [1.5, -3, u64::MAX],
+        });
+        for format in [Format::Json, Format::Yaml] {
+            let mut out = Vec::new();
+            write_document(&value, format, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), document(&value, format));
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_is_reported_and_a_failing_value_is_named() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for format in [Format::Json, Format::Yaml] {
+            let error = write_document(&[1, 2, 3], format, &mut Closed).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
+        }
+        // JSON keys must be strings.
+        let bad = std::collections::BTreeMap::from([((1, 2), 3)]);
+        let mut out = Vec::new();
+        write_document(&bad, Format::Json, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with(&document(&bad, Format::Json)), "{text}");
+        assert!(text.contains("\"error\""), "{text}");
     }
 }

@@ -278,6 +278,36 @@ fn saving_replaces_atomically_and_leaves_nothing_behind() {
     }
 }
 
+/// A save that fails part way (here: after megabytes were written) leaves
+/// the old state as it was and no temporary file.
+#[test]
+fn a_failed_write_leaves_the_old_state_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orch.state.json");
+    let held = lock(&path, false).unwrap();
+    held.save(&populated()).unwrap();
+    let before = fs::read(&path).unwrap();
+    let error = replace_with(
+        &path,
+        0o600,
+        |out| {
+            out.write_all(&vec![b'x'; 3 * WRITE_BUFFER + 7])
+                .map_err(|e| e.to_string())?;
+            Err("stopped".to_string())
+        },
+        |action, source| format!("{action}: {source}"),
+    )
+    .unwrap_err();
+    assert_eq!(error, "stopped");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["orch.state.json", "orch.state.json.lock"]);
+}
+
 #[test]
 fn a_missing_directory_is_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ mod live;
 pub use listing::{Listing, Row, Shape};
 pub use live::Live;
 
-use super::shared::out;
+use super::shared::{out, out_document_text};
 use super::{Context, Exit};
 use crate::manifest::{self, ParseOptions, parse_duration};
 use crate::model::labels::LabelSelector;
@@ -117,7 +117,7 @@ pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
     let state = state_store::load(&context.state)?;
     let listing = filters.listing(&state, Shape::of(context.output, false))?;
     if context.output.is_document() {
-        out(&listing.document);
+        out_document_text(&listing.document);
     } else if listing.rows.is_empty() {
         eprintln!("No resources found.");
     } else {
