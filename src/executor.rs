@@ -144,7 +144,7 @@ pub fn run<E>(
                     )
                 };
                 let (saved, next) = std::thread::scope(|scope| {
-                    // The main thread's stack size: passes recurse no deeper there.
+                    // As much stack as the main thread has, where passes otherwise run.
                     let next = std::thread::Builder::new()
                         .stack_size(8 << 20)
                         .spawn_scoped(scope, pass);
