@@ -190,9 +190,15 @@ fn pod(shape: &PodShape) -> PodSpec {
         spec["nodeSelector"] = json!({"class": format!("c{class}")});
     }
     if let Some((class, weight)) = shape.preferred_class {
-        spec["affinity"]["nodeAffinity"] = json!({"preferredDuringSchedulingIgnoredDuringExecution": [
-            {"weight": weight, "preference": {"matchExpressions": [{"key": "class", "operator": "In", "values": [format!("c{class}")]}]}}
-        ]});
+        let term = |weight: i32, class: u8| json!({"weight": weight, "preference": {"matchExpressions": [{"key": "class", "operator": "In", "values": [format!("c{class}")]}]}});
+        let mut terms = vec![term(weight, class)];
+        // Odd weights: a second term of another weight, so that weights
+        // matter after normalization.
+        if weight % 2 == 1 {
+            terms.push(term(weight * 7 % 100 + 1, (class + 1) % 3));
+        }
+        spec["affinity"]["nodeAffinity"] =
+            json!({"preferredDuringSchedulingIgnoredDuringExecution": terms});
     }
     if let Some(node) = shape.pin {
         spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!({

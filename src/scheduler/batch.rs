@@ -83,6 +83,10 @@ pub struct Batch<'s> {
     /// Position of each node in name order (ties go to the lowest name).
     rank: Rc<Vec<u32>>,
     statics: HashMap<String, Rc<Statics>>,
+    /// Static results but NodeAffinity's score, by the pod fields they depend on.
+    bases: FxHashMap<String, Rc<Statics>>,
+    /// Per preferred node affinity term: the nodes it matches.
+    terms: FxHashMap<String, Rc<Vec<bool>>>,
     /// Bumped on every placement a node receives: cached resource results
     /// of a node stay valid until it changes.
     versions: Vec<u32>,
@@ -138,6 +142,8 @@ impl<'s> Batch<'s> {
             scheduler,
             rank: Rc::new(rank),
             statics: HashMap::new(),
+            bases: FxHashMap::default(),
+            terms: FxHashMap::default(),
             versions: vec![0; snapshot.nodes.len()],
             shapes: FxHashMap::default(),
             classes: FxHashMap::default(),
@@ -226,32 +232,77 @@ impl<'s> Batch<'s> {
         if let Some(found) = self.statics.get(&key) {
             return found.clone();
         }
-        let state = CycleState::default();
-        let mut statics = Statics {
-            ok: Vec::with_capacity(snapshot.nodes.len()),
-            affinity_ok: Vec::with_capacity(snapshot.nodes.len()),
-            taints_ok: Vec::with_capacity(snapshot.nodes.len()),
-            taint: Vec::with_capacity(snapshot.nodes.len()),
-            affinity: Vec::with_capacity(snapshot.nodes.len()),
-        };
-        for node in &snapshot.nodes {
-            let taints_ok = TaintToleration.filter(pod, node, &state).is_ok();
-            let affinity_ok = NodeAffinity.filter(pod, node, &state).is_ok();
-            let ok = NodeUnschedulable.filter(pod, node, &state).is_ok()
-                && NodeName.filter(pod, node, &state).is_ok()
-                && taints_ok
-                && affinity_ok;
-            statics.ok.push(ok);
-            statics.affinity_ok.push(affinity_ok);
-            statics.taints_ok.push(taints_ok);
-            statics
-                .taint
-                .push(TaintToleration.score(pod, snapshot, node.index, &state));
-            statics
-                .affinity
-                .push(NodeAffinity.score(pod, snapshot, node.index, &state));
+        // The filters and the taint score do not depend on the preferred
+        // node affinity terms, which pods often differ in only by weight:
+        // those parts are shared, and each term's matches computed once.
+        let node_affinity = pod.affinity.node_affinity.as_ref();
+        let base_key = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            pod.node_name,
+            pod.node_selector,
+            node_affinity.map(|a| &a.required_during_scheduling_ignored_during_execution),
+            pod.tolerations
+        );
+        let base = self
+            .bases
+            .entry(base_key)
+            .or_insert_with(|| {
+                let state = CycleState::default();
+                let mut base = Statics {
+                    ok: Vec::with_capacity(snapshot.nodes.len()),
+                    affinity_ok: Vec::with_capacity(snapshot.nodes.len()),
+                    taints_ok: Vec::with_capacity(snapshot.nodes.len()),
+                    taint: Vec::with_capacity(snapshot.nodes.len()),
+                    affinity: Vec::new(),
+                };
+                for node in &snapshot.nodes {
+                    let taints_ok = TaintToleration.filter(pod, node, &state).is_ok();
+                    let affinity_ok = NodeAffinity.filter(pod, node, &state).is_ok();
+                    let ok = NodeUnschedulable.filter(pod, node, &state).is_ok()
+                        && NodeName.filter(pod, node, &state).is_ok()
+                        && taints_ok
+                        && affinity_ok;
+                    base.ok.push(ok);
+                    base.affinity_ok.push(affinity_ok);
+                    base.taints_ok.push(taints_ok);
+                    base.taint
+                        .push(TaintToleration.score(pod, snapshot, node.index, &state));
+                }
+                Rc::new(base)
+            })
+            .clone();
+        // NodeAffinity's score: the weights of the matching preferred terms.
+        let mut affinity = vec![0i64; snapshot.nodes.len()];
+        for term in node_affinity
+            .into_iter()
+            .flat_map(|a| &a.preferred_during_scheduling_ignored_during_execution)
+            .filter(|term| term.weight != 0)
+        {
+            let matches = self
+                .terms
+                .entry(format!("{:?}", term.preference))
+                .or_insert_with(|| {
+                    Rc::new(
+                        snapshot
+                            .nodes
+                            .iter()
+                            .map(|node| term.preference.matches(&node.name, &node.labels))
+                            .collect(),
+                    )
+                });
+            for (score, &matched) in affinity.iter_mut().zip(matches.iter()) {
+                if matched {
+                    *score += i64::from(term.weight);
+                }
+            }
         }
-        let statics = Rc::new(statics);
+        let statics = Rc::new(Statics {
+            ok: base.ok.clone(),
+            affinity_ok: base.affinity_ok.clone(),
+            taints_ok: base.taints_ok.clone(),
+            taint: base.taint.clone(),
+            affinity,
+        });
         self.statics.insert(key, statics.clone());
         statics
     }
