@@ -108,11 +108,11 @@ struct Frame {
     /// Statically feasible and holding every DoNotSchedule key.
     ok: Vec<bool>,
     /// Spread scoring ignores the node (it lacks a ScheduleAnyway key).
-    ignored: Rc<Vec<bool>>,
+    ignored: Mask,
     /// Per DoNotSchedule constraint: where placements count, and the domains it registers.
     hard: Vec<(Mask, Mask)>,
     /// Per scoring constraint over a named key: where placements count.
-    soft: Vec<Rc<Vec<bool>>>,
+    soft: Vec<Mask>,
 }
 
 #[derive(Debug, Clone, Copy)]
