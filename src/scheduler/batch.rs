@@ -50,12 +50,19 @@ const NO_PROFILE: u32 = u32::MAX;
 
 /// Static per-node results for one pod shape, shared by every run of a pass.
 struct Statics {
+    filters: Rc<Filters>,
+    /// NodeAffinity's score: the weights of the matching preferred terms.
+    affinity: Vec<i64>,
+}
+
+/// The static filters and the taint score, which do not depend on preferred
+/// node affinity: shared by pods that differ only there (often only by weight).
+struct Filters {
     ok: Vec<bool>,
     /// NodeAffinity and TaintToleration alone (spread's inclusion policies).
     affinity_ok: Vec<bool>,
     taints_ok: Vec<bool>,
     taint: Vec<i64>,
-    affinity: Vec<i64>,
 }
 
 /// Per-node resource results for one resource shape (requests), valid for a
@@ -83,8 +90,8 @@ pub struct Batch<'s> {
     /// Position of each node in name order (ties go to the lowest name).
     rank: Rc<Vec<u32>>,
     statics: HashMap<String, Rc<Statics>>,
-    /// Static results but NodeAffinity's score, by the pod fields they depend on.
-    bases: FxHashMap<String, Rc<Statics>>,
+    /// By the pod fields they depend on.
+    filters: FxHashMap<String, Rc<Filters>>,
     /// Per preferred node affinity term: the nodes it matches.
     terms: FxHashMap<String, Rc<Vec<bool>>>,
     /// Bumped on every placement a node receives: cached resource results
@@ -142,7 +149,7 @@ impl<'s> Batch<'s> {
             scheduler,
             rank: Rc::new(rank),
             statics: HashMap::new(),
-            bases: FxHashMap::default(),
+            filters: FxHashMap::default(),
             terms: FxHashMap::default(),
             versions: vec![0; snapshot.nodes.len()],
             shapes: FxHashMap::default(),
@@ -232,28 +239,24 @@ impl<'s> Batch<'s> {
         if let Some(found) = self.statics.get(&key) {
             return found.clone();
         }
-        // The filters and the taint score do not depend on the preferred
-        // node affinity terms, which pods often differ in only by weight:
-        // those parts are shared, and each term's matches computed once.
         let node_affinity = pod.affinity.node_affinity.as_ref();
-        let base_key = format!(
+        let filters_key = format!(
             "{:?}|{:?}|{:?}|{:?}",
             pod.node_name,
             pod.node_selector,
             node_affinity.map(|a| &a.required_during_scheduling_ignored_during_execution),
             pod.tolerations
         );
-        let base = self
-            .bases
-            .entry(base_key)
+        let filters = self
+            .filters
+            .entry(filters_key)
             .or_insert_with(|| {
                 let state = CycleState::default();
-                let mut base = Statics {
+                let mut filters = Filters {
                     ok: Vec::with_capacity(snapshot.nodes.len()),
                     affinity_ok: Vec::with_capacity(snapshot.nodes.len()),
                     taints_ok: Vec::with_capacity(snapshot.nodes.len()),
                     taint: Vec::with_capacity(snapshot.nodes.len()),
-                    affinity: Vec::new(),
                 };
                 for node in &snapshot.nodes {
                     let taints_ok = TaintToleration.filter(pod, node, &state).is_ok();
@@ -262,16 +265,17 @@ impl<'s> Batch<'s> {
                         && NodeName.filter(pod, node, &state).is_ok()
                         && taints_ok
                         && affinity_ok;
-                    base.ok.push(ok);
-                    base.affinity_ok.push(affinity_ok);
-                    base.taints_ok.push(taints_ok);
-                    base.taint
+                    filters.ok.push(ok);
+                    filters.affinity_ok.push(affinity_ok);
+                    filters.taints_ok.push(taints_ok);
+                    filters
+                        .taint
                         .push(TaintToleration.score(pod, snapshot, node.index, &state));
                 }
-                Rc::new(base)
+                Rc::new(filters)
             })
             .clone();
-        // NodeAffinity's score: the weights of the matching preferred terms.
+        // NodeAffinity's score, each preferred term's matches computed once.
         let mut affinity = vec![0i64; snapshot.nodes.len()];
         for term in node_affinity
             .into_iter()
@@ -296,13 +300,7 @@ impl<'s> Batch<'s> {
                 }
             }
         }
-        let statics = Rc::new(Statics {
-            ok: base.ok.clone(),
-            affinity_ok: base.affinity_ok.clone(),
-            taints_ok: base.taints_ok.clone(),
-            taint: base.taint.clone(),
-            affinity,
-        });
+        let statics = Rc::new(Statics { filters, affinity });
         self.statics.insert(key, statics.clone());
         statics
     }
@@ -312,7 +310,7 @@ impl Frame {
     /// The masks of one layout: `Constraint::includes` and `has_all_keys`
     /// over every node, from the static results and the keys' domains.
     fn new(
-        statics: &Statics,
+        statics: &Filters,
         keys: &[Rc<Key>],
         (hard, hard_keys): (&[Constraint], &[usize]),
         (soft, soft_keys, require_all): (&[Constraint], &[usize], bool),
@@ -514,7 +512,7 @@ impl Model {
             Some(found) => found.clone(),
             None => {
                 let frame = Rc::new(Frame::new(
-                    &statics,
+                    &statics.filters,
                     &table.keys,
                     (&hard, &hard_keys),
                     (&soft, &soft_keys, require_all),
@@ -901,10 +899,6 @@ impl Model {
             },
         );
     }
-
-    fn resource_score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, w: Weights) -> i64 {
-        resource_score(self.strategy, pod, snapshot, node, w)
-    }
 }
 
 /// NodeResourcesFit's and BalancedAllocation's weighted scores (the
@@ -944,7 +938,7 @@ impl Model {
     fn profile_key(&self, node: usize, key: &mut Vec<i64>) {
         key.clear();
         key.resize(self.width, 0);
-        key[0] = self.statics.taint[node];
+        key[0] = self.statics.filters.taint[node];
         key[1] = self.statics.affinity[node];
         key[2] = i64::from(self.ignored[node]);
         for (k, info) in self.keys.iter().enumerate() {
@@ -1279,7 +1273,7 @@ impl Model {
             self.profiles[p].fitting -= 1;
         }
         self.fit[node] = fits;
-        self.resources[node] = self.resource_score(pod, snapshot, node, w);
+        self.resources[node] = resource_score(self.strategy, pod, snapshot, node, w);
         // Counter deltas at the node's domains.
         let mut changed: Vec<(usize, u32)> = Vec::new();
         let mut bump =
