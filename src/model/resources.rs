@@ -26,6 +26,15 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// Whether any amount is below zero (manifests refuse those; a state
+    /// edited by hand might hold one).
+    pub fn has_negative(&self) -> bool {
+        self.milli_cpu < 0
+            || self.memory < 0
+            || self.ephemeral_storage < 0
+            || self.scalar.values().any(|v| *v < 0)
+    }
+
     pub fn is_zero(&self) -> bool {
         self.milli_cpu == 0
             && self.memory == 0

@@ -73,8 +73,13 @@ pub(crate) struct Pass<'a> {
     pub plan: Plan,
     /// Replica indexes (into `observed.replicas`) grouped by workload.
     pub by_workload: HashMap<ObjectRef, Vec<usize>>,
-    /// Replica indexes grouped by the node they are bound to.
+    /// Replica indexes grouped by the node they are bound to, for the nodes
+    /// that are not ready or draining (the only ones whose replicas are
+    /// looked up by node).
     pub by_node: HashMap<&'a str, Vec<usize>>,
+    /// Per replica (by index into `observed.replicas`): the position of its
+    /// node in the pass's fleet, `NO_NODE` when unbound or the node is gone.
+    pub node_of: Vec<u32>,
     pub deleted: BTreeSet<String>,
     /// Replicas created in this pass (not in `observed` yet).
     pub created: Vec<Replica>,
@@ -121,33 +126,23 @@ pub fn reconcile(
     scheduler: &Scheduler,
     options: &Options,
 ) -> Plan {
-    let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::default();
-    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::default();
-    for (i, replica) in observed.replicas.iter().enumerate() {
-        match by_workload.get_mut(&replica.workload) {
-            Some(indexes) => indexes.push(i),
-            None => {
-                by_workload.insert(replica.workload.clone(), vec![i]);
-            }
-        }
-        if let Some(node) = &replica.node {
-            by_node.entry(node.as_str()).or_default().push(i);
-        }
-    }
     let mut pass = Pass {
         desired,
         observed,
         now,
         catalog: Catalog::build(desired, observed),
         plan: Plan::default(),
-        by_workload,
-        by_node,
+        by_workload: index_by_workload(observed),
+        by_node: HashMap::default(),
+        node_of: Vec::new(),
         deleted: BTreeSet::new(),
         created: Vec::new(),
         names: names::NameGenerator::new(observed),
     };
     let nodes = nodes::sync(&mut pass, options.prune);
-    remove_orphans(&mut pass, &nodes, options.prune);
+    pass.node_of = node_positions(observed, &nodes);
+    pass.by_node = index_by_node(observed, &nodes, &pass.node_of);
+    remove_orphans(&mut pass, options.prune);
     // Budgets are kept in the state so that drains between applies honour them.
     for budget in &desired.disruption_budgets {
         if observed
@@ -193,9 +188,76 @@ pub fn reconcile(
     pass.plan
 }
 
+/// Replica indexes by workload. A workload's replicas mostly sit together in
+/// the state, so the map is looked up once per run of them.
+fn index_by_workload(observed: &State) -> HashMap<ObjectRef, Vec<usize>> {
+    let mut by_workload: HashMap<ObjectRef, Vec<usize>> = HashMap::default();
+    let replicas = &observed.replicas;
+    let mut start = 0;
+    while start < replicas.len() {
+        let workload = &replicas[start].workload;
+        let mut end = start + 1;
+        while end < replicas.len() && replicas[end].workload == *workload {
+            end += 1;
+        }
+        match by_workload.get_mut(workload) {
+            Some(indexes) => indexes.extend(start..end),
+            None => {
+                by_workload.insert(workload.clone(), (start..end).collect());
+            }
+        }
+        start = end;
+    }
+    by_workload
+}
+
+/// No node: unbound, or bound to a node that is not in the fleet.
+pub(crate) const NO_NODE: u32 = u32::MAX;
+
+/// Each replica's node as a position in `nodes` (one lookup per replica per pass).
+fn node_positions(observed: &State, nodes: &[crate::model::state::NodeState]) -> Vec<u32> {
+    let position: HashMap<&str, u32> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i as u32))
+        .collect();
+    observed
+        .replicas
+        .iter()
+        .map(|r| {
+            r.node
+                .as_deref()
+                .and_then(|n| position.get(n).copied())
+                .unwrap_or(NO_NODE)
+        })
+        .collect()
+}
+
+/// Replica indexes of the nodes that are not ready or draining, the only
+/// ones `Pass::replicas_on` is asked about.
+fn index_by_node<'a>(
+    observed: &'a State,
+    nodes: &[crate::model::state::NodeState],
+    node_of: &[u32],
+) -> HashMap<&'a str, Vec<usize>> {
+    let mut by_node: HashMap<&str, Vec<usize>> = HashMap::default();
+    let watched: Vec<bool> = nodes.iter().map(|n| !n.ready || n.draining).collect();
+    if !watched.contains(&true) {
+        return by_node;
+    }
+    for (i, (replica, &node)) in observed.replicas.iter().zip(node_of).enumerate() {
+        if node != NO_NODE
+            && watched[node as usize]
+            && let Some(name) = replica.node.as_deref()
+        {
+            by_node.entry(name).or_default().push(i);
+        }
+    }
+    by_node
+}
+
 /// Replicas whose node or workload no longer exists, and workloads no longer declared.
-fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], prune: Prune) {
-    let node_names: rustc_hash::FxHashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+fn remove_orphans(pass: &mut Pass, prune: Prune) {
     let declared: rustc_hash::FxHashSet<&ObjectRef> = pass
         .desired
         .workloads
@@ -209,10 +271,8 @@ fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], pru
         Prune::Auto => !pass.desired.workloads.is_empty(),
     };
     let observed = pass.observed;
-    for replica in &observed.replicas {
-        if let Some(node) = &replica.node
-            && !node_names.contains(node.as_str())
-        {
+    for (i, replica) in observed.replicas.iter().enumerate() {
+        if replica.node.is_some() && pass.node_of[i] == NO_NODE {
             pass.delete(replica, DeleteReason::NodeGone);
         }
     }
@@ -229,11 +289,15 @@ fn remove_orphans(pass: &mut Pass, nodes: &[crate::model::state::NodeState], pru
             .actions
             .push(Action::RemoveWorkload { workload: id });
     }
-    let known: rustc_hash::FxHashSet<ObjectRef> =
-        observed.workloads.iter().map(|w| w.id()).collect();
-    for replica in &observed.replicas {
-        if !known.contains(&replica.workload) && !declared.contains(&replica.workload) {
-            pass.delete(replica, DeleteReason::WorkloadRemoved);
-        }
+    // Replicas of workloads neither stored nor declared, in state order.
+    let mut unknown: Vec<usize> = pass
+        .by_workload
+        .iter()
+        .filter(|(id, _)| observed.workload(id).is_none() && !declared.contains(id))
+        .flat_map(|(_, indexes)| indexes.iter().copied())
+        .collect();
+    unknown.sort_unstable();
+    for i in unknown {
+        pass.delete(&observed.replicas[i], DeleteReason::WorkloadRemoved);
     }
 }

@@ -22,13 +22,23 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
     };
     let mut fleet: BTreeMap<String, NodeState> = BTreeMap::new();
     // A node on its way out leaves once no replica (but DaemonSet ones) is left on it.
-    let holding: std::collections::HashSet<&str> = pass
-        .observed
-        .replicas
-        .iter()
-        .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
-        .filter_map(|r| r.node.as_deref())
-        .collect();
+    // (Collected only when some node is leaving or may be.)
+    let may_leave = pass.observed.nodes.iter().any(|n| {
+        n.removing
+            || (n.source == NodeSource::Manifest
+                && remove_undeclared
+                && !declared.contains_key(n.name.as_str()))
+    });
+    let holding: rustc_hash::FxHashSet<&str> = if may_leave {
+        pass.observed
+            .replicas
+            .iter()
+            .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
+            .filter_map(|r| r.node.as_deref())
+            .collect()
+    } else {
+        Default::default()
+    };
     for node in &pass.observed.nodes {
         let holds_replicas = holding.contains(node.name.as_str());
         let undeclared = !declared.contains_key(node.name.as_str());

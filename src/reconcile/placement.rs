@@ -3,82 +3,36 @@
 //! bound replicas become ready once their readiness delay has passed.
 
 use super::daemonset::daemon_pod;
-use super::{Action, Catalog, DeleteReason, Pass};
+use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Phase, Replica, State};
 use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
-use crate::scheduler::snapshot::Snapshot;
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, Scheduler, ScoringStrategy};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
 
 pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler) {
-    let mut snapshot = Snapshot::new(nodes);
     let observed = pass.observed;
     let mut waiting: Vec<&Replica> = Vec::new();
-    let mut bound: Vec<&Replica> = Vec::new();
-    for replica in &observed.replicas {
-        if pass.deleted.contains(&replica.name) || replica.phase == Phase::Terminating {
+    let mut bound: Vec<usize> = Vec::new();
+    for (i, replica) in observed.replicas.iter().enumerate() {
+        if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
             continue;
         }
-        match &replica.node {
-            Some(_) => bound.push(replica),
-            None => waiting.push(replica),
+        match (&replica.node, pass.node_of[i]) {
+            (None, _) => waiting.push(replica),
+            // Bound to a node that is gone: removed by `remove_orphans`.
+            (Some(_), NO_NODE) => {}
+            (Some(_), _) => bound.push(i),
         }
     }
-    // Older replicas keep their place; one that no longer fits where the
-    // state says it runs (an edit by hand) is drift, corrected by moving it.
-    // (Names are unique: the unstable sort gives the same order.)
-    bound.sort_unstable_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
-    let fit = NodeResourcesFit {
-        strategy: ScoringStrategy::LeastAllocated,
+    let mut snapshot = match account_in_any_order(pass, nodes, &bound) {
+        Some(snapshot) => snapshot,
+        None => account_oldest_first(pass, nodes, bound),
     };
-    // Replicas of one template share its pod and its replica group (a
-    // DaemonSet's per-node pods differ only in node affinity, which groups ignore).
-    let mut last: Option<(&Replica, Arc<PodSpec>)> = None;
-    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
-    for replica in bound {
-        let template = match &last {
-            Some((previous, template))
-                if previous.hash == replica.hash && previous.workload == replica.workload =>
-            {
-                Some(template.clone())
-            }
-            _ => pass.catalog.pod(&replica.workload, &replica.hash).cloned(),
-        };
-        let (Some(node), Some(template)) = (replica.node.as_deref(), template) else {
-            continue;
-        };
-        last = Some((replica, template.clone()));
-        let Some(index) = snapshot.index_of(node) else {
-            continue;
-        };
-        let pod = replica_pod(&template, replica);
-        let info = &snapshot.nodes[index];
-        let drift = if !pod.matches_node_selector(&info.name, &info.labels) {
-            Some(format!(
-                "{node} does not match its node selector or affinity"
-            ))
-        } else {
-            fit.filter(&pod, info, &CycleState::default())
-                .err()
-                .map(|reasons| {
-                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                    format!("{node} has no room for it ({})", reasons.join(", "))
-                })
-        };
-        match drift {
-            Some(why) => pass.delete(replica, DeleteReason::Drift(why)),
-            None => {
-                let group = *groups
-                    .entry(Arc::as_ptr(&template))
-                    .or_insert_with(|| snapshot.group_of(&template));
-                snapshot.assume_in(index, &pod, group);
-            }
-        }
-    }
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     // The scheduling queue: oldest first, then by workload and name.
@@ -133,6 +87,158 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         });
     }
     pass.created = created;
+}
+
+/// The pod and replica group of each run of bound replicas of one revision.
+struct Templates<'p> {
+    last: Option<(&'p Replica, Option<Arc<PodSpec>>)>,
+}
+
+impl<'p> Templates<'p> {
+    fn of(&mut self, catalog: &super::Catalog, replica: &'p Replica) -> Option<Arc<PodSpec>> {
+        if let Some((previous, template)) = &self.last
+            && previous.hash == replica.hash
+            && previous.workload == replica.workload
+        {
+            return template.clone();
+        }
+        let template = catalog.pod(&replica.workload, &replica.hash).cloned();
+        self.last = Some((replica, template.clone()));
+        template
+    }
+}
+
+/// Why a bound replica cannot stay where it is, if it cannot: its node no
+/// longer matches its selector or affinity, or lacks room for it next to the
+/// replicas already accounted there.
+fn drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
+    let node = &info.name;
+    if !pod.matches_node_selector(node, &info.labels) {
+        return Some(format!(
+            "{node} does not match its node selector or affinity"
+        ));
+    }
+    let fit = NodeResourcesFit {
+        strategy: ScoringStrategy::LeastAllocated,
+    };
+    fit.filter(pod, info, &CycleState::default())
+        .err()
+        .map(|reasons| {
+            let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            format!("{node} has no room for it ({})", reasons.join(", "))
+        })
+}
+
+/// Every bound replica accounted on its node, oldest first (by creation,
+/// then name): a replica that does not fit next to the older ones is drift,
+/// deleted so that it is placed again.
+fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usize>) -> Snapshot {
+    let observed = pass.observed;
+    let mut snapshot = Snapshot::new(nodes);
+    // (Names are unique: the unstable sort gives the same order.)
+    bound.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
+        (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
+    });
+    let mut templates = Templates { last: None };
+    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
+    for i in bound {
+        let replica = &observed.replicas[i];
+        let Some(template) = templates.of(&pass.catalog, replica) else {
+            continue;
+        };
+        let index = pass.node_of[i] as usize;
+        let pod = replica_pod(&template, replica);
+        match drift(&pod, &snapshot.nodes[index]) {
+            Some(why) => pass.delete(replica, DeleteReason::Drift(why)),
+            None => {
+                let group = *groups
+                    .entry(Arc::as_ptr(&template))
+                    .or_insert_with(|| snapshot.group_of(&template));
+                snapshot.assume_in(index, &pod, group);
+            }
+        }
+    }
+    snapshot
+}
+
+/// The same snapshot as `account_oldest_first`, built in state order without
+/// sorting, when no bound replica is drift in any order: every one matches
+/// its node's selector, and every node holds the requests of all its
+/// replicas (requests are never negative, so each replica then fits next to
+/// any subset of the others). Replica groups are created in the order the
+/// oldest-first pass would meet their first replica. `None` when that does
+/// not hold: the oldest-first pass decides which replicas move.
+fn account_in_any_order(pass: &Pass, nodes: &[NodeState], bound: &[usize]) -> Option<Snapshot> {
+    let observed = pass.observed;
+    let mut snapshot = Snapshot::new(nodes);
+    let mut templates = Templates { last: None };
+    // Per template: its oldest replica (creation, name), its accounted
+    // replicas per node, and a representative pod.
+    let mut first: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
+    let mut runs: Vec<(Arc<PodSpec>, &Replica, Vec<u32>)> = Vec::new();
+    let mut last_run: Option<(*const PodSpec, usize)> = None;
+    for &i in bound {
+        let replica = &observed.replicas[i];
+        let Some(template) = templates.of(&pass.catalog, replica) else {
+            continue;
+        };
+        let index = pass.node_of[i] as usize;
+        let pod = replica_pod(&template, replica);
+        let info = &snapshot.nodes[index];
+        if !pod.matches_node_selector(&info.name, &info.labels) {
+            return None;
+        }
+        let key = Arc::as_ptr(&template);
+        let run = match last_run {
+            Some((k, run)) if k == key => run,
+            _ => {
+                let run = *first.entry(key).or_insert_with(|| {
+                    runs.push((template.clone(), replica, Vec::new()));
+                    runs.len() - 1
+                });
+                last_run = Some((key, run));
+                run
+            }
+        };
+        let oldest = &mut runs[run].1;
+        if (replica.created_at, &replica.name) < (oldest.created_at, &oldest.name) {
+            *oldest = replica;
+        }
+        runs[run].2.push(index as u32);
+        let info = &mut snapshot.nodes[index];
+        info.requested.add(&pod.requests);
+        info.non_zero_requested.add(&pod.non_zero_requests);
+        info.pods += 1;
+    }
+    if runs
+        .iter()
+        .any(|(template, _, _)| template.requests.has_negative())
+        || snapshot.nodes.iter().any(|info| !holds_its_requests(info))
+    {
+        return None;
+    }
+    // Groups in the order of each template's oldest replica; the node totals
+    // are already in, so each replica only joins its group's counts.
+    runs.sort_unstable_by(|a, b| (a.1.created_at, &a.1.name).cmp(&(b.1.created_at, &b.1.name)));
+    for (template, _, on) in runs {
+        let group = snapshot.group_of(&template);
+        snapshot.count_in_group(group, &on);
+    }
+    Some(snapshot)
+}
+
+/// Whether the replicas accounted on a node fit its allocatable together.
+fn holds_its_requests(info: &NodeInfo) -> bool {
+    let (capacity, used) = (&info.allocatable.resources, &info.requested);
+    info.pods <= info.allocatable.pods
+        && used.milli_cpu <= capacity.milli_cpu
+        && used.memory <= capacity.memory
+        && used.ephemeral_storage <= capacity.ephemeral_storage
+        && used
+            .scalar
+            .iter()
+            .all(|(name, &taken)| taken <= capacity.get(name))
 }
 
 /// The pod a replica runs: its template, pinned to its node for a DaemonSet replica.
@@ -251,5 +357,150 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
         } else {
             pass.plan.wake(due);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Building the bound replicas' snapshot in state order is only a
+    //! shortcut: whenever it is taken, it must give exactly the snapshot of
+    //! the oldest-first pass, and that pass must find no drift.
+    use super::*;
+    use crate::executor::{self, RunOptions};
+    use crate::manifest::{ParseOptions, parse};
+    use crate::model::workload::Desired;
+    use crate::scheduler::ScoringStrategy;
+    use crate::sources::Source;
+    use proptest::prelude::*;
+
+    fn manifests(nodes: usize, cpu: &[u32], workloads: &[(u32, u32, bool)]) -> String {
+        let mut text = String::new();
+        for i in 0..nodes {
+            let millis = cpu[i % cpu.len()];
+            text += &format!(
+                "apiVersion: v1\nkind: Node\nmetadata:\n  name: n{i}\n  labels:\n    disk: {}\n\
+                 status:\n  allocatable:\n    cpu: {millis}m\n    memory: 8Gi\n---\n",
+                if i % 2 == 0 { "ssd" } else { "hdd" }
+            );
+        }
+        for (w, &(replicas, millis, ssd)) in workloads.iter().enumerate() {
+            let selector = if ssd {
+                "      nodeSelector:\n        disk: ssd\n"
+            } else {
+                ""
+            };
+            text += &format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w{w}\nspec:\n  \
+                 replicas: {replicas}\n  selector:\n    matchLabels:\n      app: w{w}\n  \
+                 template:\n    metadata:\n      labels:\n        app: w{w}\n    spec:\n{selector}      \
+                 containers:\n      - name: c\n        image: i\n        resources:\n          \
+                 requests:\n            cpu: {millis}m\n---\n"
+            );
+        }
+        text
+    }
+
+    fn desired(text: String) -> Desired {
+        let sources = [Source {
+            name: "fleet.yaml".into(),
+            text,
+        }];
+        parse(&sources, &ParseOptions::default())
+            .expect("valid manifests")
+            .desired
+    }
+
+    /// Both accountings of `observed`'s bound replicas against `desired`.
+    fn both(desired: &Desired, observed: &State) -> (Option<Snapshot>, Snapshot, usize) {
+        let mut pass = Pass {
+            desired,
+            observed,
+            now: observed.clock,
+            catalog: Catalog::build(desired, observed),
+            plan: super::super::Plan::default(),
+            by_workload: Default::default(),
+            by_node: Default::default(),
+            node_of: Vec::new(),
+            deleted: Default::default(),
+            created: Vec::new(),
+            names: super::super::names::NameGenerator::new(observed),
+        };
+        let nodes = super::super::nodes::sync(&mut pass, super::super::Prune::Auto);
+        pass.plan.actions.clear();
+        pass.node_of = super::super::node_positions(observed, &nodes);
+        let bound: Vec<usize> = (0..observed.replicas.len())
+            .filter(|&i| pass.node_of[i] != NO_NODE)
+            .collect();
+        let fast = account_in_any_order(&pass, &nodes, &bound);
+        let slow = account_oldest_first(&mut pass, &nodes, bound);
+        (fast, slow, pass.plan.actions.len())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn state_order_accounting_is_the_oldest_first_one(
+            nodes in 2usize..7,
+            cpu in prop::collection::vec(500u32..4000, 1..4),
+            workloads in prop::collection::vec((1u32..6, 50u32..900, any::<bool>()), 1..5),
+            shrink in prop::collection::vec((0usize..7, 100u32..4000), 0..3),
+            moves in prop::collection::vec((0usize..40, 0usize..7), 0..4),
+            order in prop::collection::vec((0usize..40, 0usize..40, 0u64..3), 0..12),
+        ) {
+            let fleet = desired(manifests(nodes, &cpu, &workloads));
+            let mut state = State::default();
+            let _ = executor::run(
+                &fleet,
+                &mut state,
+                &Scheduler::new(ScoringStrategy::LeastAllocated),
+                &RunOptions::default(),
+                |_, _| Ok::<(), ()>(()),
+            );
+            prop_assume!(state.replicas.iter().any(|r| r.node.is_some()));
+            // Edits by hand: nodes that shrank, replicas moved, reordered, re-aged.
+            let mut cpu_now = cpu.clone();
+            for &(node, millis) in &shrink {
+                let i = node % cpu_now.len();
+                cpu_now[i] = millis;
+            }
+            let fleet = desired(manifests(nodes, &cpu_now, &workloads));
+            let count = state.replicas.len();
+            for &(replica, node) in &moves {
+                state.replicas[replica % count].node = Some(format!("n{}", node % nodes));
+            }
+            for &(a, b, age) in &order {
+                state.replicas.swap(a % count, b % count);
+                state.replicas[a % count].created_at += age;
+            }
+            let (fast, slow, deleted) = both(&fleet, &state);
+            if let Some(fast) = fast {
+                prop_assert_eq!(deleted, 0, "the shortcut was taken where replicas are drift");
+                prop_assert_eq!(fast, slow);
+            }
+        }
+    }
+
+    #[test]
+    fn the_shortcut_is_taken_when_nothing_is_drift_and_declined_on_overcommit() {
+        let workloads = [(4, 300, false), (3, 200, true)];
+        let fleet = desired(manifests(3, &[2000], &workloads));
+        let mut state = State::default();
+        executor::run(
+            &fleet,
+            &mut state,
+            &Scheduler::new(ScoringStrategy::LeastAllocated),
+            &RunOptions::default(),
+            |_, _| Ok::<(), ()>(()),
+        )
+        .expect("converges");
+        state.replicas.reverse();
+        let (fast, slow, deleted) = both(&fleet, &state);
+        assert_eq!(deleted, 0);
+        assert_eq!(fast.as_ref(), Some(&slow));
+        // Every node shrinks to 100m: the replicas no longer fit together.
+        let shrunk = desired(manifests(3, &[100], &workloads));
+        let (fast, _, deleted) = both(&shrunk, &state);
+        assert!(fast.is_none());
+        assert!(deleted > 0);
     }
 }

@@ -227,6 +227,16 @@ impl Snapshot {
         self.groups[group].total += 1;
     }
 
+    /// The group part of `assume_in` for one replica on each of `nodes`
+    /// (whose node totals the caller has accounted).
+    pub fn count_in_group(&mut self, group: usize, nodes: &[u32]) {
+        let group = &mut self.groups[group];
+        for &node in nodes {
+            *group.per_node.entry(node as usize).or_insert(0) += 1;
+        }
+        group.total += nodes.len() as u64;
+    }
+
     /// The inverse of `assume`.
     pub fn forget(&mut self, node: usize, pod: &PodSpec) {
         let info = &mut self.nodes[node];
