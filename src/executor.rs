@@ -108,12 +108,21 @@ pub fn run<E>(
     let mut final_reports = None;
     // The next pass, when it was computed while the last step was persisted.
     let mut following: Option<Plan> = None;
+    let declared = reconcile::Declared::new(desired);
+    let reconcile = |state: &State| {
+        reconcile::reconcile_with(
+            &declared,
+            desired,
+            state,
+            state.clock,
+            scheduler,
+            &options.reconcile,
+        )
+    };
     let outcome = loop {
         let plan = match following.take() {
             Some(plan) => plan,
-            None => {
-                reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile)
-            }
+            None => reconcile(state),
         };
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
@@ -134,15 +143,7 @@ pub fn run<E>(
                 None
             } else {
                 let shared: &State = state;
-                let pass = || {
-                    reconcile::reconcile(
-                        desired,
-                        shared,
-                        shared.clock,
-                        scheduler,
-                        &options.reconcile,
-                    )
-                };
+                let pass = || reconcile(shared);
                 let (saved, next) = std::thread::scope(|scope| {
                     // As much stack as the main thread has, where passes otherwise run.
                     let next = std::thread::Builder::new()
@@ -164,9 +165,7 @@ pub fn run<E>(
             persisted_clock = state.clock;
             steps.push(step);
             if last {
-                let next = next.unwrap_or_else(|| {
-                    reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile)
-                });
+                let next = next.unwrap_or_else(|| reconcile(state));
                 let done = next.actions.is_empty()
                     && next.wake_at.is_none()
                     && reconcile::summarize(desired, state, state.clock)

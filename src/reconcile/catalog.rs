@@ -11,8 +11,45 @@ use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// By workload, then template hash.
-    specs: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>>,
+    declared: Arc<Declared>,
+    /// Older revisions, stored in the state: by workload, then template hash.
+    stored: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>>,
+}
+
+/// The declared workloads' current pods, by workload: (template hash, pod).
+/// They depend on the manifests alone, so every pass of one run shares them.
+#[derive(Debug, Default)]
+pub struct Declared {
+    pods: HashMap<ObjectRef, (String, Arc<PodSpec>)>,
+}
+
+impl Declared {
+    pub fn new(desired: &Desired) -> Arc<Declared> {
+        let pods = desired
+            .workloads
+            .iter()
+            .map(|workload| {
+                let pod = owned(
+                    workload.pod.clone(),
+                    &workload.id,
+                    &workload.template_hash,
+                    Some(&workload.selector),
+                );
+                (
+                    workload.id.clone(),
+                    (workload.template_hash.clone(), Arc::new(pod)),
+                )
+            })
+            .collect();
+        Arc::new(Declared { pods })
+    }
+
+    fn pod(&self, workload: &ObjectRef, hash: &str) -> Option<&Arc<PodSpec>> {
+        self.pods
+            .get(workload)
+            .filter(|(current, _)| current == hash)
+            .map(|(_, pod)| pod)
+    }
 }
 
 /// The label every Deployment replica carries, naming its template.
@@ -41,29 +78,21 @@ fn owned(
 
 impl Catalog {
     pub fn build(desired: &Desired, observed: &State) -> Catalog {
-        let mut specs: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::default();
-        let selectors: HashMap<&ObjectRef, &LabelSelector> = desired
-            .workloads
-            .iter()
-            .map(|w| (&w.id, &w.selector))
-            .collect();
-        for workload in &desired.workloads {
-            specs.entry(workload.id.clone()).or_default().insert(
-                workload.template_hash.clone(),
-                Arc::new(owned(
-                    workload.pod.clone(),
-                    &workload.id,
-                    &workload.template_hash,
-                    Some(&workload.selector),
-                )),
-            );
-        }
+        Catalog::with_declared(Declared::new(desired), desired, observed)
+    }
+
+    /// `build`, with the declared pods already made (`Declared::new(desired)`).
+    pub fn with_declared(declared: Arc<Declared>, desired: &Desired, observed: &State) -> Catalog {
+        let mut stored: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::default();
+        let mut selectors: Option<HashMap<&ObjectRef, &LabelSelector>> = None;
         for workload in &observed.workloads {
-            let id = workload.id();
+            let mut id: Option<ObjectRef> = None;
             for revision in &workload.revisions {
-                if specs
-                    .get(&id)
-                    .is_some_and(|by_hash| by_hash.contains_key(&revision.hash))
+                let id = id.get_or_insert_with(|| workload.id());
+                if declared.pod(id, &revision.hash).is_some()
+                    || stored
+                        .get(&*id)
+                        .is_some_and(|by_hash| by_hash.contains_key(&revision.hash))
                 {
                     continue;
                 }
@@ -77,20 +106,31 @@ impl Catalog {
                     namespace: workload.namespace.clone(),
                     ..PodSpec::default()
                 });
-                let selector = selectors.get(&id).copied();
-                let spec = Arc::new(owned(pod, &id, &revision.hash, selector));
-                specs
+                let selector = selectors
+                    .get_or_insert_with(|| {
+                        desired
+                            .workloads
+                            .iter()
+                            .map(|w| (&w.id, &w.selector))
+                            .collect()
+                    })
+                    .get(&*id)
+                    .copied();
+                let spec = Arc::new(owned(pod, id, &revision.hash, selector));
+                stored
                     .entry(id.clone())
                     .or_default()
                     .insert(revision.hash.clone(), spec);
             }
         }
-        Catalog { specs }
+        Catalog { declared, stored }
     }
 
     pub fn pod(&self, workload: &ObjectRef, hash: &str) -> Option<&Arc<PodSpec>> {
-        self.specs
-            .get(workload)
-            .and_then(|by_hash| by_hash.get(hash))
+        self.declared.pod(workload, hash).or_else(|| {
+            self.stored
+                .get(workload)
+                .and_then(|by_hash| by_hash.get(hash))
+        })
     }
 }

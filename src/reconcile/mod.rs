@@ -19,7 +19,7 @@ pub mod status;
 pub mod undo;
 
 pub use action::{Action, DeleteReason};
-pub use catalog::{Catalog, POD_TEMPLATE_HASH};
+pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
 pub use placement::{backoff, occupied_snapshot};
@@ -126,11 +126,31 @@ pub fn reconcile(
     scheduler: &Scheduler,
     options: &Options,
 ) -> Plan {
+    reconcile_with(
+        &Declared::new(desired),
+        desired,
+        observed,
+        now,
+        scheduler,
+        options,
+    )
+}
+
+/// `reconcile`, with the declared pods made once for many passes over the
+/// same manifests (`Declared::new(desired)`).
+pub fn reconcile_with(
+    declared: &std::sync::Arc<Declared>,
+    desired: &Desired,
+    observed: &State,
+    now: u64,
+    scheduler: &Scheduler,
+    options: &Options,
+) -> Plan {
     let mut pass = Pass {
         desired,
         observed,
         now,
-        catalog: Catalog::build(desired, observed),
+        catalog: Catalog::with_declared(declared.clone(), desired, observed),
         plan: Plan::default(),
         by_workload: index_by_workload(observed),
         by_node: HashMap::default(),

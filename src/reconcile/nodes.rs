@@ -53,6 +53,9 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
             continue;
         }
         match declared.get(node.name.as_str()) {
+            Some(spec) if is_current(node, spec) => {
+                fleet.insert(node.name.clone(), node.clone());
+            }
             Some(spec) => {
                 let updated = updated_node(node, spec);
                 if &updated != node {
@@ -125,6 +128,29 @@ fn updated_node(current: &NodeState, spec: &NodeSpec) -> NodeState {
     }
 }
 
+/// Whether `updated_node(current, spec)` would be `current` unchanged
+/// (checked without building it: a fleet's nodes are mostly unchanged).
+fn is_current(current: &NodeState, spec: &NodeSpec) -> bool {
+    let hostname_declared = spec.labels.contains_key(HOSTNAME_LABEL);
+    let labels_current = current.labels.len()
+        == spec.labels.len() + usize::from(!hostname_declared)
+        && current.labels.iter().all(|(key, value)| {
+            if key == HOSTNAME_LABEL && !hostname_declared {
+                *value == spec.name
+            } else {
+                spec.labels.get(key) == Some(value)
+            }
+        });
+    let draining = current.draining && !current.removing;
+    labels_current
+        && current.allocatable == spec.allocatable
+        && current.taints == spec.taints
+        && !current.removing
+        && current.draining == draining
+        && current.unschedulable == (spec.unschedulable || current.cordoned || draining)
+        && current.source == NodeSource::Manifest
+}
+
 /// The kubelet always labels its node with `kubernetes.io/hostname`.
 fn node_labels(spec: &NodeSpec) -> crate::model::labels::Labels {
     let mut labels = spec.labels.clone();
@@ -135,3 +161,70 @@ fn node_labels(spec: &NodeSpec) -> crate::model::labels::Labels {
 }
 
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn labels(picks: &[(u8, u8)], name: &str) -> crate::model::labels::Labels {
+        picks
+            .iter()
+            .map(|&(key, value)| match key % 4 {
+                0 => (
+                    HOSTNAME_LABEL.to_string(),
+                    if value % 2 == 0 {
+                        name.to_string()
+                    } else {
+                        format!("h{value}")
+                    },
+                ),
+                k => (format!("k{k}"), format!("v{}", value % 3)),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The shortcut agrees with building the updated node and comparing.
+        #[test]
+        fn is_current_is_updated_node_unchanged(
+            spec_labels in prop::collection::vec((any::<u8>(), any::<u8>()), 0..4),
+            node_labels_ in prop::collection::vec((any::<u8>(), any::<u8>()), 0..4),
+            same_labels in any::<bool>(),
+            flags in prop::collection::vec(prop::bool::weighted(0.2), 8),
+            cpu in (1i64..3, 1i64..3),
+        ) {
+            let name = "n1";
+            let mut spec = NodeSpec {
+                name: name.to_string(),
+                labels: labels(&spec_labels, name),
+                taints: Vec::new(),
+                unschedulable: flags[0],
+                allocatable: Default::default(),
+            };
+            spec.allocatable.resources.milli_cpu = cpu.0 * 1000;
+            let mut current = new_node(&spec);
+            if !same_labels {
+                current.labels = labels(&node_labels_, name);
+            }
+            current.allocatable.resources.milli_cpu = cpu.1 * 1000;
+            current.unschedulable = flags[1];
+            current.cordoned = flags[2];
+            current.draining = flags[3];
+            current.removing = flags[4];
+            current.ready = flags[5];
+            if flags[6] {
+                current.source = NodeSource::Imperative;
+            }
+            if flags[7] {
+                current.taints.push(crate::model::pod::Taint::new(
+                    "k",
+                    "",
+                    crate::model::pod::TaintEffect::NoSchedule,
+                ));
+            }
+            prop_assert_eq!(is_current(&current, &spec), updated_node(&current, &spec) == current);
+        }
+    }
+}

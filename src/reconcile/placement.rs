@@ -294,31 +294,27 @@ pub fn backoff(restarts: u32) -> u64 {
 /// bad version never does, or crashes and restarts with back-off. Otherwise
 /// the pass asks to be woken when the next one changes (or becomes available).
 pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
-    let not_ready: std::collections::HashSet<&str> = nodes
-        .iter()
-        .filter(|n| !n.ready)
-        .map(|n| n.name.as_str())
-        .collect();
-    let min_ready: std::collections::HashMap<_, _> = pass
+    let min_ready: FxHashMap<_, _> = pass
         .desired
         .workloads
         .iter()
         .map(|w| (&w.id, w.min_ready_seconds))
         .collect();
     let observed = pass.observed;
-    for replica in &observed.replicas {
-        if pass.deleted.contains(&replica.name) || replica.node.is_none() {
+    // Looked up once per run of replicas of one revision.
+    let mut templates = Templates { last: None };
+    let mut last_min_ready: Option<(&Replica, u64)> = None;
+    for (i, replica) in observed.replicas.iter().enumerate() {
+        if replica.node.is_none() || pass.deleted.contains(&replica.name) {
             continue;
         }
-        // Nothing becomes ready on a node that is not (node_loss handles those).
-        if replica
-            .node
-            .as_deref()
-            .is_some_and(|n| not_ready.contains(n))
-        {
+        // Nothing becomes ready on a node that is not (node_loss handles
+        // those); a node that is gone has no replica left (remove_orphans).
+        let node = pass.node_of[i];
+        if node == NO_NODE || !nodes[node as usize].ready {
             continue;
         }
-        let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+        let Some(pod) = templates.of(&pass.catalog, replica) else {
             continue;
         };
         let started = replica.started_at.unwrap_or(replica.created_at);
@@ -336,7 +332,14 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
             pass.plan.wake(crash_at);
         }
         if replica.ready {
-            let min_ready = min_ready.get(&replica.workload).copied().unwrap_or(0);
+            let min_ready = match last_min_ready {
+                Some((previous, seconds)) if previous.workload == replica.workload => seconds,
+                _ => {
+                    let seconds = min_ready.get(&replica.workload).copied().unwrap_or(0);
+                    last_min_ready = Some((replica, seconds));
+                    seconds
+                }
+            };
             if let Some(at) = replica.ready_at
                 && min_ready > 0
                 && at + min_ready >= pass.now
