@@ -12,7 +12,7 @@ mod deployment;
 pub mod disruption;
 pub mod eviction;
 mod names;
-mod nodes;
+pub(crate) mod nodes;
 mod placement;
 pub mod progress;
 pub mod status;

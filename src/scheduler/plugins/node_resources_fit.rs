@@ -31,9 +31,27 @@ impl FilterPlugin for NodeResourcesFit {
     }
 }
 
-/// Whether `filter` passes, stopping at the first shortfall.
+/// Whether `filter` passes: `shortfalls` finds nothing (the same checks,
+/// without building the list; the batch scheduler asks this of every node
+/// a placement changed).
 pub fn fits(pod: &PodSpec, node: &NodeInfo) -> bool {
-    shortfalls(pod, node, true).is_empty()
+    if node.pods + 1 > node.allocatable.pods {
+        return false;
+    }
+    let requests = &pod.requests;
+    let (capacity, used) = (&node.allocatable.resources, &node.requested);
+    let room = |wanted: i64, capacity: i64, taken: i64| wanted <= 0 || wanted <= capacity - taken;
+    room(requests.milli_cpu, capacity.milli_cpu, used.milli_cpu)
+        && room(requests.memory, capacity.memory, used.memory)
+        && room(
+            requests.ephemeral_storage,
+            capacity.ephemeral_storage,
+            used.ephemeral_storage,
+        )
+        && requests
+            .scalar
+            .iter()
+            .all(|(name, &wanted)| room(wanted, capacity.get(name), used.get(name)))
 }
 
 /// What the node lacks for the pod (all of it, or only the first found).
@@ -140,5 +158,54 @@ impl ScorePlugin for NodeResourcesFit {
             &pod.non_zero_requests,
             &node.allocatable.resources,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `fits` is `filter` passing, on every mix of requests and room.
+        #[test]
+        fn fits_is_no_shortfall(
+            wanted in prop::collection::vec(-1i64..4, 4),
+            capacity in prop::collection::vec(0i64..4, 4),
+            taken in prop::collection::vec(0i64..4, 4),
+            pods in (0i64..3, 0i64..3),
+            gpu_declared in any::<bool>(),
+        ) {
+            let resources = |v: &[i64]| {
+                let mut r = Resources {
+                    milli_cpu: v[0],
+                    memory: v[1],
+                    ephemeral_storage: v[2],
+                    ..Default::default()
+                };
+                r.scalar.insert("nvidia.com/gpu".to_string(), v[3]);
+                r
+            };
+            let spec = crate::model::workload::NodeSpec {
+                name: "n".into(),
+                labels: Default::default(),
+                taints: Vec::new(),
+                unschedulable: false,
+                allocatable: Default::default(),
+            };
+            let mut node = NodeInfo::new(0, &crate::reconcile::nodes::new_node(&spec));
+            node.allocatable.resources = resources(&capacity);
+            if !gpu_declared {
+                node.allocatable.resources.scalar.clear();
+            }
+            node.allocatable.pods = pods.0;
+            node.pods = pods.1;
+            node.requested = resources(&taken);
+            let pod = PodSpec {
+                requests: resources(&wanted),
+                ..Default::default()
+            };
+            prop_assert_eq!(fits(&pod, &node), shortfalls(&pod, &node, false).is_empty());
+        }
     }
 }
