@@ -291,9 +291,10 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         Prune::Auto => !pass.desired.workloads.is_empty(),
     };
     let observed = pass.observed;
-    for (i, replica) in observed.replicas.iter().enumerate() {
-        if replica.node.is_some() && pass.node_of[i] == NO_NODE {
-            pass.delete(replica, DeleteReason::NodeGone);
+    // (The positions first: most replicas are bound to a node that exists.)
+    for i in 0..observed.replicas.len() {
+        if pass.node_of[i] == NO_NODE && observed.replicas[i].node.is_some() {
+            pass.delete(&observed.replicas[i], DeleteReason::NodeGone);
         }
     }
     for workload in &observed.workloads {
