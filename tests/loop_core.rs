@@ -59,7 +59,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
         revision_history_limit: 10,
         paused: false,
         depends_on: Vec::new(),
-        manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}),
+        manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}).into(),
         source: None,
     }
 }

@@ -109,7 +109,7 @@ fn workload(i: usize, shape: &Shape) -> Workload {
         revision_history_limit: 10,
         paused: false,
         depends_on: Vec::new(),
-        manifest: template,
+        manifest: template.into(),
         source: None,
     }
 }

@@ -158,7 +158,7 @@ pub fn prepare(
             to: *replicas,
         });
         workload.replicas = *replicas;
-        if let Some(spec) = workload.manifest.get_mut("spec") {
+        if let Some(spec) = std::sync::Arc::make_mut(&mut workload.manifest).get_mut("spec") {
             spec["replicas"] = serde_json::Value::from(*replicas);
         }
     }

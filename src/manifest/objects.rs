@@ -279,7 +279,7 @@ impl<'b> Builder<'b> {
                 revision_history_limit: history as u32,
                 paused: spec.paused,
                 depends_on: Vec::new(),
-                manifest: ctx.root.to_json(),
+                manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
                 id,
             });
@@ -327,7 +327,7 @@ impl<'b> Builder<'b> {
                 revision_history_limit: history as u32,
                 paused: false,
                 depends_on: Vec::new(),
-                manifest: ctx.root.to_json(),
+                manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
                 id,
             });
@@ -489,7 +489,7 @@ impl<'b> Builder<'b> {
                 selector: spec.selector,
                 min_available,
                 max_unavailable,
-                manifest: ctx.root.to_json(),
+                manifest: ctx.root.to_json().into(),
             });
         }
     }

@@ -145,7 +145,7 @@ pub struct WorkloadState {
     pub namespace: String,
     pub name: String,
     /// The manifest as last applied.
-    pub spec: serde_json::Value,
+    pub spec: crate::model::workload::Manifest,
     pub revisions: Vec<Revision>,
     #[serde(default)]
     pub status: WorkloadStatus,

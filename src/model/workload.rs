@@ -204,7 +204,7 @@ pub struct Workload {
     pub paused: bool,
     pub depends_on: Vec<ObjectRef>,
     /// The whole object as last applied, kept in the state for `describe` and diffs.
-    pub manifest: serde_json::Value,
+    pub manifest: Manifest,
     /// Where the manifests declare it; None for workloads built in code.
     pub source: Option<SourceLocation>,
 }
@@ -236,8 +236,13 @@ pub struct DisruptionBudget {
     pub min_available: Option<IntOrPercent>,
     pub max_unavailable: Option<IntOrPercent>,
     /// The object as last applied, kept in the state so drains outside an apply see it.
-    pub manifest: serde_json::Value,
+    pub manifest: Manifest,
 }
+
+/// An object as applied. Shared, not copied, between the manifests, the
+/// actions and the state: once applied, the stored one is the declared one,
+/// and every later pass of the run sees that without comparing them.
+pub type Manifest = std::sync::Arc<serde_json::Value>;
 
 /// Everything the `-f` set declares, sorted by identity.
 #[derive(Debug, Clone, Default, PartialEq)]

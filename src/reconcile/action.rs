@@ -57,7 +57,7 @@ pub enum Action {
     /// Record the manifest as last applied (new workload or changed spec).
     ApplyWorkload {
         workload: ObjectRef,
-        spec: serde_json::Value,
+        spec: crate::model::workload::Manifest,
     },
     RecordRevision {
         workload: ObjectRef,

@@ -126,7 +126,7 @@ mod tests {
             selector: None,
             min_available: min,
             max_unavailable: max,
-            manifest: serde_json::Value::Null,
+            manifest: serde_json::Value::Null.into(),
         }
     }
 

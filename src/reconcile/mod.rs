@@ -167,7 +167,7 @@ pub fn reconcile_with(
     for budget in &desired.disruption_budgets {
         if observed
             .workload(&budget.id)
-            .is_none_or(|stored| stored.spec != budget.manifest)
+            .is_none_or(|stored| !deployment::same_manifest(&stored.spec, &budget.manifest))
         {
             pass.plan.actions.push(Action::ApplyWorkload {
                 workload: budget.id.clone(),

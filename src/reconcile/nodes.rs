@@ -5,10 +5,11 @@
 use super::{Action, Pass, Prune};
 use crate::model::state::{NodeSource, NodeState};
 use crate::model::workload::NodeSpec;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Emits the node actions and returns the fleet as it will be after them, sorted by name.
-pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
+pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]> {
     let declared: BTreeMap<&str, &NodeSpec> = pass
         .desired
         .nodes
@@ -20,6 +21,27 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
         Prune::All => true,
         Prune::Auto => !pass.desired.nodes.is_empty(),
     };
+    // Usually nothing changes: every node stays as it is, none is added.
+    let observed: &'a [NodeState] = &pass.observed.nodes;
+    let mut still_declared = 0;
+    let unchanged = observed.windows(2).all(|w| w[0].name < w[1].name)
+        && observed
+            .iter()
+            .all(|node| match declared.get(node.name.as_str()) {
+                Some(spec) => {
+                    still_declared += 1;
+                    is_current(node, spec)
+                }
+                // Kept as it is (not leaving, not pruned).
+                None => {
+                    let pruned = node.source == NodeSource::Manifest && remove_undeclared;
+                    !(node.removing || pruned)
+                }
+            })
+        && still_declared == declared.len();
+    if unchanged {
+        return Cow::Borrowed(observed);
+    }
     let mut fleet: BTreeMap<String, NodeState> = BTreeMap::new();
     // A node on its way out leaves once no replica (but DaemonSet ones) is left on it.
     // (Collected only when some node is leaving or may be.)
@@ -92,7 +114,7 @@ pub(super) fn sync(pass: &mut Pass, prune: Prune) -> Vec<NodeState> {
             fleet.insert(spec.name.clone(), node);
         }
     }
-    fleet.into_values().collect()
+    Cow::Owned(fleet.into_values().collect())
 }
 
 pub fn new_node(spec: &NodeSpec) -> NodeState {

@@ -53,7 +53,7 @@ pub fn rollback(
     target.template = revision.template.clone();
     target.template_hash = revision.hash.clone();
     target.pod = pod;
-    if let Some(spec) = target.manifest.get_mut("spec") {
+    if let Some(spec) = std::sync::Arc::make_mut(&mut target.manifest).get_mut("spec") {
         spec["template"] = revision.template.clone();
     }
     Ok(revision.revision)

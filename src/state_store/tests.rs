@@ -43,7 +43,7 @@ fn populated() -> State {
             kind: Kind::Deployment,
             namespace: "default".into(),
             name: "api".into(),
-            spec: json!({"spec": {"replicas": 2, "x": [1.5, true, null, "007", "yes"]}}),
+            spec: json!({"spec": {"replicas": 2, "x": [1.5, true, null, "007", "yes"]}}).into(),
             revisions: vec![Revision {
                 revision: 1,
                 hash: "5d8f9".into(),

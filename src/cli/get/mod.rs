@@ -140,7 +140,7 @@ pub(super) fn stored_desired(state: &State) -> Result<Desired> {
     let objects = names
         .iter()
         .map(String::as_str)
-        .zip(state.workloads.iter().map(|w| &w.spec));
+        .zip(state.workloads.iter().map(|w| &*w.spec));
     manifest::parse_stored(objects, &ParseOptions { strict: false })
         .map(|loaded| loaded.desired)
         .map_err(|diagnostics| {

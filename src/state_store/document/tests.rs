@@ -228,7 +228,7 @@ fn workload() -> impl Strategy<Value = WorkloadState> {
                 kind,
                 namespace,
                 name,
-                spec,
+                spec: spec.into(),
                 revisions,
                 status,
             },
