@@ -305,6 +305,14 @@ fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
 }
 
 pub fn execute(state: &mut State, actions: &[Action]) {
+    // Only creations and deletions change how many replicas a revision has.
+    let scales = actions
+        .iter()
+        .any(|a| matches!(a, Action::Create { .. } | Action::Delete { .. }));
+    if !scales {
+        execute_actions(state, actions);
+        return;
+    }
     let sets_before = replica_sets(state);
     execute_actions(state, actions);
     // `ScalingReplicaSet`, as the Deployment controller reports each scale.
@@ -359,27 +367,38 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
     let now = state.clock;
     // Positions of the replicas the actions name (not of every replica: a
     // step touches few of a large fleet's).
-    let named: rustc_hash::FxHashSet<&str> = actions.iter().filter_map(Action::replica).collect();
-    let mut index: HashMap<String, usize> = state
-        .replicas
+    let mut index: HashMap<&str, usize> = actions
         .iter()
-        .enumerate()
-        .filter(|(_, r)| named.contains(r.name.as_str()))
-        .map(|(i, r)| (r.name.clone(), i))
+        .filter_map(Action::replica)
+        .map(|name| (name, NOT_FOUND))
         .collect();
+    for (i, replica) in state.replicas.iter().enumerate() {
+        if let Some(position) = index.get_mut(replica.name.as_str()) {
+            *position = i;
+        }
+    }
+    index.retain(|_, &mut position| position != NOT_FOUND);
     let mut removed = false;
     let mut revisions = HashMap::default();
+    let mut events: Vec<(&Action, EventType, &'static str)> = Vec::new();
     for action in actions {
-        let event = apply_one(state, &mut index, &mut revisions, &mut removed, action, now);
-        if let Some((kind, reason, message)) = event {
-            state.record_event(Event {
-                time: now,
-                kind,
-                reason: reason.to_string(),
-                object: event_object(action),
-                message,
-            });
+        if let Some((kind, reason)) =
+            apply_one(state, &mut index, &mut revisions, &mut removed, action, now)
+        {
+            events.push((action, kind, reason));
         }
+    }
+    // The state keeps the newest `MAX_EVENTS` events: older ones of a large
+    // step are not even written.
+    let kept = events.len().saturating_sub(crate::model::state::MAX_EVENTS);
+    for &(action, kind, reason) in &events[kept..] {
+        state.record_event(Event {
+            time: now,
+            kind,
+            reason: reason.to_string(),
+            object: event_object(action),
+            message: event_message(action),
+        });
     }
     if !revisions.is_empty() {
         for replica in &mut state.replicas {
@@ -396,7 +415,9 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
     }
     state.trim_events();
     state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    state.workloads.sort_by_key(WorkloadState::id);
+    state
+        .workloads
+        .sort_by(|a, b| a.id_order().cmp(&b.id_order()));
 }
 
 fn event_object(action: &Action) -> String {
@@ -406,7 +427,44 @@ fn event_object(action: &Action) -> String {
     }
 }
 
-type EventRecord = (EventType, &'static str, String);
+/// Not (yet) in the state.
+const NOT_FOUND: usize = usize::MAX;
+
+/// The message of the event an action records (when it records one).
+fn event_message(action: &Action) -> String {
+    match action {
+        Action::AddNode(node) => format!("Node {} added", node.name),
+        Action::UpdateNode(node) => format!("Node {} updated from the manifests", node.name),
+        Action::RemoveNode { name } => format!("Node {name} removed"),
+        Action::RecordRevision { revision, hash, .. } => format!("Revision {revision} ({hash})"),
+        Action::RemoveWorkload { workload } => format!("{workload} removed: no longer declared"),
+        Action::Create { replica, .. } => format!("Created replica {replica}"),
+        Action::Bind { replica, node, .. } => format!("Successfully assigned {replica} to {node}"),
+        Action::FailedScheduling { message, .. } => message.clone(),
+        Action::MarkReady { replica, .. } => format!("Replica {replica} is ready"),
+        Action::Crash {
+            replica,
+            restarts,
+            backoff,
+            ..
+        } => {
+            format!("Back-off {backoff}s restarting failed replica {replica} (restart {restarts})")
+        }
+        Action::SetStatus { status, .. } => status
+            .condition("Progressing")
+            .map(|c| c.message.clone())
+            .unwrap_or_default(),
+        Action::MarkUnready {
+            replica, reason, ..
+        } => format!("Replica {replica} is not ready: {reason}"),
+        Action::Delete {
+            replica, reason, ..
+        } => format!("Deleted replica {replica}: {reason}"),
+        Action::ApplyWorkload { .. } | Action::ForgetRevision { .. } => String::new(),
+    }
+}
+
+type EventRecord = (EventType, &'static str);
 
 fn progress_event(reason: &str) -> &'static str {
     match reason {
@@ -416,12 +474,12 @@ fn progress_event(reason: &str) -> &'static str {
     }
 }
 
-fn apply_one(
+fn apply_one<'a>(
     state: &mut State,
-    index: &mut HashMap<String, usize>,
+    index: &mut HashMap<&'a str, usize>,
     revisions: &mut HashMap<ObjectRef, HashMap<String, u64>>,
     removed: &mut bool,
-    action: &Action,
+    action: &'a Action,
     now: u64,
 ) -> Option<EventRecord> {
     match action {
@@ -430,29 +488,17 @@ fn apply_one(
                 Ok(i) => state.nodes[i] = node.clone(),
                 Err(i) => state.nodes.insert(i, node.clone()),
             }
-            Some((
-                EventType::Normal,
-                "NodeAdded",
-                format!("Node {} added", node.name),
-            ))
+            Some((EventType::Normal, "NodeAdded"))
         }
         Action::UpdateNode(node) => {
             if let Some(existing) = state.node_mut(&node.name) {
                 *existing = node.clone();
             }
-            Some((
-                EventType::Normal,
-                "NodeUpdated",
-                format!("Node {} updated from the manifests", node.name),
-            ))
+            Some((EventType::Normal, "NodeUpdated"))
         }
         Action::RemoveNode { name } => {
             state.nodes.retain(|n| &n.name != name);
-            Some((
-                EventType::Normal,
-                "RemovingNode",
-                format!("Node {name} removed"),
-            ))
+            Some((EventType::Normal, "RemovingNode"))
         }
         Action::ApplyWorkload { workload, spec } => {
             match state.workload_position(workload) {
@@ -490,11 +536,7 @@ fn apply_one(
                 .entry(workload.clone())
                 .or_default()
                 .insert(hash.clone(), *revision);
-            Some((
-                EventType::Normal,
-                "RevisionRecorded",
-                format!("Revision {revision} ({hash})"),
-            ))
+            Some((EventType::Normal, "RevisionRecorded"))
         }
         Action::ForgetRevision { workload, revision } => {
             let stored = state.workload_mut(workload)?;
@@ -505,11 +547,7 @@ fn apply_one(
             if let Ok(i) = state.workload_position(workload) {
                 state.workloads.remove(i);
             }
-            Some((
-                EventType::Normal,
-                "Deleted",
-                format!("{workload} removed: no longer declared"),
-            ))
+            Some((EventType::Normal, "Deleted"))
         }
         Action::Create {
             replica,
@@ -518,7 +556,7 @@ fn apply_one(
             hash,
             target_node,
         } => {
-            index.insert(replica.clone(), state.replicas.len());
+            index.insert(replica.as_str(), state.replicas.len());
             state.replicas.push(Replica {
                 name: replica.clone(),
                 workload: workload.clone(),
@@ -534,40 +572,28 @@ fn apply_one(
                 restarts: 0,
                 reason: None,
             });
-            Some((
-                EventType::Normal,
-                "SuccessfulCreate",
-                format!("Created replica {replica}"),
-            ))
+            Some((EventType::Normal, "SuccessfulCreate"))
         }
         Action::Bind { replica, node, .. } => {
-            let r = &mut state.replicas[*index.get(replica)?];
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.node = Some(node.clone());
             r.phase = Phase::Running;
             r.started_at = Some(now);
             r.reason = None;
-            Some((
-                EventType::Normal,
-                "Scheduled",
-                format!("Successfully assigned {replica} to {node}"),
-            ))
+            Some((EventType::Normal, "Scheduled"))
         }
         Action::FailedScheduling {
             replica, message, ..
         } => {
-            let r = &mut state.replicas[*index.get(replica)?];
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.reason = Some(message.clone());
-            Some((EventType::Warning, "FailedScheduling", message.clone()))
+            Some((EventType::Warning, "FailedScheduling"))
         }
         Action::MarkReady { replica, .. } => {
-            let r = &mut state.replicas[*index.get(replica)?];
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.ready = true;
             r.ready_at = Some(now);
-            Some((
-                EventType::Normal,
-                "Ready",
-                format!("Replica {replica} is ready"),
-            ))
+            Some((EventType::Normal, "Ready"))
         }
         Action::Crash {
             replica,
@@ -575,18 +601,12 @@ fn apply_one(
             backoff,
             ..
         } => {
-            let r = &mut state.replicas[*index.get(replica)?];
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.ready = false;
             r.ready_at = None;
             r.restarts = *restarts;
             r.started_at = Some(now + backoff);
-            Some((
-                EventType::Warning,
-                "BackOff",
-                format!(
-                    "Back-off {backoff}s restarting failed replica {replica} (restart {restarts})"
-                ),
-            ))
+            Some((EventType::Warning, "BackOff"))
         }
         Action::SetStatus { workload, status } => {
             let stored = state.workload_mut(workload)?;
@@ -602,25 +622,19 @@ fn apply_one(
                 } else {
                     EventType::Normal
                 };
-                (kind, progress_event(&after.reason), after.message.clone())
+                (kind, progress_event(&after.reason))
             })
         }
-        Action::MarkUnready {
-            replica, reason, ..
-        } => {
-            let r = &mut state.replicas[*index.get(replica)?];
+        Action::MarkUnready { replica, .. } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.ready = false;
             r.ready_at = None;
-            Some((
-                EventType::Warning,
-                "NodeNotReady",
-                format!("Replica {replica} is not ready: {reason}"),
-            ))
+            Some((EventType::Warning, "NodeNotReady"))
         }
         Action::Delete {
             replica, reason, ..
         } => {
-            let r = &mut state.replicas[*index.get(replica)?];
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.phase = Phase::Terminating;
             *removed = true;
             let kind = if reason.event() == "Killing" {
@@ -628,11 +642,7 @@ fn apply_one(
             } else {
                 EventType::Warning
             };
-            Some((
-                kind,
-                reason.event(),
-                format!("Deleted replica {replica}: {reason}"),
-            ))
+            Some((kind, reason.event()))
         }
     }
 }
@@ -664,5 +674,76 @@ pub fn settle<E>(
         };
         persist(state, &step)?;
         steps.push(step);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{ParseOptions, parse};
+    use crate::model::state::MAX_EVENTS;
+    use crate::scheduler::ScoringStrategy;
+    use crate::sources::Source;
+
+    /// A step with more events than the state keeps writes only the newest
+    /// ones: the state is the one of carrying the actions out one by one.
+    #[test]
+    fn a_large_step_keeps_the_events_of_one_action_at_a_time() {
+        let mut text = String::from(
+            "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  allocatable: {cpu: \"64\", memory: 64Gi, pods: \"2000\"}\n---\n",
+        );
+        text += "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1500\n  \
+                 selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
+                 spec: {containers: [{name: c, image: i}]}\n";
+        let sources = [Source {
+            name: "fleet.yaml".into(),
+            text,
+        }];
+        let desired = parse(&sources, &ParseOptions::default())
+            .expect("valid manifests")
+            .desired;
+        let mut state = State::default();
+        run(
+            &desired,
+            &mut state,
+            &Scheduler::new(ScoringStrategy::LeastAllocated),
+            &RunOptions::default(),
+            |_, _| Ok::<(), ()>(()),
+        )
+        .expect("converges");
+        assert_eq!(state.replicas.len(), 1500);
+        for replica in &mut state.replicas {
+            replica.ready = false;
+            replica.ready_at = None;
+        }
+        state.clock += 7;
+        let mut actions: Vec<Action> = state
+            .replicas
+            .iter()
+            .map(|r| Action::MarkReady {
+                replica: r.name.clone(),
+                workload: r.workload.clone(),
+            })
+            .collect();
+        actions.insert(
+            700,
+            Action::MarkUnready {
+                replica: state.replicas[3].name.clone(),
+                workload: state.replicas[3].workload.clone(),
+                reason: "node n1 is not ready".into(),
+            },
+        );
+        let mut one_by_one = state.clone();
+        for action in &actions {
+            execute(&mut one_by_one, std::slice::from_ref(action));
+        }
+        execute(&mut state, &actions);
+        assert_eq!(state.events.len(), MAX_EVENTS);
+        assert_eq!(
+            state.events.last().map(|e| e.message.as_str()),
+            Some(format!("Replica {} is ready", state.replicas[1499].name).as_str())
+        );
+        assert!(state.events.iter().any(|e| e.reason == "NodeNotReady"));
+        assert_eq!(state, one_by_one);
     }
 }

@@ -156,6 +156,16 @@ impl WorkloadState {
         ObjectRef::new(self.kind, &self.namespace, &self.name)
     }
 
+    /// `id()`'s order, borrowed (no identity built per comparison).
+    pub fn id_order(&self) -> (Kind, &str, &str) {
+        let namespace = if self.kind.is_namespaced() {
+            self.namespace.as_str()
+        } else {
+            ""
+        };
+        (self.kind, namespace, &self.name)
+    }
+
     pub fn current_revision(&self) -> Option<&Revision> {
         self.revisions.iter().max_by_key(|r| r.revision)
     }
@@ -296,7 +306,8 @@ impl State {
     /// Restore the lookup order (after loading, or an edit by hand).
     pub fn sort(&mut self) {
         self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        self.workloads.sort_by_key(WorkloadState::id);
+        self.workloads
+            .sort_by(|a, b| a.id_order().cmp(&b.id_order()));
     }
 
     /// Append an event; call `trim_events` once after a batch.
