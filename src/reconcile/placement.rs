@@ -35,10 +35,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     };
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
-    // The scheduling queue: oldest first, then by workload and name.
-    waiting.sort_by(|a, b| {
-        (a.created_at, &a.workload, &a.name).cmp(&(b.created_at, &b.workload, &b.name))
-    });
+    sort_queue(&mut waiting);
     // Runs of identical replicas (one workload revision) are scheduled together:
     // the same placements as one at a time, with the shared work done once.
     let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
@@ -87,6 +84,35 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         });
     }
     pass.created = created;
+}
+
+/// The scheduling queue's order: oldest first, then by workload and name.
+/// Replicas usually come grouped by (creation, workload) in that order
+/// already (a workload's new replicas are made together): then each group
+/// is only sorted by name.
+fn sort_queue(waiting: &mut [&Replica]) {
+    fn group(r: &Replica) -> (u64, &crate::model::workload::ObjectRef) {
+        (r.created_at, &r.workload)
+    }
+    let mut bounds = vec![0];
+    for i in 1..waiting.len() {
+        if group(waiting[i]) != group(waiting[i - 1]) {
+            bounds.push(i);
+        }
+    }
+    bounds.push(waiting.len());
+    let in_order = bounds
+        .windows(3)
+        .all(|w| group(waiting[w[0]]) < group(waiting[w[1]]));
+    if in_order {
+        for w in bounds.windows(2) {
+            waiting[w[0]..w[1]].sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        }
+    } else {
+        waiting.sort_unstable_by(|a, b| {
+            (a.created_at, &a.workload, &a.name).cmp(&(b.created_at, &b.workload, &b.name))
+        });
+    }
 }
 
 /// The pod and replica group of each run of bound replicas of one revision.
@@ -480,6 +506,65 @@ mod tests {
                 prop_assert_eq!(deleted, 0, "the shortcut was taken where replicas are drift");
                 prop_assert_eq!(fast, slow);
             }
+        }
+    }
+
+    fn replica(created_at: u64, workload: u8, name: u16) -> Replica {
+        Replica {
+            name: format!("r{name}"),
+            workload: crate::model::workload::ObjectRef::new(
+                crate::model::workload::Kind::Deployment,
+                "default",
+                &format!("w{workload}"),
+            ),
+            revision: 1,
+            hash: "h".into(),
+            node: None,
+            target_node: None,
+            phase: Phase::Pending,
+            ready: false,
+            created_at,
+            started_at: None,
+            ready_at: None,
+            restarts: 0,
+            reason: None,
+        }
+    }
+
+    proptest! {
+        /// Sorting group by group is the queue's full sort, in or out of order.
+        #[test]
+        fn the_queue_is_sorted_as_a_whole(
+            groups in prop::collection::vec((0u64..3, 0u8..4, 1usize..5), 0..8),
+            sorted_groups in any::<bool>(),
+        ) {
+            let mut groups = groups;
+            if sorted_groups {
+                groups.sort_by_key(|&(at, w, _)| (at, w));
+                groups.dedup_by_key(|g| (g.0, g.1));
+            }
+            let mut next = 0u16;
+            let replicas: Vec<Replica> = groups
+                .iter()
+                .flat_map(|&(at, w, n)| (0..n).map(move |k| (at, w, k)))
+                .map(|(at, w, _)| {
+                    // Names out of order within a group.
+                    next += 7;
+                    replica(at, w, next % 97)
+                })
+                .collect();
+            let mut names: Vec<&str> = replicas.iter().map(|r| r.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            prop_assume!(names.len() == replicas.len());
+            let mut fast: Vec<&Replica> = replicas.iter().collect();
+            sort_queue(&mut fast);
+            let mut full: Vec<&Replica> = replicas.iter().collect();
+            full.sort_by(|a, b| {
+                (a.created_at, &a.workload, &a.name).cmp(&(b.created_at, &b.workload, &b.name))
+            });
+            let order = |v: &[&Replica]| v.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(order(&fast), order(&full));
         }
     }
 
