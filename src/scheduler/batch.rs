@@ -960,6 +960,22 @@ impl Model {
         }
     }
 
+    /// `node`'s profile key up to the fine counters (its first `fine_start`
+    /// slots: static scores, ignored, coarse domains).
+    fn class_key(&self, node: usize, fine_start: usize, key: &mut Vec<i64>) {
+        key.clear();
+        key.resize(fine_start, 0);
+        key[0] = self.statics.filters.taint[node];
+        key[1] = self.statics.affinity[node];
+        key[2] = i64::from(self.ignored[node]);
+        for (k, info) in self.keys.iter().enumerate() {
+            if info.coarse {
+                let d = info.domain[node];
+                key[self.coarse_slot[k]] = if d == u32::MAX { MISSING } else { i64::from(d) };
+            }
+        }
+    }
+
     /// Every node's class: the profile key up to the fine counters
     /// (`NO_PROFILE` for the nodes that are not `ok`).
     fn classes(&self, ok: &[bool]) -> Classes {
@@ -972,10 +988,17 @@ impl Model {
                 of.push(NO_PROFILE);
                 continue;
             }
-            self.profile_key(node, &mut key);
-            key.truncate(fine_start);
-            let next = index.len() as u32;
-            of.push(*index.entry(key.clone()).or_insert(next));
+            self.class_key(node, fine_start, &mut key);
+            // (Classes are few: the key is copied only for a new one.)
+            let class = match index.get(key.as_slice()) {
+                Some(&class) => class,
+                None => {
+                    let class = index.len() as u32;
+                    index.insert(key.clone(), class);
+                    class
+                }
+            };
+            of.push(class);
         }
         Classes {
             of,
