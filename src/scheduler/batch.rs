@@ -79,6 +79,7 @@ const NEVER: u32 = u32::MAX;
 /// pass (static scores, ignored, coarse domains), for one pod shape and key
 /// layout: a node whose fine counters are all zero joins its class's profile
 /// without a key being built and hashed.
+#[derive(PartialEq)]
 struct Classes {
     of: Vec<u32>,
     count: usize,
@@ -822,45 +823,65 @@ impl Model {
         let strategy = model.strategy;
         let of = &classes.of[..n];
         let versions = &batch.versions[..n];
+        // The shape's results for the nodes changed since it was last used.
         for (i, node) in snapshot.nodes.iter().enumerate() {
-            let class = of[i];
-            if class == NO_PROFILE {
-                continue;
-            }
-            if model.stamp[i] != versions[i] {
+            if of[i] != NO_PROFILE && model.stamp[i] != versions[i] {
                 model.stamp[i] = versions[i];
                 model.fit[i] = fits(pod, node);
                 model.resources[i] = resource_score(strategy, pod, snapshot, i, batch.weights);
             }
+        }
+        // Profiles, numbered in node order: each own node's, and each
+        // class's (made by its first other member).
+        for (i, &class) in of.iter().enumerate() {
+            if class == NO_PROFILE {
+                continue;
+            }
             if own[i] {
                 model.assign(i);
                 owners.push(i);
-                continue;
+            } else if zero_profile[class as usize] == NO_PROFILE {
+                // Its key: the class prefix, then zeros.
+                model.assign(i);
+                zero_profile[class as usize] = model.profile_of[i];
             }
-            let class = class as usize;
-            match zero_profile[class] {
-                NO_PROFILE => {
-                    // Its key: the class prefix, then zeros.
-                    model.assign(i);
-                    zero_profile[class] = model.profile_of[i];
+        }
+        // Every other node joins its class's profile; the class's fitting
+        // nodes are counted, and its best `keep` kept.
+        let mut fitting = vec![0usize; classes.count];
+        let mut worst: Vec<Option<Entry>> = vec![None; classes.count];
+        {
+            let (fit, resources, rank) = (&model.fit[..n], &model.resources[..n], &model.rank[..n]);
+            let profile_of = &mut model.profile_of[..n];
+            for i in 0..n {
+                let class = of[i];
+                if class == NO_PROFILE || own[i] {
+                    continue;
                 }
-                p => {
-                    model.profile_of[i] = p;
-                    if model.fit[i] {
-                        model.profiles[p as usize].fitting += 1;
-                    }
+                let class = class as usize;
+                profile_of[i] = zero_profile[class];
+                if !fit[i] {
+                    continue;
                 }
-            }
-            if model.fit[i] {
-                let entry = (model.resources[i], Reverse(model.rank[i]), i as u32);
+                fitting[class] += 1;
+                let entry = (resources[i], Reverse(rank[i]), i as u32);
                 let best = &mut entries[class];
                 if best.len() < keep {
                     best.push(Reverse(entry));
-                } else if let Some(mut worst) = best.peek_mut()
-                    && entry > worst.0
-                {
-                    *worst = Reverse(entry);
+                    if best.len() == keep {
+                        worst[class] = best.peek().map(|w| w.0);
+                    }
+                } else if worst[class].is_some_and(|w| entry > w) {
+                    if let Some(mut top) = best.peek_mut() {
+                        *top = Reverse(entry);
+                    }
+                    worst[class] = best.peek().map(|w| w.0);
                 }
+            }
+        }
+        for (class, &p) in zero_profile.iter().enumerate() {
+            if p != NO_PROFILE {
+                model.profiles[p as usize].fitting = fitting[class];
             }
         }
         model.building = false;
@@ -979,6 +1000,18 @@ impl Model {
     /// Every node's class: the profile key up to the fine counters
     /// (`NO_PROFILE` for the nodes that are not `ok`).
     fn classes(&self, ok: &[bool]) -> Classes {
+        match self.packed_classes(ok) {
+            Some(classes) => {
+                // (Every test run through the batch path checks the packing.)
+                debug_assert!(classes == self.keyed_classes(ok));
+                classes
+            }
+            None => self.keyed_classes(ok),
+        }
+    }
+
+    /// `classes`, keyed by the profile key's first slots themselves.
+    fn keyed_classes(&self, ok: &[bool]) -> Classes {
         let fine_start = self.width - self.slot_fine_count();
         let mut index: FxHashMap<Vec<i64>, u32> = FxHashMap::default();
         let mut of = Vec::with_capacity(self.profile_of.len());
@@ -1004,6 +1037,57 @@ impl Model {
             of,
             count: index.len(),
         }
+    }
+
+    /// `classes`, with each node's class key packed into one number: its
+    /// static scores and ignored flag numbered in order of appearance, then
+    /// its domain in each coarse key (the same classes, numbered alike).
+    /// `None` when the packed key could overflow.
+    fn packed_classes(&self, ok: &[bool]) -> Option<Classes> {
+        let n = self.profile_of.len();
+        let coarse: Vec<&Key> = self
+            .keys
+            .iter()
+            .filter(|k| k.coarse)
+            .map(|k| &**k)
+            .collect();
+        // Domain codes: 0..domains, and `domains` for a node lacking the key.
+        let base = coarse
+            .iter()
+            .map(|k| k.domains as u64 + 1)
+            .max()
+            .unwrap_or(1);
+        base.checked_pow(coarse.len() as u32)?
+            .checked_mul(n as u64 + 1)?;
+        let (taint, affinity) = (&self.statics.filters.taint, &self.statics.affinity);
+        let mut statics: FxHashMap<(i64, i64, bool), u64> = FxHashMap::default();
+        let mut index: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut of = Vec::with_capacity(n);
+        for (node, &ok) in ok.iter().enumerate().take(n) {
+            if !ok {
+                of.push(NO_PROFILE);
+                continue;
+            }
+            let next = statics.len() as u64;
+            let mut key = *statics
+                .entry((taint[node], affinity[node], self.ignored[node]))
+                .or_insert(next);
+            for k in &coarse {
+                let d = k.domain[node];
+                key = key * base
+                    + if d == u32::MAX {
+                        k.domains as u64
+                    } else {
+                        u64::from(d)
+                    };
+            }
+            let next = index.len() as u32;
+            of.push(*index.entry(key).or_insert(next));
+        }
+        Some(Classes {
+            of,
+            count: index.len(),
+        })
     }
 
     fn slot_fine_count(&self) -> usize {
