@@ -849,7 +849,10 @@ impl Model {
         // Every other node joins its class's profile; the class's fitting
         // nodes are counted, and its best `keep` kept.
         let mut fitting = vec![0usize; classes.count];
-        let mut worst: Vec<Option<Entry>> = vec![None; classes.count];
+        // Below this, a node cannot enter the class's best: the worst kept
+        // once `keep` are, else below any entry.
+        const ANY: Entry = (i64::MIN, Reverse(u32::MAX), 0);
+        let mut threshold: Vec<Entry> = vec![ANY; classes.count];
         {
             let (fit, resources, rank) = (&model.fit[..n], &model.resources[..n], &model.rank[..n]);
             let profile_of = &mut model.profile_of[..n];
@@ -865,17 +868,16 @@ impl Model {
                 }
                 fitting[class] += 1;
                 let entry = (resources[i], Reverse(rank[i]), i as u32);
-                let best = &mut entries[class];
-                if best.len() < keep {
-                    best.push(Reverse(entry));
-                    if best.len() == keep {
-                        worst[class] = best.peek().map(|w| w.0);
-                    }
-                } else if worst[class].is_some_and(|w| entry > w) {
-                    if let Some(mut top) = best.peek_mut() {
+                if entry > threshold[class] {
+                    let best = &mut entries[class];
+                    if best.len() < keep {
+                        best.push(Reverse(entry));
+                    } else if let Some(mut top) = best.peek_mut() {
                         *top = Reverse(entry);
                     }
-                    worst[class] = best.peek().map(|w| w.0);
+                    if best.len() == keep {
+                        threshold[class] = best.peek().map_or(ANY, |w| w.0);
+                    }
                 }
             }
         }
