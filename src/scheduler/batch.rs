@@ -849,10 +849,9 @@ impl Model {
         // Every other node joins its class's profile; the class's fitting
         // nodes are counted, and its best `keep` kept.
         let mut fitting = vec![0usize; classes.count];
-        // Below this, a node cannot enter the class's best: the worst kept
-        // once `keep` are, else below any entry.
-        const ANY: Entry = (i64::MIN, Reverse(u32::MAX), 0);
-        let mut threshold: Vec<Entry> = vec![ANY; classes.count];
+        // A node below this cannot enter its class's best: the worst kept,
+        // once `keep` are, as one number (0 until then: below any node).
+        let mut threshold = vec![0u64; classes.count];
         {
             let (fit, resources, rank) = (&model.fit[..n], &model.resources[..n], &model.rank[..n]);
             let profile_of = &mut model.profile_of[..n];
@@ -867,17 +866,24 @@ impl Model {
                     continue;
                 }
                 fitting[class] += 1;
+                if packed(resources[i], rank[i]) <= threshold[class] {
+                    continue;
+                }
                 let entry = (resources[i], Reverse(rank[i]), i as u32);
-                if entry > threshold[class] {
-                    let best = &mut entries[class];
-                    if best.len() < keep {
-                        best.push(Reverse(entry));
-                    } else if let Some(mut top) = best.peek_mut() {
-                        *top = Reverse(entry);
-                    }
-                    if best.len() == keep {
-                        threshold[class] = best.peek().map_or(ANY, |w| w.0);
-                    }
+                let best = &mut entries[class];
+                if best.len() < keep {
+                    best.push(Reverse(entry));
+                } else if let Some(mut top) = best.peek_mut()
+                    && entry > top.0
+                {
+                    *top = Reverse(entry);
+                }
+                if best.len() == keep {
+                    // (A worst that does not pack leaves every node to the exact comparison.)
+                    threshold[class] = match best.peek().map(|w| packed(w.0.0, w.0.1.0)) {
+                        Some(u64::MAX) | None => 0,
+                        Some(worst) => worst,
+                    };
                 }
             }
         }
@@ -921,6 +927,20 @@ impl Model {
                 resources: self.resources,
             },
         );
+    }
+}
+
+/// A heap entry's order as one number, for a quick first comparison: the
+/// resource score above, the rank inverted below (ranks are unique, so the
+/// node never decides), plus one so that every node is above 0. A score
+/// outside 0..2^31 (the plugins give 0..=100 per weight) maps to `u64::MAX`,
+/// above any threshold: such a node always takes the exact comparison (and
+/// as the worst kept, it sets no threshold).
+fn packed(score: i64, rank: u32) -> u64 {
+    if (0..1 << 31).contains(&score) {
+        (((score as u64) << 32) | u64::from(!rank)) + 1
+    } else {
+        u64::MAX
     }
 }
 
@@ -1603,6 +1623,34 @@ fn add_group(counter: &mut Counter, keys: &[Rc<Key>], group: &ReplicaGroup) {
         let d = key.domain[node];
         if d != u32::MAX {
             counter.values[d as usize] += i64::from(count);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The packed number orders entries as the heap does, and a score it
+        /// cannot pack is above every threshold.
+        #[test]
+        fn packed_entries_order_as_entries(
+            a in (-3i64..300, any::<u32>()),
+            b in (-3i64..300, any::<u32>()),
+            huge in (1i64 << 31)..i64::MAX,
+        ) {
+            prop_assume!(a.1 != b.1);
+            let entry = |(score, rank): (i64, u32)| (score, Reverse(rank));
+            if a.0 >= 0 && b.0 >= 0 {
+                prop_assert_eq!(packed(a.0, a.1).cmp(&packed(b.0, b.1)), entry(a).cmp(&entry(b)));
+                prop_assert!(packed(a.0, a.1) > 0);
+            } else {
+                let out = if a.0 < 0 { a } else { b };
+                prop_assert_eq!(packed(out.0, out.1), u64::MAX);
+            }
+            prop_assert_eq!(packed(huge, a.1), u64::MAX);
         }
     }
 }
