@@ -981,15 +981,7 @@ impl Model {
     fn profile_key(&self, node: usize, key: &mut Vec<i64>) {
         key.clear();
         key.resize(self.width, 0);
-        key[0] = self.statics.filters.taint[node];
-        key[1] = self.statics.affinity[node];
-        key[2] = i64::from(self.ignored[node]);
-        for (k, info) in self.keys.iter().enumerate() {
-            if info.coarse {
-                let d = info.domain[node];
-                key[self.coarse_slot[k]] = if d == u32::MAX { MISSING } else { i64::from(d) };
-            }
-        }
+        self.class_slots(node, key);
         for (c, counter) in self.counters.iter().enumerate() {
             let info = &self.keys[counter.key];
             if !info.coarse {
@@ -1008,6 +1000,11 @@ impl Model {
     fn class_key(&self, node: usize, fine_start: usize, key: &mut Vec<i64>) {
         key.clear();
         key.resize(fine_start, 0);
+        self.class_slots(node, key);
+    }
+
+    /// Write `node`'s slots before the fine counters into `key`.
+    fn class_slots(&self, node: usize, key: &mut [i64]) {
         key[0] = self.statics.filters.taint[node];
         key[1] = self.statics.affinity[node];
         key[2] = i64::from(self.ignored[node]);
