@@ -71,6 +71,10 @@ struct Shape {
     stamp: Vec<u32>,
     fit: Vec<bool>,
     resources: Vec<i64>,
+    /// A fitting node's heap entry as one number (see `packed`), 0 when it does not fit.
+    packed: Vec<u64>,
+    /// Every node placed on before this position of the pass's log is up to date.
+    cursor: usize,
 }
 
 const NEVER: u32 = u32::MAX;
@@ -81,8 +85,11 @@ const NEVER: u32 = u32::MAX;
 /// without a key being built and hashed.
 #[derive(PartialEq)]
 struct Classes {
+    /// Each node's class (`count` for a node in none: statically infeasible).
     of: Vec<u32>,
     count: usize,
+    /// Each class's first node.
+    first: Vec<u32>,
 }
 
 /// A scheduling pass over one snapshot: runs of identical replicas.
@@ -98,6 +105,12 @@ pub struct Batch<'s> {
     /// Bumped on every placement a node receives: cached resource results
     /// of a node stay valid until it changes.
     versions: Vec<u32>,
+    /// The nodes placed on, in order (with repeats): a shape catches up on
+    /// the nodes placed on since it was last used without visiting the others.
+    log: Vec<u32>,
+    /// Per node, its profile in a run where it differs from its class's
+    /// (`NO_PROFILE` elsewhere: the runs reset the nodes they set).
+    over: Vec<u32>,
     shapes: FxHashMap<String, Shape>,
     classes: FxHashMap<String, Rc<Classes>>,
     coarse_limit: usize,
@@ -153,6 +166,8 @@ impl<'s> Batch<'s> {
             filters: FxHashMap::default(),
             terms: FxHashMap::default(),
             versions: vec![0; snapshot.nodes.len()],
+            log: Vec::new(),
+            over: vec![NO_PROFILE; snapshot.nodes.len()],
             shapes: FxHashMap::default(),
             classes: FxHashMap::default(),
             coarse_limit: COARSE_DOMAINS,
@@ -200,6 +215,7 @@ impl<'s> Batch<'s> {
                 if let Ok(placement) = &result {
                     snapshot.assume(placement.node, pod);
                     self.versions[placement.node] += 1;
+                    self.log.push(placement.node as u32);
                 }
                 report(result);
             }
@@ -211,6 +227,7 @@ impl<'s> Batch<'s> {
                 Some(placement) => {
                     snapshot.assume_in(placement.node, pod, group);
                     self.versions[placement.node] += 1;
+                    self.log.push(placement.node as u32);
                     let version = self.versions[placement.node];
                     model.placed(placement.node, version, pod, snapshot, self.weights);
                     report(Ok(placement));
@@ -456,7 +473,14 @@ struct Model {
     stamp: Vec<u32>,
     fit: Vec<bool>,
     resources: Vec<i64>,
-    profile_of: Vec<u32>,
+    packed: Vec<u64>,
+    n: usize,
+    /// A node's profile: its own (`over`, set for the nodes in `touched`),
+    /// else its class's (`zero_profile`: the class prefix, then zeros).
+    classes: Rc<Classes>,
+    zero_profile: Vec<u32>,
+    over: Vec<u32>,
+    touched: Vec<u32>,
     profiles: Vec<Profile>,
     profile_index: FxHashMap<Vec<i64>, u32>,
     rank: Rc<Vec<u32>>,
@@ -756,7 +780,16 @@ impl Model {
             stamp: Vec::new(),
             fit: Vec::new(),
             resources: Vec::new(),
-            profile_of: vec![NO_PROFILE; n],
+            packed: Vec::new(),
+            n,
+            classes: Rc::new(Classes {
+                of: Vec::new(),
+                count: 0,
+                first: Vec::new(),
+            }),
+            zero_profile: Vec::new(),
+            over: std::mem::take(&mut batch.over),
+            touched: Vec::new(),
             profiles: Vec::new(),
             profile_index: FxHashMap::default(),
             rank: batch.rank.clone(),
@@ -773,33 +806,36 @@ impl Model {
             stamp: vec![NEVER; n],
             fit: vec![false; n],
             resources: vec![0; n],
+            packed: vec![0; n],
+            cursor: usize::MAX,
         });
         model.shape_key = shape_key;
-        (model.stamp, model.fit, model.resources) = (shape.stamp, shape.fit, shape.resources);
+        (model.stamp, model.fit, model.resources, model.packed) =
+            (shape.stamp, shape.fit, shape.resources, shape.packed);
         let classes = batch
             .classes
             .entry(signature)
             .or_insert_with(|| Rc::new(model.classes(&frame.ok)))
             .clone();
+        model.classes = classes.clone();
         // Nodes with a non-zero fine counter, or lacking a fine key, have a
-        // profile of their own; every other node joins its class's profile.
-        let mut own = vec![false; n];
+        // profile of their own; every other node has its class's.
+        let mut own: Vec<u32> = Vec::new();
         for counter in &model.counters {
             let key = &model.keys[counter.key];
             if key.coarse {
                 continue;
             }
-            for &node in &key.missing {
-                own[node as usize] = true;
-            }
+            own.extend_from_slice(&key.missing);
             for (d, &value) in counter.values.iter().enumerate() {
                 if value != 0 {
-                    for &node in &key.members[d] {
-                        own[node as usize] = true;
-                    }
+                    own.extend_from_slice(&key.members[d]);
                 }
             }
         }
+        own.sort_unstable();
+        own.dedup();
+        own.retain(|&node| classes.of[node as usize] as usize != classes.count);
         // Each placement takes at most `per_placement` nodes out of a class
         // profile: the receiving node, and the other nodes of its fine
         // domains, which are re-profiled (nodes that join a profile are pushed
@@ -815,58 +851,63 @@ impl Model {
             }
         }
         let keep = (count - 1).saturating_mul(per_placement).saturating_add(1);
-        let mut zero_profile = vec![NO_PROFILE; classes.count];
         // Per class, its best `keep` nodes so far, worst on top.
         let mut entries: Vec<BinaryHeap<Reverse<Entry>>> = Vec::new();
         entries.resize_with(classes.count, BinaryHeap::new);
-        let mut owners: Vec<usize> = Vec::new();
         let strategy = model.strategy;
-        let of = &classes.of[..n];
         let versions = &batch.versions[..n];
-        // The shape's results for the nodes changed since it was last used.
-        for (i, node) in snapshot.nodes.iter().enumerate() {
-            if of[i] != NO_PROFILE && model.stamp[i] != versions[i] {
+        // The shape's results for the nodes placed on since it was last used
+        // (all of them when that is most).
+        let mut refresh = |i: usize| {
+            if model.stamp[i] != versions[i] {
                 model.stamp[i] = versions[i];
-                model.fit[i] = fits(pod, node);
-                model.resources[i] = resource_score(strategy, pod, snapshot, i, batch.weights);
+                let fit = fits(pod, &snapshot.nodes[i]);
+                let resources = resource_score(strategy, pod, snapshot, i, batch.weights);
+                model.fit[i] = fit;
+                model.resources[i] = resources;
+                model.packed[i] = if fit {
+                    packed(resources, model.rank[i])
+                } else {
+                    0
+                };
             }
+        };
+        match batch.log.get(shape.cursor..) {
+            Some(placed) if placed.len() < n => placed.iter().for_each(|&i| refresh(i as usize)),
+            _ => (0..n).for_each(&mut refresh),
         }
-        // Profiles, numbered in node order: each own node's, and each
-        // class's (made by its first other member).
-        for (i, &class) in of.iter().enumerate() {
-            if class == NO_PROFILE {
-                continue;
-            }
-            if own[i] {
-                model.assign(i);
-                owners.push(i);
-            } else if zero_profile[class as usize] == NO_PROFILE {
-                // Its key: the class prefix, then zeros.
-                model.assign(i);
-                zero_profile[class as usize] = model.profile_of[i];
-            }
+        // Profiles: each own node's, then each class's.
+        for &node in &own {
+            model.assign(node as usize);
         }
-        // Every other node joins its class's profile; the class's fitting
-        // nodes are counted, and its best `keep` kept.
-        let mut fitting = vec![0usize; classes.count];
+        let fine_start = model.width - model.slot_fine_count();
+        let mut key = Vec::new();
+        model.zero_profile = vec![NO_PROFILE; classes.count];
+        for (class, &first) in classes.first.iter().enumerate() {
+            model.class_key(first as usize, fine_start, &mut key);
+            key.resize(model.width, 0);
+            model.zero_profile[class] = model.profile(&key);
+        }
+        // The classes' fitting nodes are counted, and each class's best
+        // `keep` kept; own nodes count in their own profiles, not here.
+        let mut fitting = vec![0usize; classes.count + 1];
         // A node below this cannot enter its class's best: the worst kept,
-        // once `keep` are, as one number (0 until then: below any node).
-        let mut threshold = vec![0u64; classes.count];
+        // once `keep` are, as one number (0 until then: below any node; the
+        // nodes in no class: above all).
+        let mut threshold = vec![0u64; classes.count + 1];
+        threshold[classes.count] = u64::MAX;
         {
-            let (fit, resources, rank) = (&model.fit[..n], &model.resources[..n], &model.rank[..n]);
-            let profile_of = &mut model.profile_of[..n];
+            let own_packed: Vec<u64> = own
+                .iter()
+                .map(|&node| std::mem::take(&mut model.packed[node as usize]))
+                .collect();
+            let (resources, rank) = (&model.resources[..n], &model.rank[..n]);
+            let (of, packed_of) = (&classes.of[..n], &model.packed[..n]);
             for i in 0..n {
-                let class = of[i];
-                if class == NO_PROFILE || own[i] {
-                    continue;
-                }
-                let class = class as usize;
-                profile_of[i] = zero_profile[class];
-                if !fit[i] {
-                    continue;
-                }
-                fitting[class] += 1;
-                if packed(resources[i], rank[i]) <= threshold[class] {
+                let class = of[i] as usize;
+                let value = packed_of[i];
+                fitting[class] += usize::from(value != 0);
+                if value <= threshold[class] {
                     continue;
                 }
                 let entry = (resources[i], Reverse(rank[i]), i as u32);
@@ -886,23 +927,24 @@ impl Model {
                     };
                 }
             }
-        }
-        for (class, &p) in zero_profile.iter().enumerate() {
-            if p != NO_PROFILE {
-                model.profiles[p as usize].fitting = fitting[class];
+            for (&node, value) in own.iter().zip(own_packed) {
+                model.packed[node as usize] = value;
             }
+        }
+        for (class, &p) in model.zero_profile.iter().enumerate() {
+            model.profiles[p as usize].fitting += fitting[class];
         }
         model.building = false;
         let mut heaps: Vec<Vec<Entry>> = Vec::new();
         heaps.resize_with(model.profiles.len(), Vec::new);
         for (class, best) in entries.into_iter().enumerate() {
-            if let Some(&p) = zero_profile.get(class).filter(|&&p| p != NO_PROFILE) {
-                heaps[p as usize] = best.into_vec().into_iter().map(|e| e.0).collect();
-            }
+            heaps[model.zero_profile[class] as usize]
+                .extend(best.into_vec().into_iter().map(|e| e.0));
         }
-        for node in owners {
+        for &node in &own {
+            let node = node as usize;
             if model.fit[node] {
-                let p = model.profile_of[node] as usize;
+                let p = model.profile_of(node) as usize;
                 heaps[p].push((
                     model.resources[node],
                     Reverse(model.rank[node]),
@@ -918,13 +960,19 @@ impl Model {
     }
 
     /// Hand the shape's cache back to the pass.
-    fn finish(self, batch: &mut Batch) {
+    fn finish(mut self, batch: &mut Batch) {
+        for &node in &self.touched {
+            self.over[node as usize] = NO_PROFILE;
+        }
+        batch.over = self.over;
         batch.shapes.insert(
             self.shape_key,
             Shape {
                 stamp: self.stamp,
                 fit: self.fit,
                 resources: self.resources,
+                packed: self.packed,
+                cursor: batch.log.len(),
             },
         );
     }
@@ -976,7 +1024,53 @@ fn resource_score(
     fit * w.fit + balance * w.balanced
 }
 
+impl Classes {
+    /// From each node's class (`NO_PROFILE`: none), classes numbered `0..count`.
+    fn new(mut of: Vec<u32>, count: usize) -> Classes {
+        let mut first = vec![NO_PROFILE; count];
+        for (node, class) in of.iter_mut().enumerate() {
+            if *class == NO_PROFILE {
+                *class = count as u32;
+            } else if first[*class as usize] == NO_PROFILE {
+                first[*class as usize] = node as u32;
+            }
+        }
+        Classes { of, count, first }
+    }
+}
+
 impl Model {
+    /// `node`'s profile (`NO_PROFILE`: the node is statically infeasible).
+    fn profile_of(&self, node: usize) -> u32 {
+        match self.over[node] {
+            NO_PROFILE => self
+                .zero_profile
+                .get(self.classes.of[node] as usize)
+                .copied()
+                .unwrap_or(NO_PROFILE),
+            own => own,
+        }
+    }
+
+    /// The profile with `key`, made when there is none yet.
+    fn profile(&mut self, key: &[i64]) -> u32 {
+        if let Some(&found) = self.profile_index.get(key) {
+            return found;
+        }
+        self.profiles.push(Profile {
+            key: key.to_vec(),
+            fitting: 0,
+            feasible: false,
+            raw_spread: 0,
+            raw_inter_pod: 0,
+            phi: 0,
+            heap: BinaryHeap::new(),
+        });
+        let index = (self.profiles.len() - 1) as u32;
+        self.profile_index.insert(key.to_vec(), index);
+        index
+    }
+
     /// Write `node`'s profile key into `key`.
     fn profile_key(&self, node: usize, key: &mut Vec<i64>) {
         key.clear();
@@ -1033,9 +1127,9 @@ impl Model {
     fn keyed_classes(&self, ok: &[bool]) -> Classes {
         let fine_start = self.width - self.slot_fine_count();
         let mut index: FxHashMap<Vec<i64>, u32> = FxHashMap::default();
-        let mut of = Vec::with_capacity(self.profile_of.len());
+        let mut of = Vec::with_capacity(self.n);
         let mut key = Vec::new();
-        for (node, &ok) in ok.iter().enumerate().take(self.profile_of.len()) {
+        for (node, &ok) in ok.iter().enumerate().take(self.n) {
             if !ok {
                 of.push(NO_PROFILE);
                 continue;
@@ -1052,10 +1146,7 @@ impl Model {
             };
             of.push(class);
         }
-        Classes {
-            of,
-            count: index.len(),
-        }
+        Classes::new(of, index.len())
     }
 
     /// `classes`, with each node's class key packed into one number: its
@@ -1063,7 +1154,7 @@ impl Model {
     /// its domain in each coarse key (the same classes, numbered alike).
     /// `None` when the packed key could overflow.
     fn packed_classes(&self, ok: &[bool]) -> Option<Classes> {
-        let n = self.profile_of.len();
+        let n = self.n;
         let coarse: Vec<&Key> = self
             .keys
             .iter()
@@ -1103,10 +1194,7 @@ impl Model {
             let next = index.len() as u32;
             of.push(*index.entry(key).or_insert(next));
         }
-        Some(Classes {
-            of,
-            count: index.len(),
-        })
+        Some(Classes::new(of, index.len()))
     }
 
     fn slot_fine_count(&self) -> usize {
@@ -1120,7 +1208,7 @@ impl Model {
     fn assign(&mut self, node: usize) {
         let mut key = std::mem::take(&mut self.scratch);
         self.profile_key(node, &mut key);
-        let old = self.profile_of[node];
+        let old = self.profile_of(node);
         if old != NO_PROFILE {
             if self.profiles[old as usize].key == key {
                 self.scratch = key;
@@ -1130,25 +1218,10 @@ impl Model {
                 self.profiles[old as usize].fitting -= 1;
             }
         }
-        let index = match self.profile_index.get(key.as_slice()) {
-            Some(&found) => found,
-            None => {
-                self.profiles.push(Profile {
-                    key: key.clone(),
-                    fitting: 0,
-                    feasible: false,
-                    raw_spread: 0,
-                    raw_inter_pod: 0,
-                    phi: 0,
-                    heap: BinaryHeap::new(),
-                });
-                let index = (self.profiles.len() - 1) as u32;
-                self.profile_index.insert(key.clone(), index);
-                index
-            }
-        };
+        let index = self.profile(&key);
         self.scratch = key;
-        self.profile_of[node] = index;
+        self.over[node] = index;
+        self.touched.push(node as u32);
         if self.fit[node] {
             self.profiles[index as usize].fitting += 1;
         }
@@ -1157,7 +1230,7 @@ impl Model {
 
     /// Enter `node`, as it is now, in its profile's heap.
     fn push(&mut self, node: usize) {
-        let p = self.profile_of[node];
+        let p = self.profile_of(node);
         if self.building || p == NO_PROFILE || !self.fit[node] {
             return;
         }
@@ -1355,7 +1428,7 @@ impl Model {
                     break None;
                 };
                 let node = node as usize;
-                if self.profile_of[node] as usize == p
+                if self.profile_of(node) as usize == p
                     && self.fit[node]
                     && self.resources[node] == resources
                 {
@@ -1394,12 +1467,18 @@ impl Model {
     ) {
         let fits = fits(pod, &snapshot.nodes[node]);
         self.stamp[node] = version;
-        let p = self.profile_of[node] as usize;
+        let p = self.profile_of(node) as usize;
         if self.fit[node] && !fits {
             self.profiles[p].fitting -= 1;
         }
         self.fit[node] = fits;
-        self.resources[node] = resource_score(self.strategy, pod, snapshot, node, w);
+        let resources = resource_score(self.strategy, pod, snapshot, node, w);
+        self.resources[node] = resources;
+        self.packed[node] = if fits {
+            packed(resources, self.rank[node])
+        } else {
+            0
+        };
         // Counter deltas at the node's domains.
         let mut changed: Vec<(usize, u32)> = Vec::new();
         let mut bump =
@@ -1446,7 +1525,7 @@ impl Model {
         nodes.sort_unstable();
         nodes.dedup();
         for n in nodes {
-            if self.profile_of[n as usize] != NO_PROFILE {
+            if self.profile_of(n as usize) != NO_PROFILE {
                 self.assign(n as usize);
             }
         }
