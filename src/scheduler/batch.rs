@@ -79,6 +79,17 @@ struct Shape {
 
 const NEVER: u32 = u32::MAX;
 
+/// How many nodes of each class fit one shape, kept up to date from the
+/// pass's log as the shape's are.
+struct Board {
+    /// Whether each node was counted as fitting.
+    counted: Vec<bool>,
+    /// Per class (and last, the nodes in none).
+    fitting: Vec<usize>,
+    /// The log position it is up to date with.
+    cursor: usize,
+}
+
 /// Nodes grouped by the part of a profile key that does not move during a
 /// pass (static scores, ignored, coarse domains), for one pod shape and key
 /// layout: a node whose fine counters are all zero joins its class's profile
@@ -113,6 +124,8 @@ pub struct Batch<'s> {
     over: Vec<u32>,
     shapes: FxHashMap<String, Shape>,
     classes: FxHashMap<String, Rc<Classes>>,
+    /// By shape and classes (the address of the pass's `Rc`).
+    boards: FxHashMap<(String, usize), Board>,
     coarse_limit: usize,
     keys: HashMap<Option<String>, Rc<Key>>,
     frames: FxHashMap<String, Rc<Frame>>,
@@ -170,6 +183,7 @@ impl<'s> Batch<'s> {
             over: vec![NO_PROFILE; snapshot.nodes.len()],
             shapes: FxHashMap::default(),
             classes: FxHashMap::default(),
+            boards: FxHashMap::default(),
             coarse_limit: COARSE_DOMAINS,
             keys: HashMap::new(),
             frames: FxHashMap::default(),
@@ -888,9 +902,45 @@ impl Model {
             key.resize(model.width, 0);
             model.zero_profile[class] = model.profile(&key);
         }
-        // The classes' fitting nodes are counted, and each class's best
-        // `keep` kept; own nodes count in their own profiles, not here.
-        let mut fitting = vec![0usize; classes.count + 1];
+        // How many nodes of each class fit, from the nodes whose fit changed
+        // since the last count (all of them when that is most).
+        let board_key = (model.shape_key.clone(), Rc::as_ptr(&classes) as usize);
+        let mut board = batch.boards.remove(&board_key).unwrap_or_else(|| Board {
+            counted: vec![false; n],
+            fitting: vec![0; classes.count + 1],
+            cursor: usize::MAX,
+        });
+        {
+            let of = &classes.of[..n];
+            let mut count = |i: usize| {
+                let fit = model.fit[i];
+                if board.counted[i] != fit {
+                    board.counted[i] = fit;
+                    let class = &mut board.fitting[of[i] as usize];
+                    if fit {
+                        *class += 1;
+                    } else {
+                        *class -= 1;
+                    }
+                }
+            };
+            match batch.log.get(board.cursor..) {
+                Some(placed) if placed.len() < n => {
+                    placed.iter().for_each(|&i| count(i as usize));
+                }
+                _ => (0..n).for_each(count),
+            }
+        }
+        board.cursor = batch.log.len();
+        // The classes' fitting nodes, less the own ones (which count in
+        // their own profiles); each class's best `keep` are kept.
+        let mut fitting = board.fitting.clone();
+        for &node in &own {
+            if model.fit[node as usize] {
+                fitting[classes.of[node as usize] as usize] -= 1;
+            }
+        }
+        batch.boards.insert(board_key, board);
         // A node below this cannot enter its class's best: the worst kept,
         // once `keep` are, as one number (0 until then: below any node; the
         // nodes in no class: above all).
@@ -904,9 +954,8 @@ impl Model {
             let (resources, rank) = (&model.resources[..n], &model.rank[..n]);
             let (of, packed_of) = (&classes.of[..n], &model.packed[..n]);
             for i in 0..n {
-                let class = of[i] as usize;
                 let value = packed_of[i];
-                fitting[class] += usize::from(value != 0);
+                let class = of[i] as usize;
                 if value <= threshold[class] {
                     continue;
                 }
