@@ -128,6 +128,8 @@ pub struct Batch<'s> {
     boards: FxHashMap<(String, usize), Board>,
     coarse_limit: usize,
     keys: HashMap<Option<String>, Rc<Key>>,
+    /// Counter values handed back zeroed by the runs, for the next.
+    pool: Vec<Vec<i64>>,
     frames: FxHashMap<String, Rc<Frame>>,
     groups: GroupIndex,
     weights: Weights,
@@ -186,6 +188,7 @@ impl<'s> Batch<'s> {
             boards: FxHashMap::default(),
             coarse_limit: COARSE_DOMAINS,
             keys: HashMap::new(),
+            pool: Vec::new(),
             frames: FxHashMap::default(),
             groups: GroupIndex::default(),
             weights: Weights {
@@ -419,6 +422,17 @@ struct Key {
 struct Counter {
     key: usize,
     values: Vec<i64>,
+    /// The domains it was added to (every non-zero one among them).
+    touched: Vec<u32>,
+}
+
+impl Counter {
+    fn add(&mut self, domain: usize, delta: i64) {
+        if self.values[domain] == 0 {
+            self.touched.push(domain as u32);
+        }
+        self.values[domain] += delta;
+    }
 }
 
 /// One DoNotSchedule spread constraint.
@@ -519,6 +533,7 @@ impl Model {
         let mut table = KeyTable {
             snapshot,
             cache: &mut batch.keys,
+            pool: &mut batch.pool,
             coarse_limit: batch.coarse_limit,
             keys: Vec::new(),
             names: HashMap::new(),
@@ -564,10 +579,10 @@ impl Model {
         // PodTopologySpread, DoNotSchedule.
         let mut filters = Vec::new();
         for ((c, &key), (counts_here, registered)) in hard.iter().zip(&hard_keys).zip(&frame.hard) {
-            let counter = new_counter(key, &table.keys, &mut counters);
+            let counter = new_counter(key, &mut table, &mut counters);
             for (node, count) in groups.matching_per_node(snapshot, pod, &c.selector) {
                 if counts_here[node] {
-                    counters[counter].values[table.keys[key].domain[node] as usize] += count;
+                    counters[counter].add(table.keys[key].domain[node] as usize, count);
                 }
             }
             filters.push(SpreadFilter {
@@ -588,9 +603,9 @@ impl Model {
             let per_node = groups.matching_per_node(snapshot, pod, &c.selector);
             let (counter, counts_here) = if hostname {
                 let key = table.get(None);
-                let counter = new_counter(key, &table.keys, &mut counters);
+                let counter = new_counter(key, &mut table, &mut counters);
                 for (&node, &count) in &per_node {
-                    counters[counter].values[node] += count;
+                    counters[counter].add(node, count);
                 }
                 (counter, Rc::new(Vec::new()))
             } else {
@@ -598,12 +613,12 @@ impl Model {
                 if !table.keys[key].coarse {
                     return None; // spread weights over many domains: the plain path
                 }
-                let counter = new_counter(key, &table.keys, &mut counters);
+                let counter = new_counter(key, &mut table, &mut counters);
                 let counts_here = frame.soft[s].clone();
                 for (&node, &count) in &per_node {
                     let domain = table.keys[key].domain[node];
                     if counts_here[node] && domain != u32::MAX {
-                        counters[counter].values[domain as usize] += count;
+                        counters[counter].add(domain as usize, count);
                     }
                 }
                 (counter, counts_here)
@@ -707,7 +722,7 @@ impl Model {
                     for (&node, &count) in &group.per_node {
                         let d = k.domain[node];
                         if d != u32::MAX {
-                            counters[counter].values[d as usize] += weight * i64::from(count);
+                            counters[counter].add(d as usize, weight * i64::from(count));
                         }
                     }
                 }
@@ -841,9 +856,9 @@ impl Model {
                 continue;
             }
             own.extend_from_slice(&key.missing);
-            for (d, &value) in counter.values.iter().enumerate() {
-                if value != 0 {
-                    own.extend_from_slice(&key.members[d]);
+            for &d in &counter.touched {
+                if counter.values[d as usize] != 0 {
+                    own.extend_from_slice(&key.members[d as usize]);
                 }
             }
         }
@@ -1014,6 +1029,12 @@ impl Model {
             self.over[node as usize] = NO_PROFILE;
         }
         batch.over = self.over;
+        for mut counter in self.counters {
+            for &d in &counter.touched {
+                counter.values[d as usize] = 0;
+            }
+            batch.pool.push(counter.values);
+        }
         batch.shapes.insert(
             self.shape_key,
             Shape {
@@ -1535,7 +1556,7 @@ impl Model {
                 let key = counters[counter].key;
                 let d = keys[key].domain[node];
                 if d != u32::MAX && delta != 0 {
-                    counters[counter].values[d as usize] += delta;
+                    counters[counter].add(d as usize, delta);
                     if !keys[key].coarse {
                         changed.push((key, d));
                     }
@@ -1588,6 +1609,8 @@ impl Model {
 struct KeyTable<'a> {
     snapshot: &'a Snapshot,
     cache: &'a mut HashMap<Option<String>, Rc<Key>>,
+    /// Zeroed counter values, of the lengths the pass's keys have.
+    pool: &'a mut Vec<Vec<i64>>,
     coarse_limit: usize,
     keys: Vec<Rc<Key>>,
     names: HashMap<Option<String>, usize>,
@@ -1717,10 +1740,17 @@ impl GroupIndex {
     }
 }
 
-fn new_counter(key: usize, keys: &[Rc<Key>], counters: &mut Vec<Counter>) -> usize {
+fn new_counter(key: usize, table: &mut KeyTable, counters: &mut Vec<Counter>) -> usize {
+    let domains = table.keys[key].domains;
+    let values = match table.pool.iter().rposition(|v| v.len() == domains) {
+        Some(found) => table.pool.swap_remove(found),
+        None => vec![0; domains],
+    };
+    debug_assert!(values.iter().all(|&v| v == 0));
     counters.push(Counter {
         key,
-        values: vec![0; keys[key].domains],
+        values,
+        touched: Vec::new(),
     });
     counters.len() - 1
 }
@@ -1736,7 +1766,7 @@ fn counter_for(
         return found;
     }
     let key = table.get(Some(name));
-    let counter = new_counter(key, &table.keys, counters);
+    let counter = new_counter(key, table, counters);
     map.insert(name.to_string(), counter);
     counter
 }
@@ -1747,7 +1777,7 @@ fn add_group(counter: &mut Counter, keys: &[Rc<Key>], group: &ReplicaGroup) {
     for (&node, &count) in &group.per_node {
         let d = key.domain[node];
         if d != u32::MAX {
-            counter.values[d as usize] += i64::from(count);
+            counter.add(d as usize, i64::from(count));
         }
     }
 }
