@@ -507,8 +507,8 @@ fn apply_one<'a>(
                     i,
                     WorkloadState {
                         kind: workload.kind,
-                        namespace: workload.namespace.clone(),
-                        name: workload.name.clone(),
+                        namespace: workload.namespace.to_string(),
+                        name: workload.name.to_string(),
                         spec: spec.clone(),
                         revisions: Vec::new(),
                         status: WorkloadStatus::default(),

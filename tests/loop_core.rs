@@ -88,7 +88,7 @@ fn running<'a>(state: &'a State, name: &str) -> Vec<&'a orch::model::state::Repl
     state
         .replicas
         .iter()
-        .filter(|r| r.workload.name == name && r.phase == Phase::Running && r.node.is_some())
+        .filter(|r| &*r.workload.name == name && r.phase == Phase::Running && r.node.is_some())
         .collect()
 }
 

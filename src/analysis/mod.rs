@@ -63,7 +63,7 @@ pub fn resolve_workload(desired: &Desired, text: &str) -> Result<ObjectRef, Anal
             .workloads
             .iter()
             .map(|w| &w.id)
-            .filter(|w| w.name == text)
+            .filter(|w| &*w.name == text)
             .collect()
     };
     match found.as_slice() {

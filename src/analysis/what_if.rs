@@ -468,7 +468,7 @@ mod tests {
                 .replicas
                 .iter()
                 .fold(BTreeMap::new(), |mut counts, r| {
-                    if r.workload.name == "web" {
+                    if &*r.workload.name == "web" {
                         *counts.entry(r.node.clone().unwrap()).or_insert(0) += 1;
                     }
                     counts

@@ -186,7 +186,7 @@ fn node(context: &Context, name: &str) -> Result<Exit> {
             format!("{amount} ({percent}%)")
         };
         replicas.push(NodeReplicaRow {
-            namespace: replica.workload.namespace.clone(),
+            namespace: replica.workload.namespace.to_string(),
             name: replica.name.clone(),
             cpu_requests: share(CPU),
             memory_requests: share(MEMORY),
@@ -364,8 +364,8 @@ fn workload(context: &Context, name: &str) -> Result<Exit> {
         kind: "WorkloadDescription",
         object: object.clone(),
         workload_kind: id.kind.to_string(),
-        name: id.name.clone(),
-        namespace: id.namespace.clone(),
+        name: id.name.to_string(),
+        namespace: id.namespace.to_string(),
         labels: workload.labels.clone(),
         annotations,
         selector: view::selector_text(&workload.selector),
@@ -532,7 +532,7 @@ fn replica(context: &Context, args: ExplainArgs) -> Result<Exit> {
     };
     let description = ReplicaDescription {
         name: replica.name.clone(),
-        namespace: replica.workload.namespace.clone(),
+        namespace: replica.workload.namespace.to_string(),
         node: replica.node.clone(),
         start_time: replica
             .started_at

@@ -215,8 +215,8 @@ impl<'a> Input<'a> {
             });
             state.workloads.push(WorkloadState {
                 kind: workload.id.kind,
-                namespace: workload.id.namespace.clone(),
-                name: workload.id.name.clone(),
+                namespace: workload.id.namespace.to_string(),
+                name: workload.id.name.to_string(),
                 spec: workload.manifest.clone(),
                 revisions: mapping.revisions,
                 status: Default::default(),
@@ -225,8 +225,8 @@ impl<'a> Input<'a> {
         for budget in &desired.disruption_budgets {
             state.workloads.push(WorkloadState {
                 kind: Kind::PodDisruptionBudget,
-                namespace: budget.id.namespace.clone(),
-                name: budget.id.name.clone(),
+                namespace: budget.id.namespace.to_string(),
+                name: budget.id.name.to_string(),
                 spec: budget.manifest.clone(),
                 revisions: Vec::new(),
                 status: Default::default(),

@@ -137,8 +137,8 @@ impl Input<'_> {
                     spec.get("template").cloned().unwrap_or_default()
                 });
                 for rs in self.of_kind("ReplicaSet").filter(|rs| {
-                    rs.namespace() == id.namespace
-                        && rs.owners().contains(&("Deployment", id.name.as_str()))
+                    rs.namespace() == &*id.namespace
+                        && rs.owners().contains(&("Deployment", &*id.name))
                 }) {
                     let Some(key) = rs.labels().get("pod-template-hash").cloned() else {
                         continue;

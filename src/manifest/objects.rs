@@ -410,7 +410,7 @@ impl<'b> Builder<'b> {
         if let Some(id) = &id {
             labels
                 .entry(HOSTNAME_LABEL.to_string())
-                .or_insert_with(|| id.name.clone());
+                .or_insert_with(|| id.name.to_string());
         }
         let mut taints: Vec<Taint> = Vec::new();
         for (i, taint) in object.spec.taints.iter().enumerate() {
@@ -454,7 +454,7 @@ impl<'b> Builder<'b> {
         }
         if let Some(id) = id {
             self.desired.nodes.push(NodeSpec {
-                name: id.name,
+                name: id.name.to_string(),
                 labels,
                 taints,
                 unschedulable: object.spec.unschedulable,

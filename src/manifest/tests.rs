@@ -355,7 +355,7 @@ fn dependencies_resolve_and_cycles_are_named() {
         .desired
         .workloads
         .iter()
-        .find(|w| w.id.name == "api")
+        .find(|w| &*w.id.name == "api")
         .unwrap();
     assert_eq!(api.depends_on.len(), 2);
     let missing = errors(&deployment("api", "Deployment/ghost"));

@@ -295,11 +295,7 @@ impl State {
     /// Where the workload is, or where it belongs (the order of `ObjectRef`).
     pub fn workload_position(&self, id: &ObjectRef) -> Result<usize, usize> {
         self.workloads.binary_search_by(|w| {
-            (w.kind, w.namespace.as_str(), w.name.as_str()).cmp(&(
-                id.kind,
-                id.namespace.as_str(),
-                id.name.as_str(),
-            ))
+            (w.kind, w.namespace.as_str(), w.name.as_str()).cmp(&(id.kind, &id.namespace, &id.name))
         })
     }
 

@@ -5,6 +5,7 @@ use super::pod::{PodSpec, Taint};
 use super::resources::Allocatable;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Kind {
@@ -51,8 +52,8 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectRef {
     pub kind: Kind,
-    pub namespace: String,
-    pub name: String,
+    pub namespace: Arc<str>,
+    pub name: Arc<str>,
 }
 
 impl ObjectRef {
@@ -60,11 +61,11 @@ impl ObjectRef {
         ObjectRef {
             kind,
             namespace: if kind.is_namespaced() {
-                namespace.to_string()
+                namespace.into()
             } else {
-                String::new()
+                "".into()
             },
-            name: name.to_string(),
+            name: name.into(),
         }
     }
 

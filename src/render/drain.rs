@@ -170,7 +170,7 @@ pub fn table(preview: &Preview) -> String {
                 vec![String::new(), String::new()]
             };
             row.extend([
-                budget.status.id.name.clone(),
+                budget.status.id.name.to_string(),
                 na(budget.min_available),
                 na(budget.max_unavailable),
                 budget.status.current_healthy.to_string(),
