@@ -247,9 +247,10 @@ fn account_in_any_order(pass: &Pass, nodes: &[NodeState], bound: &[usize]) -> Op
     // Groups in the order of each template's oldest replica; the node totals
     // are already in, so each replica only joins its group's counts.
     runs.sort_unstable_by(|a, b| (a.1.created_at, &a.1.name).cmp(&(b.1.created_at, &b.1.name)));
-    for (template, _, on) in runs {
+    snapshot.groups.reserve(runs.len());
+    for (template, _, mut on) in runs {
         let group = snapshot.group_of(&template);
-        snapshot.count_in_group(group, &on);
+        snapshot.count_in_group(group, &mut on);
     }
     Some(snapshot)
 }

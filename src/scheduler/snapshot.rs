@@ -12,6 +12,7 @@ use crate::model::state::NodeState;
 use crate::scheduler::plugins::inter_pod_affinity::{preferred, required, resolve};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
@@ -97,8 +98,9 @@ pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
     by_name: HashMap<String, usize>,
     pub groups: Vec<ReplicaGroup>,
-    /// Groups by namespace, then labels (several when affinities differ).
-    group_index: HashMap<String, HashMap<Labels, Vec<usize>>>,
+    /// Groups by a hash of their namespace and labels (several when
+    /// affinities differ, or hashes collide).
+    group_index: HashMap<u64, Vec<usize>>,
     /// Groups with pod (anti-)affinity terms, by a label each term requires
     /// of the replicas it selects, or in `affine_any` for a term requiring none.
     affine_by_label: HashMap<(String, String), Vec<usize>>,
@@ -147,26 +149,23 @@ impl Snapshot {
 
     /// The group of `pod`'s replicas (created, empty, when new).
     pub fn group_of(&mut self, pod: &PodSpec) -> usize {
-        if let Some(&found) = self
-            .group_index
-            .get(&pod.namespace)
-            .and_then(|by_labels| by_labels.get(&pod.labels))
-            .and_then(|candidates| {
-                candidates.iter().find(|&&g| {
-                    let affinity = &self.groups[g].affinity;
-                    affinity.pod_affinity == pod.affinity.pod_affinity
-                        && affinity.pod_anti_affinity == pod.affinity.pod_anti_affinity
-                })
-            })
-        {
+        let key = {
+            let mut hasher = rustc_hash::FxHasher::default();
+            pod.namespace.hash(&mut hasher);
+            pod.labels.hash(&mut hasher);
+            hasher.finish()
+        };
+        let candidates = self.group_index.entry(key).or_default();
+        if let Some(&found) = candidates.iter().find(|&&g| {
+            let group = &self.groups[g];
+            group.namespace == pod.namespace
+                && group.labels == pod.labels
+                && group.affinity.pod_affinity == pod.affinity.pod_affinity
+                && group.affinity.pod_anti_affinity == pod.affinity.pod_anti_affinity
+        }) {
             return found;
         }
-        self.group_index
-            .entry(pod.namespace.clone())
-            .or_default()
-            .entry(pod.labels.clone())
-            .or_default()
-            .push(self.groups.len());
+        candidates.push(self.groups.len());
         let index = self.groups.len();
         let affinity = &pod.affinity;
         let terms = required(&affinity.pod_affinity)
@@ -229,12 +228,21 @@ impl Snapshot {
 
     /// The group part of `assume_in` for one replica on each of `nodes`
     /// (whose node totals the caller has accounted).
-    pub fn count_in_group(&mut self, group: usize, nodes: &[u32]) {
+    pub fn count_in_group(&mut self, group: usize, nodes: &mut [u32]) {
         let group = &mut self.groups[group];
-        for &node in nodes {
-            *group.per_node.entry(node as usize).or_insert(0) += 1;
-        }
         group.total += nodes.len() as u64;
+        // Counted per node in node order: a new group's map is built in one go.
+        nodes.sort_unstable();
+        let counts = nodes
+            .chunk_by(|a, b| a == b)
+            .map(|same| (same[0] as usize, same.len() as u32));
+        if group.per_node.is_empty() {
+            group.per_node = counts.collect();
+        } else {
+            for (node, count) in counts {
+                *group.per_node.entry(node).or_insert(0) += count;
+            }
+        }
     }
 
     /// The inverse of `assume`.
