@@ -88,6 +88,32 @@ pub fn daemon_pod(template: &PodSpec, node: &str) -> PodSpec {
     pod
 }
 
+/// Whether `daemon_pod(template, target)` matches the node `node_name` with
+/// `labels` by node selector and required node affinity, without making it:
+/// the pin is in every term, so the node must be the target, and then a term
+/// matches when its label expressions do (a template without terms gets one
+/// with the pin alone).
+pub fn pinned_pod_matches(
+    template: &PodSpec,
+    target: &str,
+    node_name: &str,
+    labels: &crate::model::labels::Labels,
+) -> bool {
+    node_name == target
+        && template
+            .node_selector
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+        && template.required_node_affinity().is_none_or(|required| {
+            required.node_selector_terms.is_empty()
+                || required.node_selector_terms.iter().any(|term| {
+                    term.match_expressions
+                        .iter()
+                        .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
+                })
+        })
+}
+
 /// (should run a new replica, may keep an existing one) for this node.
 pub fn node_should_run(pod: &PodSpec, node: &NodeState) -> (bool, bool) {
     if !pod.matches_node_selector(&node.name, &node.labels) {
@@ -217,5 +243,108 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
         for replica in old {
             pass.delete(replica, DeleteReason::Superseded);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::labels::Labels;
+    use crate::model::pod::NodeAffinity;
+
+    fn requirement(key: &str, values: &[&str]) -> NodeSelectorRequirement {
+        NodeSelectorRequirement {
+            key: key.into(),
+            operator: NodeSelectorOperator::In,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    fn term(expressions: &[(&str, &str)], fields: &[&str]) -> NodeSelectorTerm {
+        NodeSelectorTerm {
+            match_expressions: expressions
+                .iter()
+                .map(|(k, v)| requirement(k, &[v]))
+                .collect(),
+            match_fields: fields
+                .iter()
+                .map(|name| requirement("metadata.name", &[name]))
+                .collect(),
+        }
+    }
+
+    /// Every shape of selector and required affinity a template may have,
+    /// on every kind of node, for every target: the pinned pod's own match.
+    #[test]
+    fn a_pinned_pod_matches_as_the_pod_made_for_it_does() {
+        let affinities: Vec<Option<Option<Vec<NodeSelectorTerm>>>> = vec![
+            None,
+            Some(None),
+            Some(Some(Vec::new())),
+            Some(Some(vec![term(&[("zone", "a")], &[])])),
+            Some(Some(vec![term(&[], &["n2"])])),
+            Some(Some(vec![term(&[("zone", "a")], &["n1"])])),
+            Some(Some(vec![NodeSelectorTerm::default()])),
+            Some(Some(vec![
+                term(&[("zone", "b")], &[]),
+                term(&[("disk", "ssd")], &[]),
+            ])),
+        ];
+        let selectors: Vec<Vec<(&str, &str)>> = vec![vec![], vec![("disk", "ssd")]];
+        let nodes: Vec<(&str, Labels)> = ["n1", "n2"]
+            .into_iter()
+            .flat_map(|name| {
+                [
+                    vec![],
+                    vec![("zone", "a")],
+                    vec![("zone", "b"), ("disk", "ssd")],
+                    vec![("zone", "a"), ("disk", "ssd")],
+                ]
+                .into_iter()
+                .map(move |labels| {
+                    let labels: Labels = labels
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    (name, labels)
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        let mut matched = 0;
+        for affinity in &affinities {
+            for selector in &selectors {
+                let mut template = PodSpec {
+                    node_selector: selector
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..PodSpec::default()
+                };
+                template.affinity.node_affinity = affinity.clone().map(|required| NodeAffinity {
+                    required_during_scheduling_ignored_during_execution: required.map(|terms| {
+                        NodeSelector {
+                            node_selector_terms: terms,
+                        }
+                    }),
+                    ..NodeAffinity::default()
+                });
+                for target in ["n1", "n2"] {
+                    let pod = daemon_pod(&template, target);
+                    for (name, labels) in &nodes {
+                        let expected = pod.matches_node_selector(name, labels);
+                        assert_eq!(
+                            pinned_pod_matches(&template, target, name, labels),
+                            expected,
+                            "{template:?} pinned to {target} on {name} {labels:?}"
+                        );
+                        checked += 1;
+                        matched += usize::from(expected);
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 8 * 2 * 2 * 8);
+        assert!(matched > 0 && matched < checked);
     }
 }

@@ -2,7 +2,7 @@
 //! scheduler against a snapshot that already holds every placed replica;
 //! bound replicas become ready once their readiness delay has passed.
 
-use super::daemonset::daemon_pod;
+use super::daemonset::{daemon_pod, pinned_pod_matches};
 use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Phase, Replica, State};
@@ -210,11 +210,17 @@ fn account_in_any_order(pass: &Pass, nodes: &[NodeState], bound: &[usize]) -> Op
             continue;
         };
         let index = pass.node_of[i] as usize;
-        let pod = replica_pod(&template, replica);
         let info = &snapshot.nodes[index];
-        if !pod.matches_node_selector(&info.name, &info.labels) {
+        // (A DaemonSet replica's pod differs from its template only by the
+        // pin and tolerations: its match is read off the template.)
+        let matches = match &replica.target_node {
+            Some(target) => pinned_pod_matches(&template, target, &info.name, &info.labels),
+            None => template.matches_node_selector(&info.name, &info.labels),
+        };
+        if !matches {
             return None;
         }
+        let pod = &template;
         let key = Arc::as_ptr(&template);
         let run = match last_run {
             Some((k, run)) if k == key => run,
