@@ -287,7 +287,7 @@ fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
         .filter(|r| r.phase != Phase::Terminating && r.workload.kind == Kind::Deployment)
     {
         match &mut run {
-            Some((workload, hash, count)) if *hash == r.hash && **workload == r.workload => {
+            Some((workload, hash, count)) if *hash == &*r.hash && **workload == r.workload => {
                 *count += 1;
             }
             _ => {
@@ -404,7 +404,7 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
         for replica in &mut state.replicas {
             if let Some(&revision) = revisions
                 .get(&replica.workload)
-                .and_then(|by_hash| by_hash.get(&replica.hash))
+                .and_then(|by_hash| by_hash.get(&*replica.hash))
             {
                 replica.revision = revision;
             }

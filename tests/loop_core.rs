@@ -41,7 +41,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
             match_expressions: Vec::new(),
         },
         template: template.clone(),
-        template_hash: format!("h{}", version.replace(['.', ':'], "")),
+        template_hash: format!("h{}", version.replace(['.', ':'], "")).into(),
         pod: PodSpec {
             namespace: "default".to_string(),
             labels,
@@ -233,7 +233,7 @@ fn a_new_template_rolls_out_within_surge_and_unavailability() {
     }
     let api = running(&state, "api");
     assert_eq!(api.len(), 4);
-    assert!(api.iter().all(|r| r.hash == "hv2" && r.revision == 2));
+    assert!(api.iter().all(|r| &*r.hash == "hv2" && r.revision == 2));
     assert!(
         result.steps.len() > 2,
         "a rolling update takes several steps"
@@ -381,7 +381,7 @@ mod rollout_properties {
             }
             let api = running(&state, "api");
             prop_assert_eq!(api.len() as i32, replicas);
-            prop_assert!(api.iter().all(|r| r.hash == "hv2"));
+            prop_assert!(api.iter().all(|r| &*r.hash == "hv2"));
         }
     }
 }
@@ -441,7 +441,7 @@ fn a_daemonset_surges_node_by_node() {
         assert!(status.available >= 3, "t={}: {status:?}", step.time);
         assert!(status.current <= 4, "t={}: {status:?}", step.time);
     }
-    assert!(state.replicas.iter().all(|r| r.hash == "hv2") && state.replicas.len() == 3);
+    assert!(state.replicas.iter().all(|r| &*r.hash == "hv2") && state.replicas.len() == 3);
     let nodes: std::collections::BTreeSet<_> = state
         .replicas
         .iter()
@@ -484,7 +484,7 @@ fn scaling_mid_rollout_is_proportional() {
     })
     .unwrap();
     let count =
-        |state: &State, hash: &str| state.replicas.iter().filter(|r| r.hash == hash).count();
+        |state: &State, hash: &str| state.replicas.iter().filter(|r| &*r.hash == hash).count();
     assert_eq!((count(&state, "hv1"), count(&state, "hv2")), (8, 5));
     desired.workloads[0] = shaped("v2", 15);
     let plan = orch::reconcile::reconcile(
@@ -497,7 +497,7 @@ fn scaling_mid_rollout_is_proportional() {
     let created = |hash: &str| {
         plan.actions
             .iter()
-            .filter(|a| matches!(a, Action::Create { hash: h, .. } if h == hash))
+            .filter(|a| matches!(a, Action::Create { hash: h, .. } if &**h == hash))
             .count()
     };
     assert_eq!((created("hv1"), created("hv2")), (3, 2));
@@ -525,7 +525,7 @@ fn a_second_template_change_mid_rollout_converges_on_the_newest() {
     })
     .unwrap();
     let hashes: std::collections::BTreeSet<&str> =
-        state.replicas.iter().map(|r| r.hash.as_str()).collect();
+        state.replicas.iter().map(|r| &*r.hash).collect();
     assert_eq!(hashes.len(), 2, "mid-rollout: {hashes:?}");
     desired.workloads[0] = deployment("api", 6, 100, "v3");
     let result = run(&desired, &mut state);
@@ -538,7 +538,7 @@ fn a_second_template_change_mid_rollout_converges_on_the_newest() {
             step.status[0]
         );
     }
-    assert!(running(&state, "api").iter().all(|r| r.hash == "hv3"));
+    assert!(running(&state, "api").iter().all(|r| &*r.hash == "hv3"));
     assert_eq!(state.workloads[0].current_revision().unwrap().revision, 3);
 }
 
@@ -568,7 +568,7 @@ fn the_progress_deadline_is_exceeded_strictly_after_it_passes() {
     desired.workloads[0] = web("broken");
     let result = run(&desired, &mut state);
     assert_eq!(result.outcome, Outcome::Blocked);
-    let count = |hash: &str| state.replicas.iter().filter(|r| r.hash == hash).count();
+    let count = |hash: &str| state.replicas.iter().filter(|r| &*r.hash == hash).count();
     // Fenceposts for 2 replicas at 25%/25%: surge 1, unavailable 0 → (old, new) = (2, 1).
     assert_eq!((count("hv1"), count("hbroken")), (2, 1));
     assert_eq!(state.clock, start + 61);
@@ -694,7 +694,7 @@ fn on_delete_replaces_only_deleted_replicas() {
     desired.workloads[0] = daemon("v2", Strategy::OnDelete);
     assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
     assert!(
-        state.replicas.iter().all(|r| r.hash == "hv1"),
+        state.replicas.iter().all(|r| &*r.hash == "hv1"),
         "OnDelete replaces nothing by itself"
     );
     let gone = state.replicas.remove(0);
@@ -705,6 +705,9 @@ fn on_delete_replaces_only_deleted_replicas() {
         .filter(|r| r.node == gone.node)
         .collect();
     assert_eq!(replaced.len(), 1);
-    assert_eq!(replaced[0].hash, "hv2");
-    assert_eq!(state.replicas.iter().filter(|r| r.hash == "hv1").count(), 2);
+    assert_eq!(&*replaced[0].hash, "hv2");
+    assert_eq!(
+        state.replicas.iter().filter(|r| &*r.hash == "hv1").count(),
+        2
+    );
 }

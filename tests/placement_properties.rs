@@ -97,7 +97,7 @@ fn workload(i: usize, shape: &Shape) -> Workload {
         labels,
         replicas: shape.replicas,
         selector,
-        template_hash: orch::model::hash::template_hash(&template),
+        template_hash: orch::model::hash::template_hash(&template).into(),
         template: template.clone(),
         pod,
         strategy: Rollout::RollingUpdate {

@@ -321,7 +321,7 @@ fn workload(context: &Context, name: &str) -> Result<Exit> {
         );
     }
     let replica_set = |hash: &str, desired: usize| {
-        let count = live.iter().filter(|r| r.hash == hash).count();
+        let count = live.iter().filter(|r| &*r.hash == hash).count();
         format!("{}-{hash} ({count}/{desired} replicas created)", id.name)
     };
     let new_replica_set = current.map(|r| replica_set(&r.hash, report.desired.max(0) as usize));
@@ -334,9 +334,9 @@ fn workload(context: &Context, name: &str) -> Result<Exit> {
                 .collect();
             old.sort_by_key(|r| r.revision);
             old.iter()
-                .filter(|r| live.iter().any(|l| l.hash == r.hash))
+                .filter(|r| live.iter().any(|l| *l.hash == *r.hash))
                 .map(|r| {
-                    let count = live.iter().filter(|l| l.hash == r.hash).count();
+                    let count = live.iter().filter(|l| *l.hash == *r.hash).count();
                     replica_set(&r.hash, count)
                 })
                 .collect()
@@ -498,7 +498,7 @@ fn replica(context: &Context, args: ExplainArgs) -> Result<Exit> {
     let pod = catalog.pod(&replica.workload, &replica.hash);
     let template = state
         .workload(&replica.workload)
-        .and_then(|w| w.revisions.iter().find(|r| r.hash == replica.hash))
+        .and_then(|w| w.revisions.iter().find(|r| *r.hash == *replica.hash))
         .map(|r| r.template.clone())
         .unwrap_or(Value::Null);
     let mut labels = pod.map(|p| p.labels.clone()).unwrap_or_default();
@@ -512,7 +512,7 @@ fn replica(context: &Context, args: ExplainArgs) -> Result<Exit> {
             POD_TEMPLATE_HASH,
         ),
     };
-    labels.insert(hash_label.into(), replica.hash.clone());
+    labels.insert(hash_label.into(), replica.hash.to_string());
     let scheduled = replica.node.is_some();
     let truth = |value: bool| if value { "True" } else { "False" }.to_string();
     let conditions = if scheduled {

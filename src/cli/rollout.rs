@@ -153,7 +153,7 @@ fn history(context: &Context, text: &str) -> Result<Exit> {
             let replicas = state
                 .replicas
                 .iter()
-                .filter(|x| x.workload == id && x.hash == r.hash)
+                .filter(|x| x.workload == id && *x.hash == *r.hash)
                 .count();
             vec![
                 format!(

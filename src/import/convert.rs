@@ -148,7 +148,7 @@ pub(super) fn replica(
         name: pod.name().to_string(),
         workload: workload.clone(),
         revision,
-        hash,
+        hash: hash.into(),
         target_node: target_node.flatten(),
         // orch starts a replica when it binds it; a pod still creating its containers is not ready yet.
         phase: if node.is_some() {

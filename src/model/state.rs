@@ -6,6 +6,7 @@ use super::pod::Taint;
 use super::resources::Allocatable;
 use super::workload::{Kind, ObjectRef};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub const API_VERSION: &str = "orch.dev/v1";
 pub const STATE_KIND: &str = "State";
@@ -185,7 +186,7 @@ pub struct Replica {
     pub name: String,
     pub workload: ObjectRef,
     pub revision: u64,
-    pub hash: String,
+    pub hash: Arc<str>,
     pub node: Option<String>,
     /// DaemonSet replicas: the node this replica exists for.
     #[serde(default, skip_serializing_if = "Option::is_none")]

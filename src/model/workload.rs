@@ -196,7 +196,7 @@ pub struct Workload {
     pub selector: LabelSelector,
     /// The pod template exactly as declared (keys sorted): its hash names the revision.
     pub template: serde_json::Value,
-    pub template_hash: String,
+    pub template_hash: Arc<str>,
     pub pod: PodSpec,
     pub strategy: Strategy,
     pub min_ready_seconds: u64,

@@ -3,6 +3,7 @@
 use crate::model::state::{NodeState, WorkloadStatus};
 use crate::model::workload::ObjectRef;
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteReason {
@@ -77,7 +78,7 @@ pub enum Action {
         replica: String,
         workload: ObjectRef,
         revision: u64,
-        hash: String,
+        hash: Arc<str>,
         target_node: Option<String>,
     },
     Bind {

@@ -20,7 +20,7 @@ pub struct Catalog {
 /// They depend on the manifests alone, so every pass of one run shares them.
 #[derive(Debug, Default)]
 pub struct Declared {
-    pods: HashMap<ObjectRef, (String, Arc<PodSpec>)>,
+    pods: HashMap<ObjectRef, (Arc<str>, Arc<PodSpec>)>,
 }
 
 impl Declared {
@@ -47,7 +47,7 @@ impl Declared {
     fn pod(&self, workload: &ObjectRef, hash: &str) -> Option<&Arc<PodSpec>> {
         self.pods
             .get(workload)
-            .filter(|(current, _)| current == hash)
+            .filter(|(current, _)| &**current == hash)
             .map(|(_, pod)| pod)
     }
 }

@@ -21,11 +21,11 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
     if is_paused(pass, workload) && newest.is_some() {
         return;
     }
-    if newest.is_none_or(|r| r.hash != workload.template_hash) {
+    if newest.is_none_or(|r| *r.hash != *workload.template_hash) {
         pass.plan.actions.push(Action::RecordRevision {
             workload: workload.id.clone(),
             revision: newest.map_or(1, |r| r.revision + 1),
-            hash: workload.template_hash.clone(),
+            hash: workload.template_hash.to_string(),
             template: workload.template.clone(),
         });
     }
@@ -35,7 +35,7 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
         let mut old: Vec<&crate::model::state::Revision> = stored
             .revisions
             .iter()
-            .filter(|r| r.hash != workload.template_hash)
+            .filter(|r| *r.hash != *workload.template_hash)
             .collect();
         old.sort_by_key(|r| r.revision);
         let excess = old
@@ -48,7 +48,7 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
                 .get(&workload.id)
                 .into_iter()
                 .flatten()
-                .any(|&i| observed.replicas[i].hash == revision.hash);
+                .any(|&i| *observed.replicas[i].hash == *revision.hash);
             if !alive {
                 pass.plan.actions.push(Action::ForgetRevision {
                     workload: workload.id.clone(),
@@ -79,7 +79,7 @@ pub(super) fn current_revision(pass: &Pass, workload: &Workload) -> u64 {
     let stored = pass.observed.workload(&workload.id);
     let newest = stored.and_then(WorkloadState::current_revision);
     match newest {
-        Some(r) if r.hash == workload.template_hash => r.revision,
+        Some(r) if *r.hash == *workload.template_hash => r.revision,
         Some(r) => r.revision + 1,
         None => 1,
     }
@@ -109,10 +109,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         .unwrap_or_default();
     let mut by_hash: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
     for replica in &replicas {
-        by_hash
-            .entry(replica.hash.as_str())
-            .or_default()
-            .push(replica);
+        by_hash.entry(&*replica.hash).or_default().push(replica);
     }
     let counts = |hash: &str, members: &[&Replica]| RevisionCounts {
         revision: revision_of.get(hash).copied().unwrap_or(0),
@@ -122,7 +119,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             .filter(|r| is_available(r, workload.min_ready_seconds, pass.now))
             .count() as i32,
     };
-    let new_hash = workload.template_hash.as_str();
+    let new_hash = &*workload.template_hash;
     let new = if revision_of.contains_key(new_hash) || by_hash.contains_key(new_hash) {
         Some(counts(
             new_hash,
@@ -233,14 +230,14 @@ fn create_old(pass: &mut Pass, workload: &Workload, revision: u64, hash: &str) {
         replica: name.clone(),
         workload: workload.id.clone(),
         revision,
-        hash: hash.to_string(),
+        hash: hash.into(),
         target_node: None,
     });
     pass.created.push(Replica {
         name,
         workload: workload.id.clone(),
         revision,
-        hash: hash.to_string(),
+        hash: hash.into(),
         node: None,
         target_node: None,
         phase: crate::model::state::Phase::Pending,
@@ -259,8 +256,7 @@ pub(super) fn create(
     revision: u64,
     target_node: Option<String>,
 ) {
-    let hash =
-        (workload.kind() == WorkloadKind::Deployment).then_some(workload.template_hash.as_str());
+    let hash = (workload.kind() == WorkloadKind::Deployment).then_some(&*workload.template_hash);
     let name = pass.names.next(&workload.id, hash);
     let replica = Replica {
         name: name.clone(),

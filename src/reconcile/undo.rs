@@ -44,14 +44,14 @@ pub fn rollback(
         None => stored
             .revisions
             .iter()
-            .filter(|r| r.hash != target.template_hash)
+            .filter(|r| *r.hash != *target.template_hash)
             .max_by_key(|r| r.revision)
             .ok_or_else(|| UndoError::NoPrevious(workload.clone()))?,
     };
     let pod = pod_spec_from_template(&workload.namespace, &revision.template)
         .map_err(|_| UndoError::Unreadable(workload.clone(), revision.revision))?;
     target.template = revision.template.clone();
-    target.template_hash = revision.hash.clone();
+    target.template_hash = revision.hash.as_str().into();
     target.pod = pod;
     if let Some(spec) = std::sync::Arc::make_mut(&mut target.manifest).get_mut("spec") {
         spec["template"] = revision.template.clone();

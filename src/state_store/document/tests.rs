@@ -263,7 +263,7 @@ fn replica() -> impl Strategy<Value = Replica> {
                 name,
                 workload: ObjectRef::new(kind, &namespace, &workload),
                 revision,
-                hash,
+                hash: hash.into(),
                 node,
                 target_node,
                 phase,
