@@ -367,17 +367,28 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
     let now = state.clock;
     // Positions of the replicas the actions name (not of every replica: a
     // step touches few of a large fleet's).
-    let mut index: HashMap<&str, usize> = actions
+    // (A created replica is new: it enters the index as it is created.)
+    let creates = actions
         .iter()
-        .filter_map(Action::replica)
-        .map(|name| (name, NOT_FOUND))
-        .collect();
+        .filter(|a| matches!(a, Action::Create { .. }))
+        .count();
+    let mut index: HashMap<&str, usize> = HashMap::default();
+    index.reserve(actions.len() - creates);
+    index.extend(
+        actions
+            .iter()
+            .filter(|a| !matches!(a, Action::Create { .. }))
+            .filter_map(Action::replica)
+            .map(|name| (name, NOT_FOUND)),
+    );
     for (i, replica) in state.replicas.iter().enumerate() {
         if let Some(position) = index.get_mut(replica.name.as_str()) {
             *position = i;
         }
     }
     index.retain(|_, &mut position| position != NOT_FOUND);
+    index.reserve(creates);
+    state.replicas.reserve(creates);
     let mut removed = false;
     let mut revisions = HashMap::default();
     let mut events: Vec<(&Action, EventType, &'static str)> = Vec::new();
