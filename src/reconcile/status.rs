@@ -115,17 +115,29 @@ fn desired_count(workload: &Workload, state: &State) -> i32 {
 pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadReport> {
     let mut index: HashMap<&ObjectRef, usize> = HashMap::default();
     let mut reports: Vec<WorkloadReport> = Vec::new();
-    // DaemonSets: each one's pod, built once.
-    let daemon_pods: Vec<Option<crate::model::pod::PodSpec>> = desired
+    // DaemonSets: whether each node should run one, in the state's node order.
+    let should_run: Vec<Option<Vec<bool>>> = desired
         .workloads
         .iter()
-        .map(|w| (w.kind() == WorkloadKind::DaemonSet).then(|| daemon_pod(&w.pod, "")))
+        .map(|w| {
+            (w.kind() == WorkloadKind::DaemonSet).then(|| {
+                let pod = daemon_pod(&w.pod, "");
+                state
+                    .nodes
+                    .iter()
+                    .map(|n| node_should_run(&pod, n).0)
+                    .collect()
+            })
+        })
         .collect();
-    for workload in &desired.workloads {
+    for (workload, should_run) in desired.workloads.iter().zip(&should_run) {
         index.insert(&workload.id, reports.len());
         reports.push(WorkloadReport {
             object: workload.id.to_string(),
-            desired: desired_count(workload, state),
+            desired: match should_run {
+                Some(nodes) => nodes.iter().filter(|&&run| run).count() as i32,
+                None => workload.replicas,
+            },
             current: 0,
             ready: 0,
             available: 0,
@@ -138,6 +150,17 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
     }
     // Replicas of one workload mostly sit next to each other: one lookup per run.
     let mut last: Option<(&ObjectRef, usize)> = None;
+    // A DaemonSet's replicas mostly follow the node order: the node after
+    // the last one found is tried before a search.
+    let mut next_node = 0usize;
+    let mut node_position = |name: &str| {
+        let position = match state.nodes.get(next_node) {
+            Some(node) if node.name == name => Some(next_node),
+            _ => state.node_position(name).ok(),
+        };
+        next_node = position.map_or(0, |p| p + 1);
+        position
+    };
     for replica in &state.replicas {
         if replica.phase == Phase::Terminating {
             continue;
@@ -155,9 +178,9 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         let workload = &desired.workloads[i];
         // A DaemonSet replica kept on a node it would no longer be placed on
         // (an untolerated NoSchedule taint) is misscheduled, not counted.
-        if let Some(pod) = &daemon_pods[i]
-            && let Some(node) = replica.node.as_deref().and_then(|n| state.node(n))
-            && !node_should_run(pod, node).0
+        if let Some(nodes) = &should_run[i]
+            && let Some(position) = replica.node.as_deref().and_then(&mut node_position)
+            && !nodes[position]
         {
             continue;
         }
