@@ -1094,6 +1094,56 @@ fn resource_score(
     fit * w.fit + balance * w.balanced
 }
 
+/// Numbers for keys in order of first appearance: few keys are searched
+/// in a list, more in a map.
+struct Numbering<K> {
+    keys: Vec<K>,
+    map: FxHashMap<K, u32>,
+}
+
+impl<K> Default for Numbering<K> {
+    fn default() -> Self {
+        Numbering {
+            keys: Vec::new(),
+            map: FxHashMap::default(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash> Numbering<K> {
+    const LISTED: usize = 16;
+
+    fn number(&mut self, key: K) -> u32 {
+        let found = if self.keys.len() <= Self::LISTED {
+            self.keys.iter().position(|k| *k == key).map(|p| p as u32)
+        } else {
+            self.map.get(&key).copied()
+        };
+        if let Some(number) = found {
+            return number;
+        }
+        let number = self.keys.len() as u32;
+        self.keys.push(key);
+        if self.keys.len() > Self::LISTED {
+            if self.map.is_empty() {
+                self.map = self
+                    .keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| (k, i as u32))
+                    .collect();
+            } else {
+                self.map.insert(key, number);
+            }
+        }
+        number
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
 impl Classes {
     /// From each node's class (`NO_PROFILE`: none), classes numbered `0..count`.
     fn new(mut of: Vec<u32>, count: usize) -> Classes {
@@ -1240,18 +1290,16 @@ impl Model {
         base.checked_pow(coarse.len() as u32)?
             .checked_mul(n as u64 + 1)?;
         let (taint, affinity) = (&self.statics.filters.taint, &self.statics.affinity);
-        let mut statics: FxHashMap<(i64, i64, bool), u64> = FxHashMap::default();
-        let mut index: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut statics = Numbering::default();
+        let mut index = Numbering::default();
         let mut of = Vec::with_capacity(n);
         for (node, &ok) in ok.iter().enumerate().take(n) {
             if !ok {
                 of.push(NO_PROFILE);
                 continue;
             }
-            let next = statics.len() as u64;
-            let mut key = *statics
-                .entry((taint[node], affinity[node], self.ignored[node]))
-                .or_insert(next);
+            let mut key =
+                u64::from(statics.number((taint[node], affinity[node], self.ignored[node])));
             for k in &coarse {
                 let d = k.domain[node];
                 key = key * base
@@ -1261,8 +1309,7 @@ impl Model {
                         u64::from(d)
                     };
             }
-            let next = index.len() as u32;
-            of.push(*index.entry(key).or_insert(next));
+            of.push(index.number(key));
         }
         Some(Classes::new(of, index.len()))
     }
@@ -1788,6 +1835,22 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// Keys are numbered in order of first appearance, in the list and
+        /// past it, in the map.
+        #[test]
+        fn numbering_counts_keys_in_order_of_first_appearance(
+            keys in prop::collection::vec(0u8..40, 0..200),
+        ) {
+            let mut numbering = Numbering::default();
+            let mut reference: HashMap<u8, u32> = HashMap::new();
+            for key in keys {
+                let next = reference.len() as u32;
+                let expected = *reference.entry(key).or_insert(next);
+                prop_assert_eq!(numbering.number(key), expected);
+                prop_assert_eq!(numbering.len(), reference.len());
+            }
+        }
+
         /// The packed number orders entries as the heap does, and a score it
         /// cannot pack is above every threshold.
         #[test]
