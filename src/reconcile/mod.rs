@@ -177,6 +177,19 @@ pub fn reconcile_with(
     }
     eviction::node_loss(&mut pass, &nodes);
     eviction::drain(&mut pass, &nodes);
+    // Room for the replicas the workloads lack, created and then bound in
+    // this pass (the lists grow once, not by doubling, on a cold start).
+    let declared_replicas: usize = desired
+        .workloads
+        .iter()
+        .map(|w| match w.kind() {
+            crate::model::workload::WorkloadKind::Deployment => w.replicas.max(0) as usize,
+            crate::model::workload::WorkloadKind::DaemonSet => nodes.len(),
+        })
+        .sum();
+    let lacking = declared_replicas.saturating_sub(observed.replicas.len());
+    pass.created.reserve(lacking);
+    pass.plan.actions.reserve(2 * lacking);
     let mut gated = BTreeSet::new();
     for workload in &desired.workloads {
         deployment::record_spec(&mut pass, workload);
