@@ -131,13 +131,18 @@ pub struct NodeSelectorTerm {
 }
 
 impl NodeSelectorTerm {
+    /// Its label expressions alone (none: true), fields aside.
+    pub fn expressions_match(&self, labels: &Labels) -> bool {
+        self.match_expressions
+            .iter()
+            .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
+    }
+
     pub fn matches(&self, node_name: &str, labels: &Labels) -> bool {
         if self.match_expressions.is_empty() && self.match_fields.is_empty() {
             return false;
         }
-        self.match_expressions
-            .iter()
-            .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
+        self.expressions_match(labels)
             && self.match_fields.iter().all(|r| {
                 let field = (r.key == "metadata.name").then_some(node_name);
                 r.matches(field)

@@ -247,11 +247,16 @@ impl PodSpec {
         })
     }
 
-    /// nodeSelector AND required node affinity (`GetRequiredNodeAffinity`).
-    pub fn matches_node_selector(&self, node_name: &str, labels: &Labels) -> bool {
+    /// The nodeSelector alone.
+    pub fn selector_matches(&self, labels: &Labels) -> bool {
         self.node_selector
             .iter()
             .all(|(k, v)| labels.get(k) == Some(v))
+    }
+
+    /// nodeSelector AND required node affinity (`GetRequiredNodeAffinity`).
+    pub fn matches_node_selector(&self, node_name: &str, labels: &Labels) -> bool {
+        self.selector_matches(labels)
             && self
                 .required_node_affinity()
                 .is_none_or(|s| s.matches(node_name, labels))

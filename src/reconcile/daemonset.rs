@@ -100,17 +100,13 @@ pub fn pinned_pod_matches(
     labels: &crate::model::labels::Labels,
 ) -> bool {
     node_name == target
-        && template
-            .node_selector
-            .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
+        && template.selector_matches(labels)
         && template.required_node_affinity().is_none_or(|required| {
             required.node_selector_terms.is_empty()
-                || required.node_selector_terms.iter().any(|term| {
-                    term.match_expressions
-                        .iter()
-                        .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
-                })
+                || required
+                    .node_selector_terms
+                    .iter()
+                    .any(|term| term.expressions_match(labels))
         })
 }
 

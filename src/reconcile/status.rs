@@ -99,16 +99,27 @@ pub fn waiting_for<'a>(
 }
 
 fn desired_count(workload: &Workload, state: &State) -> i32 {
-    match workload.kind() {
-        WorkloadKind::Deployment => workload.replicas,
-        WorkloadKind::DaemonSet => {
-            let pod = daemon_pod(&workload.pod, "");
-            state
-                .nodes
-                .iter()
-                .filter(|n| node_should_run(&pod, n).0)
-                .count() as i32
-        }
+    desired_of(workload, daemon_nodes(workload, state).as_deref())
+}
+
+/// A DaemonSet's verdict for each node of the state, in its order: whether
+/// the node should run one (`None` for a Deployment).
+fn daemon_nodes(workload: &Workload, state: &State) -> Option<Vec<bool>> {
+    (workload.kind() == WorkloadKind::DaemonSet).then(|| {
+        let pod = daemon_pod(&workload.pod, "");
+        state
+            .nodes
+            .iter()
+            .map(|n| node_should_run(&pod, n).0)
+            .collect()
+    })
+}
+
+/// How many replicas the workload wants, from its `daemon_nodes`.
+fn desired_of(workload: &Workload, daemon_nodes: Option<&[bool]>) -> i32 {
+    match daemon_nodes {
+        Some(nodes) => nodes.iter().filter(|&&run| run).count() as i32,
+        None => workload.replicas,
     }
 }
 
@@ -119,25 +130,13 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
     let should_run: Vec<Option<Vec<bool>>> = desired
         .workloads
         .iter()
-        .map(|w| {
-            (w.kind() == WorkloadKind::DaemonSet).then(|| {
-                let pod = daemon_pod(&w.pod, "");
-                state
-                    .nodes
-                    .iter()
-                    .map(|n| node_should_run(&pod, n).0)
-                    .collect()
-            })
-        })
+        .map(|w| daemon_nodes(w, state))
         .collect();
     for (workload, should_run) in desired.workloads.iter().zip(&should_run) {
         index.insert(&workload.id, reports.len());
         reports.push(WorkloadReport {
             object: workload.id.to_string(),
-            desired: match should_run {
-                Some(nodes) => nodes.iter().filter(|&&run| run).count() as i32,
-                None => workload.replicas,
-            },
+            desired: desired_of(workload, should_run.as_deref()),
             current: 0,
             ready: 0,
             available: 0,

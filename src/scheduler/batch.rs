@@ -266,6 +266,17 @@ impl<'s> Batch<'s> {
         model.finish(self);
     }
 
+    /// Call `each` with every node placed on since log position `cursor`
+    /// (repeats included), or with every node when that is most of them or
+    /// `cursor` is past the log (`usize::MAX`: never caught up).
+    fn placed_since(&self, cursor: usize, each: impl FnMut(usize)) {
+        let n = self.versions.len();
+        match self.log.get(cursor..) {
+            Some(placed) if placed.len() < n => placed.iter().map(|&i| i as usize).for_each(each),
+            _ => (0..n).for_each(each),
+        }
+    }
+
     fn statics(&mut self, pod: &PodSpec, snapshot: &Snapshot) -> Rc<Statics> {
         let key = format!(
             "{:?}|{:?}|{:?}|{:?}",
@@ -887,7 +898,7 @@ impl Model {
         let versions = &batch.versions[..n];
         // The shape's results for the nodes placed on since it was last used
         // (all of them when that is most).
-        let mut refresh = |i: usize| {
+        let refresh = |i: usize| {
             if model.stamp[i] != versions[i] {
                 model.stamp[i] = versions[i];
                 let fit = fits(pod, &snapshot.nodes[i]);
@@ -901,15 +912,12 @@ impl Model {
                 };
             }
         };
-        match batch.log.get(shape.cursor..) {
-            Some(placed) if placed.len() < n => placed.iter().for_each(|&i| refresh(i as usize)),
-            _ => (0..n).for_each(&mut refresh),
-        }
+        batch.placed_since(shape.cursor, refresh);
         // Profiles: each own node's, then each class's.
         for &node in &own {
             model.assign(node as usize);
         }
-        let fine_start = model.width - model.slot_fine_count();
+        let fine_start = model.fine_start();
         let mut key = Vec::new();
         model.zero_profile = vec![NO_PROFILE; classes.count];
         for (class, &first) in classes.first.iter().enumerate() {
@@ -927,7 +935,7 @@ impl Model {
         });
         {
             let of = &classes.of[..n];
-            let mut count = |i: usize| {
+            let count = |i: usize| {
                 let fit = model.fit[i];
                 if board.counted[i] != fit {
                     board.counted[i] = fit;
@@ -939,12 +947,7 @@ impl Model {
                     }
                 }
             };
-            match batch.log.get(board.cursor..) {
-                Some(placed) if placed.len() < n => {
-                    placed.iter().for_each(|&i| count(i as usize));
-                }
-                _ => (0..n).for_each(count),
-            }
+            batch.placed_since(board.cursor, count);
         }
         board.cursor = batch.log.len();
         // The classes' fitting nodes, less the own ones (which count in
@@ -1245,7 +1248,7 @@ impl Model {
 
     /// `classes`, keyed by the profile key's first slots themselves.
     fn keyed_classes(&self, ok: &[bool]) -> Classes {
-        let fine_start = self.width - self.slot_fine_count();
+        let fine_start = self.fine_start();
         let mut index: FxHashMap<Vec<i64>, u32> = FxHashMap::default();
         let mut of = Vec::with_capacity(self.n);
         let mut key = Vec::new();
@@ -1314,11 +1317,14 @@ impl Model {
         Some(Classes::new(of, index.len()))
     }
 
-    fn slot_fine_count(&self) -> usize {
-        self.counters
-            .iter()
-            .filter(|c| !self.keys[c.key].coarse)
-            .count()
+    /// Where a profile key's fine counters start (the class prefix's length).
+    fn fine_start(&self) -> usize {
+        self.width
+            - self
+                .counters
+                .iter()
+                .filter(|c| !self.keys[c.key].coarse)
+                .count()
     }
 
     /// (Re)compute a statically feasible node's profile.
