@@ -74,6 +74,23 @@ impl Resources {
         }
     }
 
+    /// `add(other)` done `times` times over (`times` ≥ 0).
+    pub fn add_times(&mut self, other: &Resources, times: i64) {
+        if times == 1 {
+            return self.add(other);
+        }
+        let scaled = |value: i64| value.saturating_mul(times);
+        self.milli_cpu = self.milli_cpu.saturating_add(scaled(other.milli_cpu));
+        self.memory = self.memory.saturating_add(scaled(other.memory));
+        self.ephemeral_storage = self
+            .ephemeral_storage
+            .saturating_add(scaled(other.ephemeral_storage));
+        for (name, value) in &other.scalar {
+            let entry = self.scalar.entry(name.clone()).or_insert(0);
+            *entry = entry.saturating_add(scaled(*value));
+        }
+    }
+
     pub fn sub(&mut self, other: &Resources) {
         self.milli_cpu -= other.milli_cpu;
         self.memory -= other.memory;

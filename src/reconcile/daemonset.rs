@@ -93,14 +93,20 @@ pub fn daemon_pod(template: &PodSpec, node: &str) -> PodSpec {
 /// the pin is in every term, so the node must be the target, and then a term
 /// matches when its label expressions do (a template without terms gets one
 /// with the pin alone).
+#[cfg(test)]
 pub fn pinned_pod_matches(
     template: &PodSpec,
     target: &str,
     node_name: &str,
     labels: &crate::model::labels::Labels,
 ) -> bool {
-    node_name == target
-        && template.selector_matches(labels)
+    node_name == target && pinned_labels_match(template, labels)
+}
+
+/// The part of `pinned_pod_matches` that does not depend on the target:
+/// the template's node selector and the label expressions of its terms.
+pub fn pinned_labels_match(template: &PodSpec, labels: &crate::model::labels::Labels) -> bool {
+    template.selector_matches(labels)
         && template.required_node_affinity().is_none_or(|required| {
             required.node_selector_terms.is_empty()
                 || required

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// Record the manifest as last applied, and a revision for a new template.
 pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
-    let stored = pass.observed.workload(&workload.id);
+    let stored = pass.stored(&workload.id);
     if stored.is_none_or(|s| !same_manifest(&s.spec, &workload.manifest)) {
         pass.plan.actions.push(Action::ApplyWorkload {
             workload: workload.id.clone(),
@@ -67,16 +67,12 @@ pub(super) fn same_manifest(stored: &Manifest, declared: &Manifest) -> bool {
 
 /// `spec.paused`, or paused with `orch rollout pause`.
 pub fn is_paused(pass: &Pass, workload: &Workload) -> bool {
-    workload.paused
-        || pass
-            .observed
-            .workload(&workload.id)
-            .is_some_and(|w| w.status.paused)
+    workload.paused || pass.stored(&workload.id).is_some_and(|w| w.status.paused)
 }
 
 /// The revision number the workload's current template has (or gets in this pass).
 pub(super) fn current_revision(pass: &Pass, workload: &Workload) -> u64 {
-    let stored = pass.observed.workload(&workload.id);
+    let stored = pass.stored(&workload.id);
     let newest = stored.and_then(WorkloadState::current_revision);
     match newest {
         Some(r) if *r.hash == *workload.template_hash => r.revision,
@@ -98,8 +94,7 @@ pub fn is_available(replica: &Replica, min_ready_seconds: u64, now: u64) -> bool
 pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
     let revision_of: BTreeMap<&str, u64> = pass
-        .observed
-        .workload(&workload.id)
+        .stored(&workload.id)
         .map(|w| {
             w.revisions
                 .iter()
@@ -141,10 +136,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     }
     // A change of replicas in the middle of a rollout scales every active
     // revision proportionally, and ends this sync (`scale()`).
-    let previous = pass
-        .observed
-        .workload(&workload.id)
-        .map_or(0, |w| w.status.desired);
+    let previous = pass.stored(&workload.id).map_or(0, |w| w.status.desired);
     let mut active: Vec<(u64, i32, &str)> = old
         .iter()
         .map(|(c, h)| (c.revision, c.replicas, *h))

@@ -25,8 +25,8 @@ pub use deployment::is_available;
 pub use placement::{backoff, occupied_snapshot};
 pub use status::{WorkloadReport, summarize};
 
-use crate::model::state::{Phase, Replica, State};
-use crate::model::workload::{Desired, ObjectRef};
+use crate::model::state::{Phase, Replica, State, WorkloadState};
+use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::scheduler::Scheduler;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
@@ -81,12 +81,41 @@ pub(crate) struct Pass<'a> {
     /// node in the pass's fleet, `NO_NODE` when unbound or the node is gone.
     pub node_of: Vec<u32>,
     pub deleted: BTreeSet<String>,
+    /// The stored workloads by identity: looked up several times per
+    /// workload in a pass, where a binary search over the state's list reads
+    /// a dozen scattered names.
+    pub stored: HashMap<WorkloadKey<'a>, &'a WorkloadState>,
     /// Replicas created in this pass (not in `observed` yet).
     pub created: Vec<Replica>,
     pub names: names::NameGenerator<'a>,
 }
 
+/// A stored workload's identity as `State::workload` matches it.
+pub(crate) type WorkloadKey<'a> = (Kind, &'a str, &'a str);
+
+/// `State::workload` for many lookups: the stored workloads indexed once.
+pub(crate) fn stored_workloads(state: &State) -> HashMap<WorkloadKey<'_>, &WorkloadState> {
+    state
+        .workloads
+        .iter()
+        .map(|w| ((w.kind, w.namespace.as_str(), w.name.as_str()), w))
+        .collect()
+}
+
+/// What `stored_workloads` holds for `id` (`State::workload`).
+pub(crate) fn stored_workload<'a>(
+    stored: &HashMap<WorkloadKey<'a>, &'a WorkloadState>,
+    id: &ObjectRef,
+) -> Option<&'a WorkloadState> {
+    stored.get(&(id.kind, &*id.namespace, &*id.name)).copied()
+}
+
 impl<'a> Pass<'a> {
+    /// The stored workload `id` (`observed.workload(id)`).
+    pub fn stored(&self, id: &ObjectRef) -> Option<&'a WorkloadState> {
+        stored_workload(&self.stored, id)
+    }
+
     /// Replicas bound to `node`, in state order.
     pub fn replicas_on(&self, node: &str) -> impl Iterator<Item = &'a Replica> + '_ {
         let observed = self.observed;
@@ -156,6 +185,7 @@ pub fn reconcile_with(
         by_node: HashMap::default(),
         node_of: Vec::new(),
         deleted: BTreeSet::new(),
+        stored: stored_workloads(observed),
         created: Vec::new(),
         names: names::NameGenerator::new(observed),
     };
@@ -165,8 +195,8 @@ pub fn reconcile_with(
     remove_orphans(&mut pass, options.prune);
     // Budgets are kept in the state so that drains between applies honour them.
     for budget in &desired.disruption_budgets {
-        if observed
-            .workload(&budget.id)
+        if pass
+            .stored(&budget.id)
             .is_none_or(|stored| !deployment::same_manifest(&stored.spec, &budget.manifest))
         {
             pass.plan.actions.push(Action::ApplyWorkload {
@@ -327,7 +357,7 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
     let mut unknown: Vec<usize> = pass
         .by_workload
         .iter()
-        .filter(|(id, _)| observed.workload(id).is_none() && !declared.contains(id))
+        .filter(|(id, _)| pass.stored(id).is_none() && !declared.contains(id))
         .flat_map(|(_, indexes)| indexes.iter().copied())
         .collect();
     unknown.sort_unstable();

@@ -2,7 +2,7 @@
 //! scheduler against a snapshot that already holds every placed replica;
 //! bound replicas become ready once their readiness delay has passed.
 
-use super::daemonset::{daemon_pod, pinned_pod_matches};
+use super::daemonset::{daemon_pod, pinned_labels_match};
 use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Phase, Replica, State};
@@ -116,20 +116,24 @@ fn sort_queue(waiting: &mut [&Replica]) {
 }
 
 /// The pod and replica group of each run of bound replicas of one revision.
-struct Templates<'p> {
-    last: Option<(&'p Replica, Option<Arc<PodSpec>>)>,
+struct Templates<'p, 'c> {
+    last: Option<(&'p Replica, Option<&'c Arc<PodSpec>>)>,
 }
 
-impl<'p> Templates<'p> {
-    fn of(&mut self, catalog: &super::Catalog, replica: &'p Replica) -> Option<Arc<PodSpec>> {
-        if let Some((previous, template)) = &self.last
+impl<'p, 'c> Templates<'p, 'c> {
+    fn of(
+        &mut self,
+        catalog: &'c super::Catalog,
+        replica: &'p Replica,
+    ) -> Option<&'c Arc<PodSpec>> {
+        if let Some((previous, template)) = self.last
             && previous.hash == replica.hash
             && previous.workload == replica.workload
         {
-            return template.clone();
+            return template;
         }
-        let template = catalog.pod(&replica.workload, &replica.hash).cloned();
-        self.last = Some((replica, template.clone()));
+        let template = catalog.pod(&replica.workload, &replica.hash);
+        self.last = Some((replica, template));
         template
     }
 }
@@ -166,11 +170,21 @@ fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usi
         let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
         (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
     });
-    let mut templates = Templates { last: None };
+    // (Templates cloned out of the catalog: drift is deleted from the pass as it is met.)
+    let mut last: Option<(&Replica, Option<Arc<PodSpec>>)> = None;
     let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
     for i in bound {
         let replica = &observed.replicas[i];
-        let Some(template) = templates.of(&pass.catalog, replica) else {
+        let template = match &last {
+            Some((previous, template))
+                if previous.hash == replica.hash && previous.workload == replica.workload =>
+            {
+                template.clone()
+            }
+            _ => pass.catalog.pod(&replica.workload, &replica.hash).cloned(),
+        };
+        last = Some((replica, template.clone()));
+        let Some(template) = template else {
             continue;
         };
         let index = pass.node_of[i] as usize;
@@ -199,66 +213,97 @@ fn account_in_any_order(pass: &Pass, nodes: &[NodeState], bound: &[usize]) -> Op
     let observed = pass.observed;
     let mut snapshot = Snapshot::new(nodes);
     let mut templates = Templates { last: None };
-    // Per template: its oldest replica (creation, name), its accounted
-    // replicas per node, and a representative pod.
+    // Per template: its oldest replica (creation, name), the nodes of its
+    // replicas (one entry per replica), and whether they are DaemonSet
+    // replicas (pinned to their node).
     let mut first: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
-    let mut runs: Vec<(Arc<PodSpec>, &Replica, Vec<u32>)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     let mut last_run: Option<(*const PodSpec, usize)> = None;
+    // First the replicas alone (their records, in state order), then each
+    // template's nodes in node order: a large fleet's node records are not
+    // visited once per replica, in no order.
     for &i in bound {
         let replica = &observed.replicas[i];
         let Some(template) = templates.of(&pass.catalog, replica) else {
             continue;
         };
-        let index = pass.node_of[i] as usize;
-        let info = &snapshot.nodes[index];
-        // (A DaemonSet replica's pod differs from its template only by the
-        // pin and tolerations: its match is read off the template.)
-        let matches = match &replica.target_node {
-            Some(target) => pinned_pod_matches(&template, target, &info.name, &info.labels),
-            None => template.matches_node_selector(&info.name, &info.labels),
+        // A DaemonSet replica's pod differs from its template only by the
+        // pin to its target and tolerations: it matches its node when that
+        // is the target and the template's selector and terms match it.
+        let pinned = match &replica.target_node {
+            Some(target) if replica.node.as_ref() != Some(target) => return None,
+            target => target.is_some(),
         };
-        if !matches {
-            return None;
-        }
-        let pod = &template;
-        let key = Arc::as_ptr(&template);
+        let key = Arc::as_ptr(template);
         let run = match last_run {
             Some((k, run)) if k == key => run,
             _ => {
                 let run = *first.entry(key).or_insert_with(|| {
-                    runs.push((template.clone(), replica, Vec::new()));
+                    runs.push(Run {
+                        template: template.clone(),
+                        oldest: replica,
+                        pinned,
+                        on: Vec::new(),
+                    });
                     runs.len() - 1
                 });
                 last_run = Some((key, run));
                 run
             }
         };
-        let oldest = &mut runs[run].1;
-        if (replica.created_at, &replica.name) < (oldest.created_at, &oldest.name) {
-            *oldest = replica;
+        let run = &mut runs[run];
+        if run.pinned != pinned {
+            return None; // a template's replicas both pinned and not: the plain pass
         }
-        runs[run].2.push(index as u32);
-        let info = &mut snapshot.nodes[index];
-        info.requested.add(&pod.requests);
-        info.non_zero_requested.add(&pod.non_zero_requests);
-        info.pods += 1;
+        if (replica.created_at, &replica.name) < (run.oldest.created_at, &run.oldest.name) {
+            run.oldest = replica;
+        }
+        run.on.push(pass.node_of[i]);
     }
-    if runs
-        .iter()
-        .any(|(template, _, _)| template.requests.has_negative())
+    for run in &mut runs {
+        let pod = &*run.template;
+        run.on.sort_unstable();
+        for same in run.on.chunk_by(|a, b| a == b) {
+            let info = &mut snapshot.nodes[same[0] as usize];
+            let matches = if run.pinned {
+                pinned_labels_match(pod, &info.labels)
+            } else {
+                pod.matches_node_selector(&info.name, &info.labels)
+            };
+            if !matches {
+                return None;
+            }
+            let count = same.len() as i64;
+            info.requested.add_times(&pod.requests, count);
+            info.non_zero_requested
+                .add_times(&pod.non_zero_requests, count);
+            info.pods += count;
+        }
+    }
+    if runs.iter().any(|run| run.template.requests.has_negative())
         || snapshot.nodes.iter().any(|info| !holds_its_requests(info))
     {
         return None;
     }
     // Groups in the order of each template's oldest replica; the node totals
     // are already in, so each replica only joins its group's counts.
-    runs.sort_unstable_by(|a, b| (a.1.created_at, &a.1.name).cmp(&(b.1.created_at, &b.1.name)));
+    runs.sort_unstable_by(|a, b| {
+        (a.oldest.created_at, &a.oldest.name).cmp(&(b.oldest.created_at, &b.oldest.name))
+    });
     snapshot.groups.reserve(runs.len());
-    for (template, _, mut on) in runs {
-        let group = snapshot.group_of(&template);
-        snapshot.count_in_group(group, &mut on);
+    for mut run in runs {
+        let group = snapshot.group_of(&run.template);
+        snapshot.count_in_group(group, &mut run.on);
     }
     Some(snapshot)
+}
+
+/// One template's bound replicas, as `account_in_any_order` gathers them.
+struct Run<'p> {
+    template: Arc<PodSpec>,
+    oldest: &'p Replica,
+    pinned: bool,
+    on: Vec<u32>,
 }
 
 /// Whether the replicas accounted on a node fit its allocatable together.
@@ -409,7 +454,12 @@ mod tests {
     use crate::sources::Source;
     use proptest::prelude::*;
 
-    fn manifests(nodes: usize, cpu: &[u32], workloads: &[(u32, u32, bool)]) -> String {
+    fn manifests(
+        nodes: usize,
+        cpu: &[u32],
+        workloads: &[(u32, u32, bool)],
+        daemon: Option<bool>,
+    ) -> String {
         let mut text = String::new();
         for i in 0..nodes {
             let millis = cpu[i % cpu.len()];
@@ -431,6 +481,21 @@ mod tests {
                  template:\n    metadata:\n      labels:\n        app: w{w}\n    spec:\n{selector}      \
                  containers:\n      - name: c\n        image: i\n        resources:\n          \
                  requests:\n            cpu: {millis}m\n---\n"
+            );
+        }
+        // A DaemonSet, on every node or on the ssd ones.
+        if let Some(ssd) = daemon {
+            let selector = if ssd {
+                "      nodeSelector:\n        disk: ssd\n"
+            } else {
+                ""
+            };
+            text += &format!(
+                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  \
+                 selector:\n    matchLabels:\n      app: agent\n  \
+                 template:\n    metadata:\n      labels:\n        app: agent\n    spec:\n{selector}      \
+                 containers:\n      - name: c\n        image: i\n        resources:\n          \
+                 requests:\n            cpu: 50m\n---\n"
             );
         }
         text
@@ -458,6 +523,7 @@ mod tests {
             by_node: Default::default(),
             node_of: Vec::new(),
             deleted: Default::default(),
+            stored: super::super::stored_workloads(observed),
             created: Vec::new(),
             names: super::super::names::NameGenerator::new(observed),
         };
@@ -473,7 +539,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
         fn state_order_accounting_is_the_oldest_first_one(
             nodes in 2usize..7,
@@ -482,8 +548,10 @@ mod tests {
             shrink in prop::collection::vec((0usize..7, 100u32..4000), 0..3),
             moves in prop::collection::vec((0usize..40, 0usize..7), 0..4),
             order in prop::collection::vec((0usize..40, 0usize..40, 0u64..3), 0..12),
+            daemon in prop::option::of(any::<bool>()),
+            relabel in prop::option::of(0usize..7),
         ) {
-            let fleet = desired(manifests(nodes, &cpu, &workloads));
+            let fleet = desired(manifests(nodes, &cpu, &workloads, daemon));
             let mut state = State::default();
             let _ = executor::run(
                 &fleet,
@@ -499,7 +567,17 @@ mod tests {
                 let i = node % cpu_now.len();
                 cpu_now[i] = millis;
             }
-            let fleet = desired(manifests(nodes, &cpu_now, &workloads));
+            let mut text = manifests(nodes, &cpu_now, &workloads, daemon);
+            // A node whose labels changed: an ssd-only DaemonSet replica there is drift.
+            if let Some(node) = relabel {
+                let node = node % nodes;
+                let disk = if node % 2 == 0 { "ssd" } else { "hdd" };
+                text = text.replace(
+                    &format!("name: n{node}\n  labels:\n    disk: {disk}\n"),
+                    &format!("name: n{node}\n  labels:\n    disk: other\n"),
+                );
+            }
+            let fleet = desired(text);
             let count = state.replicas.len();
             for &(replica, node) in &moves {
                 state.replicas[replica % count].node = Some(format!("n{}", node % nodes));
@@ -578,7 +656,7 @@ mod tests {
     #[test]
     fn the_shortcut_is_taken_when_nothing_is_drift_and_declined_on_overcommit() {
         let workloads = [(4, 300, false), (3, 200, true)];
-        let fleet = desired(manifests(3, &[2000], &workloads));
+        let fleet = desired(manifests(3, &[2000], &workloads, None));
         let mut state = State::default();
         executor::run(
             &fleet,
@@ -593,7 +671,7 @@ mod tests {
         assert_eq!(deleted, 0);
         assert_eq!(fast.as_ref(), Some(&slow));
         // Every node shrinks to 100m: the replicas no longer fit together.
-        let shrunk = desired(manifests(3, &[100], &workloads));
+        let shrunk = desired(manifests(3, &[100], &workloads, None));
         let (fast, _, deleted) = both(&shrunk, &state);
         assert!(fast.is_none());
         assert!(deleted > 0);

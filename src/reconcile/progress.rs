@@ -48,7 +48,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     if workload.kind() != WorkloadKind::Deployment {
         return;
     }
-    let Some(stored) = pass.observed.workload(&workload.id) else {
+    let Some(stored) = pass.stored(&workload.id) else {
         return;
     };
     let now = pass.now;

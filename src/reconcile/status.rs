@@ -217,9 +217,9 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             }
         }
     }
+    let stored_workloads = super::stored_workloads(state);
     for (workload, report) in desired.workloads.iter().zip(&mut reports) {
-        let stored = state
-            .workload(&workload.id)
+        let stored = super::stored_workload(&stored_workloads, &workload.id)
             .filter(|w| w.kind == workload.id.kind);
         if report.blocked.is_none()
             && !report.converged()

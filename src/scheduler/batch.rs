@@ -75,6 +75,9 @@ struct Shape {
     packed: Vec<u64>,
     /// Every node placed on before this position of the pass's log is up to date.
     cursor: usize,
+    /// The nodes whose fit changed, in order (repeats included): what a
+    /// count of fitting nodes catches up from.
+    flips: Vec<u32>,
 }
 
 const NEVER: u32 = u32::MAX;
@@ -86,7 +89,7 @@ struct Board {
     counted: Vec<bool>,
     /// Per class (and last, the nodes in none).
     fitting: Vec<usize>,
-    /// The log position it is up to date with.
+    /// The position in its shape's `flips` it is up to date with.
     cursor: usize,
 }
 
@@ -513,6 +516,7 @@ struct Model {
     fit: Vec<bool>,
     resources: Vec<i64>,
     packed: Vec<u64>,
+    flips: Vec<u32>,
     n: usize,
     /// A node's profile: its own (`over`, set for the nodes in `touched`),
     /// else its class's (`zero_profile`: the class prefix, then zeros).
@@ -821,6 +825,7 @@ impl Model {
             fit: Vec::new(),
             resources: Vec::new(),
             packed: Vec::new(),
+            flips: Vec::new(),
             n,
             classes: Rc::new(Classes {
                 of: Vec::new(),
@@ -848,10 +853,16 @@ impl Model {
             resources: vec![0; n],
             packed: vec![0; n],
             cursor: usize::MAX,
+            flips: Vec::new(),
         });
         model.shape_key = shape_key;
-        (model.stamp, model.fit, model.resources, model.packed) =
-            (shape.stamp, shape.fit, shape.resources, shape.packed);
+        (model.stamp, model.fit, model.resources, model.packed, model.flips) = (
+            shape.stamp,
+            shape.fit,
+            shape.resources,
+            shape.packed,
+            shape.flips,
+        );
         let classes = batch
             .classes
             .entry(signature)
@@ -903,6 +914,9 @@ impl Model {
                 model.stamp[i] = versions[i];
                 let fit = fits(pod, &snapshot.nodes[i]);
                 let resources = resource_score(strategy, pod, snapshot, i, batch.weights);
+                if model.fit[i] != fit {
+                    model.flips.push(i as u32);
+                }
                 model.fit[i] = fit;
                 model.resources[i] = resources;
                 model.packed[i] = if fit {
@@ -926,7 +940,7 @@ impl Model {
             model.zero_profile[class] = model.profile(&key);
         }
         // How many nodes of each class fit, from the nodes whose fit changed
-        // since the last count (all of them when that is most).
+        // since the last count (every node when that is most, or for a new count).
         let board_key = (model.shape_key.clone(), Rc::as_ptr(&classes) as usize);
         let mut board = batch.boards.remove(&board_key).unwrap_or_else(|| Board {
             counted: vec![false; n],
@@ -947,9 +961,14 @@ impl Model {
                     }
                 }
             };
-            batch.placed_since(board.cursor, count);
+            match model.flips.get(board.cursor..) {
+                Some(flipped) if flipped.len() < n => {
+                    flipped.iter().map(|&i| i as usize).for_each(count)
+                }
+                _ => (0..n).for_each(count),
+            }
         }
-        board.cursor = batch.log.len();
+        board.cursor = model.flips.len();
         // The classes' fitting nodes, less the own ones (which count in
         // their own profiles); each class's best `keep` are kept.
         let mut fitting = board.fitting.clone();
@@ -1046,6 +1065,7 @@ impl Model {
                 resources: self.resources,
                 packed: self.packed,
                 cursor: batch.log.len(),
+                flips: self.flips,
             },
         );
     }
@@ -1593,6 +1613,9 @@ impl Model {
         let p = self.profile_of(node) as usize;
         if self.fit[node] && !fits {
             self.profiles[p].fitting -= 1;
+        }
+        if self.fit[node] != fits {
+            self.flips.push(node as u32);
         }
         self.fit[node] = fits;
         let resources = resource_score(self.strategy, pod, snapshot, node, w);
