@@ -496,14 +496,14 @@ fn apply_one<'a>(
     match action {
         Action::AddNode(node) => {
             match state.node_position(&node.name) {
-                Ok(i) => state.nodes[i] = node.clone(),
-                Err(i) => state.nodes.insert(i, node.clone()),
+                Ok(i) => state.nodes[i] = (**node).clone(),
+                Err(i) => state.nodes.insert(i, (**node).clone()),
             }
             Some((EventType::Normal, "NodeAdded"))
         }
         Action::UpdateNode(node) => {
             if let Some(existing) = state.node_mut(&node.name) {
-                *existing = node.clone();
+                *existing = (**node).clone();
             }
             Some((EventType::Normal, "NodeUpdated"))
         }

@@ -50,8 +50,8 @@ impl fmt::Display for DeleteReason {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    AddNode(NodeState),
-    UpdateNode(NodeState),
+    AddNode(Box<NodeState>),
+    UpdateNode(Box<NodeState>),
     RemoveNode {
         name: String,
     },

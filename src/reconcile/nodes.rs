@@ -81,7 +81,9 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
             Some(spec) => {
                 let updated = updated_node(node, spec);
                 if &updated != node {
-                    pass.plan.actions.push(Action::UpdateNode(updated.clone()));
+                    pass.plan
+                        .actions
+                        .push(Action::UpdateNode(Box::new(updated.clone())));
                 }
                 fleet.insert(node.name.clone(), updated);
             }
@@ -94,7 +96,9 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
                         unschedulable: true,
                         ..node.clone()
                     };
-                    pass.plan.actions.push(Action::UpdateNode(leaving.clone()));
+                    pass.plan
+                        .actions
+                        .push(Action::UpdateNode(Box::new(leaving.clone())));
                     fleet.insert(node.name.clone(), leaving);
                 } else {
                     pass.plan.actions.push(Action::RemoveNode {
@@ -110,7 +114,9 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
     for spec in &pass.desired.nodes {
         if !fleet.contains_key(&spec.name) && pass.observed.node(&spec.name).is_none() {
             let node = new_node(spec);
-            pass.plan.actions.push(Action::AddNode(node.clone()));
+            pass.plan
+                .actions
+                .push(Action::AddNode(Box::new(node.clone())));
             fleet.insert(spec.name.clone(), node);
         }
     }

@@ -856,7 +856,13 @@ impl Model {
             flips: Vec::new(),
         });
         model.shape_key = shape_key;
-        (model.stamp, model.fit, model.resources, model.packed, model.flips) = (
+        (
+            model.stamp,
+            model.fit,
+            model.resources,
+            model.packed,
+            model.flips,
+        ) = (
             shape.stamp,
             shape.fit,
             shape.resources,
