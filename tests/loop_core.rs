@@ -40,7 +40,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
             match_labels: labels.clone(),
             match_expressions: Vec::new(),
         },
-        template: template.clone(),
+        template: template.clone().into(),
         template_hash: format!("h{}", version.replace(['.', ':'], "")).into(),
         pod: PodSpec {
             namespace: "default".to_string(),

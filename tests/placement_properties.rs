@@ -98,7 +98,7 @@ fn workload(i: usize, shape: &Shape) -> Workload {
         replicas: shape.replicas,
         selector,
         template_hash: orch::model::hash::template_hash(&template).into(),
-        template: template.clone(),
+        template: template.clone().into(),
         pod,
         strategy: Rollout::RollingUpdate {
             max_surge: IntOrPercent::Percent(25),

@@ -99,7 +99,7 @@ pub fn map(
         mapping.revisions.push(Revision {
             revision: n,
             hash,
-            template,
+            template: template.into(),
         });
     }
     for key in current_keys {
@@ -110,7 +110,7 @@ pub fn map(
     mapping.revisions.push(Revision {
         revision: current,
         hash: current_hash.to_string(),
-        template: current_template.clone(),
+        template: current_template.clone().into(),
     });
     mapping
 }
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(mapping.of(Some("k8s-v3")), (3, "orchhash".to_string()));
         let v1 = json!({"spec": {"containers": [{"name": "c", "image": "v1"}]}});
         assert_eq!(mapping.of(Some("k8s-v1")), (1, template_hash(&v1)));
-        assert_eq!(mapping.revisions[0].template, v1);
+        assert_eq!(*mapping.revisions[0].template, v1);
         assert_eq!(mapping.of(None).0, 3);
     }
 

@@ -108,7 +108,7 @@ pub struct Condition {
 pub struct Revision {
     pub revision: u64,
     pub hash: String,
-    pub template: serde_json::Value,
+    pub template: std::sync::Arc<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

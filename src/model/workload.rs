@@ -195,7 +195,7 @@ pub struct Workload {
     pub replicas: i32,
     pub selector: LabelSelector,
     /// The pod template exactly as declared (keys sorted): its hash names the revision.
-    pub template: serde_json::Value,
+    pub template: Arc<serde_json::Value>,
     pub template_hash: Arc<str>,
     pub pod: PodSpec,
     pub strategy: Strategy,

@@ -64,7 +64,7 @@ pub enum Action {
         workload: ObjectRef,
         revision: u64,
         hash: String,
-        template: serde_json::Value,
+        template: Arc<serde_json::Value>,
     },
     /// An old revision beyond `revisionHistoryLimit`, with no replicas left.
     ForgetRevision {

@@ -54,7 +54,7 @@ pub fn rollback(
     target.template_hash = revision.hash.as_str().into();
     target.pod = pod;
     if let Some(spec) = std::sync::Arc::make_mut(&mut target.manifest).get_mut("spec") {
-        spec["template"] = revision.template.clone();
+        spec["template"] = (*revision.template).clone();
     }
     Ok(revision.revision)
 }

@@ -47,7 +47,7 @@ fn populated() -> State {
             revisions: vec![Revision {
                 revision: 1,
                 hash: "5d8f9".into(),
-                template: json!({"metadata": {"labels": {"app": "api"}}}),
+                template: json!({"metadata": {"labels": {"app": "api"}}}).into(),
             }],
             status: WorkloadStatus::default(),
         }],

@@ -199,7 +199,7 @@ fn workload() -> impl Strategy<Value = WorkloadState> {
         (any::<u64>(), text(), json_value()).prop_map(|(revision, hash, template)| Revision {
             revision,
             hash,
-            template,
+            template: template.into(),
         });
     let status = (
         any::<bool>(),
