@@ -382,6 +382,9 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
     // Looked up once per run of replicas of one revision.
     let mut templates = Templates { last: None };
     let mut last_min_ready: Option<(&Replica, u64)> = None;
+    // The replicas that crash (true) or become ready (false), in state order:
+    // their actions are made at the end, in a list that grows once.
+    let mut changes: Vec<(&Replica, bool)> = Vec::new();
     for (i, replica) in observed.replicas.iter().enumerate() {
         if replica.node.is_none() || pass.deleted.contains(&replica.name) {
             continue;
@@ -399,12 +402,7 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
         if let Some(Simulate::CrashAfter(after)) = pod.simulate {
             let crash_at = started + after;
             if crash_at <= pass.now {
-                pass.plan.actions.push(Action::Crash {
-                    replica: replica.name.clone(),
-                    workload: replica.workload.clone(),
-                    restarts: replica.restarts + 1,
-                    backoff: backoff(replica.restarts),
-                });
+                changes.push((replica, true));
                 continue;
             }
             pass.plan.wake(crash_at);
@@ -431,14 +429,26 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
         }
         let due = started + pod.ready_after;
         if due <= pass.now {
-            pass.plan.actions.push(Action::MarkReady {
-                replica: replica.name.clone(),
-                workload: replica.workload.clone(),
-            });
+            changes.push((replica, false));
         } else {
             pass.plan.wake(due);
         }
     }
+    pass.plan.actions.reserve(changes.len());
+    pass.plan
+        .actions
+        .extend(changes.into_iter().map(|(replica, crash)| match crash {
+            true => Action::Crash {
+                replica: replica.name.clone(),
+                workload: replica.workload.clone(),
+                restarts: replica.restarts + 1,
+                backoff: backoff(replica.restarts),
+            },
+            false => Action::MarkReady {
+                replica: replica.name.clone(),
+                workload: replica.workload.clone(),
+            },
+        }));
 }
 
 #[cfg(test)]
