@@ -102,7 +102,7 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
             let domains = &eligible[at].1;
             for (i, constraint) in constraints.iter().enumerate() {
                 let candidates = groups.candidates(&constraint.selector);
-                let mut matching = std::collections::HashMap::new();
+                let mut matching = HashMap::default();
                 let counted = &domains.counted[i];
                 add_matching(
                     &snapshot,

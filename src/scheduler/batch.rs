@@ -39,9 +39,12 @@ use crate::model::labels::LabelSelector;
 use crate::model::pod::{PodSpec, WhenUnsatisfiable};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::collections::BinaryHeap;
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+
+/// The pass's maps are looked up once or more per run: keys hashed with FxHash.
+type HashMap<K, V> = FxHashMap<K, V>;
 
 /// Keys with at most this many values are coarse: a node's domain is part of its profile.
 const COARSE_DOMAINS: usize = 32;
@@ -180,7 +183,7 @@ impl<'s> Batch<'s> {
         Batch {
             scheduler,
             rank: Rc::new(rank),
-            statics: HashMap::new(),
+            statics: HashMap::default(),
             filters: FxHashMap::default(),
             terms: FxHashMap::default(),
             versions: vec![0; snapshot.nodes.len()],
@@ -190,7 +193,7 @@ impl<'s> Batch<'s> {
             classes: FxHashMap::default(),
             boards: FxHashMap::default(),
             coarse_limit: COARSE_DOMAINS,
-            keys: HashMap::new(),
+            keys: HashMap::default(),
             pool: Vec::new(),
             frames: FxHashMap::default(),
             groups: GroupIndex::default(),
@@ -551,7 +554,7 @@ impl Model {
             pool: &mut batch.pool,
             coarse_limit: batch.coarse_limit,
             keys: Vec::new(),
-            names: HashMap::new(),
+            names: HashMap::default(),
         };
         let mut counters: Vec<Counter> = Vec::new();
 
@@ -1739,7 +1742,7 @@ impl Key {
                 largest: 1,
             },
             Some(name) => {
-                let mut values: HashMap<&str, u32> = HashMap::new();
+                let mut values: HashMap<&str, u32> = HashMap::default();
                 let domain: Vec<u32> = nodes
                     .iter()
                     .map(|node| match node.labels.get(name) {
@@ -1784,7 +1787,16 @@ impl Key {
 #[derive(Default)]
 struct GroupIndex {
     indexed: usize,
-    by_label: HashMap<(String, String), Vec<usize>>,
+    /// By a hash of each of their labels (several labels may share one).
+    by_label: HashMap<u64, Vec<usize>>,
+}
+
+fn label_hash(key: &str, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    key.hash(&mut hasher);
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl GroupIndex {
@@ -1792,7 +1804,7 @@ impl GroupIndex {
         for (g, group) in snapshot.groups.iter().enumerate().skip(self.indexed) {
             for (key, value) in &group.labels {
                 self.by_label
-                    .entry((key.clone(), value.clone()))
+                    .entry(label_hash(key, value))
                     .or_default()
                     .push(g);
             }
@@ -1803,7 +1815,11 @@ impl GroupIndex {
     /// Groups `selector` may select (a superset; callers still match).
     fn selected_by(&self, selector: &LabelSelector) -> Vec<usize> {
         match selector.required_label() {
-            Some(label) => self.by_label.get(&label).cloned().unwrap_or_default(),
+            Some((key, value)) => self
+                .by_label
+                .get(&label_hash(&key, &value))
+                .cloned()
+                .unwrap_or_default(),
             None => (0..self.indexed).collect(),
         }
     }
@@ -1877,7 +1893,7 @@ mod tests {
             keys in prop::collection::vec(0u8..40, 0..200),
         ) {
             let mut numbering = Numbering::default();
-            let mut reference: HashMap<u8, u32> = HashMap::new();
+            let mut reference: HashMap<u8, u32> = HashMap::default();
             for key in keys {
                 let next = reference.len() as u32;
                 let expected = *reference.entry(key).or_insert(next);

@@ -15,7 +15,8 @@ use crate::model::pod::{
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::HashSet;
 
 pub const HOSTNAME: &str = "kubernetes.io/hostname";
 pub const ZONE: &str = "topology.kubernetes.io/zone";
@@ -94,7 +95,7 @@ pub(crate) fn matching_per_node_in(
     pod: &PodSpec,
     selector: &LabelSelector,
 ) -> HashMap<usize, i64> {
-    let mut counts: HashMap<usize, i64> = HashMap::new();
+    let mut counts: HashMap<usize, i64> = HashMap::default();
     for group in groups.into_iter().map(|g| &snapshot.groups[g]) {
         if group.total == 0 || group.namespace != pod.namespace || !selector.matches(&group.labels)
         {
@@ -137,7 +138,7 @@ pub fn eligible_domains(
     snapshot: &Snapshot,
     constraints: &[Constraint],
 ) -> EligibleDomains {
-    let mut empty: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+    let mut empty: Vec<HashMap<String, i64>> = vec![HashMap::default(); constraints.len()];
     let mut counted = vec![vec![false; snapshot.nodes.len()]; constraints.len()];
     for node in &snapshot.nodes {
         if !has_all_keys(node, constraints) {
@@ -327,7 +328,7 @@ impl ScorePlugin for PodTopologySpread {
             return;
         }
         let mut ignored = HashSet::new();
-        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
+        let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::default(); constraints.len()];
         for &i in feasible {
             let node = &snapshot.nodes[i];
             if require_all && !has_all_keys(node, &constraints) {
