@@ -202,8 +202,9 @@ fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usi
     snapshot
 }
 
-/// The same snapshot as `account_oldest_first`, built in state order without
-/// sorting, when no bound replica is drift in any order: every one matches
+/// The same snapshot as `account_oldest_first`, built from the replicas in
+/// state order without sorting them, when no bound replica is drift in any
+/// order: every one matches
 /// its node's selector, and every node holds the requests of all its
 /// replicas (requests are never negative, so each replica then fits next to
 /// any subset of the others). Replica groups are created in the order the
