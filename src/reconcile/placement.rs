@@ -170,34 +170,29 @@ fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usi
         let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
         (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
     });
-    // (Templates cloned out of the catalog: drift is deleted from the pass as it is met.)
-    let mut last: Option<(&Replica, Option<Arc<PodSpec>>)> = None;
+    let mut templates = Templates { last: None };
     let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
+    // Drift, in the order it is met: deleted from the pass once the scan is done.
+    let mut drifted: Vec<(&Replica, String)> = Vec::new();
     for i in bound {
         let replica = &observed.replicas[i];
-        let template = match &last {
-            Some((previous, template))
-                if previous.hash == replica.hash && previous.workload == replica.workload =>
-            {
-                template.clone()
-            }
-            _ => pass.catalog.pod(&replica.workload, &replica.hash).cloned(),
-        };
-        last = Some((replica, template.clone()));
-        let Some(template) = template else {
+        let Some(template) = templates.of(&pass.catalog, replica) else {
             continue;
         };
         let index = pass.node_of[i] as usize;
-        let pod = replica_pod(&template, replica);
+        let pod = replica_pod(template, replica);
         match drift(&pod, &snapshot.nodes[index]) {
-            Some(why) => pass.delete(replica, DeleteReason::Drift(why)),
+            Some(why) => drifted.push((replica, why)),
             None => {
                 let group = *groups
-                    .entry(Arc::as_ptr(&template))
-                    .or_insert_with(|| snapshot.group_of(&template));
+                    .entry(Arc::as_ptr(template))
+                    .or_insert_with(|| snapshot.group_of(template));
                 snapshot.assume_in(index, &pod, group);
             }
         }
+    }
+    for (replica, why) in drifted {
+        pass.delete(replica, DeleteReason::Drift(why));
     }
     snapshot
 }
@@ -292,9 +287,9 @@ fn account_in_any_order(pass: &Pass, nodes: &[NodeState], bound: &[usize]) -> Op
         (a.oldest.created_at, &a.oldest.name).cmp(&(b.oldest.created_at, &b.oldest.name))
     });
     snapshot.groups.reserve(runs.len());
-    for mut run in runs {
+    for run in runs {
         let group = snapshot.group_of(&run.template);
-        snapshot.count_in_group(group, &mut run.on);
+        snapshot.count_in_group(group, &run.on);
     }
     Some(snapshot)
 }

@@ -276,11 +276,7 @@ impl<'s> Batch<'s> {
     /// (repeats included), or with every node when that is most of them or
     /// `cursor` is past the log (`usize::MAX`: never caught up).
     fn placed_since(&self, cursor: usize, each: impl FnMut(usize)) {
-        let n = self.versions.len();
-        match self.log.get(cursor..) {
-            Some(placed) if placed.len() < n => placed.iter().map(|&i| i as usize).for_each(each),
-            _ => (0..n).for_each(each),
-        }
+        catch_up(&self.log, cursor, self.versions.len(), each);
     }
 
     fn statics(&mut self, pod: &PodSpec, snapshot: &Snapshot) -> Rc<Statics> {
@@ -970,12 +966,7 @@ impl Model {
                     }
                 }
             };
-            match model.flips.get(board.cursor..) {
-                Some(flipped) if flipped.len() < n => {
-                    flipped.iter().map(|&i| i as usize).for_each(count)
-                }
-                _ => (0..n).for_each(count),
-            }
+            catch_up(&model.flips, board.cursor, n, count);
         }
         board.cursor = model.flips.len();
         // The classes' fitting nodes, less the own ones (which count in
@@ -1086,6 +1077,16 @@ impl Model {
 /// outside 0..2^31 (the plugins give 0..=100 per weight) maps to `u64::MAX`,
 /// above any threshold: such a node always takes the exact comparison (and
 /// as the worst kept, it sets no threshold).
+/// Call `each` with every node of `log` from position `cursor` on (repeats
+/// included), or with each of the `n` nodes when that is fewer or `cursor`
+/// is past the log (`usize::MAX`: never caught up).
+fn catch_up(log: &[u32], cursor: usize, n: usize, each: impl FnMut(usize)) {
+    match log.get(cursor..) {
+        Some(logged) if logged.len() < n => logged.iter().map(|&i| i as usize).for_each(each),
+        _ => (0..n).for_each(each),
+    }
+}
+
 fn packed(score: i64, rank: u32) -> u64 {
     if (0..1 << 31).contains(&score) {
         (((score as u64) << 32) | u64::from(!rank)) + 1

@@ -226,13 +226,13 @@ impl Snapshot {
         self.groups[group].total += 1;
     }
 
-    /// The group part of `assume_in` for one replica on each of `nodes`
-    /// (whose node totals the caller has accounted).
-    pub fn count_in_group(&mut self, group: usize, nodes: &mut [u32]) {
+    /// The group part of `assume_in` for one replica on each of `nodes`, in
+    /// node order (whose node totals the caller has accounted).
+    pub fn count_in_group(&mut self, group: usize, nodes: &[u32]) {
+        debug_assert!(nodes.is_sorted(), "nodes in node order");
         let group = &mut self.groups[group];
         group.total += nodes.len() as u64;
         // Counted per node in node order: a new group's map is built in one go.
-        nodes.sort_unstable();
         let counts = nodes
             .chunk_by(|a, b| a == b)
             .map(|same| (same[0] as usize, same.len() as u32));
