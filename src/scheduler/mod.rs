@@ -39,17 +39,62 @@ pub struct CycleState {
     pub affinity_score: Option<plugins::inter_pod_affinity::ScoreState>,
 }
 
+/// What a plugin's verdict or score on a node depends on, besides the pod:
+/// how the batch layer ([`batch`]) may reuse it across the replicas of a run
+/// (as kube-scheduler's plugins sign pods for batching in `signature.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The node's fixed facts (name, labels, taints, unschedulable): computed
+    /// once per node for every pod of an equal [`Signature`].
+    Node,
+    /// Also what is placed on the node itself (requests, pod count):
+    /// recomputed for a node when a replica is placed there. A scorer that
+    /// reads this must not normalize (its score is final per node).
+    NodeUsage,
+    /// The replicas across topology domains (PodTopologySpread,
+    /// InterPodAffinity): the batch layer keeps the per-domain counts and
+    /// calls the plugin's own formulas on them.
+    Domains,
+    /// Anything else: while such a plugin is in the profile, every pod takes
+    /// the plain path (counted in [`batch::Stats`]).
+    Cluster,
+}
+
+/// The pod fields a plugin reads, written by the plugin itself: results of
+/// `Reads::Node` plugins are shared between pods whose signatures are equal,
+/// and are never keyed by anything the plugin did not declare.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Signature(Vec<u8>);
+
+impl Signature {
+    /// Add one field (its serialised form: equal bytes mean equal fields).
+    pub fn add(&mut self, field: &impl serde::Serialize) {
+        serde_json::to_writer(&mut self.0, field).expect("pod fields serialise");
+        self.0.push(0);
+    }
+}
+
 pub trait FilterPlugin: Send + Sync {
     fn name(&self) -> &'static str;
     /// Called once per pod before any node is filtered.
     fn pre_filter(&self, _pod: &PodSpec, _snapshot: &Snapshot, _state: &mut CycleState) {}
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, state: &CycleState)
     -> Result<(), Vec<Reason>>;
+    /// Whether `filter` passes (a plugin may answer without building reasons).
+    fn passes(&self, pod: &PodSpec, node: &NodeInfo, state: &CycleState) -> bool {
+        self.filter(pod, node, state).is_ok()
+    }
+    /// What the verdict depends on (see [`Reads`]).
+    fn reads(&self) -> Reads {
+        Reads::Cluster
+    }
+    /// Write the pod fields `filter` reads (used for `Reads::Node` and
+    /// `Reads::NodeUsage`).
+    fn sign(&self, _pod: &PodSpec, _signature: &mut Signature) {}
 }
 
 pub trait ScorePlugin: Send + Sync {
     fn name(&self) -> &'static str;
-    fn weight(&self) -> i64;
     /// Called once per pod with the nodes that passed every filter.
     fn pre_score(
         &self,
@@ -60,8 +105,24 @@ pub trait ScorePlugin: Send + Sync {
     ) {
     }
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, state: &CycleState) -> i64;
-    /// Scale raw scores of all feasible nodes to 0..=MAX_NODE_SCORE.
-    fn normalize(&self, _scores: &mut [i64], _feasible: &[usize], _state: &CycleState) {}
+    /// Scale the raw scores of the feasible nodes to 0..=MAX_NODE_SCORE. It
+    /// may depend only on which values are present (their minimum and
+    /// maximum), not on how often each occurs: the batch layer calls it on
+    /// the raw scores of classes of equal nodes.
+    fn normalize(&self, _scores: &mut [i64], _state: &CycleState) {}
+    /// What the score depends on (see [`Reads`]).
+    fn reads(&self) -> Reads {
+        Reads::Cluster
+    }
+    /// Write the pod fields `score` reads (used for `Reads::Node` and
+    /// `Reads::NodeUsage`).
+    fn sign(&self, _pod: &PodSpec, _signature: &mut Signature) {}
+}
+
+/// A score plugin and its weight in the profile.
+pub struct Weighted {
+    pub plugin: Box<dyn ScorePlugin>,
+    pub weight: i64,
 }
 
 /// Where a replica goes.
@@ -94,12 +155,14 @@ pub struct Evaluation {
 pub struct Scheduler {
     pub strategy: ScoringStrategy,
     filters: Vec<Box<dyn FilterPlugin>>,
-    scorers: Vec<Box<dyn ScorePlugin>>,
+    scorers: Vec<Weighted>,
 }
 
 impl Scheduler {
-    /// The default profile's plugins, in its order.
+    /// The default profile: its plugins in its order, with its weights. The
+    /// one place that lists them; the batch layer reads this profile.
     pub fn new(strategy: ScoringStrategy) -> Scheduler {
+        let weighted = |plugin: Box<dyn ScorePlugin>, weight| Weighted { plugin, weight };
         Scheduler {
             strategy,
             filters: vec![
@@ -112,14 +175,36 @@ impl Scheduler {
                 Box::new(plugins::InterPodAffinity),
             ],
             scorers: vec![
-                Box::new(plugins::TaintToleration),
-                Box::new(plugins::NodeAffinity),
-                Box::new(plugins::NodeResourcesFit { strategy }),
-                Box::new(plugins::PodTopologySpread),
-                Box::new(plugins::InterPodAffinity),
-                Box::new(plugins::BalancedAllocation),
+                weighted(Box::new(plugins::TaintToleration), 3),
+                weighted(Box::new(plugins::NodeAffinity), 2),
+                weighted(Box::new(plugins::NodeResourcesFit { strategy }), 1),
+                weighted(Box::new(plugins::PodTopologySpread), 2),
+                weighted(Box::new(plugins::InterPodAffinity), 2),
+                weighted(Box::new(plugins::BalancedAllocation), 1),
             ],
         }
+    }
+
+    /// The profile with one more filter, run after the others.
+    pub fn with_filter(mut self, plugin: Box<dyn FilterPlugin>) -> Scheduler {
+        self.filters.push(plugin);
+        self
+    }
+
+    /// The profile with one more score plugin, of `weight`.
+    pub fn with_scorer(mut self, plugin: Box<dyn ScorePlugin>, weight: i64) -> Scheduler {
+        self.scorers.push(Weighted { plugin, weight });
+        self
+    }
+
+    /// The profile's filters, in order.
+    pub fn filters(&self) -> &[Box<dyn FilterPlugin>] {
+        &self.filters
+    }
+
+    /// The profile's score plugins with their weights, in order.
+    pub fn scorers(&self) -> &[Weighted] {
+        &self.scorers
     }
 
     fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot) -> CycleState {
@@ -149,19 +234,19 @@ impl Scheduler {
         feasible: &[usize],
         state: &mut CycleState,
     ) -> Vec<Vec<i64>> {
-        for plugin in &self.scorers {
-            plugin.pre_score(pod, snapshot, feasible, state);
+        for scorer in &self.scorers {
+            scorer.plugin.pre_score(pod, snapshot, feasible, state);
         }
         let state: &CycleState = state;
         self.scorers
             .iter()
-            .map(|plugin| {
+            .map(|Weighted { plugin, weight }| {
                 let mut scores: Vec<i64> = feasible
                     .iter()
                     .map(|&i| plugin.score(pod, snapshot, i, state))
                     .collect();
-                plugin.normalize(&mut scores, feasible, state);
-                scores.iter_mut().for_each(|s| *s *= plugin.weight());
+                plugin.normalize(&mut scores, state);
+                scores.iter_mut().for_each(|s| *s *= weight);
                 scores
             })
             .collect()
@@ -285,7 +370,7 @@ impl Scheduler {
                 .scorers
                 .iter()
                 .zip(&per_plugin)
-                .map(|(plugin, scores)| (plugin.name(), scores[k]))
+                .map(|(scorer, scores)| (scorer.plugin.name(), scores[k]))
                 .collect();
             verdicts[i].total = Some(scores.iter().map(|(_, s)| s).sum());
             verdicts[i].scores = scores;

@@ -4,7 +4,7 @@
 use crate::model::pod::PodSpec;
 use crate::model::resources::{CPU, MEMORY, Resources};
 use crate::scheduler::snapshot::Snapshot;
-use crate::scheduler::{CycleState, MAX_NODE_SCORE, ScorePlugin};
+use crate::scheduler::{CycleState, MAX_NODE_SCORE, Reads, ScorePlugin, Signature};
 
 pub struct BalancedAllocation;
 
@@ -35,8 +35,12 @@ impl ScorePlugin for BalancedAllocation {
         "NodeResourcesBalancedAllocation"
     }
 
-    fn weight(&self) -> i64 {
-        1
+    fn reads(&self) -> Reads {
+        Reads::NodeUsage
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        super::node_resources_fit::sign_resources(&pod.requests, signature);
     }
 
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {

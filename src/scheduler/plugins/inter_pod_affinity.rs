@@ -10,7 +10,7 @@ use crate::model::labels::Labels;
 use crate::model::pod::{PodAffinity, PodSpec};
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, ReplicaGroup, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin};
+use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, Reads, ScorePlugin};
 use std::collections::HashMap;
 
 /// `hardPodAffinityWeight`: how much a placed replica's required affinity
@@ -72,6 +72,10 @@ pub struct FilterState {
 impl FilterPlugin for InterPodAffinity {
     fn name(&self) -> &'static str {
         "InterPodAffinity"
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Domains
     }
 
     fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot, state: &mut CycleState) {
@@ -254,8 +258,8 @@ impl ScorePlugin for InterPodAffinity {
         "InterPodAffinity"
     }
 
-    fn weight(&self) -> i64 {
-        2
+    fn reads(&self) -> Reads {
+        Reads::Domains
     }
 
     fn pre_score(
@@ -313,16 +317,15 @@ impl ScorePlugin for InterPodAffinity {
             .sum()
     }
 
-    fn normalize(&self, scores: &mut [i64], _: &[usize], state: &CycleState) {
-        normalize_affinity(scores, state);
+    fn normalize(&self, scores: &mut [i64], state: &CycleState) {
+        if state.affinity_score.is_some() {
+            normalize_scores(scores);
+        }
     }
 }
 
 /// `NormalizeScore`: min–max scaling to 0..100 (all 0 when equal).
-pub fn normalize_affinity(scores: &mut [i64], state: &CycleState) {
-    if state.affinity_score.is_none() {
-        return;
-    }
+pub fn normalize_scores(scores: &mut [i64]) {
     let min = scores.iter().copied().min().unwrap_or(0);
     let max = scores.iter().copied().max().unwrap_or(0);
     let spread = max - min;

@@ -5,13 +5,22 @@ use super::default_normalize;
 use crate::model::pod::PodSpec;
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, ScorePlugin};
+use crate::scheduler::{CycleState, FilterPlugin, Reads, ScorePlugin, Signature};
 
 pub struct NodeAffinity;
 
 impl FilterPlugin for NodeAffinity {
     fn name(&self) -> &'static str {
         "NodeAffinity"
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        signature.add(&pod.node_selector);
+        signature.add(&pod.required_node_affinity());
     }
 
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
@@ -28,8 +37,17 @@ impl ScorePlugin for NodeAffinity {
         "NodeAffinity"
     }
 
-    fn weight(&self) -> i64 {
-        2
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        let preferred = pod
+            .affinity
+            .node_affinity
+            .as_ref()
+            .map(|a| &a.preferred_during_scheduling_ignored_during_execution);
+        signature.add(&preferred);
     }
 
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
@@ -46,7 +64,7 @@ impl ScorePlugin for NodeAffinity {
         })
     }
 
-    fn normalize(&self, scores: &mut [i64], _: &[usize], _: &CycleState) {
+    fn normalize(&self, scores: &mut [i64], _: &CycleState) {
         default_normalize(scores, false);
     }
 }

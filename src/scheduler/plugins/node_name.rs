@@ -3,13 +3,21 @@
 use crate::model::pod::PodSpec;
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::NodeInfo;
-use crate::scheduler::{CycleState, FilterPlugin};
+use crate::scheduler::{CycleState, FilterPlugin, Reads, Signature};
 
 pub struct NodeName;
 
 impl FilterPlugin for NodeName {
     fn name(&self) -> &'static str {
         "NodeName"
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        signature.add(&pod.node_name);
     }
 
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {

@@ -7,7 +7,9 @@ use crate::model::pod::PodSpec;
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, Resources};
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin, ScoringStrategy};
+use crate::scheduler::{
+    CycleState, FilterPlugin, MAX_NODE_SCORE, Reads, ScorePlugin, ScoringStrategy, Signature,
+};
 
 pub struct NodeResourcesFit {
     pub strategy: ScoringStrategy,
@@ -21,6 +23,18 @@ impl FilterPlugin for NodeResourcesFit {
         "NodeResourcesFit"
     }
 
+    fn reads(&self) -> Reads {
+        Reads::NodeUsage
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        sign_resources(&pod.requests, signature);
+    }
+
+    fn passes(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> bool {
+        fits(pod, node)
+    }
+
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
         let reasons = shortfalls(pod, node, false);
         if reasons.is_empty() {
@@ -29,6 +43,16 @@ impl FilterPlugin for NodeResourcesFit {
             Err(reasons)
         }
     }
+}
+
+/// Write every amount of `resources` into `signature`.
+pub(crate) fn sign_resources(resources: &Resources, signature: &mut Signature) {
+    signature.add(&(
+        resources.milli_cpu,
+        resources.memory,
+        resources.ephemeral_storage,
+        &resources.scalar,
+    ));
 }
 
 /// Whether `filter` passes: `shortfalls` finds nothing (the same checks,
@@ -146,8 +170,12 @@ impl ScorePlugin for NodeResourcesFit {
         "NodeResourcesFit"
     }
 
-    fn weight(&self) -> i64 {
-        1
+    fn reads(&self) -> Reads {
+        Reads::NodeUsage
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        sign_resources(&pod.non_zero_requests, signature);
     }
 
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {

@@ -14,7 +14,7 @@ use crate::model::pod::{
 };
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, ScorePlugin};
+use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, Reads, ScorePlugin};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::HashSet;
 
@@ -233,6 +233,10 @@ impl FilterPlugin for PodTopologySpread {
         "PodTopologySpread"
     }
 
+    fn reads(&self) -> Reads {
+        Reads::Domains
+    }
+
     fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot, state: &mut CycleState) {
         let constraints = constraints(pod, WhenUnsatisfiable::DoNotSchedule);
         if constraints.is_empty() {
@@ -265,7 +269,7 @@ impl FilterPlugin for PodTopologySpread {
                 return Err(vec![Reason::SpreadMissingLabel]);
             };
             let count = spread.counts[i].get(value).copied().unwrap_or(0);
-            if count + spread.self_match[i] - spread.minimum[i] > c.max_skew {
+            if !within_skew(count, spread.self_match[i], spread.minimum[i], c.max_skew) {
                 return Err(vec![Reason::SpreadConstraints]);
             }
         }
@@ -308,8 +312,8 @@ impl ScorePlugin for PodTopologySpread {
         "PodTopologySpread"
     }
 
-    fn weight(&self) -> i64 {
-        2
+    fn reads(&self) -> Reads {
+        Reads::Domains
     }
 
     fn pre_score(
@@ -352,7 +356,7 @@ impl ScorePlugin for PodTopologySpread {
                 } else {
                     counts.len()
                 };
-                ((size + 2) as f64).ln()
+                domain_weight(size)
             })
             .collect();
         let mut hostname_counts = Vec::new();
@@ -384,7 +388,7 @@ impl ScorePlugin for PodTopologySpread {
             return 0;
         };
         if spread.ignored.contains(&node) {
-            return 0;
+            return IGNORED;
         }
         let labels = &snapshot.nodes[node].labels;
         let mut score = 0.0;
@@ -397,32 +401,45 @@ impl ScorePlugin for PodTopologySpread {
             } else {
                 spread.counts[i].get(value).copied().unwrap_or(0)
             };
-            score += count as f64 * spread.weights[i] + (c.max_skew - 1) as f64;
+            score += constraint_score(count, spread.weights[i], c.max_skew);
         }
         score.round() as i64
     }
 
-    fn normalize(&self, scores: &mut [i64], feasible: &[usize], state: &CycleState) {
-        normalize_spread(scores, feasible, state);
+    fn normalize(&self, scores: &mut [i64], state: &CycleState) {
+        if state.spread_score.is_some() {
+            normalize_scores(scores);
+        }
     }
 }
 
+/// The raw score of a node the scoring ignores (it lacks a constraint's key).
+pub const IGNORED: i64 = i64::MIN;
+
+/// `filteringFn`: placing here keeps the domain within `max_skew` of the
+/// global minimum.
+pub fn within_skew(count: i64, self_match: i64, minimum: i64, max_skew: i64) -> bool {
+    count + self_match - minimum <= max_skew
+}
+
+/// `topologyNormalizingWeight`: a constraint's weight over `size` domains
+/// (or, for the hostname key, the nodes scored).
+pub fn domain_weight(size: usize) -> f64 {
+    ((size + 2) as f64).ln()
+}
+
+/// `scoreForCount`: one constraint's part of a node's raw score.
+pub fn constraint_score(count: i64, weight: f64, max_skew: i64) -> f64 {
+    count as f64 * weight + (max_skew - 1) as f64
+}
+
 /// `NormalizeScore`: fewer matching replicas score higher; ignored nodes 0.
-pub fn normalize_spread(scores: &mut [i64], feasible: &[usize], state: &CycleState) {
-    let Some(spread) = &state.spread_score else {
-        return;
-    };
-    let considered = || {
-        feasible
-            .iter()
-            .zip(scores.iter())
-            .filter(|(n, _)| !spread.ignored.contains(n))
-            .map(|(_, s)| *s)
-    };
+pub fn normalize_scores(scores: &mut [i64]) {
+    let considered = || scores.iter().copied().filter(|&s| s != IGNORED);
     let min = considered().min().unwrap_or(0);
     let max = considered().max().unwrap_or(0);
-    for (score, node) in scores.iter_mut().zip(feasible) {
-        *score = if spread.ignored.contains(node) {
+    for score in scores.iter_mut() {
+        *score = if *score == IGNORED {
             0
         } else if max == 0 {
             MAX_NODE_SCORE

@@ -6,13 +6,21 @@ use super::default_normalize;
 use crate::model::pod::{PodSpec, TaintEffect, TolerationEffect, tolerates_all};
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, ScorePlugin};
+use crate::scheduler::{CycleState, FilterPlugin, Reads, ScorePlugin, Signature};
 
 pub struct TaintToleration;
 
 impl FilterPlugin for TaintToleration {
     fn name(&self) -> &'static str {
         "TaintToleration"
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        signature.add(&pod.tolerations);
     }
 
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
@@ -37,8 +45,12 @@ impl ScorePlugin for TaintToleration {
         "TaintToleration"
     }
 
-    fn weight(&self) -> i64 {
-        3
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        signature.add(&pod.tolerations);
     }
 
     /// Untolerated PreferNoSchedule taints, counting only tolerations whose
@@ -64,7 +76,7 @@ impl ScorePlugin for TaintToleration {
             .count() as i64
     }
 
-    fn normalize(&self, scores: &mut [i64], _: &[usize], _: &CycleState) {
+    fn normalize(&self, scores: &mut [i64], _: &CycleState) {
         default_normalize(scores, true);
     }
 }
