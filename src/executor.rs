@@ -86,6 +86,8 @@ pub struct RunResult {
     /// Findings of the audit of the final state (`audit::spread`), filled by
     /// the caller that wants them.
     pub warnings: Vec<crate::audit::SpreadSkew>,
+    /// How the run's replicas were scheduled, over all its passes.
+    pub scheduling: crate::scheduler::batch::Stats,
 }
 
 /// A guard against a controller that keeps acting without converging.
@@ -119,11 +121,13 @@ pub fn run<E>(
             &options.reconcile,
         )
     };
+    let mut scheduling = crate::scheduler::batch::Stats::default();
     let outcome = loop {
         let plan = match following.take() {
             Some(plan) => plan,
             None => reconcile(state),
         };
+        scheduling.merge(&plan.scheduling);
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
             state.generation += 1;
@@ -225,6 +229,7 @@ pub fn run<E>(
         clock: state.clock,
         workloads,
         warnings: Vec::new(),
+        scheduling,
     })
 }
 

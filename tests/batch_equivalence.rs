@@ -8,16 +8,26 @@
 //! limits — and random pods — requests, selectors, node affinity, tolerations,
 //! spread constraints (hard and soft, zone and hostname, minDomains,
 //! inclusion policies), the system default spreading, required and preferred
-//! (anti-)affinity, pod affinity — every result must be identical: the node,
-//! the score, the number of feasible nodes, or the exact FitError.
+//! (anti-)affinity, pod affinity, extended resources, replicas pinned to a
+//! node as DaemonSet replicas are (with the DaemonSet tolerations) — every
+//! result must be identical: the node, the score, the number of feasible
+//! nodes, or the exact FitError.
+//!
+//! The batch layer calls the profile's plugins, so a profile with plugins
+//! it has never heard of is checked the same way: test-only filter and
+//! score plugins join the default profile, and the two paths still agree
+//! with no change to the batch code.
 
 use orch::manifest::pod_spec_from_template;
 use orch::model::pod::{PodSpec, Taint, TaintEffect};
 use orch::model::resources::Allocatable;
 use orch::model::state::{NodeSource, NodeState};
 use orch::scheduler::batch::Batch;
-use orch::scheduler::snapshot::Snapshot;
-use orch::scheduler::{FitError, Placement, Scheduler, ScoringStrategy};
+use orch::scheduler::snapshot::{NodeInfo, Snapshot};
+use orch::scheduler::{
+    CycleState, FilterPlugin, FitError, Placement, Reads, Reason, Scheduler, ScorePlugin,
+    ScoringStrategy, Signature,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -115,6 +125,10 @@ struct PodShape {
     selector_form: u8,
     /// Pinned to one node by `metadata.name`, as a DaemonSet replica is.
     pin: Option<u8>,
+    /// With the DaemonSet controller's default tolerations.
+    daemon: bool,
+    /// A required node affinity expression: class NotIn [c<n>].
+    not_class: Option<u8>,
 }
 
 fn pod_shape() -> impl Strategy<Value = PodShape> {
@@ -144,13 +158,18 @@ fn pod_shape() -> impl Strategy<Value = PodShape> {
             prop::option::weighted(0.15, (0u8..4, 1i32..100)),
             prop::option::weighted(0.05, 0u8..4),
         ),
-        (0u8..3, prop::option::weighted(0.1, 0u8..40)),
+        (
+            0u8..3,
+            prop::option::weighted(0.1, 0u8..40),
+            prop::bool::weighted(0.1),
+            prop::option::weighted(0.1, 0u8..3),
+        ),
     )
         .prop_map(
             |(
                 (app, namespace, cpu, class, preferred_class, tolerate),
                 (spread, defaults, anti, preferred_anti, preferred_affinity, affinity),
-                (selector_form, pin),
+                (selector_form, pin, daemon, not_class),
             )| PodShape {
                 app,
                 namespace,
@@ -166,6 +185,8 @@ fn pod_shape() -> impl Strategy<Value = PodShape> {
                 affinity,
                 selector_form,
                 pin,
+                daemon,
+                not_class,
             },
         )
 }
@@ -204,12 +225,31 @@ fn pod(shape: &PodShape) -> PodSpec {
         spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!({
             "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [format!("n{node:02}")]}]}]
         });
+    } else if let Some(class) = shape.not_class {
+        spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!({
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": "class", "operator": "NotIn", "values": [format!("c{class}")]}]}]
+        });
     }
     if shape.tolerate && shape.app == 3 {
         spec["containers"][0]["resources"]["limits"] = json!({"nvidia.com/gpu": "1"});
     }
     if shape.tolerate {
         spec["tolerations"] = json!([{"key": "gpu", "operator": "Exists"}, {"key": "spot", "operator": "Exists", "effect": "PreferNoSchedule"}]);
+    }
+    if shape.daemon {
+        // `util.AddOrUpdateDaemonPodTolerations`.
+        let mut tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
+        for (key, effect) in [
+            ("node.kubernetes.io/not-ready", "NoExecute"),
+            ("node.kubernetes.io/unreachable", "NoExecute"),
+            ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+            ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+            ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+            ("node.kubernetes.io/unschedulable", "NoSchedule"),
+        ] {
+            tolerations.push(json!({"key": key, "operator": "Exists", "effect": effect}));
+        }
+        spec["tolerations"] = Value::Array(tolerations);
     }
     let mut seen = std::collections::HashSet::new();
     let constraints: Vec<Value> = shape
@@ -296,11 +336,20 @@ fn check(
     runs: &[(PodShape, usize)],
     coarse_limit: usize,
 ) -> Result<(), TestCaseError> {
-    let scheduler = Scheduler::new(strategy);
+    check_with(&Scheduler::new(strategy), nodes, runs, coarse_limit).map(|_| ())
+}
+
+/// The two paths agree under `scheduler`'s profile; the batch's counts.
+fn check_with(
+    scheduler: &Scheduler,
+    nodes: &[NodeState],
+    runs: &[(PodShape, usize)],
+    coarse_limit: usize,
+) -> Result<orch::scheduler::batch::Stats, TestCaseError> {
     let mut snapshot = Snapshot::new(nodes);
     // A low limit makes hostname-like keys fine on these small fleets, as
     // they are on large ones.
-    let mut batch = Batch::new(&scheduler, &snapshot).with_coarse_limit(coarse_limit);
+    let mut batch = Batch::new(scheduler, &snapshot).with_coarse_limit(coarse_limit);
     let mut placed: Vec<(usize, PodSpec)> = Vec::new();
     for (r, (shape, count)) in runs.iter().enumerate() {
         let pod = pod(shape);
@@ -308,21 +357,21 @@ fn check(
         batch.run(&pod, &mut snapshot, *count, |result| fast.push(result));
         prop_assert_eq!(fast.len(), *count);
         for (i, result) in fast.into_iter().enumerate() {
-            let expected = reference(&scheduler, nodes, &placed, &pod);
+            let expected = reference(scheduler, nodes, &placed, &pod);
             prop_assert_eq!(&result, &expected, "run {} ({:?}), replica {}", r, shape, i);
             if let Ok(placement) = expected {
                 placed.push((placement.node, pod.clone()));
             }
         }
     }
-    Ok(())
+    Ok(batch.stats().clone())
 }
 
 fn cases() -> u32 {
     std::env::var("ORCH_EQUIVALENCE_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(96)
+        .unwrap_or(600)
 }
 
 proptest! {
@@ -388,6 +437,8 @@ fn fine_domains_shared_by_several_nodes_agree() {
         affinity: None,
         selector_form: 0,
         pin: None,
+        daemon: false,
+        not_class: None,
     };
     let anti = PodShape {
         app: 2,
@@ -402,4 +453,262 @@ fn fine_domains_shared_by_several_nodes_agree() {
         32,
     )
     .unwrap();
+}
+
+/// A test-only filter that reads the node alone: pods of the web tier keep
+/// off class c2 nodes.
+struct WebOffClassTwo;
+
+impl FilterPlugin for WebOffClassTwo {
+    fn name(&self) -> &'static str {
+        "WebOffClassTwo"
+    }
+
+    fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
+        let web = pod.labels.get("tier").is_some_and(|t| t == "web");
+        if web && node.labels.get("class").is_some_and(|c| c == "c2") {
+            return Err(vec![Reason::Insufficient("example.com/web-slots".into())]);
+        }
+        Ok(())
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        signature.add(&pod.labels.get("tier"));
+    }
+}
+
+/// A test-only score that reads the node alone and normalizes: prefer
+/// nodes whose name ends in a higher digit, reversed for batch pods.
+struct NameDigit;
+
+impl ScorePlugin for NameDigit {
+    fn name(&self) -> &'static str {
+        "NameDigit"
+    }
+
+    fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
+        let digit = snapshot.nodes[node]
+            .name
+            .bytes()
+            .last()
+            .map_or(0, |b| i64::from(b - b'0'));
+        let batch = pod.labels.get("tier").is_some_and(|t| t == "batch");
+        if batch { 9 - digit } else { digit }
+    }
+
+    fn normalize(&self, scores: &mut [i64], _: &CycleState) {
+        let max = scores.iter().copied().max().unwrap_or(0).max(1);
+        scores.iter_mut().for_each(|s| *s = *s * 100 / max);
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::Node
+    }
+
+    fn sign(&self, pod: &PodSpec, signature: &mut Signature) {
+        signature.add(&pod.labels.get("tier"));
+    }
+}
+
+/// A test-only score that reads the node's usage: fewer replicas score higher.
+struct FewestReplicas;
+
+impl ScorePlugin for FewestReplicas {
+    fn name(&self) -> &'static str {
+        "FewestReplicas"
+    }
+
+    fn score(&self, _: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
+        (100 - 7 * snapshot.nodes[node].pods).max(0)
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::NodeUsage
+    }
+}
+
+/// A test-only filter that reads the node's usage: at most five replicas.
+struct AtMostFive;
+
+impl FilterPlugin for AtMostFive {
+    fn name(&self) -> &'static str {
+        "AtMostFive"
+    }
+
+    fn filter(&self, _: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
+        if node.pods >= 5 {
+            return Err(vec![Reason::TooManyPods]);
+        }
+        Ok(())
+    }
+
+    fn reads(&self) -> Reads {
+        Reads::NodeUsage
+    }
+}
+
+/// A test-only filter that declares nothing: the batch layer cannot batch it.
+struct Opaque;
+
+impl FilterPlugin for Opaque {
+    fn name(&self) -> &'static str {
+        "Opaque"
+    }
+
+    fn filter(&self, _: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
+        match node.name.ends_with('3') {
+            true => Err(vec![Reason::NodeName]),
+            false => Ok(()),
+        }
+    }
+}
+
+fn extended(strategy: ScoringStrategy) -> Scheduler {
+    Scheduler::new(strategy)
+        .with_filter(Box::new(WebOffClassTwo))
+        .with_filter(Box::new(AtMostFive))
+        .with_scorer(Box::new(NameDigit), 3)
+        .with_scorer(Box::new(FewestReplicas), 2)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases() / 2, ..ProptestConfig::default() })]
+
+    /// Plugins the batch code has never heard of, declaring what they read,
+    /// are batched and place exactly as the plain path places.
+    #[test]
+    fn test_only_plugins_place_alike_on_both_paths(
+        zones in 1u8..4,
+        fleet in (3usize..24).prop_flat_map(|n| prop::collection::vec(node_shape(4), n)),
+        runs in prop::collection::vec((pod_shape(), 1usize..10), 1..5),
+        coarse_limit in prop::sample::select(vec![32usize, 0]),
+    ) {
+        let nodes: Vec<NodeState> = fleet
+            .iter()
+            .enumerate()
+            .map(|(i, shape)| {
+                let mut shape = shape.clone();
+                shape.zone = shape.zone.map(|z| z % zones);
+                node(i, &shape)
+            })
+            .collect();
+        let scheduler = extended(ScoringStrategy::LeastAllocated);
+        let stats = check_with(&scheduler, &nodes, &runs, coarse_limit)?;
+        let plain: usize = stats.plain_replicas.values().sum();
+        prop_assert_eq!(stats.batched_replicas + plain, runs.iter().map(|r| r.1).sum::<usize>());
+        prop_assert!(!stats.plain_replicas.keys().any(|r| r.contains("Web") || r.contains("Fewest")));
+    }
+}
+
+/// The test-only plugins change placements (so the agreement above is not
+/// an agreement on the default profile's results), and runs are batched.
+#[test]
+fn test_only_plugins_are_batched_and_decide() {
+    let nodes: Vec<NodeState> = (0..12)
+        .map(|i| {
+            node(
+                i,
+                &NodeShape {
+                    zone: Some((i % 3) as u8),
+                    hostname: true,
+                    class: (i % 3) as u8,
+                    cpu: 8000,
+                    pods: 110,
+                    taint: 5,
+                    unschedulable: false,
+                },
+            )
+        })
+        .collect();
+    let shape = PodShape {
+        app: 0,
+        namespace: false,
+        cpu: 100,
+        class: None,
+        preferred_class: None,
+        tolerate: false,
+        spread: Vec::new(),
+        defaults: true,
+        anti: None,
+        preferred_anti: None,
+        preferred_affinity: None,
+        affinity: None,
+        selector_form: 0,
+        pin: None,
+        daemon: false,
+        not_class: None,
+    };
+    let runs = [(shape.clone(), 30)];
+    let stats = check_with(
+        &extended(ScoringStrategy::LeastAllocated),
+        &nodes,
+        &runs,
+        32,
+    )
+    .unwrap();
+    assert_eq!(stats.batched_replicas, 30);
+    assert!(stats.plain_replicas.is_empty());
+    // On the extended profile the web pods avoid class c2 and stop at five per node.
+    let scheduler = extended(ScoringStrategy::LeastAllocated);
+    let mut snapshot = Snapshot::new(&nodes);
+    let mut batch = Batch::new(&scheduler, &snapshot);
+    let mut placed = Vec::new();
+    batch.run(&pod(&shape), &mut snapshot, 30, |r| {
+        placed.push(r.unwrap().node)
+    });
+    let mut per_node = BTreeMap::new();
+    for node in &placed {
+        *per_node.entry(*node).or_insert(0) += 1;
+    }
+    assert!(per_node.keys().all(|&n| n % 3 != 2), "{per_node:?}");
+    assert!(per_node.values().all(|&c| c <= 5), "{per_node:?}");
+    assert_eq!(per_node.len(), 6);
+}
+
+/// A plugin that does not say what it reads sends every run to the plain
+/// path, counted under its name, and the placements still agree.
+#[test]
+fn an_undeclared_plugin_takes_the_plain_path_and_is_counted() {
+    let nodes: Vec<NodeState> = (0..8)
+        .map(|i| {
+            node(
+                i,
+                &NodeShape {
+                    zone: Some((i % 2) as u8),
+                    hostname: true,
+                    class: 0,
+                    cpu: 4000,
+                    pods: 110,
+                    taint: 5,
+                    unschedulable: false,
+                },
+            )
+        })
+        .collect();
+    let shape = PodShape {
+        app: 1,
+        namespace: false,
+        cpu: 250,
+        class: None,
+        preferred_class: None,
+        tolerate: false,
+        spread: Vec::new(),
+        defaults: true,
+        anti: None,
+        preferred_anti: None,
+        preferred_affinity: None,
+        affinity: None,
+        selector_form: 0,
+        pin: None,
+        daemon: false,
+        not_class: None,
+    };
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated).with_filter(Box::new(Opaque));
+    let stats = check_with(&scheduler, &nodes, &[(shape, 12)], 32).unwrap();
+    assert_eq!(stats.batched_replicas, 0);
+    assert_eq!(stats.plain_replicas.get("Opaque"), Some(&12));
 }

@@ -463,6 +463,9 @@ fn progress_bar(context: &Context) -> ProgressBar {
 }
 
 fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static str, verb: &str) {
+    if context.verbose > 0 {
+        eprintln!("{}", render::plan::scheduling(&result.scheduling));
+    }
     if context.output.is_document() {
         out_document(&documents::run(result, kind), context.output);
         return;

@@ -187,13 +187,14 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
         scenario: "cold apply".into(),
         seconds: total.as_secs_f64(),
         detail: format!(
-            "{} replicas on {} nodes, {}; parse {:.2}s, {} steps, saves {:.2}s",
+            "{} replicas on {} nodes, {}; parse {:.2}s, {} steps, saves {:.2}s; {}",
             state.replicas.len(),
             state.nodes.len(),
             apply.outcome,
             parsed.as_secs_f64(),
             apply.steps,
             apply.saving.as_secs_f64(),
+            apply.scheduling,
         ),
         peak_mib: peak_memory_mib(),
     };
@@ -362,6 +363,8 @@ struct LoopFigures {
     first_step: Duration,
     first_step_binds: usize,
     saving: Duration,
+    /// How the replicas were scheduled (batched or one by one, and why).
+    scheduling: String,
 }
 
 /// The apply loop, timed: the first step (every replica scheduled) apart,
@@ -407,6 +410,7 @@ fn run_loop(
         first_step: first_step.unwrap_or_else(|| started.elapsed()),
         first_step_binds,
         saving,
+        scheduling: crate::render::plan::scheduling(&result.scheduling),
     })
 }
 

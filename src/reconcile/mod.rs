@@ -54,6 +54,8 @@ pub struct Options {
 pub struct Plan {
     pub actions: Vec<Action>,
     pub wake_at: Option<u64>,
+    /// How the pass's replicas were scheduled (batched or one by one).
+    pub scheduling: crate::scheduler::batch::Stats,
 }
 
 impl Plan {

@@ -83,6 +83,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             }
         });
     }
+    pass.plan.scheduling.merge(batch.stats());
     pass.created = created;
 }
 

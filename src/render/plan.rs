@@ -245,3 +245,48 @@ pub fn blocked(reports: &[WorkloadReport]) -> String {
     }
     text
 }
+
+/// How the run's replicas were scheduled (`--verbose`): in batches, or one
+/// by one on the plain path, with each reason's count.
+pub fn scheduling(stats: &crate::scheduler::batch::Stats) -> String {
+    let plain: usize = stats.plain_replicas.values().sum();
+    let mut line = format!(
+        "scheduling: {} replica(s) in {} batched run(s), {} one by one",
+        stats.batched_replicas, stats.batched_runs, plain
+    );
+    if plain > 0 {
+        let reasons: Vec<String> = stats
+            .plain_replicas
+            .iter()
+            .map(|(reason, count)| format!("{count} {reason}"))
+            .collect();
+        line.push_str(&format!(" ({})", reasons.join(", ")));
+    }
+    line
+}
+
+#[cfg(test)]
+mod scheduling_tests {
+    use super::scheduling;
+    use crate::scheduler::batch::Stats;
+
+    #[test]
+    fn scheduling_line_counts_batched_runs_and_each_plain_reason() {
+        let mut stats = Stats {
+            batched_runs: 3,
+            batched_replicas: 40,
+            ..Stats::default()
+        };
+        assert_eq!(
+            scheduling(&stats),
+            "scheduling: 40 replica(s) in 3 batched run(s), 0 one by one"
+        );
+        stats.plain_replicas.insert("pinned to named nodes", 5);
+        stats.plain_replicas.insert("required pod affinity", 2);
+        assert_eq!(
+            scheduling(&stats),
+            "scheduling: 40 replica(s) in 3 batched run(s), 7 one by one \
+             (5 pinned to named nodes, 2 required pod affinity)"
+        );
+    }
+}
