@@ -172,7 +172,19 @@ fn class_counts(nodes: usize) -> Vec<usize> {
 /// The manifests of a fleet: `(file name, text)` pairs.
 pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
     let mut rng = Rng::new(spec.seed);
-    let mut files = Vec::new();
+    let (nodes, gpu_nodes) = node_manifests(&mut rng, spec);
+    let mut files = vec![("nodes.yaml".to_string(), nodes)];
+    let (daemon_text, daemon_replicas) = daemonset_manifests(spec, gpu_nodes);
+    if !daemon_text.is_empty() {
+        files.push(("daemonsets.yaml".to_string(), daemon_text));
+    }
+    let remaining = spec.replicas.saturating_sub(daemon_replicas);
+    files.extend(deployment_manifests(&mut rng, spec, remaining, gpu_nodes));
+    files
+}
+
+/// The fleet's nodes, and how many of them have GPUs.
+fn node_manifests(rng: &mut Rng, spec: FleetSpec) -> (String, usize) {
     let counts = class_counts(spec.nodes);
     let mut nodes = String::new();
     let mut index = 0usize;
@@ -208,9 +220,12 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
             );
         }
     }
-    files.push(("nodes.yaml".to_string(), nodes));
+    (nodes, gpu_nodes)
+}
 
-    // DaemonSets: one on every node (tolerating everything), one on non-GPU nodes.
+/// DaemonSets: one on every node (tolerating everything), one on non-GPU
+/// nodes, while they stay a minority of the replicas; and their replicas.
+fn daemonset_manifests(spec: FleetSpec, gpu_nodes: usize) -> (String, usize) {
     let daemons = [
         ("log-agent", "100m", "128Mi", true),
         ("node-exporter", "50m", "64Mi", false),
@@ -240,19 +255,24 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
             "---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: kube-system}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{placement}      containers: [{{name: {name}, image: \"{name}:1.0\", resources: {{requests: {{cpu: {cpu}, memory: {memory}}}}}}}]\n"
         );
     }
-    if !daemon_text.is_empty() {
-        files.push(("daemonsets.yaml".to_string(), daemon_text));
-    }
+    (daemon_text, daemon_replicas)
+}
 
-    // Deployments until the replica budget is spent.
-    let mut remaining = spec.replicas.saturating_sub(daemon_replicas);
+/// Deployments until the replica budget is spent, one file per namespace.
+fn deployment_manifests(
+    rng: &mut Rng,
+    spec: FleetSpec,
+    mut remaining: usize,
+    gpu_nodes: usize,
+) -> Vec<(String, String)> {
+    let mut files = Vec::new();
     let gpu_capacity = gpu_nodes * 4;
     let mut gpu_used = 0usize;
     let mut per_namespace: Vec<String> = vec![String::new(); NAMESPACES.len()];
     let mut n = 0usize;
     while remaining > 0 {
         let mut shape = match spec.mix {
-            Mix::Mixed => weighted(&mut rng),
+            Mix::Mixed => weighted(rng),
             Mix::Plain => Shape::Plain,
             Mix::Spread => Shape::ZoneSpread,
             Mix::AntiAffinity => Shape::AntiAffinity,
@@ -284,7 +304,7 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
             1
         };
         per_namespace[namespace].push_str(&deployment(
-            &mut rng,
+            rng,
             &name,
             NAMESPACES[namespace],
             replicas,

@@ -136,6 +136,17 @@ struct Report {
     figures: Vec<Figure>,
 }
 
+/// The scenarios of one `bench run`, measured in turn on one fleet.
+struct Session<'c> {
+    context: &'c Context,
+    dir: PathBuf,
+    manifests: PathBuf,
+    updated: PathBuf,
+    state_path: PathBuf,
+    scheduler: Scheduler,
+    figures: Vec<Figure>,
+}
+
 fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     let spec = spec(&args.fleet, 0)?;
     let temp;
@@ -161,190 +172,215 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
         StateFormat::Yaml => "state.yaml",
     });
     let _ = std::fs::remove_file(&state_path);
-    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
-    let mut figures = Vec::new();
-    let progress = |figure: &Figure| {
-        if context.verbose > 0 {
+    let mut session = Session {
+        context,
+        dir,
+        manifests,
+        updated,
+        state_path,
+        scheduler: Scheduler::new(ScoringStrategy::LeastAllocated),
+        figures: Vec::new(),
+    };
+    let state = session.cold_apply()?;
+    session.noop_plan()?;
+    session.state_io(&state)?;
+    drop(state);
+    let loaded = session.rolling_update()?;
+    session.node_failure(&loaded)?;
+    session.print(spec);
+    Ok(Exit::Success)
+}
+
+impl Session<'_> {
+    fn record(&mut self, figure: Figure) {
+        if self.context.verbose > 0 {
             eprintln!(
                 "{:<28} {:>8.3}s  {}",
                 figure.scenario, figure.seconds, figure.detail
             );
         }
-    };
+        self.figures.push(figure);
+    }
 
-    // Cold apply: parse, schedule every replica, run to convergence, save each step.
-    reset_peak_memory();
-    let started = Instant::now();
-    let loaded = load(&manifests)?;
-    let parsed = started.elapsed();
-    let lock = state_store::lock(&state_path, false)?;
-    let mut state = lock.load()?;
-    let apply = run_loop(&loaded, &mut state, &scheduler, Some(&lock))?;
-    drop(lock);
-    let total = started.elapsed();
-    let placements = apply.first_step_binds;
-    let figure = Figure {
-        scenario: "cold apply".into(),
-        seconds: total.as_secs_f64(),
-        detail: format!(
-            "{} replicas on {} nodes, {}; parse {:.2}s, {} steps, saves {:.2}s; {}",
-            state.replicas.len(),
-            state.nodes.len(),
-            apply.outcome,
-            parsed.as_secs_f64(),
-            apply.steps,
-            apply.saving.as_secs_f64(),
-            apply.scheduling,
-        ),
-        peak_mib: peak_memory_mib(),
-    };
-    progress(&figure);
-    figures.push(figure);
-    let figure = Figure {
-        scenario: "scheduling (first pass)".into(),
-        seconds: apply.first_step.as_secs_f64(),
-        detail: format!(
-            "{placements} placements, {:.0} placements/s",
-            placements as f64 / apply.first_step.as_secs_f64().max(1e-9)
-        ),
-        peak_mib: None,
-    };
-    progress(&figure);
-    figures.push(figure);
-
-    // No-op plan: what `orch plan` does on the converged state.
-    reset_peak_memory();
-    let started = Instant::now();
-    // As `orch plan`: the state loads on a second core while the manifests are read.
-    let (loaded, planned) = std::thread::scope(|scope| {
-        let state = scope.spawn(|| state_store::load(&state_path));
-        (load(&manifests), state.join())
-    });
-    let loaded = loaded?;
-    let mut planned = planned.map_err(|_| anyhow!("loading the state failed"))??;
-    let plan = run_loop(&loaded, &mut planned, &scheduler, None)?;
-    let figure = Figure {
-        scenario: "no-op plan".into(),
-        seconds: started.elapsed().as_secs_f64(),
-        detail: format!("{}, {} steps", plan.outcome, plan.steps),
-        peak_mib: peak_memory_mib(),
-    };
-    progress(&figure);
-    figures.push(figure);
-    drop(planned);
-
-    // State I/O in both formats.
-    for (format, name) in [("YAML", "state-io.yaml"), ("JSON", "state-io.json")] {
-        let path = dir.join(name);
-        let _ = std::fs::remove_file(&path);
-        let lock = state_store::lock(&path, false)?;
+    /// Cold apply: parse, schedule every replica, run to convergence, save
+    /// each step; then the first pass alone. The converged state.
+    fn cold_apply(&mut self) -> Result<State> {
+        reset_peak_memory();
         let started = Instant::now();
-        lock.save(&state)?;
-        let saved = started.elapsed();
+        let loaded = load(&self.manifests)?;
+        let parsed = started.elapsed();
+        let lock = state_store::lock(&self.state_path, false)?;
+        let mut state = lock.load()?;
+        let apply = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
         drop(lock);
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let total = started.elapsed();
+        let placements = apply.first_step_binds;
+        self.record(Figure {
+            scenario: "cold apply".into(),
+            seconds: total.as_secs_f64(),
+            detail: format!(
+                "{} replicas on {} nodes, {}; parse {:.2}s, {} steps, saves {:.2}s; {}",
+                state.replicas.len(),
+                state.nodes.len(),
+                apply.outcome,
+                parsed.as_secs_f64(),
+                apply.steps,
+                apply.saving.as_secs_f64(),
+                apply.scheduling,
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        self.record(Figure {
+            scenario: "scheduling (first pass)".into(),
+            seconds: apply.first_step.as_secs_f64(),
+            detail: format!(
+                "{placements} placements, {:.0} placements/s",
+                placements as f64 / apply.first_step.as_secs_f64().max(1e-9)
+            ),
+            peak_mib: None,
+        });
+        Ok(state)
+    }
+
+    /// No-op plan: what `orch plan` does on the converged state.
+    fn noop_plan(&mut self) -> Result<()> {
+        reset_peak_memory();
         let started = Instant::now();
-        let loaded_back = state_store::load(&path)?;
-        let loading = started.elapsed();
-        if loaded_back != state {
-            bail!("the {format} state did not load back as it was saved");
-        }
-        for (what, took) in [("save", saved), ("load", loading)] {
-            let figure = Figure {
-                scenario: format!("state {what} ({format})"),
-                seconds: took.as_secs_f64(),
-                detail: format!("{:.1} MiB", size as f64 / (1 << 20) as f64),
-                peak_mib: None,
-            };
-            progress(&figure);
-            figures.push(figure);
-        }
+        // As `orch plan`: the state loads on a second core while the manifests are read.
+        let state_path = &self.state_path;
+        let (loaded, planned) = std::thread::scope(|scope| {
+            let state = scope.spawn(|| state_store::load(state_path));
+            (load(&self.manifests), state.join())
+        });
+        let loaded = loaded?;
+        let mut planned = planned.map_err(|_| anyhow!("loading the state failed"))??;
+        let plan = run_loop(&loaded, &mut planned, &self.scheduler, None)?;
+        self.record(Figure {
+            scenario: "no-op plan".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!("{}, {} steps", plan.outcome, plan.steps),
+            peak_mib: peak_memory_mib(),
+        });
+        Ok(())
     }
 
-    // A rolling update of every tenth Deployment.
-    reset_peak_memory();
-    let started = Instant::now();
-    let loaded = load(&updated)?;
-    let lock = state_store::lock(&state_path, false)?;
-    let mut state = lock.load()?;
-    let clock = state.clock;
-    let update = run_loop(&loaded, &mut state, &scheduler, Some(&lock))?;
-    drop(lock);
-    let figure = Figure {
-        scenario: "rolling update (10%)".into(),
-        seconds: started.elapsed().as_secs_f64(),
-        detail: format!(
-            "{}, {} steps, {} simulated, saves {:.2}s",
-            update.outcome,
-            update.steps,
-            render::duration(state.clock - clock),
-            update.saving.as_secs_f64()
-        ),
-        peak_mib: peak_memory_mib(),
-    };
-    progress(&figure);
-    figures.push(figure);
-
-    // 1% of the nodes fail; their replicas are evicted and placed elsewhere.
-    reset_peak_memory();
-    let started = Instant::now();
-    let lock = state_store::lock(&state_path, false)?;
-    let mut state = lock.load()?;
-    let clock = state.clock;
-    let mut names: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
-    names.sort();
-    let failed: Vec<String> = names
-        .into_iter()
-        .step_by(100)
-        .filter(|name| !name.starts_with("gpu-"))
-        .collect();
-    for name in &failed {
-        state.fail_node(name);
+    /// State I/O in both formats: save, then load back and compare.
+    fn state_io(&mut self, state: &State) -> Result<()> {
+        for (format, name) in [("YAML", "state-io.yaml"), ("JSON", "state-io.json")] {
+            let path = self.dir.join(name);
+            let _ = std::fs::remove_file(&path);
+            let lock = state_store::lock(&path, false)?;
+            let started = Instant::now();
+            lock.save(state)?;
+            let saved = started.elapsed();
+            drop(lock);
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let started = Instant::now();
+            let loaded_back = state_store::load(&path)?;
+            let loading = started.elapsed();
+            if loaded_back != *state {
+                bail!("the {format} state did not load back as it was saved");
+            }
+            for (what, took) in [("save", saved), ("load", loading)] {
+                self.record(Figure {
+                    scenario: format!("state {what} ({format})"),
+                    seconds: took.as_secs_f64(),
+                    detail: format!("{:.1} MiB", size as f64 / (1 << 20) as f64),
+                    peak_mib: None,
+                });
+            }
+        }
+        Ok(())
     }
-    let failure = run_loop(&loaded, &mut state, &scheduler, Some(&lock))?;
-    drop(lock);
-    let figure = Figure {
-        scenario: "node failure (1%)".into(),
-        seconds: started.elapsed().as_secs_f64(),
-        detail: format!(
-            "{} nodes, {}, {} steps, {} simulated",
-            failed.len(),
-            failure.outcome,
-            failure.steps,
-            render::duration(state.clock - clock)
-        ),
-        peak_mib: peak_memory_mib(),
-    };
-    progress(&figure);
-    figures.push(figure);
 
-    let report = Report {
-        api_version: crate::model::state::API_VERSION,
-        kind: "BenchReport",
-        nodes: spec.nodes,
-        replicas: spec.replicas,
-        seed: spec.seed,
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        figures,
-    };
-    if context.output.is_document() {
-        super::shared::out_document(&report, context.output);
-    } else if context.output == Format::Table || context.output == Format::Wide {
-        let rows = report
-            .figures
-            .iter()
-            .map(|f| {
-                vec![
-                    f.scenario.clone(),
-                    format!("{:.3}", f.seconds),
-                    f.peak_mib.map_or("-".into(), |m| m.to_string()),
-                    f.detail.clone(),
-                ]
-            })
+    /// A rolling update of every tenth Deployment; the updated manifests.
+    fn rolling_update(&mut self) -> Result<Loaded> {
+        reset_peak_memory();
+        let started = Instant::now();
+        let loaded = load(&self.updated)?;
+        let lock = state_store::lock(&self.state_path, false)?;
+        let mut state = lock.load()?;
+        let clock = state.clock;
+        let update = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
+        drop(lock);
+        self.record(Figure {
+            scenario: "rolling update (10%)".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{}, {} steps, {} simulated, saves {:.2}s",
+                update.outcome,
+                update.steps,
+                render::duration(state.clock - clock),
+                update.saving.as_secs_f64()
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        Ok(loaded)
+    }
+
+    /// 1% of the nodes fail; their replicas are evicted and placed elsewhere.
+    fn node_failure(&mut self, loaded: &Loaded) -> Result<()> {
+        reset_peak_memory();
+        let started = Instant::now();
+        let lock = state_store::lock(&self.state_path, false)?;
+        let mut state = lock.load()?;
+        let clock = state.clock;
+        let mut names: Vec<String> = state.nodes.iter().map(|n| n.name.clone()).collect();
+        names.sort();
+        let failed: Vec<String> = names
+            .into_iter()
+            .step_by(100)
+            .filter(|name| !name.starts_with("gpu-"))
             .collect();
-        super::shared::out(&table(&["SCENARIO", "SECONDS", "PEAK MIB", "DETAIL"], rows));
+        for name in &failed {
+            state.fail_node(name);
+        }
+        let failure = run_loop(loaded, &mut state, &self.scheduler, Some(&lock))?;
+        drop(lock);
+        self.record(Figure {
+            scenario: "node failure (1%)".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{} nodes, {}, {} steps, {} simulated",
+                failed.len(),
+                failure.outcome,
+                failure.steps,
+                render::duration(state.clock - clock)
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        Ok(())
     }
-    Ok(Exit::Success)
+
+    /// The report, as a document or a table.
+    fn print(self, spec: FleetSpec) {
+        let report = Report {
+            api_version: crate::model::state::API_VERSION,
+            kind: "BenchReport",
+            nodes: spec.nodes,
+            replicas: spec.replicas,
+            seed: spec.seed,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            figures: self.figures,
+        };
+        if self.context.output.is_document() {
+            super::shared::out_document(&report, self.context.output);
+        } else if self.context.output == Format::Table || self.context.output == Format::Wide {
+            let rows = report
+                .figures
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.scenario.clone(),
+                        format!("{:.3}", f.seconds),
+                        f.peak_mib.map_or("-".into(), |m| m.to_string()),
+                        f.detail.clone(),
+                    ]
+                })
+                .collect();
+            super::shared::out(&table(&["SCENARIO", "SECONDS", "PEAK MIB", "DETAIL"], rows));
+        }
+    }
 }
 
 fn load(dir: &Path) -> Result<Loaded> {

@@ -8,6 +8,8 @@
 //! each as `file:line:col: field: message`.
 
 pub mod de;
+mod dependencies;
+mod fields;
 mod objects;
 mod pod;
 pub mod tree;

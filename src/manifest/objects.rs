@@ -2,17 +2,17 @@
 //! Kubernetes defaults and validation of each kind, duplicates across the
 //! whole set, and `orch.dev/depends-on` references and cycles.
 
-use super::pod::{join, pod_spec, validate_selector};
+use super::dependencies::{cycles, dependencies};
+use super::fields::{dns_label, dns_subdomain, int_or_percent, non_negative, strategy};
+use super::pod::{pod_spec, validate_selector};
 use super::tree::Node;
 use super::{Ctx, Diagnostic, wire};
 use crate::model::hash::template_hash;
 use crate::model::labels::LabelSelector;
 use crate::model::pod::Taint;
 use crate::model::resources::{Allocatable, PODS, parse_amount};
-use crate::model::workload::{
-    Desired, DisruptionBudget, IntOrPercent, Kind, NodeSpec, ObjectRef, Strategy, Workload,
-};
-use std::collections::{BTreeMap, HashMap};
+use crate::model::workload::{Desired, DisruptionBudget, Kind, NodeSpec, ObjectRef, Workload};
+use std::collections::HashMap;
 
 pub const DEPENDS_ON: &str = "orch.dev/depends-on";
 /// Replicas per workload orch will simulate (each is a record in the state).
@@ -34,9 +34,10 @@ struct Origin<'b> {
     root: &'b Node,
 }
 
-struct Dependencies {
-    refs: Vec<(ObjectRef, String)>,
-    field: String,
+/// The workloads an object depends on, with the field that names them.
+pub(super) struct Dependencies {
+    pub refs: Vec<(ObjectRef, String)>,
+    pub field: String,
 }
 
 pub(super) struct Builder<'b> {
@@ -105,32 +106,7 @@ impl<'b> Builder<'b> {
             return;
         }
         let Some(kind) = Kind::parse(kind) else {
-            let name = root
-                .get("metadata")
-                .and_then(|m| m.get("name"))
-                .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
-            const SUPPORTED: [&str; 4] = ["Deployment", "DaemonSet", "Node", "PodDisruptionBudget"];
-            // A near miss of a supported kind is a typo, never another kind to skip.
-            let hint = crate::suggest::did_you_mean(kind, SUPPORTED);
-            if self.strict || hint.is_some() {
-                let mut message = format!(
-                    "Unsupported value: \"{kind}\": supported kinds: {}",
-                    SUPPORTED.join(", ")
-                );
-                if let Some(hint) = hint {
-                    message.push_str(&format!(" ({hint})"));
-                }
-                ctx.error("kind", message);
-            } else {
-                let at = ctx.source("kind");
-                self.notices.push(Diagnostic {
-                    file: at.file,
-                    line: at.line,
-                    column: at.column,
-                    field: String::new(),
-                    message: format!("skipping unsupported kind {kind} {name} ({version})"),
-                });
-            }
+            self.unsupported_kind(&mut ctx, root, kind, version);
             return;
         };
         if version != api_version(kind) {
@@ -143,27 +119,63 @@ impl<'b> Builder<'b> {
             );
             return;
         }
+        self.read_kind(&mut ctx, root, kind);
+    }
+
+    /// Read `root` as a `kind` object and build it.
+    fn read_kind(&mut self, ctx: &mut Ctx, root: &Node, kind: Kind) {
         match kind {
             Kind::Deployment => {
                 if let Some(object) = ctx.read::<wire::Deployment>(root, "") {
-                    self.deployment(&mut ctx, object);
+                    self.deployment(ctx, object);
                 }
             }
             Kind::DaemonSet => {
                 if let Some(object) = ctx.read::<wire::DaemonSet>(root, "") {
-                    self.daemon_set(&mut ctx, object);
+                    self.daemon_set(ctx, object);
                 }
             }
             Kind::Node => {
                 if let Some(object) = ctx.read::<wire::Node>(root, "") {
-                    self.node(&mut ctx, object);
+                    self.node(ctx, object);
                 }
             }
             Kind::PodDisruptionBudget => {
                 if let Some(object) = ctx.read::<wire::PodDisruptionBudget>(root, "") {
-                    self.disruption_budget(&mut ctx, object);
+                    self.disruption_budget(ctx, object);
                 }
             }
+        }
+    }
+
+    /// A kind orch does not simulate: skipped with a notice, or an error
+    /// under `--strict` or when it is a near miss of a supported kind.
+    fn unsupported_kind(&mut self, ctx: &mut Ctx, root: &Node, kind: &str, version: &str) {
+        let name = root
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
+        const SUPPORTED: [&str; 4] = ["Deployment", "DaemonSet", "Node", "PodDisruptionBudget"];
+        // A near miss of a supported kind is a typo, never another kind to skip.
+        let hint = crate::suggest::did_you_mean(kind, SUPPORTED);
+        if self.strict || hint.is_some() {
+            let mut message = format!(
+                "Unsupported value: \"{kind}\": supported kinds: {}",
+                SUPPORTED.join(", ")
+            );
+            if let Some(hint) = hint {
+                message.push_str(&format!(" ({hint})"));
+            }
+            ctx.error("kind", message);
+        } else {
+            let at = ctx.source("kind");
+            self.notices.push(Diagnostic {
+                file: at.file,
+                line: at.line,
+                column: at.column,
+                field: String::new(),
+                message: format!("skipping unsupported kind {kind} {name} ({version})"),
+            });
         }
     }
 
@@ -550,269 +562,4 @@ impl<'b> Builder<'b> {
             .sort_by(|a, b| a.id.cmp(&b.id));
         (self.desired, self.notices)
     }
-}
-
-/// `orch.dev/depends-on` from the template's annotations, else the object's.
-fn dependencies(
-    ctx: &mut Ctx,
-    metadata: &wire::ObjectMeta,
-    template: &wire::PodTemplateSpec,
-    namespace: &str,
-) -> Dependencies {
-    let (text, field) = match template.metadata.annotations.get(DEPENDS_ON) {
-        Some(text) => (
-            text,
-            format!("spec.template.metadata.annotations.{DEPENDS_ON}"),
-        ),
-        None => match metadata.annotations.get(DEPENDS_ON) {
-            Some(text) => (text, format!("metadata.annotations.{DEPENDS_ON}")),
-            None => {
-                return Dependencies {
-                    refs: Vec::new(),
-                    field: String::new(),
-                };
-            }
-        },
-    };
-    let mut refs = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match ObjectRef::parse(part, namespace) {
-            Some(reference) if matches!(reference.kind, Kind::Deployment | Kind::DaemonSet) => {
-                refs.push((reference, part.to_string()))
-            }
-            _ => ctx.error(
-                &field,
-                format!("Invalid value: \"{part}\": must be Deployment/<name>, DaemonSet/<name> or Kind/<namespace>/<name>"),
-            ),
-        }
-    }
-    Dependencies { refs, field }
-}
-
-/// Every dependency cycle once, each starting at its smallest member.
-fn cycles(workloads: &[Workload]) -> Vec<Vec<ObjectRef>> {
-    use petgraph::graph::{DiGraph, NodeIndex};
-    let mut graph: DiGraph<&ObjectRef, ()> = DiGraph::new();
-    let index: BTreeMap<&ObjectRef, NodeIndex> = workloads
-        .iter()
-        .map(|w| (&w.id, graph.add_node(&w.id)))
-        .collect();
-    for workload in workloads {
-        for dependency in &workload.depends_on {
-            if let Some(&to) = index.get(dependency) {
-                graph.add_edge(index[&workload.id], to, ());
-            }
-        }
-    }
-    let mut found = Vec::new();
-    for component in petgraph::algo::tarjan_scc(&graph) {
-        let self_loop = component.len() == 1 && graph.contains_edge(component[0], component[0]);
-        if component.len() < 2 && !self_loop {
-            continue;
-        }
-        let members: std::collections::BTreeSet<NodeIndex> = component.iter().copied().collect();
-        let start = *component
-            .iter()
-            .min_by_key(|i| graph[**i])
-            .unwrap_or(&component[0]);
-        // Walk the smallest successor inside the component until we return.
-        let mut path = vec![start];
-        let mut current = start;
-        loop {
-            let mut next: Vec<NodeIndex> = graph
-                .neighbors(current)
-                .filter(|n| members.contains(n))
-                .collect();
-            next.sort_by_key(|n| graph[*n]);
-            let Some(step) = next
-                .iter()
-                .find(|n| **n == start || !path.contains(n))
-                .copied()
-            else {
-                break;
-            };
-            if step == start {
-                break;
-            }
-            path.push(step);
-            current = step;
-        }
-        found.push(path.into_iter().map(|i| graph[i].clone()).collect());
-    }
-    found.sort();
-    found
-}
-
-fn non_negative(ctx: &mut Ctx, path: &str, value: i32) -> u64 {
-    if value < 0 {
-        ctx.error(
-            path,
-            format!("Invalid value: {value}: must be greater than or equal to 0"),
-        );
-    }
-    value.max(0) as u64
-}
-
-/// `spec.strategy` (Deployment) or `spec.updateStrategy` (DaemonSet), defaulted as Kubernetes does.
-fn strategy(
-    ctx: &mut Ctx,
-    path: &str,
-    wire: Option<&wire::DeploymentStrategy>,
-    kind: Kind,
-) -> Strategy {
-    let (types, default_surge, default_unavailable) = match kind {
-        Kind::DaemonSet => (
-            ["RollingUpdate", "OnDelete"],
-            IntOrPercent::Int(0),
-            IntOrPercent::Int(1),
-        ),
-        _ => (
-            ["Recreate", "RollingUpdate"],
-            IntOrPercent::Percent(25),
-            IntOrPercent::Percent(25),
-        ),
-    };
-    let kind_text = wire
-        .and_then(|w| w.kind.as_deref())
-        .unwrap_or("RollingUpdate");
-    let rolling = wire.and_then(|w| w.rolling_update.as_ref());
-    match kind_text {
-        "RollingUpdate" => {
-            let at = join(path, "rollingUpdate");
-            let surge = rolling
-                .and_then(|r| r.max_surge.as_ref())
-                .map_or(Some(default_surge), |v| {
-                    int_or_percent(ctx, &format!("{at}.maxSurge"), v, false)
-                });
-            let unavailable = rolling
-                .and_then(|r| r.max_unavailable.as_ref())
-                .map_or(Some(default_unavailable), |v| {
-                    int_or_percent(ctx, &format!("{at}.maxUnavailable"), v, true)
-                });
-            let (max_surge, max_unavailable) = (
-                surge.unwrap_or(default_surge),
-                unavailable.unwrap_or(default_unavailable),
-            );
-            if surge.is_some()
-                && unavailable.is_some()
-                && is_zero(max_surge)
-                && is_zero(max_unavailable)
-            {
-                ctx.error(
-                    &format!("{at}.maxUnavailable"),
-                    "Invalid value: 0: may not be 0 when `maxSurge` is 0",
-                );
-            }
-            Strategy::RollingUpdate {
-                max_surge,
-                max_unavailable,
-            }
-        }
-        "Recreate" | "OnDelete" if types.contains(&kind_text) => {
-            if rolling.is_some() {
-                ctx.error(
-                    &join(path, "rollingUpdate"),
-                    format!(
-                        "Forbidden: may not be specified when strategy `type` is '{kind_text}'"
-                    ),
-                );
-            }
-            if kind_text == "Recreate" {
-                Strategy::Recreate
-            } else {
-                Strategy::OnDelete
-            }
-        }
-        other => {
-            let mut message = format!(
-                "Unsupported value: \"{other}\": supported values: \"{}\", \"{}\"",
-                types[0], types[1]
-            );
-            if let Some(hint) = crate::suggest::did_you_mean(other, types.iter().copied()) {
-                message.push_str(&format!(" ({hint})"));
-            }
-            ctx.error(&join(path, "type"), message);
-            Strategy::RollingUpdate {
-                max_surge: default_surge,
-                max_unavailable: default_unavailable,
-            }
-        }
-    }
-}
-
-fn is_zero(value: IntOrPercent) -> bool {
-    matches!(value, IntOrPercent::Int(0) | IntOrPercent::Percent(0))
-}
-
-/// An int-or-percent field: non-negative, a valid percent, at most 100% when `capped`.
-fn int_or_percent(
-    ctx: &mut Ctx,
-    path: &str,
-    value: &wire::IntOrString,
-    capped: bool,
-) -> Option<IntOrPercent> {
-    match value {
-        wire::IntOrString::Int(v) if *v < 0 => {
-            ctx.error(
-                path,
-                format!("Invalid value: {v}: must be greater than or equal to 0"),
-            );
-            None
-        }
-        wire::IntOrString::Int(v) => match i32::try_from(*v) {
-            Ok(v) => Some(IntOrPercent::Int(v)),
-            Err(_) => {
-                ctx.error(
-                    path,
-                    format!("Invalid value: {v}: must be a 32-bit integer"),
-                );
-                None
-            }
-        },
-        wire::IntOrString::Str(text) => match IntOrPercent::parse(text) {
-            Some(IntOrPercent::Percent(p)) if capped && p > 100 => {
-                ctx.error(
-                    path,
-                    format!("Invalid value: \"{text}\": must not be greater than 100%"),
-                );
-                None
-            }
-            Some(parsed) => Some(parsed),
-            None => {
-                ctx.error(
-                    path,
-                    format!(
-                        "Invalid value: \"{text}\": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"
-                    ),
-                );
-                None
-            }
-        },
-    }
-}
-
-const DNS1123_LABEL: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const DNS1123_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-
-fn is_label(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !text.starts_with('-')
-        && !text.ends_with('-')
-}
-
-fn dns_label(text: &str) -> Option<String> {
-    if text.len() > 63 {
-        return Some("must be no more than 63 characters".into());
-    }
-    (!is_label(text)).then(|| DNS1123_LABEL.to_string())
-}
-
-fn dns_subdomain(text: &str) -> Option<String> {
-    if text.len() > 253 {
-        return Some("must be no more than 253 characters".into());
-    }
-    (!text.split('.').all(is_label)).then(|| DNS1123_SUBDOMAIN.to_string())
 }

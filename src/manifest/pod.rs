@@ -9,8 +9,8 @@ use crate::model::labels::{
     SelectorOperator,
 };
 use crate::model::pod::{
-    NodeAffinity, PodAffinityTerm, PodSpec, PreferredSchedulingTerm, Simulate, TolerationEffect,
-    TolerationOperator, WhenUnsatisfiable,
+    Affinity, NodeAffinity, PodAffinityTerm, PodSpec, PreferredSchedulingTerm, Simulate,
+    TolerationEffect, TolerationOperator, WhenUnsatisfiable,
 };
 use crate::model::resources::{
     CPU, DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST, MEMORY, Resources, parse_amount,
@@ -44,16 +44,8 @@ pub(super) fn pod_spec(
     if template.spec.is_some() && spec.containers.is_empty() {
         ctx.error(&at("spec.containers"), "Required value");
     }
-    for (field, containers) in [
-        ("containers", &spec.containers),
-        ("initContainers", &spec.init_containers),
-    ] {
-        for (i, container) in containers.iter().enumerate() {
-            if container.name.as_deref().is_none_or(str::is_empty) {
-                ctx.error(&at(&format!("spec.{field}[{i}].name")), "Required value");
-            }
-        }
-    }
+    validate_container_names(ctx, &at("spec"), spec);
+    // An orch annotation of the template, else of the object, with its field path.
     let annotation = |key: &str| {
         template
             .metadata
@@ -66,51 +58,12 @@ pub(super) fn pod_spec(
                     .map(|v| (v, format!("metadata.annotations.{key}")))
             })
     };
-
     let (requests, non_zero_requests) = requests(ctx, &at("spec"), spec);
     let mut affinity = spec.affinity.clone().unwrap_or_default();
     if let Some((text, field)) = annotation(DATA_LOCALITY) {
-        match text.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                let node_affinity = affinity
-                    .node_affinity
-                    .get_or_insert_with(NodeAffinity::default);
-                node_affinity
-                    .preferred_during_scheduling_ignored_during_execution
-                    .push(PreferredSchedulingTerm {
-                        weight: DATA_LOCALITY_WEIGHT,
-                        preference: NodeSelectorTerm {
-                            match_expressions: vec![NodeSelectorRequirement {
-                                key: key.trim().to_string(),
-                                operator: NodeSelectorOperator::In,
-                                values: vec![value.trim().to_string()],
-                            }],
-                            match_fields: Vec::new(),
-                        },
-                    });
-            }
-            _ => ctx.error(
-                &field,
-                format!("Invalid value: \"{text}\": must be <label-key>=<value>"),
-            ),
-        }
+        data_locality(ctx, &field, text, &mut affinity);
     }
-    let simulate = annotation(SIMULATE).and_then(|(text, field)| {
-        let parsed = match text.as_str() {
-            "never-ready" => Some(Simulate::NeverReady),
-            other => other
-                .strip_prefix("crash-after=")
-                .and_then(parse_duration)
-                .map(Simulate::CrashAfter),
-        };
-        if parsed.is_none() {
-            ctx.error(
-                &field,
-                format!("Invalid value: \"{text}\": must be never-ready or crash-after=<duration>"),
-            );
-        }
-        parsed
-    });
+    let simulate = annotation(SIMULATE).and_then(|(text, field)| simulate(ctx, &field, text));
     let ready_after = match annotation(READY_AFTER) {
         Some((text, field)) => parse_duration(text).unwrap_or_else(|| {
             ctx.error(
@@ -119,22 +72,11 @@ pub(super) fn pod_spec(
             );
             1
         }),
-        None => spec
-            .containers
-            .iter()
-            .find_map(|c| c.readiness_probe.as_ref())
-            .map_or(1, |probe| {
-                let delay = i64::from(probe.initial_delay_seconds.unwrap_or(0).max(0));
-                let period = i64::from(probe.period_seconds.unwrap_or(10).max(1));
-                let successes = i64::from(probe.success_threshold.unwrap_or(1).max(1));
-                (delay + period * successes) as u64
-            }),
+        None => probe_ready_after(spec),
     };
-
     validate_tolerations(ctx, &at("spec.tolerations"), spec);
     validate_spread(ctx, &at("spec.topologySpreadConstraints"), spec);
     validate_affinity(ctx, &at("spec.affinity"), &affinity);
-
     PodSpec {
         namespace: namespace.to_string(),
         labels: template.metadata.labels.clone(),
@@ -149,6 +91,84 @@ pub(super) fn pod_spec(
         owner_selector: None,
         simulate,
     }
+}
+
+/// Every container and init container has a name.
+fn validate_container_names(ctx: &mut Ctx, spec_path: &str, spec: &wire::PodSpec) {
+    for (field, containers) in [
+        ("containers", &spec.containers),
+        ("initContainers", &spec.init_containers),
+    ] {
+        for (i, container) in containers.iter().enumerate() {
+            if container.name.as_deref().is_none_or(str::is_empty) {
+                ctx.error(
+                    &join(spec_path, &format!("{field}[{i}].name")),
+                    "Required value",
+                );
+            }
+        }
+    }
+}
+
+/// `orch.dev/data-locality: <label-key>=<value>`: a preferred node affinity
+/// term of weight 50.
+fn data_locality(ctx: &mut Ctx, field: &str, text: &str, affinity: &mut Affinity) {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            let node_affinity = affinity
+                .node_affinity
+                .get_or_insert_with(NodeAffinity::default);
+            node_affinity
+                .preferred_during_scheduling_ignored_during_execution
+                .push(PreferredSchedulingTerm {
+                    weight: DATA_LOCALITY_WEIGHT,
+                    preference: NodeSelectorTerm {
+                        match_expressions: vec![NodeSelectorRequirement {
+                            key: key.trim().to_string(),
+                            operator: NodeSelectorOperator::In,
+                            values: vec![value.trim().to_string()],
+                        }],
+                        match_fields: Vec::new(),
+                    },
+                });
+        }
+        _ => ctx.error(
+            field,
+            format!("Invalid value: \"{text}\": must be <label-key>=<value>"),
+        ),
+    }
+}
+
+/// `orch.dev/simulate: never-ready | crash-after=<duration>`.
+fn simulate(ctx: &mut Ctx, field: &str, text: &str) -> Option<Simulate> {
+    let parsed = match text {
+        "never-ready" => Some(Simulate::NeverReady),
+        other => other
+            .strip_prefix("crash-after=")
+            .and_then(parse_duration)
+            .map(Simulate::CrashAfter),
+    };
+    if parsed.is_none() {
+        ctx.error(
+            field,
+            format!("Invalid value: \"{text}\": must be never-ready or crash-after=<duration>"),
+        );
+    }
+    parsed
+}
+
+/// Seconds to ready from the first readiness probe:
+/// `initialDelaySeconds + periodSeconds × successThreshold` (else 1).
+fn probe_ready_after(spec: &wire::PodSpec) -> u64 {
+    spec.containers
+        .iter()
+        .find_map(|c| c.readiness_probe.as_ref())
+        .map_or(1, |probe| {
+            let delay = i64::from(probe.initial_delay_seconds.unwrap_or(0).max(0));
+            let period = i64::from(probe.period_seconds.unwrap_or(10).max(1));
+            let successes = i64::from(probe.success_threshold.unwrap_or(1).max(1));
+            (delay + period * successes) as u64
+        })
 }
 
 pub(super) fn join(path: &str, field: &str) -> String {
