@@ -260,85 +260,25 @@ impl<'a> Input<'a> {
         let mut skipped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         let mut pods = Vec::new();
         for pod in self.of_kind("Pod") {
-            let namespace = pod.namespace();
-            let phase = pod.str(&["status", "phase"]).unwrap_or("Pending");
-            if !matches!(phase, "Running" | "Pending") {
-                skipped
-                    .entry(format!("finished ({phase})"))
-                    .or_default()
-                    .push(pod.name());
-                continue;
-            }
-            if at(pod.root, &["metadata", "deletionTimestamp"]).is_some() {
-                skipped
-                    .entry("terminating".into())
-                    .or_default()
-                    .push(pod.name());
-                continue;
-            }
-            let labels = pod.labels();
-            let owner = pod.owners().into_iter().next();
-            let (id, key) = match owner {
-                Some(("ReplicaSet", replica_set)) => {
-                    let hash = labels.get("pod-template-hash").cloned();
-                    let deployment = match self.get("ReplicaSet", namespace, replica_set) {
-                        Some(rs) => rs
-                            .owners()
-                            .into_iter()
-                            .find(|(kind, _)| *kind == "Deployment")
-                            .map(|(_, name)| name.to_string()),
-                        None => hash.as_ref().and_then(|h| {
-                            replica_set
-                                .strip_suffix(&format!("-{h}"))
-                                .map(str::to_string)
-                        }),
-                    };
-                    let Some(deployment) = deployment else {
-                        skipped
-                            .entry(format!(
-                                "owned by ReplicaSet {replica_set}, which no Deployment owns"
-                            ))
-                            .or_default()
-                            .push(pod.name());
-                        continue;
-                    };
-                    (
-                        ObjectRef::new(Kind::Deployment, namespace, &deployment),
-                        hash,
-                    )
-                }
-                Some(("DaemonSet", daemon_set)) => (
-                    ObjectRef::new(Kind::DaemonSet, namespace, daemon_set),
-                    labels.get("controller-revision-hash").cloned(),
-                ),
-                Some((kind, _)) => {
-                    skipped
-                        .entry(format!("owned by a {kind}"))
-                        .or_default()
-                        .push(pod.name());
-                    continue;
-                }
-                None => {
-                    skipped
-                        .entry("without an owner".into())
-                        .or_default()
-                        .push(pod.name());
+            let attributed = not_running(pod)
+                .map_or_else(|| self.owner_of(pod), Err)
+                .and_then(|(id, key)| match declared.contains(&id) {
+                    true => Ok((id, key)),
+                    false => Err(format!("of {id}, which is not in the input")),
+                });
+            let (id, key) = match attributed {
+                Ok(found) => found,
+                Err(why) => {
+                    skipped.entry(why).or_default().push(pod.name());
                     continue;
                 }
             };
-            if !declared.contains(&id) {
-                skipped
-                    .entry(format!("of {id}, which is not in the input"))
-                    .or_default()
-                    .push(pod.name());
-                continue;
-            }
             if let Some(node) = pod.str(&["spec", "nodeName"])
                 && !node_names.contains(node)
             {
                 diagnostics.push(pod.error(
                     "spec.nodeName",
-                    format!("Invalid value: \"{node}\": pod {}/{} is bound to a node that is not in the input", namespace, pod.name()),
+                    format!("Invalid value: \"{node}\": pod {}/{} is bound to a node that is not in the input", pod.namespace(), pod.name()),
                 ));
                 continue;
             }
@@ -358,6 +298,55 @@ impl<'a> Input<'a> {
         }
         pods
     }
+
+    /// The workload a pod belongs to (a Deployment through its ReplicaSet,
+    /// or a DaemonSet) and its revision key, or why it belongs to none.
+    fn owner_of(&self, pod: &Object<'a>) -> Result<(ObjectRef, Option<String>), String> {
+        let (namespace, labels) = (pod.namespace(), pod.labels());
+        match pod.owners().into_iter().next() {
+            Some(("ReplicaSet", replica_set)) => {
+                let hash = labels.get("pod-template-hash").cloned();
+                let deployment = match self.get("ReplicaSet", namespace, replica_set) {
+                    Some(rs) => rs
+                        .owners()
+                        .into_iter()
+                        .find(|(kind, _)| *kind == "Deployment")
+                        .map(|(_, name)| name.to_string()),
+                    None => hash.as_ref().and_then(|h| {
+                        replica_set
+                            .strip_suffix(&format!("-{h}"))
+                            .map(str::to_string)
+                    }),
+                };
+                match deployment {
+                    Some(deployment) => Ok((
+                        ObjectRef::new(Kind::Deployment, namespace, &deployment),
+                        hash,
+                    )),
+                    None => Err(format!(
+                        "owned by ReplicaSet {replica_set}, which no Deployment owns"
+                    )),
+                }
+            }
+            Some(("DaemonSet", daemon_set)) => Ok((
+                ObjectRef::new(Kind::DaemonSet, namespace, daemon_set),
+                labels.get("controller-revision-hash").cloned(),
+            )),
+            Some((kind, _)) => Err(format!("owned by a {kind}")),
+            None => Err("without an owner".into()),
+        }
+    }
+}
+
+/// Why a pod neither runs nor waits to run (finished, or terminating).
+fn not_running(pod: &Object) -> Option<String> {
+    let phase = pod.str(&["status", "phase"]).unwrap_or("Pending");
+    if !matches!(phase, "Running" | "Pending") {
+        return Some(format!("finished ({phase})"));
+    }
+    at(pod.root, &["metadata", "deletionTimestamp"])
+        .is_some()
+        .then(|| "terminating".to_string())
 }
 
 fn plural(count: usize) -> &'static str {
