@@ -11,10 +11,10 @@ use crate::model::pod::{PodSpec, WhenUnsatisfiable};
 use crate::scheduler::Signature;
 use crate::scheduler::plugins::inter_pod_affinity::{contributions, preferred, required, resolve};
 use crate::scheduler::plugins::pod_topology_spread::{
-    Constraint, HOSTNAME, constraints, system_defaults,
+    Constraint, HOSTNAME, constraints, selects_node, system_defaults, tolerates_node,
 };
 use crate::scheduler::plugins::terms::Term;
-use crate::scheduler::snapshot::{ReplicaGroup, Snapshot};
+use crate::scheduler::snapshot::{NodeInfo, ReplicaGroup, Snapshot};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -233,7 +233,22 @@ impl Frame {
         c: &Constraints,
     ) -> Frame {
         let n = statics.ok.len();
-        let includes = |c: &Constraint, node: usize| c.includes(pod, &snapshot.nodes[node]);
+        // Each node's two inclusion answers, asked once for all constraints.
+        let ask = |honored: bool, question: fn(&PodSpec, &NodeInfo) -> bool| -> Vec<bool> {
+            match honored {
+                true => snapshot
+                    .nodes
+                    .iter()
+                    .map(|node| question(pod, node))
+                    .collect(),
+                false => Vec::new(),
+            }
+        };
+        let all = c.hard.iter().chain(&c.soft);
+        let selects = ask(all.clone().any(|c| c.honor_affinity), selects_node);
+        let tolerates = ask(all.clone().any(|c| c.honor_taints), tolerates_node);
+        let includes =
+            |c: &Constraint, node: usize| c.includes_by(|| selects[node], || tolerates[node]);
         let has_all = |keys_of: &[usize]| -> Vec<bool> {
             (0..n)
                 .map(|node| keys_of.iter().all(|&k| keys[k].domain[node] != u32::MAX))

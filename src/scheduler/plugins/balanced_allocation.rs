@@ -45,6 +45,11 @@ impl ScorePlugin for BalancedAllocation {
 
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
         let node = &snapshot.nodes[node];
-        balanced_score(&node.requested, &pod.requests, &node.allocatable.resources)
+        let (used, wanted) = (&node.requested, &pod.requests);
+        let capacity = &node.allocatable.resources;
+        balanced(
+            (used.milli_cpu + wanted.milli_cpu, capacity.milli_cpu),
+            (used.memory + wanted.memory, capacity.memory),
+        )
     }
 }

@@ -180,11 +180,12 @@ impl ScorePlugin for NodeResourcesFit {
 
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
         let node = &snapshot.nodes[node];
-        resource_score(
+        let (used, wanted) = (&node.non_zero_requested, &pod.non_zero_requests);
+        let capacity = &node.allocatable.resources;
+        scored(
             self.strategy,
-            &node.non_zero_requested,
-            &pod.non_zero_requests,
-            &node.allocatable.resources,
+            (used.milli_cpu + wanted.milli_cpu, capacity.milli_cpu),
+            (used.memory + wanted.memory, capacity.memory),
         )
     }
 }

@@ -56,19 +56,33 @@ impl Constraint {
 
     /// `matchNodeInclusionPolicies`.
     pub(crate) fn includes(&self, pod: &PodSpec, node: &NodeInfo) -> bool {
-        if self.honor_affinity && !pod.matches_node_selector(&node.name, &node.labels) {
-            return false;
-        }
-        if self.honor_taints
-            && node.taints.iter().any(|t| {
-                matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
-                    && !tolerates_all(&pod.tolerations, t)
-            })
-        {
-            return false;
-        }
-        true
+        self.includes_by(|| selects_node(pod, node), || tolerates_node(pod, node))
     }
+
+    /// `matchNodeInclusionPolicies` from the node's two answers, asked
+    /// only when the constraint's policies honor them.
+    pub(crate) fn includes_by(
+        &self,
+        selects: impl FnOnce() -> bool,
+        tolerates: impl FnOnce() -> bool,
+    ) -> bool {
+        (!self.honor_affinity || selects()) && (!self.honor_taints || tolerates())
+    }
+}
+
+/// The nodeAffinity policy's question: the pod's node selector and
+/// required node affinity match the node.
+pub(crate) fn selects_node(pod: &PodSpec, node: &NodeInfo) -> bool {
+    pod.matches_node_selector(&node.name, &node.labels)
+}
+
+/// The nodeTaints policy's question: the pod tolerates every NoSchedule and
+/// NoExecute taint of the node.
+pub(crate) fn tolerates_node(pod: &PodSpec, node: &NodeInfo) -> bool {
+    !node.taints.iter().any(|t| {
+        matches!(t.effect, TaintEffect::NoSchedule | TaintEffect::NoExecute)
+            && !tolerates_all(&pod.tolerations, t)
+    })
 }
 
 pub fn constraints(pod: &PodSpec, mode: WhenUnsatisfiable) -> Vec<Constraint> {
