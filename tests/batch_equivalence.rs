@@ -22,7 +22,7 @@ use orch::manifest::pod_spec_from_template;
 use orch::model::pod::{PodSpec, Taint, TaintEffect};
 use orch::model::resources::Allocatable;
 use orch::model::state::{NodeSource, NodeState};
-use orch::scheduler::batch::Batch;
+use orch::scheduler::batch::{Batch, PlainReason};
 use orch::scheduler::snapshot::{NodeInfo, Snapshot};
 use orch::scheduler::{
     CycleState, FilterPlugin, FitError, Placement, Reads, Reason, Scheduler, ScorePlugin,
@@ -600,7 +600,7 @@ proptest! {
         let stats = check_with(&scheduler, &nodes, &runs, coarse_limit)?;
         let plain: usize = stats.plain_replicas.values().sum();
         prop_assert_eq!(stats.batched_replicas + plain, runs.iter().map(|r| r.1).sum::<usize>());
-        prop_assert!(!stats.plain_replicas.keys().any(|r| r.contains("Web") || r.contains("Fewest")));
+        prop_assert!(!stats.plain_replicas.keys().any(|r| matches!(r, PlainReason::Plugin(_))));
     }
 }
 
@@ -710,5 +710,8 @@ fn an_undeclared_plugin_takes_the_plain_path_and_is_counted() {
     let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated).with_filter(Box::new(Opaque));
     let stats = check_with(&scheduler, &nodes, &[(shape, 12)], 32).unwrap();
     assert_eq!(stats.batched_replicas, 0);
-    assert_eq!(stats.plain_replicas.get("Opaque"), Some(&12));
+    assert_eq!(
+        stats.plain_replicas.get(&PlainReason::Plugin("Opaque")),
+        Some(&12)
+    );
 }

@@ -268,7 +268,7 @@ pub fn scheduling(stats: &crate::scheduler::batch::Stats) -> String {
 #[cfg(test)]
 mod scheduling_tests {
     use super::scheduling;
-    use crate::scheduler::batch::Stats;
+    use crate::scheduler::batch::{PlainReason, Stats};
 
     #[test]
     fn scheduling_line_counts_batched_runs_and_each_plain_reason() {
@@ -281,12 +281,18 @@ mod scheduling_tests {
             scheduling(&stats),
             "scheduling: 40 replica(s) in 3 batched run(s), 0 one by one"
         );
-        stats.plain_replicas.insert("pinned to named nodes", 5);
-        stats.plain_replicas.insert("required pod affinity", 2);
+        stats.plain_replicas.insert(PlainReason::Pinned, 5);
+        stats
+            .plain_replicas
+            .insert(PlainReason::RequiredPodAffinity, 2);
+        stats
+            .plain_replicas
+            .insert(PlainReason::Plugin("Opaque"), 1);
         assert_eq!(
             scheduling(&stats),
-            "scheduling: 40 replica(s) in 3 batched run(s), 7 one by one \
-             (5 pinned to named nodes, 2 required pod affinity)"
+            "scheduling: 40 replica(s) in 3 batched run(s), 8 one by one \
+             (1 plugin Opaque does not declare what it reads, 5 pinned to named nodes, \
+             2 required pod affinity)"
         );
     }
 }

@@ -6,7 +6,7 @@
 
 use super::keys::{Counter, GroupIndex, Key, KeyTable, add_group, counter_for, new_counter};
 use super::statics::Statics;
-use super::{Batch, HashMap};
+use super::{Batch, HashMap, PlainReason};
 use crate::model::pod::{PodSpec, WhenUnsatisfiable};
 use crate::scheduler::Signature;
 use crate::scheduler::plugins::inter_pod_affinity::{contributions, preferred, required, resolve};
@@ -101,10 +101,10 @@ impl Counting {
         statics: &Statics,
         pod: &PodSpec,
         snapshot: &Snapshot,
-    ) -> Result<Counting, &'static str> {
+    ) -> Result<Counting, PlainReason> {
         let roles = &batch.roles;
         if roles.affinity_filter && !required(&pod.affinity.pod_affinity).is_empty() {
-            return Err("required pod affinity");
+            return Err(PlainReason::RequiredPodAffinity);
         }
         let (spread_filter, spread_score) = (roles.spread_filter, roles.spread_weight.is_some());
         let (affinity_filter, affinity_score) =
@@ -342,7 +342,7 @@ fn spread_scores(
     snapshot: &Snapshot,
     table: &mut KeyTable,
     counters: &mut Vec<Counter>,
-) -> Result<Vec<SpreadScore>, &'static str> {
+) -> Result<Vec<SpreadScore>, PlainReason> {
     let mut scores = Vec::new();
     for (s, c) in c.soft.iter().enumerate() {
         let hostname = c.key == HOSTNAME;
@@ -357,7 +357,7 @@ fn spread_scores(
         } else {
             let key = table.get(Some(&c.key));
             if !table.keys[key].coarse {
-                return Err("spread scoring over many domains");
+                return Err(PlainReason::SpreadOverManyDomains);
             }
             let counter = new_counter(key, table, counters);
             let counts_here = frame.soft[s].clone();

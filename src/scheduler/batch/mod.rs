@@ -57,6 +57,31 @@ type HashMap<K, V> = FxHashMap<K, V>;
 /// Keys with at most this many values are coarse: a node's domain is part of its profile.
 const COARSE_DOMAINS: usize = 32;
 
+/// Why a run of replicas takes the plain path, one replica at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlainReason {
+    /// The profile holds this plugin, which does not say what it reads.
+    Plugin(&'static str),
+    /// The pod names its nodes (`spec.nodeName`, a DaemonSet replica's
+    /// `metadata.name` affinity): filtering those alone is cheaper.
+    Pinned,
+    /// Required pod affinity.
+    RequiredPodAffinity,
+    /// Spread scoring over a key with many domains other than the hostname.
+    SpreadOverManyDomains,
+}
+
+impl std::fmt::Display for PlainReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlainReason::Plugin(name) => write!(f, "plugin {name} does not declare what it reads"),
+            PlainReason::Pinned => f.write_str("pinned to named nodes"),
+            PlainReason::RequiredPodAffinity => f.write_str("required pod affinity"),
+            PlainReason::SpreadOverManyDomains => f.write_str("spread scoring over many domains"),
+        }
+    }
+}
+
 /// How the replicas of a pass were scheduled: in batches, or one by one on
 /// the plain path and why (shown by `--verbose` and `orch bench run`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,7 +89,7 @@ pub struct Stats {
     pub batched_runs: usize,
     pub batched_replicas: usize,
     /// Replicas scheduled one by one, by the reason their run could not be batched.
-    pub plain_replicas: BTreeMap<&'static str, usize>,
+    pub plain_replicas: BTreeMap<PlainReason, usize>,
 }
 
 impl Stats {
@@ -73,7 +98,7 @@ impl Stats {
         self.batched_runs += other.batched_runs;
         self.batched_replicas += other.batched_replicas;
         for (reason, count) in &other.plain_replicas {
-            *self.plain_replicas.entry(reason).or_insert(0) += count;
+            *self.plain_replicas.entry(*reason).or_insert(0) += count;
         }
     }
 }
@@ -200,14 +225,14 @@ impl<'s> Batch<'s> {
     }
 
     /// Why a run of `pod` cannot be batched before its model is built.
-    fn plain_reason(&self, pod: &PodSpec, snapshot: &Snapshot) -> Option<&'static str> {
+    fn plain_reason(&self, pod: &PodSpec, snapshot: &Snapshot) -> Option<PlainReason> {
         if let Some(plugin) = self.roles.unbatched {
-            return Some(plugin);
+            return Some(PlainReason::Plugin(plugin));
         }
         // Pods pinned to named nodes are cheaper on the plain path, which
         // filters those nodes alone.
         if super::pinned_nodes(pod, snapshot).is_some() {
-            return Some("pinned to named nodes");
+            return Some(PlainReason::Pinned);
         }
         None
     }

@@ -81,7 +81,7 @@ impl Model {
         pod: &PodSpec,
         snapshot: &Snapshot,
         count: usize,
-    ) -> Result<Model, &'static str> {
+    ) -> Result<Model, super::PlainReason> {
         let statics = batch
             .statics
             .get(batch.scheduler, &batch.roles, pod, snapshot);
