@@ -2,9 +2,7 @@
 //! naming the file (and line:col and field where there is one), and leaves
 //! the state file byte-identical.
 
-mod common;
-
-use common::{Cluster, node};
+use crate::common::{Cluster, node};
 
 const GOOD: &str = "apiVersion: apps/v1
 kind: Deployment

@@ -2,9 +2,7 @@
 //! (parsed back and checked against the JUnit shape), and the `plan -o json`
 //! field set that CI scripts rely on.
 
-mod common;
-
-use common::{Cluster, deployment, node};
+use crate::common::{Cluster, deployment, node};
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;

@@ -1,8 +1,6 @@
 //! End-to-end: the real `orch` binary in a temporary directory.
 
-mod common;
-
-use common::{Cluster, deployment, node, nodes_on};
+use crate::common::{Cluster, deployment, node, nodes_on};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;

@@ -4,9 +4,7 @@
 //! update: one waits (`--wait-lock`) or is refused with the holder's pid, and
 //! a killed holder's lock is released by the operating system.
 
-mod common;
-
-use common::Cluster;
+use crate::common::Cluster;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

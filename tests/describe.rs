@@ -1,9 +1,7 @@
 //! `orch describe node|workload|replica` on the example platform: the lines
 //! a kubectl user looks for, aligned as kubectl aligns them, and the events.
 
-mod common;
-
-use common::Cluster;
+use crate::common::Cluster;
 
 fn text(cluster: &Cluster, args: &[&str]) -> String {
     let output = cluster.orch().args(args).output().unwrap();

@@ -1,9 +1,7 @@
 //! End-to-end: `orch node drain N --dry-run`, the preview of a drain, against
 //! the drain itself.
 
-mod common;
-
-use common::{Cluster, deployment, node};
+use crate::common::{Cluster, deployment, node};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;

@@ -1,9 +1,7 @@
 //! The loop that keeps things running: crashes, full nodes, node loss, drift
 //! and drains, injected with the real binary on the example platform.
 
-mod common;
-
-use common::{Cluster, deployment, node, nodes_on};
+use crate::common::{Cluster, deployment, node, nodes_on};
 use predicates::prelude::*;
 use serde_json::Value;
 

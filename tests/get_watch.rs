@@ -2,9 +2,7 @@
 //! change the state, and `orch watch --show`. Every wait is bounded; the
 //! background process is killed if a test fails.
 
-mod common;
-
-use common::{Cluster, eventually};
+use crate::common::{Cluster, eventually};
 use serde_json::Value;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};

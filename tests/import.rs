@@ -1,9 +1,7 @@
 //! End-to-end: `orch import` of a live cluster export (`kubectl get … -o yaml`),
 //! then `plan` with the cluster's own manifests.
 
-mod common;
-
-use common::Cluster;
+use crate::common::Cluster;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;

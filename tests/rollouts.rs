@@ -2,9 +2,7 @@
 //! unavailability, bad versions stopped at the deadline, --atomic, Recreate,
 //! deadlock, undo, pause/resume, DaemonSets, dependency order.
 
-mod common;
-
-use common::{Cluster, node};
+use crate::common::{Cluster, node};
 use predicates::prelude::*;
 use serde_json::Value;
 

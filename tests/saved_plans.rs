@@ -1,8 +1,7 @@
 //! Saved plans end to end: `plan --out FILE` then `apply FILE` does exactly
 //! the recorded steps and nothing else, or refuses with the state untouched.
 
-mod common;
-use common::Cluster;
+use crate::common::Cluster;
 use serde_json::Value;
 use std::fs;
 

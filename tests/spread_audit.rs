@@ -2,8 +2,7 @@
 //! placed while the old ones still counted ends skewed beyond maxSkew, and
 //! plan and apply say so with the numbers; a balanced state says nothing.
 
-mod common;
-use common::Cluster;
+use crate::common::{self, Cluster};
 
 const NODES: &str = "apiVersion: v1
 kind: Node

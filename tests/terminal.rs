@@ -1,9 +1,7 @@
 //! What a person at a terminal gets besides the data: colour in `plan`
 //! tables (and only there), shell completions and the manual page.
 
-mod common;
-
-use common::Cluster;
+use crate::common::Cluster;
 use std::process::Output;
 
 const ESC: &str = "\x1b[";

@@ -2,9 +2,7 @@
 //! manifest edits, a broken manifest, a fault from another process, SIGTERM.
 //! Every wait is bounded; the watcher is killed if a test fails.
 
-mod common;
-
-use common::{Cluster, eventually};
+use crate::common::{Cluster, eventually};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

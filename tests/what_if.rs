@@ -2,9 +2,7 @@
 //! and on small fleets whose answers can be worked out by hand. Neither
 //! command ever writes the state.
 
-mod common;
-
-use common::{Cluster, deployment, node};
+use crate::common::{Cluster, deployment, node};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;

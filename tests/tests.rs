@@ -1,0 +1,58 @@
+//! The integration tests, one binary with a module per story (as ripgrep's
+//! `tests/tests.rs`): one link step instead of one per file. Each module runs
+//! the real `orch` binary or the pure core; `common` holds the shared cluster
+//! directory and the manifest builders.
+//!
+//! Cargo.toml sets `autotests = false`, so a new file in `tests/` is built
+//! only when it is declared here (or as its own `[[test]]`);
+//! `every_test_file_is_built` fails when one is forgotten.
+//! `batch_equivalence` and `k8s_conformance` stay separate binaries.
+
+mod common;
+
+mod bad_input;
+mod ci;
+mod cli;
+mod crash_safety;
+mod describe;
+mod drain_preview;
+mod faults;
+mod fuzz_properties;
+mod get_watch;
+mod import;
+mod loop_core;
+mod placement_properties;
+mod rollouts;
+mod saved_plans;
+mod scheduling;
+mod spread_audit;
+mod terminal;
+mod watch;
+mod what_if;
+
+/// `autotests = false` would silently skip a test file nobody declares.
+#[test]
+fn every_test_file_is_built() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let declared = std::fs::read_to_string(root.join("tests/tests.rs")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut forgotten = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        let (Some(stem), Some("rs")) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        let module = format!("\nmod {stem};\n");
+        let own_binary = format!("path = \"tests/{stem}.rs\"");
+        if stem != "tests" && !declared.contains(&module) && !manifest.contains(&own_binary) {
+            forgotten.push(stem.to_string());
+        }
+    }
+    assert!(
+        forgotten.is_empty(),
+        "files in tests/ that no test binary builds: {forgotten:?}; declare each as `mod NAME;` here"
+    );
+}
