@@ -3,7 +3,8 @@
 yanked-version check (RustSec's advisory database lives on GitHub, which CI
 cannot reach; see DEPENDENCIES.md for the review that stands in for it).
 
-For every package in Cargo.lock:
+For every package in Cargo.lock (`--all-features`, so that the optional
+k8s-openapi of the `conformance` feature is checked too):
   - its source is crates.io (no git or path dependencies sneak in);
   - its licence expression is satisfied by the allow-list below;
   - its locked version is not yanked on crates.io (read from the sparse index).
@@ -114,7 +115,7 @@ def main():
     selftest()
     metadata = json.loads(
         subprocess.run(
-            ["cargo", "metadata", "--format-version", "1", "--locked"],
+            ["cargo", "metadata", "--format-version", "1", "--locked", "--all-features"],
             check=True,
             capture_output=True,
             text=True,
