@@ -137,7 +137,7 @@ fn cases() -> Vec<Case> {
 #[test]
 fn the_bad_input_catalogue() {
     let cluster = Cluster::new();
-    cluster.write("ok.yaml", &node("n1", "4", "", ""));
+    cluster.write("ok.yaml", &node("n1").cpu("4").yaml());
     cluster.run(&["apply", "-f", "ok.yaml", "-q"]).success();
     let state = cluster.state_bytes();
     let cases = cases();
@@ -189,7 +189,7 @@ fn the_bad_input_catalogue() {
 #[test]
 fn odd_paths_and_state_files_are_refused() {
     let cluster = Cluster::new();
-    cluster.write("ok.yaml", &node("n1", "4", "", ""));
+    cluster.write("ok.yaml", &node("n1").cpu("4").yaml());
     cluster.run(&["apply", "-f", "ok.yaml", "-q"]).success();
     let state = cluster.state_bytes();
     // A directory without manifests, a missing file, a symlink loop.
@@ -205,7 +205,7 @@ fn odd_paths_and_state_files_are_refused() {
     #[cfg(unix)]
     {
         std::fs::create_dir_all(cluster.path("looped/inner")).unwrap();
-        cluster.write("looped/inner/n.yaml", &node("n2", "4", "", ""));
+        cluster.write("looped/inner/n.yaml", &node("n2").cpu("4").yaml());
         std::os::unix::fs::symlink(cluster.path("looped"), cluster.path("looped/inner/back"))
             .unwrap();
         cluster

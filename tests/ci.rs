@@ -2,7 +2,7 @@
 //! (parsed back and checked against the JUnit shape), and the `plan -o json`
 //! field set that CI scripts rely on.
 
-use crate::common::{Cluster, deployment, node};
+use crate::common::{Cluster, deployment, node, yaml};
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
@@ -29,7 +29,7 @@ fn stdout_lines(output: &std::process::Output) -> Vec<String> {
 fn web(replicas: i32, cpu: &str) -> String {
     format!(
         "# The web tier.\n# Two lines of comment before it.\n{}",
-        deployment("web", replicas, cpu, "")
+        deployment("web").replicas(replicas).cpu(cpu).yaml()
     )
 }
 
@@ -100,7 +100,7 @@ fn two_manifest_errors_are_two_error_annotations_at_their_lines() {
 #[test]
 fn a_blocked_workload_is_an_error_at_its_declaration_and_exits_3() {
     let cluster = Cluster::new();
-    cluster.write("manifests/nodes.yaml", &node("n1", "2", "", ""));
+    cluster.write("manifests/nodes.yaml", &node("n1").cpu("2").yaml());
     let text = web(3, "1");
     cluster.write("manifests/apps/web.yaml", &text);
     let kind_line = line_of(&text, "kind: Deployment");
@@ -156,12 +156,11 @@ fn other_failures_dependency_waits_and_converged_runs_are_annotated_as_such() {
 
     cluster.write(
         "m.yaml",
-        &(node("n1", "2", "", "")
-            + &deployment("db", 3, "1", "")
-            + &deployment("api", 1, "100m", "").replace(
-                "metadata:\n  name: api\n",
-                "metadata:\n  name: api\n  annotations: {orch.dev/depends-on: Deployment/db}\n",
-            )),
+        &yaml(&[
+            &node("n1").cpu("2"),
+            &deployment("db").replicas(3).cpu("1"),
+            &deployment("api").cpu("100m").depends_on("Deployment/db"),
+        ]),
     );
     let output = cluster
         .orch()
@@ -198,7 +197,10 @@ fn other_failures_dependency_waits_and_converged_runs_are_annotated_as_such() {
 
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &deployment("web", 2, "500m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &deployment("web").replicas(2).cpu("500m"),
+        ]),
     );
     let output = cluster
         .orch()
@@ -241,7 +243,8 @@ fn annotations_escape_percent_newline_colon_and_comma() {
 #[test]
 fn skipped_kinds_are_warnings_and_other_commands_refuse_github_output() {
     let cluster = Cluster::new();
-    let text = node("n1", "4", "", "") + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n";
+    let text =
+        node("n1").cpu("4").yaml() + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n";
     cluster.write("m.yaml", &text);
     let output = cluster
         .orch()
@@ -475,7 +478,7 @@ fn junit_of_a_blocked_run_has_one_failure_with_the_scheduler_message() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "2", "", "") + &deployment("small", 1, "500m", "")),
+        &yaml(&[&node("n1").cpu("2"), &deployment("small").cpu("500m")]),
     );
     cluster.write("web.yaml", &web(3, "1"));
     for command in ["plan", "apply"] {

@@ -1,6 +1,6 @@
 //! End-to-end: the real `orch` binary in a temporary directory.
 
-use crate::common::{Cluster, deployment, node, nodes_on};
+use crate::common::{Cluster, deployment, node, nodes_on, yaml};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;
@@ -101,7 +101,10 @@ fn apply_json_has_the_documented_shape() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &deployment("web", 2, "500m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &deployment("web").replicas(2).cpu("500m"),
+        ]),
     );
     let output = cluster
         .orch()
@@ -180,7 +183,7 @@ fn yaml_output_and_tables_work_for_every_listing() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &deployment("web", 1, "500m", "")),
+        &yaml(&[&node("n1").cpu("4"), &deployment("web").cpu("500m")]),
     );
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
     cluster
@@ -268,7 +271,11 @@ fn scaling_up_and_down() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &node("n2", "4", "", "") + &deployment("web", 2, "500m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &deployment("web").replicas(2).cpu("500m"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     let before: Vec<String> = cluster
@@ -278,7 +285,11 @@ fn scaling_up_and_down() {
         .collect();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &node("n2", "4", "", "") + &deployment("web", 5, "500m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &deployment("web").replicas(5).cpu("500m"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     let after = cluster.replicas();
@@ -290,7 +301,11 @@ fn scaling_up_and_down() {
     );
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &node("n2", "4", "", "") + &deployment("web", 1, "500m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &deployment("web").cpu("500m"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     assert_eq!(cluster.replicas().len(), 1);
@@ -301,10 +316,12 @@ fn insufficient_cpu_blocks_with_kubernetes_message_and_exit_3() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "1", "", "")
-            + &node("n2", "1", "", "")
-            + &node("n3", "1", "", "")
-            + &deployment("big", 1, "2", "")),
+        &yaml(&[
+            &node("n1").cpu("1"),
+            &node("n2").cpu("1"),
+            &node("n3").cpu("1"),
+            &deployment("big").cpu("2"),
+        ]),
     );
     let output = cluster
         .orch()
@@ -330,14 +347,18 @@ fn cordoned_node_gets_nothing_and_is_named_in_the_message() {
     let cluster = Cluster::new();
     cluster.write(
         "nodes.yaml",
-        &(node("n1", "4", "", "") + &node("n2", "1", "", "") + &node("n3", "1", "", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("1"),
+            &node("n3").cpu("1"),
+        ]),
     );
     cluster.run(&["apply", "-f", "nodes.yaml"]).success();
     cluster
         .run(&["node", "cordon", "n1"])
         .success()
         .stdout("node/n1 cordoned\n");
-    cluster.write("big.yaml", &deployment("big", 1, "2", ""));
+    cluster.write("big.yaml", &deployment("big").cpu("2").yaml());
     cluster
         .run(&["apply", "-f", "nodes.yaml", "-f", "big.yaml"])
         .code(3);
@@ -357,13 +378,17 @@ fn cordoned_node_gets_nothing_and_is_named_in_the_message() {
 #[test]
 fn node_selector_restricts_placement() {
     let cluster = Cluster::new();
-    let labelled = "  labels:\n    disk: ssd\n";
-    let fleet = node("n1", "4", "", "")
-        + &node("n2", "4", "", "")
-        + &node("n3", "4", "", "").replace("  labels:\n", labelled);
     cluster.write(
         "m.yaml",
-        &(fleet + &deployment("db", 3, "100m", "      nodeSelector: {disk: ssd}\n")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &node("n3").cpu("4").label("disk", "ssd"),
+            &deployment("db")
+                .replicas(3)
+                .cpu("100m")
+                .node_selector("disk", "ssd"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     assert_eq!(nodes_on(&cluster.replicas()), ["n3", "n3", "n3"]);
@@ -372,12 +397,17 @@ fn node_selector_restricts_placement() {
 #[test]
 fn taints_repel_unless_tolerated() {
     let cluster = Cluster::new();
-    let taint = "  taints:\n    - {key: dedicated, value: gpu, effect: NoSchedule}\n";
-    let fleet = node("n1", "1", "", "") + &node("gpu", "8", "", taint);
-    let tolerant = "      tolerations:\n        - {key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}\n";
     cluster.write(
         "m.yaml",
-        &(fleet.clone() + &deployment("plain", 2, "1", "") + &deployment("ml", 2, "1", tolerant)),
+        &yaml(&[
+            &node("n1").cpu("1"),
+            &node("gpu").cpu("8").taint("dedicated=gpu:NoSchedule"),
+            &deployment("plain").replicas(2).cpu("1"),
+            &deployment("ml")
+                .replicas(2)
+                .cpu("1")
+                .toleration("dedicated=gpu:NoSchedule"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).code(3);
     for replica in cluster.replicas() {
@@ -401,7 +431,10 @@ fn taints_repel_unless_tolerated() {
 #[test]
 fn imperative_nodes_join_the_fleet() {
     let cluster = Cluster::new();
-    cluster.write("web.yaml", &deployment("web", 2, "500m", ""));
+    cluster.write(
+        "web.yaml",
+        &deployment("web").replicas(2).cpu("500m").yaml(),
+    );
     cluster
         .run(&[
             "node",
@@ -457,7 +490,7 @@ fn manifests_can_come_from_stdin_and_json() {
     cluster
         .orch()
         .args(["apply", "-f", "nodes.json", "-f", "-"])
-        .write_stdin(deployment("web", 1, "100m", ""))
+        .write_stdin(deployment("web").cpu("100m").yaml())
         .assert()
         .success();
     assert_eq!(nodes_on(&cluster.replicas()), ["n1"]);
@@ -574,7 +607,7 @@ fn billion_laughs() -> String {
 #[test]
 fn every_bad_input_is_refused_with_its_location_and_the_state_untouched() {
     let cluster = Cluster::new();
-    cluster.write("ok.yaml", &node("n1", "4", "", ""));
+    cluster.write("ok.yaml", &node("n1").cpu("4").yaml());
     cluster.run(&["apply", "-f", "ok.yaml"]).success();
     let state = cluster.state_bytes();
     let cases = bad_inputs();
@@ -672,7 +705,7 @@ fn unreadable_and_odd_sources_are_errors() {
 #[test]
 fn a_corrupt_or_future_state_is_refused_and_left_alone() {
     let cluster = Cluster::new();
-    cluster.write("m.yaml", &node("n1", "4", "", ""));
+    cluster.write("m.yaml", &node("n1").cpu("4").yaml());
     for (case, text, needle) in [
         (
             "corrupt",
@@ -716,7 +749,7 @@ fn a_corrupt_or_future_state_is_refused_and_left_alone() {
 #[test]
 fn a_held_lock_is_refused_with_the_holder_pid() {
     let cluster = Cluster::new();
-    cluster.write("m.yaml", &node("n1", "4", "", ""));
+    cluster.write("m.yaml", &node("n1").cpu("4").yaml());
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     let state = cluster.state_bytes();
     let lock_path = cluster.path("orch.state.yaml.lock");
@@ -749,7 +782,10 @@ fn json_state_files_work_like_yaml_ones() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &deployment("web", 2, "500m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &deployment("web").replicas(2).cpu("500m"),
+        ]),
     );
     let state = cluster.path("state.json");
     cluster
@@ -835,12 +871,13 @@ fn the_example_spreads_api_pins_transcoders_and_separates_video_workers() {
 #[test]
 fn explain_shows_every_node_and_what_would_help() {
     let cluster = Cluster::new();
-    let taint = "  taints:\n    - {key: gpu, value: \"true\", effect: NoSchedule}\n";
     cluster.write(
         "m.yaml",
-        &(node("big", "8", "", taint)
-            + &node("small", "1", "", "")
-            + &deployment("web", 1, "2", "")),
+        &yaml(&[
+            &node("big").cpu("8").taint("gpu=true:NoSchedule"),
+            &node("small").cpu("1"),
+            &deployment("web").cpu("2"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).code(3);
     let name = cluster.replicas()[0]["name"].as_str().unwrap().to_string();
@@ -892,7 +929,11 @@ fn explain_a_running_replica_marks_the_winner_with_scores() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("a", "4", "", "") + &node("b", "8", "", "") + &deployment("web", 1, "1", "")),
+        &yaml(&[
+            &node("a").cpu("4"),
+            &node("b").cpu("8"),
+            &deployment("web").cpu("1"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     let name = cluster.replicas()[0]["name"].as_str().unwrap().to_string();

@@ -4,25 +4,32 @@
 //! update: one waits (`--wait-lock`) or is refused with the holder's pid, and
 //! a killed holder's lock is released by the operating system.
 
-use crate::common::Cluster;
+use crate::common::{Cluster, deployment, node};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A fleet big enough that an apply takes many persisted steps.
+/// A fleet big enough that an apply takes many persisted steps: 24 nodes
+/// in three zones, 16 Deployments of 6 to 10 replicas that become ready
+/// after 2 to 8 seconds.
 fn fleet() -> String {
     let mut text = String::new();
     for i in 0..24 {
-        text.push_str(&format!(
-            "apiVersion: v1\nkind: Node\nmetadata:\n  name: n{i:02}\n  labels: {{topology.kubernetes.io/zone: z{}}}\nstatus:\n  allocatable: {{cpu: \"8\", memory: 32Gi}}\n---\n",
-            i % 3
-        ));
+        let zone = format!("z{}", i % 3);
+        let node = node(&format!("n{i:02}"))
+            .cpu("8")
+            .memory("32Gi")
+            .zone(&zone);
+        text.push_str(&node.yaml());
     }
     for w in 0..16 {
-        text.push_str(&format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{w:02}}}\nspec:\n  replicas: {}\n  selector: {{matchLabels: {{app: w{w:02}}}}}\n  template:\n    metadata:\n      labels: {{app: w{w:02}}}\n      annotations: {{orch.dev/ready-after: {}s}}\n    spec:\n      topologySpreadConstraints: [{{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway, labelSelector: {{matchLabels: {{app: w{w:02}}}}}}}]\n      containers: [{{name: c, image: app:{w}, resources: {{requests: {{cpu: 200m, memory: 256Mi}}}}}}]\n---\n",
-            6 + w % 5,
-            2 + w % 7
-        ));
+        let deployment = deployment(&format!("w{w:02}"))
+            .replicas(6 + w % 5)
+            .image(&format!("app:{w}"))
+            .cpu("200m")
+            .memory("256Mi")
+            .pod_annotation("orch.dev/ready-after", &format!("{}s", 2 + w % 7))
+            .spread_preferred("topology.kubernetes.io/zone", 1);
+        text.push_str(&deployment.yaml());
     }
     text
 }
@@ -178,7 +185,7 @@ fn sigkill_at_any_moment_never_corrupts_the_state() {
 fn concurrent_writers_wait_or_are_refused_and_lose_nothing() {
     let cluster = Cluster::new();
     cluster.write("fleet.yaml", &fleet());
-    cluster.write("extra.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: extra}\nstatus: {allocatable: {cpu: \"2\", memory: 4Gi}}\n");
+    cluster.write("extra.yaml", &node("extra").cpu("2").memory("4Gi").yaml());
     let first = orch(&cluster, &["apply", "-f", "fleet.yaml"])
         .spawn()
         .unwrap();

@@ -1,7 +1,7 @@
 //! End-to-end: `orch node drain N --dry-run`, the preview of a drain, against
 //! the drain itself.
 
-use crate::common::{Cluster, deployment, node};
+use crate::common::{Cluster, deployment, node, pdb, yaml};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;
@@ -175,12 +175,15 @@ fn replacements_with_nowhere_to_go_block_the_drain_and_say_why() {
     let cluster = Cluster::new();
     cluster.write(
         "cluster.yaml",
-        &format!(
-            "{}{}{}apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: app\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels: {{app: app}}\n",
-            node("n1", "4", "    pool: a\n", ""),
-            node("n2", "4", "    pool: b\n", ""),
-            deployment("app", 2, "500m", "      nodeSelector: {pool: a}\n"),
-        ),
+        &yaml(&[
+            &node("n1").cpu("4").label("pool", "a"),
+            &node("n2").cpu("4").label("pool", "b"),
+            &deployment("app")
+                .replicas(2)
+                .cpu("500m")
+                .node_selector("pool", "a"),
+            &pdb("app").min_available("1"),
+        ]),
     );
     cluster
         .run(&["apply", "-f", "cluster.yaml", "-q"])

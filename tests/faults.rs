@@ -1,7 +1,7 @@
 //! The loop that keeps things running: crashes, full nodes, node loss, drift
 //! and drains, injected with the real binary on the example platform.
 
-use crate::common::{Cluster, deployment, node, nodes_on};
+use crate::common::{Cluster, deployment, node, nodes_on, pdb, yaml};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -65,12 +65,18 @@ fn a_full_fleet_pends_with_the_reason_until_a_node_is_added() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "2", "", "") + &deployment("web", 2, "1", "")),
+        &yaml(&[
+            &node("n1").cpu("2"),
+            &deployment("web").replicas(2).cpu("1"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml"]).success();
     cluster.write(
         "m.yaml",
-        &(node("n1", "2", "", "") + &deployment("web", 3, "1", "")),
+        &yaml(&[
+            &node("n1").cpu("2"),
+            &deployment("web").replicas(3).cpu("1"),
+        ]),
     );
     cluster
         .run(&["apply", "-f", "m.yaml"])
@@ -233,12 +239,16 @@ fn drift_in_the_state_is_corrected() {
 #[test]
 fn a_drain_blocked_by_a_budget_proceeds_after_scaling_up() {
     let cluster = Cluster::new();
-    let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web}\nspec:\n  minAvailable: 3\n  selector: {matchLabels: {app: web}}\n---\n";
-    let fleet = node("n1", "4", "", "") + &node("n2", "4", "", "") + &node("n3", "4", "", "");
-    cluster.write(
-        "m.yaml",
-        &(fleet.clone() + pdb + &deployment("web", 3, "1", "")),
-    );
+    let fleet = |replicas| {
+        yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &node("n3").cpu("4"),
+            &pdb("web").min_available("3"),
+            &deployment("web").replicas(replicas).cpu("1"),
+        ])
+    };
+    cluster.write("m.yaml", &fleet(3));
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
     let node_of_first = cluster.replicas()[0]["node"].as_str().unwrap().to_string();
     cluster
@@ -255,7 +265,7 @@ fn a_drain_blocked_by_a_budget_proceeds_after_scaling_up() {
         "nothing was evicted"
     );
     // One more replica gives the budget room; the drain carries on during the apply.
-    cluster.write("m.yaml", &(fleet + pdb + &deployment("web", 4, "1", "")));
+    cluster.write("m.yaml", &fleet(4));
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
     assert!(
         cluster
@@ -285,7 +295,10 @@ fn scaling_is_recorded_as_kubernetes_does() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &deployment("web", 2, "100m", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &deployment("web").replicas(2).cpu("100m"),
+        ]),
     );
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
     cluster

@@ -2,7 +2,7 @@
 //! unavailability, bad versions stopped at the deadline, --atomic, Recreate,
 //! deadlock, undo, pause/resume, DaemonSets, dependency order.
 
-use crate::common::{Cluster, node};
+use crate::common::{Cluster, deployment, node, yaml};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -189,14 +189,20 @@ fn recreate_never_overlaps_old_and_new() {
 #[test]
 fn a_rollout_with_no_room_is_reported_as_deadlocked() {
     let cluster = Cluster::new();
+    // Two CPUs, two one-CPU replicas, and no surge room for a third.
     let web = |image: &str| {
-        format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: 2\n  strategy: {{rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: web, image: {image}, resources: {{requests: {{cpu: '1'}}}}}}]\n"
-        )
+        yaml(&[
+            &node("n1").cpu("2"),
+            &deployment("web")
+                .replicas(2)
+                .cpu("1")
+                .rolling_update("1", "0")
+                .image(image),
+        ])
     };
-    cluster.write("m.yaml", &(node("n1", "2", "", "") + &web("web:1")));
+    cluster.write("m.yaml", &web("web:1"));
     cluster.run(&["apply", "-f", "m.yaml"]).success();
-    cluster.write("m.yaml", &(node("n1", "2", "", "") + &web("web:2")));
+    cluster.write("m.yaml", &web("web:2"));
     let output = cluster
         .orch()
         .args(["apply", "-f", "m.yaml", "-o", "json"])

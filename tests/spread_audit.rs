@@ -2,59 +2,41 @@
 //! placed while the old ones still counted ends skewed beyond maxSkew, and
 //! plan and apply say so with the numbers; a balanced state says nothing.
 
-use crate::common::{self, Cluster};
+use crate::common::{self, Cluster, Deployment, deployment, node, yaml};
 
-const NODES: &str = "apiVersion: v1
-kind: Node
-metadata: {name: node-a1, labels: {topology.kubernetes.io/zone: zone-a}}
-status: {allocatable: {cpu: \"8\", memory: 16Gi, pods: \"110\"}}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-b1, labels: {topology.kubernetes.io/zone: zone-b}}
-status: {allocatable: {cpu: \"8\", memory: 16Gi, pods: \"110\"}}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-c1, labels: {topology.kubernetes.io/zone: zone-c}}
-status: {allocatable: {cpu: \"8\", memory: 16Gi, pods: \"110\"}}
-";
+const ZONE: &str = "topology.kubernetes.io/zone";
 
-/// `api` ×3, surging 100 % without going unavailable; `pod` is the rest of
-/// the pod spec (placement rules).
-fn api(image: &str, pod: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: api}}
-spec:
-  replicas: 3
-  selector: {{matchLabels: {{app: api}}}}
-  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 100%, maxUnavailable: 0}}}}
-  template:
-    metadata: {{labels: {{app: api}}}}
-    spec:
-{pod}      containers:
-        - name: api
-          image: {image}
-          resources: {{requests: {{cpu: 500m, memory: 256Mi}}}}
-"
-    )
+/// One 8-CPU node in each of three zones.
+fn nodes() -> String {
+    yaml(&[
+        &node("node-a1").cpu("8").memory("16Gi").zone("zone-a"),
+        &node("node-b1").cpu("8").memory("16Gi").zone("zone-b"),
+        &node("node-c1").cpu("8").memory("16Gi").zone("zone-c"),
+    ])
 }
 
-const PINNED_TO_ZONE_A: &str = "      nodeSelector: {topology.kubernetes.io/zone: zone-a}\n";
-const ZONE_SPREAD: &str = "      topologySpreadConstraints:
-        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: api}}}
-";
+/// `api` ×3, surging 100 % without going unavailable.
+fn api(image: &str) -> Deployment {
+    deployment("api")
+        .replicas(3)
+        .rolling_update("100%", "0")
+        .cpu("500m")
+        .memory("256Mi")
+        .image(image)
+}
+
 const WARNING: &str = "warning: Deployment/default/api: topology spread on topology.kubernetes.io/zone: skew 2 exceeds maxSkew 1 (zone-a 0, zone-b 2, zone-c 1)\n";
 
 /// Three replicas all in zone-a, then a template that spreads over the zones.
 fn rolled_off_zone_a() -> Cluster {
     let cluster = Cluster::new();
-    cluster.write("m/nodes.yaml", NODES);
-    cluster.write("m/api.yaml", &api("example/api:1", PINNED_TO_ZONE_A));
+    cluster.write("m/nodes.yaml", &nodes());
+    cluster.write(
+        "m/api.yaml",
+        &api("example/api:1").node_selector(ZONE, "zone-a").yaml(),
+    );
     cluster.run(&["apply", "-f", "m", "-q"]).success();
-    cluster.write("m/api.yaml", &api("example/api:2", ZONE_SPREAD));
+    cluster.write("m/api.yaml", &api("example/api:2").spread(ZONE, 1).yaml());
     cluster
 }
 
@@ -118,10 +100,10 @@ fn a_rollout_that_ends_skewed_is_reported_with_its_numbers() {
 #[test]
 fn a_balanced_rollout_prints_no_warning() {
     let cluster = Cluster::new();
-    cluster.write("m/nodes.yaml", NODES);
-    cluster.write("m/api.yaml", &api("example/api:1", ZONE_SPREAD));
+    cluster.write("m/nodes.yaml", &nodes());
+    cluster.write("m/api.yaml", &api("example/api:1").spread(ZONE, 1).yaml());
     cluster.run(&["apply", "-f", "m"]).success().stderr("");
-    cluster.write("m/api.yaml", &api("example/api:2", ZONE_SPREAD));
+    cluster.write("m/api.yaml", &api("example/api:2").spread(ZONE, 1).yaml());
     cluster.run(&["apply", "-f", "m"]).success().stderr("");
     assert_eq!(
         common::nodes_on(&cluster.replicas()),

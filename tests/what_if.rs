@@ -2,7 +2,7 @@
 //! and on small fleets whose answers can be worked out by hand. Neither
 //! command ever writes the state.
 
-use crate::common::{Cluster, deployment, node};
+use crate::common::{Cluster, deployment, node, yaml};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;
@@ -284,7 +284,11 @@ fn an_added_node_makes_room_for_a_fifth_video_worker() {
     );
     cluster.write(
         "extra/node-a2.yaml",
-        "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-a2\n  labels: {topology.kubernetes.io/zone: zone-a}\nstatus:\n  allocatable: {cpu: \"4\", memory: 16Gi, pods: \"110\"}\n",
+        &node("node-a2")
+            .cpu("4")
+            .memory("16Gi")
+            .zone("zone-a")
+            .yaml(),
     );
     let grown = json_of(
         &cluster,
@@ -391,10 +395,12 @@ fn all_nodes_on_a_fleet_with_room_everywhere_exits_0() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "")
-            + &node("n2", "4", "", "")
-            + &node("n3", "4", "", "")
-            + &deployment("web", 2, "1", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &node("n3").cpu("4"),
+            &deployment("web").replicas(2).cpu("1"),
+        ]),
     );
     let document = json_of(&cluster, &["what-if", "-f", "m.yaml", "--all-nodes"], 0);
     let failures = document["failures"].as_array().unwrap();
@@ -416,7 +422,7 @@ fn bad_scenarios_are_refused_with_exit_1_and_nothing_written() {
     let (cluster, bytes, mtime) = applied_example();
     cluster.write(
         "not-a-node.yaml",
-        &(node("n9", "4", "", "") + &deployment("web", 1, "1", "")),
+        &yaml(&[&node("n9").cpu("4"), &deployment("web").cpu("1")]),
     );
     for (args, message) in [
         (
@@ -511,7 +517,11 @@ fn two_four_cpu_nodes_take_five_more_one_cpu_replicas() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "4", "", "") + &node("n2", "4", "", "") + &deployment("web", 3, "1", "")),
+        &yaml(&[
+            &node("n1").cpu("4"),
+            &node("n2").cpu("4"),
+            &deployment("web").replicas(3).cpu("1"),
+        ]),
     );
     let document = json_of(&cluster, &["capacity", "-f", "m.yaml"], 0);
     assert_eq!(document["apiVersion"], "orch.dev/v1");
@@ -550,15 +560,15 @@ fn hostname_anti_affinity_runs_out_before_cpu() {
     let cluster = Cluster::new();
     cluster.write(
         "m.yaml",
-        &(node("n1", "8", "", "")
-            + &node("n2", "8", "", "")
-            + &node("n3", "8", "", "")
-            + &deployment(
-                "solo",
-                2,
-                "100m",
-                "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n            - topologyKey: kubernetes.io/hostname\n              labelSelector:\n                matchLabels: {app: solo}\n",
-            )),
+        &yaml(&[
+            &node("n1").cpu("8"),
+            &node("n2").cpu("8"),
+            &node("n3").cpu("8"),
+            &deployment("solo")
+                .replicas(2)
+                .cpu("100m")
+                .anti_affinity("kubernetes.io/hostname"),
+        ]),
     );
     // Three hosts, two taken: one more, though cpu would allow hundreds.
     let document = json_of(&cluster, &["capacity", "-f", "m.yaml"], 0);

@@ -1,6 +1,10 @@
 //! Shared fixtures for end-to-end tests: a cluster directory in a temp dir,
-//! the real `orch` binary, and small manifest builders.
+//! the real `orch` binary, and the manifest builders of `manifests`.
 #![allow(dead_code)]
+
+mod manifests;
+
+pub use manifests::*;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -88,18 +92,6 @@ impl Cluster {
             .unwrap()
             .clone()
     }
-}
-
-pub fn node(name: &str, cpu: &str, extra_metadata: &str, extra_spec: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    kubernetes.io/hostname: {name}\n{extra_metadata}spec:\n  unschedulable: false\n{extra_spec}status:\n  allocatable: {{cpu: \"{cpu}\", memory: 8Gi, pods: \"110\"}}\n---\n"
-    )
-}
-
-pub fn deployment(name: &str, replicas: i32, cpu: &str, extra_pod_spec: &str) -> String {
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n{extra_pod_spec}      containers:\n        - name: main\n          image: example/{name}:1\n          resources:\n            requests: {{cpu: {cpu}, memory: 64Mi}}\n---\n"
-    )
 }
 
 pub fn nodes_on(replicas: &[Value]) -> Vec<String> {
