@@ -21,6 +21,7 @@ mod fuzz_properties;
 mod get_watch;
 mod import;
 mod loop_core;
+mod outputs;
 mod placement_properties;
 mod rollouts;
 mod saved_plans;
