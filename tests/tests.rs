@@ -6,11 +6,12 @@
 //! Cargo.toml sets `autotests = false`, so a new file in `tests/` is built
 //! only when it is declared here (or as its own `[[test]]`);
 //! `every_test_file_is_built` fails when one is forgotten.
-//! `batch_equivalence` and `k8s_conformance` stay separate binaries.
+//! `k8s_conformance` stays a binary of its own (behind the `conformance` feature).
 
 mod common;
 
 mod bad_input;
+mod batch_equivalence;
 mod ci;
 mod cli;
 mod crash_safety;
