@@ -476,7 +476,9 @@ fn event_message(action: &Action) -> String {
         Action::Delete {
             replica, reason, ..
         } => format!("Deleted replica {replica}: {reason}"),
-        Action::ApplyWorkload { .. } | Action::ForgetRevision { .. } => String::new(),
+        Action::ApplyWorkload { .. }
+        | Action::ForgetRevision { .. }
+        | Action::SetReplicasAnnotations { .. } => String::new(),
     }
 }
 
@@ -540,11 +542,19 @@ fn apply_one<'a>(
             template,
         } => {
             let stored = state.workload_mut(workload)?;
+            // A template seen before keeps its ReplicaSet's bookkeeping (a rollback).
+            let (desired_replicas, max_replicas) = stored
+                .revisions
+                .iter()
+                .find(|r| &r.hash == hash)
+                .map_or((None, None), |r| (r.desired_replicas, r.max_replicas));
             stored.revisions.retain(|r| &r.hash != hash);
             stored.revisions.push(Revision {
                 revision: *revision,
                 hash: hash.clone(),
                 template: template.clone(),
+                desired_replicas,
+                max_replicas,
             });
             // Existing replicas of the template take the number once every
             // action is carried out (one pass over the replicas, not one each).
@@ -553,6 +563,18 @@ fn apply_one<'a>(
                 .or_default()
                 .insert(hash.clone(), *revision);
             Some((EventType::Normal, "RevisionRecorded"))
+        }
+        Action::SetReplicasAnnotations {
+            workload,
+            hash,
+            desired_replicas,
+            max_replicas,
+        } => {
+            let stored = state.workload_mut(workload)?;
+            let revision = stored.revisions.iter_mut().find(|r| *r.hash == **hash)?;
+            revision.desired_replicas = Some(*desired_replicas);
+            revision.max_replicas = Some(*max_replicas);
+            None
         }
         Action::ForgetRevision { workload, revision } => {
             let stored = state.workload_mut(workload)?;

@@ -2,17 +2,30 @@
 //! (`pkg/controller/deployment/rolling.go`, `recreate.go`, `util/deployment_util.go`).
 //!
 //! orch has no ReplicaSet objects: a revision's "spec replicas" is the number of
-//! its replicas that are not terminating. One call is one controller sync: it
-//! returns the replica count each revision should be scaled to.
+//! its replicas that are not terminating, and its annotations are kept on the
+//! revision in the state. One call is one controller sync: it returns the
+//! replica count each revision should be scaled to. `scale` chooses between
+//! scaling and rolling as `syncDeployment` does; `daemonset` is the DaemonSet
+//! controller's rolling update.
+
+pub mod daemonset;
+mod scale;
+
+pub use scale::{Scale, Spec, is_scaling_event, scale, sync_deployment};
 
 use crate::model::workload::{IntOrPercent, Strategy};
 
-/// One revision's counts, as a ReplicaSet's spec.replicas and status.availableReplicas.
+/// One revision's counts, as a ReplicaSet's spec.replicas and
+/// status.availableReplicas, and its replicas annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RevisionCounts {
     pub revision: u64,
     pub replicas: i32,
     pub available: i32,
+    /// `deployment.kubernetes.io/desired-replicas`, when written.
+    pub desired_replicas: Option<i32>,
+    /// `deployment.kubernetes.io/max-replicas`, when written.
+    pub max_replicas: Option<i32>,
 }
 
 /// What one sync decided: the target size of the newest revision and of each old one.
@@ -155,57 +168,6 @@ pub fn rolling_sync(
     targets
 }
 
-/// `scale()` for a RollingUpdate Deployment whose replica count changed with
-/// more than one revision active: the replicas to add (or remove) are spread
-/// over the revisions in proportion to their size (`GetProportion`, with the
-/// previous `replicas + maxSurge` as the `max-replicas` annotation); the
-/// remainder goes to the largest. `active` pairs (revision, replicas), with a
-/// higher revision being newer. Returns the target size of each.
-pub fn proportional_scale(
-    strategy: &Strategy,
-    replicas: i32,
-    previous: i32,
-    active: &[(u64, i32)],
-) -> Vec<(u64, i32)> {
-    let allowed = replicas + max_surge(strategy, replicas);
-    let annotated = previous + max_surge(strategy, previous);
-    let total: i32 = active.iter().map(|(_, n)| n).sum();
-    let to_add = allowed - total;
-    let mut sets: Vec<(u64, i32)> = active.to_vec();
-    // ReplicaSetsBySizeNewer when growing, BySizeOlder when shrinking.
-    if to_add > 0 {
-        sets.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-    } else {
-        sets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    }
-    let mut added = 0;
-    let mut sizes: Vec<(u64, i32)> = Vec::new();
-    for &(revision, size) in &sets {
-        let proportion = if size == 0 || to_add == 0 || to_add == added {
-            0
-        } else {
-            let fraction = if replicas == 0 || annotated == 0 {
-                -size
-            } else {
-                ((f64::from(size) * f64::from(allowed)) / f64::from(annotated)).round() as i32
-                    - size
-            };
-            let left = to_add - added;
-            if to_add > 0 {
-                fraction.min(left)
-            } else {
-                fraction.max(left)
-            }
-        };
-        added += proportion;
-        sizes.push((revision, size + proportion));
-    }
-    if let Some(first) = sizes.first_mut() {
-        first.1 = (first.1 + to_add - added).max(0);
-    }
-    sizes
-}
-
 /// One sync of `rolloutRecreate`: every old replica goes, and only when none is
 /// left does the new revision start, at full size.
 pub fn recreate_sync(
@@ -241,6 +203,8 @@ mod tests {
             revision,
             replicas,
             available,
+            desired_replicas: None,
+            max_replicas: None,
         }
     }
 
@@ -392,22 +356,6 @@ mod tests {
     }
 
     /// k8s-cases/07-recreate.yaml.
-    /// The Kubernetes documentation's proportional scaling example: 10 replicas,
-    /// maxSurge 3, maxUnavailable 2, mid-rollout with 8 old and 5 new, scaled to
-    /// 15: of the 5 extra replicas, 3 go to the old revision and 2 to the new.
-    #[test]
-    fn proportional_scaling_mid_rollout() {
-        let strategy = rolling(Int(3), Int(2));
-        let sizes = proportional_scale(&strategy, 15, 10, &[(1, 8), (2, 5)]);
-        assert_eq!(sizes, [(1, 11), (2, 7)]);
-        // Scaling down spreads the removal the same way.
-        let sizes = proportional_scale(&strategy, 5, 10, &[(1, 8), (2, 5)]);
-        let total: i32 = sizes.iter().map(|(_, n)| n).sum();
-        assert_eq!(total, 5 + 3);
-        assert!(sizes.iter().all(|(_, n)| *n >= 0));
-        assert_eq!(sizes, [(1, 5), (2, 3)]);
-    }
-
     #[test]
     fn recreate_scales_old_to_zero_before_new_starts() {
         let first = recreate_sync(3, None, &[rs(1, 3, 3)]);

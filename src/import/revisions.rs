@@ -100,6 +100,8 @@ pub fn map(
             revision: n,
             hash,
             template: template.into(),
+            desired_replicas: None,
+            max_replicas: None,
         });
     }
     for key in current_keys {
@@ -111,6 +113,8 @@ pub fn map(
         revision: current,
         hash: current_hash.to_string(),
         template: current_template.clone().into(),
+        desired_replicas: None,
+        max_replicas: None,
     });
     mapping
 }

@@ -109,6 +109,15 @@ pub struct Revision {
     pub revision: u64,
     pub hash: String,
     pub template: std::sync::Arc<serde_json::Value>,
+    /// A Deployment revision's `deployment.kubernetes.io/desired-replicas`:
+    /// `spec.replicas` when the controller last scaled its ReplicaSet (a
+    /// differing value marks a scaling event, `isScalingEvent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_replicas: Option<i32>,
+    /// `deployment.kubernetes.io/max-replicas`: `replicas + maxSurge` at that
+    /// scale, which proportional scaling divides by (`getReplicaSetFraction`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -66,6 +66,16 @@ pub enum Action {
         hash: String,
         template: Arc<serde_json::Value>,
     },
+    /// The bookkeeping the Deployment controller writes on a revision's
+    /// ReplicaSet whenever it creates or scales it (`SetReplicasAnnotations`):
+    /// `desired-replicas` and `max-replicas`. Kept in the state, not shown as
+    /// a step's action.
+    SetReplicasAnnotations {
+        workload: ObjectRef,
+        hash: Arc<str>,
+        desired_replicas: i32,
+        max_replicas: i32,
+    },
     /// An old revision beyond `revisionHistoryLimit`, with no replicas left.
     ForgetRevision {
         workload: ObjectRef,
@@ -134,6 +144,7 @@ impl Action {
             Action::RecordRevision { .. } => "record-revision",
             Action::RemoveWorkload { .. } => "remove-workload",
             Action::ForgetRevision { .. } => "forget-revision",
+            Action::SetReplicasAnnotations { .. } => "annotate-revision",
             Action::Create { .. } => "create",
             Action::Bind { .. } => "bind",
             Action::FailedScheduling { .. } => "pending",
@@ -145,6 +156,12 @@ impl Action {
         }
     }
 
+    /// Whether outputs list the action: the controller's bookkeeping on its
+    /// ReplicaSets is state, not a step a user audits.
+    pub fn is_shown(&self) -> bool {
+        !matches!(self, Action::SetReplicasAnnotations { .. })
+    }
+
     /// The object the action is about, `Kind/namespace/name`.
     pub fn object(&self) -> String {
         match self {
@@ -153,6 +170,7 @@ impl Action {
             Action::ApplyWorkload { workload, .. }
             | Action::RecordRevision { workload, .. }
             | Action::ForgetRevision { workload, .. }
+            | Action::SetReplicasAnnotations { workload, .. }
             | Action::RemoveWorkload { workload }
             | Action::Create { workload, .. }
             | Action::Bind { workload, .. }

@@ -2,7 +2,7 @@
 //! (`NodeShouldRunDaemonPod`: node selector and required affinity, and no
 //! untolerated NoSchedule/NoExecute taint once Kubernetes' default DaemonSet
 //! tolerations are added). A changed template replaces replicas node by node
-//! within maxUnavailable.
+//! within maxUnavailable or maxSurge (`rollout::daemonset`).
 
 use super::deployment::{self, is_available};
 use super::{DeleteReason, Pass};
@@ -13,7 +13,11 @@ use crate::model::pod::{
     NodeAffinity, PodSpec, TaintEffect, Toleration, TolerationEffect, TolerationOperator,
 };
 use crate::model::state::{NodeState, Replica};
-use crate::model::workload::{Strategy, Workload};
+use crate::model::workload::Workload;
+use crate::rollout::{
+    self,
+    daemonset::{Node, Pod, Removal},
+};
 use std::collections::BTreeMap;
 
 /// `AddOrUpdateDaemonPodTolerations` (pkg/controller/daemon/util).
@@ -136,6 +140,8 @@ pub fn node_should_run(pod: &PodSpec, node: &NodeState) -> (bool, bool) {
     (should_run, may_continue)
 }
 
+/// One DaemonSet controller sync (`rollout::daemonset::sync`: `manage`,
+/// then `rollingUpdate`) turned into replica creations and deletions.
 pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
     let template = daemon_pod(&workload.pod, "");
     let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
@@ -145,106 +151,45 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
             by_node.entry(node).or_default().push(replica);
         }
     }
-    // `SurgeCount`/`UnavailableCount`: percentages round up over the eligible
-    // nodes; both zero means one unavailable at a time.
-    let (max_surge, max_unavailable) = match &workload.strategy {
-        Strategy::RollingUpdate {
-            max_surge,
-            max_unavailable,
-        } => {
-            let eligible = nodes
-                .iter()
-                .filter(|n| node_should_run(&template, n).0)
-                .count() as i32;
-            let surge = max_surge.scaled(eligible, true);
-            let unavailable = max_unavailable.scaled(eligible, true);
-            if surge == 0 && unavailable == 0 {
-                (0, 1)
-            } else {
-                (surge, unavailable)
-            }
-        }
-        _ => (0, 0),
-    };
-    let mut surging = 0;
-    let mut unavailable = 0;
-    let mut replaceable = Vec::new();
-    let revision = deployment::current_revision(pass, workload);
+    let mut on_node: Vec<Vec<&Replica>> = Vec::with_capacity(nodes.len());
+    let mut views: Vec<Node> = Vec::with_capacity(nodes.len());
     for node in nodes {
-        let (should_run, may_continue) = node_should_run(&template, node);
+        let (should_run, should_continue_running) = node_should_run(&template, node);
         let here = by_node.remove(node.name.as_str()).unwrap_or_default();
-        if !may_continue || (!should_run && here.is_empty()) {
-            for replica in here {
-                pass.delete(replica, DeleteReason::NodeNotEligible);
-            }
-            continue;
-        }
-        let (current, old): (Vec<&Replica>, Vec<&Replica>) = here
-            .into_iter()
-            .partition(|r| r.hash == workload.template_hash);
-        for extra in current.iter().skip(1) {
-            pass.delete(extra, DeleteReason::ScaledDown);
-        }
-        match (current.first(), old.is_empty()) {
-            (Some(replica), _) => {
-                let ready = is_available(replica, workload.min_ready_seconds, pass.now);
-                if max_surge > 0 && !ready && !old.is_empty() {
-                    // A surge replica: the old one serves until the new one is available.
-                    surging += 1;
-                    continue;
-                }
-                if !ready {
-                    unavailable += 1;
-                }
-                for replica in old {
-                    pass.delete(replica, DeleteReason::Superseded);
-                }
-            }
-            (None, true) => {
-                if should_run {
-                    unavailable += 1;
-                    deployment::create(pass, workload, revision, Some(node.name.clone()));
-                }
-            }
-            (None, false) => {
-                if old
-                    .iter()
-                    .any(|r| !is_available(r, workload.min_ready_seconds, pass.now))
-                {
-                    unavailable += 1;
-                    for replica in old {
-                        pass.delete(replica, DeleteReason::Superseded);
-                    }
-                } else if workload.strategy != Strategy::OnDelete {
-                    replaceable.push(old);
-                }
-            }
-        }
+        views.push(Node {
+            should_run,
+            should_continue_running,
+            pods: here
+                .iter()
+                .map(|r| Pod {
+                    name: &r.name,
+                    updated: r.hash == workload.template_hash,
+                    ready: r.ready,
+                    available: is_available(r, workload.min_ready_seconds, pass.now),
+                    scheduled: r.node.is_some(),
+                    created_at: r.created_at,
+                })
+                .collect(),
+        });
+        on_node.push(here);
+    }
+    let decisions = rollout::daemonset::sync(&workload.strategy, &views);
+    drop(views);
+    let revision = deployment::current_revision(pass, workload);
+    for (i, j, removal) in decisions.delete {
+        let reason = match removal {
+            Removal::NotEligible => DeleteReason::NodeNotEligible,
+            Removal::Excess => DeleteReason::ScaledDown,
+            Removal::Replaced => DeleteReason::Superseded,
+        };
+        pass.delete(on_node[i][j], reason);
+    }
+    for i in decisions.create {
+        deployment::create(pass, workload, revision, Some(nodes[i].name.clone()));
     }
     // Replicas left in by_node sit on nodes that are gone; remove_orphans handled bound ones.
     for replica in by_node.into_values().flatten() {
         pass.delete(replica, DeleteReason::NodeGone);
-    }
-    // Rolling update (maxSurge 0): replace available old replicas while the
-    // number of unavailable nodes stays within maxUnavailable.
-    for old in replaceable {
-        if max_surge > 0 {
-            // maxSurge: start the new replica beside the old one.
-            if surging >= max_surge {
-                break;
-            }
-            surging += 1;
-            let node = old[0].node.clone().or_else(|| old[0].target_node.clone());
-            deployment::create(pass, workload, revision, node);
-            continue;
-        }
-        if unavailable >= max_unavailable {
-            break;
-        }
-        unavailable += 1;
-        for replica in old {
-            pass.delete(replica, DeleteReason::Superseded);
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Action, DeleteReason, Pass};
 use crate::model::state::{Replica, WorkloadState};
-use crate::model::workload::{Manifest, Strategy, Workload, WorkloadKind};
+use crate::model::workload::{Manifest, Workload, WorkloadKind};
 use crate::rollout::{self, RevisionCounts};
 use std::collections::BTreeMap;
 
@@ -91,38 +91,40 @@ pub fn is_available(replica: &Replica, min_ready_seconds: u64, now: u64) -> bool
     }
 }
 
+/// One Deployment controller sync (`syncDeployment`): the revisions as
+/// ReplicaSets, `rollout::sync_deployment`'s writes turned into replica
+/// creations and deletions and the annotations written with them.
 pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
-    let revision_of: BTreeMap<&str, u64> = pass
+    let stored_revisions = pass
         .stored(&workload.id)
-        .map(|w| {
-            w.revisions
-                .iter()
-                .map(|r| (r.hash.as_str(), r.revision))
-                .collect()
-        })
-        .unwrap_or_default();
+        .map_or(&[][..], |w| w.revisions.as_slice());
+    let recorded = |hash: &str| stored_revisions.iter().find(|r| *r.hash == *hash);
     let mut by_hash: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
     for replica in &replicas {
         by_hash.entry(&*replica.hash).or_default().push(replica);
     }
-    let counts = |hash: &str, members: &[&Replica]| RevisionCounts {
-        revision: revision_of.get(hash).copied().unwrap_or(0),
-        replicas: members.len() as i32,
-        available: members
-            .iter()
-            .filter(|r| is_available(r, workload.min_ready_seconds, pass.now))
-            .count() as i32,
+    let counts = |hash: &str, members: &[&Replica]| {
+        let revision = recorded(hash);
+        RevisionCounts {
+            revision: revision.map_or(0, |r| r.revision),
+            replicas: members.len() as i32,
+            available: members
+                .iter()
+                .filter(|r| is_available(r, workload.min_ready_seconds, pass.now))
+                .count() as i32,
+            desired_replicas: revision.and_then(|r| r.desired_replicas),
+            max_replicas: revision.and_then(|r| r.max_replicas),
+        }
     };
     let new_hash = &*workload.template_hash;
-    let new = if revision_of.contains_key(new_hash) || by_hash.contains_key(new_hash) {
-        Some(counts(
-            new_hash,
-            by_hash.get(new_hash).map_or(&[][..], Vec::as_slice),
-        ))
-    } else {
-        None
-    };
+    let new_members = by_hash.get(new_hash).map_or(&[][..], Vec::as_slice);
+    // The new ReplicaSet exists once it has replicas or the controller has
+    // written its annotations (a revision recorded in a pass that only
+    // scaled has neither: `getNewReplicaSet` creates it on the next).
+    let new = (!new_members.is_empty()
+        || recorded(new_hash).is_some_and(|r| r.desired_replicas.is_some()))
+    .then(|| counts(new_hash, new_members));
     let mut old: Vec<(RevisionCounts, &str)> = by_hash
         .iter()
         .filter(|(hash, _)| **hash != new_hash)
@@ -131,87 +133,50 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     old.sort_by_key(|(c, hash)| (c.revision, *hash));
     let old_counts: Vec<RevisionCounts> = old.iter().map(|(c, _)| *c).collect();
 
-    if is_paused(pass, workload) {
-        return;
-    }
-    // A change of replicas in the middle of a rollout scales every active
-    // revision proportionally, and ends this sync (`scale()`).
-    let previous = pass.stored(&workload.id).map_or(0, |w| w.status.desired);
-    let mut active: Vec<(u64, i32, &str)> = old
-        .iter()
-        .map(|(c, h)| (c.revision, c.replicas, *h))
-        .collect();
-    if let Some(n) = new {
-        active.push((n.revision, n.replicas, new_hash));
-    }
-    active.retain(|(_, n, _)| *n > 0);
-    if matches!(workload.strategy, Strategy::RollingUpdate { .. })
-        && previous > 0
-        && previous != workload.replicas
-        && active.len() > 1
-    {
-        let sizes: Vec<(u64, i32)> = active.iter().map(|(r, n, _)| (*r, *n)).collect();
-        for (revision, target) in
-            rollout::proportional_scale(&workload.strategy, workload.replicas, previous, &sizes)
-        {
-            let Some(&(_, have, hash)) = active.iter().find(|(r, _, _)| *r == revision) else {
-                continue;
-            };
-            if target > have && hash == new_hash {
-                let revision = current_revision(pass, workload);
-                for _ in have..target {
-                    create(pass, workload, revision, None);
-                }
-            } else if target > have {
-                // Old revisions grow too: their replicas keep the old template.
-                for _ in have..target {
-                    create_old(pass, workload, revision, hash);
-                }
-            } else if target < have {
-                let members = by_hash.get(hash).cloned().unwrap_or_default();
-                scale_down(
-                    pass,
-                    workload,
-                    members,
-                    (have - target) as usize,
-                    DeleteReason::ScaledDown,
-                );
-            }
-        }
-        return;
-    }
-    let targets = match workload.strategy {
-        Strategy::Recreate => rollout::recreate_sync(workload.replicas, new, &old_counts),
-        _ => rollout::rolling_sync(&workload.strategy, workload.replicas, new, &old_counts),
+    let spec = rollout::Spec {
+        strategy: &workload.strategy,
+        replicas: workload.replicas,
+        paused: is_paused(pass, workload),
     };
-
-    let new_members: Vec<&Replica> = by_hash.get(new_hash).cloned().unwrap_or_default();
-    let have = new_members.len() as i32;
-    if targets.new > have {
-        let revision = current_revision(pass, workload);
-        for _ in have..targets.new {
-            create(pass, workload, revision, None);
-        }
-    } else if targets.new < have {
-        scale_down(
-            pass,
-            workload,
-            new_members,
-            (have - targets.new) as usize,
-            DeleteReason::ScaledDown,
-        );
-    }
-    for ((counts, hash), (_, target)) in old.iter().zip(&targets.old) {
-        if *target < counts.replicas {
+    let scaling = spec.paused || rollout::is_scaling_event(spec.replicas, new.as_ref(), &old_counts);
+    let new_revision = current_revision(pass, workload);
+    let scales = rollout::sync_deployment(spec, new_revision, new, &old_counts);
+    let max_replicas = workload.replicas + rollout::max_surge(&workload.strategy, workload.replicas);
+    for scale in scales {
+        let (hash, have) = match old.iter().find(|(c, _)| c.revision == scale.revision) {
+            Some((c, hash)) if scale.revision != new_revision => (*hash, c.replicas),
+            _ => (new_hash, new_members.len() as i32),
+        };
+        if scale.replicas > have {
+            for _ in have..scale.replicas {
+                if hash == new_hash {
+                    create(pass, workload, new_revision, None);
+                } else {
+                    // Old revisions grow too: their replicas keep the old template.
+                    create_old(pass, workload, scale.revision, hash);
+                }
+            }
+        } else if scale.replicas < have {
+            let reason = if scaling || hash == new_hash {
+                DeleteReason::ScaledDown
+            } else {
+                DeleteReason::Superseded
+            };
             let members = by_hash.get(hash).cloned().unwrap_or_default();
             scale_down(
                 pass,
                 workload,
                 members,
-                (counts.replicas - target) as usize,
-                DeleteReason::Superseded,
+                (have - scale.replicas) as usize,
+                reason,
             );
         }
+        pass.plan.actions.push(Action::SetReplicasAnnotations {
+            workload: workload.id.clone(),
+            hash: hash.into(),
+            desired_replicas: workload.replicas,
+            max_replicas,
+        });
     }
 }
 

@@ -106,7 +106,12 @@ pub fn action(action: &Action) -> ActionDocument {
 pub fn step(step: &Step) -> StepDocument<'_> {
     StepDocument {
         time: step.time,
-        actions: step.actions.iter().map(action).collect(),
+        actions: step
+            .actions
+            .iter()
+            .filter(|a| a.is_shown())
+            .map(action)
+            .collect(),
         status: step
             .status
             .iter()

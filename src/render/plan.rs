@@ -118,7 +118,7 @@ pub fn timeline(result: &RunResult) -> String {
         for action in step
             .actions
             .iter()
-            .filter(|a| !matches!(a, Action::SetStatus { .. }))
+            .filter(|a| a.is_shown() && !matches!(a, Action::SetStatus { .. }))
         {
             styles.push(style_for(sign(action)));
             table
@@ -148,7 +148,7 @@ pub fn steps(result: &RunResult) -> String {
         // Counted once per step: a step can hold 100k actions over thousands of workloads.
         let mut per_object: HashMap<String, usize> = HashMap::new();
         for action in &step.actions {
-            if !matches!(action, Action::SetStatus { .. }) {
+            if action.is_shown() && !matches!(action, Action::SetStatus { .. }) {
                 *per_object.entry(action.object()).or_default() += 1;
             }
         }

@@ -48,6 +48,8 @@ fn populated() -> State {
                 revision: 1,
                 hash: "5d8f9".into(),
                 template: json!({"metadata": {"labels": {"app": "api"}}}).into(),
+                desired_replicas: Some(2),
+                max_replicas: Some(3),
             }],
             status: WorkloadStatus::default(),
         }],

@@ -195,12 +195,16 @@ fn kind() -> impl Strategy<Value = Kind> {
 }
 
 fn workload() -> impl Strategy<Value = WorkloadState> {
-    let revision =
-        (any::<u64>(), text(), json_value()).prop_map(|(revision, hash, template)| Revision {
+    let annotations = (any::<Option<i32>>(), any::<Option<i32>>());
+    let revision = (any::<u64>(), text(), json_value(), annotations).prop_map(
+        |(revision, hash, template, (desired_replicas, max_replicas))| Revision {
             revision,
             hash,
             template: template.into(),
-        });
+            desired_replicas,
+            max_replicas,
+        },
+    );
     let status = (
         any::<bool>(),
         prop::array::uniform5(any::<i32>()),
