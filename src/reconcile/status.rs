@@ -221,8 +221,12 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
     for (workload, report) in desired.workloads.iter().zip(&mut reports) {
         let stored = super::stored_workload(&stored_workloads, &workload.id)
             .filter(|w| w.kind == workload.id.kind);
+        // A paused Deployment is still scaled (`sync`): it is held only once
+        // what it runs is placed and available.
         if report.blocked.is_none()
             && !report.converged()
+            && report.pending == 0
+            && report.available == report.current
             && (workload.paused || stored.is_some_and(|w| w.status.paused))
         {
             report.blocked = Some(Blocked {
