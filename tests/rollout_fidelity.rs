@@ -17,7 +17,9 @@ fn deployment(replicas: i32, strategy: &str, image: &str, annotations: &str) -> 
 }
 
 fn rolling(surge: &str, unavailable: &str) -> String {
-    format!("{{type: RollingUpdate, rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}")
+    format!(
+        "{{type: RollingUpdate, rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}"
+    )
 }
 
 /// A cluster of two roomy nodes and `web`.
@@ -25,7 +27,10 @@ fn cluster(web: &str) -> Cluster {
     let cluster = Cluster::new();
     let mut nodes = node("n1", "64", "", "");
     nodes += &node("n2", "64", "", "");
-    cluster.write("manifests/nodes.yaml", &nodes.replace("pods: \"110\"", "pods: \"500\""));
+    cluster.write(
+        "manifests/nodes.yaml",
+        &nodes.replace("pods: \"110\"", "pods: \"500\""),
+    );
     cluster.write("manifests/web.yaml", web);
     cluster
 }
@@ -116,14 +121,16 @@ fn stalled_at_8_and_5() -> Cluster {
     apply(&cluster, &[]);
     cluster.write(
         "manifests/web.yaml",
-        &deployment(10, &rolling("3", "2"), "web:2", "orch.dev/simulate: never-ready"),
+        &deployment(
+            10,
+            &rolling("3", "2"),
+            "web:2",
+            "orch.dev/simulate: never-ready",
+        ),
     );
     apply(&cluster, &["--timeout", "30"]);
     let replicas = cluster.replicas();
-    let new = replicas
-        .iter()
-        .filter(|r| r["revision"] == 2)
-        .count();
+    let new = replicas.iter().filter(|r| r["revision"] == 2).count();
     assert_eq!((replicas.len() - new, new), (8, 5));
     cluster
 }
@@ -137,7 +144,12 @@ fn proportional_scaling_reads_the_previous_max_replicas() {
     let cluster = stalled_at_8_and_5();
     cluster.write(
         "manifests/web.yaml",
-        &deployment(50, &rolling("6", "2"), "web:2", "orch.dev/simulate: never-ready"),
+        &deployment(
+            50,
+            &rolling("6", "2"),
+            "web:2",
+            "orch.dev/simulate: never-ready",
+        ),
     );
     let steps = counts(&plan(&cluster), WEB);
     assert_eq!(steps[0], (56, 22), "{steps:?}");
@@ -150,7 +162,12 @@ fn scaling_to_zero_mid_rollout_takes_one_step() {
     let cluster = stalled_at_8_and_5();
     cluster.write(
         "manifests/web.yaml",
-        &deployment(0, &rolling("3", "2"), "web:2", "orch.dev/simulate: never-ready"),
+        &deployment(
+            0,
+            &rolling("3", "2"),
+            "web:2",
+            "orch.dev/simulate: never-ready",
+        ),
     );
     let steps = counts(&plan(&cluster), WEB);
     assert_eq!(steps[0], (0, 0), "{steps:?}");
@@ -170,7 +187,10 @@ fn a_paused_deployment_is_scaled() {
     );
     let doc = plan(&cluster);
     let steps = counts(&doc, WEB);
-    assert!(!steps.is_empty() && steps.iter().all(|s| *s == (6, 0)), "{steps:?}");
+    assert!(
+        !steps.is_empty() && steps.iter().all(|s| *s == (6, 0)),
+        "{steps:?}"
+    );
     let workload = &doc["workloads"][0];
     assert_eq!(workload["blocked"]["reason"], "Paused", "{workload}");
 }
@@ -183,13 +203,23 @@ fn a_paused_rollout_is_scaled_proportionally() {
     apply(&cluster, &[]);
     cluster.write(
         "manifests/web.yaml",
-        &deployment(5, &rolling("0", "2"), "web:2", "orch.dev/simulate: never-ready"),
+        &deployment(
+            5,
+            &rolling("0", "2"),
+            "web:2",
+            "orch.dev/simulate: never-ready",
+        ),
     );
     apply(&cluster, &["--timeout", "30"]);
     cluster.run(&["rollout", "pause", "web"]).success();
     cluster.write(
         "manifests/web.yaml",
-        &deployment(10, &rolling("0", "2"), "web:2", "orch.dev/simulate: never-ready"),
+        &deployment(
+            10,
+            &rolling("0", "2"),
+            "web:2",
+            "orch.dev/simulate: never-ready",
+        ),
     );
     let steps = counts(&plan(&cluster), WEB);
     assert_eq!(steps[0], (10, 4), "{steps:?}");
@@ -208,7 +238,11 @@ fn daemonset(strategy: &str, image: &str, annotations: &str) -> String {
 #[test]
 fn a_daemonset_surges_over_unavailable_old_pods() {
     let surge = "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";
-    let cluster = cluster(&daemonset(surge, "agent:1", "orch.dev/simulate: never-ready"));
+    let cluster = cluster(&daemonset(
+        surge,
+        "agent:1",
+        "orch.dev/simulate: never-ready",
+    ));
     apply(&cluster, &[]);
     cluster.write("manifests/web.yaml", &daemonset(surge, "agent:2", ""));
     let steps = counts(&plan(&cluster), "DaemonSet/default/agent");

@@ -125,11 +125,21 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     let new = (!new_members.is_empty()
         || recorded(new_hash).is_some_and(|r| r.desired_replicas.is_some()))
     .then(|| counts(new_hash, new_members));
+    // Old ReplicaSets: revisions with replicas, and those the controller
+    // made that are scaled to 0 (kept until `cleanupDeployment`).
     let mut old: Vec<(RevisionCounts, &str)> = by_hash
         .iter()
         .filter(|(hash, _)| **hash != new_hash)
         .map(|(hash, members)| (counts(hash, members), *hash))
         .collect();
+    for revision in stored_revisions {
+        if *revision.hash != *new_hash
+            && revision.desired_replicas.is_some()
+            && !by_hash.contains_key(revision.hash.as_str())
+        {
+            old.push((counts(&revision.hash, &[]), revision.hash.as_str()));
+        }
+    }
     old.sort_by_key(|(c, hash)| (c.revision, *hash));
     let old_counts: Vec<RevisionCounts> = old.iter().map(|(c, _)| *c).collect();
 
@@ -138,10 +148,12 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         replicas: workload.replicas,
         paused: is_paused(pass, workload),
     };
-    let scaling = spec.paused || rollout::is_scaling_event(spec.replicas, new.as_ref(), &old_counts);
+    let scaling =
+        spec.paused || rollout::is_scaling_event(spec.replicas, new.as_ref(), &old_counts);
     let new_revision = current_revision(pass, workload);
     let scales = rollout::sync_deployment(spec, new_revision, new, &old_counts);
-    let max_replicas = workload.replicas + rollout::max_surge(&workload.strategy, workload.replicas);
+    let max_replicas =
+        workload.replicas + rollout::max_surge(&workload.strategy, workload.replicas);
     for scale in scales {
         let (hash, have) = match old.iter().find(|(c, _)| c.revision == scale.revision) {
             Some((c, hash)) if scale.revision != new_revision => (*hash, c.replicas),

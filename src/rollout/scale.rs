@@ -95,7 +95,10 @@ pub fn is_scaling_event(
     old.iter()
         .chain(new)
         .filter(|rs| rs.replicas > 0)
-        .any(|rs| rs.desired_replicas.is_some_and(|desired| desired != replicas))
+        .any(|rs| {
+            rs.desired_replicas
+                .is_some_and(|desired| desired != replicas)
+        })
 }
 
 /// `FindActiveOrLatest`: the one active ReplicaSet, or the newest when none
@@ -107,7 +110,9 @@ fn find_active_or_latest(
     let mut active = old.iter().chain(new).filter(|rs| rs.replicas > 0);
     match (active.next(), active.next()) {
         (Some(only), None) => Some(*only),
-        (None, _) => new.or_else(|| old.iter().max_by_key(|rs| rs.revision)).copied(),
+        (None, _) => new
+            .or_else(|| old.iter().max_by_key(|rs| rs.revision))
+            .copied(),
         _ => None,
     }
 }
@@ -184,9 +189,17 @@ pub fn scale(spec: Spec, new: Option<RevisionCounts>, old: &[RevisionCounts]) ->
     let to_add = allowed_size - all_replicas;
     // ReplicaSetsBySizeNewer when growing, ReplicaSetsBySizeOlder when shrinking.
     if to_add > 0 {
-        active.sort_by(|a, b| b.replicas.cmp(&a.replicas).then(b.revision.cmp(&a.revision)));
+        active.sort_by(|a, b| {
+            b.replicas
+                .cmp(&a.replicas)
+                .then(b.revision.cmp(&a.revision))
+        });
     } else if to_add < 0 {
-        active.sort_by(|a, b| b.replicas.cmp(&a.replicas).then(a.revision.cmp(&b.revision)));
+        active.sort_by(|a, b| {
+            b.replicas
+                .cmp(&a.replicas)
+                .then(a.revision.cmp(&b.revision))
+        });
     }
     let mut added = 0;
     let mut sizes: Vec<i32> = Vec::with_capacity(active.len());

@@ -87,7 +87,12 @@ impl Fleet {
     }
 
     /// `setPodReadiness(ready, count, filter)`, pods in node order.
-    fn set_readiness(&mut self, ready: bool, count: usize, filter: impl Fn(&SimPod, &[SimPod]) -> bool) {
+    fn set_readiness(
+        &mut self,
+        ready: bool,
+        count: usize,
+        filter: impl Fn(&SimPod, &[SimPod]) -> bool,
+    ) {
         let now = self.now;
         let mut left = count;
         for i in 0..self.nodes.len() {
@@ -211,7 +216,12 @@ fn unavailable_old_pods_count_against_max_unavailable() {
     for expected in [(0, 2), (2, 0), (0, 0)] {
         assert_eq!(fleet.sync(&strategy), expected);
     }
-    let ready = fleet.nodes.iter().flatten().filter(|p| p.ready_at.is_some()).count();
+    let ready = fleet
+        .nodes
+        .iter()
+        .flatten()
+        .filter(|p| p.ready_at.is_some())
+        .count();
     assert_eq!(ready, 3);
 }
 

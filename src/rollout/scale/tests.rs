@@ -66,11 +66,46 @@ fn scale_table_from_sync_test_go() {
         desired_annotations: &[],
     };
     let table = [
-        row("normal scaling event: 10 -> 12", 12, 10, Some((1, 10)), &[], &[(1, 12)]),
-        row("normal scaling event: 10 -> 5", 5, 10, Some((1, 10)), &[], &[(1, 5)]),
-        row("proportional scaling: 5 -> 10", 10, 5, Some((2, 2)), &[(1, 3)], &[(2, 4), (1, 6)]),
-        row("proportional scaling: 5 -> 3", 3, 5, Some((2, 2)), &[(1, 3)], &[(2, 1), (1, 2)]),
-        row("proportional scaling: 9 -> 4", 4, 9, Some((2, 8)), &[(1, 1)], &[(2, 4), (1, 0)]),
+        row(
+            "normal scaling event: 10 -> 12",
+            12,
+            10,
+            Some((1, 10)),
+            &[],
+            &[(1, 12)],
+        ),
+        row(
+            "normal scaling event: 10 -> 5",
+            5,
+            10,
+            Some((1, 10)),
+            &[],
+            &[(1, 5)],
+        ),
+        row(
+            "proportional scaling: 5 -> 10",
+            10,
+            5,
+            Some((2, 2)),
+            &[(1, 3)],
+            &[(2, 4), (1, 6)],
+        ),
+        row(
+            "proportional scaling: 5 -> 3",
+            3,
+            5,
+            Some((2, 2)),
+            &[(1, 3)],
+            &[(2, 1), (1, 2)],
+        ),
+        row(
+            "proportional scaling: 9 -> 4",
+            4,
+            9,
+            Some((2, 8)),
+            &[(1, 1)],
+            &[(2, 4), (1, 0)],
+        ),
         row(
             "proportional scaling: 7 -> 10",
             10,
@@ -229,9 +264,15 @@ fn proportional_scaling_mid_rollout() {
     };
     let new = rs(2, 5, 0, 10, 3);
     let old = [rs(1, 8, 8, 10, 3)];
-    assert_eq!(sizes(&[old[0], new], &scale(spec(15), Some(new), &old)), [11, 7]);
+    assert_eq!(
+        sizes(&[old[0], new], &scale(spec(15), Some(new), &old)),
+        [11, 7]
+    );
     // Scaling down spreads the removal the same way, down to 5 + maxSurge.
-    assert_eq!(sizes(&[old[0], new], &scale(spec(5), Some(new), &old)), [5, 3]);
+    assert_eq!(
+        sizes(&[old[0], new], &scale(spec(5), Some(new), &old)),
+        [5, 3]
+    );
 }
 
 /// Issue 21, case 2: the fraction divides by the `max-replicas` written with
