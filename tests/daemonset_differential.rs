@@ -165,10 +165,10 @@ mod upstream {
                 }
                 pods_to_delete.push(pod.name.clone());
             }
-            if let (Some(new), Some(old)) = (oldest_new_pod, oldest_old_pod) {
-                if !old.ready || new.available {
-                    pods_to_delete.push(old.name.clone());
-                }
+            if let (Some(new), Some(old)) = (oldest_new_pod, oldest_old_pod)
+                && (!old.ready || new.available)
+            {
+                pods_to_delete.push(old.name.clone());
             }
         }
         (pods_to_delete, nodes_needing_daemon_pods)

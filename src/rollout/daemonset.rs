@@ -158,11 +158,12 @@ fn pods_should_be_on_node(i: usize, node: &Node, surge: bool, decisions: &mut De
     }
 }
 
+/// A pod of a node, with its index there.
+type OnNode<'a> = Option<(usize, Pod<'a>)>;
+
 /// `findUpdatedPodsOnNode`: the node's new and old pod, `None` when it has
 /// more than one of either.
-fn find_updated_pods_on_node<'a>(
-    pods: &[Option<Pod<'a>>],
-) -> Option<(Option<(usize, Pod<'a>)>, Option<(usize, Pod<'a>)>)> {
+fn find_updated_pods_on_node<'a>(pods: &[Option<Pod<'a>>]) -> Option<(OnNode<'a>, OnNode<'a>)> {
     let mut new = None;
     let mut old = None;
     for (j, pod) in pods.iter().enumerate() {
