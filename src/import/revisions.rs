@@ -24,6 +24,8 @@ pub struct Found {
     /// The template as declared; None only for the current revision.
     pub template: Option<Value>,
     pub current: bool,
+    /// A ReplicaSet's `desired-replicas` and `max-replicas` annotations.
+    pub replicas_annotations: Option<(i32, i32)>,
 }
 
 /// What orch records for one workload.
@@ -64,9 +66,19 @@ pub fn map(
     let mut old: BTreeMap<String, (Option<u64>, Value, Vec<String>)> = BTreeMap::new();
     let mut current_keys = Vec::new();
     let mut number = current_number;
+    // The replicas annotations of the newest ReplicaSet of each orch hash.
+    let mut annotations: BTreeMap<String, (Option<u64>, (i32, i32))> = BTreeMap::new();
     for revision in found {
         let template = revision.template.as_ref().filter(|_| !revision.current);
         let hash = template.map_or_else(|| current_hash.to_string(), template_hash);
+        if let Some(pair) = revision.replicas_annotations {
+            let entry = annotations
+                .entry(hash.clone())
+                .or_insert((revision.number, pair));
+            if revision.number >= entry.0 {
+                *entry = (revision.number, pair);
+            }
+        }
         if hash == current_hash {
             current_keys.push(revision.key.clone());
             number = number.or(revision.number);
@@ -96,12 +108,13 @@ pub fn map(
         for key in keys {
             mapping.by_key.insert(key, (n, hash.clone()));
         }
+        let replicas = annotations.get(&hash).map(|(_, pair)| *pair);
         mapping.revisions.push(Revision {
             revision: n,
             hash,
             template: template.into(),
-            desired_replicas: None,
-            max_replicas: None,
+            desired_replicas: replicas.map(|(desired, _)| desired),
+            max_replicas: replicas.map(|(_, max)| max),
         });
     }
     for key in current_keys {
@@ -109,12 +122,13 @@ pub fn map(
             .by_key
             .insert(key, (current, current_hash.to_string()));
     }
+    let replicas = annotations.get(current_hash).map(|(_, pair)| *pair);
     mapping.revisions.push(Revision {
         revision: current,
         hash: current_hash.to_string(),
         template: current_template.clone().into(),
-        desired_replicas: None,
-        max_replicas: None,
+        desired_replicas: replicas.map(|(desired, _)| desired),
+        max_replicas: replicas.map(|(_, max)| max),
     });
     mapping
 }
@@ -153,11 +167,17 @@ impl Input<'_> {
                         Some(n) => revision == Some(n),
                         None => template.is_some() && template == live_template,
                     };
+                    let annotated =
+                        |name: &str| rs.annotation(name).and_then(|v| v.parse::<i32>().ok());
                     found.push(Found {
                         key,
                         number: revision,
                         template,
                         current,
+                        replicas_annotations: annotated(
+                            "deployment.kubernetes.io/desired-replicas",
+                        )
+                        .zip(annotated("deployment.kubernetes.io/max-replicas")),
                     });
                 }
             }
@@ -198,6 +218,7 @@ impl Input<'_> {
                 },
                 template: pod.map(|p| spec::pod_template(p, id.kind == Kind::DaemonSet)),
                 current,
+                replicas_annotations: None,
             });
         }
         map(
@@ -220,6 +241,7 @@ mod tests {
             number,
             template: image.map(|i| json!({"spec": {"containers": [{"name": "c", "image": i}]}})),
             current,
+            replicas_annotations: None,
         }
     }
 
@@ -244,6 +266,33 @@ mod tests {
         assert_eq!(mapping.of(Some("k8s-v1")), (1, template_hash(&v1)));
         assert_eq!(*mapping.revisions[0].template, v1);
         assert_eq!(mapping.of(None).0, 3);
+    }
+
+    /// A ReplicaSet's replicas annotations are what the Deployment
+    /// controller reads next (`isScalingEvent`, `getReplicaSetFraction`):
+    /// they are kept on the revision.
+    #[test]
+    fn replica_set_annotations_are_kept_on_the_revision() {
+        let template = json!({"spec": {"containers": [{"name": "c", "image": "v2"}]}});
+        let annotated = |mut f: Found, pair| {
+            f.replicas_annotations = Some(pair);
+            f
+        };
+        let mapping = map(
+            "orchhash",
+            &template,
+            Some(2),
+            &[
+                annotated(found("k8s-v1", Some(1), Some("v1"), false), (10, 13)),
+                annotated(found("k8s-v2", Some(2), Some("v2"), true), (10, 13)),
+            ],
+        );
+        let pairs: Vec<_> = mapping
+            .revisions
+            .iter()
+            .map(|r| (r.desired_replicas, r.max_replicas))
+            .collect();
+        assert_eq!(pairs, [(Some(10), Some(13)), (Some(10), Some(13))]);
     }
 
     #[test]
