@@ -126,7 +126,8 @@ pub struct WorkloadStatus {
     /// Set by `orch rollout pause`, cleared by `resume` (on top of `spec.paused`).
     #[serde(default)]
     pub paused: bool,
-    /// `spec.replicas` at the last status update (a change mid-rollout is a scaling event).
+    /// `spec.replicas` at the last status update (scaling events are read
+    /// from the revisions' `desiredReplicas`, as Kubernetes reads them).
     #[serde(default)]
     pub desired: i32,
     /// Counts at the last status update, to tell progress from a stall.
