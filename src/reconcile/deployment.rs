@@ -91,17 +91,26 @@ pub fn is_available(replica: &Replica, min_ready_seconds: u64, now: u64) -> bool
     }
 }
 
-/// One Deployment controller sync (`syncDeployment`): the revisions as
-/// ReplicaSets, `rollout::sync_deployment`'s writes turned into replica
-/// creations and deletions and the annotations written with them.
-pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
-    let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
+/// A Deployment's revisions as the controller lists its ReplicaSets.
+struct ReplicaSets<'a> {
+    /// Live replicas by template hash.
+    by_hash: BTreeMap<&'a str, Vec<&'a Replica>>,
+    /// The current template's ReplicaSet, once it exists.
+    new: Option<RevisionCounts>,
+    /// The others, oldest first, with their hashes.
+    old: Vec<(RevisionCounts, &'a str)>,
+}
+
+/// `getAllReplicaSetsAndSyncRevision(createIfNotExisted=false)` over orch's
+/// revisions: a revision's ReplicaSet has its live replicas and the
+/// annotations stored on it.
+fn replica_sets<'a>(pass: &Pass<'a>, workload: &'a Workload) -> ReplicaSets<'a> {
     let stored_revisions = pass
         .stored(&workload.id)
         .map_or(&[][..], |w| w.revisions.as_slice());
     let recorded = |hash: &str| stored_revisions.iter().find(|r| *r.hash == *hash);
     let mut by_hash: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
-    for replica in &replicas {
+    for replica in pass.replicas_of(&workload.id) {
         by_hash.entry(&*replica.hash).or_default().push(replica);
     }
     let counts = |hash: &str, members: &[&Replica]| {
@@ -141,23 +150,30 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         }
     }
     old.sort_by_key(|(c, hash)| (c.revision, *hash));
-    let old_counts: Vec<RevisionCounts> = old.iter().map(|(c, _)| *c).collect();
+    ReplicaSets { by_hash, new, old }
+}
 
+/// One Deployment controller sync (`syncDeployment`): the revisions as
+/// ReplicaSets, `rollout::sync_deployment`'s writes turned into replica
+/// creations and deletions and the annotations written with them.
+pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
+    let sets = replica_sets(pass, workload);
+    let old_counts: Vec<RevisionCounts> = sets.old.iter().map(|(c, _)| *c).collect();
     let spec = rollout::Spec {
         strategy: &workload.strategy,
         replicas: workload.replicas,
         paused: is_paused(pass, workload),
     };
     let scaling =
-        spec.paused || rollout::is_scaling_event(spec.replicas, new.as_ref(), &old_counts);
+        spec.paused || rollout::is_scaling_event(spec.replicas, sets.new.as_ref(), &old_counts);
     let new_revision = current_revision(pass, workload);
-    let scales = rollout::sync_deployment(spec, new_revision, new, &old_counts);
+    let new_hash = &*workload.template_hash;
     let max_replicas =
         workload.replicas + rollout::max_surge(&workload.strategy, workload.replicas);
-    for scale in scales {
-        let (hash, have) = match old.iter().find(|(c, _)| c.revision == scale.revision) {
+    for scale in rollout::sync_deployment(spec, new_revision, sets.new, &old_counts) {
+        let (hash, have) = match sets.old.iter().find(|(c, _)| c.revision == scale.revision) {
             Some((c, hash)) if scale.revision != new_revision => (*hash, c.replicas),
-            _ => (new_hash, new_members.len() as i32),
+            _ => (new_hash, sets.new.map_or(0, |n| n.replicas)),
         };
         if scale.replicas > have {
             for _ in have..scale.replicas {
@@ -174,14 +190,9 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             } else {
                 DeleteReason::Superseded
             };
-            let members = by_hash.get(hash).cloned().unwrap_or_default();
-            scale_down(
-                pass,
-                workload,
-                members,
-                (have - scale.replicas) as usize,
-                reason,
-            );
+            let members = sets.by_hash.get(hash).cloned().unwrap_or_default();
+            let count = (have - scale.replicas) as usize;
+            scale_down(pass, workload, members, count, reason);
         }
         pass.plan.actions.push(Action::SetReplicasAnnotations {
             workload: workload.id.clone(),
