@@ -248,3 +248,41 @@ fn a_daemonset_surges_over_unavailable_old_pods() {
     let steps = counts(&plan(&cluster), "DaemonSet/default/agent");
     assert_eq!(steps[..2], [(4, 2), (2, 2)], "{steps:?}");
 }
+
+/// Case 6, as Kubernetes 1.34 does it (`rollingUpdate` counts an old pod
+/// that is not available against maxUnavailable since kubernetes#123233,
+/// v1.31): 4 nodes, maxUnavailable 1, one old replica crashed: the crashed
+/// one is replaced, and no available one goes with it. (The "2" is
+/// the controller before v1.31; orch already did this.)
+#[test]
+fn a_crashed_old_daemon_replica_uses_the_unavailability_budget() {
+    let cluster = Cluster::new();
+    let mut nodes = String::new();
+    for name in ["n1", "n2", "n3", "n4"] {
+        nodes += &node(name, "8", "", "");
+    }
+    cluster.write("manifests/nodes.yaml", &nodes);
+    let unavailable = "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}";
+    cluster.write(
+        "manifests/agent.yaml",
+        &daemonset(unavailable, "agent:1", ""),
+    );
+    apply(&cluster, &[]);
+    let replicas = cluster.replicas();
+    let crashed = replicas[2]["name"].as_str().unwrap().to_string();
+    cluster.run(&["replica", "crash", &crashed]).success();
+    cluster.write(
+        "manifests/agent.yaml",
+        &daemonset(unavailable, "agent:2", ""),
+    );
+    let doc = plan(&cluster);
+    let first = &doc["steps"][0]["actions"];
+    let deleted: Vec<&str> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["op"] == "delete")
+        .map(|a| a["replica"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, [crashed.as_str()], "{first}");
+}
