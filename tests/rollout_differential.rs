@@ -939,11 +939,12 @@ fn differential(first: Spec, changes: &[(usize, Change)]) -> Result<usize, Strin
         }
         for (hash, ranks_deleted) in deleted {
             let worst_deleted = ranks_deleted.iter().max().copied();
+            // Ranked as they were before the step (a kept one may crash in it).
             let best_kept = state
                 .replicas
                 .iter()
-                .filter(|r| *r.hash == *hash && ranks.contains_key(&r.name))
-                .map(rank)
+                .filter(|r| *r.hash == *hash)
+                .filter_map(|r| ranks.get(&r.name).map(|(_, rank)| *rank))
                 .min();
             if let (Some(deleted), Some(kept)) = (worst_deleted, best_kept)
                 && deleted > kept
