@@ -286,3 +286,41 @@ fn no_template_change_touches_nothing() {
     assert_eq!(fleet.sync(&strategy), (5, 0));
     assert_eq!(fleet.sync(&strategy), (0, 0));
 }
+
+/// kubernetes#119317 (TestDaemonSetUpdatesPodsNotMatchTainstWithMaxSurge's
+/// rule): with maxSurge, the old pod of a node that may keep but no longer
+/// start a daemon pod (an untolerated NoSchedule taint) goes only while more
+/// nodes are served than want a pod.
+#[test]
+fn a_sunset_node_keeps_its_old_pod_until_the_others_are_served() {
+    let pod = |name, available| Pod {
+        name,
+        updated: false,
+        ready: available,
+        available,
+        scheduled: true,
+        created_at: 0,
+    };
+    let node = |should_run, pod| Node {
+        should_run,
+        should_continue_running: true,
+        pods: vec![pod],
+    };
+    let served = [
+        node(false, pod("a", true)),
+        node(true, pod("b", true)),
+        node(true, pod("c", true)),
+    ];
+    let decisions = sync(&surge(1), &served);
+    assert_eq!(decisions.delete, [(0, 0, Removal::Replaced)]);
+    assert_eq!(decisions.create, [1]);
+    let short = [
+        node(false, pod("a", true)),
+        node(true, pod("b", false)),
+        node(true, pod("c", true)),
+    ];
+    let decisions = sync(&surge(1), &short);
+    assert_eq!(decisions.delete, []);
+    // The unavailable old pod is surged over at once; "c" waits its turn.
+    assert_eq!(decisions.create, [1, 2]);
+}
