@@ -526,7 +526,7 @@ fn differential(scenario: &Scenario) -> Result<usize, String> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
+        std::env::var("ORCH_ROLLOUT_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
     ))]
 
     /// Every step of random DaemonSet rollouts: orch deletes and creates

@@ -961,7 +961,7 @@ fn differential(first: Spec, changes: &[(usize, Change)]) -> Result<usize, Strin
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
+        std::env::var("ORCH_ROLLOUT_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
     ))]
 
     /// Every step of random rollouts: orch's replica counts per revision and

@@ -4,9 +4,7 @@
 //! a paused Deployment scaled, a scale to 0 mid-rollout, and DaemonSet
 //! surge over unavailable old pods.
 
-mod common;
-
-use common::{Cluster, node};
+use crate::common::{Cluster, node};
 use serde_json::Value;
 
 /// A Deployment with its strategy, image and pod annotations.
@@ -25,12 +23,8 @@ fn rolling(surge: &str, unavailable: &str) -> String {
 /// A cluster of two roomy nodes and `web`.
 fn cluster(web: &str) -> Cluster {
     let cluster = Cluster::new();
-    let mut nodes = node("n1", "64", "", "");
-    nodes += &node("n2", "64", "", "");
-    cluster.write(
-        "manifests/nodes.yaml",
-        &nodes.replace("pods: \"110\"", "pods: \"500\""),
-    );
+    let nodes = node("n1").cpu("64").pods("500").yaml() + &node("n2").cpu("64").pods("500").yaml();
+    cluster.write("manifests/nodes.yaml", &nodes);
     cluster.write("manifests/web.yaml", web);
     cluster
 }
@@ -259,7 +253,7 @@ fn a_crashed_old_daemon_replica_uses_the_unavailability_budget() {
     let cluster = Cluster::new();
     let mut nodes = String::new();
     for name in ["n1", "n2", "n3", "n4"] {
-        nodes += &node(name, "8", "", "");
+        nodes += &node(name).cpu("8").yaml();
     }
     cluster.write("manifests/nodes.yaml", &nodes);
     let unavailable = "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}";
