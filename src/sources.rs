@@ -34,18 +34,55 @@ pub enum SourceError {
         "{path}: symlink loop (leads back to {target}); orch follows directory symlinks but not in circles"
     )]
     Loop { path: String, target: String },
+    #[error(
+        "{path}: symlink to {target}, which does not exist; refusing to go on without what it held (restore the target or remove the link)"
+    )]
+    Dangling { path: String, target: String },
+    #[error(
+        "{path}: symlink loop (too many levels of symbolic links); refusing to go on without what it held"
+    )]
+    LinkLoop { path: String },
+    #[error(
+        "<stdin>: nothing was read (stdin is closed, empty or /dev/null); refusing to treat it as an empty manifest set"
+    )]
+    StdinEmpty,
 }
 
-/// Every source named by `args`, in order; directories recursively, sorted by path.
+/// An entry of a walked directory that was passed over, and why; callers say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    /// What the entry is: `a FIFO`, `a socket`, `a device`.
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: skipped, {} is not a regular file",
+            self.path, self.what
+        )
+    }
+}
+
+/// Every source named by `args`, in order; directories recursively, sorted by
+/// path. Each entry of a directory passed over is said on stderr.
 pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
+    collect_noting(args, &mut |skipped| eprintln!("notice: {skipped}"))
+}
+
+/// `collect`, handing each directory entry passed over to `skipped`.
+pub fn collect_noting(
+    args: &[String],
+    skipped: &mut dyn FnMut(Skipped),
+) -> Result<Vec<Source>, SourceError> {
+    if args.iter().filter(|arg| *arg == "-").count() > 1 {
+        return Err(SourceError::StdinTwice);
+    }
     let mut sources = Vec::new();
-    let mut stdin_used = false;
     for arg in args {
         if arg == "-" {
-            if stdin_used {
-                return Err(SourceError::StdinTwice);
-            }
-            stdin_used = true;
             let mut bytes = Vec::new();
             std::io::stdin()
                 .take(MAX_FILE_BYTES + 1)
@@ -59,6 +96,11 @@ pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
                     path: "<stdin>".into(),
                 });
             }
+            // A closed stdin reads as /dev/null: nothing at all is never a
+            // manifest set meant to prune everything.
+            if bytes.is_empty() {
+                return Err(SourceError::StdinEmpty);
+            }
             sources.push(Source {
                 name: "<stdin>".into(),
                 text: utf8("<stdin>", bytes)?,
@@ -66,17 +108,16 @@ pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
             continue;
         }
         let path = Path::new(arg);
-        let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => SourceError::Missing { path: arg.clone() },
-            _ => SourceError::Unreadable {
-                path: arg.clone(),
-                error,
-            },
+        let metadata = std::fs::metadata(path).map_err(|error| {
+            match (error.kind(), std::fs::symlink_metadata(path).is_ok()) {
+                (std::io::ErrorKind::NotFound, false) => SourceError::Missing { path: arg.clone() },
+                _ => unfollowable(path, error),
+            }
         })?;
         if metadata.is_dir() {
             let mut files = Vec::new();
             let mut visited = HashSet::new();
-            walk(path, &mut files, &mut visited, &mut Vec::new())?;
+            walk(path, &mut files, &mut visited, &mut Vec::new(), skipped)?;
             if files.is_empty() {
                 return Err(SourceError::Empty { path: arg.clone() });
             }
@@ -91,11 +132,55 @@ pub fn collect(args: &[String]) -> Result<Vec<Source>, SourceError> {
     Ok(sources)
 }
 
+/// Why `path`, which exists as a name, cannot be followed: a dangling
+/// symlink, a loop of them, or an I/O error such as permission denied.
+fn unfollowable(path: &Path, error: std::io::Error) -> SourceError {
+    let name = path.display().to_string();
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link && error.kind() == std::io::ErrorKind::NotFound {
+        let target =
+            std::fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
+        return SourceError::Dangling { path: name, target };
+    }
+    if is_link && is_loop(&error) {
+        return SourceError::LinkLoop { path: name };
+    }
+    SourceError::Unreadable { path: name, error }
+}
+
+/// ELOOP, "too many levels of symbolic links" (`ErrorKind::FilesystemLoop`
+/// is not stable yet).
+fn is_loop(error: &std::io::Error) -> bool {
+    let eloop = if cfg!(target_os = "linux") { 40 } else { 62 };
+    error.raw_os_error() == Some(eloop)
+}
+
+/// What a special file is, to say why it was skipped.
+fn special_kind(metadata: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = metadata;
+    "a special file"
+}
+
 fn walk(
     dir: &Path,
     files: &mut Vec<PathBuf>,
     visited: &mut HashSet<PathBuf>,
     ancestors: &mut Vec<PathBuf>,
+    skipped: &mut dyn FnMut(Skipped),
 ) -> Result<(), SourceError> {
     let unreadable = |error| SourceError::Unreadable {
         path: dir.display().to_string(),
@@ -117,18 +202,25 @@ fn walk(
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;
         let path = entry.path();
-        let Ok(metadata) = std::fs::metadata(&path) else {
-            continue; // a dangling symlink
-        };
+        // An entry that cannot be followed may have held manifests (a link
+        // to a directory that is gone): going on without it would prune
+        // what it held, so it is an error whatever its name.
+        let metadata = std::fs::metadata(&path).map_err(|e| unfollowable(&path, e))?;
+        let manifest_name = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.contains(&e));
         if metadata.is_dir() {
-            walk(&path, files, visited, ancestors)?;
-        } else if metadata.is_file()
-            && path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| EXTENSIONS.contains(&e))
-        {
-            files.push(path);
+            walk(&path, files, visited, ancestors, skipped)?;
+        } else if metadata.is_file() {
+            if manifest_name {
+                files.push(path);
+            }
+        } else {
+            skipped(Skipped {
+                path: path.display().to_string(),
+                what: special_kind(&metadata),
+            });
         }
     }
     ancestors.pop();
@@ -226,21 +318,103 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn symlinks_are_followed_once_and_dangling_ones_skipped() {
+    fn symlinks_are_followed_once() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         fs::write(outside.path().join("shared.yaml"), "shared").unwrap();
         fs::create_dir(dir.path().join("a")).unwrap();
         fs::write(dir.path().join("a/x.yaml"), "x").unwrap();
-        // Two links to one directory: read once. A dangling link: skipped.
+        // Two links to one directory: read once.
         std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("b")).unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("c")).unwrap();
-        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("d.yaml")).unwrap();
         let texts: Vec<String> = collect(&[arg(dir.path())])
             .unwrap()
             .into_iter()
             .map(|s| s.text)
             .collect();
         assert_eq!(texts, ["x", "shared"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn entries_that_cannot_be_followed_are_errors_naming_them() {
+        use std::os::unix::fs::symlink;
+        let case = |make: &dyn Fn(&Path)| {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("x.yaml"), "x").unwrap();
+            make(dir.path());
+            (collect(&[arg(dir.path())]), dir)
+        };
+        // A link to a directory that is gone, whatever its name: what it held
+        // would otherwise be pruned.
+        let (result, dir) = case(&|d| symlink(d.join("gone"), d.join("apps")).unwrap());
+        match result {
+            Err(SourceError::Dangling { path, target }) => {
+                assert_eq!(path, arg(&dir.path().join("apps")));
+                assert_eq!(target, arg(&dir.path().join("gone")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let (result, dir) = case(&|d| {
+            symlink(d.join("b.yaml"), d.join("a.yaml")).unwrap();
+            symlink(d.join("a.yaml"), d.join("b.yaml")).unwrap();
+        });
+        match result {
+            Err(SourceError::LinkLoop { path }) => {
+                assert!(path.starts_with(&arg(dir.path())), "{path}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The only file a loop: named, not "no manifests found".
+        let dir = tempfile::tempdir().unwrap();
+        symlink(dir.path().join("self.yaml"), dir.path().join("self.yaml")).unwrap();
+        let message = collect(&[arg(dir.path())]).unwrap_err().to_string();
+        assert!(message.contains("self.yaml: symlink loop"), "{message}");
+        // Given directly: the same errors.
+        let message = collect(&[arg(&dir.path().join("self.yaml"))])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("self.yaml: symlink loop"), "{message}");
+        symlink(dir.path().join("gone"), dir.path().join("d.yaml")).unwrap();
+        let message = collect(&[arg(&dir.path().join("d.yaml"))])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("d.yaml: symlink to"), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_entries_are_errors_naming_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("private")).unwrap();
+        fs::write(dir.path().join("private/x.yaml"), "x").unwrap();
+        fs::set_permissions(
+            dir.path().join("private"),
+            fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
+        let result = collect(&[arg(dir.path())]);
+        fs::set_permissions(
+            dir.path().join("private"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        if fs::read_dir(dir.path().join("private")).is_ok() && running_as_root() {
+            return; // root reads through permissions; nothing to check
+        }
+        match result {
+            Err(SourceError::Unreadable { path, .. }) => {
+                assert!(path.ends_with("private"), "{path}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    fn running_as_root() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let probe = tempfile::NamedTempFile::new().unwrap();
+        probe.as_file().metadata().unwrap().uid() == 0
     }
 }

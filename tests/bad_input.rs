@@ -384,3 +384,104 @@ fn unknown_names_given_to_commands_suggest_the_closest() {
         ));
     assert_eq!(cluster.state_bytes(), state);
 }
+
+/// A populated cluster: two nodes and a workload in `platform/`, applied.
+fn populated() -> (Cluster, Vec<u8>) {
+    let cluster = Cluster::new();
+    cluster.write("platform/nodes.yaml", &node("n1", "4", "", ""));
+    cluster.write("platform/apps/web.yaml", GOOD);
+    cluster.run(&["apply", "-f", "platform", "-q"]).success();
+    let state = cluster.state_bytes();
+    (cluster, state)
+}
+
+/// Issue 25, findings 1 and 2: what cannot be read is an error naming it,
+/// before anything is planned — never an empty set that prunes.
+#[cfg(unix)]
+#[test]
+fn unreadable_entries_and_closed_stdin_never_prune() {
+    use std::os::unix::fs::symlink;
+    let (cluster, state) = populated();
+    let refused = |args: &[&str], needle: &str| {
+        let output = cluster.orch().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: want {needle:?} in {stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("delete"));
+        assert_eq!(cluster.state_bytes(), state, "{args:?} changed the state");
+    };
+    // The workload's directory moved away behind a symlink that now dangles.
+    std::fs::rename(cluster.path("platform/apps"), cluster.path("apps-moved")).unwrap();
+    symlink(cluster.path("gone"), cluster.path("platform/apps")).unwrap();
+    for verb in ["apply", "plan"] {
+        refused(
+            &[verb, "-f", "platform", "--prune-all"],
+            "platform/apps: symlink to",
+        );
+    }
+    std::fs::remove_file(cluster.path("platform/apps")).unwrap();
+    // A symlink loop, and a loop that is the only entry of a directory.
+    symlink(cluster.path("platform/apps"), cluster.path("platform/apps")).unwrap();
+    refused(&["apply", "-f", "platform"], "platform/apps: symlink loop");
+    std::fs::create_dir(cluster.path("only")).unwrap();
+    symlink(cluster.path("only/x.yaml"), cluster.path("only/x.yaml")).unwrap();
+    refused(&["apply", "-f", "only"], "only/x.yaml: symlink loop");
+    std::fs::remove_file(cluster.path("platform/apps")).unwrap();
+    std::fs::rename(cluster.path("apps-moved"), cluster.path("platform/apps")).unwrap();
+
+    // stdin as /dev/null, and closed (`<&-`), for every command that reads it.
+    let closed = |args: &str| {
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" {args} <&-"))
+            .arg(assert_cmd::cargo::cargo_bin("orch"))
+            .current_dir(cluster.path(""))
+            .env("ORCH_STATE", cluster.state())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args}: {stderr}");
+        assert!(
+            stderr.contains("<stdin>: nothing was read"),
+            "{args}: {stderr}"
+        );
+        assert_eq!(cluster.state_bytes(), state, "{args} changed the state");
+    };
+    for args in ["apply -f - --prune-all", "plan -f -", "import -f - --force"] {
+        closed(args);
+        let argv: Vec<&str> = args.split(' ').collect();
+        let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"))
+            .args(&argv)
+            .current_dir(cluster.path(""))
+            .env("ORCH_STATE", cluster.state())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args} < /dev/null");
+        assert_eq!(cluster.state_bytes(), state);
+    }
+
+    // A FIFO inside a directory is skipped, and said.
+    let fifo = cluster.path("platform/pipe.yaml");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let output = cluster
+            .orch()
+            .args(["apply", "-f", "platform"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("platform/pipe.yaml: skipped, a FIFO is not a regular file"),
+            "{stderr}"
+        );
+        assert_eq!(cluster.state_bytes(), state);
+    }
+}
