@@ -11,9 +11,10 @@
 //! function of (state, desired set, options) — names are seeded from the
 //! state, iteration is ordered, the clock is simulated. `apply FILE` checks
 //! the digest under the state lock (a different state is refused as stale,
-//! untouched), parses the recorded sources again, re-runs the loop, and
-//! compares every step with the recorded one *before* persisting it: a step
-//! that differs stops the apply with the state as of the last matching step.
+//! untouched), parses the recorded sources again, re-runs the whole loop in
+//! memory and compares every step, the outcome and the final clock with the
+//! recorded ones (`verify`) *before* the first write: a plan that differs in
+//! anything — a step changed, added or removed — leaves the state untouched.
 //! Re-running instead of replaying recorded actions means every action
 //! carried out is one the controllers computed on the state actually on disk:
 //! an edited plan file cannot inject an action the reconciler would not take
@@ -128,7 +129,7 @@ pub enum PlanError {
         now: Option<String>,
     },
     #[error(
-        "plan {}: step {step} diverged from the recorded plan ({detail}); stopped before persisting it, the state holds the steps before it",
+        "plan {}: step {step} diverged from the recorded plan ({detail}); nothing was changed",
         path.display()
     )]
     Diverged {
@@ -137,6 +138,100 @@ pub enum PlanError {
         step: usize,
         detail: String,
     },
+    #[error(
+        "plan {}: the recorded {what} differs from the loop's ({detail}); nothing was changed",
+        path.display()
+    )]
+    EndDiffers {
+        path: PathBuf,
+        what: &'static str,
+        detail: String,
+    },
+}
+
+/// The loop's run, as `verify` compares it with a saved plan.
+pub struct Computed<'a> {
+    /// Each step as `plan -o json` prints it.
+    pub steps: &'a [serde_json::Value],
+    pub outcome: &'a str,
+    pub clock: u64,
+}
+
+/// The recorded plan is exactly what the loop computed: every step, in
+/// order, as many of them, the same outcome and final clock. The first
+/// difference is the error.
+pub fn verify(path: &Path, plan: &SavedPlan, computed: &Computed) -> Result<(), PlanError> {
+    let recorded = &plan.steps;
+    for i in 0..recorded.len().max(computed.steps.len()) {
+        let (before, after) = (recorded.get(i), computed.steps.get(i));
+        if before == after {
+            continue;
+        }
+        let detail = match (before, after) {
+            (Some(before), Some(after)) => difference(before, after),
+            (None, Some(after)) => format!(
+                "the plan ends after {} steps, the loop took another at t={}",
+                recorded.len(),
+                after["time"]
+            ),
+            _ => format!(
+                "the plan has {} steps, the loop ended after {}",
+                recorded.len(),
+                computed.steps.len()
+            ),
+        };
+        return Err(PlanError::Diverged {
+            path: path.into(),
+            step: i + 1,
+            detail,
+        });
+    }
+    let end = |what, detail| {
+        Err(PlanError::EndDiffers {
+            path: path.into(),
+            what,
+            detail,
+        })
+    };
+    if plan.outcome != computed.outcome {
+        return end(
+            "outcome",
+            format!("recorded {}, computed {}", plan.outcome, computed.outcome),
+        );
+    }
+    if plan.clock != computed.clock {
+        return end(
+            "final clock",
+            format!("recorded t={}, computed t={}", plan.clock, computed.clock),
+        );
+    }
+    Ok(())
+}
+
+/// The first thing that differs between a recorded step and the computed one.
+fn difference(recorded: &serde_json::Value, computed: &serde_json::Value) -> String {
+    if recorded["time"] != computed["time"] {
+        return format!(
+            "recorded at t={}, computed at t={}",
+            recorded["time"], computed["time"]
+        );
+    }
+    let empty = Vec::new();
+    let actions = |step: &serde_json::Value| step["actions"].as_array().unwrap_or(&empty).clone();
+    let (before, after) = (actions(recorded), actions(computed));
+    for i in 0..before.len().max(after.len()) {
+        if before.get(i) != after.get(i) {
+            let show =
+                |a: Option<&serde_json::Value>| a.map_or("nothing".to_string(), |a| a.to_string());
+            return format!(
+                "action {}: recorded {}, computed {}",
+                i + 1,
+                show(before.get(i)),
+                show(after.get(i))
+            );
+        }
+    }
+    "the workload counts after the step differ".to_string()
 }
 
 fn describe(digest: &Option<String>) -> String {
@@ -298,6 +393,52 @@ mod tests {
         value.as_object_mut().unwrap().remove("steps");
         let message = error(&value.to_string());
         assert!(message.contains("missing field `steps`"), "{message}");
+    }
+
+    #[test]
+    fn verify_finds_each_kind_of_tampering() {
+        let step = |t: u64, op: &str| serde_json::json!({"time": t, "actions": [{"op": op}], "status": []});
+        let mut recorded = plan();
+        recorded.steps = vec![step(0, "create"), step(5, "mark-ready")];
+        let steps = recorded.steps.clone();
+        let check = |recorded: &SavedPlan, steps: &[serde_json::Value]| {
+            verify(
+                Path::new("p.json"),
+                recorded,
+                &Computed {
+                    steps,
+                    outcome: "Converged",
+                    clock: 36,
+                },
+            )
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(check(&recorded, &steps), Ok(()));
+        let changed = [step(0, "create"), step(5, "delete")];
+        assert!(check(&recorded, &changed).unwrap_err().contains(
+            "step 2 diverged from the recorded plan (action 1: recorded {\"op\":\"mark-ready\"}, computed {\"op\":\"delete\"}); nothing was changed"
+        ));
+        let longer = [steps[0].clone(), steps[1].clone(), step(9, "create")];
+        assert!(check(&recorded, &longer).unwrap_err().contains(
+            "step 3 diverged from the recorded plan (the plan ends after 2 steps, the loop took another at t=9)"
+        ));
+        let shorter = [steps[0].clone()];
+        assert!(check(&recorded, &shorter).unwrap_err().contains(
+            "step 2 diverged from the recorded plan (the plan has 2 steps, the loop ended after 1)"
+        ));
+        recorded.clock = 40;
+        assert!(
+            check(&recorded, &steps)
+                .unwrap_err()
+                .contains("the recorded final clock differs")
+        );
+        recorded.clock = 36;
+        recorded.outcome = "Blocked".into();
+        assert!(
+            check(&recorded, &steps)
+                .unwrap_err()
+                .contains("the recorded outcome differs")
+        );
     }
 
     #[test]

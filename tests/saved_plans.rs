@@ -190,26 +190,61 @@ fn corrupt_foreign_and_tampered_plans_are_refused_and_change_nothing() {
         "step 1 diverged from the recorded plan",
     );
 
-    // A later step edited: the steps before it are carried out and
-    // persisted, the divergent one is not — the state is exactly the one
-    // `apply --max-steps 1` leaves.
-    copy_state(&cluster, "one-step.yaml");
-    cluster
-        .orch()
-        .env("ORCH_STATE", cluster.path("one-step.yaml"))
-        .args(["apply", "-f", "manifests", "-q", "--max-steps", "1"])
-        .assert()
-        .code(3);
-    let mut value: Value = serde_json::from_str(&text).unwrap();
-    value["steps"][1]["status"][0]["ready"] = 99.into();
-    cluster.write("late.json", &value.to_string());
-    let message = stderr(&cluster.run(&["apply", "late.json"]).code(1));
-    assert!(message.contains("step 2 diverged"), "{message}");
-    assert_eq!(
-        cluster.state_bytes(),
-        fs::read(cluster.path("one-step.yaml")).unwrap()
+    // Issue 25, finding 3: every kind of tampering is found in memory before
+    // the first write — a later step changed, a step appended, a step
+    // removed, the outcome or final clock changed — and nothing is persisted.
+    let original: Value = serde_json::from_str(&text).unwrap();
+    let steps = original["steps"].as_array().unwrap().len();
+    assert!(steps >= 3, "the fixture plan has {steps} steps");
+    let tampered = |name: &str, edit: &dyn Fn(&mut Value), expected: &str| {
+        let mut value = original.clone();
+        edit(&mut value);
+        refuse(name, &value.to_string(), expected);
+        let message = stderr(&cluster.run(&["apply", name]).code(1));
+        assert!(message.contains("nothing was changed"), "{name}: {message}");
+    };
+    tampered(
+        "late.json",
+        &|v| v["steps"][1]["status"][0]["ready"] = 99.into(),
+        "step 2 diverged",
     );
-    fs::write(cluster.state(), &before).unwrap();
+    tampered(
+        "last.json",
+        &|v| v["steps"][steps - 1]["time"] = 999_999.into(),
+        &format!("step {steps} diverged"),
+    );
+    tampered(
+        "appended.json",
+        &|v| {
+            let copy = v["steps"][steps - 1].clone();
+            v["steps"].as_array_mut().unwrap().push(copy);
+        },
+        &format!("step {} diverged", steps + 1),
+    );
+    tampered(
+        "removed.json",
+        &|v| {
+            v["steps"].as_array_mut().unwrap().pop();
+        },
+        &format!("step {steps} diverged"),
+    );
+    tampered(
+        "removed-middle.json",
+        &|v| {
+            v["steps"].as_array_mut().unwrap().remove(1);
+        },
+        "step 2 diverged",
+    );
+    tampered(
+        "outcome.json",
+        &|v| v["outcome"] = "Blocked".into(),
+        "the recorded outcome differs",
+    );
+    tampered(
+        "clock.json",
+        &|v| v["clock"] = 1.into(),
+        "the recorded final clock differs",
+    );
 
     // The untouched plan still applies.
     cluster.run(&["apply", "plan.json", "-q"]).success();

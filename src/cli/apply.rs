@@ -365,36 +365,31 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         Some(bytes) => state_store::parse(lock.path(), &bytes)?,
         None => State::default(),
     };
-    let progress = progress_bar(context);
-    let recorded = &saved.steps;
-    let mut taken = 0;
-    let mut result = run_persisting(
-        context,
-        &lock,
-        &progress,
+    // The whole run is checked in memory before the first write: exactly
+    // the recorded plan, or nothing.
+    let mut result = executor::run(
         &loaded.desired,
         &mut state,
         &scheduler(&saved.options),
         &run_options(&saved.options),
-        |step| {
-            let Some(step) = step else {
-                return check_all_taken(path, taken, recorded.len());
-            };
-            let computed = serde_json::to_value(documents::step(step))?;
-            if recorded.get(taken) != Some(&computed) {
-                return Err(PlanError::Diverged {
-                    path: path.into(),
-                    step: taken + 1,
-                    detail: difference(recorded.get(taken), &computed),
-                }
-                .into());
-            }
-            taken += 1;
-            Ok(())
-        },
+        |_, _| Ok::<(), anyhow::Error>(()),
     )?;
-    progress.finish_and_clear();
-    check_all_taken(path, taken, recorded.len())?;
+    let steps = result
+        .steps
+        .iter()
+        .map(|step| serde_json::to_value(documents::step(step)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let computed = saved_plan::Computed {
+        steps: &steps,
+        outcome: result.outcome.as_str(),
+        clock: result.clock,
+    };
+    saved_plan::verify(path, &saved, &computed)?;
+    // The state a direct apply persists last (it saves nothing without a step).
+    if !result.steps.is_empty() {
+        lock.save(&state)
+            .with_context(|| format!("saving state {}", context.state.display()))?;
+    }
     result.warnings = audit::spread(&loaded.desired, &state);
     report(ci, context, &result, "ApplyResult", "Apply");
     ci.finished(
@@ -404,50 +399,6 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         &render::plan::summary_line(&result, "Apply"),
     )?;
     Ok(exit_of(&result))
-}
-
-fn check_all_taken(path: &Path, taken: usize, recorded: usize) -> Result<()> {
-    if taken == recorded {
-        return Ok(());
-    }
-    Err(PlanError::Diverged {
-        path: path.into(),
-        step: taken + 1,
-        detail: format!("the plan has {recorded} steps, the loop ended after {taken}"),
-    }
-    .into())
-}
-
-/// The first thing that differs between a recorded step and the computed one.
-fn difference(recorded: Option<&serde_json::Value>, computed: &serde_json::Value) -> String {
-    let Some(recorded) = recorded else {
-        return format!(
-            "the plan ends here, the loop took another step at t={}",
-            computed["time"]
-        );
-    };
-    if recorded["time"] != computed["time"] {
-        return format!(
-            "recorded at t={}, computed at t={}",
-            recorded["time"], computed["time"]
-        );
-    }
-    let empty = Vec::new();
-    let actions = |step: &serde_json::Value| step["actions"].as_array().unwrap_or(&empty).clone();
-    let (before, after) = (actions(recorded), actions(computed));
-    for i in 0..before.len().max(after.len()) {
-        if before.get(i) != after.get(i) {
-            let show =
-                |a: Option<&serde_json::Value>| a.map_or("nothing".to_string(), |a| a.to_string());
-            return format!(
-                "action {}: recorded {}, computed {}",
-                i + 1,
-                show(before.get(i)),
-                show(after.get(i))
-            );
-        }
-    }
-    "the workload counts after the step differ".to_string()
 }
 
 fn progress_bar(context: &Context) -> ProgressBar {
