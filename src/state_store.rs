@@ -33,6 +33,74 @@ pub enum StateError {
     NoDirectory { path: PathBuf, dir: PathBuf },
     #[error("serializing state {}: {message}", path.display())]
     Serialize { path: PathBuf, message: String },
+    #[error("state {}: {what}, not a regular file; refusing to read, lock or replace it", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
+}
+
+/// The file a state path names, with the symlinks of its last component
+/// followed (a link to a state not created yet resolves to where it will
+/// be): the lock and the atomic rename then act on the real file, so a
+/// link is never replaced by a copy and every path to one file shares one
+/// lock. Anything but a regular file (a directory, FIFO, device, socket) is
+/// refused at once, before anything could block on it.
+pub fn resolve(path: &Path) -> Result<PathBuf, StateError> {
+    let io = |source| StateError::Io {
+        action: "resolving",
+        path: path.into(),
+        source,
+    };
+    let mut current = path.to_path_buf();
+    // As many links as the kernel follows before ELOOP.
+    for _ in 0..40 {
+        let metadata = match fs::symlink_metadata(&current) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(io(e)),
+        };
+        if !metadata.file_type().is_symlink() {
+            return match special_kind(&metadata) {
+                None => Ok(current),
+                Some(what) => Err(StateError::NotAFile {
+                    path: path.into(),
+                    what,
+                }),
+            };
+        }
+        let target = fs::read_link(&current).map_err(io)?;
+        current = match current.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(target),
+            _ => target,
+        };
+    }
+    Err(invalid(
+        path,
+        "symlink loop (too many levels of symbolic links)",
+    ))
+}
+
+/// What a file that is not a regular file is; `None` for a regular file.
+fn special_kind(metadata: &fs::Metadata) -> Option<&'static str> {
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a FIFO");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("a special file")
 }
 
 fn is_json(path: &Path) -> bool {
@@ -55,7 +123,8 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
         path: path.into(),
         source,
     };
-    let mut file = match File::open(path) {
+    let real = resolve(path)?;
+    let mut file = match File::open(&real) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(io(source)),
@@ -357,9 +426,11 @@ pub struct StateLock {
     _file: File,
 }
 
-/// Take the state's lock (a `<state>.lock` file beside it); fail at once with
-/// the holder's pid, or wait for it when `wait`.
+/// Take the state's lock (a `<state>.lock` file beside the real file, see
+/// `resolve`, created `0600`); fail at once with the holder's pid, or wait
+/// for it when `wait`.
 pub fn lock(path: &Path, wait: bool) -> Result<StateLock, StateError> {
+    let path = &resolve(path)?;
     let dir = parent(path);
     if !dir.is_dir() {
         return Err(StateError::NoDirectory {
@@ -373,13 +444,11 @@ pub fn lock(path: &Path, wait: bool) -> Result<StateLock, StateError> {
         path: path.into(),
         source,
     };
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&lock_file)
-        .map_err(io)?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&lock_file).map_err(io)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) if wait => file.lock().map_err(io)?,
@@ -425,5 +494,7 @@ impl StateLock {
 mod document;
 mod fast_yaml;
 
+#[cfg(test)]
+mod path_tests;
 #[cfg(test)]
 mod tests;

@@ -280,3 +280,81 @@ fn a_killed_holder_does_not_block_the_next_writer() {
             .success()
     );
 }
+
+/// Issue 25, findings 4, 5 and 9: a state that is a symlink is written
+/// through (the link stays, the target changes) and locked as its target; a
+/// FIFO or device as the state is refused at once instead of blocking with
+/// the lock held; the lock file is private.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_state_is_written_through_and_a_fifo_is_refused_at_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = Cluster::new();
+    cluster.write(
+        "n.yaml",
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {allocatable: {cpu: \"2\", memory: 4Gi}}\n",
+    );
+    std::fs::create_dir(cluster.path("shared")).unwrap();
+    let real = cluster.path("shared/orch.state.yaml");
+    std::os::unix::fs::symlink(&real, cluster.state()).unwrap();
+    assert!(
+        orch(&cluster, &["apply", "-f", "n.yaml"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let link = std::fs::symlink_metadata(cluster.state()).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert!(std::fs::read_to_string(&real).unwrap().contains("name: n1"));
+    let lock = cluster.path("shared/orch.state.yaml.lock");
+    assert_eq!(
+        std::fs::metadata(&lock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!cluster.path("orch.state.yaml.lock").exists());
+
+    // A FIFO, a device: exit 1 at once, naming what it is.
+    let fifo = cluster.path("fifo.yaml");
+    if !Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return;
+    }
+    for (state, what) in [
+        (fifo.as_path(), "a FIFO"),
+        (std::path::Path::new("/dev/zero"), "a device"),
+    ] {
+        for args in [
+            &["apply", "-f", "n.yaml"][..],
+            &["plan", "-f", "n.yaml"],
+            &["get", "nodes"],
+        ] {
+            let child = orch(&cluster, args)
+                .env("ORCH_STATE", state)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let output = wait_output(child, Duration::from_secs(10));
+            assert_eq!(output.0.code(), Some(1), "{args:?} on {what}");
+            assert!(
+                output.1.contains(&format!("{what}, not a regular file")),
+                "{args:?}: {}",
+                output.1
+            );
+        }
+    }
+}
+
+/// `wait`, then the child's stderr.
+fn wait_output(mut child: Child, limit: Duration) -> (std::process::ExitStatus, String) {
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let status = wait(child, limit);
+    (status, reader.join().unwrap())
+}

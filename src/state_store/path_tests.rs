@@ -1,0 +1,69 @@
+//! The state path: symlinks followed before locking and writing, one lock
+//! per real file, special files refused at once, a private lock file.
+
+use super::*;
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_state_is_written_through_and_locked_as_its_target() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("real")).unwrap();
+    let real = dir.path().join("real/orch.state.yaml");
+    let link = dir.path().join("orch.state.yaml");
+    // A relative link to a state not created yet resolves to where it will be.
+    symlink("real/orch.state.yaml", &link).unwrap();
+    assert_eq!(resolve(&link).unwrap(), real);
+    let held = lock(&link, false).unwrap();
+    assert_eq!(held.path(), real);
+    let mut state = State::default();
+    state.generation = 7;
+    held.save(&state).unwrap();
+    // The link is still a link; the target holds the state.
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(load(&real).unwrap().generation, 7);
+    assert!(real.with_file_name("orch.state.yaml.lock").exists());
+    assert!(!dir.path().join("orch.state.yaml.lock").exists());
+    // Through the other name, the same lock.
+    let error = lock(&real, false).unwrap_err();
+    assert!(matches!(error, StateError::Locked { .. }), "{error}");
+    drop(held);
+    lock(&real, false).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_and_link_loops_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = |path: &Path| lock(path, false).unwrap_err().to_string();
+    assert!(message(dir.path()).contains("a directory, not a regular file"));
+    assert!(message(Path::new("/dev/null")).contains("a device, not a regular file"));
+    assert!(
+        read(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string()
+            .contains("a device")
+    );
+    let looped = dir.path().join("loop.yaml");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    assert!(message(&looped).contains("symlink loop"));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_lock_file_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orch.state.yaml");
+    drop(lock(&path, false).unwrap());
+    let mode = fs::metadata(dir.path().join("orch.state.yaml.lock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
