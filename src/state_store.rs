@@ -171,6 +171,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     };
     check_header(path, Some(&state.api_version), Some(&state.kind))?;
     check_unique(path, &state)?;
+    check_ranges(path, text, &state)?;
     state.sort();
     Ok(state)
 }
@@ -280,6 +281,71 @@ fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
         }
     }
     Ok(())
+}
+
+/// The largest count or time a state may hold: the largest integer JSON
+/// carries exactly, and far from where `+ 1` or a deadline would overflow.
+pub const MAX_VALUE: u64 = (1 << 53) - 1;
+
+/// Every generation, clock, time and revision is at most `MAX_VALUE`: one
+/// near `u64::MAX` would wrap on the next write or turn a scale-up into a
+/// missed deadline. The first one out of range is located in `text`.
+fn check_ranges(path: &Path, text: &str, state: &State) -> Result<(), StateError> {
+    let mut values: Vec<(&'static str, u64)> =
+        vec![("generation", state.generation), ("clock", state.clock)];
+    let conditions = |values: &mut Vec<_>, conditions: &[crate::model::state::Condition]| {
+        for c in conditions {
+            values.push(("lastUpdateTime", c.last_update_time));
+            values.push(("lastTransitionTime", c.last_transition_time));
+        }
+    };
+    for node in &state.nodes {
+        values.extend(node.not_ready_since.map(|t| ("notReadySince", t)));
+        conditions(&mut values, &node.conditions);
+    }
+    for workload in &state.workloads {
+        values.extend(workload.revisions.iter().map(|r| ("revision", r.revision)));
+        conditions(&mut values, &workload.status.conditions);
+    }
+    for replica in &state.replicas {
+        values.push(("revision", replica.revision));
+        values.push(("createdAt", replica.created_at));
+        values.extend(replica.started_at.map(|t| ("startedAt", t)));
+        values.extend(replica.ready_at.map(|t| ("readyAt", t)));
+    }
+    values.extend(state.events.iter().map(|e| ("time", e.time)));
+    let Some((key, value)) = values.into_iter().find(|(_, v)| *v > MAX_VALUE) else {
+        return Ok(());
+    };
+    let (line, column) = locate(text, key, value);
+    Err(StateError::Parse {
+        path: path.into(),
+        line,
+        column,
+        message: format!("{key}: {value} is out of range (at most {MAX_VALUE})"),
+    })
+}
+
+/// Line and column (1-based) of the first `key: value` (YAML, or JSON's
+/// `"key": value`) in `text`; 1:1 when it is not found.
+fn locate(text: &str, key: &str, value: u64) -> (u64, u64) {
+    let value = value.to_string();
+    for (number, line) in text.lines().enumerate() {
+        for (at, _) in line.match_indices(key) {
+            let rest = line[at + key.len()..].trim_start_matches('"');
+            let Some(rest) = rest.trim_start().strip_prefix(':') else {
+                continue;
+            };
+            let digits = rest.trim_start();
+            if digits.starts_with(&value)
+                && !digits[value.len()..].starts_with(|c: char| c.is_ascii_digit())
+            {
+                let column = line.len() - digits.len() + 1;
+                return (number as u64 + 1, column as u64);
+            }
+        }
+    }
+    (1, 1)
 }
 
 /// The document as written to `path` (format by extension).
@@ -495,6 +561,6 @@ mod document;
 mod fast_yaml;
 
 #[cfg(test)]
-mod path_tests;
+mod guard_tests;
 #[cfg(test)]
 mod tests;

@@ -485,3 +485,41 @@ fn unreadable_entries_and_closed_stdin_never_prune() {
         assert_eq!(cluster.state_bytes(), state);
     }
 }
+
+/// Issue 25, finding 7: a generation or clock near `u64::MAX` would wrap on
+/// the next write or miss every deadline; it is refused, located, untouched.
+#[test]
+fn state_values_out_of_range_are_located_and_left_alone() {
+    let (cluster, state) = populated();
+    let text = String::from_utf8(state).unwrap();
+    for (key, value) in [("generation", u64::MAX), ("clock", u64::MAX - 60)] {
+        let line = text
+            .lines()
+            .position(|l| l.starts_with(&format!("{key}:")))
+            .unwrap();
+        let edited: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == line {
+                    format!("{key}: {value}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(cluster.state(), &edited).unwrap();
+        for args in [&["apply", "-f", "platform"][..], &["get", "nodes"]] {
+            let output = cluster.orch().args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+            let located = format!(
+                "orch.state.yaml:{}:{}: {key}: {value} is out of range",
+                line + 1,
+                key.len() + 3
+            );
+            assert!(stderr.contains(&located), "want {located:?} in {stderr}");
+            assert_eq!(std::fs::read_to_string(cluster.state()).unwrap(), edited);
+        }
+    }
+}

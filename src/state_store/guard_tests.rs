@@ -1,5 +1,7 @@
-//! The state path: symlinks followed before locking and writing, one lock
-//! per real file, special files refused at once, a private lock file.
+//! What the state store refuses or guards before anything is touched: the
+//! state path (symlinks followed before locking and writing, one lock per
+//! real file, special files refused at once, a private lock file) and
+//! values out of range.
 
 use super::*;
 
@@ -66,4 +68,48 @@ fn the_lock_file_is_private_whatever_the_umask() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn values_out_of_range_are_located() {
+    let error = |text: &str, name: &str| {
+        parse(Path::new(name), text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    };
+    let max = u64::MAX;
+    assert_eq!(
+        error(
+            &format!("apiVersion: orch.dev/v1\nkind: State\ngeneration: {max}\nclock: 0\n"),
+            "s.yaml"
+        ),
+        format!(
+            "state s.yaml:3:13: generation: {max} is out of range (at most {MAX_VALUE}); refusing to touch it"
+        )
+    );
+    let near = u64::MAX - 5;
+    assert_eq!(
+        error(
+            &format!(
+                "{{\"apiVersion\": \"orch.dev/v1\", \"kind\": \"State\",\n\"generation\": 1, \"clock\": {near}}}\n"
+            ),
+            "s.json"
+        ),
+        format!(
+            "state s.json:2:27: clock: {near} is out of range (at most {MAX_VALUE}); refusing to touch it"
+        )
+    );
+    let at_limit = format!(
+        "apiVersion: orch.dev/v1\nkind: State\ngeneration: {MAX_VALUE}\nclock: {MAX_VALUE}\n"
+    );
+    assert!(parse(Path::new("s.yaml"), at_limit.as_bytes()).is_ok());
+    let event = format!(
+        "apiVersion: orch.dev/v1\nkind: State\ngeneration: 1\nclock: 0\nevents:\n- {{time: {max}, type: Normal, reason: R, object: O, message: M}}\n"
+    );
+    assert!(
+        error(&event, "s.yaml")
+            .starts_with(&format!("state s.yaml:6:10: time: {max} is out of range")),
+        "{}",
+        error(&event, "s.yaml")
+    );
 }
