@@ -523,3 +523,31 @@ fn state_values_out_of_range_are_located_and_left_alone() {
         }
     }
 }
+
+/// Issue 25, finding 8: errors are capped at one screen — 10,000 copies of
+/// one object print the first few and a count, not 10,000 lines.
+#[test]
+fn errors_are_capped_at_one_screen() {
+    let (cluster, state) = populated();
+    cluster.write("many.yaml", &node("n1", "4", "", "").repeat(10_000));
+    for verb in ["apply", "plan", "validate"] {
+        let output = cluster
+            .orch()
+            .args([verb, "-f", "many.yaml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{verb}");
+        assert!(
+            stderr.lines().count() <= 25,
+            "{verb}: {} lines",
+            stderr.lines().count()
+        );
+        assert!(stderr.contains("more of the same kind"), "{verb}: {stderr}");
+        assert!(
+            stderr.contains("9999 errors in manifests"),
+            "{verb}: {stderr}"
+        );
+        assert_eq!(cluster.state_bytes(), state);
+    }
+}

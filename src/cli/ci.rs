@@ -120,8 +120,8 @@ impl<'a> Reporter<'a> {
                     ));
                 } else {
                     let mut stderr = anstream::stderr();
-                    for diagnostic in &diagnostics {
-                        let _ = writeln!(stderr, "{diagnostic}");
+                    for line in crate::manifest::one_screen(&diagnostics) {
+                        let _ = writeln!(stderr, "{line}");
                     }
                 }
                 self.write_junit(&junit::invalid(self.command, &diagnostics))?;

@@ -31,8 +31,8 @@ pub fn run(context: &Context, args: ImportArgs) -> Result<Exit> {
         Ok(imported) => imported,
         Err(diagnostics) => {
             let mut stderr = anstream::stderr();
-            for diagnostic in &diagnostics {
-                let _ = writeln!(stderr, "{diagnostic}");
+            for line in crate::manifest::one_screen(&diagnostics) {
+                let _ = writeln!(stderr, "{line}");
             }
             bail!(
                 "{} error{} in the cluster export; nothing was written",

@@ -37,8 +37,8 @@ pub fn parse_sources(sources: &[Source], strict: bool, quiet: bool) -> Result<Lo
         }
         Err(diagnostics) => {
             let mut stderr = anstream::stderr();
-            for diagnostic in &diagnostics {
-                let _ = writeln!(stderr, "{diagnostic}");
+            for line in manifest::one_screen(&diagnostics) {
+                let _ = writeln!(stderr, "{line}");
             }
             Err(ManifestErrors(diagnostics.len()).into())
         }

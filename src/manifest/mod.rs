@@ -12,10 +12,12 @@ mod dependencies;
 mod fields;
 mod objects;
 mod pod;
+mod screen;
 pub mod tree;
 
 pub use objects::HOSTNAME_LABEL;
 pub use pod::parse_duration;
+pub use screen::{SCREEN, one_screen};
 mod wire;
 
 use crate::model::pod::PodSpec;
