@@ -551,3 +551,327 @@ fn errors_are_capped_at_one_screen() {
         assert_eq!(cluster.state_bytes(), state);
     }
 }
+
+/// One way an input can be faulty (or, for `Drop` and `Fifo`, merely odd).
+#[derive(Debug, Clone)]
+enum Fault {
+    /// A symlink in `platform/` (under this name) to nothing.
+    Dangling(&'static str),
+    /// A symlink in `platform/` pointing at itself.
+    Loop(&'static str),
+    /// A FIFO in `platform/`: skipped with a notice, not an error.
+    Fifo,
+    /// Workload file `i` made unreadable (no effect when running as root).
+    Unreadable(usize),
+    /// Workload file `i` with broken YAML appended.
+    Corrupt(usize),
+    /// Workload `i` defined a second time, in another file.
+    Duplicate(usize),
+    /// Workload file `i` removed: the one deletion the input asks for.
+    Drop(usize),
+}
+
+#[derive(Debug, Clone)]
+enum Tamper {
+    Changed(usize),
+    Appended,
+    Removed(usize),
+    Outcome,
+}
+
+#[derive(Debug, Clone)]
+enum Run {
+    Apply {
+        prune_all: bool,
+    },
+    Plan,
+    /// `-f -` with stdin closed (`<&-`) or `/dev/null`.
+    Stdin {
+        verb: &'static str,
+        closed: bool,
+    },
+    /// `apply PLAN` of a saved plan, tampered or not.
+    Saved(Option<Tamper>),
+}
+
+const WORKLOADS: usize = 3;
+
+fn fault() -> impl proptest::strategy::Strategy<Value = Fault> {
+    use proptest::prelude::*;
+    let names = prop::sample::select(vec!["apps2", "x.yaml", "notes.txt", "zz"]);
+    prop_oneof![
+        names.clone().prop_map(Fault::Dangling),
+        names.prop_map(Fault::Loop),
+        Just(Fault::Fifo),
+        (0..WORKLOADS).prop_map(Fault::Unreadable),
+        (0..WORKLOADS).prop_map(Fault::Corrupt),
+        (0..WORKLOADS).prop_map(Fault::Duplicate),
+        (0..WORKLOADS).prop_map(Fault::Drop),
+    ]
+}
+
+fn run() -> impl proptest::strategy::Strategy<Value = Run> {
+    use proptest::prelude::*;
+    let tamper = prop_oneof![
+        (0usize..8).prop_map(Tamper::Changed),
+        Just(Tamper::Appended),
+        (0usize..8).prop_map(Tamper::Removed),
+        Just(Tamper::Outcome),
+    ];
+    prop_oneof![
+        any::<bool>().prop_map(|prune_all| Run::Apply { prune_all }),
+        Just(Run::Plan),
+        (
+            prop::sample::select(vec!["apply", "plan", "import"]),
+            any::<bool>()
+        )
+            .prop_map(|(verb, closed)| Run::Stdin { verb, closed }),
+        proptest::option::of(tamper).prop_map(Run::Saved),
+    ]
+}
+
+/// The populated cluster every case starts from: its files, its state, and
+/// a saved plan (an image change) made against that state.
+struct Base {
+    files: Vec<(String, String)>,
+    state: Vec<u8>,
+    plan: serde_json::Value,
+    /// A FIFO to link into a case (`mkfifo` once, not once per case).
+    fifo: Option<std::path::PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+fn workload_file(i: usize, image: &str) -> String {
+    common::deployment(&format!("w{i}"), 2, "100m", "").replace("example/", image)
+}
+
+fn base() -> Base {
+    let cluster = Cluster::new();
+    let mut files = vec![(
+        "platform/nodes.yaml".to_string(),
+        node("n1", "4", "", "") + &node("n2", "4", "", ""),
+    )];
+    for i in 0..WORKLOADS {
+        files.push((
+            format!("platform/apps/w{i}.yaml"),
+            workload_file(i, "example/"),
+        ));
+    }
+    for (name, text) in &files {
+        cluster.write(name, text);
+    }
+    cluster.run(&["apply", "-f", "platform", "-q"]).success();
+    let state = cluster.state_bytes();
+    cluster.write("platform/apps/w0.yaml", &workload_file(0, "example/v2-"));
+    cluster
+        .run(&["plan", "-f", "platform", "--out", "plan.json", "-q"])
+        .success();
+    let plan = serde_json::from_slice(&std::fs::read(cluster.path("plan.json")).unwrap()).unwrap();
+    assert_eq!(cluster.state_bytes(), state);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some(fifo);
+    Base {
+        files,
+        state,
+        plan,
+        fifo,
+        _dir: dir,
+    }
+}
+
+fn workloads_in(path: &std::path::Path) -> Vec<String> {
+    orch::state_store::load(path)
+        .unwrap()
+        .workloads
+        .iter()
+        .map(|w| w.id().to_string())
+        .collect()
+}
+
+/// Carry out one case; `Err` names what broke the property.
+fn check(base: &Base, faults: &[Fault], run: &Run) -> Result<(), String> {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let cluster = Cluster::new();
+    for (name, text) in &base.files {
+        cluster.write(name, text);
+    }
+    std::fs::write(cluster.state(), &base.state).unwrap();
+    let platform = cluster.path("platform");
+    // Whether the input is faulty enough that the command must fail, and
+    // which workloads the input legitimately asks to delete.
+    let mut must_fail = false;
+    let mut dropped = Vec::new();
+    let root = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(cluster.state()).unwrap().uid() == 0
+    };
+    // Removals first, so that a later fault sees the files that remain.
+    let mut faults = faults.to_vec();
+    faults.sort_by_key(|f| !matches!(f, Fault::Drop(_)));
+    for fault in &faults {
+        let app = |i: usize| platform.join(format!("apps/w{i}.yaml"));
+        match fault {
+            Fault::Dangling(name) => {
+                let _ = symlink(cluster.path("gone"), platform.join(name));
+                must_fail = true;
+            }
+            Fault::Loop(name) => {
+                let _ = symlink(platform.join(name), platform.join(name));
+                must_fail = true;
+            }
+            Fault::Fifo => {
+                if let Some(fifo) = &base.fifo {
+                    let _ = std::fs::hard_link(fifo, platform.join("pipe.yaml"));
+                }
+            }
+            Fault::Unreadable(i) if app(*i).exists() => {
+                std::fs::set_permissions(app(*i), std::fs::Permissions::from_mode(0)).unwrap();
+                must_fail |= !root;
+            }
+            Fault::Corrupt(i) if app(*i).exists() => {
+                let text = std::fs::read_to_string(app(*i)).unwrap_or_default();
+                let _ = std::fs::write(app(*i), text + "spec: [unclosed\n");
+                must_fail = true;
+            }
+            Fault::Duplicate(i) => {
+                // A dropped workload's copy is its only definition again.
+                must_fail |= app(*i).exists();
+                let id = format!("Deployment/default/w{i}");
+                dropped.retain(|d| *d != id);
+                cluster.write(
+                    &format!("platform/copy{i}.yaml"),
+                    &workload_file(*i, "example/"),
+                );
+            }
+            Fault::Drop(i) => {
+                if std::fs::remove_file(app(*i)).is_ok() {
+                    dropped.push(format!("Deployment/default/w{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let plan_path = cluster.path("plan.json");
+    let script = match run {
+        Run::Apply { prune_all } => {
+            format!(
+                "exec \"$0\" apply -f platform -q{}",
+                if *prune_all { " --prune-all" } else { "" }
+            )
+        }
+        Run::Plan => "exec \"$0\" plan -f platform -q".to_string(),
+        Run::Stdin { verb, closed } => {
+            must_fail = true;
+            let force = if *verb == "import" { " --force" } else { "" };
+            let redirect = if *closed { "<&-" } else { "</dev/null" };
+            format!("exec \"$0\" {verb} -f -{force} -q {redirect}")
+        }
+        Run::Saved(tamper) => {
+            // A saved plan carries its own manifests: `-f` faults do not reach it.
+            dropped.clear();
+            let mut plan = base.plan.clone();
+            let steps = plan["steps"].as_array_mut().unwrap();
+            let n = steps.len();
+            match tamper {
+                None => {}
+                Some(Tamper::Changed(k)) => steps[k % n]["time"] = 999_999.into(),
+                Some(Tamper::Appended) => steps.push(steps[n - 1].clone()),
+                Some(Tamper::Removed(k)) => {
+                    steps.remove(k % n);
+                }
+                Some(Tamper::Outcome) => plan["outcome"] = "Blocked".into(),
+            }
+            must_fail = tamper.is_some();
+            std::fs::write(&plan_path, plan.to_string()).unwrap();
+            "exec \"$0\" apply plan.json -q".to_string()
+        }
+    };
+    // A shell only where stdin must be closed; otherwise orch itself.
+    let binary = assert_cmd::cargo::cargo_bin("orch");
+    let mut command = if script.contains("<&-") {
+        let mut shell = std::process::Command::new("sh");
+        shell.arg("-c").arg(&script).arg(binary);
+        shell
+    } else {
+        let mut direct = std::process::Command::new(binary);
+        let words = script.trim_start_matches("exec \"$0\" ");
+        let (words, null) = match words.strip_suffix(" </dev/null") {
+            Some(words) => (words, true),
+            None => (words, false),
+        };
+        direct.args(words.split(' '));
+        if null {
+            direct.stdin(std::process::Stdio::null());
+        }
+        direct
+    };
+    let output = command
+        .current_dir(cluster.path(""))
+        .env("ORCH_STATE", cluster.state())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let code = output.status.code();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let after = std::fs::read(cluster.state()).unwrap();
+    let failed = code == Some(1);
+    if failed && after != base.state {
+        return Err(format!("exit 1 changed the state: {stderr}"));
+    }
+    if must_fail && !failed {
+        return Err(format!(
+            "a faulty input was accepted (exit {code:?}): {stderr}"
+        ));
+    }
+    if matches!(run, Run::Plan) && after != base.state {
+        return Err("plan changed the state".into());
+    }
+    let kept = workloads_in(&cluster.state());
+    let before = {
+        let path = cluster.path("before.yaml");
+        std::fs::write(&path, &base.state).unwrap();
+        workloads_in(&path)
+    };
+    for workload in before {
+        if !kept.contains(&workload) && !dropped.contains(&workload) {
+            return Err(format!(
+                "{workload} was deleted without being asked (exit {code:?}): {stderr}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Issue 25: no command that fails changes the state, and no command deletes
+/// a workload the user's input did not ask to delete — faulty `-f` sets
+/// (dangling links, loops, FIFOs, unreadable, corrupt and duplicate files),
+/// closed stdin, tampered saved plans, against a populated state checked
+/// byte for byte. `ORCH_SAFETY_CASES` sets the number of cases (200 by
+/// default; `.ci/run` runs 1,000).
+#[cfg(unix)]
+#[test]
+fn no_failing_command_changes_the_state_and_nothing_is_deleted_unasked() {
+    use proptest::strategy::Strategy;
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("ORCH_SAFETY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let base = base();
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (proptest::collection::vec(fault(), 0..4), run());
+    runner
+        .run(&strategy.boxed(), |(faults, run)| {
+            check(&base, &faults, &run).map_err(proptest::test_runner::TestCaseError::fail)
+        })
+        .unwrap();
+}
