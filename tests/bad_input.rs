@@ -388,7 +388,7 @@ fn unknown_names_given_to_commands_suggest_the_closest() {
 /// A populated cluster: two nodes and a workload in `platform/`, applied.
 fn populated() -> (Cluster, Vec<u8>) {
     let cluster = Cluster::new();
-    cluster.write("platform/nodes.yaml", &node("n1", "4", "", ""));
+    cluster.write("platform/nodes.yaml", &node("n1").yaml());
     cluster.write("platform/apps/web.yaml", GOOD);
     cluster.run(&["apply", "-f", "platform", "-q"]).success();
     let state = cluster.state_bytes();
@@ -529,7 +529,7 @@ fn state_values_out_of_range_are_located_and_left_alone() {
 #[test]
 fn errors_are_capped_at_one_screen() {
     let (cluster, state) = populated();
-    cluster.write("many.yaml", &node("n1", "4", "", "").repeat(10_000));
+    cluster.write("many.yaml", &node("n1").yaml().repeat(10_000));
     for verb in ["apply", "plan", "validate"] {
         let output = cluster
             .orch()
@@ -642,14 +642,18 @@ struct Base {
 }
 
 fn workload_file(i: usize, image: &str) -> String {
-    common::deployment(&format!("w{i}"), 2, "100m", "").replace("example/", image)
+    let name = format!("w{i}");
+    crate::common::deployment(&name)
+        .replicas(2)
+        .image(&format!("{image}{name}:1"))
+        .yaml()
 }
 
 fn base() -> Base {
     let cluster = Cluster::new();
     let mut files = vec![(
         "platform/nodes.yaml".to_string(),
-        node("n1", "4", "", "") + &node("n2", "4", "", ""),
+        node("n1").yaml() + &node("n2").yaml(),
     )];
     for i in 0..WORKLOADS {
         files.push((
