@@ -734,7 +734,7 @@ fn check(base: &Base, faults: &[Fault], run: &Run) -> Result<(), String> {
                 }
             }
             Fault::Unreadable(i) if app(*i).exists() => {
-                std::fs::set_permissions(app(*i), std::fs::Permissions::from_mode(0)).unwrap();
+                std::fs::set_permissions(app(*i), std::fs::Permissions::from_mode(0o000)).unwrap();
                 must_fail |= !root;
             }
             Fault::Corrupt(i) if app(*i).exists() => {
@@ -753,7 +753,9 @@ fn check(base: &Base, faults: &[Fault], run: &Run) -> Result<(), String> {
                 );
             }
             Fault::Drop(i) => {
-                if std::fs::remove_file(app(*i)).is_ok() {
+                // The same file may be dropped twice; it is asked for once.
+                let removed = std::fs::remove_file(app(*i)).is_ok();
+                if removed {
                     dropped.push(format!("Deployment/default/w{i}"));
                 }
             }

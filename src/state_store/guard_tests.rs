@@ -18,8 +18,10 @@ fn a_symlinked_state_is_written_through_and_locked_as_its_target() {
     assert_eq!(resolve(&link).unwrap(), real);
     let held = lock(&link, false).unwrap();
     assert_eq!(held.path(), real);
-    let mut state = State::default();
-    state.generation = 7;
+    let state = State {
+        generation: 7,
+        ..State::default()
+    };
     held.save(&state).unwrap();
     // The link is still a link; the target holds the state.
     assert!(
