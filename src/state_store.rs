@@ -164,6 +164,20 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let mut state: State = match decode(path, text) {
         Ok(state) => state,
         Err(error) => {
+            // A list would fill the header by position ("apiVersion a").
+            if let Ok(document) = decode::<serde_json::Value>(path, text) {
+                let what = match document {
+                    serde_json::Value::Object(_) => None,
+                    serde_json::Value::Array(_) => Some("a list"),
+                    _ => Some("a scalar"),
+                };
+                if let Some(what) = what {
+                    return Err(invalid(
+                        path,
+                        format!("the document is {what}, not a State mapping"),
+                    ));
+                }
+            }
             let header: Header = decode(path, text)?;
             check_header(path, header.api_version.as_deref(), header.kind.as_deref())?;
             return Err(error);

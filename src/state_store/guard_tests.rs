@@ -115,3 +115,22 @@ fn values_out_of_range_are_located() {
         error(&event, "s.yaml")
     );
 }
+
+#[test]
+fn a_document_that_is_not_a_mapping_is_named_so() {
+    for (name, text, what) in [
+        ("s.yaml", "- a\n- b\n", "a list"),
+        ("s.json", "[1, 2]", "a list"),
+        ("s.json", "\"text\"", "a scalar"),
+    ] {
+        let message = parse(Path::new(name), text.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "state {name}: the document is {what}, not a State mapping; refusing to touch it"
+            )
+        );
+    }
+}
