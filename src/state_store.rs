@@ -529,6 +529,17 @@ pub fn lock(path: &Path, wait: bool) -> Result<StateLock, StateError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&lock_file).map_err(io)?;
+    // One made by an older orch was 0644 (0666 under umask 000).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        {
+            let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
+        }
+    }
     match file.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) if wait => file.lock().map_err(io)?,

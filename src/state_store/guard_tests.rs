@@ -70,6 +70,12 @@ fn the_lock_file_is_private_whatever_the_umask() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    // One an older orch left world-readable is made private.
+    let lock_file = dir.path().join("orch.state.yaml.lock");
+    fs::set_permissions(&lock_file, fs::Permissions::from_mode(0o666)).unwrap();
+    drop(lock(&path, false).unwrap());
+    let mode = fs::metadata(&lock_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 #[test]
