@@ -421,3 +421,67 @@ fn sigkill_during_apply_plan_leaves_all_or_nothing() {
         "no kill landed before the write; the test is not exercising crashes"
     );
 }
+
+/// `import --force` killed at seeded random moments leaves the state it
+/// replaces or exactly the imported one, never a mix, and no temporary file
+/// once the next writer has run.
+#[test]
+fn sigkill_during_import_leaves_the_old_state_or_the_new() {
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import/cluster.yaml")
+        .display()
+        .to_string();
+    let reference = Cluster::new();
+    reference.write("fleet.yaml", &fleet());
+    assert!(
+        orch(
+            &reference,
+            &["apply", "-f", "fleet.yaml", "--max-steps", "1"]
+        )
+        .status()
+        .unwrap()
+        .code()
+            == Some(3)
+    );
+    let old = reference.state_bytes();
+    let started = Instant::now();
+    assert!(
+        orch(&reference, &["import", "-f", &export, "--force"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let window = started.elapsed().as_millis() as u64 + 5;
+    let new = reference.state_bytes();
+    let mut seed = Seeded(0x1a9047);
+    for iteration in 0..20 {
+        let cluster = Cluster::new();
+        std::fs::write(cluster.state(), &old).unwrap();
+        let mut child = orch(&cluster, &["import", "-f", &export, "--force"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(seed.below(window)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let state = cluster.state_bytes();
+        assert!(
+            state == old || state == new,
+            "iteration {iteration}: a killed import left neither the old state nor the new"
+        );
+        assert!(
+            orch(&cluster, &["import", "-f", &export, "--force"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(cluster.state_bytes() == new, "iteration {iteration}");
+        let leftovers = std::fs::read_dir(cluster.path(""))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            })
+            .count();
+        assert_eq!(leftovers, 0, "iteration {iteration}: temporary files left");
+    }
+}
