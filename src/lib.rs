@@ -23,7 +23,8 @@
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
 //!
 //! After the loop, `audit` (pure) checks the final state for what the loop
-//! does not correct (topology spread skewed by a rollout). `saved_plan` is
+//! does not correct (topology spread skewed by a rollout). `explain` and
+//! `describe` (pure) build the views of one object from the state. `saved_plan` is
 //! the edge that writes `plan --out` files and reads them back for
 //! `apply PLAN`, which re-runs the loop and checks it against the record.
 
@@ -31,6 +32,7 @@ pub mod analysis;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod describe;
 pub mod drain;
 pub mod executor;
 pub mod explain;

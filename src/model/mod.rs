@@ -8,4 +8,5 @@ pub mod pod;
 pub mod quantity;
 pub mod resources;
 pub mod state;
+pub mod time;
 pub mod workload;

@@ -1,10 +1,12 @@
 //! `orch describe node|workload|replica`: the views `kubectl describe`
 //! prints — `Key:` fields aligned in blocks, indented sections, dashed
-//! tables, and the object's events — for views the command has gathered.
+//! tables, and the object's events — for the views `crate::describe` builds.
 //! The same views are the `-o json|yaml` documents of node and workload.
 
-use crate::model::labels::{LabelSelector, SelectorOperator};
-use serde::Serialize;
+use crate::describe::{
+    ContainerStatus, ContainerView, EventRow, NodeDescription, ReplicaDescription, TemplateView,
+    WorkloadDescription,
+};
 use std::collections::BTreeMap;
 
 /// Text with `\t` between cells, aligned the way kubectl's tabwriter
@@ -135,35 +137,6 @@ fn align(lines: &[String]) -> String {
     out
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct EventRow {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub reason: String,
-    pub age: String,
-    pub from: String,
-    pub message: String,
-}
-
-/// `app=api,tier in (a,b),!canary` — a selector as kubectl prints it.
-pub fn selector_text(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector
-        .match_labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    for requirement in &selector.match_expressions {
-        let values = requirement.values.join(",");
-        parts.push(match requirement.operator {
-            SelectorOperator::In => format!("{} in ({values})", requirement.key),
-            SelectorOperator::NotIn => format!("{} notin ({values})", requirement.key),
-            SelectorOperator::Exists => requirement.key.clone(),
-            SelectorOperator::DoesNotExist => format!("!{}", requirement.key),
-        });
-    }
-    parts.join(",")
-}
-
 pub fn pairs(map: &BTreeMap<String, String>, separator: &str) -> Vec<String> {
     map.iter()
         .map(|(k, v)| format!("{k}{separator}{v}"))
@@ -171,55 +144,6 @@ pub fn pairs(map: &BTreeMap<String, String>, separator: &str) -> Vec<String> {
 }
 
 // ---- nodes ----
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeDescription {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub name: String,
-    pub roles: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-    pub taints: Vec<String>,
-    pub unschedulable: bool,
-    pub conditions: Vec<ConditionRow>,
-    pub allocatable: BTreeMap<String, String>,
-    /// `Namespace/name` order, as kubectl lists a node's pods.
-    pub replicas: Vec<NodeReplicaRow>,
-    /// Per resource: the requests of the replicas on the node, and their share of allocatable.
-    pub allocated: Vec<AllocatedRow>,
-    pub events: Vec<EventRow>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConditionRow {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    /// Simulated time of the last transition, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_transition_time: Option<u64>,
-    pub reason: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeReplicaRow {
-    pub namespace: String,
-    pub name: String,
-    pub cpu_requests: String,
-    pub memory_requests: String,
-    pub age: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AllocatedRow {
-    pub resource: String,
-    pub requests: String,
-    pub percent: i64,
-}
 
 pub fn node(view: &NodeDescription) -> String {
     let mut d = Describer::default();
@@ -305,60 +229,6 @@ pub fn node(view: &NodeDescription) -> String {
 }
 
 // ---- workloads ----
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkloadDescription {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    /// `Deployment/default/api`.
-    pub object: String,
-    pub workload_kind: String,
-    pub name: String,
-    pub namespace: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    pub selector: String,
-    pub desired: i32,
-    pub updated: i32,
-    pub total: i32,
-    pub ready: i32,
-    pub available: i32,
-    pub unavailable: i32,
-    /// DaemonSets: replicas by phase.
-    pub running: usize,
-    pub waiting: usize,
-    pub failed: usize,
-    pub strategy: String,
-    /// `25% max unavailable, 25% max surge`, for RollingUpdate.
-    pub rolling_update: Option<String>,
-    pub min_ready_seconds: u64,
-    pub template: TemplateView,
-    pub conditions: Vec<ConditionRow>,
-    /// `api-d475665c9 (4/4 replicas created)`.
-    pub new_replica_set: Option<String>,
-    pub old_replica_sets: Vec<String>,
-    pub events: Vec<EventRow>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateView {
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    pub containers: Vec<ContainerView>,
-    pub node_selector: BTreeMap<String, String>,
-    pub tolerations: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ContainerView {
-    pub name: String,
-    pub image: String,
-    pub ports: Vec<String>,
-    pub requests: BTreeMap<String, String>,
-    pub limits: BTreeMap<String, String>,
-}
 
 pub fn workload(view: &WorkloadDescription) -> String {
     let mut d = Describer::default();
@@ -485,33 +355,7 @@ fn containers(
 
 // ---- replicas ----
 
-/// The kubectl-style head of `describe replica`; the scheduler's verdicts
-/// and the events follow it.
-#[derive(Debug, Clone)]
-pub struct ReplicaDescription {
-    pub name: String,
-    pub namespace: String,
-    pub node: Option<String>,
-    pub start_time: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    pub status: String,
-    pub reason: Option<String>,
-    pub controlled_by: String,
-    pub containers: Vec<ContainerView>,
-    pub container_status: ContainerStatus,
-    pub conditions: Vec<(String, String)>,
-    pub node_selector: BTreeMap<String, String>,
-    pub tolerations: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ContainerStatus {
-    pub state: String,
-    pub ready: bool,
-    pub restarts: u32,
-}
-
-pub fn replica(view: &ReplicaDescription, scheduling: &str, events: &[EventRow]) -> String {
+pub fn replica(view: &ReplicaDescription, scheduling: &str) -> String {
     let mut d = Describer::default();
     d.field(0, "Name", &view.name);
     d.field(0, "Namespace", &view.namespace);
@@ -538,7 +382,7 @@ pub fn replica(view: &ReplicaDescription, scheduling: &str, events: &[EventRow])
     d.list(0, "Tolerations", &view.tolerations);
     let head = d.finish();
     let mut tail = Describer::default();
-    tail.events(events);
+    tail.events(&view.events);
     format!(
         "{head}Scheduling:\n{}{}",
         indent_block(scheduling),

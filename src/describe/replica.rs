@@ -1,0 +1,105 @@
+//! `describe replica`: the kubectl-style head of a replica (labels, owner,
+//! container, conditions, scheduling fields) and its events; the
+//! scheduler's verdicts that follow it are `explain`'s.
+
+use super::{ContainerView, EventRow, containers, event_rows, toleration_text};
+use crate::explain::Explanation;
+use crate::model::state::{Phase, State};
+use crate::model::time::duration;
+use crate::model::workload::{Desired, Kind};
+use crate::reconcile::{Catalog, POD_TEMPLATE_HASH};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The head of `describe replica`, and the replica's events.
+#[derive(Debug, Clone)]
+pub struct ReplicaDescription {
+    pub name: String,
+    pub namespace: String,
+    pub node: Option<String>,
+    pub start_time: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub controlled_by: String,
+    pub containers: Vec<ContainerView>,
+    pub container_status: ContainerStatus,
+    pub conditions: Vec<(String, String)>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<String>,
+    pub events: Vec<EventRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerStatus {
+    pub state: String,
+    pub ready: bool,
+    pub restarts: u32,
+}
+
+/// The explained replica as `kubectl describe pod` shows it.
+pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> ReplicaDescription {
+    let replica = &explanation.replica;
+    let catalog = Catalog::build(desired, state);
+    let pod = catalog.pod(&replica.workload, &replica.hash);
+    let template = state
+        .workload(&replica.workload)
+        .and_then(|w| w.revisions.iter().find(|r| *r.hash == *replica.hash))
+        .map(|r| (*r.template).clone())
+        .unwrap_or(Value::Null);
+    let mut labels = pod.map(|p| p.labels.clone()).unwrap_or_default();
+    let (controlled_by, hash_label) = match replica.workload.kind {
+        Kind::DaemonSet => (
+            format!("DaemonSet/{}", replica.workload.name),
+            "controller-revision-hash",
+        ),
+        _ => (
+            format!("ReplicaSet/{}-{}", replica.workload.name, replica.hash),
+            POD_TEMPLATE_HASH,
+        ),
+    };
+    labels.insert(hash_label.into(), replica.hash.to_string());
+    let scheduled = replica.node.is_some();
+    let truth = |value: bool| if value { "True" } else { "False" }.to_string();
+    let conditions = if scheduled {
+        vec![
+            ("Initialized".into(), "True".into()),
+            ("Ready".into(), truth(replica.ready)),
+            ("ContainersReady".into(), truth(replica.ready)),
+            ("PodScheduled".into(), "True".into()),
+        ]
+    } else {
+        vec![("PodScheduled".into(), "False".into())]
+    };
+    let state_word = match replica.phase {
+        Phase::Running => "Running",
+        Phase::Pending => "Waiting",
+        Phase::Terminating | Phase::Failed => "Terminated",
+    };
+    ReplicaDescription {
+        name: replica.name.clone(),
+        namespace: replica.workload.namespace.to_string(),
+        node: replica.node.clone(),
+        start_time: replica.started_at.map(|t| format!("t={}", duration(t))),
+        labels,
+        status: format!("{:?}", replica.phase),
+        reason: replica.reason.clone(),
+        controlled_by,
+        containers: containers(&template),
+        container_status: ContainerStatus {
+            state: state_word.into(),
+            ready: replica.ready,
+            restarts: replica.restarts,
+        },
+        conditions,
+        node_selector: pod.map(|p| p.node_selector.clone()).unwrap_or_default(),
+        tolerations: pod
+            .map(|p| p.tolerations.iter().map(toleration_text).collect())
+            .unwrap_or_default(),
+        events: event_rows(
+            state,
+            &format!("Replica/{}", replica.name),
+            Some(replica.workload.kind),
+        ),
+    }
+}
