@@ -16,6 +16,7 @@ mod replica;
 mod rollout;
 mod shared;
 mod validate;
+mod wakeup;
 mod watch;
 mod what_if;
 

@@ -5,10 +5,12 @@
 //! manifest is reported and the last good set keeps running. The state lock
 //! is held only while a tick writes, so other commands get in between.
 //! SIGINT/SIGTERM end the loop after the current tick, with the state saved.
+//! Signals, file events and deadlines come from `wakeup`, as for `get -w`.
 
 use super::apply::{ApplyArgs, LoopArgs};
 use super::get::{Filters, Live, Resource};
 use super::shared::{load_manifests, out};
+use super::wakeup::{Wake, Wakeup};
 use super::{Context, Exit};
 use crate::executor::{self, Step};
 use crate::manifest::{Loaded, parse_duration};
@@ -18,12 +20,8 @@ use crate::state_store;
 use anyhow::{Context as _, Result, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
@@ -79,23 +77,12 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
         .transpose()?
         .map(|filters| Live::new(filters, context.output));
     let mut loaded = load_manifests(&args.common.manifests, context.quiet)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
-            .context("installing the signal handler")?;
-    }
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = new_debouncer(Duration::from_millis(args.debounce_ms), tx)
-        .context("starting the file watcher")?;
+    let mut wakeup = Wakeup::new()?;
     let state_path = absolute(&context.state);
-    let watched = watch_paths(&args.common.manifests.files, &state_path);
-    for (path, mode) in &watched {
-        debouncer
-            .watcher()
-            .watch(path, *mode)
-            .with_context(|| format!("watching {}", path.display()))?;
-    }
+    wakeup.watch(
+        &watch_paths(&args.common.manifests.files, &state_path),
+        Duration::from_millis(args.debounce_ms),
+    )?;
     let log = Log::new(context);
     log.line(&format!(
         "watching {} (resync {}s, speed {}×); Ctrl-C to stop",
@@ -120,7 +107,7 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
             }
         }
         state_seen = fingerprint(&[context.state.display().to_string()]);
-        if stop.load(Ordering::SeqCst) {
+        if wakeup.stopped() {
             break;
         }
         // Sleep until the next simulated event, the resync, a change, or a signal.
@@ -131,16 +118,12 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
         });
         let deadline = due.map_or(resync_at, |d| d.min(resync_at));
         let mut manifests_changed = false;
-        while Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
-            let slice = deadline
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(100));
-            match rx.recv_timeout(slice) {
-                Ok(Ok(events)) => {
-                    // Reading a file is an event too: act only on real changes.
-                    if !events.iter().any(|e| is_relevant(&e.path, &state_path)) {
-                        continue;
-                    }
+        loop {
+            match wakeup.wait(Some(deadline), |path| is_relevant(path, &state_path)) {
+                Wake::Signal | Wake::Deadline => break,
+                Wake::WatchError(error) => log.line(&format!("watch error: {error}")),
+                // Reading a file is an event too: act only on real changes.
+                Wake::Changed => {
                     let manifests_now = fingerprint(&args.common.manifests.files);
                     let state_now = fingerprint(&[context.state.display().to_string()]);
                     manifests_changed = manifests_now != manifests_seen;
@@ -150,17 +133,12 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
                     manifests_seen = manifests_now;
                     break;
                 }
-                Ok(Err(error)) => log.line(&format!("watch error: {error}")),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(anyhow!("the file watcher stopped"));
-                }
             }
         }
         if Instant::now() >= resync_at {
             last_resync = Instant::now();
         }
-        if stop.load(Ordering::SeqCst) {
+        if wakeup.stopped() {
             break;
         }
         if manifests_changed {

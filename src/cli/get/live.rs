@@ -7,19 +7,16 @@
 
 use super::{Context, Exit, Filters, Listing, Row, Shape};
 use crate::cli::shared::print_error;
+use crate::cli::wakeup::{Wake, Wakeup};
 use crate::model::state::{API_VERSION, State};
 use crate::render::Format;
 use crate::render::tables::table;
 use crate::state_store;
 use anyhow::{Context as _, Result};
 use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// What happened to one object between two listings (the names of Kubernetes' watch events).
@@ -237,12 +234,7 @@ fn event_document(change: &Change, format: Format) -> String {
 pub fn follow(context: &Context, filters: Filters, timeout: Option<Duration>) -> Result<Exit> {
     let started = Instant::now();
     let deadline = timeout.map(|t| started + t);
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = Arc::clone(&stop);
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
-            .context("installing the signal handler")?;
-    }
+    let mut wakeup = Wakeup::new()?;
     let path = std::path::absolute(&context.state).unwrap_or_else(|_| context.state.clone());
     let mut live = Live::new(filters, context.output);
     // An unreadable state at the start is an error, as for `get`; later it is reported and waited out.
@@ -255,13 +247,18 @@ pub fn follow(context: &Context, filters: Filters, timeout: Option<Duration>) ->
     if !print(&text) {
         return Ok(Exit::Success);
     }
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let watcher = notify_state(&path, tx);
+    // Notifications for the state file, through its directory: saves replace the file.
+    let directory = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let watcher = wakeup.watch(
+        &[(directory, RecursiveMode::NonRecursive)],
+        Duration::from_millis(50),
+    );
     if let Err(error) = &watcher
         && context.verbose > 0
     {
         eprintln!("file notifications unavailable ({error:#}); polling the state file");
     }
+    // Polled as well: a notification can be missed (network file systems).
     let poll = if watcher.is_ok() {
         Duration::from_secs(1)
     } else {
@@ -270,24 +267,18 @@ pub fn follow(context: &Context, filters: Filters, timeout: Option<Duration>) ->
     let mut last_poll = Instant::now();
     let mut missing = false;
     loop {
-        if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Exit::Success);
         }
-        let slice = deadline
-            .map_or(Duration::MAX, |d| {
-                d.saturating_duration_since(Instant::now())
-            })
-            .min(Duration::from_millis(100));
-        let woken = match rx.recv_timeout(slice) {
-            Ok(Ok(events)) => events.iter().any(|e| e.path == path),
-            Ok(Err(error)) => {
+        let next_poll = last_poll + poll;
+        let wake_at = deadline.map_or(next_poll, |d| d.min(next_poll));
+        match wakeup.wait(Some(wake_at), |changed| changed == path) {
+            Wake::Signal => return Ok(Exit::Success),
+            Wake::WatchError(error) => {
                 eprintln!("watch error: {error}");
-                false
+                continue;
             }
-            Err(_) => false,
-        };
-        if !woken && last_poll.elapsed() < poll {
-            continue;
+            Wake::Deadline | Wake::Changed => {}
         }
         last_poll = Instant::now();
         let now = fingerprint(&path);
@@ -319,21 +310,6 @@ pub fn follow(context: &Context, filters: Filters, timeout: Option<Duration>) ->
             Err(error) => print_error(&error),
         }
     }
-}
-
-/// Notifications for the state file, through its directory: saves replace the file.
-fn notify_state(
-    path: &Path,
-    tx: mpsc::Sender<DebounceEventResult>,
-) -> Result<Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>> {
-    let mut debouncer =
-        new_debouncer(Duration::from_millis(50), tx).context("starting the file watcher")?;
-    let directory = path.parent().unwrap_or(Path::new("."));
-    debouncer
-        .watcher()
-        .watch(directory, RecursiveMode::NonRecursive)
-        .with_context(|| format!("watching {}", directory.display()))?;
-    Ok(debouncer)
 }
 
 /// What changes whenever the state file is replaced or rewritten.
