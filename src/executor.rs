@@ -2,14 +2,15 @@
 //! observe → diff → act, advancing the simulated clock to the next event when
 //! nothing can be done now, until converged, blocked or out of time.
 //! Persisting is the caller's business (a callback per step), which is what
-//! makes `plan` exactly `apply` without the writes.
+//! makes `plan` exactly `apply` without the writes. Single-threaded: a
+//! caller that wants the writes off the loop's thread does that in its callback.
 
 use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::status::{Blocked, WorkloadReport};
-use crate::reconcile::{self, Action, Options, Plan};
+use crate::reconcile::{self, Action, Options};
 use crate::scheduler::Scheduler;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -108,8 +109,6 @@ pub fn run<E>(
     // The reports of the state the loop ended on, when it ended by finding
     // nothing more to do (the state and clock do not change after that).
     let mut final_reports = None;
-    // The next pass, when it was computed while the last step was persisted.
-    let mut following: Option<Plan> = None;
     let declared = reconcile::Declared::new(desired);
     let reconcile = |state: &State| {
         reconcile::reconcile_with(
@@ -123,10 +122,7 @@ pub fn run<E>(
     };
     let mut scheduling = crate::scheduler::batch::Stats::default();
     let outcome = loop {
-        let plan = match following.take() {
-            Some(plan) => plan,
-            None => reconcile(state),
-        };
+        let plan = reconcile(state);
         scheduling.merge(&plan.scheduling);
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
@@ -137,39 +133,11 @@ pub fn run<E>(
                 actions: plan.actions,
                 status: step_status(&reports),
             };
-            let last = steps.len() + 1 >= options.max_steps.min(MAX_STEPS);
-            let blocked = stuck(&reports);
-            // The next pass only reads the state, as persisting does: on a
-            // large cluster, writing the state file and computing the next
-            // pass take about as long, so they run side by side.
-            let next = if blocked {
-                persist(state, Some(&step))?;
-                None
-            } else {
-                let shared: &State = state;
-                let pass = || reconcile(shared);
-                let (saved, next) = std::thread::scope(|scope| {
-                    // As much stack as the main thread has, where passes otherwise run.
-                    let next = std::thread::Builder::new()
-                        .stack_size(8 << 20)
-                        .spawn_scoped(scope, pass);
-                    let saved = persist(shared, Some(&step));
-                    let next = match next {
-                        Ok(thread) => thread
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                        // No thread to be had: one after the other.
-                        Err(_) => pass(),
-                    };
-                    (saved, next)
-                });
-                saved?;
-                Some(next)
-            };
+            persist(state, Some(&step))?;
             persisted_clock = state.clock;
             steps.push(step);
-            if last {
-                let next = next.unwrap_or_else(|| reconcile(state));
+            if steps.len() >= options.max_steps.min(MAX_STEPS) {
+                let next = reconcile(state);
                 let done = next.actions.is_empty()
                     && next.wake_at.is_none()
                     && reconcile::summarize(desired, state, state.clock)
@@ -181,10 +149,9 @@ pub fn run<E>(
                     Outcome::Timeout
                 };
             }
-            if blocked {
+            if stuck(&reports) {
                 break Outcome::Blocked;
             }
-            following = next;
             continue;
         }
         if plan.wake_at.is_some() && stuck(&reconcile::summarize(desired, state, state.clock)) {

@@ -5,6 +5,7 @@
 //! audit of the final state, reported as warnings.
 
 use super::ci::{ReportArgs, Reporter};
+use super::persister::persisting;
 use super::shared::{ManifestArgs, out_document, parse_sources};
 use super::{Context, Exit};
 use crate::audit;
@@ -220,12 +221,11 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
     })
 }
 
-/// The loop, persisting the state after every step under `lock`; `check`
-/// sees each step (and `None` for the final clock-only save) first and may
-/// refuse it, in which case nothing more is persisted.
+/// The loop, persisting the state after every step under `lock` (in the
+/// background); `check` sees each step (and `None` for the final clock-only
+/// save) first and may refuse it, in which case nothing more is persisted.
 #[allow(clippy::too_many_arguments)]
 fn run_persisting(
-    context: &Context,
     lock: &StateLock,
     progress: &ProgressBar,
     desired: &Desired,
@@ -234,19 +234,20 @@ fn run_persisting(
     options: &RunOptions,
     mut check: impl FnMut(Option<&Step>) -> Result<()>,
 ) -> Result<RunResult> {
-    executor::run(desired, state, scheduler, options, |state, step| {
-        check(step)?;
-        lock.save(state)
-            .with_context(|| format!("saving state {}", context.state.display()))?;
-        if let Some(step) = step {
-            progress.inc(1);
-            progress.set_message(format!(
-                "t={} {} actions",
-                render::duration(step.time),
-                step.actions.len()
-            ));
-        }
-        Ok::<(), anyhow::Error>(())
+    persisting(lock, |persister| {
+        executor::run(desired, state, scheduler, options, |state, step| {
+            check(step)?;
+            persister.save(state)?;
+            if let Some(step) = step {
+                progress.inc(1);
+                progress.set_message(format!(
+                    "t={} {} actions",
+                    render::duration(step.time),
+                    step.actions.len()
+                ));
+            }
+            Ok::<(), anyhow::Error>(())
+        })
     })
 }
 
@@ -273,7 +274,6 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     let (scheduler, options) = (args.common.scheduler(), args.common.run_options());
     let run = |desired: &Desired, state: &mut State| {
         run_persisting(
-            context,
             &lock,
             &progress,
             desired,

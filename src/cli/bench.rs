@@ -4,6 +4,7 @@
 //! workloads, the failure of 1% of the nodes, and loading and saving the state
 //! in YAML and JSON.
 
+use super::persister::{Persister, persisting};
 use super::{Context, Exit};
 use crate::bench::{FleetSpec, Mix, generate};
 use crate::executor::{self, Outcome, RunOptions};
@@ -404,7 +405,8 @@ struct LoopFigures {
 }
 
 /// The apply loop, timed: the first step (every replica scheduled) apart,
-/// and the time spent saving apart.
+/// and the time the loop spent handing states to the saver (as `apply`
+/// saves: in the background) apart.
 fn run_loop(
     loaded: &Loaded,
     state: &mut State,
@@ -414,21 +416,28 @@ fn run_loop(
     let started = Instant::now();
     let mut first_step = None;
     let mut saving = Duration::ZERO;
-    let result = executor::run(
-        &loaded.desired,
-        state,
-        scheduler,
-        &RunOptions::default(),
-        |state, _| {
-            first_step.get_or_insert_with(|| started.elapsed());
-            if let Some(lock) = lock {
-                let at = Instant::now();
-                lock.save(state)?;
-                saving += at.elapsed();
-            }
-            Ok::<(), anyhow::Error>(())
-        },
-    )?;
+    let mut run = |persister: Option<&mut Persister>| {
+        let mut persister = persister;
+        executor::run(
+            &loaded.desired,
+            state,
+            scheduler,
+            &RunOptions::default(),
+            |state, _| {
+                first_step.get_or_insert_with(|| started.elapsed());
+                if let Some(persister) = persister.as_deref_mut() {
+                    let at = Instant::now();
+                    persister.save(state)?;
+                    saving += at.elapsed();
+                }
+                Ok::<(), anyhow::Error>(())
+            },
+        )
+    };
+    let result = match lock {
+        Some(lock) => persisting(lock, |persister| run(Some(persister)))?,
+        None => run(None)?,
+    };
     let first_step_binds = result.steps.first().map_or(0, |step| {
         step.actions
             .iter()

@@ -12,6 +12,7 @@ mod graph;
 mod import;
 mod init;
 mod node;
+mod persister;
 mod replica;
 mod rollout;
 mod shared;

@@ -4,6 +4,7 @@
 //! until the node is empty (or a disruption budget holds it).
 
 use super::get::stored_desired;
+use super::persister::persisting;
 use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::drain;
@@ -14,7 +15,7 @@ use crate::model::state::{Condition, Event, EventType, NodeSource, NodeState, St
 use crate::reconcile::eviction;
 use crate::render;
 use crate::state_store::{self, StateLock};
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
@@ -224,7 +225,7 @@ fn drain(context: &Context, args: DrainArgs, remove: bool) -> Result<Exit> {
     existing(&mut state, &name, context)?;
     drain::mark(&mut state, &name, remove);
     lock.save(&state)?;
-    let result = run_stored(context, &lock, &mut state, args.timeout)?;
+    let result = run_stored(&lock, &mut state, args.timeout)?;
     let blockers = {
         let desired = stored_desired(&state)?;
         eviction::drain_blockers(&desired, &state, &name)
@@ -280,17 +281,14 @@ fn preview(context: &Context, args: &DrainArgs, remove: bool) -> Result<Exit> {
 
 /// The loop on the workloads as last applied (what `node drain` and `rollout undo` need).
 pub(super) fn run_stored(
-    context: &Context,
     lock: &StateLock,
     state: &mut State,
     timeout: u64,
 ) -> Result<executor::RunResult> {
     let desired = stored_desired(state)?;
-    let result = drain::run(&desired, state, timeout, |state, _| {
-        lock.save(state)
-            .with_context(|| format!("saving state {}", context.state.display()))
-    })?;
-    Ok(result)
+    persisting(lock, |persister| {
+        drain::run(&desired, state, timeout, |state, _| persister.save(state))
+    })
 }
 
 fn existing<'a>(state: &'a mut State, name: &str, context: &Context) -> Result<&'a mut NodeState> {

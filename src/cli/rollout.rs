@@ -2,6 +2,7 @@
 //! WORKLOAD is `Kind/namespace/name`, `Kind/name` or a bare name.
 
 use super::get::stored_desired;
+use super::persister::persisting;
 use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::executor::{self, Outcome};
@@ -10,7 +11,7 @@ use crate::model::workload::{Kind, ObjectRef};
 use crate::reconcile::{summarize, undo};
 use crate::render::{self, tables::table};
 use crate::state_store;
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum RolloutCommand {
@@ -194,9 +195,10 @@ fn undo_rollout(context: &Context, args: UndoArgs) -> Result<Exit> {
         timeout: args.timeout,
         ..Default::default()
     };
-    let result = executor::run(&desired, &mut state, &scheduler, &options, |state, _| {
-        lock.save(state)
-            .with_context(|| format!("saving state {}", context.state.display()))
+    let result = persisting(&lock, |persister| {
+        executor::run(&desired, &mut state, &scheduler, &options, |state, _| {
+            persister.save(state)
+        })
     })?;
     if context.output.is_document() {
         out_document(

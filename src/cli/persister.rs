@@ -1,0 +1,92 @@
+//! Saving the state in the background, the one place the writers' loop
+//! leaves its thread: the loop hands a copy of each step's state to a
+//! thread that writes it under the lock while the loop computes the next
+//! pass (on a large cluster the two take about as long). Every step is
+//! saved, in order; a failed save stops the loop at its next hand-over;
+//! `persisting` returns only once the last save is on disk.
+
+use crate::model::state::State;
+use crate::state_store::StateLock;
+use anyhow::{Context as _, Result, anyhow};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// Hands states to the saving thread.
+pub struct Persister<'a> {
+    lock: &'a StateLock,
+    /// `None` when no thread could be had: then saves are made in `save`.
+    background: Option<Background<'a>>,
+}
+
+struct Background<'a> {
+    states: SyncSender<State>,
+    saver: ScopedJoinHandle<'a, Result<()>>,
+}
+
+/// Run `work` with a persister that saves to `lock`'s state file; the saves
+/// are all done (or one failed, and its error is returned) when this returns.
+pub fn persisting<T>(
+    lock: &StateLock,
+    work: impl FnOnce(&mut Persister<'_>) -> Result<T>,
+) -> Result<T> {
+    std::thread::scope(|scope| {
+        let mut persister = Persister::start(scope, lock);
+        let result = work(&mut persister);
+        let saved = persister.finish();
+        // The loop's own error comes first; a save that failed after it is secondary.
+        let value = result?;
+        saved?;
+        Ok(value)
+    })
+}
+
+impl<'a> Persister<'a> {
+    fn start(scope: &'a Scope<'a, '_>, lock: &'a StateLock) -> Self {
+        // One state waiting while one is written: the loop runs at most a
+        // step ahead of the disk.
+        let (states, received) = sync_channel::<State>(1);
+        let background = std::thread::Builder::new()
+            .name("orch-persister".into())
+            .spawn_scoped(scope, move || save_each(lock, received))
+            .ok()
+            .map(|saver| Background { states, saver });
+        Persister { lock, background }
+    }
+
+    /// Save a copy of `state` after the saves handed over before it.
+    /// Returns the error of an earlier save that failed.
+    pub fn save(&mut self, state: &State) -> Result<()> {
+        let Some(background) = &self.background else {
+            return save(self.lock, state);
+        };
+        if background.states.send(state.clone()).is_ok() {
+            return Ok(());
+        }
+        // The saving thread stopped: a save failed, and it says why.
+        self.finish()
+            .and(Err(anyhow!("the state saver stopped without an error")))
+    }
+
+    /// Wait for every save handed over; the first error, if any.
+    fn finish(&mut self) -> Result<()> {
+        let Some(Background { states, saver }) = self.background.take() else {
+            return Ok(());
+        };
+        drop(states);
+        saver
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+fn save_each(lock: &StateLock, states: Receiver<State>) -> Result<()> {
+    for state in states {
+        save(lock, &state)?;
+    }
+    Ok(())
+}
+
+fn save(lock: &StateLock, state: &State) -> Result<()> {
+    lock.save(state)
+        .with_context(|| format!("saving state {}", lock.path().display()))
+}
