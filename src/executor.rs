@@ -2,15 +2,18 @@
 //! observe → diff → act, advancing the simulated clock to the next event when
 //! nothing can be done now, until converged, blocked or out of time.
 //! Persisting is the caller's business (a callback per step), which is what
-//! makes `plan` exactly `apply` without the writes. Single-threaded: a
-//! caller that wants the writes off the loop's thread does that in its callback.
+//! makes `plan` exactly `apply` without the writes. With `atomic`, a run
+//! whose rollout fails rolls each failed workload back to its previous
+//! revision and runs on, so `plan --atomic` shows the rollback `apply
+//! --atomic` makes. Single-threaded: a caller that wants the writes off the
+//! loop's thread does that in its callback.
 
 use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::status::{Blocked, WorkloadReport};
-use crate::reconcile::{self, Action, Options};
+use crate::reconcile::{self, Action, Options, undo};
 use crate::scheduler::Scheduler;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -62,6 +65,9 @@ pub struct RunOptions {
     pub timeout: u64,
     /// Stop after this many steps (`--max-steps`), as if the time budget ran out.
     pub max_steps: usize,
+    /// `--atomic`: when the run ends blocked or out of time, roll every
+    /// workload that did not converge back to its previous revision, and run on.
+    pub atomic: bool,
 }
 
 impl Default for RunOptions {
@@ -70,6 +76,7 @@ impl Default for RunOptions {
             reconcile: Options::default(),
             timeout: 3600,
             max_steps: MAX_STEPS,
+            atomic: false,
         }
     }
 }
@@ -77,8 +84,11 @@ impl Default for RunOptions {
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub outcome: Outcome,
-    /// `apply --atomic`: what was rolled back, and why.
-    pub rolled_back: Vec<String>,
+    /// `--atomic`: what was rolled back, and why.
+    pub rolled_back: Vec<Rollback>,
+    /// `--atomic`, when something was rolled back: the declared set with the
+    /// rollbacks made, which the run ended on (what the final state is audited against).
+    pub rolled_back_set: Option<Desired>,
     pub steps: Vec<Step>,
     /// The simulated clock when the run started, and when it ended.
     pub start: u64,
@@ -91,12 +101,81 @@ pub struct RunResult {
     pub scheduling: crate::scheduler::batch::Stats,
 }
 
+/// `--atomic`: one workload rolled back after its rollout failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    /// `Deployment/default/api`.
+    pub object: String,
+    /// `rolled back Deployment/default/api to revision 1 (ProgressDeadlineExceeded: …)`.
+    pub message: String,
+}
+
 /// A guard against a controller that keeps acting without converging.
 pub const MAX_STEPS: usize = 100_000;
 
 /// Run the loop on `state`. `persist` is called after every step that changed
-/// the state (and once more if only the clock moved at the end).
+/// the state (and once more if only the clock moved at the end). With
+/// `options.atomic`, a failed run is followed by the run that rolls it back,
+/// persisted the same way; the outcome stays the failed run's.
 pub fn run<E>(
+    desired: &Desired,
+    state: &mut State,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+    mut persist: impl FnMut(&State, Option<&Step>) -> Result<(), E>,
+) -> Result<RunResult, E> {
+    let mut result = run_once(desired, state, scheduler, options, &mut persist)?;
+    if !options.atomic || !matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
+        return Ok(result);
+    }
+    let (rolled_back_set, rolled_back) = rollback_failed(desired, state, &result.workloads);
+    if rolled_back.is_empty() {
+        return Ok(result);
+    }
+    let rollback = run_once(&rolled_back_set, state, scheduler, options, &mut persist)?;
+    result.steps.extend(rollback.steps);
+    result.clock = rollback.clock;
+    result.workloads = rollback.workloads;
+    result.scheduling.merge(&rollback.scheduling);
+    result.rolled_back = rolled_back;
+    result.rolled_back_set = Some(rolled_back_set);
+    Ok(result)
+}
+
+/// `desired` with every workload that did not converge set back to its
+/// previous revision, and what was rolled back (nothing when none has one).
+fn rollback_failed(
+    desired: &Desired,
+    state: &State,
+    reports: &[WorkloadReport],
+) -> (Desired, Vec<Rollback>) {
+    let mut rolled_back_set = desired.clone();
+    let mut rolled_back = Vec::new();
+    for report in reports.iter().filter(|r| !r.converged()) {
+        let Some(workload) = desired
+            .workloads
+            .iter()
+            .find(|w| w.id.to_string() == report.object)
+        else {
+            continue;
+        };
+        let id = &workload.id;
+        if let Ok(revision) = undo::rollback(&mut rolled_back_set, state, id, None) {
+            let why = report
+                .blocked
+                .as_ref()
+                .map_or(String::new(), |b| format!(" ({}: {})", b.reason, b.message));
+            rolled_back.push(Rollback {
+                object: id.to_string(),
+                message: format!("rolled back {id} to revision {revision}{why}"),
+            });
+        }
+    }
+    (rolled_back_set, rolled_back)
+}
+
+/// The loop, once: until converged, blocked or out of time.
+fn run_once<E>(
     desired: &Desired,
     state: &mut State,
     scheduler: &Scheduler,
@@ -191,6 +270,7 @@ pub fn run<E>(
     Ok(RunResult {
         outcome,
         rolled_back: Vec::new(),
+        rolled_back_set: None,
         steps,
         start,
         clock: state.clock,

@@ -75,6 +75,10 @@ pub struct PlanOptions {
     pub max_steps: Option<u64>,
     pub prune: Prune,
     pub strict: bool,
+    /// `plan --atomic`: a failed rollout is rolled back in the same run.
+    /// Absent when false, so plans without it read as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub atomic: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,6 +341,7 @@ mod tests {
                 max_steps: None,
                 prune: Prune::Auto,
                 strict: false,
+                atomic: false,
             },
             manifests: vec![ManifestSource {
                 name: "m.yaml".into(),

@@ -157,6 +157,47 @@ fn atomic_rolls_a_failed_rollout_back() {
         .stdout(predicate::str::contains("3 (current)").and(predicate::str::contains("api:1.4.2")));
 }
 
+/// `plan --atomic` runs the rollback `apply --atomic` makes: the same steps,
+/// rollbacks and final counts, and the state is left untouched.
+#[test]
+fn plan_atomic_shows_the_rollback_apply_atomic_makes() {
+    let cluster = Cluster::example();
+    cluster.run(&["apply", "-f", "manifests/"]).success();
+    change_api_image(
+        &cluster,
+        "api:2.0.0",
+        Some("orch.dev/simulate: never-ready"),
+    );
+    let path = cluster.path("manifests/api.yaml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "  minReadySeconds: 5\n",
+        "  minReadySeconds: 5\n  progressDeadlineSeconds: 30\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let before = cluster.state_bytes();
+    let output = cluster
+        .orch()
+        .args(["plan", "--atomic", "-f", "manifests/", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(cluster.state_bytes(), before, "plan never writes");
+    let (code, applied) = apply_json(&cluster, &["--atomic"]);
+    assert_eq!(code, Some(3));
+    let rolled = plan["rolledBack"][0].as_str().unwrap();
+    assert!(
+        rolled.starts_with(
+            "rolled back Deployment/default/api to revision 1 (ProgressDeadlineExceeded"
+        ),
+        "{rolled}"
+    );
+    for field in ["steps", "rolledBack", "workloads", "outcome", "clock"] {
+        assert_eq!(plan[field], applied[field], "{field} differs");
+    }
+    assert_eq!(workload(&plan, API)["updated"], 4);
+}
+
 #[test]
 fn recreate_never_overlaps_old_and_new() {
     let cluster = Cluster::example();

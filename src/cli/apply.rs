@@ -1,8 +1,10 @@
 //! `orch plan` and `orch apply`: the same loop; apply persists each step
 //! under the state lock, plan never writes the state. `plan --out FILE`
 //! also saves the plan, and `apply FILE` carries out exactly its steps
-//! (see `saved_plan` for how that is guaranteed). Both end with the spread
-//! audit of the final state, reported as warnings.
+//! (see `saved_plan` for how that is guaranteed). `--atomic` is a run
+//! option the executor carries out, so `plan --atomic` shows the rollback
+//! `apply --atomic` makes. Both end with the spread audit of the final
+//! state, reported as warnings.
 
 use super::ci::{ReportArgs, Reporter};
 use super::persister::persisting;
@@ -12,7 +14,7 @@ use crate::audit;
 use crate::executor::{self, Outcome, RunOptions, RunResult, Step};
 use crate::model::state::{API_VERSION, State};
 use crate::model::workload::Desired;
-use crate::reconcile::{Options, Prune, undo};
+use crate::reconcile::{Options, Prune};
 use crate::render::{self, Format, documents};
 use crate::saved_plan::{self, ManifestSource, PlanError, PlanOptions, SavedPlan, StateRecord};
 use crate::scheduler::{Scheduler, ScoringStrategy};
@@ -61,6 +63,9 @@ pub struct PlanArgs {
     /// Also save the plan to FILE (JSON, kind SavedPlan); `orch apply FILE` carries out exactly its steps.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Show the rollback `apply --atomic` would make of a failed rollout (exit 3 all the same).
+    #[arg(long)]
+    pub atomic: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -91,7 +96,7 @@ pub struct ApplyArgs {
 
 impl LoopArgs {
     /// The options that change the loop's decisions, as a saved plan records them.
-    pub(super) fn plan_options(&self) -> PlanOptions {
+    pub(super) fn plan_options(&self, atomic: bool) -> PlanOptions {
         PlanOptions {
             scoring: match self.scoring {
                 Scoring::LeastAllocated => saved_plan::Scoring::LeastAllocated,
@@ -107,15 +112,16 @@ impl LoopArgs {
                 saved_plan::Prune::Auto
             },
             strict: self.manifests.strict,
+            atomic,
         }
     }
 
-    pub(super) fn run_options(&self) -> RunOptions {
-        run_options(&self.plan_options())
+    pub(super) fn run_options(&self, atomic: bool) -> RunOptions {
+        run_options(&self.plan_options(atomic))
     }
 
     pub(super) fn scheduler(&self) -> Scheduler {
-        scheduler(&self.plan_options())
+        scheduler(&self.plan_options(false))
     }
 }
 
@@ -132,6 +138,7 @@ fn run_options(options: &PlanOptions) -> RunOptions {
         max_steps: options.max_steps.map_or(executor::MAX_STEPS, |n| {
             n.min(executor::MAX_STEPS as u64) as usize
         }),
+        atomic: options.atomic,
     }
 }
 
@@ -173,7 +180,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             &loaded.desired,
             &mut state,
             &args.common.scheduler(),
-            &args.common.run_options(),
+            &args.common.run_options(args.atomic),
             |_, _| Ok::<(), anyhow::Error>(()),
         )?;
         if let Some(path) = &args.out {
@@ -181,7 +188,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
                 api_version: API_VERSION.to_string(),
                 kind: saved_plan::KIND.to_string(),
                 state: StateRecord { digest },
-                options: args.common.plan_options(),
+                options: args.common.plan_options(args.atomic),
                 manifests: sources.iter().map(ManifestSource::from).collect(),
                 outcome: result.outcome.as_str().to_string(),
                 clock: result.clock,
@@ -193,14 +200,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             };
             saved_plan::save(path, &saved)?;
         }
-        result.warnings = audit::spread(&loaded.desired, &state);
-        report(ci, context, &result, "Plan", "Plan");
-        ci.finished(
-            &loaded.desired,
-            &result,
-            &[],
-            &render::plan::summary_line(&result, "Plan"),
-        )?;
+        finish(ci, context, &loaded.desired, &state, &mut result, "Plan")?;
         if let Some(path) = &args.out
             && !context.quiet
         {
@@ -251,6 +251,32 @@ fn run_persisting(
     })
 }
 
+/// The spread audit of the final state (against the set the run ended on),
+/// then the report: the result, the CI annotations and the summary.
+fn finish(
+    ci: &Reporter,
+    context: &Context,
+    desired: &Desired,
+    state: &State,
+    result: &mut RunResult,
+    kind: &'static str,
+) -> Result<()> {
+    let verb = if kind == "Plan" { "Plan" } else { "Apply" };
+    result.warnings = audit::spread(result.rolled_back_set.as_ref().unwrap_or(desired), state);
+    report(ci, context, result, kind, verb);
+    let rolled_back: Vec<(String, String)> = result
+        .rolled_back
+        .iter()
+        .map(|r| (r.object.clone(), r.message.clone()))
+        .collect();
+    ci.finished(
+        desired,
+        result,
+        &rolled_back,
+        &render::plan::summary_line(result, verb),
+    )
+}
+
 fn exit_of(result: &RunResult) -> Exit {
     if matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
         Exit::NotConverged
@@ -271,73 +297,28 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     let progress = progress_bar(context);
-    let (scheduler, options) = (args.common.scheduler(), args.common.run_options());
-    let run = |desired: &Desired, state: &mut State| {
-        run_persisting(
-            &lock,
-            &progress,
-            desired,
-            state,
-            &scheduler,
-            &options,
-            |_| Ok(()),
-        )
-    };
-    let mut result = run(&loaded.desired, &mut state)?;
-    let failed = exit_of(&result) == Exit::NotConverged;
-    // `--atomic` runs again on a copy of the desired set with rollbacks made.
-    let mut rolled_back_set: Option<Desired> = None;
-    // `--atomic`: each rolled-back workload, and what was done.
-    let mut rolled_back: Vec<(String, String)> = Vec::new();
-    if args.atomic && failed {
-        // Every workload whose rollout failed goes back to its previous revision.
-        let mut desired = loaded.desired.clone();
-        for report in result.workloads.iter().filter(|r| !r.converged()) {
-            let Some(workload) = desired
-                .workloads
-                .iter()
-                .find(|w| w.id.to_string() == report.object)
-            else {
-                continue;
-            };
-            let id = workload.id.clone();
-            if let Ok(revision) = undo::rollback(&mut desired, &state, &id, None) {
-                let why = report
-                    .blocked
-                    .as_ref()
-                    .map_or(String::new(), |b| format!(" ({}: {})", b.reason, b.message));
-                rolled_back.push((
-                    id.to_string(),
-                    format!("rolled back {id} to revision {revision}{why}"),
-                ));
-            }
-        }
-        if !rolled_back.is_empty() {
-            let rollback = run(&desired, &mut state)?;
-            progress.finish_and_clear();
-            result.steps.extend(rollback.steps);
-            result.clock = rollback.clock;
-            result.workloads = rollback.workloads;
-            result.rolled_back = rolled_back.iter().map(|(_, line)| line.clone()).collect();
-            rolled_back_set = Some(desired);
-        }
-    }
-    progress.finish_and_clear();
-    result.warnings = audit::spread(rolled_back_set.as_ref().unwrap_or(&loaded.desired), &state);
-    report(ci, context, &result, "ApplyResult", "Apply");
-    ci.finished(
+    let mut result = run_persisting(
+        &lock,
+        &progress,
         &loaded.desired,
-        &result,
-        &rolled_back,
-        &render::plan::summary_line(&result, "Apply"),
+        &mut state,
+        &args.common.scheduler(),
+        &args.common.run_options(args.atomic),
+        |_| Ok(()),
     )?;
+    progress.finish_and_clear();
+    finish(
+        ci,
+        context,
+        &loaded.desired,
+        &state,
+        &mut result,
+        "ApplyResult",
+    )?;
+    let exit = exit_of(&result);
     // The process ends here: freeing a large fleet's structures only costs time.
-    std::mem::forget((loaded, rolled_back_set, state, result.steps));
-    Ok(if failed {
-        Exit::NotConverged
-    } else {
-        Exit::Success
-    })
+    std::mem::forget((loaded, state, result));
+    Ok(exit)
 }
 
 /// `orch apply PLAN`: the saved plan's steps, exactly, or nothing.
@@ -390,13 +371,13 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         lock.save(&state)
             .with_context(|| format!("saving state {}", context.state.display()))?;
     }
-    result.warnings = audit::spread(&loaded.desired, &state);
-    report(ci, context, &result, "ApplyResult", "Apply");
-    ci.finished(
+    finish(
+        ci,
+        context,
         &loaded.desired,
-        &result,
-        &[],
-        &render::plan::summary_line(&result, "Apply"),
+        &state,
+        &mut result,
+        "ApplyResult",
     )?;
     Ok(exit_of(&result))
 }
@@ -432,8 +413,8 @@ fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static s
         ci.human("\n");
     }
     ci.human(&render::plan::blocked(&result.workloads));
-    for line in &result.rolled_back {
-        ci.human(&format!("{line}\n"));
+    for rollback in &result.rolled_back {
+        ci.human(&format!("{}\n", rollback.message));
     }
     if !context.quiet {
         ci.human(&format!("{}\n", render::plan::summary_line(result, verb)));

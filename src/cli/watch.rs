@@ -91,7 +91,7 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
         args.speed
     ));
     let scheduler = args.common.scheduler();
-    let options = args.common.run_options();
+    let options = args.common.run_options(false);
     let started = Instant::now();
     let start_clock = state_store::load(&context.state)?.clock;
     let mut last_resync = Instant::now();

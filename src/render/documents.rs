@@ -22,8 +22,8 @@ pub struct RunDocument<'a> {
     /// What the audit of the final state found (spread skew after a rollout).
     pub warnings: Vec<WarningDocument<'a>>,
     /// `apply --atomic` only: the rollbacks made after a failed rollout.
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    pub rolled_back: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -174,7 +174,11 @@ pub fn run<'a>(result: &'a RunResult, kind: &'static str) -> RunDocument<'a> {
         steps: result.steps.iter().map(step).collect(),
         workloads: result.workloads.iter().map(workload).collect(),
         warnings: result.warnings.iter().map(warning).collect(),
-        rolled_back: &result.rolled_back,
+        rolled_back: result
+            .rolled_back
+            .iter()
+            .map(|r| r.message.as_str())
+            .collect(),
     }
 }
 
