@@ -90,3 +90,43 @@ fn save(lock: &StateLock, state: &State) -> Result<()> {
     lock.save(state)
         .with_context(|| format!("saving state {}", lock.path().display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state_store;
+
+    fn save_clocks(lock: &StateLock, clocks: std::ops::RangeInclusive<u64>) -> Result<()> {
+        let mut state = State::default();
+        persisting(lock, |persister| {
+            for clock in clocks {
+                state.clock = clock;
+                persister.save(&state)?;
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn the_last_state_handed_over_is_on_disk_when_persisting_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orch.state.json");
+        let lock = state_store::lock(&path, false).unwrap();
+        save_clocks(&lock, 1..=20).unwrap();
+        assert_eq!(state_store::load(&path).unwrap().clock, 20);
+    }
+
+    #[test]
+    fn a_save_that_fails_is_the_error_of_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        std::fs::create_dir(&gone).unwrap();
+        let lock = state_store::lock(&gone.join("orch.state.json"), false).unwrap();
+        std::fs::remove_dir_all(&gone).unwrap();
+        let error = save_clocks(&lock, 1..=20).unwrap_err();
+        assert!(
+            format!("{error:#}").starts_with("saving state "),
+            "{error:#}"
+        );
+    }
+}
