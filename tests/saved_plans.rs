@@ -300,3 +300,59 @@ fn plan_output_is_the_same_with_or_without_out() {
         .failure();
     assert!(!cluster.state().exists());
 }
+
+/// `plan --atomic --out FILE` records the rollback of a failed rollout;
+/// `apply FILE` carries it out and ends where `apply --atomic` ends.
+#[test]
+fn a_saved_atomic_plan_carries_out_its_rollback() {
+    let cluster = Cluster::example();
+    cluster.run(&["apply", "-f", "manifests"]).success();
+    let path = cluster.path("manifests/api.yaml");
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("api:1.4.2", "api:2.0.0")
+        .replace(
+            "labels: {app: api, tier: frontend}",
+            "labels: {app: api, tier: frontend}\n      annotations: {orch.dev/simulate: never-ready}",
+        )
+        .replace(
+            "  minReadySeconds: 5\n",
+            "  minReadySeconds: 5\n  progressDeadlineSeconds: 30\n",
+        );
+    fs::write(&path, text).unwrap();
+    copy_state(&cluster, "direct.yaml");
+    let planned = cluster
+        .orch()
+        .args(["plan", "--atomic", "-f", "manifests", "--out", "plan.json"])
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(planned.status.code(), Some(3), "{planned:?}");
+    let planned: Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let saved = read_json(&cluster, "plan.json");
+    assert_eq!(saved["options"]["atomic"], true);
+    assert_eq!(saved["steps"], planned["steps"]);
+
+    let output = cluster
+        .orch()
+        .args(["apply", "plan.json", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let applied: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(applied["steps"], saved["steps"]);
+    assert_eq!(applied["rolledBack"], planned["rolledBack"]);
+    assert!(!applied["rolledBack"].as_array().unwrap().is_empty());
+
+    cluster
+        .orch()
+        .env("ORCH_STATE", cluster.path("direct.yaml"))
+        .args(["apply", "--atomic", "-f", "manifests", "-q"])
+        .assert()
+        .code(3);
+    assert_eq!(
+        cluster.state_bytes(),
+        fs::read(cluster.path("direct.yaml")).unwrap(),
+        "the saved atomic plan ends in the state apply --atomic reaches"
+    );
+}
