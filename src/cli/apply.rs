@@ -8,7 +8,7 @@ use super::ci::{ReportArgs, Reporter};
 use super::shared::{ManifestArgs, out_document, parse_sources};
 use super::{Context, Exit};
 use crate::audit;
-use crate::executor::{self, Outcome, RunOptions, RunResult, Step};
+use crate::executor::{self, RunOptions, RunResult, Step};
 use crate::model::state::{API_VERSION, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune, undo};
@@ -211,11 +211,10 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         // The process ends here: freeing a large fleet's structures only costs time.
         let outcome = result.outcome;
         std::mem::forget((loaded, sources, state, result.steps));
-        Ok(match outcome {
-            Outcome::NoChanges => Exit::Success,
-            Outcome::Converged if args.detailed_exitcode => Exit::Changes,
-            Outcome::Converged => Exit::Success,
-            Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+        Ok(if args.detailed_exitcode {
+            outcome.detailed_exit_code()
+        } else {
+            outcome.exit_code()
         })
     })
 }
@@ -250,14 +249,6 @@ fn run_persisting(
     })
 }
 
-fn exit_of(result: &RunResult) -> Exit {
-    if matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
-        Exit::NotConverged
-    } else {
-        Exit::Success
-    }
-}
-
 pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
     Reporter::new(context, "apply", &args.report).run(|ci| match &args.plan {
         Some(plan) => apply_saved(ci, context, plan, args.wait_lock),
@@ -284,7 +275,9 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
         )
     };
     let mut result = run(&loaded.desired, &mut state)?;
-    let failed = exit_of(&result) == Exit::NotConverged;
+    // A rollback does not make the run a success: the exit code is the first run's.
+    let exit = result.outcome.exit_code();
+    let failed = exit != Exit::Success;
     // `--atomic` runs again on a copy of the desired set with rollbacks made.
     let mut rolled_back_set: Option<Desired> = None;
     // `--atomic`: each rolled-back workload, and what was done.
@@ -333,11 +326,7 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     )?;
     // The process ends here: freeing a large fleet's structures only costs time.
     std::mem::forget((loaded, rolled_back_set, state, result.steps));
-    Ok(if failed {
-        Exit::NotConverged
-    } else {
-        Exit::Success
-    })
+    Ok(exit)
 }
 
 /// `orch apply PLAN`: the saved plan's steps, exactly, or nothing.
@@ -398,7 +387,7 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         &[],
         &render::plan::summary_line(&result, "Apply"),
     )?;
-    Ok(exit_of(&result))
+    Ok(result.outcome.exit_code())
 }
 
 fn progress_bar(context: &Context) -> ProgressBar {

@@ -7,6 +7,8 @@ use super::get::stored_desired;
 use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::explain::{ExplainError, explain};
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::event::EventReason;
 use crate::model::labels::Labels;
 use crate::model::pod::{PodSpec, Toleration, TolerationEffect, TolerationOperator};
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, format_amount};
@@ -108,15 +110,19 @@ pub fn run(context: &Context, args: ExplainArgs) -> Result<Exit> {
 
 /// Which component of a Kubernetes cluster records an event of this reason
 /// about this kind of object (kubectl's `From` column).
-pub fn event_source(reason: &str, object_kind: &str, owner: Option<ObjectKind>) -> &'static str {
+pub fn event_source(
+    reason: EventReason,
+    object_kind: &str,
+    owner: Option<ObjectKind>,
+) -> &'static str {
     match (object_kind, reason) {
-        (_, "Scheduled" | "FailedScheduling") => "default-scheduler",
-        ("Replica", "SuccessfulCreate") => match owner {
+        (_, EventReason::Scheduled | EventReason::FailedScheduling) => "default-scheduler",
+        ("Replica", EventReason::SuccessfulCreate) => match owner {
             Some(ObjectKind::DaemonSet) => "daemonset-controller",
             _ => "replicaset-controller",
         },
-        ("Replica", "Evicted") => "taint-eviction-controller",
-        ("Replica", "DriftCorrected") => "orch",
+        ("Replica", EventReason::Evicted) => "taint-eviction-controller",
+        ("Replica", EventReason::DriftCorrected) => "orch",
         ("Replica", _) => "kubelet",
         ("Deployment", _) => "deployment-controller",
         ("DaemonSet", _) => "daemonset-controller",
@@ -134,9 +140,9 @@ fn event_rows(state: &State, object: &str, owner: Option<ObjectKind>) -> Vec<Eve
         .filter(|e: &&Event| e.object == object)
         .map(|e| EventRow {
             kind: format!("{:?}", e.kind),
-            reason: e.reason.clone(),
+            reason: e.reason.to_string(),
             age: render::duration(state.clock.saturating_sub(e.time)),
-            from: event_source(&e.reason, kind, owner).to_string(),
+            from: event_source(e.reason, kind, owner).to_string(),
             message: e.message.clone(),
         })
         .collect()
@@ -224,20 +230,23 @@ fn node(context: &Context, name: &str) -> Result<Exit> {
         .collect();
     let conditions = if node.conditions.is_empty() {
         vec![ConditionRow {
-            kind: "Ready".into(),
-            status: if node.ready { "True" } else { "False" }.into(),
+            kind: ConditionType::Ready.to_string(),
+            status: ConditionStatus::from(node.ready).to_string(),
             last_transition_time: None,
-            reason: "KubeletReady".into(),
+            reason: ConditionReason::KubeletReady.to_string(),
             message: "kubelet is posting ready status".into(),
         }]
     } else {
         node.conditions
             .iter()
             .map(|c| ConditionRow {
-                kind: c.kind.clone(),
-                status: c.status.clone(),
+                kind: c.kind.to_string(),
+                status: c.status.to_string(),
                 last_transition_time: Some(c.last_transition_time),
-                reason: c.reason.clone(),
+                reason: c
+                    .reason
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
                 message: c.message.clone(),
             })
             .collect()
@@ -386,10 +395,13 @@ fn workload(context: &Context, name: &str) -> Result<Exit> {
             .conditions
             .iter()
             .map(|c| ConditionRow {
-                kind: c.kind.clone(),
-                status: c.status.clone(),
+                kind: c.kind.to_string(),
+                status: c.status.to_string(),
                 last_transition_time: None,
-                reason: c.reason.clone(),
+                reason: c
+                    .reason
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
                 message: c.message.clone(),
             })
             .collect(),
@@ -514,17 +526,20 @@ fn replica(context: &Context, args: ExplainArgs) -> Result<Exit> {
     };
     labels.insert(hash_label.into(), replica.hash.to_string());
     let scheduled = replica.node.is_some();
-    let truth = |value: bool| if value { "True" } else { "False" }.to_string();
-    let conditions = if scheduled {
+    let conditions: Vec<(ConditionType, bool)> = if scheduled {
         vec![
-            ("Initialized".into(), "True".into()),
-            ("Ready".into(), truth(replica.ready)),
-            ("ContainersReady".into(), truth(replica.ready)),
-            ("PodScheduled".into(), "True".into()),
+            (ConditionType::Initialized, true),
+            (ConditionType::Ready, replica.ready),
+            (ConditionType::ContainersReady, replica.ready),
+            (ConditionType::PodScheduled, true),
         ]
     } else {
-        vec![("PodScheduled".into(), "False".into())]
+        vec![(ConditionType::PodScheduled, false)]
     };
+    let conditions = conditions
+        .into_iter()
+        .map(|(kind, status)| (kind.to_string(), ConditionStatus::from(status).to_string()))
+        .collect();
     let state_word = match replica.phase {
         Phase::Running => "Running",
         Phase::Pending => "Waiting",
@@ -573,24 +588,36 @@ mod tests {
     #[test]
     fn events_name_the_component_kubernetes_would() {
         assert_eq!(
-            event_source("Scheduled", "Replica", Some(ObjectKind::Deployment)),
+            event_source(
+                EventReason::Scheduled,
+                "Replica",
+                Some(ObjectKind::Deployment)
+            ),
             "default-scheduler"
         );
         assert_eq!(
-            event_source("SuccessfulCreate", "Replica", Some(ObjectKind::Deployment)),
+            event_source(
+                EventReason::SuccessfulCreate,
+                "Replica",
+                Some(ObjectKind::Deployment)
+            ),
             "replicaset-controller"
         );
         assert_eq!(
-            event_source("SuccessfulCreate", "Replica", Some(ObjectKind::DaemonSet)),
+            event_source(
+                EventReason::SuccessfulCreate,
+                "Replica",
+                Some(ObjectKind::DaemonSet)
+            ),
             "daemonset-controller"
         );
-        assert_eq!(event_source("Ready", "Replica", None), "kubelet");
+        assert_eq!(event_source(EventReason::Ready, "Replica", None), "kubelet");
         assert_eq!(
-            event_source("ScalingReplicaSet", "Deployment", None),
+            event_source(EventReason::ScalingReplicaSet, "Deployment", None),
             "deployment-controller"
         );
         assert_eq!(
-            event_source("NodeNotReady", "Node", None),
+            event_source(EventReason::NodeNotReady, "Node", None),
             "node-controller"
         );
     }

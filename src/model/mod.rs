@@ -2,10 +2,13 @@
 //! selectors, pod scheduling fields, the desired state (manifests) and the
 //! observed state (the state file).
 
+pub mod condition;
+pub mod event;
 pub mod hash;
 pub mod labels;
 pub mod pod;
 pub mod quantity;
 pub mod resources;
 pub mod state;
+pub mod words;
 pub mod workload;

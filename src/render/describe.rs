@@ -3,6 +3,7 @@
 //! tables, and the object's events — for views the command has gathered.
 //! The same views are the `-o json|yaml` documents of node and workload.
 
+use crate::model::condition::ConditionStatus;
 use crate::model::labels::{LabelSelector, SelectorOperator};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -477,7 +478,7 @@ fn containers(
             }
         }
         if let Some(status) = status {
-            d.field(level, "Ready", if status.ready { "True" } else { "False" });
+            d.field(level, "Ready", ConditionStatus::from(status.ready).as_str());
             d.field(level, "Restart Count", status.restarts.to_string());
         }
     }

@@ -1,4 +1,6 @@
 use super::*;
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::event::EventReason;
 use crate::model::labels::Labels;
 use crate::model::pod::{Taint, TaintEffect};
 use crate::model::resources::Allocatable;
@@ -30,9 +32,9 @@ fn populated() -> State {
             not_ready_since: Some(40),
             ready: false,
             conditions: vec![Condition {
-                kind: "Ready".into(),
-                status: "True".into(),
-                reason: "KubeletReady".into(),
+                kind: ConditionType::Ready,
+                status: ConditionStatus::True,
+                reason: Some(ConditionReason::KubeletReady),
                 message: "ok: yes".into(),
                 last_update_time: 1,
                 last_transition_time: 2,
@@ -88,7 +90,7 @@ fn populated() -> State {
         events: vec![Event {
             time: 3,
             kind: EventType::Warning,
-            reason: "FailedScheduling".into(),
+            reason: EventReason::FailedScheduling,
             object: "x".into(),
             message: "m: n".into(),
         }],
