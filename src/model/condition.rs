@@ -130,7 +130,7 @@ mod tests {
         assert_eq!(json, serde_json::to_string(text).unwrap());
         assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value);
         let yaml = serde_saphyr::to_string(value).unwrap();
-        assert_eq!(yaml, serde_saphyr::to_string(text).unwrap());
+        assert_eq!(yaml, serde_saphyr::to_string(&text).unwrap());
         assert_eq!(&serde_saphyr::from_str::<T>(&yaml).unwrap(), value);
     }
 

@@ -82,7 +82,7 @@ mod tests {
             assert_eq!(json, format!("\"{text}\""));
             assert_eq!(serde_json::from_str::<EventReason>(&json).unwrap(), reason);
             let yaml = serde_saphyr::to_string(&reason).unwrap();
-            assert_eq!(yaml, serde_saphyr::to_string(text).unwrap());
+            assert_eq!(yaml, serde_saphyr::to_string(&text).unwrap());
             assert_eq!(
                 serde_saphyr::from_str::<EventReason>(&yaml).unwrap(),
                 reason
