@@ -320,3 +320,43 @@ fn available_condition(workload: &Workload, report: &WorkloadReport) -> Conditio
         message: message.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BlockedReason;
+
+    /// `blocked.reason` reads as before it was typed; the loop stops
+    /// waiting only for the reasons nothing but a change can lift.
+    #[test]
+    fn blocked_reasons_are_their_words_and_three_are_terminal() {
+        let table = [
+            (BlockedReason::Unschedulable, "Unschedulable", false),
+            (BlockedReason::RolloutDeadlock, "RolloutDeadlock", true),
+            (BlockedReason::Paused, "Paused", true),
+            (
+                BlockedReason::WaitingForDependency,
+                "WaitingForDependency",
+                false,
+            ),
+            (
+                BlockedReason::ProgressDeadlineExceeded,
+                "ProgressDeadlineExceeded",
+                true,
+            ),
+            (BlockedReason::RolloutStalled, "RolloutStalled", false),
+            (BlockedReason::Timeout, "Timeout", false),
+        ];
+        assert_eq!(BlockedReason::ALL.len(), table.len());
+        for (reason, text, terminal) in table {
+            assert_eq!(reason.to_string(), text);
+            assert_eq!(text.parse::<BlockedReason>(), Ok(reason));
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(
+                serde_json::from_str::<BlockedReason>(&json).unwrap(),
+                reason
+            );
+            assert_eq!(reason.is_terminal(), terminal, "{reason}");
+        }
+    }
+}

@@ -133,6 +133,33 @@ fn yaml_and_json_round_trip_exactly() {
     }
 }
 
+/// States written by the build before conditions, events and blocked
+/// reasons were typed (a pending replica, a deadline exceeded, a failed node
+/// whose Ready reason came from a live cluster, paused, every kind of event
+/// of such a run) load, and are written back byte for byte.
+#[test]
+fn states_written_before_typed_outcomes_are_written_back_unchanged() {
+    let documents = [
+        (
+            "before-typed-outcomes.yaml",
+            include_str!("fixtures/before-typed-outcomes.yaml"),
+        ),
+        (
+            "before-typed-outcomes.json",
+            include_str!("fixtures/before-typed-outcomes.json"),
+        ),
+    ];
+    for (name, text) in documents {
+        let path = Path::new(name);
+        let state = parse(path, text.as_bytes()).unwrap();
+        assert_eq!(
+            state.nodes[0].conditions[0].reason,
+            Some(ConditionReason::Other("KubeletNotReady".into()))
+        );
+        assert_eq!(to_text(&state, path).unwrap(), text, "{name}");
+    }
+}
+
 #[test]
 fn corrupt_documents_are_located() {
     let path = Path::new("dir/orch.state.yaml");
