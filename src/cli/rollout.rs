@@ -105,8 +105,9 @@ fn status(context: &Context, text: &str) -> Result<Exit> {
         .ok_or_else(|| anyhow!("{id} is not in the state"))?;
     let kind = id.kind.as_str().to_lowercase();
     let name = &id.name;
+    let converged = report.converged();
     let line = match &report.blocked {
-        _ if report.converged() => format!("{kind} \"{name}\" successfully rolled out\n"),
+        _ if converged => format!("{kind} \"{name}\" successfully rolled out\n"),
         Some(b) if b.reason == BlockedReason::ProgressDeadlineExceeded => {
             format!("error: {kind} \"{name}\" exceeded its progress deadline\n")
         }
@@ -128,7 +129,7 @@ fn status(context: &Context, text: &str) -> Result<Exit> {
         ),
     };
     out(&line);
-    Ok(Exit::from_check(report.converged()))
+    Ok(Exit::from_check(converged))
 }
 
 fn history(context: &Context, text: &str) -> Result<Exit> {
