@@ -6,6 +6,7 @@
 //! that cannot finish never will. Pure: the state comes in, nothing is written.
 
 use crate::executor::{self, RunOptions, RunResult};
+use crate::model::event::EventReason;
 use crate::model::state::{Event, EventType, Phase, State};
 use crate::model::workload::{Desired, DisruptionBudget, IntOrPercent, Kind, ObjectRef};
 use crate::reconcile::disruption::{self, BudgetStatus};
@@ -26,7 +27,7 @@ pub fn mark(state: &mut State, name: &str, remove: bool) -> bool {
     state.record_event(Event {
         time: state.clock,
         kind: EventType::Normal,
-        reason: "NodeNotSchedulable".to_string(),
+        reason: EventReason::NodeNotSchedulable,
         object: format!("Node/{name}"),
         message: format!("Node {name} cordoned for drain"),
     });

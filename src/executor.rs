@@ -8,38 +8,18 @@
 //! --atomic` makes. Single-threaded: a caller that wants the writes off the
 //! loop's thread does that in its callback.
 
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::event::EventReason;
 use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
 use crate::model::workload::{Desired, Kind, ObjectRef};
-use crate::reconcile::status::{Blocked, WorkloadReport};
+use crate::reconcile::status::{Blocked, BlockedReason, WorkloadReport};
 use crate::reconcile::{self, Action, Options, undo};
 use crate::scheduler::Scheduler;
 use rustc_hash::FxHashMap as HashMap;
 
-/// How the loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything converged after at least one step.
-    Converged,
-    /// Nothing to do: the state already matches.
-    NoChanges,
-    /// No action can make progress; reasons per workload.
-    Blocked,
-    /// The simulated time budget ran out.
-    Timeout,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Converged => "Converged",
-            Outcome::NoChanges => "NoChanges",
-            Outcome::Blocked => "Blocked",
-            Outcome::Timeout => "Timeout",
-        }
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// The counts of one workload after a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,11 +273,10 @@ fn stalled(report: &WorkloadReport, outcome: Outcome) -> Blocked {
     );
     Blocked {
         reason: if outcome == Outcome::Timeout {
-            "Timeout"
+            BlockedReason::Timeout
         } else {
-            "RolloutStalled"
-        }
-        .to_string(),
+            BlockedReason::RolloutStalled
+        },
         message,
     }
 }
@@ -403,7 +382,7 @@ pub fn execute(state: &mut State, actions: &[Action]) {
             events.push(Event {
                 time: state.clock,
                 kind: EventType::Normal,
-                reason: "ScalingReplicaSet".to_string(),
+                reason: EventReason::ScalingReplicaSet,
                 object,
                 message: format!("Scaled {direction} replica set {set} from {before} to {after}"),
             });
@@ -443,7 +422,7 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
     state.replicas.reserve(creates);
     let mut removed = false;
     let mut revisions = HashMap::default();
-    let mut events: Vec<(&Action, EventType, &'static str)> = Vec::new();
+    let mut events: Vec<(&Action, EventType, EventReason)> = Vec::new();
     for action in actions {
         if let Some((kind, reason)) =
             apply_one(state, &mut index, &mut revisions, &mut removed, action, now)
@@ -458,7 +437,7 @@ fn execute_actions(state: &mut State, actions: &[Action]) {
         state.record_event(Event {
             time: now,
             kind,
-            reason: reason.to_string(),
+            reason,
             object: event_object(action),
             message: event_message(action),
         });
@@ -503,7 +482,7 @@ fn event_message(action: &Action) -> String {
         Action::RemoveWorkload { workload } => format!("{workload} removed: no longer declared"),
         Action::Create { replica, .. } => format!("Created replica {replica}"),
         Action::Bind { replica, node, .. } => format!("Successfully assigned {replica} to {node}"),
-        Action::FailedScheduling { message, .. } => message.clone(),
+        Action::FailedScheduling { error, .. } => error.to_string(),
         Action::MarkReady { replica, .. } => format!("Replica {replica} is ready"),
         Action::Crash {
             replica,
@@ -514,7 +493,7 @@ fn event_message(action: &Action) -> String {
             format!("Back-off {backoff}s restarting failed replica {replica} (restart {restarts})")
         }
         Action::SetStatus { status, .. } => status
-            .condition("Progressing")
+            .condition(ConditionType::Progressing)
             .map(|c| c.message.clone())
             .unwrap_or_default(),
         Action::MarkUnready {
@@ -529,13 +508,14 @@ fn event_message(action: &Action) -> String {
     }
 }
 
-type EventRecord = (EventType, &'static str);
+type EventRecord = (EventType, EventReason);
 
-fn progress_event(reason: &str) -> &'static str {
+/// The event a Deployment's new Progressing reason is announced with.
+fn progress_event(reason: Option<&ConditionReason>) -> EventReason {
     match reason {
-        "ProgressDeadlineExceeded" => "ProgressDeadlineExceeded",
-        "NewReplicaSetAvailable" => "RolloutComplete",
-        _ => "RolloutProgressing",
+        Some(ConditionReason::ProgressDeadlineExceeded) => EventReason::ProgressDeadlineExceeded,
+        Some(ConditionReason::NewReplicaSetAvailable) => EventReason::RolloutComplete,
+        _ => EventReason::RolloutProgressing,
     }
 }
 
@@ -553,17 +533,17 @@ fn apply_one<'a>(
                 Ok(i) => state.nodes[i] = (**node).clone(),
                 Err(i) => state.nodes.insert(i, (**node).clone()),
             }
-            Some((EventType::Normal, "NodeAdded"))
+            Some((EventType::Normal, EventReason::NodeAdded))
         }
         Action::UpdateNode(node) => {
             if let Some(existing) = state.node_mut(&node.name) {
                 *existing = (**node).clone();
             }
-            Some((EventType::Normal, "NodeUpdated"))
+            Some((EventType::Normal, EventReason::NodeUpdated))
         }
         Action::RemoveNode { name } => {
             state.nodes.retain(|n| &n.name != name);
-            Some((EventType::Normal, "RemovingNode"))
+            Some((EventType::Normal, EventReason::RemovingNode))
         }
         Action::ApplyWorkload { workload, spec } => {
             match state.workload_position(workload) {
@@ -609,7 +589,7 @@ fn apply_one<'a>(
                 .entry(workload.clone())
                 .or_default()
                 .insert(hash.clone(), *revision);
-            Some((EventType::Normal, "RevisionRecorded"))
+            Some((EventType::Normal, EventReason::RevisionRecorded))
         }
         Action::SetReplicasAnnotations {
             workload,
@@ -632,7 +612,7 @@ fn apply_one<'a>(
             if let Ok(i) = state.workload_position(workload) {
                 state.workloads.remove(i);
             }
-            Some((EventType::Normal, "Deleted"))
+            Some((EventType::Normal, EventReason::Deleted))
         }
         Action::Create {
             replica,
@@ -657,7 +637,7 @@ fn apply_one<'a>(
                 restarts: 0,
                 reason: None,
             });
-            Some((EventType::Normal, "SuccessfulCreate"))
+            Some((EventType::Normal, EventReason::SuccessfulCreate))
         }
         Action::Bind { replica, node, .. } => {
             let r = &mut state.replicas[*index.get(replica.as_str())?];
@@ -665,20 +645,19 @@ fn apply_one<'a>(
             r.phase = Phase::Running;
             r.started_at = Some(now);
             r.reason = None;
-            Some((EventType::Normal, "Scheduled"))
+            Some((EventType::Normal, EventReason::Scheduled))
         }
-        Action::FailedScheduling {
-            replica, message, ..
-        } => {
+        Action::FailedScheduling { replica, error, .. } => {
             let r = &mut state.replicas[*index.get(replica.as_str())?];
-            r.reason = Some(message.clone());
-            Some((EventType::Warning, "FailedScheduling"))
+            // The state keeps kube-scheduler's message (SPEC §8: `reason`).
+            r.reason = Some(error.to_string());
+            Some((EventType::Warning, EventReason::FailedScheduling))
         }
         Action::MarkReady { replica, .. } => {
             let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.ready = true;
             r.ready_at = Some(now);
-            Some((EventType::Normal, "Ready"))
+            Some((EventType::Normal, EventReason::Ready))
         }
         Action::Crash {
             replica,
@@ -691,30 +670,30 @@ fn apply_one<'a>(
             r.ready_at = None;
             r.restarts = *restarts;
             r.started_at = Some(now + backoff);
-            Some((EventType::Warning, "BackOff"))
+            Some((EventType::Warning, EventReason::BackOff))
         }
         Action::SetStatus { workload, status } => {
             let stored = state.workload_mut(workload)?;
             let before = stored
                 .status
-                .condition("Progressing")
-                .map(|c| (c.status.clone(), c.reason.clone()));
+                .condition(ConditionType::Progressing)
+                .map(|c| (c.status, c.reason.clone()));
             stored.status = status.clone();
-            let after = status.condition("Progressing")?;
-            (before != Some((after.status.clone(), after.reason.clone()))).then(|| {
-                let kind = if after.status == "False" {
+            let after = status.condition(ConditionType::Progressing)?;
+            (before != Some((after.status, after.reason.clone()))).then(|| {
+                let kind = if after.status == ConditionStatus::False {
                     EventType::Warning
                 } else {
                     EventType::Normal
                 };
-                (kind, progress_event(&after.reason))
+                (kind, progress_event(after.reason.as_ref()))
             })
         }
         Action::MarkUnready { replica, .. } => {
             let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.ready = false;
             r.ready_at = None;
-            Some((EventType::Warning, "NodeNotReady"))
+            Some((EventType::Warning, EventReason::NodeNotReady))
         }
         Action::Delete {
             replica, reason, ..
@@ -722,7 +701,7 @@ fn apply_one<'a>(
             let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.phase = Phase::Terminating;
             *removed = true;
-            let kind = if reason.event() == "Killing" {
+            let kind = if reason.event() == EventReason::Killing {
                 EventType::Normal
             } else {
                 EventType::Warning
@@ -828,7 +807,12 @@ mod tests {
             state.events.last().map(|e| e.message.as_str()),
             Some(format!("Replica {} is ready", state.replicas[1499].name).as_str())
         );
-        assert!(state.events.iter().any(|e| e.reason == "NodeNotReady"));
+        assert!(
+            state
+                .events
+                .iter()
+                .any(|e| e.reason == EventReason::NodeNotReady)
+        );
         assert_eq!(state, one_by_one);
     }
 }

@@ -22,6 +22,9 @@
 //! never touch the disk, the clock or the terminal. `state_store`, `cli` and
 //! `render` are the edges. `plan` is exactly `apply` without persisting.
 //!
+//! `outcome` says how a run ended and maps that to the exit code every
+//! command returns.
+//!
 //! After the loop, `audit` (pure) checks the final state for what the loop
 //! does not correct (topology spread skewed by a rollout). `explain` and
 //! `describe` (pure) build the views of one object from the state. `saved_plan` is
@@ -39,6 +42,7 @@ pub mod explain;
 pub mod import;
 pub mod manifest;
 pub mod model;
+pub mod outcome;
 pub mod reconcile;
 pub mod render;
 pub mod rollout;

@@ -2,6 +2,7 @@
 //! the loop run to its outcome, the resulting state checked.
 
 use orch::executor::{self, Outcome, RunOptions, RunResult};
+use orch::model::condition::ConditionType;
 use orch::model::labels::{LabelSelector, Labels};
 use orch::model::pod::PodSpec;
 use orch::model::resources::{Allocatable, Resources};
@@ -331,7 +332,7 @@ fn a_dependent_of_a_blocked_workload_reports_what_it_waits_for() {
         .find(|r| r.object == "Deployment/default/api")
         .unwrap();
     let blocked = api_report.blocked.as_ref().unwrap();
-    assert_eq!(blocked.reason, "WaitingForDependency");
+    assert_eq!(blocked.reason.as_str(), "WaitingForDependency");
     assert_eq!(
         blocked.message,
         "waiting for Deployment/default/db to be available"
@@ -573,18 +574,24 @@ fn the_progress_deadline_is_exceeded_strictly_after_it_passes() {
     assert_eq!((count("hv1"), count("hbroken")), (2, 1));
     assert_eq!(state.clock, start + 61);
     let status = &state.workloads[0].status;
-    let progressing = status.condition("Progressing").unwrap();
+    let progressing = status.condition(ConditionType::Progressing).unwrap();
     assert_eq!(
-        (progressing.status.as_str(), progressing.reason.as_str()),
+        (
+            progressing.status.as_str(),
+            progressing.reason.as_ref().unwrap().as_str()
+        ),
         ("False", "ProgressDeadlineExceeded")
     );
     assert_eq!(
         progressing.message,
         "ReplicaSet \"web-hbroken\" has timed out progressing."
     );
-    let available = status.condition("Available").unwrap();
+    let available = status.condition(ConditionType::Available).unwrap();
     assert_eq!(
-        (available.status.as_str(), available.reason.as_str()),
+        (
+            available.status.as_str(),
+            available.reason.as_ref().unwrap().as_str()
+        ),
         ("True", "MinimumReplicasAvailable")
     );
 }

@@ -11,7 +11,7 @@ use super::persister::persisting;
 use super::shared::{ManifestArgs, out_document, parse_sources};
 use super::{Context, Exit};
 use crate::audit;
-use crate::executor::{self, Outcome, RunOptions, RunResult, Step};
+use crate::executor::{self, RunOptions, RunResult, Step};
 use crate::model::state::{API_VERSION, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune};
@@ -212,11 +212,10 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         // The process ends here: freeing a large fleet's structures only costs time.
         let outcome = result.outcome;
         std::mem::forget((loaded, sources, state, result.steps));
-        Ok(match outcome {
-            Outcome::NoChanges => Exit::Success,
-            Outcome::Converged if args.detailed_exitcode => Exit::Changes,
-            Outcome::Converged => Exit::Success,
-            Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
+        Ok(if args.detailed_exitcode {
+            outcome.detailed_exit_code()
+        } else {
+            outcome.exit_code()
         })
     })
 }
@@ -277,14 +276,6 @@ fn finish(
     )
 }
 
-fn exit_of(result: &RunResult) -> Exit {
-    if matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
-        Exit::NotConverged
-    } else {
-        Exit::Success
-    }
-}
-
 pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
     Reporter::new(context, "apply", &args.report).run(|ci| match &args.plan {
         Some(plan) => apply_saved(ci, context, plan, args.wait_lock),
@@ -315,7 +306,7 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
         &mut result,
         "ApplyResult",
     )?;
-    let exit = exit_of(&result);
+    let exit = result.outcome.exit_code();
     // The process ends here: freeing a large fleet's structures only costs time.
     std::mem::forget((loaded, state, result));
     Ok(exit)
@@ -379,7 +370,7 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         &mut result,
         "ApplyResult",
     )?;
-    Ok(exit_of(&result))
+    Ok(result.outcome.exit_code())
 }
 
 fn progress_bar(context: &Context) -> ProgressBar {

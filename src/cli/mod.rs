@@ -1,5 +1,6 @@
 //! Command-line front end: parses arguments, runs one command, prints its
-//! error once, and maps the outcome to the stable exit codes of SPEC §1.
+//! error once, and returns the command's exit code (an error is 1; every
+//! other code comes from `outcome`'s one mapping, SPEC §1).
 
 mod apply;
 mod bench;
@@ -26,14 +27,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Stable exit codes (CI relies on them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Success = 0,
-    Error = 1,
-    Changes = 2,
-    NotConverged = 3,
-}
+pub use crate::outcome::Exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -132,9 +126,9 @@ pub fn main() -> ExitCode {
         Err(error) => {
             let _ = error.print();
             return ExitCode::from(if error.use_stderr() {
-                Exit::Error as u8
+                Exit::Error
             } else {
-                Exit::Success as u8
+                Exit::Success
             });
         }
     };
@@ -165,7 +159,7 @@ pub fn main() -> ExitCode {
             Exit::Error
         }
     };
-    ExitCode::from(exit as u8)
+    ExitCode::from(exit)
 }
 
 fn run(context: &Context, command: Command) -> anyhow::Result<Exit> {

@@ -9,6 +9,8 @@ use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
 use crate::drain;
 use crate::executor;
+use crate::model::condition::{ConditionReason, ConditionStatus};
+use crate::model::event::EventReason;
 use crate::model::pod::{Taint, TaintEffect};
 use crate::model::resources::{Allocatable, CPU, MEMORY, PODS, parse_amount};
 use crate::model::state::{Condition, Event, EventType, NodeSource, NodeState, State};
@@ -89,20 +91,16 @@ pub struct AddArgs {
     pub wait_lock: bool,
 }
 
-fn record(state: &mut State, name: &str, kind: EventType, reason: &str, message: String) {
+fn record(state: &mut State, name: &str, kind: EventType, reason: EventReason, message: String) {
     state.generation += 1;
     state.record_event(Event {
         time: state.clock,
         kind,
-        reason: reason.to_string(),
+        reason,
         object: format!("Node/{name}"),
         message,
     });
     state.trim_events();
-}
-
-fn ready_condition(status: &str, reason: &str, message: &str, now: u64) -> Condition {
-    Condition::ready(status, reason, message, now)
 }
 
 pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
@@ -118,7 +116,7 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
                 state.nodes.push(node);
                 state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
                 Ok(Some((
-                    "RegisteredNode",
+                    EventReason::RegisteredNode,
                     format!("Node {} event: Registered Node {}", args.name, args.name),
                     "added",
                 )))
@@ -132,7 +130,7 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
             node.cordoned = true;
             node.unschedulable = true;
             Ok(Some((
-                "NodeNotSchedulable",
+                EventReason::NodeNotSchedulable,
                 format!("Node {} status is now: NodeNotSchedulable", args.name),
                 "cordoned",
             )))
@@ -146,7 +144,7 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
             node.draining = false;
             node.unschedulable = false;
             Ok(Some((
-                "NodeSchedulable",
+                EventReason::NodeSchedulable,
                 format!("Node {} status is now: NodeSchedulable", args.name),
                 "uncordoned",
             )))
@@ -157,7 +155,7 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
                 return Ok(None);
             }
             Ok(Some((
-                "NodeNotReady",
+                EventReason::NodeNotReady,
                 format!("Node {} status is now: NodeNotReady", args.name),
                 "failed",
             )))
@@ -170,14 +168,14 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
             }
             node.ready = true;
             node.not_ready_since = None;
-            node.conditions = vec![ready_condition(
-                "True",
-                "KubeletReady",
+            node.conditions = vec![Condition::ready(
+                ConditionStatus::True,
+                Some(ConditionReason::KubeletReady),
                 "kubelet is posting ready status",
                 now,
             )];
             Ok(Some((
-                "NodeReady",
+                EventReason::NodeReady,
                 format!("Node {} status is now: NodeReady", args.name),
                 "recovered",
             )))
@@ -185,7 +183,7 @@ pub fn run(context: &Context, command: NodeCommand) -> Result<Exit> {
     }
 }
 
-type Change = Option<(&'static str, String, &'static str)>;
+type Change = Option<(EventReason, String, &'static str)>;
 
 /// One locked change of the state: `apply` returns the event and the verb,
 /// or `None` when the node is already as asked.
@@ -200,7 +198,7 @@ fn change(
     match apply(&mut state)? {
         None => out(&format!("node/{name} unchanged\n")),
         Some((reason, message, verb)) => {
-            let kind = if reason == "NodeNotReady" {
+            let kind = if reason == EventReason::NodeNotReady {
                 EventType::Warning
             } else {
                 EventType::Normal
@@ -230,7 +228,8 @@ fn drain(context: &Context, args: DrainArgs, remove: bool) -> Result<Exit> {
         let desired = stored_desired(&state)?;
         eviction::drain_blockers(&desired, &state, &name)
     };
-    if blockers.is_empty() {
+    let drained = blockers.is_empty();
+    if drained {
         let still_there = state.node(&name).is_some();
         out(&format!(
             "node/{name} {}\n",
@@ -246,13 +245,13 @@ fn drain(context: &Context, args: DrainArgs, remove: bool) -> Result<Exit> {
                 render::plan::summary_line(&result, "Drain")
             ));
         }
-        return Ok(Exit::Success);
+    } else {
+        out(&format!("node/{name} drain blocked:\n"));
+        for line in blockers {
+            out(&format!("  {line}\n"));
+        }
     }
-    out(&format!("node/{name} drain blocked:\n"));
-    for line in blockers {
-        out(&format!("  {line}\n"));
-    }
-    Ok(Exit::NotConverged)
+    Ok(Exit::from_check(drained))
 }
 
 /// `--dry-run`: the drain simulated on the state as it is; nothing is locked or written.
@@ -272,11 +271,7 @@ fn preview(context: &Context, args: &DrainArgs, remove: bool) -> Result<Exit> {
     } else {
         out(&render::drain::table(&preview));
     }
-    Ok(if preview.completes {
-        Exit::Success
-    } else {
-        Exit::NotConverged
-    })
+    Ok(Exit::from_check(preview.completes))
 }
 
 /// The loop on the workloads as last applied (what `node drain` and `rollout undo` need).

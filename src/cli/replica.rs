@@ -3,6 +3,7 @@
 
 use super::shared::{hint, out};
 use super::{Context, Exit};
+use crate::model::event::EventReason;
 use crate::model::state::{Event, EventType};
 use crate::reconcile::backoff;
 use crate::state_store;
@@ -52,7 +53,7 @@ pub fn run(context: &Context, command: ReplicaCommand) -> Result<Exit> {
         replica.started_at = Some(clock + wait);
         (
             EventType::Warning,
-            "BackOff",
+            EventReason::BackOff,
             format!(
                 "Back-off {wait}s restarting failed replica {} (restart {})",
                 args.name, replica.restarts
@@ -63,7 +64,7 @@ pub fn run(context: &Context, command: ReplicaCommand) -> Result<Exit> {
         state.replicas.remove(index);
         (
             EventType::Normal,
-            "Killing",
+            EventReason::Killing,
             format!("Deleted replica {} by request", args.name),
             "deleted",
         )
@@ -72,7 +73,7 @@ pub fn run(context: &Context, command: ReplicaCommand) -> Result<Exit> {
     state.record_event(Event {
         time: clock,
         kind,
-        reason: reason.into(),
+        reason,
         object: format!("Replica/{}", args.name),
         message,
     });

@@ -5,9 +5,11 @@ use super::get::stored_desired;
 use super::persister::persisting;
 use super::shared::{hint, out, out_document};
 use super::{Context, Exit};
-use crate::executor::{self, Outcome};
+use crate::executor;
+use crate::model::event::EventReason;
 use crate::model::state::{Event, EventType, State};
 use crate::model::workload::{Kind, ObjectRef};
+use crate::reconcile::status::BlockedReason;
 use crate::reconcile::{summarize, undo};
 use crate::render::{self, tables::table};
 use crate::state_store;
@@ -104,12 +106,10 @@ fn status(context: &Context, text: &str) -> Result<Exit> {
         .ok_or_else(|| anyhow!("{id} is not in the state"))?;
     let kind = id.kind.as_str().to_lowercase();
     let name = &id.name;
-    if report.converged() {
-        out(&format!("{kind} \"{name}\" successfully rolled out\n"));
-        return Ok(Exit::Success);
-    }
+    let converged = report.converged();
     let line = match &report.blocked {
-        Some(b) if b.reason == crate::reconcile::progress::DEADLINE_EXCEEDED => {
+        _ if converged => format!("{kind} \"{name}\" successfully rolled out\n"),
+        Some(b) if b.reason == BlockedReason::ProgressDeadlineExceeded => {
             format!("error: {kind} \"{name}\" exceeded its progress deadline\n")
         }
         Some(b) => format!(
@@ -130,7 +130,7 @@ fn status(context: &Context, text: &str) -> Result<Exit> {
         ),
     };
     out(&line);
-    Ok(Exit::NotConverged)
+    Ok(Exit::from_check(converged))
 }
 
 fn history(context: &Context, text: &str) -> Result<Exit> {
@@ -214,10 +214,7 @@ fn undo_rollout(context: &Context, args: UndoArgs) -> Result<Exit> {
             ));
         }
     }
-    Ok(match result.outcome {
-        Outcome::Converged | Outcome::NoChanges => Exit::Success,
-        Outcome::Blocked | Outcome::Timeout => Exit::NotConverged,
-    })
+    Ok(result.outcome.exit_code())
 }
 
 fn set_paused(context: &Context, text: &str, paused: bool) -> Result<Exit> {
@@ -241,11 +238,10 @@ fn set_paused(context: &Context, text: &str, paused: bool) -> Result<Exit> {
         time: clock,
         kind: EventType::Normal,
         reason: if paused {
-            "RolloutPaused"
+            EventReason::RolloutPaused
         } else {
-            "RolloutResumed"
-        }
-        .to_string(),
+            EventReason::RolloutResumed
+        },
         object: id.to_string(),
         message: format!("rollout {verb}"),
     });

@@ -107,7 +107,9 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         } else {
             out(&render::what_if::resilience(domain, &failures));
         }
-        return Ok(exit(failures.iter().all(|(_, r)| r.resilient())));
+        return Ok(Exit::from_check(
+            failures.iter().all(|(_, r)| r.resilient()),
+        ));
     }
     let failed = what_if::failures(&base.state, &args.fail_nodes, &args.fail_zones)?;
     let report = what_if::scenario(&base, &failed, &scheduler, &options);
@@ -122,15 +124,7 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
             &report,
         ));
     }
-    Ok(exit(report.resilient()))
-}
-
-fn exit(resilient: bool) -> Exit {
-    if resilient {
-        Exit::Success
-    } else {
-        Exit::NotConverged
-    }
+    Ok(Exit::from_check(report.resilient()))
 }
 
 /// One scenario per zone (or node) of the base fleet, each on its own copy.

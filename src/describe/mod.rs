@@ -14,6 +14,7 @@ pub use node::{AllocatedRow, NodeDescription, NodeReplicaRow, node};
 pub use replica::{ContainerStatus, ReplicaDescription, replica};
 pub use workload::{WorkloadDescription, workload};
 
+use crate::model::event::EventReason;
 use crate::model::labels::{LabelSelector, SelectorOperator};
 use crate::model::pod::{PodSpec, Toleration, TolerationEffect, TolerationOperator};
 use crate::model::state::{Event, State};
@@ -78,15 +79,15 @@ pub struct ContainerView {
 
 /// Which component of a Kubernetes cluster records an event of this reason
 /// about this kind of object (kubectl's `From` column).
-pub fn event_source(reason: &str, object_kind: &str, owner: Option<Kind>) -> &'static str {
+pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>) -> &'static str {
     match (object_kind, reason) {
-        (_, "Scheduled" | "FailedScheduling") => "default-scheduler",
-        ("Replica", "SuccessfulCreate") => match owner {
+        (_, EventReason::Scheduled | EventReason::FailedScheduling) => "default-scheduler",
+        ("Replica", EventReason::SuccessfulCreate) => match owner {
             Some(Kind::DaemonSet) => "daemonset-controller",
             _ => "replicaset-controller",
         },
-        ("Replica", "Evicted") => "taint-eviction-controller",
-        ("Replica", "DriftCorrected") => "orch",
+        ("Replica", EventReason::Evicted) => "taint-eviction-controller",
+        ("Replica", EventReason::DriftCorrected) => "orch",
         ("Replica", _) => "kubelet",
         ("Deployment", _) => "deployment-controller",
         ("DaemonSet", _) => "daemonset-controller",
@@ -107,9 +108,9 @@ fn event_rows(state: &State, object: &str, owner: Option<Kind>) -> Vec<EventRow>
         .into_iter()
         .map(|e| EventRow {
             kind: format!("{:?}", e.kind),
-            reason: e.reason.clone(),
+            reason: e.reason.to_string(),
             age: duration(state.clock.saturating_sub(e.time)),
-            from: event_source(&e.reason, kind, owner).to_string(),
+            from: event_source(e.reason, kind, owner).to_string(),
             message: e.message.clone(),
         })
         .collect()
@@ -221,24 +222,32 @@ mod tests {
     #[test]
     fn events_name_the_component_kubernetes_would() {
         assert_eq!(
-            event_source("Scheduled", "Replica", Some(Kind::Deployment)),
+            event_source(EventReason::Scheduled, "Replica", Some(Kind::Deployment)),
             "default-scheduler"
         );
         assert_eq!(
-            event_source("SuccessfulCreate", "Replica", Some(Kind::Deployment)),
+            event_source(
+                EventReason::SuccessfulCreate,
+                "Replica",
+                Some(Kind::Deployment)
+            ),
             "replicaset-controller"
         );
         assert_eq!(
-            event_source("SuccessfulCreate", "Replica", Some(Kind::DaemonSet)),
+            event_source(
+                EventReason::SuccessfulCreate,
+                "Replica",
+                Some(Kind::DaemonSet)
+            ),
             "daemonset-controller"
         );
-        assert_eq!(event_source("Ready", "Replica", None), "kubelet");
+        assert_eq!(event_source(EventReason::Ready, "Replica", None), "kubelet");
         assert_eq!(
-            event_source("ScalingReplicaSet", "Deployment", None),
+            event_source(EventReason::ScalingReplicaSet, "Deployment", None),
             "deployment-controller"
         );
         assert_eq!(
-            event_source("NodeNotReady", "Node", None),
+            event_source(EventReason::NodeNotReady, "Node", None),
             "node-controller"
         );
     }

@@ -2,6 +2,7 @@
 //! what they request, and the requests summed against allocatable.
 
 use super::{ConditionRow, DescribeError, EventRow, event_rows};
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
 use crate::model::labels::Labels;
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, format_amount};
 use crate::model::state::{API_VERSION, NodeState, Phase, Replica, State};
@@ -139,20 +140,23 @@ fn allocated(node: &NodeState, total: &Resources) -> Vec<AllocatedRow> {
 fn conditions(node: &NodeState) -> Vec<ConditionRow> {
     if node.conditions.is_empty() {
         return vec![ConditionRow {
-            kind: "Ready".into(),
-            status: if node.ready { "True" } else { "False" }.into(),
+            kind: ConditionType::Ready.to_string(),
+            status: ConditionStatus::from(node.ready).to_string(),
             last_transition_time: None,
-            reason: "KubeletReady".into(),
+            reason: ConditionReason::KubeletReady.to_string(),
             message: "kubelet is posting ready status".into(),
         }];
     }
     node.conditions
         .iter()
         .map(|c| ConditionRow {
-            kind: c.kind.clone(),
-            status: c.status.clone(),
+            kind: c.kind.to_string(),
+            status: c.status.to_string(),
             last_transition_time: Some(c.last_transition_time),
-            reason: c.reason.clone(),
+            reason: c
+                .reason
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string),
             message: c.message.clone(),
         })
         .collect()

@@ -4,6 +4,7 @@
 
 use super::{ContainerView, EventRow, containers, event_rows, toleration_text};
 use crate::explain::Explanation;
+use crate::model::condition::{ConditionStatus, ConditionType};
 use crate::model::state::{Phase, State};
 use crate::model::time::duration;
 use crate::model::workload::{Desired, Kind};
@@ -60,17 +61,20 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
     };
     labels.insert(hash_label.into(), replica.hash.to_string());
     let scheduled = replica.node.is_some();
-    let truth = |value: bool| if value { "True" } else { "False" }.to_string();
-    let conditions = if scheduled {
+    let conditions: Vec<(ConditionType, bool)> = if scheduled {
         vec![
-            ("Initialized".into(), "True".into()),
-            ("Ready".into(), truth(replica.ready)),
-            ("ContainersReady".into(), truth(replica.ready)),
-            ("PodScheduled".into(), "True".into()),
+            (ConditionType::Initialized, true),
+            (ConditionType::Ready, replica.ready),
+            (ConditionType::ContainersReady, replica.ready),
+            (ConditionType::PodScheduled, true),
         ]
     } else {
-        vec![("PodScheduled".into(), "False".into())]
+        vec![(ConditionType::PodScheduled, false)]
     };
+    let conditions = conditions
+        .into_iter()
+        .map(|(kind, status)| (kind.to_string(), ConditionStatus::from(status).to_string()))
+        .collect();
     let state_word = match replica.phase {
         Phase::Running => "Running",
         Phase::Pending => "Waiting",

@@ -128,10 +128,13 @@ pub fn workload(
             .conditions
             .iter()
             .map(|c| ConditionRow {
-                kind: c.kind.clone(),
-                status: c.status.clone(),
+                kind: c.kind.to_string(),
+                status: c.status.to_string(),
                 last_transition_time: None,
-                reason: c.reason.clone(),
+                reason: c
+                    .reason
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
                 message: c.message.clone(),
             })
             .collect(),

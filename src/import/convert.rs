@@ -5,6 +5,7 @@ use super::Input;
 use super::cluster::{self, Object, at, condition, is_true, items, parse_time};
 use crate::manifest::tree::{Node, Value};
 use crate::manifest::{self, Diagnostic};
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
 use crate::model::state::{Condition, NodeSource, NodeState, Phase, Replica};
 use crate::model::workload::{Kind, ObjectRef};
 use std::collections::BTreeMap;
@@ -63,20 +64,29 @@ fn collect_times(node: &Node, times: &mut Vec<i64>) {
     }
 }
 
+/// A condition's status as the API server writes it; anything else (a
+/// hand-made export) reads as Unknown, as the node controller would say.
+fn condition_status(text: &str) -> ConditionStatus {
+    text.parse().unwrap_or(ConditionStatus::Unknown)
+}
+
 pub(super) fn node(object: &Object, clock: &Clock, diagnostics: &mut Vec<Diagnostic>) -> NodeState {
     let mut labels = object.labels();
     labels
         .entry(manifest::HOSTNAME_LABEL.to_string())
         .or_insert_with(|| object.name().to_string());
     let unschedulable = is_true(at(object.root, &["spec", "unschedulable"]));
-    let ready = condition(object, "Ready");
+    let ready = condition(object, ConditionType::Ready.as_str());
     let (is_ready, conditions, not_ready_since) = match ready {
         Some([status, reason, message, since]) => {
             let since = clock.at(Some(since)).unwrap_or(clock.now);
+            let status = condition_status(status);
+            let reason = (!reason.is_empty()).then(|| ConditionReason::from(reason));
+            let ready = status == ConditionStatus::True;
             (
-                status == "True",
+                ready,
                 vec![Condition::ready(status, reason, message, since)],
-                (status != "True").then_some(since),
+                (!ready).then_some(since),
             )
         }
         // A node that never reported is not ready (the node controller's Unknown).
@@ -107,9 +117,10 @@ pub(super) fn replica(
     clock: &Clock,
 ) -> Replica {
     let node = pod.str(&["spec", "nodeName"]).map(str::to_string);
-    let ready = condition(pod, "Ready");
-    let is_ready = node.is_some() && ready.is_some_and(|[status, ..]| status == "True");
-    let scheduled = condition(pod, "PodScheduled");
+    let ready = condition(pod, ConditionType::Ready.as_str());
+    let is_ready = node.is_some()
+        && ready.is_some_and(|[status, ..]| condition_status(status) == ConditionStatus::True);
+    let scheduled = condition(pod, ConditionType::PodScheduled.as_str());
     let restarts = items(at(pod.root, &["status", "containerStatuses"]))
         .iter()
         .filter_map(|s| match s.get("restartCount").map(|n| &n.value) {
@@ -167,7 +178,9 @@ pub(super) fn replica(
         restarts,
         reason: match scheduled {
             Some([status, _, message, _])
-                if node.is_none() && status == "False" && !message.is_empty() =>
+                if node.is_none()
+                    && condition_status(status) == ConditionStatus::False
+                    && !message.is_empty() =>
             {
                 Some(message.to_string())
             }

@@ -102,7 +102,10 @@ fn nodes_keep_cordons_readiness_and_their_own_taints() {
     let n2 = state.node("n2").unwrap();
     assert!(!n2.ready);
     assert_eq!(n2.not_ready_since, Some(7200));
-    assert_eq!(n2.conditions[0].status, "Unknown");
+    assert_eq!(
+        n2.conditions[0].status,
+        crate::model::condition::ConditionStatus::Unknown
+    );
     assert_eq!(state.clock, 3 * 3600);
 }
 

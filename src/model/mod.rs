@@ -2,6 +2,8 @@
 //! selectors, pod scheduling fields, the desired state (manifests) and the
 //! observed state (the state file).
 
+pub mod condition;
+pub mod event;
 pub mod hash;
 pub mod labels;
 pub mod pod;
@@ -9,4 +11,5 @@ pub mod quantity;
 pub mod resources;
 pub mod state;
 pub mod time;
+pub mod words;
 pub mod workload;

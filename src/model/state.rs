@@ -1,6 +1,8 @@
 //! The observed state: the document persisted in the state file (SPEC §3).
 //! Field order here is the field order on disk.
 
+use super::condition::{ConditionReason, ConditionStatus, ConditionType};
+use super::event::EventReason;
 use super::labels::Labels;
 use super::pod::Taint;
 use super::resources::Allocatable;
@@ -87,14 +89,15 @@ pub struct NodeState {
     pub source: NodeSource,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Condition {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    pub kind: ConditionType,
+    pub status: ConditionStatus,
+    /// Absent only on a condition imported without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ConditionReason>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     #[serde(default)]
@@ -144,7 +147,7 @@ pub struct WorkloadStatus {
 }
 
 impl WorkloadStatus {
-    pub fn condition(&self, kind: &str) -> Option<&Condition> {
+    pub fn condition(&self, kind: ConditionType) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.kind == kind)
     }
 }
@@ -227,18 +230,23 @@ pub struct Event {
     pub time: u64,
     #[serde(rename = "type")]
     pub kind: EventType,
-    pub reason: String,
+    pub reason: EventReason,
     pub object: String,
     pub message: String,
 }
 
 impl Condition {
     /// A node's Ready condition, as the node lifecycle controller writes it.
-    pub fn ready(status: &str, reason: &str, message: &str, now: u64) -> Condition {
+    pub fn ready(
+        status: ConditionStatus,
+        reason: Option<ConditionReason>,
+        message: &str,
+        now: u64,
+    ) -> Condition {
         Condition {
-            kind: "Ready".into(),
-            status: status.into(),
-            reason: reason.into(),
+            kind: ConditionType::Ready,
+            status,
+            reason,
             message: message.into(),
             last_update_time: now,
             last_transition_time: now,
@@ -261,8 +269,8 @@ impl State {
         node.ready = false;
         node.not_ready_since = Some(now);
         node.conditions = vec![Condition::ready(
-            "Unknown",
-            "NodeStatusUnknown",
+            ConditionStatus::Unknown,
+            Some(ConditionReason::NodeStatusUnknown),
             "Kubelet stopped posting node status.",
             now,
         )];

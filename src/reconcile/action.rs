@@ -1,7 +1,10 @@
 //! The closed set of things a plan can do.
 
+use crate::model::condition::{ConditionReason, ConditionType};
+use crate::model::event::EventReason;
 use crate::model::state::{NodeState, WorkloadStatus};
 use crate::model::workload::ObjectRef;
+use crate::scheduler::FitError;
 use std::fmt;
 use std::sync::Arc;
 
@@ -25,11 +28,11 @@ pub enum DeleteReason {
 
 impl DeleteReason {
     /// The event reason Kubernetes would record.
-    pub fn event(&self) -> &'static str {
+    pub fn event(&self) -> EventReason {
         match self {
-            DeleteReason::Evicted(_) => "Evicted",
-            DeleteReason::Drift(_) => "DriftCorrected",
-            _ => "Killing",
+            DeleteReason::Evicted(_) => EventReason::Evicted,
+            DeleteReason::Drift(_) => EventReason::DriftCorrected,
+            _ => EventReason::Killing,
         }
     }
 }
@@ -96,11 +99,12 @@ pub enum Action {
         workload: ObjectRef,
         node: String,
     },
-    /// No node fits; the message is kube-scheduler's FitError text.
+    /// No node fits: every node's reason, counted. Rendered as
+    /// kube-scheduler's message only where it is shown or recorded.
     FailedScheduling {
         replica: String,
         workload: ObjectRef,
-        message: String,
+        error: FitError,
     },
     MarkReady {
         replica: String,
@@ -216,15 +220,18 @@ impl Action {
 
     pub fn reason(&self) -> Option<String> {
         match self {
-            Action::FailedScheduling { message, .. } => Some(message.clone()),
+            Action::FailedScheduling { error, .. } => Some(error.to_string()),
             Action::Delete { reason, .. } => Some(reason.to_string()),
             Action::MarkUnready { reason, .. } => Some(reason.clone()),
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),
-            Action::SetStatus { status, .. } => status
-                .condition("Progressing")
-                .map(|c| format!("{}: {}", c.reason, c.message)),
+            Action::SetStatus { status, .. } => {
+                status.condition(ConditionType::Progressing).map(|c| {
+                    let reason = c.reason.as_ref().map_or("", ConditionReason::as_str);
+                    format!("{reason}: {}", c.message)
+                })
+            }
             _ => None,
         }
     }

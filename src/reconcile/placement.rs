@@ -9,7 +9,7 @@ use crate::model::state::{NodeState, Phase, Replica, State};
 use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, Scheduler, ScoringStrategy};
+use crate::scheduler::{CycleState, FilterPlugin, FitError, Scheduler, ScoringStrategy};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -71,12 +71,11 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                     pass.plan.wake(pass.now + pod.ready_after);
                 }
                 Err(error) => {
-                    let message = error.to_string();
-                    if replica.reason.as_deref() != Some(message.as_str()) {
+                    if !already_recorded(replica, &error) {
                         pass.plan.actions.push(Action::FailedScheduling {
                             replica: replica.name.clone(),
                             workload: replica.workload.clone(),
-                            message,
+                            error,
                         });
                     }
                 }
@@ -85,6 +84,16 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     }
     pass.plan.scheduling.merge(batch.stats());
     pass.created = created;
+}
+
+/// The replica is pending for this very reason already. The state keeps
+/// the reason as kube-scheduler's message (its format is fixed), so the
+/// comparison is with the message.
+fn already_recorded(replica: &Replica, error: &FitError) -> bool {
+    replica
+        .reason
+        .as_deref()
+        .is_some_and(|recorded| recorded == error.to_string())
 }
 
 /// The scheduling queue's order: oldest first, then by workload and name.

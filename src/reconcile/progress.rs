@@ -6,32 +6,28 @@
 
 use super::deployment::is_available;
 use super::{Action, Pass};
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
 use crate::model::state::{Condition, Phase, WorkloadStatus};
 use crate::model::workload::{Workload, WorkloadKind};
 use crate::rollout;
 
-pub const PROGRESSING: &str = "Progressing";
-pub const AVAILABLE: &str = "Available";
-pub const DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
-pub const COMPLETE: &str = "NewReplicaSetAvailable";
-pub const UPDATED: &str = "ReplicaSetUpdated";
-pub const PAUSED: &str = "DeploymentPaused";
-
 /// A condition, keeping the previous one's times when nothing changed.
 fn condition(
+    kind: ConditionType,
     previous: Option<&Condition>,
-    status: &str,
-    reason: &str,
+    status: ConditionStatus,
+    reason: ConditionReason,
     message: String,
     now: u64,
     touch: bool,
 ) -> Condition {
-    let same =
-        previous.is_some_and(|p| p.status == status && p.reason == reason && p.message == message);
+    let same = previous.is_some_and(|p| {
+        p.status == status && p.reason.as_ref() == Some(&reason) && p.message == message
+    });
     Condition {
-        kind: String::new(),
-        status: status.to_string(),
-        reason: reason.to_string(),
+        kind,
+        status,
+        reason: Some(reason),
         message,
         last_update_time: match previous {
             Some(p) if same && !touch => p.last_update_time,
@@ -42,6 +38,34 @@ fn condition(
             _ => now,
         },
     }
+}
+
+/// The Progressing message the controller writes with `reason` about the
+/// new ReplicaSet `replica_set` (`None`: a reason about no ReplicaSet).
+fn progressing_message(reason: &ConditionReason, replica_set: &str) -> Option<String> {
+    match reason {
+        ConditionReason::NewReplicaSetAvailable => Some(format!(
+            "ReplicaSet \"{replica_set}\" has successfully progressed."
+        )),
+        ConditionReason::ReplicaSetUpdated => {
+            Some(format!("ReplicaSet \"{replica_set}\" is progressing."))
+        }
+        ConditionReason::ProgressDeadlineExceeded => Some(format!(
+            "ReplicaSet \"{replica_set}\" has timed out progressing."
+        )),
+        _ => None,
+    }
+}
+
+/// Whether `condition` (a Progressing one) is about `replica_set`: one the
+/// controller wrote for it. A condition about another one (or none) means
+/// a new rollout.
+fn about(condition: &Condition, replica_set: &str) -> bool {
+    condition
+        .reason
+        .as_ref()
+        .and_then(|reason| progressing_message(reason, replica_set))
+        .is_some_and(|message| message == condition.message)
 }
 
 pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
@@ -76,88 +100,90 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     }
     let desired = workload.replicas;
     let minimum = desired - rollout::max_unavailable(&workload.strategy, desired);
-    let available = if status.available >= minimum {
+    let (available_status, available_reason, available_message) = if status.available >= minimum {
         (
-            "True",
-            "MinimumReplicasAvailable",
+            ConditionStatus::True,
+            ConditionReason::MinimumReplicasAvailable,
             "Deployment has minimum availability.",
         )
     } else {
         (
-            "False",
-            "MinimumReplicasUnavailable",
+            ConditionStatus::False,
+            ConditionReason::MinimumReplicasUnavailable,
             "Deployment does not have minimum availability.",
         )
     };
-    let mut available = condition(
-        previous.condition(AVAILABLE),
-        available.0,
-        available.1,
-        available.2.to_string(),
+    let available = condition(
+        ConditionType::Available,
+        previous.condition(ConditionType::Available),
+        available_status,
+        available_reason,
+        available_message.to_string(),
         now,
         false,
     );
-    available.kind = AVAILABLE.to_string();
 
     let replica_set = format!("{}-{}", workload.id.name, workload.template_hash);
-    let last = previous.condition(PROGRESSING);
+    let last = previous.condition(ConditionType::Progressing);
     let paused = workload.paused || previous.paused;
     let complete =
         status.updated == desired && status.replicas == desired && status.available == desired;
     let old = status.replicas - status.updated;
-    let new_rollout = last.is_none_or(|c| !c.message.contains(&format!("\"{replica_set}\"")));
+    let new_rollout = last.is_none_or(|c| !about(c, &replica_set));
     let progressed = new_rollout
         || status.updated > previous.updated
         || status.ready > previous.ready
         || status.available > previous.available
         || old < previous.replicas - previous.updated;
-    let mut progressing = if paused {
+    let progressing = |status, reason, touch| {
+        let message = progressing_message(&reason, &replica_set).unwrap_or_default();
         condition(
+            ConditionType::Progressing,
             last,
-            "Unknown",
-            PAUSED,
+            status,
+            reason,
+            message,
+            now,
+            touch,
+        )
+    };
+    let progressing = match last {
+        _ if paused => condition(
+            ConditionType::Progressing,
+            last,
+            ConditionStatus::Unknown,
+            ConditionReason::DeploymentPaused,
             "Deployment is paused".into(),
             now,
             false,
-        )
-    } else if complete {
-        condition(
-            last,
-            "True",
-            COMPLETE,
-            format!("ReplicaSet \"{replica_set}\" has successfully progressed."),
-            now,
+        ),
+        _ if complete => progressing(
+            ConditionStatus::True,
+            ConditionReason::NewReplicaSetAvailable,
             false,
-        )
-    } else if progressed {
-        condition(
-            last,
-            "True",
-            UPDATED,
-            format!("ReplicaSet \"{replica_set}\" is progressing."),
-            now,
-            true,
-        )
-    } else {
+        ),
         // No progress (a missing condition always counts as a new rollout).
-        let last = last.cloned().unwrap_or_default();
-        if last.status == "True" && last.last_update_time + workload.progress_deadline_seconds < now
-        {
-            condition(
-                Some(&last),
-                "False",
-                DEADLINE_EXCEEDED,
-                format!("ReplicaSet \"{replica_set}\" has timed out progressing."),
-                now,
-                false,
-            )
-        } else {
-            last
+        Some(last) if !progressed => {
+            if last.status == ConditionStatus::True
+                && last.last_update_time + workload.progress_deadline_seconds < now
+            {
+                progressing(
+                    ConditionStatus::False,
+                    ConditionReason::ProgressDeadlineExceeded,
+                    false,
+                )
+            } else {
+                last.clone()
+            }
         }
+        _ => progressing(
+            ConditionStatus::True,
+            ConditionReason::ReplicaSetUpdated,
+            true,
+        ),
     };
-    progressing.kind = PROGRESSING.to_string();
     // Wake when the deadline would pass, unless only capacity can unblock it.
-    if !paused && !complete && !unschedulable && progressing.status == "True" {
+    if !paused && !complete && !unschedulable && progressing.status == ConditionStatus::True {
         pass.plan
             .wake(progressing.last_update_time + workload.progress_deadline_seconds + 1);
     }

@@ -3,38 +3,64 @@
 
 use super::daemonset::{daemon_pod, node_should_run};
 use super::deployment::is_available;
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
 use crate::model::state::{Phase, State};
+use crate::model::words::words;
 use crate::model::workload::{Desired, ObjectRef, Workload, WorkloadKind};
 use crate::rollout;
 use rustc_hash::FxHashMap as HashMap;
 
-/// A rollout that cannot move: no surge room and no unavailability allowed.
-pub const ROLLOUT_DEADLOCK: &str = "RolloutDeadlock";
-/// A paused rollout waits for `orch rollout resume`.
-pub const PAUSED: &str = "Paused";
-/// A workload waits for its `orch.dev/depends-on` dependencies to be available.
-pub const WAITING_FOR_DEPENDENCY: &str = "WaitingForDependency";
+words! {
+    /// Why a workload does not converge: `blocked.reason` in the documents.
+    pub enum BlockedReason {
+        /// A replica fits on no node (the message is kube-scheduler's).
+        Unschedulable => "Unschedulable",
+        /// No surge room and no unavailability allowed, and a new replica
+        /// cannot be placed: the rollout cannot move.
+        RolloutDeadlock => "RolloutDeadlock",
+        /// A paused rollout waits for `orch rollout resume`.
+        Paused => "Paused",
+        /// Waits for its `orch.dev/depends-on` dependencies to be available.
+        WaitingForDependency => "WaitingForDependency",
+        /// The Deployment's Progressing condition says so.
+        ProgressDeadlineExceeded => "ProgressDeadlineExceeded",
+        /// The loop ended with the workload short of available replicas.
+        RolloutStalled => "RolloutStalled",
+        /// The simulated time budget ran out first.
+        Timeout => "Timeout",
+    }
+}
 
-impl Blocked {
+impl BlockedReason {
     /// Blocked for good: only a change to the manifests or the fleet helps,
     /// so the loop stops waiting for it.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            BlockedReason::RolloutDeadlock
+                | BlockedReason::ProgressDeadlineExceeded
+                | BlockedReason::Paused
+        )
+    }
+}
+
+impl Blocked {
     pub fn is_terminal(&self) -> bool {
-        [ROLLOUT_DEADLOCK, super::progress::DEADLINE_EXCEEDED, PAUSED]
-            .contains(&self.reason.as_str())
+        self.reason.is_terminal()
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
-    pub reason: String,
+    pub reason: BlockedReason,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionReport {
-    pub kind: String,
-    pub status: String,
-    pub reason: String,
+    pub kind: ConditionType,
+    pub status: ConditionStatus,
+    pub reason: Option<ConditionReason>,
     pub message: String,
 }
 
@@ -203,14 +229,14 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
                     });
                 report.blocked = Some(if deadlocked {
                     Blocked {
-                        reason: ROLLOUT_DEADLOCK.to_string(),
+                        reason: BlockedReason::RolloutDeadlock,
                         message: format!(
                             "maxUnavailable is 0, so no old replica may go before a new one is available, and no new replica can be placed: {reason}"
                         ),
                     }
                 } else {
                     Blocked {
-                        reason: "Unschedulable".to_string(),
+                        reason: BlockedReason::Unschedulable,
                         message: reason.clone(),
                     }
                 });
@@ -230,7 +256,7 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             && (workload.paused || stored.is_some_and(|w| w.status.paused))
         {
             report.blocked = Some(Blocked {
-                reason: PAUSED.to_string(),
+                reason: BlockedReason::Paused,
                 message: format!(
                     "the rollout is paused: `orch rollout resume {}`",
                     workload.id
@@ -238,18 +264,19 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             });
         }
         if let Some(progressing) =
-            stored.and_then(|w| w.status.condition(super::progress::PROGRESSING))
+            stored.and_then(|w| w.status.condition(ConditionType::Progressing))
         {
-            if report.blocked.is_none() && progressing.reason == super::progress::DEADLINE_EXCEEDED
+            if report.blocked.is_none()
+                && progressing.reason == Some(ConditionReason::ProgressDeadlineExceeded)
             {
                 report.blocked = Some(Blocked {
-                    reason: progressing.reason.clone(),
+                    reason: BlockedReason::ProgressDeadlineExceeded,
                     message: progressing.message.clone(),
                 });
             }
             report.conditions.push(ConditionReport {
-                kind: progressing.kind.clone(),
-                status: progressing.status.clone(),
+                kind: progressing.kind,
+                status: progressing.status,
                 reason: progressing.reason.clone(),
                 message: progressing.message.clone(),
             });
@@ -259,7 +286,7 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             && let Some(dependency) = waiting_for(desired, workload, state, now)
         {
             report.blocked = Some(Blocked {
-                reason: WAITING_FOR_DEPENDENCY.to_string(),
+                reason: BlockedReason::WaitingForDependency,
                 message: format!("waiting for {} to be available", dependency.id),
             });
         }
@@ -273,19 +300,63 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
 /// `Available` as the Deployment controller sets it.
 fn available_condition(workload: &Workload, report: &WorkloadReport) -> ConditionReport {
     let minimum = report.desired - rollout::max_unavailable(&workload.strategy, report.desired);
-    if report.available >= minimum {
-        ConditionReport {
-            kind: "Available".to_string(),
-            status: "True".to_string(),
-            reason: "MinimumReplicasAvailable".to_string(),
-            message: "Deployment has minimum availability.".to_string(),
-        }
+    let (status, reason, message) = if report.available >= minimum {
+        (
+            ConditionStatus::True,
+            ConditionReason::MinimumReplicasAvailable,
+            "Deployment has minimum availability.",
+        )
     } else {
-        ConditionReport {
-            kind: "Available".to_string(),
-            status: "False".to_string(),
-            reason: "MinimumReplicasUnavailable".to_string(),
-            message: "Deployment does not have minimum availability.".to_string(),
+        (
+            ConditionStatus::False,
+            ConditionReason::MinimumReplicasUnavailable,
+            "Deployment does not have minimum availability.",
+        )
+    };
+    ConditionReport {
+        kind: ConditionType::Available,
+        status,
+        reason: Some(reason),
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlockedReason;
+
+    /// `blocked.reason` reads as before it was typed; the loop stops
+    /// waiting only for the reasons nothing but a change can lift.
+    #[test]
+    fn blocked_reasons_are_their_words_and_three_are_terminal() {
+        let table = [
+            (BlockedReason::Unschedulable, "Unschedulable", false),
+            (BlockedReason::RolloutDeadlock, "RolloutDeadlock", true),
+            (BlockedReason::Paused, "Paused", true),
+            (
+                BlockedReason::WaitingForDependency,
+                "WaitingForDependency",
+                false,
+            ),
+            (
+                BlockedReason::ProgressDeadlineExceeded,
+                "ProgressDeadlineExceeded",
+                true,
+            ),
+            (BlockedReason::RolloutStalled, "RolloutStalled", false),
+            (BlockedReason::Timeout, "Timeout", false),
+        ];
+        assert_eq!(BlockedReason::ALL.len(), table.len());
+        for (reason, text, terminal) in table {
+            assert_eq!(reason.to_string(), text);
+            assert_eq!(text.parse::<BlockedReason>(), Ok(reason));
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(
+                serde_json::from_str::<BlockedReason>(&json).unwrap(),
+                reason
+            );
+            assert_eq!(reason.is_terminal(), terminal, "{reason}");
         }
     }
 }

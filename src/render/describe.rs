@@ -7,6 +7,7 @@ use crate::describe::{
     ContainerStatus, ContainerView, EventRow, NodeDescription, ReplicaDescription, TemplateView,
     WorkloadDescription,
 };
+use crate::model::condition::ConditionStatus;
 use std::collections::BTreeMap;
 
 /// Text with `\t` between cells, aligned the way kubectl's tabwriter
@@ -347,7 +348,7 @@ fn containers(
             }
         }
         if let Some(status) = status {
-            d.field(level, "Ready", if status.ready { "True" } else { "False" });
+            d.field(level, "Ready", ConditionStatus::from(status.ready).as_str());
             d.field(level, "Restart Count", status.restarts.to_string());
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::audit::SpreadSkew;
 use crate::executor::{RunResult, Step};
+use crate::model::condition::ConditionReason;
 use crate::model::pod::{Taint, WhenUnsatisfiable};
 use crate::model::state::{API_VERSION, Phase};
 use crate::reconcile::Action;
@@ -138,14 +139,14 @@ pub fn workload(report: &WorkloadReport) -> WorkloadDocument<'_> {
             .conditions
             .iter()
             .map(|c| ConditionDocument {
-                kind: &c.kind,
-                status: &c.status,
-                reason: &c.reason,
+                kind: c.kind.as_str(),
+                status: c.status.as_str(),
+                reason: c.reason.as_ref().map_or("", ConditionReason::as_str),
                 message: &c.message,
             })
             .collect(),
         blocked: report.blocked.as_ref().map(|b| BlockedDocument {
-            reason: &b.reason,
+            reason: b.reason.as_str(),
             message: &b.message,
         }),
     }

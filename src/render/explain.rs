@@ -142,7 +142,7 @@ pub fn text(explanation: &Explanation, events: &[&Event]) -> String {
                 vec![
                     super::duration(e.time),
                     format!("{:?}", e.kind),
-                    e.reason.clone(),
+                    e.reason.to_string(),
                     e.message.clone(),
                 ]
             })

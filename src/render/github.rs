@@ -6,7 +6,7 @@
 use crate::executor::RunResult;
 use crate::manifest::Diagnostic;
 use crate::model::workload::SourceLocation;
-use crate::reconcile::status::WorkloadReport;
+use crate::reconcile::status::{BlockedReason, WorkloadReport};
 use std::collections::HashMap;
 
 /// The title of annotations about manifests that do not validate.
@@ -100,11 +100,9 @@ pub fn diagnostics(level: Level, diagnostics: &[Diagnostic]) -> String {
 
 /// Paused on purpose, or waiting for a dependency that is reported itself:
 /// a warning. Anything else that stops a workload is an error.
-fn level_of_blocked(reason: &str) -> Level {
+fn level_of_blocked(reason: BlockedReason) -> Level {
     match reason {
-        crate::reconcile::status::PAUSED | crate::reconcile::status::WAITING_FOR_DEPENDENCY => {
-            Level::Warning
-        }
+        BlockedReason::Paused | BlockedReason::WaitingForDependency => Level::Warning,
         _ => Level::Error,
     }
 }
@@ -122,7 +120,7 @@ pub fn run(
     for report in &result.workloads {
         if let Some(blocked) = &report.blocked {
             text.push_str(&command(
-                level_of_blocked(&blocked.reason),
+                level_of_blocked(blocked.reason),
                 sources.get(&report.object),
                 &format!("{} blocked ({})", report.object, blocked.reason),
                 &blocked.message,
@@ -225,10 +223,14 @@ mod tests {
 
     #[test]
     fn waiting_and_paused_are_warnings_everything_else_errors() {
-        assert_eq!(level_of_blocked("WaitingForDependency"), Level::Warning);
-        assert_eq!(level_of_blocked("Paused"), Level::Warning);
-        assert_eq!(level_of_blocked("Unschedulable"), Level::Error);
-        assert_eq!(level_of_blocked("ProgressDeadlineExceeded"), Level::Error);
-        assert_eq!(level_of_blocked("Timeout"), Level::Error);
+        let warnings = [BlockedReason::WaitingForDependency, BlockedReason::Paused];
+        for &reason in BlockedReason::ALL {
+            let level = if warnings.contains(&reason) {
+                Level::Warning
+            } else {
+                Level::Error
+            };
+            assert_eq!(level_of_blocked(reason), level, "{reason}");
+        }
     }
 }

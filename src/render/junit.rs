@@ -197,7 +197,7 @@ pub fn run(
                     details: format!("{message}\n{counts}{declared}"),
                 },
                 (Some(blocked), None) => Verdict::Failure {
-                    kind: blocked.reason.clone(),
+                    kind: blocked.reason.to_string(),
                     message: blocked.message.clone(),
                     details: format!(
                         "{} is blocked ({}): {}\n{counts}{declared}",

@@ -128,7 +128,7 @@ pub fn timeline(result: &RunResult) -> String {
                 .cell(action.replica().unwrap_or(""))
                 .cell(action.node().unwrap_or(""));
             match action {
-                Action::FailedScheduling { message, .. } => table.cell(message),
+                Action::FailedScheduling { error, .. } => table.cell(error),
                 Action::Delete { reason, .. } => table.cell(reason),
                 Action::RecordRevision { revision, hash, .. } => {
                     table.cell(format_args!("revision {revision} ({hash})"))

@@ -112,7 +112,7 @@ fn values_out_of_range_are_located() {
     );
     assert!(parse(Path::new("s.yaml"), at_limit.as_bytes()).is_ok());
     let event = format!(
-        "apiVersion: orch.dev/v1\nkind: State\ngeneration: 1\nclock: 0\nevents:\n- {{time: {max}, type: Normal, reason: R, object: O, message: M}}\n"
+        "apiVersion: orch.dev/v1\nkind: State\ngeneration: 1\nclock: 0\nevents:\n- {{time: {max}, type: Normal, reason: Scheduled, object: O, message: M}}\n"
     );
     assert!(
         error(&event, "s.yaml")

@@ -1,4 +1,6 @@
 use super::*;
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::event::EventReason;
 use crate::model::labels::Labels;
 use crate::model::pod::{Taint, TaintEffect};
 use crate::model::resources::Allocatable;
@@ -30,9 +32,9 @@ fn populated() -> State {
             not_ready_since: Some(40),
             ready: false,
             conditions: vec![Condition {
-                kind: "Ready".into(),
-                status: "True".into(),
-                reason: "KubeletReady".into(),
+                kind: ConditionType::Ready,
+                status: ConditionStatus::True,
+                reason: Some(ConditionReason::KubeletReady),
                 message: "ok: yes".into(),
                 last_update_time: 1,
                 last_transition_time: 2,
@@ -88,7 +90,7 @@ fn populated() -> State {
         events: vec![Event {
             time: 3,
             kind: EventType::Warning,
-            reason: "FailedScheduling".into(),
+            reason: EventReason::FailedScheduling,
             object: "x".into(),
             message: "m: n".into(),
         }],
@@ -128,6 +130,33 @@ fn yaml_and_json_round_trip_exactly() {
                 && at("generation") < at("nodes")
                 && at("nodes") < at("events")
         );
+    }
+}
+
+/// States written by the build before conditions, events and blocked
+/// reasons were typed (a pending replica, a deadline exceeded, a failed node
+/// whose Ready reason came from a live cluster, paused, every kind of event
+/// of such a run) load, and are written back byte for byte.
+#[test]
+fn states_written_before_typed_outcomes_are_written_back_unchanged() {
+    let documents = [
+        (
+            "before-typed-outcomes.yaml",
+            include_str!("fixtures/before-typed-outcomes.yaml"),
+        ),
+        (
+            "before-typed-outcomes.json",
+            include_str!("fixtures/before-typed-outcomes.json"),
+        ),
+    ];
+    for (name, text) in documents {
+        let path = Path::new(name);
+        let state = parse(path, text.as_bytes()).unwrap();
+        assert_eq!(
+            state.nodes[0].conditions[0].reason,
+            Some(ConditionReason::Other("KubeletNotReady".into()))
+        );
+        assert_eq!(to_text(&state, path).unwrap(), text, "{name}");
     }
 }
 

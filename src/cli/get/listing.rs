@@ -371,7 +371,7 @@ fn events(state: &State, for_object: Option<&str>, shape: Shape) -> Listing {
         vec![
             render::duration(e.time),
             format!("{:?}", e.kind),
-            e.reason.clone(),
+            e.reason.to_string(),
             e.object.clone(),
             e.message.clone(),
         ]

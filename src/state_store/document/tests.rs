@@ -1,4 +1,6 @@
 use super::*;
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::event::EventReason;
 use crate::model::labels::Labels;
 use crate::model::pod::{Taint, TaintEffect};
 use crate::model::resources::Allocatable;
@@ -123,17 +125,30 @@ fn labels() -> impl Strategy<Value = Labels> {
     prop::collection::btree_map(text(), text(), 0..3)
 }
 
+/// A reason orch writes, or any text a live cluster might give (`Other`).
+fn condition_reason() -> impl Strategy<Value = Option<ConditionReason>> {
+    prop::option::of(text().prop_map(|text| ConditionReason::from(text.as_str())))
+}
+
 fn condition() -> impl Strategy<Value = Condition> {
-    (text(), text(), text(), text(), any::<u64>(), any::<u64>()).prop_map(
-        |(kind, status, reason, message, last_update_time, last_transition_time)| Condition {
-            kind,
-            status,
-            reason,
-            message,
-            last_update_time,
-            last_transition_time,
-        },
+    (
+        prop::sample::select(ConditionType::ALL),
+        prop::sample::select(ConditionStatus::ALL),
+        condition_reason(),
+        text(),
+        any::<u64>(),
+        any::<u64>(),
     )
+        .prop_map(
+            |(kind, status, reason, message, last_update_time, last_transition_time)| Condition {
+                kind,
+                status,
+                reason,
+                message,
+                last_update_time,
+                last_transition_time,
+            },
+        )
 }
 
 fn node() -> impl Strategy<Value = NodeState> {
@@ -282,8 +297,14 @@ fn replica() -> impl Strategy<Value = Replica> {
 }
 
 fn event() -> impl Strategy<Value = Event> {
-    (any::<u64>(), any::<bool>(), text(), text(), text()).prop_map(
-        |(time, warning, reason, object, message)| Event {
+    (
+        any::<u64>(),
+        any::<bool>(),
+        prop::sample::select(EventReason::ALL),
+        text(),
+        text(),
+    )
+        .prop_map(|(time, warning, reason, object, message)| Event {
             time,
             kind: if warning {
                 EventType::Warning
@@ -293,8 +314,7 @@ fn event() -> impl Strategy<Value = Event> {
             reason,
             object,
             message,
-        },
-    )
+        })
 }
 
 fn state() -> impl Strategy<Value = State> {
@@ -364,7 +384,7 @@ fn empty_and_tiny_states_are_written_exactly() {
             Event {
                 time: 1,
                 kind: EventType::Normal,
-                reason: "Scheduled".into(),
+                reason: EventReason::Scheduled,
                 object: "Replica/default/api-1".into(),
                 message: "".into(),
             };
@@ -396,7 +416,7 @@ fn a_failing_writer_stops_both_cores() {
             Event {
                 time: 1,
                 kind: EventType::Normal,
-                reason: "r".into(),
+                reason: EventReason::Killing,
                 object: "o".into(),
                 message: "m".into(),
             };
