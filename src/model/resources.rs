@@ -26,15 +26,6 @@ pub struct Resources {
 }
 
 impl Resources {
-    /// Whether any amount is below zero (manifests refuse those; a state
-    /// edited by hand might hold one).
-    pub fn has_negative(&self) -> bool {
-        self.milli_cpu < 0
-            || self.memory < 0
-            || self.ephemeral_storage < 0
-            || self.scalar.values().any(|v| *v < 0)
-    }
-
     pub fn is_zero(&self) -> bool {
         self.milli_cpu == 0
             && self.memory == 0
@@ -71,23 +62,6 @@ impl Resources {
         for (name, value) in &other.scalar {
             let entry = self.scalar.entry(name.clone()).or_insert(0);
             *entry = entry.saturating_add(*value);
-        }
-    }
-
-    /// `add(other)` done `times` times over (`times` ≥ 0).
-    pub fn add_times(&mut self, other: &Resources, times: i64) {
-        if times == 1 {
-            return self.add(other);
-        }
-        let scaled = |value: i64| value.saturating_mul(times);
-        self.milli_cpu = self.milli_cpu.saturating_add(scaled(other.milli_cpu));
-        self.memory = self.memory.saturating_add(scaled(other.memory));
-        self.ephemeral_storage = self
-            .ephemeral_storage
-            .saturating_add(scaled(other.ephemeral_storage));
-        for (name, value) in &other.scalar {
-            let entry = self.scalar.entry(name.clone()).or_insert(0);
-            *entry = entry.saturating_add(scaled(*value));
         }
     }
 

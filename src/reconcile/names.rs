@@ -5,8 +5,7 @@
 
 use crate::model::state::State;
 use crate::model::workload::ObjectRef;
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::fmt::Write;
+use rustc_hash::FxHashSet;
 
 pub use crate::model::hash::{ALPHANUMS, fnv1a32};
 
@@ -14,23 +13,10 @@ pub struct NameGenerator<'a> {
     state: &'a State,
     /// Names in the state (gathered when the first name is asked for).
     taken: Option<FxHashSet<&'a str>>,
-    /// Names given out since, as (prefix number, suffix): a name is its
-    /// prefix and five letters, so two are equal when both parts are.
-    given: FxHashSet<(u32, u32)>,
-    prefixes: FxHashMap<String, u32>,
-    /// The last workload asked for: its prefix, the prefix's number and
-    /// the seed's hash up to the counter.
-    last: Option<Last>,
+    /// Names given out since.
+    given: FxHashSet<String>,
     generation: u64,
     counter: u64,
-}
-
-struct Last {
-    workload: ObjectRef,
-    hash: Option<String>,
-    prefix: String,
-    number: u32,
-    seed: u32,
 }
 
 impl<'a> NameGenerator<'a> {
@@ -39,70 +25,39 @@ impl<'a> NameGenerator<'a> {
             state,
             taken: None,
             given: FxHashSet::default(),
-            prefixes: FxHashMap::default(),
-            last: None,
             generation: state.generation,
             counter: 0,
         }
     }
 
+    /// The next free name for a replica of `workload` (of the revision
+    /// `hash`, for a Deployment): the suffix is FNV-1a of
+    /// `<workload>/<generation>/<counter>`, five letters of the alphabet.
     pub fn next(&mut self, workload: &ObjectRef, hash: Option<&str>) -> String {
-        let same = self
-            .last
-            .as_ref()
-            .is_some_and(|last| last.workload == *workload && last.hash.as_deref() == hash);
-        if !same {
-            let prefix = match hash {
-                Some(hash) => format!("{}-{hash}-", workload.name),
-                None => format!("{}-", workload.name),
-            };
-            let count = self.prefixes.len() as u32;
-            let number = *self.prefixes.entry(prefix.clone()).or_insert(count);
-            // The seed is `<workload>/<generation>/<counter>`; FNV-1a goes
-            // byte by byte, so the part before the counter is hashed once.
-            let seed = fnv1a32(format!("{workload}/{}/", self.generation).as_bytes());
-            self.last = Some(Last {
-                workload: workload.clone(),
-                hash: hash.map(str::to_string),
-                prefix,
-                number,
-                seed,
-            });
-        }
-        let last = self.last.as_ref().expect("set above");
+        let prefix = match hash {
+            Some(hash) => format!("{}-{hash}-", workload.name),
+            None => format!("{}-", workload.name),
+        };
         let state = self.state;
         let taken = self
             .taken
             .get_or_insert_with(|| state.replicas.iter().map(|r| r.name.as_str()).collect());
-        let mut digits = String::new();
         loop {
             self.counter += 1;
-            digits.clear();
-            write!(digits, "{}", self.counter).expect("writing to a string");
-            let mut value = fnv1a32_from(last.seed, digits.as_bytes());
-            let mut name = String::with_capacity(last.prefix.len() + 5);
-            name.push_str(&last.prefix);
-            let mut suffix = 0u32;
+            let seed = format!("{workload}/{}/{}", self.generation, self.counter);
+            let mut value = fnv1a32(seed.as_bytes());
+            let mut name = String::with_capacity(prefix.len() + 5);
+            name.push_str(&prefix);
             for _ in 0..5 {
-                let letter = value % 27;
-                name.push(ALPHANUMS[letter as usize] as char);
-                suffix = suffix * 27 + letter;
+                name.push(ALPHANUMS[(value % 27) as usize] as char);
                 value /= 27;
             }
-            if !taken.contains(name.as_str()) && self.given.insert((last.number, suffix)) {
+            if !taken.contains(name.as_str()) && !self.given.contains(&name) {
+                self.given.insert(name.clone());
                 return name;
             }
         }
     }
-}
-
-/// FNV-1a (32 bit) continued over `bytes` from the hash `hash` of what came before.
-fn fnv1a32_from(mut hash: u32, bytes: &[u8]) -> u32 {
-    for byte in bytes {
-        hash ^= u32::from(*byte);
-        hash = hash.wrapping_mul(16_777_619);
-    }
-    hash
 }
 
 #[cfg(test)]
@@ -126,34 +81,20 @@ mod tests {
         assert_eq!(first[0].len(), "api-5d8f9-".len() + 5);
     }
 
-    /// The names as their definition gives them: the seed formatted and
-    /// hashed whole, every name given out kept as text.
-    struct Plain {
-        generation: u64,
-        counter: u64,
-        taken: HashSet<String>,
-    }
-
-    impl Plain {
-        fn next(&mut self, workload: &ObjectRef, hash: Option<&str>) -> String {
-            let prefix = match hash {
-                Some(hash) => format!("{}-{hash}-", workload.name),
-                None => format!("{}-", workload.name),
-            };
-            loop {
-                self.counter += 1;
-                let seed = format!("{workload}/{}/{}", self.generation, self.counter);
-                let mut value = fnv1a32(seed.as_bytes());
-                let mut name = prefix.clone();
-                for _ in 0..5 {
-                    name.push(ALPHANUMS[(value % 27) as usize] as char);
-                    value /= 27;
-                }
-                if self.taken.insert(name.clone()) {
-                    return name;
-                }
-            }
+    /// Pinned names: the definition (FNV-1a of the seed, five letters) and
+    /// the names of every state written so far depend on them.
+    #[test]
+    fn names_are_the_hash_of_workload_generation_and_counter() {
+        let id = ObjectRef::new(Kind::Deployment, "default", "api");
+        let state = State::default();
+        let mut names = NameGenerator::new(&state);
+        let mut value = fnv1a32(b"Deployment/default/api/0/1");
+        let mut expected = String::from("api-h-");
+        for _ in 0..5 {
+            expected.push(ALPHANUMS[(value % 27) as usize] as char);
+            value /= 27;
         }
+        assert_eq!(names.next(&id, Some("h")), expected);
     }
 
     fn replica(name: String) -> crate::model::state::Replica {
@@ -174,41 +115,34 @@ mod tests {
         }
     }
 
-    proptest::proptest! {
-        /// The generator gives the names of the plain definition, in the same
-        /// order, skipping the same names already in the state; workloads
-        /// whose prefixes coincide (`a` with hash `b`, DaemonSet `a-b`) share
-        /// one space of names.
-        #[test]
-        fn names_are_the_plain_definition(
-            generation in 0u64..4,
-            asks in proptest::collection::vec(0usize..4, 1..60),
-            taken_every in 1usize..5,
-        ) {
-            let workloads = [
-                (ObjectRef::new(Kind::Deployment, "default", "a"), Some("b")),
-                (ObjectRef::new(Kind::DaemonSet, "default", "a-b"), None),
-                (ObjectRef::new(Kind::Deployment, "default", "a"), Some("c")),
-                (ObjectRef::new(Kind::Deployment, "other", "web"), Some("b")),
-            ];
-            // Names the state already holds: some of those the same asks give.
-            let mut plain = Plain { generation, counter: 0, taken: HashSet::new() };
-            let held: Vec<String> = asks
-                .iter()
-                .map(|&w| plain.next(&workloads[w].0, workloads[w].1))
-                .step_by(taken_every)
-                .collect();
-            let state = State {
-                generation,
-                replicas: held.iter().cloned().map(replica).collect(),
-                ..State::default()
+    /// Names the state holds, and names given out, are skipped; workloads
+    /// whose prefixes coincide (`a` with hash `b`, DaemonSet `a-b`) share
+    /// one space of names.
+    #[test]
+    fn names_in_the_state_or_given_out_are_skipped() {
+        let deployment = ObjectRef::new(Kind::Deployment, "default", "a");
+        let daemonset = ObjectRef::new(Kind::DaemonSet, "default", "a-b");
+        let fresh = State::default();
+        let mut names = NameGenerator::new(&fresh);
+        let held: Vec<String> = (0..6).map(|_| names.next(&deployment, Some("b"))).collect();
+        let state = State {
+            replicas: held.iter().step_by(2).cloned().map(replica).collect(),
+            ..State::default()
+        };
+        let mut names = NameGenerator::new(&state);
+        let mut given = HashSet::new();
+        for i in 0..40 {
+            let name = if i % 2 == 0 {
+                names.next(&deployment, Some("b"))
+            } else {
+                names.next(&daemonset, None)
             };
-            let mut plain = Plain { generation, counter: 0, taken: held.into_iter().collect() };
-            let mut names = NameGenerator::new(&state);
-            for &w in &asks {
-                let (workload, hash) = &workloads[w];
-                proptest::prop_assert_eq!(names.next(workload, *hash), plain.next(workload, *hash));
-            }
+            assert!(name.starts_with("a-b-"), "{name}");
+            assert!(
+                !held.iter().step_by(2).any(|h| *h == name),
+                "{name} is in the state"
+            );
+            assert!(given.insert(name.clone()), "{name} was given out twice");
         }
     }
 }

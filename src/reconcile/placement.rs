@@ -2,7 +2,7 @@
 //! scheduler against a snapshot that already holds every placed replica;
 //! bound replicas become ready once their readiness delay has passed.
 
-use super::daemonset::{daemon_pod, pinned_labels_match};
+use super::daemonset::daemon_pod;
 use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Phase, Replica, State};
@@ -29,10 +29,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             (Some(_), _) => bound.push(i),
         }
     }
-    let mut snapshot = match account_in_any_order(pass, nodes, &bound) {
-        Some(snapshot) => snapshot,
-        None => account_oldest_first(pass, nodes, bound),
-    };
+    let mut snapshot = account_oldest_first(pass, nodes, bound);
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     sort_queue(&mut waiting);
@@ -207,124 +204,6 @@ fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usi
     snapshot
 }
 
-/// The same snapshot as `account_oldest_first`, built from the replicas in
-/// state order without sorting them, when no bound replica is drift in any
-/// order: every one matches
-/// its node's selector, and every node holds the requests of all its
-/// replicas (requests are never negative, so each replica then fits next to
-/// any subset of the others). Replica groups are created in the order the
-/// oldest-first pass would meet their first replica. `None` when that does
-/// not hold: the oldest-first pass decides which replicas move.
-fn account_in_any_order(pass: &Pass, nodes: &[NodeState], bound: &[usize]) -> Option<Snapshot> {
-    let observed = pass.observed;
-    let mut snapshot = Snapshot::new(nodes);
-    let mut templates = Templates { last: None };
-    // Per template: its oldest replica (creation, name), the nodes of its
-    // replicas (one entry per replica), and whether they are DaemonSet
-    // replicas (pinned to their node).
-    let mut first: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
-    let mut runs: Vec<Run> = Vec::new();
-    let mut last_run: Option<(*const PodSpec, usize)> = None;
-    // First the replicas alone (their records, in state order), then each
-    // template's nodes in node order: a large fleet's node records are not
-    // visited once per replica, in no order.
-    for &i in bound {
-        let replica = &observed.replicas[i];
-        let Some(template) = templates.of(&pass.catalog, replica) else {
-            continue;
-        };
-        // A DaemonSet replica's pod differs from its template only by the
-        // pin to its target and tolerations: it matches its node when that
-        // is the target and the template's selector and terms match it.
-        let pinned = match &replica.target_node {
-            Some(target) if replica.node.as_ref() != Some(target) => return None,
-            target => target.is_some(),
-        };
-        let key = Arc::as_ptr(template);
-        let run = match last_run {
-            Some((k, run)) if k == key => run,
-            _ => {
-                let run = *first.entry(key).or_insert_with(|| {
-                    runs.push(Run {
-                        template: template.clone(),
-                        oldest: replica,
-                        pinned,
-                        on: Vec::new(),
-                    });
-                    runs.len() - 1
-                });
-                last_run = Some((key, run));
-                run
-            }
-        };
-        let run = &mut runs[run];
-        if run.pinned != pinned {
-            return None; // a template's replicas both pinned and not: the plain pass
-        }
-        if (replica.created_at, &replica.name) < (run.oldest.created_at, &run.oldest.name) {
-            run.oldest = replica;
-        }
-        run.on.push(pass.node_of[i]);
-    }
-    for run in &mut runs {
-        let pod = &*run.template;
-        run.on.sort_unstable();
-        for same in run.on.chunk_by(|a, b| a == b) {
-            let info = &mut snapshot.nodes[same[0] as usize];
-            let matches = if run.pinned {
-                pinned_labels_match(pod, &info.labels)
-            } else {
-                pod.matches_node_selector(&info.name, &info.labels)
-            };
-            if !matches {
-                return None;
-            }
-            let count = same.len() as i64;
-            info.requested.add_times(&pod.requests, count);
-            info.non_zero_requested
-                .add_times(&pod.non_zero_requests, count);
-            info.pods += count;
-        }
-    }
-    if runs.iter().any(|run| run.template.requests.has_negative())
-        || snapshot.nodes.iter().any(|info| !holds_its_requests(info))
-    {
-        return None;
-    }
-    // Groups in the order of each template's oldest replica; the node totals
-    // are already in, so each replica only joins its group's counts.
-    runs.sort_unstable_by(|a, b| {
-        (a.oldest.created_at, &a.oldest.name).cmp(&(b.oldest.created_at, &b.oldest.name))
-    });
-    snapshot.groups.reserve(runs.len());
-    for run in runs {
-        let group = snapshot.group_of(&run.template);
-        snapshot.count_in_group(group, &run.on);
-    }
-    Some(snapshot)
-}
-
-/// One template's bound replicas, as `account_in_any_order` gathers them.
-struct Run<'p> {
-    template: Arc<PodSpec>,
-    oldest: &'p Replica,
-    pinned: bool,
-    on: Vec<u32>,
-}
-
-/// Whether the replicas accounted on a node fit its allocatable together.
-fn holds_its_requests(info: &NodeInfo) -> bool {
-    let (capacity, used) = (&info.allocatable.resources, &info.requested);
-    info.pods <= info.allocatable.pods
-        && used.milli_cpu <= capacity.milli_cpu
-        && used.memory <= capacity.memory
-        && used.ephemeral_storage <= capacity.ephemeral_storage
-        && used
-            .scalar
-            .iter()
-            .all(|(name, &taken)| taken <= capacity.get(name))
-}
-
 /// The pod a replica runs: its template, pinned to its node for a DaemonSet replica.
 fn replica_pod<'a>(template: &'a PodSpec, replica: &Replica) -> Cow<'a, PodSpec> {
     match &replica.target_node {
@@ -459,156 +338,8 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
 
 #[cfg(test)]
 mod tests {
-    //! Building the bound replicas' snapshot in state order is only a
-    //! shortcut: whenever it is taken, it must give exactly the snapshot of
-    //! the oldest-first pass, and that pass must find no drift.
     use super::*;
-    use crate::executor::{self, RunOptions};
-    use crate::manifest::{ParseOptions, parse};
-    use crate::model::workload::Desired;
-    use crate::scheduler::ScoringStrategy;
-    use crate::sources::Source;
     use proptest::prelude::*;
-
-    fn manifests(
-        nodes: usize,
-        cpu: &[u32],
-        workloads: &[(u32, u32, bool)],
-        daemon: Option<bool>,
-    ) -> String {
-        let mut text = String::new();
-        for i in 0..nodes {
-            let millis = cpu[i % cpu.len()];
-            text += &format!(
-                "apiVersion: v1\nkind: Node\nmetadata:\n  name: n{i}\n  labels:\n    disk: {}\n\
-                 status:\n  allocatable:\n    cpu: {millis}m\n    memory: 8Gi\n---\n",
-                if i % 2 == 0 { "ssd" } else { "hdd" }
-            );
-        }
-        for (w, &(replicas, millis, ssd)) in workloads.iter().enumerate() {
-            let selector = if ssd {
-                "      nodeSelector:\n        disk: ssd\n"
-            } else {
-                ""
-            };
-            text += &format!(
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w{w}\nspec:\n  \
-                 replicas: {replicas}\n  selector:\n    matchLabels:\n      app: w{w}\n  \
-                 template:\n    metadata:\n      labels:\n        app: w{w}\n    spec:\n{selector}      \
-                 containers:\n      - name: c\n        image: i\n        resources:\n          \
-                 requests:\n            cpu: {millis}m\n---\n"
-            );
-        }
-        // A DaemonSet, on every node or on the ssd ones.
-        if let Some(ssd) = daemon {
-            let selector = if ssd {
-                "      nodeSelector:\n        disk: ssd\n"
-            } else {
-                ""
-            };
-            text += &format!(
-                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  \
-                 selector:\n    matchLabels:\n      app: agent\n  \
-                 template:\n    metadata:\n      labels:\n        app: agent\n    spec:\n{selector}      \
-                 containers:\n      - name: c\n        image: i\n        resources:\n          \
-                 requests:\n            cpu: 50m\n---\n"
-            );
-        }
-        text
-    }
-
-    fn desired(text: String) -> Desired {
-        let sources = [Source {
-            name: "fleet.yaml".into(),
-            text,
-        }];
-        parse(&sources, &ParseOptions::default())
-            .expect("valid manifests")
-            .desired
-    }
-
-    /// Both accountings of `observed`'s bound replicas against `desired`.
-    fn both(desired: &Desired, observed: &State) -> (Option<Snapshot>, Snapshot, usize) {
-        let mut pass = Pass {
-            desired,
-            observed,
-            now: observed.clock,
-            catalog: Catalog::build(desired, observed),
-            plan: super::super::Plan::default(),
-            by_workload: Default::default(),
-            by_node: Default::default(),
-            node_of: Vec::new(),
-            deleted: Default::default(),
-            stored: super::super::stored_workloads(observed),
-            created: Vec::new(),
-            names: super::super::names::NameGenerator::new(observed),
-        };
-        let nodes = super::super::nodes::sync(&mut pass, super::super::Prune::Auto);
-        pass.plan.actions.clear();
-        pass.node_of = super::super::node_positions(observed, &nodes);
-        let bound: Vec<usize> = (0..observed.replicas.len())
-            .filter(|&i| pass.node_of[i] != NO_NODE)
-            .collect();
-        let fast = account_in_any_order(&pass, &nodes, &bound);
-        let slow = account_oldest_first(&mut pass, &nodes, bound);
-        (fast, slow, pass.plan.actions.len())
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-        #[test]
-        fn state_order_accounting_is_the_oldest_first_one(
-            nodes in 2usize..7,
-            cpu in prop::collection::vec(500u32..4000, 1..4),
-            workloads in prop::collection::vec((1u32..6, 50u32..900, any::<bool>()), 1..5),
-            shrink in prop::collection::vec((0usize..7, 100u32..4000), 0..3),
-            moves in prop::collection::vec((0usize..40, 0usize..7), 0..4),
-            order in prop::collection::vec((0usize..40, 0usize..40, 0u64..3), 0..12),
-            daemon in prop::option::of(any::<bool>()),
-            relabel in prop::option::of(0usize..7),
-        ) {
-            let fleet = desired(manifests(nodes, &cpu, &workloads, daemon));
-            let mut state = State::default();
-            let _ = executor::run(
-                &fleet,
-                &mut state,
-                &Scheduler::new(ScoringStrategy::LeastAllocated),
-                &RunOptions::default(),
-                |_, _| Ok::<(), ()>(()),
-            );
-            prop_assume!(state.replicas.iter().any(|r| r.node.is_some()));
-            // Edits by hand: nodes that shrank, replicas moved, reordered, re-aged.
-            let mut cpu_now = cpu.clone();
-            for &(node, millis) in &shrink {
-                let i = node % cpu_now.len();
-                cpu_now[i] = millis;
-            }
-            let mut text = manifests(nodes, &cpu_now, &workloads, daemon);
-            // A node whose labels changed: an ssd-only DaemonSet replica there is drift.
-            if let Some(node) = relabel {
-                let node = node % nodes;
-                let disk = if node % 2 == 0 { "ssd" } else { "hdd" };
-                text = text.replace(
-                    &format!("name: n{node}\n  labels:\n    disk: {disk}\n"),
-                    &format!("name: n{node}\n  labels:\n    disk: other\n"),
-                );
-            }
-            let fleet = desired(text);
-            let count = state.replicas.len();
-            for &(replica, node) in &moves {
-                state.replicas[replica % count].node = Some(format!("n{}", node % nodes));
-            }
-            for &(a, b, age) in &order {
-                state.replicas.swap(a % count, b % count);
-                state.replicas[a % count].created_at += age;
-            }
-            let (fast, slow, deleted) = both(&fleet, &state);
-            if let Some(fast) = fast {
-                prop_assert_eq!(deleted, 0, "the shortcut was taken where replicas are drift");
-                prop_assert_eq!(fast, slow);
-            }
-        }
-    }
 
     fn replica(created_at: u64, workload: u8, name: u16) -> Replica {
         Replica {
@@ -667,29 +398,5 @@ mod tests {
             let order = |v: &[&Replica]| v.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
             prop_assert_eq!(order(&fast), order(&full));
         }
-    }
-
-    #[test]
-    fn the_shortcut_is_taken_when_nothing_is_drift_and_declined_on_overcommit() {
-        let workloads = [(4, 300, false), (3, 200, true)];
-        let fleet = desired(manifests(3, &[2000], &workloads, None));
-        let mut state = State::default();
-        executor::run(
-            &fleet,
-            &mut state,
-            &Scheduler::new(ScoringStrategy::LeastAllocated),
-            &RunOptions::default(),
-            |_, _| Ok::<(), ()>(()),
-        )
-        .expect("converges");
-        state.replicas.reverse();
-        let (fast, slow, deleted) = both(&fleet, &state);
-        assert_eq!(deleted, 0);
-        assert_eq!(fast.as_ref(), Some(&slow));
-        // Every node shrinks to 100m: the replicas no longer fit together.
-        let shrunk = desired(manifests(3, &[100], &workloads, None));
-        let (fast, _, deleted) = both(&shrunk, &state);
-        assert!(fast.is_none());
-        assert!(deleted > 0);
     }
 }
