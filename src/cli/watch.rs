@@ -55,6 +55,9 @@ fn seconds(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a duration such as 30s or 1m"))
 }
 
+/// `orch watch`: reconcile now, then on every wake-up (a change, the
+/// resync, a signal) until stopped. Long by design: the setup and the one
+/// loop that never ends, which reads best whole.
 pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
     if args.once {
         return super::apply::apply(

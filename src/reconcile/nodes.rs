@@ -9,6 +9,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Emits the node actions and returns the fleet as it will be after them, sorted by name.
+/// Long by design: one merge of the declared and the observed nodes by
+/// name, each case (added, changed, removed, failed, recovered) an arm.
 pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]> {
     let declared: BTreeMap<&str, &NodeSpec> = pass
         .desired

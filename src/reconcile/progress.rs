@@ -68,6 +68,9 @@ fn about(condition: &Condition, replica_set: &str) -> bool {
         .is_some_and(|message| message == condition.message)
 }
 
+/// The Deployment controller's progress and availability conditions for
+/// one workload (`syncRolloutStatus`, `progress.go`). Long by design: it
+/// follows upstream's function step by step, to be read beside it.
 pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     if workload.kind() != WorkloadKind::Deployment {
         return;

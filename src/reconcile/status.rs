@@ -149,6 +149,10 @@ fn desired_of(workload: &Workload, daemon_nodes: Option<&[bool]>) -> i32 {
     }
 }
 
+/// Each workload's report (counts, conditions, blocked reason) on `state`
+/// at `now`. Long by design: one pass over the replicas gathers every
+/// count of every workload, then each workload's report is made from them;
+/// split, the counts would be gathered once per kind of count.
 pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadReport> {
     let mut index: HashMap<&ObjectRef, usize> = HashMap::default();
     let mut reports: Vec<WorkloadReport> = Vec::new();

@@ -179,6 +179,7 @@ fn find_updated_pods_on_node<'a>(pods: &[Option<Pod<'a>>]) -> Option<(OnNode<'a>
 
 /// `rollingUpdate` (`update.go`), on the pods `manage` left. Nodes that
 /// want a pod count even without one (`updatedDesiredNodeCounts`).
+/// Long by design: a line-by-line port, to be read beside upstream's.
 fn rolling_update(
     max_surge: IntOrPercent,
     max_unavailable: IntOrPercent,

@@ -37,7 +37,7 @@ fn sizes(all: &[RevisionCounts], scales: &[Scale]) -> Vec<i32> {
 /// Each ReplicaSet is annotated for the previous Deployment, as the upstream
 /// test does; `newDeployment` defaults both maxSurge and maxUnavailable to 0.
 /// Revisions are numbered oldest first (foo-v1 is 1); `wasnt_updated` names
-/// ReplicaSets `scale` must not write.
+/// ReplicaSets `scale` must not write. Long by design: the ported table.
 #[test]
 fn scale_table_from_sync_test_go() {
     struct Row {

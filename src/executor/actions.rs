@@ -1,0 +1,430 @@
+//! Carrying out a pass's actions on the state, in order, each recorded as
+//! an event with Kubernetes' reason: how every action changes the state.
+
+use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::event::EventReason;
+use crate::model::state::{
+    Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
+};
+use crate::model::workload::{Kind, ObjectRef};
+use crate::reconcile::Action;
+use rustc_hash::FxHashMap as HashMap;
+
+/// Live replicas of each Deployment revision (its ReplicaSet), by workload and hash.
+fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
+    let mut sets: HashMap<ObjectRef, HashMap<String, i32>> = HashMap::default();
+    let mut add = |workload: &ObjectRef, hash: &str, count: i32| {
+        let by_hash = match sets.get_mut(workload) {
+            Some(found) => found,
+            None => sets.entry(workload.clone()).or_default(),
+        };
+        match by_hash.get_mut(hash) {
+            Some(total) => *total += count,
+            None => {
+                by_hash.insert(hash.to_string(), count);
+            }
+        }
+    };
+    // Replicas of one revision mostly sit next to each other: counted in runs.
+    let mut run: Option<(&ObjectRef, &str, i32)> = None;
+    for r in state
+        .replicas
+        .iter()
+        .filter(|r| r.phase != Phase::Terminating && r.workload.kind == Kind::Deployment)
+    {
+        match &mut run {
+            Some((workload, hash, count)) if *hash == &*r.hash && **workload == r.workload => {
+                *count += 1;
+            }
+            _ => {
+                if let Some((workload, hash, count)) = run {
+                    add(workload, hash, count);
+                }
+                run = Some((&r.workload, &r.hash, 1));
+            }
+        }
+    }
+    if let Some((workload, hash, count)) = run {
+        add(workload, hash, count);
+    }
+    sets
+}
+
+pub fn execute(state: &mut State, actions: &[Action]) {
+    // Only creations and deletions change how many replicas a revision has.
+    let scales = actions
+        .iter()
+        .any(|a| matches!(a, Action::Create { .. } | Action::Delete { .. }));
+    if !scales {
+        execute_actions(state, actions);
+        return;
+    }
+    let sets_before = replica_sets(state);
+    execute_actions(state, actions);
+    // `ScalingReplicaSet`, as the Deployment controller reports each scale.
+    let sets_after = replica_sets(state);
+    // (workload, replica set) in the order of their names, as events are recorded.
+    let mut keys: Vec<(String, String, &ObjectRef, &String)> = Vec::new();
+    for sets in [&sets_before, &sets_after] {
+        for (workload, by_hash) in sets {
+            for hash in by_hash.keys() {
+                keys.push((
+                    workload.to_string(),
+                    format!("{}-{hash}", workload.name),
+                    workload,
+                    hash,
+                ));
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    let count =
+        |sets: &HashMap<ObjectRef, HashMap<String, i32>>, workload: &ObjectRef, hash: &String| {
+            sets.get(workload)
+                .and_then(|by_hash| by_hash.get(hash))
+                .copied()
+                .unwrap_or(0)
+        };
+    let mut events = Vec::new();
+    for (object, set, workload, hash) in keys {
+        let (before, after) = (
+            count(&sets_before, workload, hash),
+            count(&sets_after, workload, hash),
+        );
+        if before != after {
+            let direction = if after > before { "up" } else { "down" };
+            events.push(Event {
+                time: state.clock,
+                kind: EventType::Normal,
+                reason: EventReason::ScalingReplicaSet,
+                object,
+                message: format!("Scaled {direction} replica set {set} from {before} to {after}"),
+            });
+        }
+    }
+    for event in events {
+        state.record_event(event);
+    }
+    state.trim_events();
+}
+
+pub(super) fn execute_actions(state: &mut State, actions: &[Action]) {
+    let now = state.clock;
+    // Positions of the replicas the actions name (not of every replica: a
+    // step touches few of a large fleet's).
+    // (A created replica is new: it enters the index as it is created.)
+    let creates = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Create { .. }))
+        .count();
+    let mut index: HashMap<&str, usize> = HashMap::default();
+    index.reserve(actions.len() - creates);
+    index.extend(
+        actions
+            .iter()
+            .filter(|a| !matches!(a, Action::Create { .. }))
+            .filter_map(Action::replica)
+            .map(|name| (name, NOT_FOUND)),
+    );
+    for (i, replica) in state.replicas.iter().enumerate() {
+        if let Some(position) = index.get_mut(replica.name.as_str()) {
+            *position = i;
+        }
+    }
+    index.retain(|_, &mut position| position != NOT_FOUND);
+    index.reserve(creates);
+    state.replicas.reserve(creates);
+    let mut removed = false;
+    let mut revisions = HashMap::default();
+    let mut events: Vec<(&Action, EventType, EventReason)> = Vec::new();
+    for action in actions {
+        if let Some((kind, reason)) =
+            apply_one(state, &mut index, &mut revisions, &mut removed, action, now)
+        {
+            events.push((action, kind, reason));
+        }
+    }
+    // The state keeps the newest `MAX_EVENTS` events: older ones of a large
+    // step are not even written.
+    let kept = events.len().saturating_sub(crate::model::state::MAX_EVENTS);
+    for &(action, kind, reason) in &events[kept..] {
+        state.record_event(Event {
+            time: now,
+            kind,
+            reason,
+            object: event_object(action),
+            message: event_message(action),
+        });
+    }
+    if !revisions.is_empty() {
+        for replica in &mut state.replicas {
+            if let Some(&revision) = revisions
+                .get(&replica.workload)
+                .and_then(|by_hash| by_hash.get(&*replica.hash))
+            {
+                replica.revision = revision;
+            }
+        }
+    }
+    if removed {
+        state.replicas.retain(|r| r.phase != Phase::Terminating);
+    }
+    state.trim_events();
+    state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    state
+        .workloads
+        .sort_by(|a, b| a.id_order().cmp(&b.id_order()));
+}
+
+fn event_object(action: &Action) -> String {
+    match action.replica() {
+        Some(replica) => format!("Replica/{replica}"),
+        None => action.object(),
+    }
+}
+
+/// Not (yet) in the state.
+const NOT_FOUND: usize = usize::MAX;
+
+/// The message of the event an action records (when it records one).
+fn event_message(action: &Action) -> String {
+    match action {
+        Action::AddNode(node) => format!("Node {} added", node.name),
+        Action::UpdateNode(node) => format!("Node {} updated from the manifests", node.name),
+        Action::RemoveNode { name } => format!("Node {name} removed"),
+        Action::RecordRevision { revision, hash, .. } => format!("Revision {revision} ({hash})"),
+        Action::RemoveWorkload { workload } => format!("{workload} removed: no longer declared"),
+        Action::Create { replica, .. } => format!("Created replica {replica}"),
+        Action::Bind { replica, node, .. } => format!("Successfully assigned {replica} to {node}"),
+        Action::FailedScheduling { error, .. } => error.to_string(),
+        Action::MarkReady { replica, .. } => format!("Replica {replica} is ready"),
+        Action::Crash {
+            replica,
+            restarts,
+            backoff,
+            ..
+        } => {
+            format!("Back-off {backoff}s restarting failed replica {replica} (restart {restarts})")
+        }
+        Action::SetStatus { status, .. } => status
+            .condition(ConditionType::Progressing)
+            .map(|c| c.message.clone())
+            .unwrap_or_default(),
+        Action::MarkUnready {
+            replica, reason, ..
+        } => format!("Replica {replica} is not ready: {reason}"),
+        Action::Delete {
+            replica, reason, ..
+        } => format!("Deleted replica {replica}: {reason}"),
+        Action::ApplyWorkload { .. }
+        | Action::ForgetRevision { .. }
+        | Action::SetReplicasAnnotations { .. } => String::new(),
+    }
+}
+
+type EventRecord = (EventType, EventReason);
+
+/// The event a Deployment's new Progressing reason is announced with.
+fn progress_event(reason: Option<&ConditionReason>) -> EventReason {
+    match reason {
+        Some(ConditionReason::ProgressDeadlineExceeded) => EventReason::ProgressDeadlineExceeded,
+        Some(ConditionReason::NewReplicaSetAvailable) => EventReason::RolloutComplete,
+        _ => EventReason::RolloutProgressing,
+    }
+}
+
+/// Carry out one action on the state and say which event records it.
+/// Long by design: one arm per action, the table of how each action
+/// changes the state, read (and extended, see ARCHITECTURE.md) in one place.
+fn apply_one<'a>(
+    state: &mut State,
+    index: &mut HashMap<&'a str, usize>,
+    revisions: &mut HashMap<ObjectRef, HashMap<String, u64>>,
+    removed: &mut bool,
+    action: &'a Action,
+    now: u64,
+) -> Option<EventRecord> {
+    match action {
+        Action::AddNode(node) => {
+            match state.node_position(&node.name) {
+                Ok(i) => state.nodes[i] = (**node).clone(),
+                Err(i) => state.nodes.insert(i, (**node).clone()),
+            }
+            Some((EventType::Normal, EventReason::NodeAdded))
+        }
+        Action::UpdateNode(node) => {
+            if let Some(existing) = state.node_mut(&node.name) {
+                *existing = (**node).clone();
+            }
+            Some((EventType::Normal, EventReason::NodeUpdated))
+        }
+        Action::RemoveNode { name } => {
+            state.nodes.retain(|n| &n.name != name);
+            Some((EventType::Normal, EventReason::RemovingNode))
+        }
+        Action::ApplyWorkload { workload, spec } => {
+            match state.workload_position(workload) {
+                Ok(i) => state.workloads[i].spec = spec.clone(),
+                Err(i) => state.workloads.insert(
+                    i,
+                    WorkloadState {
+                        kind: workload.kind,
+                        namespace: workload.namespace.to_string(),
+                        name: workload.name.to_string(),
+                        spec: spec.clone(),
+                        revisions: Vec::new(),
+                        status: WorkloadStatus::default(),
+                    },
+                ),
+            }
+            None
+        }
+        Action::RecordRevision {
+            workload,
+            revision,
+            hash,
+            template,
+        } => {
+            let stored = state.workload_mut(workload)?;
+            // A template seen before keeps its ReplicaSet's bookkeeping (a rollback).
+            let (desired_replicas, max_replicas) = stored
+                .revisions
+                .iter()
+                .find(|r| &r.hash == hash)
+                .map_or((None, None), |r| (r.desired_replicas, r.max_replicas));
+            stored.revisions.retain(|r| &r.hash != hash);
+            stored.revisions.push(Revision {
+                revision: *revision,
+                hash: hash.clone(),
+                template: template.clone(),
+                desired_replicas,
+                max_replicas,
+            });
+            // Existing replicas of the template take the number once every
+            // action is carried out (one pass over the replicas, not one each).
+            revisions
+                .entry(workload.clone())
+                .or_default()
+                .insert(hash.clone(), *revision);
+            Some((EventType::Normal, EventReason::RevisionRecorded))
+        }
+        Action::SetReplicasAnnotations {
+            workload,
+            hash,
+            desired_replicas,
+            max_replicas,
+        } => {
+            let stored = state.workload_mut(workload)?;
+            let revision = stored.revisions.iter_mut().find(|r| *r.hash == **hash)?;
+            revision.desired_replicas = Some(*desired_replicas);
+            revision.max_replicas = Some(*max_replicas);
+            None
+        }
+        Action::ForgetRevision { workload, revision } => {
+            let stored = state.workload_mut(workload)?;
+            stored.revisions.retain(|r| r.revision != *revision);
+            None
+        }
+        Action::RemoveWorkload { workload } => {
+            if let Ok(i) = state.workload_position(workload) {
+                state.workloads.remove(i);
+            }
+            Some((EventType::Normal, EventReason::Deleted))
+        }
+        Action::Create {
+            replica,
+            workload,
+            revision,
+            hash,
+            target_node,
+        } => {
+            index.insert(replica.as_str(), state.replicas.len());
+            state.replicas.push(Replica {
+                name: replica.clone(),
+                workload: workload.clone(),
+                revision: *revision,
+                hash: hash.clone(),
+                node: None,
+                target_node: target_node.clone(),
+                phase: Phase::Pending,
+                ready: false,
+                created_at: now,
+                started_at: None,
+                ready_at: None,
+                restarts: 0,
+                reason: None,
+            });
+            Some((EventType::Normal, EventReason::SuccessfulCreate))
+        }
+        Action::Bind { replica, node, .. } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.node = Some(node.clone());
+            r.phase = Phase::Running;
+            r.started_at = Some(now);
+            r.reason = None;
+            Some((EventType::Normal, EventReason::Scheduled))
+        }
+        Action::FailedScheduling { replica, error, .. } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            // The state keeps kube-scheduler's message (SPEC §8: `reason`).
+            r.reason = Some(error.to_string());
+            Some((EventType::Warning, EventReason::FailedScheduling))
+        }
+        Action::MarkReady { replica, .. } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.ready = true;
+            r.ready_at = Some(now);
+            Some((EventType::Normal, EventReason::Ready))
+        }
+        Action::Crash {
+            replica,
+            restarts,
+            backoff,
+            ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.ready = false;
+            r.ready_at = None;
+            r.restarts = *restarts;
+            r.started_at = Some(now + backoff);
+            Some((EventType::Warning, EventReason::BackOff))
+        }
+        Action::SetStatus { workload, status } => {
+            let stored = state.workload_mut(workload)?;
+            let before = stored
+                .status
+                .condition(ConditionType::Progressing)
+                .map(|c| (c.status, c.reason.clone()));
+            stored.status = status.clone();
+            let after = status.condition(ConditionType::Progressing)?;
+            (before != Some((after.status, after.reason.clone()))).then(|| {
+                let kind = if after.status == ConditionStatus::False {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                };
+                (kind, progress_event(after.reason.as_ref()))
+            })
+        }
+        Action::MarkUnready { replica, .. } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.ready = false;
+            r.ready_at = None;
+            Some((EventType::Warning, EventReason::NodeNotReady))
+        }
+        Action::Delete {
+            replica, reason, ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.phase = Phase::Terminating;
+            *removed = true;
+            let kind = if reason.event() == EventReason::Killing {
+                EventType::Normal
+            } else {
+                EventType::Warning
+            };
+            Some((kind, reason.event()))
+        }
+    }
+}
