@@ -11,7 +11,7 @@ use super::persister::persisting;
 use super::shared::{ManifestArgs, out_document, parse_sources};
 use super::{Context, Exit};
 use crate::audit;
-use crate::executor::{self, RunOptions, RunResult, Step};
+use crate::executor::{self, RunOptions, RunResult};
 use crate::model::state::{API_VERSION, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune};
@@ -221,9 +221,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
 }
 
 /// The loop, persisting the state after every step under `lock` (in the
-/// background); `check` sees each step (and `None` for the final clock-only
-/// save) first and may refuse it, in which case nothing more is persisted.
-#[allow(clippy::too_many_arguments)]
+/// background).
 fn run_persisting(
     lock: &StateLock,
     progress: &ProgressBar,
@@ -231,11 +229,9 @@ fn run_persisting(
     state: &mut State,
     scheduler: &Scheduler,
     options: &RunOptions,
-    mut check: impl FnMut(Option<&Step>) -> Result<()>,
 ) -> Result<RunResult> {
     persisting(lock, |persister| {
         executor::run(desired, state, scheduler, options, |state, step| {
-            check(step)?;
             persister.save(state)?;
             if let Some(step) = step {
                 progress.inc(1);
@@ -295,7 +291,6 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
         &mut state,
         &args.common.scheduler(),
         &args.common.run_options(args.atomic),
-        |_| Ok(()),
     )?;
     progress.finish_and_clear();
     finish(
