@@ -15,10 +15,16 @@ use crate::scheduler::{Scheduler, ScoringStrategy};
 use std::collections::BTreeSet;
 
 /// Cordon `name` for a drain (and removal); false when the node is unknown.
+/// A node already marked so is left as it is, with no second event: a drain
+/// run again (after an interruption, or by a retrying script) goes on where
+/// the first stopped, as `kubectl drain` does on a cordoned node.
 pub fn mark(state: &mut State, name: &str, remove: bool) -> bool {
     let Some(node) = state.node_mut(name) else {
         return false;
     };
+    if node.draining && node.cordoned && node.removing >= remove {
+        return true;
+    }
     node.cordoned = true;
     node.unschedulable = true;
     node.draining = true;

@@ -395,6 +395,52 @@ fn populated() -> (Cluster, Vec<u8>) {
     (cluster, state)
 }
 
+/// A manifest the user may not read is an error naming it, and nothing is
+/// pruned. Root reads any file, so under root the command runs as `nobody`
+/// (uid 65534, through `setpriv`): the case is exercised either way.
+#[cfg(unix)]
+#[test]
+fn a_manifest_without_read_permission_is_an_error_even_for_root() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (cluster, state) = populated();
+    let root = std::fs::metadata(cluster.state()).unwrap().uid() == 0;
+    let open = |path: std::path::PathBuf, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    for dir in ["", "platform", "platform/apps"] {
+        open(cluster.path(dir), 0o777);
+    }
+    open(cluster.path("platform/nodes.yaml"), 0o644);
+    open(cluster.state(), 0o666);
+    open(cluster.path("platform/apps/web.yaml"), 0o000);
+    let mut command = if root {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(assert_cmd::cargo::cargo_bin("orch"));
+        command
+    } else {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"))
+    };
+    let output = command
+        .args(["apply", "-f", "platform", "--prune-all"])
+        .current_dir(cluster.path(""))
+        .env("ORCH_STATE", cluster.state())
+        .output()
+        .expect("setpriv runs (util-linux)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("platform/apps/web.yaml") && stderr.contains("ermission denied"),
+        "{stderr}"
+    );
+    assert_eq!(
+        cluster.state_bytes(),
+        state,
+        "the refused apply changed the state"
+    );
+}
+
 /// Issue 25, findings 1 and 2: what cannot be read is an error naming it,
 /// before anything is planned — never an empty set that prunes.
 #[cfg(unix)]

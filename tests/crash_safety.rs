@@ -485,3 +485,150 @@ fn sigkill_during_import_leaves_the_old_state_or_the_new() {
         assert_eq!(leftovers, 0, "iteration {iteration}: temporary files left");
     }
 }
+
+/// How many kills a crash test makes: 20, or `ORCH_CRASH_ITERATIONS`.
+fn kills() -> u64 {
+    std::env::var("ORCH_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+fn no_temporary_files(cluster: &Cluster, iteration: u64) {
+    let leftovers: Vec<String> = std::fs::read_dir(cluster.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "iteration {iteration}: temporary files left: {leftovers:?}"
+    );
+}
+
+/// `node drain` killed at seeded random moments leaves a state that loads,
+/// and running the same drain again ends byte for byte where one
+/// uninterrupted drain does: marking an already-draining node is no change.
+#[test]
+fn sigkill_during_node_drain_resumes_to_the_same_state() {
+    let reference = Cluster::new();
+    reference.write("fleet.yaml", &fleet());
+    assert!(
+        orch(&reference, &["apply", "-f", "fleet.yaml"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let applied = reference.state_bytes();
+    let started = Instant::now();
+    assert!(
+        orch(&reference, &["node", "drain", "n00"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let window = started.elapsed().as_millis() as u64 + 10;
+    let drained = reference.state_bytes();
+    assert!(drained != applied, "the drain changed nothing");
+    let mut seed = Seeded(0xd2a1);
+    let mut interrupted = 0;
+    for iteration in 0..kills() {
+        let cluster = Cluster::new();
+        std::fs::write(cluster.state(), &applied).unwrap();
+        let mut child = orch(&cluster, &["node", "drain", "n00"]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(seed.below(window)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let state = cluster.state_bytes();
+        interrupted += usize::from(state != drained);
+        assert!(
+            orch(&cluster, &["get", "nodes"])
+                .status()
+                .unwrap()
+                .success(),
+            "iteration {iteration}: the state does not load"
+        );
+        assert!(
+            orch(&cluster, &["node", "drain", "n00"])
+                .status()
+                .unwrap()
+                .success(),
+            "iteration {iteration}: the drain run again failed"
+        );
+        assert!(
+            cluster.state_bytes() == drained,
+            "iteration {iteration}: the resumed drain differs from the uninterrupted one"
+        );
+        no_temporary_files(&cluster, iteration);
+    }
+    assert!(
+        interrupted > 0,
+        "no kill landed before the drain finished; the test is not exercising crashes"
+    );
+}
+
+/// `orch watch` killed at seeded random moments (it never ends by itself)
+/// leaves a state that loads, and an apply of the same manifests from there
+/// converges to the same workloads and counts as one from scratch.
+#[test]
+fn sigkill_during_watch_leaves_a_state_an_apply_resumes() {
+    let reference = Cluster::new();
+    reference.write("fleet.yaml", &fleet());
+    assert!(
+        orch(&reference, &["apply", "-f", "fleet.yaml"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let expected = reference.json(&["get", "workloads"]);
+    let mut seed = Seeded(0x3a7c);
+    let mut written = 0;
+    for iteration in 0..kills() {
+        let cluster = Cluster::new();
+        cluster.write("fleet.yaml", &fleet());
+        let mut child = orch(
+            &cluster,
+            &[
+                "watch",
+                "-f",
+                "fleet.yaml",
+                "--speed",
+                "50",
+                "--resync",
+                "1s",
+            ],
+        )
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(50 + seed.below(400)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if cluster.state().exists() {
+            written += 1;
+            assert!(
+                orch(&cluster, &["get", "nodes"])
+                    .status()
+                    .unwrap()
+                    .success(),
+                "iteration {iteration}: the state does not load"
+            );
+        }
+        assert!(
+            orch(&cluster, &["apply", "-f", "fleet.yaml"])
+                .status()
+                .unwrap()
+                .success(),
+            "iteration {iteration}: the apply after the watch failed"
+        );
+        assert_eq!(
+            cluster.json(&["get", "workloads"])["items"],
+            expected["items"],
+            "iteration {iteration}"
+        );
+        no_temporary_files(&cluster, iteration);
+    }
+    assert!(
+        written > 0,
+        "no watch wrote a state before its kill; the test is not exercising crashes"
+    );
+}
