@@ -85,6 +85,7 @@ impl Catalog {
     pub fn with_declared(declared: Arc<Declared>, desired: &Desired, observed: &State) -> Catalog {
         let mut stored: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::default();
         let mut selectors: Option<HashMap<&ObjectRef, &LabelSelector>> = None;
+        let classes = crate::model::priority::Classes::new(&desired.priority_classes);
         for workload in &observed.workloads {
             let mut id: Option<ObjectRef> = None;
             for revision in &workload.revisions {
@@ -116,6 +117,14 @@ impl Catalog {
                     })
                     .get(&*id)
                     .copied();
+                let mut pod = pod;
+                // The pods were admitted with the priority of their class
+                // (the declared classes, then the built-ins).
+                let resolved = classes
+                    .resolve(&pod.priority_class_name)
+                    .unwrap_or_default();
+                pod.priority = resolved.priority;
+                pod.preemption_policy = resolved.preemption_policy;
                 let spec = Arc::new(owned(pod, id, &revision.hash, selector));
                 stored
                     .entry(id.clone())

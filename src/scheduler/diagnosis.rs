@@ -21,6 +21,10 @@ pub enum Reason {
     AffinityRulesNotMatch,
     AntiAffinityRulesNotMatch,
     ExistingAntiAffinityRulesNotMatch,
+    /// DefaultPreemption: no lower-priority pod on the node.
+    NoPreemptionVictims,
+    /// DefaultPreemption: the node's failure is not resolved by removing pods.
+    PreemptionNotHelpful,
 }
 
 impl fmt::Display for Reason {
@@ -49,6 +53,10 @@ impl fmt::Display for Reason {
             Reason::ExistingAntiAffinityRulesNotMatch => {
                 f.write_str("node(s) didn't satisfy existing pods anti-affinity rules")
             }
+            Reason::NoPreemptionVictims => {
+                f.write_str("No preemption victims found for incoming pod")
+            }
+            Reason::PreemptionNotHelpful => f.write_str("Preemption is not helpful for scheduling"),
         }
     }
 }
@@ -59,6 +67,9 @@ pub struct FitError {
     pub nodes: usize,
     /// How many nodes each reason rejected.
     pub reasons: BTreeMap<Reason, usize>,
+    /// The PostFilter's message (DefaultPreemption's `preemption: …`),
+    /// appended after the reasons; None where no pod has a priority class.
+    pub post_filter: Option<String>,
 }
 
 impl std::error::Error for FitError {}
@@ -81,7 +92,11 @@ impl fmt::Display for FitError {
             "0/{} nodes are available: {}.",
             self.nodes,
             entries.join(", ")
-        )
+        )?;
+        match &self.post_filter {
+            Some(message) => write!(f, " {message}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -167,6 +182,9 @@ pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
                 "a replica on {}'s topology domain has anti-affinity against this one",
                 node.name
             )
+        }
+        Reason::NoPreemptionVictims | Reason::PreemptionNotHelpful => {
+            format!("{} holds no replica of lower priority to preempt", node.name)
         }
     }
 }
