@@ -197,6 +197,7 @@ mod tests {
         FitError {
             nodes,
             reasons: reasons.iter().cloned().collect(),
+            post_filter: None,
         }
         .to_string()
     }

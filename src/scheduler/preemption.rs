@@ -323,9 +323,9 @@ impl Scheduler {
         let (mut breaking, mut keeping) = (Vec::new(), Vec::new());
         for victim in potential {
             let mut violated = false;
-            for &budget in &victim.budgets {
-                left[budget] -= 1;
-                violated |= left[budget] < 0;
+            for left in victim.budgets.iter().filter_map(|&b| left.get_mut(b)) {
+                *left -= 1;
+                violated |= *left < 0;
             }
             if violated {
                 breaking.push(victim);
