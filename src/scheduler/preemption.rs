@@ -323,9 +323,11 @@ impl Scheduler {
         let (mut breaking, mut keeping) = (Vec::new(), Vec::new());
         for victim in potential {
             let mut violated = false;
-            for left in victim.budgets.iter().filter_map(|&b| left.get_mut(b)) {
-                *left -= 1;
-                violated |= *left < 0;
+            for &budget in &victim.budgets {
+                if let Some(left) = left.get_mut(budget) {
+                    *left -= 1;
+                    violated |= *left < 0;
+                }
             }
             if violated {
                 breaking.push(victim);
