@@ -35,7 +35,14 @@ pub enum Mix {
     AntiAffinity,
     /// Preferred node affinity and preferred pod anti-affinity.
     Preferred,
+    /// The realistic mix with three PriorityClasses (a third of the
+    /// Deployments in each) and the DaemonSets `system-node-critical`.
+    Prioritized,
 }
+
+/// The PriorityClasses of `Mix::Prioritized`, lowest first.
+const PRIORITY_CLASSES: [(&str, i32); 3] =
+    [("batch", 100), ("standard", 1000), ("critical", 100_000)];
 
 /// SplitMix64: tiny, fast and, unlike a crate's generator, guaranteed to give
 /// the same fleet for a seed in every version of orch.
@@ -171,6 +178,12 @@ fn class_counts(nodes: usize) -> Vec<usize> {
 
 /// The manifests of a fleet: `(file name, text)` pairs.
 pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
+    if spec.mix == Mix::Prioritized {
+        return prioritized(generate(FleetSpec {
+            mix: Mix::Mixed,
+            ..spec
+        }));
+    }
     let mut rng = Rng::new(spec.seed);
     let (nodes, gpu_nodes) = node_manifests(&mut rng, spec);
     let mut files = vec![("nodes.yaml".to_string(), nodes)];
@@ -181,6 +194,39 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
     let remaining = spec.replicas.saturating_sub(daemon_replicas);
     files.extend(deployment_manifests(&mut rng, spec, remaining, gpu_nodes));
     files
+}
+
+/// The mixed fleet's workloads given priorities: each Deployment in turn
+/// one of `PRIORITY_CLASSES`, the DaemonSets `system-node-critical`.
+fn prioritized(files: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut classes = String::new();
+    for (name, value) in PRIORITY_CLASSES {
+        let _ = write!(
+            classes,
+            "---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {{name: {name}}}\nvalue: {value}\n"
+        );
+    }
+    let mut n = 0usize;
+    let mut out = vec![("priorityclasses.yaml".to_string(), classes)];
+    for (name, text) in files {
+        let text = text
+            .split_inclusive('\n')
+            .map(|line| {
+                if !line.starts_with("      containers:") {
+                    return line.to_string();
+                }
+                let class = if name == "daemonsets.yaml" {
+                    crate::model::priority::SYSTEM_NODE_CRITICAL
+                } else {
+                    n += 1;
+                    PRIORITY_CLASSES[n % PRIORITY_CLASSES.len()].0
+                };
+                format!("      priorityClassName: {class}\n{line}")
+            })
+            .collect();
+        out.push((name, text));
+    }
+    out
 }
 
 /// The fleet's nodes, and how many of them have GPUs.
@@ -272,7 +318,7 @@ fn deployment_manifests(
     let mut n = 0usize;
     while remaining > 0 {
         let mut shape = match spec.mix {
-            Mix::Mixed => weighted(rng),
+            Mix::Mixed | Mix::Prioritized => weighted(rng),
             Mix::Plain => Shape::Plain,
             Mix::Spread => Shape::ZoneSpread,
             Mix::AntiAffinity => Shape::AntiAffinity,

@@ -26,7 +26,10 @@ pub struct Explanation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preemption {
     /// Remove these replicas (name, priority) from `node` to make room.
-    Would { node: String, victims: Vec<(String, i32)> },
+    Would {
+        node: String,
+        victims: Vec<(String, i32)>,
+    },
     /// Preemption cannot help: its message.
     Not(String),
 }
@@ -78,9 +81,18 @@ pub fn explain(
         .as_ref()
         .ok()
         .map(|p| snapshot.nodes[p.node].name.clone());
-    let preemption = (evaluation.result.is_err()
-        && crate::reconcile::preemption::in_use(desired))
-    .then(|| preemption(desired, state, &catalog, snapshot, &pod, scheduler, &replica.name));
+    let preemption = (evaluation.result.is_err() && crate::reconcile::preemption::in_use(desired))
+        .then(|| {
+            preemption(
+                desired,
+                state,
+                &catalog,
+                snapshot,
+                &pod,
+                scheduler,
+                &replica.name,
+            )
+        });
     let mut evaluation = evaluation;
     if let (Err(error), Some(Preemption::Not(message))) = (&mut evaluation.result, &preemption) {
         error.post_filter = Some(message.clone());

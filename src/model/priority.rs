@@ -16,7 +16,9 @@ pub const SYSTEM_CLUSTER_CRITICAL: &str = "system-cluster-critical";
 pub const SYSTEM_NODE_CRITICAL: &str = "system-node-critical";
 
 /// A pod's `spec.preemptionPolicy`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum PreemptionPolicy {
     #[default]
     PreemptLowerPriority,
@@ -142,10 +144,12 @@ impl<'a> Classes<'a> {
     /// global default). `Err` carries the API server's message.
     pub fn resolve(&self, class_name: &str) -> Result<Resolved, String> {
         if class_name.is_empty() {
-            return Ok(self.default_class().map_or_else(Resolved::default, |c| Resolved {
-                priority: c.value,
-                preemption_policy: c.preemption_policy,
-            }));
+            return Ok(self
+                .default_class()
+                .map_or_else(Resolved::default, |c| Resolved {
+                    priority: c.value,
+                    preemption_policy: c.preemption_policy,
+                }));
         }
         self.get(class_name)
             .map(|c| Resolved {
@@ -176,7 +180,10 @@ mod tests {
     /// default, a system class, a missing class.
     #[test]
     fn admission_resolves_as_the_priority_plugin() {
-        let declared = [class("default1", 1000, true), class("nondefault1", 2000, false)];
+        let declared = [
+            class("default1", 1000, true),
+            class("nondefault1", 2000, false),
+        ];
         let classes = Classes::new(&declared);
         assert_eq!(classes.resolve("nondefault1").unwrap().priority, 2000);
         assert_eq!(classes.resolve("").unwrap().priority, 1000);

@@ -12,7 +12,10 @@ use std::fmt;
 pub enum Reason {
     Unschedulable,
     NodeName,
-    UntoleratedTaint { key: String, value: String },
+    UntoleratedTaint {
+        key: String,
+        value: String,
+    },
     NodeAffinity,
     TooManyPods,
     Insufficient(String),
@@ -184,7 +187,10 @@ pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
             )
         }
         Reason::NoPreemptionVictims | Reason::PreemptionNotHelpful => {
-            format!("{} holds no replica of lower priority to preempt", node.name)
+            format!(
+                "{} holds no replica of lower priority to preempt",
+                node.name
+            )
         }
     }
 }

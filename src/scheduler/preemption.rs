@@ -277,8 +277,10 @@ impl Scheduler {
         state: &mut CycleState,
         sensitive: bool,
     ) -> Result<Victims, Vec<Reason>> {
-        let mut potential: Vec<&Occupant> =
-            on_node.iter().filter(|o| o.priority < pod.priority).collect();
+        let mut potential: Vec<&Occupant> = on_node
+            .iter()
+            .filter(|o| o.priority < pod.priority)
+            .collect();
         if potential.is_empty() {
             return Err(vec![Reason::NoPreemptionVictims]);
         }

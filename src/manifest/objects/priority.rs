@@ -73,7 +73,11 @@ impl Builder<'_> {
             }),
         };
         if object.global_default
-            && let Some(first) = self.desired.priority_classes.iter().find(|c| c.global_default)
+            && let Some(first) = self
+                .desired
+                .priority_classes
+                .iter()
+                .find(|c| c.global_default)
         {
             ctx.error(
                 "globalDefault",

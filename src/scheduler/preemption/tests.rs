@@ -109,16 +109,18 @@ impl Fleet {
         assert!(scheduler.schedule(pod, &self.snapshot).is_err());
         let before = self.snapshot.clone();
         let outcome = scheduler.preempt(pod, &mut self.snapshot, &self.occupants, allowed);
-        assert_eq!(self.snapshot, before, "preemption leaves the snapshot as it was");
+        assert_eq!(
+            self.snapshot, before,
+            "preemption leaves the snapshot as it was"
+        );
         outcome
     }
 
     fn chosen(&mut self, pod: &PodSpec) -> (String, Vec<usize>) {
         match self.preempt(pod, &[]) {
-            Outcome::Preempt(victims) => (
-                self.snapshot.nodes[victims.node].name.clone(),
-                victims.keys,
-            ),
+            Outcome::Preempt(victims) => {
+                (self.snapshot.nodes[victims.node].name.clone(), victims.keys)
+            }
             Outcome::NotHelpful(message) => panic!("no preemption: {message}"),
         }
     }
@@ -192,7 +194,10 @@ fn the_sum_of_adjusted_priorities_is_considered() {
 
 #[test]
 fn non_overlapping_lowest_high_priority_sum_and_count() {
-    let mut f = fleet(&["machine1", "machine2", "machine3", "machine4"], VERY_LARGE);
+    let mut f = fleet(
+        &["machine1", "machine2", "machine3", "machine4"],
+        VERY_LARGE,
+    );
     f.place("machine1", SMALL, MID, 0);
     f.place("machine1", SMALL, LOW, 0);
     f.place("machine1", SMALL, LOW, 0);
