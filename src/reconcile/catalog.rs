@@ -135,6 +135,21 @@ impl Catalog {
         Catalog { declared, stored }
     }
 
+    /// The lowest priority of any pod the pass may meet (no placed pod is
+    /// lower): a pod at or below it has no preemption victims anywhere.
+    pub fn lowest_priority(&self) -> Option<i32> {
+        self.declared
+            .pods
+            .values()
+            .map(|(_, pod)| pod.priority)
+            .chain(
+                self.stored
+                    .values()
+                    .flat_map(|by_hash| by_hash.values().map(|p| p.priority)),
+            )
+            .min()
+    }
+
     pub fn pod(&self, workload: &ObjectRef, hash: &str) -> Option<&Arc<PodSpec>> {
         self.declared.pod(workload, hash).or_else(|| {
             self.stored

@@ -88,7 +88,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         });
         if !failed.is_empty() {
             let preemptor =
-                preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass, &snapshot));
+                preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
             let pod = pod.into_owned();
             preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed);
             if std::mem::take(&mut preemptor.changed) {

@@ -108,27 +108,37 @@ pub fn allowed(desired: &Desired, state: &State, catalog: &Catalog) -> Vec<i32> 
 
 /// The pass's preemption bookkeeping, made when the first replica fails.
 pub(super) struct Preemptor {
-    occupants: Occupants,
+    /// Made when a pod above the lowest priority fails (none else has victims).
+    occupants: Option<Occupants>,
+    lowest: i32,
     allowed: Vec<i32>,
     /// Whether the snapshot changed outside the batch layer (its caches are stale).
     pub changed: bool,
 }
 
 impl Preemptor {
-    pub fn new(pass: &Pass, snapshot: &Snapshot) -> Preemptor {
-        let deleted = &pass.deleted;
-        let node_of = &pass.node_of;
-        let occupants = occupants(
-            pass.desired,
-            pass.observed,
-            &pass.catalog,
-            snapshot,
-            |key, replica| node_of[key] == NO_NODE || deleted.contains(&replica.name),
-        );
+    pub fn new(pass: &Pass) -> Preemptor {
         Preemptor {
-            allowed: allowed(pass.desired, pass.observed, &pass.catalog),
-            occupants,
+            occupants: None,
+            lowest: pass.catalog.lowest_priority().unwrap_or(0),
+            allowed: Vec::new(),
             changed: false,
+        }
+    }
+
+    /// The pods on each node, made once per pass when first needed.
+    fn make_occupants(&mut self, pass: &Pass, snapshot: &Snapshot) {
+        if self.occupants.is_none() {
+            let deleted = &pass.deleted;
+            let node_of = &pass.node_of;
+            self.occupants = Some(occupants(
+                pass.desired,
+                pass.observed,
+                &pass.catalog,
+                snapshot,
+                |key, replica| node_of[key] == NO_NODE || deleted.contains(&replica.name),
+            ));
+            self.allowed = allowed(pass.desired, pass.observed, &pass.catalog);
         }
     }
 
@@ -146,6 +156,8 @@ impl Preemptor {
     ) {
         let mut fresh = true;
         let mut last: Option<FitError> = None;
+        // The pod's verdict on every node, kept up to date as nodes change.
+        let mut verdicts: Option<crate::scheduler::preemption::Verdicts> = None;
         for (replica, error) in failed {
             let error = match (&last, fresh) {
                 (Some(previous), true) => {
@@ -153,23 +165,35 @@ impl Preemptor {
                     continue;
                 }
                 (_, true) => error,
-                (_, false) => match scheduler.schedule(pod, snapshot) {
-                    Ok(placement) => {
-                        snapshot.assume(placement.node, pod);
-                        self.changed = true;
-                        bind(pass, replica, &snapshot.nodes[placement.node].name, pod);
-                        continue;
+                (_, false) => {
+                    let current = verdicts.as_ref().expect("made by the preemption before");
+                    match scheduler.schedule_with(pod, snapshot, current) {
+                        Ok(placement) => {
+                            snapshot.assume(placement.node, pod);
+                            self.changed = true;
+                            let verdicts = verdicts.as_mut().expect("checked above");
+                            scheduler.refresh(pod, snapshot, verdicts, &[placement.node]);
+                            bind(pass, replica, &snapshot.nodes[placement.node].name, pod);
+                            continue;
+                        }
+                        Err(error) => error,
                     }
-                    Err(error) => error,
-                },
+                }
             };
-            match scheduler.preempt(pod, snapshot, &self.occupants, &self.allowed) {
+            if pod.priority > self.lowest {
+                self.make_occupants(pass, snapshot);
+            }
+            let empty = Occupants::new(0);
+            let occupants = self.occupants.as_ref().unwrap_or(&empty);
+            let current = verdicts.get_or_insert_with(|| scheduler.verdicts(pod, snapshot));
+            match scheduler.preempt_with(pod, snapshot, occupants, &self.allowed, current) {
                 Outcome::Preempt(victims) => {
                     let node = victims.node;
                     let node_name = snapshot.nodes[node].name.clone();
                     let by = format!("{}/{}", pod.namespace, replica.name);
                     for key in victims.keys {
-                        if let Some(victim) = self.occupants.remove(node, key) {
+                        let occupants = self.occupants.as_mut().expect("victims come from them");
+                        if let Some(victim) = occupants.remove(node, key) {
                             snapshot.forget(node, &victim.pod);
                             let budgets = victim.budgets;
                             for budget in budgets {
@@ -186,6 +210,9 @@ impl Preemptor {
                         );
                     }
                     snapshot.assume(node, pod);
+                    if let Some(verdicts) = verdicts.as_mut() {
+                        scheduler.refresh(pod, snapshot, verdicts, &[node]);
+                    }
                     self.changed = true;
                     fresh = false;
                     last = None;

@@ -255,8 +255,11 @@ pub fn report(headline: &str, report: &Report) -> String {
         .iter()
         .filter(|w| w.reason.is_some())
         .collect();
-    let preempted: Vec<&WorkloadImpact> =
-        report.workloads.iter().filter(|w| w.preempted > 0).collect();
+    let preempted: Vec<&WorkloadImpact> = report
+        .workloads
+        .iter()
+        .filter(|w| w.preempted > 0)
+        .collect();
     if !preempted.is_empty() {
         text.push('\n');
         for w in preempted {

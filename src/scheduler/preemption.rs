@@ -42,6 +42,8 @@ pub struct Occupants {
     pods: Vec<Vec<Occupant>>,
     /// Lowest priority on a node → those nodes (non-empty nodes only).
     lowest: BTreeMap<i32, BTreeSet<usize>>,
+    /// Each node's lowest priority.
+    lowest_by_node: Vec<Option<i32>>,
 }
 
 impl Occupants {
@@ -49,6 +51,7 @@ impl Occupants {
         Occupants {
             pods: vec![Vec::new(); nodes],
             lowest: BTreeMap::new(),
+            lowest_by_node: vec![None; nodes],
         }
     }
 
@@ -62,6 +65,7 @@ impl Occupants {
 
     fn reindex(&mut self, node: usize, before: Option<i32>) {
         let after = self.lowest_on(node);
+        self.lowest_by_node[node] = after;
         if before == after {
             return;
         }
@@ -100,6 +104,15 @@ impl Occupants {
             nodes.extend(set.iter().copied());
         }
         nodes
+    }
+
+    /// Whether `node` holds a pod of priority below `priority`.
+    pub fn has_below(&self, node: usize, priority: i32) -> bool {
+        self.lowest_by_node
+            .get(node)
+            .copied()
+            .flatten()
+            .is_some_and(|lowest| lowest < priority)
     }
 
     /// The lowest priority of any pod, if any pod is placed.
@@ -187,7 +200,73 @@ pub fn candidates_wanted(nodes: usize) -> usize {
         .min(nodes)
 }
 
+/// Each node's filter verdict for one pod (`None`: it passes), kept up to
+/// date node by node while a run of its replicas preempts: a pod that reads
+/// no counts across domains is judged on each node by that node alone.
+#[derive(Debug, Clone)]
+pub struct Verdicts {
+    pub reasons: Vec<Option<Vec<Reason>>>,
+    sensitive: bool,
+}
+
 impl Scheduler {
+    /// Every node's verdict for `pod`.
+    pub fn verdicts(&self, pod: &PodSpec, snapshot: &Snapshot) -> Verdicts {
+        let state = self.pre_filter(pod, snapshot);
+        Verdicts {
+            reasons: snapshot
+                .nodes
+                .iter()
+                .map(|node| self.first_failure(pod, node, &state))
+                .collect(),
+            sensitive: reads_domains(pod, snapshot),
+        }
+    }
+
+    /// `verdicts` after `changed` nodes changed (all of them again when the
+    /// pod reads counts across domains).
+    pub fn refresh(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        verdicts: &mut Verdicts,
+        changed: &[usize],
+    ) {
+        if verdicts.sensitive {
+            *verdicts = self.verdicts(pod, snapshot);
+            return;
+        }
+        let state = self.pre_filter(pod, snapshot);
+        for &node in changed {
+            verdicts.reasons[node] = self.first_failure(pod, &snapshot.nodes[node], &state);
+        }
+    }
+
+    /// `schedule`, from up-to-date verdicts: the same placement or FitError.
+    pub fn schedule_with(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        verdicts: &Verdicts,
+    ) -> Result<super::Placement, FitError> {
+        let feasible: Vec<usize> = (0..snapshot.nodes.len())
+            .filter(|&i| verdicts.reasons[i].is_none())
+            .collect();
+        if feasible.is_empty() {
+            let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
+            for reason in verdicts.reasons.iter().flatten().flatten() {
+                *reasons.entry(reason.clone()).or_insert(0) += 1;
+            }
+            return Err(FitError {
+                nodes: snapshot.nodes.len(),
+                reasons,
+                post_filter: None,
+            });
+        }
+        let mut state = self.pre_filter(pod, snapshot);
+        Ok(self.choose(pod, snapshot, feasible, &mut state))
+    }
+
     /// DefaultPreemption's PostFilter for `pod`, which fits on no node of
     /// `snapshot`. `allowed` holds each disruption budget's
     /// `disruptionsAllowed`. The snapshot is left as it was.
@@ -198,34 +277,56 @@ impl Scheduler {
         occupants: &Occupants,
         allowed: &[i32],
     ) -> Outcome {
+        let verdicts = self.verdicts(pod, snapshot);
+        self.preempt_with(pod, snapshot, occupants, allowed, &verdicts)
+    }
+
+    /// `preempt`, with the pod's verdicts on every node already made.
+    pub fn preempt_with(
+        &self,
+        pod: &PodSpec,
+        snapshot: &mut Snapshot,
+        occupants: &Occupants,
+        allowed: &[i32],
+        verdicts: &Verdicts,
+    ) -> Outcome {
         // `PodEligibleToPreemptOthers`.
         if pod.preemption_policy == PreemptionPolicy::Never {
             return Outcome::NotHelpful(
                 "preemption: not eligible due to preemptionPolicy=Never.".into(),
             );
         }
-        let mut state = self.pre_filter(pod, snapshot);
         // Each node's filter status: resolvable failures are the potential nodes.
         let mut statuses: BTreeMap<Reason, usize> = BTreeMap::new();
         let mut potential = Vec::new();
-        for node in &snapshot.nodes {
-            match self.first_failure(pod, node, &state) {
+        for (node, verdict) in snapshot.nodes.iter().zip(&verdicts.reasons) {
+            match verdict {
                 Some(reasons) if !reasons.iter().any(|r| unresolvable(r, pod, node)) => {
                     potential.push(node.index)
                 }
                 _ => *statuses.entry(Reason::PreemptionNotHelpful).or_insert(0) += 1,
             }
         }
-        let below = occupants.nodes_below(pod.priority);
+        if potential.is_empty() {
+            return Outcome::NotHelpful(format!(
+                "preemption: {}",
+                FitError {
+                    nodes: snapshot.nodes.len(),
+                    reasons: statuses,
+                    post_filter: None,
+                }
+            ));
+        }
+        let mut state = self.pre_filter(pod, snapshot);
         let wanted = candidates_wanted(potential.len());
-        let sensitive = reads_domains(pod, snapshot);
+        let sensitive = verdicts.sensitive;
         let mut fitting = Vec::new();
         let mut violating = Vec::new();
         for &node in &potential {
             if !fitting.is_empty() && fitting.len() + violating.len() >= wanted {
                 break;
             }
-            let result = if below.contains(&node) {
+            let result = if occupants.has_below(node, pod.priority) {
                 self.select_victims_on_node(
                     pod,
                     snapshot,
