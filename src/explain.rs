@@ -17,6 +17,21 @@ pub struct Explanation {
     pub remedies: Vec<(String, Vec<String>)>,
     /// Where the scheduler would place it now, if anywhere.
     pub chosen: Option<String>,
+    /// Where it fits nowhere: DefaultPreemption's answer, where the
+    /// manifests use priorities.
+    pub preemption: Option<Preemption>,
+}
+
+/// What DefaultPreemption would do for a replica that fits nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preemption {
+    /// Remove these replicas (name, priority) from `node` to make room.
+    Would {
+        node: String,
+        victims: Vec<(String, i32)>,
+    },
+    /// Preemption cannot help: its message.
+    Not(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,10 +81,53 @@ pub fn explain(
         .as_ref()
         .ok()
         .map(|p| snapshot.nodes[p.node].name.clone());
+    let preemption = (evaluation.result.is_err() && crate::reconcile::preemption::in_use(desired))
+        .then(|| {
+            preemption(
+                desired,
+                state,
+                &catalog,
+                snapshot,
+                &pod,
+                scheduler,
+                &replica.name,
+            )
+        });
+    let mut evaluation = evaluation;
+    if let (Err(error), Some(Preemption::Not(message))) = (&mut evaluation.result, &preemption) {
+        error.post_filter = Some(message.clone());
+    }
     Ok(Explanation {
         replica: replica.clone(),
         evaluation,
         remedies,
         chosen,
+        preemption,
     })
+}
+
+fn preemption(
+    desired: &Desired,
+    state: &State,
+    catalog: &Catalog,
+    mut snapshot: crate::scheduler::snapshot::Snapshot,
+    pod: &crate::model::pod::PodSpec,
+    scheduler: &Scheduler,
+    name: &str,
+) -> Preemption {
+    use crate::reconcile::preemption::{allowed, occupants};
+    let occupants = occupants(desired, state, catalog, &snapshot, |_, r| r.name == name);
+    let allowed = allowed(desired, state, catalog);
+    match scheduler.preempt(pod, &mut snapshot, &occupants, &allowed) {
+        crate::scheduler::preemption::Outcome::Preempt(victims) => Preemption::Would {
+            node: snapshot.nodes[victims.node].name.clone(),
+            victims: victims
+                .keys
+                .iter()
+                .zip(&victims.pods)
+                .map(|(&key, &(priority, _))| (state.replicas[key].name.clone(), priority))
+                .collect(),
+        },
+        crate::scheduler::preemption::Outcome::NotHelpful(message) => Preemption::Not(message),
+    }
 }

@@ -330,6 +330,52 @@ fn reference(
     scheduler.schedule(pod, &snapshot)
 }
 
+/// DefaultPreemption for `pod` on the batch's snapshot and on the
+/// reference's (rebuilt from `placed`): the same victims, applied to both.
+fn preempt(
+    scheduler: &Scheduler,
+    nodes: &[NodeState],
+    placed: &mut Vec<(usize, PodSpec)>,
+    snapshot: &mut Snapshot,
+    pod: &PodSpec,
+) -> Result<bool, TestCaseError> {
+    use orch::scheduler::preemption::{Occupant, Occupants, Outcome};
+    let mut occupants = Occupants::new(nodes.len());
+    for (key, (node, placed_pod)) in placed.iter().enumerate() {
+        occupants.add(
+            *node,
+            Occupant {
+                key,
+                priority: placed_pod.priority,
+                start: key as u64,
+                pod: std::sync::Arc::new(placed_pod.clone()),
+                budgets: Vec::new(),
+            },
+        );
+    }
+    let mut fresh = Snapshot::new(nodes);
+    for (node, placed_pod) in placed.iter() {
+        fresh.assume(*node, placed_pod);
+    }
+    let expected = scheduler.preempt(pod, &mut fresh, &occupants, &[]);
+    let actual = scheduler.preempt(pod, snapshot, &occupants, &[]);
+    prop_assert_eq!(&actual, &expected);
+    let Outcome::Preempt(victims) = actual else {
+        return Ok(false);
+    };
+    for &key in &victims.keys {
+        snapshot.forget(victims.node, &placed[key].1);
+    }
+    let mut keys = victims.keys.clone();
+    keys.sort_unstable();
+    for key in keys.into_iter().rev() {
+        placed.remove(key);
+    }
+    snapshot.assume(victims.node, pod);
+    placed.push((victims.node, pod.clone()));
+    Ok(true)
+}
+
 fn check(
     strategy: ScoringStrategy,
     nodes: &[NodeState],
@@ -351,20 +397,34 @@ fn check_with(
     // they are on large ones.
     let mut batch = Batch::new(scheduler, &snapshot).with_coarse_limit(coarse_limit);
     let mut placed: Vec<(usize, PodSpec)> = Vec::new();
+    let mut stats = orch::scheduler::batch::Stats::default();
     for (r, (shape, count)) in runs.iter().enumerate() {
-        let pod = pod(shape);
+        let mut pod = pod(shape);
+        // Priorities by app: later runs may preempt earlier ones.
+        pod.priority = i32::from(shape.app) * 100;
         let mut fast = Vec::new();
         batch.run(&pod, &mut snapshot, *count, |result| fast.push(result));
         prop_assert_eq!(fast.len(), *count);
         for (i, result) in fast.into_iter().enumerate() {
             let expected = reference(scheduler, nodes, &placed, &pod);
             prop_assert_eq!(&result, &expected, "run {} ({:?}), replica {}", r, shape, i);
-            if let Ok(placement) = expected {
-                placed.push((placement.node, pod.clone()));
+            match expected {
+                Ok(placement) => placed.push((placement.node, pod.clone())),
+                Err(_) => {
+                    // The first replica that fits nowhere preempts (as the
+                    // loop does) on the batch's snapshot and on the
+                    // reference's alike; the batch then starts anew.
+                    if preempt(scheduler, nodes, &mut placed, &mut snapshot, &pod)? {
+                        stats.merge(batch.stats());
+                        batch = Batch::new(scheduler, &snapshot).with_coarse_limit(coarse_limit);
+                    }
+                    break;
+                }
             }
         }
     }
-    Ok(batch.stats().clone())
+    stats.merge(batch.stats());
+    Ok(stats)
 }
 
 fn cases() -> u32 {

@@ -25,6 +25,7 @@ mod import;
 mod loop_core;
 mod outputs;
 mod placement_properties;
+mod priorities;
 mod rollout_differential;
 mod rollout_fidelity;
 mod rollouts;

@@ -25,6 +25,10 @@ pub struct Headroom {
     pub capped: bool,
     /// Why the first extra replica that did not fit fits nowhere.
     pub limit: Option<FitError>,
+    /// Where the manifests use priorities: how many more would be placed
+    /// beyond `fits` by preempting lower-priority replicas (DefaultPreemption,
+    /// as the loop would), within the probe's limit.
+    pub by_preemption: Option<usize>,
 }
 
 impl Headroom {
@@ -90,6 +94,7 @@ pub fn headroom(
                 fits: None,
                 capped: false,
                 limit: None,
+                by_preemption: None,
             };
             if workload.kind() == WorkloadKind::DaemonSet {
                 headroom.replicas = replicas_of(&workload.id);
@@ -111,10 +116,67 @@ pub fn headroom(
             });
             headroom.fits = Some(fits);
             headroom.capped = first_error.is_none();
+            if crate::reconcile::preemption::in_use(desired) {
+                headroom.by_preemption = Some(if first_error.is_some() {
+                    preempting(
+                        desired,
+                        state,
+                        &catalog,
+                        scheduler,
+                        pod,
+                        probe,
+                        limit - fits,
+                    )
+                } else {
+                    0
+                });
+            }
             headroom.limit = first_error;
             headroom
         })
         .collect()
+}
+
+/// Replicas of `pod` placed beyond the point where none fits, each by
+/// preempting lower-priority replicas (or fitting in the room a preemption
+/// left), until preemption cannot help or `limit` is reached.
+fn preempting(
+    desired: &Desired,
+    state: &State,
+    catalog: &Catalog,
+    scheduler: &Scheduler,
+    pod: &crate::model::pod::PodSpec,
+    mut probe: crate::scheduler::snapshot::Snapshot,
+    limit: usize,
+) -> usize {
+    use crate::reconcile::preemption::{allowed, occupants};
+    use crate::scheduler::preemption::Outcome;
+    let mut occupants = occupants(desired, state, catalog, &probe, |_, _| false);
+    let mut allowed = allowed(desired, state, catalog);
+    let mut placed = 0;
+    while placed < limit {
+        if let Ok(placement) = scheduler.schedule(pod, &probe) {
+            probe.assume(placement.node, pod);
+            placed += 1;
+            continue;
+        }
+        match scheduler.preempt(pod, &mut probe, &occupants, &allowed) {
+            Outcome::Preempt(victims) => {
+                for key in victims.keys {
+                    if let Some(victim) = occupants.remove(victims.node, key) {
+                        probe.forget(victims.node, &victim.pod);
+                        for budget in victim.budgets {
+                            allowed[budget] -= 1;
+                        }
+                    }
+                }
+                probe.assume(victims.node, pod);
+                placed += 1;
+            }
+            Outcome::NotHelpful(_) => break,
+        }
+    }
+    placed
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub struct WorkloadImpact {
     pub placed: i32,
     /// Replicas left without a node at the end.
     pub pending: i32,
+    /// Replicas removed by DefaultPreemption for higher-priority ones.
+    pub preempted: i32,
     /// The scheduler's message for the pending ones (or why the workload is stuck).
     pub reason: Option<String>,
     pub available_before: i32,
@@ -90,6 +92,7 @@ impl WorkloadImpact {
     pub fn affected(&self) -> bool {
         self.lost > 0
             || self.pending > 0
+            || self.preempted > 0
             || self.health != Health::Available
             || self.available_lowest < self.available_before
     }
@@ -330,6 +333,22 @@ fn lowest_available(
     lowest
 }
 
+/// Replicas of `object` preempted in the baseline's steps and the run's.
+fn preempted(base: &Base, result: &executor::RunResult, object: &str) -> i32 {
+    base.steps
+        .iter()
+        .chain(&result.steps)
+        .flat_map(|step| &step.actions)
+        .filter(|action| {
+            matches!(action, Action::Delete {
+                workload,
+                reason: crate::reconcile::DeleteReason::Preempted { .. },
+                ..
+            } if workload.to_string() == object)
+        })
+        .count() as i32
+}
+
 /// Replicas bound per workload, in the baseline's steps and the run's.
 fn placed(base: &Base, result: &executor::RunResult) -> BTreeMap<String, i32> {
     let mut placed: BTreeMap<String, i32> = BTreeMap::new();
@@ -388,6 +407,7 @@ fn workload_impacts(
                 lost: count(&tallies.lost),
                 placed: count(&tallies.placed),
                 pending: after.pending,
+                preempted: preempted(base, result, object),
                 reason,
                 available_before: before,
                 available_after: after.available,

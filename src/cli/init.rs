@@ -18,6 +18,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "log-agent.yaml",
         include_str!("../../manifests/log-agent.yaml"),
     ),
+    (
+        "priorities.yaml",
+        include_str!("../../manifests/priorities.yaml"),
+    ),
 ];
 
 #[derive(Debug, clap::Args)]

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 pub struct ReplicaDescription {
     pub name: String,
     pub namespace: String,
+    /// Priority and class name, where the manifests use priorities.
+    pub priority: Option<(i32, String)>,
     pub node: Option<String>,
     pub start_time: Option<String>,
     pub labels: BTreeMap<String, String>,
@@ -83,6 +85,9 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
     ReplicaDescription {
         name: replica.name.clone(),
         namespace: replica.workload.namespace.to_string(),
+        priority: crate::reconcile::preemption::in_use(desired)
+            .then(|| pod.map(|p| (p.priority, p.priority_class_name.clone())))
+            .flatten(),
         node: replica.node.clone(),
         start_time: replica.started_at.map(|t| format!("t={}", duration(t))),
         labels,

@@ -7,7 +7,7 @@ use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
 use crate::model::workload::{Kind, ObjectRef};
-use crate::reconcile::Action;
+use crate::reconcile::{Action, DeleteReason};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Live replicas of each Deployment revision (its ReplicaSet), by workload and hash.
@@ -214,6 +214,10 @@ fn event_message(action: &Action) -> String {
         Action::MarkUnready {
             replica, reason, ..
         } => format!("Replica {replica} is not ready: {reason}"),
+        Action::Delete {
+            reason: DeleteReason::Preempted { by, node },
+            ..
+        } => format!("Preempted by pod {by} on node {node}"),
         Action::Delete {
             replica, reason, ..
         } => format!("Deleted replica {replica}: {reason}"),

@@ -14,6 +14,8 @@ use crate::model::resources::{Allocatable, PODS, parse_amount};
 use crate::model::workload::{Desired, DisruptionBudget, Kind, NodeSpec, ObjectRef, Workload};
 use std::collections::HashMap;
 
+mod priority;
+
 pub const DEPENDS_ON: &str = "orch.dev/depends-on";
 /// Replicas per workload orch will simulate (each is a record in the state).
 pub const MAX_REPLICAS: i32 = 1_000_000;
@@ -24,6 +26,7 @@ fn api_version(kind: Kind) -> &'static str {
         Kind::Deployment | Kind::DaemonSet => "apps/v1",
         Kind::Node => "v1",
         Kind::PodDisruptionBudget => "policy/v1",
+        Kind::PriorityClass => "scheduling.k8s.io/v1",
     }
 }
 
@@ -145,6 +148,7 @@ impl<'b> Builder<'b> {
                     self.disruption_budget(ctx, object);
                 }
             }
+            Kind::PriorityClass => self.priority_class(ctx, root),
         }
     }
 
@@ -155,7 +159,13 @@ impl<'b> Builder<'b> {
             .get("metadata")
             .and_then(|m| m.get("name"))
             .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
-        const SUPPORTED: [&str; 4] = ["Deployment", "DaemonSet", "Node", "PodDisruptionBudget"];
+        const SUPPORTED: [&str; 5] = [
+            "Deployment",
+            "DaemonSet",
+            "Node",
+            "PodDisruptionBudget",
+            "PriorityClass",
+        ];
         // A near miss of a supported kind is a typo, never another kind to skip.
         let hint = crate::suggest::did_you_mean(kind, SUPPORTED);
         if self.strict || hint.is_some() {
@@ -555,6 +565,10 @@ impl<'b> Builder<'b> {
                 );
             }
         }
+        self.desired
+            .priority_classes
+            .sort_by(|a, b| a.name.cmp(&b.name));
+        self.resolve_priorities(diagnostics);
         self.desired.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.desired.workloads.sort_by(|a, b| a.id.cmp(&b.id));
         self.desired

@@ -90,6 +90,9 @@ pub(super) fn pod_spec(
         ready_after,
         owner_selector: None,
         simulate,
+        priority_class_name: spec.priority_class_name.clone().unwrap_or_default(),
+        priority: 0,
+        preemption_policy: Default::default(),
     }
 }
 

@@ -18,6 +18,8 @@ words! {
         Evicted => "Evicted",
         /// orch's own: a replica edited into a place it cannot be.
         DriftCorrected => "DriftCorrected",
+        /// By the scheduler's DefaultPreemption, on the victim.
+        Preempted => "Preempted",
         // The Deployment controller.
         ScalingReplicaSet => "ScalingReplicaSet",
         RevisionRecorded => "RevisionRecorded",
@@ -57,6 +59,7 @@ mod tests {
             "Killing",
             "Evicted",
             "DriftCorrected",
+            "Preempted",
             "ScalingReplicaSet",
             "RevisionRecorded",
             "RolloutProgressing",

@@ -7,6 +7,7 @@ pub mod event;
 pub mod hash;
 pub mod labels;
 pub mod pod;
+pub mod priority;
 pub mod quantity;
 pub mod resources;
 pub mod state;

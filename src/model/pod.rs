@@ -237,6 +237,12 @@ pub struct PodSpec {
     /// system default topology spread applies to replicas that have one.
     pub owner_selector: Option<LabelSelector>,
     pub simulate: Option<Simulate>,
+    /// `spec.priorityClassName` as declared (empty: the global default).
+    pub priority_class_name: String,
+    /// `spec.priority` as the Priority admission plugin resolves it.
+    pub priority: i32,
+    /// `spec.preemptionPolicy`, likewise.
+    pub preemption_policy: super::priority::PreemptionPolicy,
 }
 
 impl PodSpec {

@@ -13,6 +13,7 @@ pub enum Kind {
     DaemonSet,
     Node,
     PodDisruptionBudget,
+    PriorityClass,
 }
 
 impl Kind {
@@ -22,6 +23,7 @@ impl Kind {
             Kind::DaemonSet => "DaemonSet",
             Kind::Node => "Node",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
+            Kind::PriorityClass => "PriorityClass",
         }
     }
 
@@ -31,13 +33,14 @@ impl Kind {
             Kind::DaemonSet,
             Kind::Node,
             Kind::PodDisruptionBudget,
+            Kind::PriorityClass,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
     }
 
     pub fn is_namespaced(self) -> bool {
-        self != Kind::Node
+        !matches!(self, Kind::Node | Kind::PriorityClass)
     }
 }
 
@@ -251,6 +254,8 @@ pub struct Desired {
     pub nodes: Vec<NodeSpec>,
     pub workloads: Vec<Workload>,
     pub disruption_budgets: Vec<DisruptionBudget>,
+    /// Declared PriorityClasses, by name (the built-ins are not listed).
+    pub priority_classes: Vec<super::priority::PriorityClass>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub enum DeleteReason {
     Evicted(String),
     /// The state was edited so that the replica no longer fits where it is.
     Drift(String),
+    /// A victim of DefaultPreemption: `by` (namespace/name) needs its room on `node`.
+    Preempted { by: String, node: String },
 }
 
 impl DeleteReason {
@@ -32,6 +34,7 @@ impl DeleteReason {
         match self {
             DeleteReason::Evicted(_) => EventReason::Evicted,
             DeleteReason::Drift(_) => EventReason::DriftCorrected,
+            DeleteReason::Preempted { .. } => EventReason::Preempted,
             _ => EventReason::Killing,
         }
     }
@@ -47,6 +50,9 @@ impl fmt::Display for DeleteReason {
             DeleteReason::NodeNotEligible => "node no longer eligible",
             DeleteReason::Evicted(why) => return write!(f, "evicted: {why}"),
             DeleteReason::Drift(why) => return write!(f, "drift: {why}"),
+            DeleteReason::Preempted { by, node } => {
+                return write!(f, "preempted by pod {by} on node {node}");
+            }
         })
     }
 }
@@ -156,6 +162,10 @@ impl Action {
             Action::MarkUnready { .. } => "mark-unready",
             Action::Crash { .. } => "crash",
             Action::SetStatus { .. } => "status",
+            Action::Delete {
+                reason: DeleteReason::Preempted { .. },
+                ..
+            } => "preempt",
             Action::Delete { .. } => "delete",
         }
     }

@@ -85,6 +85,7 @@ impl Catalog {
     pub fn with_declared(declared: Arc<Declared>, desired: &Desired, observed: &State) -> Catalog {
         let mut stored: HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>> = HashMap::default();
         let mut selectors: Option<HashMap<&ObjectRef, &LabelSelector>> = None;
+        let classes = crate::model::priority::Classes::new(&desired.priority_classes);
         for workload in &observed.workloads {
             let mut id: Option<ObjectRef> = None;
             for revision in &workload.revisions {
@@ -116,6 +117,14 @@ impl Catalog {
                     })
                     .get(&*id)
                     .copied();
+                let mut pod = pod;
+                // The pods were admitted with the priority of their class
+                // (the declared classes, then the built-ins).
+                let resolved = classes
+                    .resolve(&pod.priority_class_name)
+                    .unwrap_or_default();
+                pod.priority = resolved.priority;
+                pod.preemption_policy = resolved.preemption_policy;
                 let spec = Arc::new(owned(pod, id, &revision.hash, selector));
                 stored
                     .entry(id.clone())
@@ -124,6 +133,21 @@ impl Catalog {
             }
         }
         Catalog { declared, stored }
+    }
+
+    /// The lowest priority of any pod the pass may meet (no placed pod is
+    /// lower): a pod at or below it has no preemption victims anywhere.
+    pub fn lowest_priority(&self) -> Option<i32> {
+        self.declared
+            .pods
+            .values()
+            .map(|(_, pod)| pod.priority)
+            .chain(
+                self.stored
+                    .values()
+                    .flat_map(|by_hash| by_hash.values().map(|p| p.priority)),
+            )
+            .min()
     }
 
     pub fn pod(&self, workload: &ObjectRef, hash: &str) -> Option<&Arc<PodSpec>> {

@@ -14,6 +14,7 @@ pub mod eviction;
 mod names;
 pub(crate) mod nodes;
 mod placement;
+pub mod preemption;
 pub mod progress;
 pub mod status;
 pub mod undo;
@@ -207,6 +208,22 @@ pub fn reconcile_with(
             });
         }
     }
+    // PriorityClasses too: commands without `-f` resolve priorities from them.
+    for class in &desired.priority_classes {
+        let Some(manifest) = &class.manifest else {
+            continue;
+        };
+        let id = ObjectRef::new(Kind::PriorityClass, "", &class.name);
+        if pass
+            .stored(&id)
+            .is_none_or(|stored| !deployment::same_manifest(&stored.spec, manifest))
+        {
+            pass.plan.actions.push(Action::ApplyWorkload {
+                workload: id,
+                spec: manifest.clone(),
+            });
+        }
+    }
     eviction::node_loss(&mut pass, &nodes);
     eviction::drain(&mut pass, &nodes);
     // Room for the replicas the workloads lack, created and then bound in
@@ -323,12 +340,19 @@ fn index_by_node<'a>(
 
 /// Replicas whose node or workload no longer exists, and workloads no longer declared.
 fn remove_orphans(pass: &mut Pass, prune: Prune) {
+    let classes: Vec<ObjectRef> = pass
+        .desired
+        .priority_classes
+        .iter()
+        .map(|c| ObjectRef::new(Kind::PriorityClass, "", &c.name))
+        .collect();
     let declared: rustc_hash::FxHashSet<&ObjectRef> = pass
         .desired
         .workloads
         .iter()
         .map(|w| &w.id)
         .chain(pass.desired.disruption_budgets.iter().map(|b| &b.id))
+        .chain(&classes)
         .collect();
     let prune = match prune {
         Prune::Keep => false,

@@ -33,6 +33,12 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     sort_queue(&mut waiting);
+    let priorities = super::preemption::in_use(pass.desired);
+    if priorities {
+        super::preemption::sort_by_priority(&mut waiting, &pass.catalog);
+    }
+    let mut preemptor: Option<super::preemption::Preemptor> = None;
+    let mut stats = crate::scheduler::batch::Stats::default();
     // Runs of identical replicas (one workload revision) are scheduled together:
     // the same placements as one at a time, with the shared work done once.
     let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
@@ -56,6 +62,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         };
         let pod = replica_pod(template, first);
         let mut replicas = run.iter();
+        let mut failed: Vec<(&Replica, FitError)> = Vec::new();
         batch.run(&pod, &mut snapshot, run.len(), |result| {
             let replica = replicas.next().expect("one result per replica");
             match result {
@@ -67,6 +74,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                     });
                     pass.plan.wake(pass.now + pod.ready_after);
                 }
+                Err(error) if priorities => failed.push((replica, error)),
                 Err(error) => {
                     if !already_recorded(replica, &error) {
                         pass.plan.actions.push(Action::FailedScheduling {
@@ -78,15 +86,27 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                 }
             }
         });
+        if !failed.is_empty() {
+            let preemptor =
+                preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
+            let pod = pod.into_owned();
+            preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed);
+            if std::mem::take(&mut preemptor.changed) {
+                // Pods were removed outside the batch layer: its caches start anew.
+                stats.merge(batch.stats());
+                batch = Batch::new(scheduler, &snapshot);
+            }
+        }
     }
-    pass.plan.scheduling.merge(batch.stats());
+    stats.merge(batch.stats());
+    pass.plan.scheduling.merge(&stats);
     pass.created = created;
 }
 
 /// The replica is pending for this very reason already. The state keeps
 /// the reason as kube-scheduler's message (its format is fixed), so the
 /// comparison is with the message.
-fn already_recorded(replica: &Replica, error: &FitError) -> bool {
+pub(super) fn already_recorded(replica: &Replica, error: &FitError) -> bool {
     replica
         .reason
         .as_deref()

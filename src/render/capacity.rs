@@ -27,6 +27,10 @@ pub struct HeadroomDocument<'a> {
     pub limited_by: Vec<ReasonDocument>,
     /// The scheduler's whole message for the first extra replica that fits nowhere.
     pub message: Option<String>,
+    /// Where priorities are used: how many more beyond `fitsMore` by
+    /// preempting lower-priority replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_preemption: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +60,7 @@ pub fn document(headroom: &[Headroom], probe_limit: usize) -> CapacityDocument<'
                     })
                     .collect(),
                 message: h.limit.as_ref().map(ToString::to_string),
+                by_preemption: h.by_preemption,
             })
             .collect(),
     }
@@ -72,7 +77,10 @@ pub fn table_of(headroom: &[Headroom]) -> String {
                 ),
                 Some(n) if h.capped => (format!("≥ {n}"), "-".to_string()),
                 Some(n) => (
-                    n.to_string(),
+                    match h.by_preemption {
+                        Some(more) if more > 0 => format!("{n} (+{more} by preemption)"),
+                        _ => n.to_string(),
+                    },
                     h.limited_by()
                         .iter()
                         .map(|(reason, nodes)| format!("{nodes} {reason}"))

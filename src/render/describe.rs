@@ -360,6 +360,12 @@ pub fn replica(view: &ReplicaDescription, scheduling: &str) -> String {
     let mut d = Describer::default();
     d.field(0, "Name", &view.name);
     d.field(0, "Namespace", &view.namespace);
+    if let Some((priority, class)) = &view.priority {
+        d.field(0, "Priority", priority.to_string());
+        if !class.is_empty() {
+            d.field(0, "Priority Class Name", class);
+        }
+    }
     d.field(0, "Node", view.node.clone().unwrap_or_default());
     if let Some(start) = &view.start_time {
         d.field(0, "Start Time", start);

@@ -208,6 +208,9 @@ pub struct ReplicaItem {
     pub phase: Phase,
     pub ready: bool,
     pub reason: Option<String>,
+    /// The pod's priority, where the manifests use priorities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
 }
 
 #[derive(Serialize)]

@@ -18,7 +18,17 @@ pub struct ExplanationDocument<'a> {
     pub node: Option<&'a str>,
     pub message: Option<String>,
     pub chosen: Option<&'a str>,
+    /// Where it fits nowhere and priorities are used: the node and
+    /// replicas DefaultPreemption would remove.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemption: Option<PreemptionDocument<'a>>,
     pub nodes: Vec<NodeDocument<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct PreemptionDocument<'a> {
+    pub node: &'a str,
+    pub victims: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +78,13 @@ pub fn document(explanation: &Explanation) -> ExplanationDocument<'_> {
         node: explanation.replica.node.as_deref(),
         message: message(explanation),
         chosen: explanation.chosen.as_deref(),
+        preemption: match &explanation.preemption {
+            Some(crate::explain::Preemption::Would { node, victims }) => Some(PreemptionDocument {
+                node,
+                victims: victims.iter().map(|(name, _)| name.as_str()).collect(),
+            }),
+            _ => None,
+        },
         nodes: explanation
             .evaluation
             .nodes
@@ -212,6 +229,16 @@ pub fn verdicts(explanation: &Explanation) -> String {
             "\n* runs on {node}; placed now, it would go to {chosen} (replicas are not moved once running).\n"
         )),
         (None, _) => {}
+    }
+    if let Some(crate::explain::Preemption::Would { node, victims }) = &explanation.preemption {
+        let victims: Vec<String> = victims
+            .iter()
+            .map(|(name, priority)| format!("{name} (priority {priority})"))
+            .collect();
+        out.push_str(&format!(
+            "\n* it would preempt {} on {node} (DefaultPreemption).\n",
+            victims.join(", ")
+        ));
     }
     if replica.node.is_none() && !explanation.remedies.is_empty() {
         out.push_str("\nTo make it schedulable, one of:\n");

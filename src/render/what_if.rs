@@ -60,6 +60,9 @@ pub struct WorkloadDocument<'a> {
     pub lost: i32,
     pub placed: i32,
     pub pending: i32,
+    /// Replicas preempted by higher-priority ones (only when some were).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub preempted: i32,
     pub reason: Option<&'a str>,
     pub available_before: i32,
     pub available_after: i32,
@@ -103,6 +106,10 @@ pub struct FailureDocument<'a> {
     pub disruption_budgets: Vec<BudgetDocument<'a>>,
 }
 
+fn is_zero(value: &i32) -> bool {
+    *value == 0
+}
+
 fn outcome(report: &Report) -> &'static str {
     if report.resilient() {
         "Available"
@@ -118,6 +125,7 @@ fn workload_document(w: &WorkloadImpact) -> WorkloadDocument<'_> {
         lost: w.lost,
         placed: w.placed,
         pending: w.pending,
+        preempted: w.preempted,
         reason: w.reason.as_deref(),
         available_before: w.available_before,
         available_after: w.available_after,
@@ -247,6 +255,20 @@ pub fn report(headline: &str, report: &Report) -> String {
         .iter()
         .filter(|w| w.reason.is_some())
         .collect();
+    let preempted: Vec<&WorkloadImpact> = report
+        .workloads
+        .iter()
+        .filter(|w| w.preempted > 0)
+        .collect();
+    if !preempted.is_empty() {
+        text.push('\n');
+        for w in preempted {
+            text.push_str(&format!(
+                "{} lost {} replica(s) to preemption by higher-priority replicas.\n",
+                w.object, w.preempted
+            ));
+        }
+    }
     if !reasons.is_empty() {
         text.push('\n');
         for w in reasons {

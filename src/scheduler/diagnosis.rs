@@ -12,7 +12,10 @@ use std::fmt;
 pub enum Reason {
     Unschedulable,
     NodeName,
-    UntoleratedTaint { key: String, value: String },
+    UntoleratedTaint {
+        key: String,
+        value: String,
+    },
     NodeAffinity,
     TooManyPods,
     Insufficient(String),
@@ -21,6 +24,10 @@ pub enum Reason {
     AffinityRulesNotMatch,
     AntiAffinityRulesNotMatch,
     ExistingAntiAffinityRulesNotMatch,
+    /// DefaultPreemption: no lower-priority pod on the node.
+    NoPreemptionVictims,
+    /// DefaultPreemption: the node's failure is not resolved by removing pods.
+    PreemptionNotHelpful,
 }
 
 impl fmt::Display for Reason {
@@ -49,6 +56,10 @@ impl fmt::Display for Reason {
             Reason::ExistingAntiAffinityRulesNotMatch => {
                 f.write_str("node(s) didn't satisfy existing pods anti-affinity rules")
             }
+            Reason::NoPreemptionVictims => {
+                f.write_str("No preemption victims found for incoming pod")
+            }
+            Reason::PreemptionNotHelpful => f.write_str("Preemption is not helpful for scheduling"),
         }
     }
 }
@@ -59,6 +70,9 @@ pub struct FitError {
     pub nodes: usize,
     /// How many nodes each reason rejected.
     pub reasons: BTreeMap<Reason, usize>,
+    /// The PostFilter's message (DefaultPreemption's `preemption: …`),
+    /// appended after the reasons; None where no pod has a priority class.
+    pub post_filter: Option<String>,
 }
 
 impl std::error::Error for FitError {}
@@ -81,7 +95,11 @@ impl fmt::Display for FitError {
             "0/{} nodes are available: {}.",
             self.nodes,
             entries.join(", ")
-        )
+        )?;
+        match &self.post_filter {
+            Some(message) => write!(f, " {message}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -168,6 +186,12 @@ pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
                 node.name
             )
         }
+        Reason::NoPreemptionVictims | Reason::PreemptionNotHelpful => {
+            format!(
+                "{} holds no replica of lower priority to preempt",
+                node.name
+            )
+        }
     }
 }
 
@@ -179,6 +203,7 @@ mod tests {
         FitError {
             nodes,
             reasons: reasons.iter().cloned().collect(),
+            post_filter: None,
         }
         .to_string()
     }

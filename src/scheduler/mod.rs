@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod diagnosis;
 pub mod plugins;
+pub mod preemption;
 pub mod snapshot;
 
 pub use diagnosis::{FitError, Reason};
@@ -314,6 +315,7 @@ impl Scheduler {
             return Err(FitError {
                 nodes: snapshot.nodes.len(),
                 reasons,
+                post_filter: None,
             });
         }
         Ok(self.choose(pod, snapshot, feasible, &mut state))

@@ -300,6 +300,13 @@ fn replicas(
 ) -> Listing {
     let mut items = Vec::new();
     let mut ages = Vec::new();
+    let priorities = crate::reconcile::preemption::in_use(desired).then(|| {
+        desired
+            .workloads
+            .iter()
+            .map(|w| (&w.id, w.pod.priority))
+            .collect::<std::collections::HashMap<_, _>>()
+    });
     // Sorted by name, as kubectl lists pods.
     let mut sorted: Vec<_> = state.replicas.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -319,6 +326,9 @@ fn replicas(
             phase: replica.phase,
             ready: replica.ready,
             reason: replica.reason.clone(),
+            priority: priorities
+                .as_ref()
+                .map(|p| p.get(&replica.workload).copied().unwrap_or(0)),
         });
     }
     let wide = wide(shape);
@@ -330,6 +340,9 @@ fn replicas(
     };
     if wide {
         listing.headers.extend(["REVISION", "REASON"]);
+        if priorities.is_some() {
+            listing.headers.insert(7, "PRIORITY");
+        }
     }
     let key = |item: &ReplicaItem| item.name.clone();
     let cells = |i: usize, item: &ReplicaItem| {
@@ -347,6 +360,9 @@ fn replicas(
         ];
         if wide {
             row.push(item.revision.to_string());
+            if let Some(priority) = item.priority {
+                row.push(priority.to_string());
+            }
             row.push(item.reason.clone().unwrap_or_else(|| "<none>".into()));
         }
         row
