@@ -138,7 +138,7 @@ fn losing_zone_b_strands_api_db_and_a_video_worker_and_breaks_the_api_budget() {
     );
     assert_eq!(
         workload(&document, "Deployment/default/db")["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match Pod's node affinity/selector, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match Pod's node affinity/selector, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling."
     );
     assert_eq!(
         workload(&document, "DaemonSet/kube-system/log-agent")["onFailedNodes"],
