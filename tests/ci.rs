@@ -717,7 +717,7 @@ fn plan_json_field_set_is_the_documented_contract() {
     let cluster = Cluster::example();
     let converged = cluster.json(&["plan", "-f", "manifests/"]);
     let workers = fs::read_to_string(cluster.path("manifests/workers.yaml")).unwrap();
-    let blocked_workers = workers.replacen("replicas: 2", "replicas: 9", 1);
+    let blocked_workers = workers.replacen("replicas: 2", "replicas: 20", 1);
     assert_ne!(workers, blocked_workers);
     cluster.write("manifests/workers.yaml", &blocked_workers);
     let blocked = cluster.json(&["plan", "-f", "manifests/"]);

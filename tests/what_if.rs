@@ -134,11 +134,11 @@ fn losing_zone_b_strands_api_db_and_a_video_worker_and_breaks_the_api_budget() {
     );
     assert_eq!(
         workload(&document, "Deployment/default/api")["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match pod topology spread constraints, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match pod topology spread constraints, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/5 nodes are available: 2 node(s) didn't match pod topology spread constraints, 3 Preemption is not helpful for scheduling."
     );
     assert_eq!(
         workload(&document, "Deployment/default/db")["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match Pod's node affinity/selector, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match Pod's node affinity/selector, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling."
     );
     assert_eq!(
         workload(&document, "DaemonSet/kube-system/log-agent")["onFailedNodes"],
@@ -253,7 +253,7 @@ fn scaling_past_the_fleet_leaves_replicas_pending_with_the_scheduler_reason() {
     assert_eq!(transcoder["availableAfter"], 2);
     assert_eq!(
         transcoder["reason"],
-        "0/5 nodes are available: 1 Insufficient cpu, 5 Insufficient nvidia.com/gpu."
+        "0/5 nodes are available: 1 Insufficient cpu, 5 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available: 1 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling."
     );
     cluster
         .run(&["what-if", "-f", "manifests/", "--scale", "Deployment/default/transcoder=3"])
@@ -280,7 +280,7 @@ fn an_added_node_makes_room_for_a_fifth_video_worker() {
     );
     assert_eq!(
         video["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 4 node(s) didn't match pod anti-affinity rules."
+        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 4 node(s) didn't match pod anti-affinity rules. preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, 4 No preemption victims found for incoming pod."
     );
     cluster.write(
         "extra/node-a2.yaml",
@@ -628,13 +628,27 @@ fn capacity_of_the_example_matches_what_the_loop_places() {
             ),
         ]
     );
-    // The loop agrees: 4 + 10 api replicas all run, a fifteenth stays pending.
+    // The API has the highest priority: 8 more fit by preempting others.
+    assert_eq!(document["workloads"][0]["byPreemption"], 8);
+    assert_eq!(
+        document["workloads"][1].get("byPreemption"),
+        Some(&serde_json::json!(0))
+    );
+    // The loop agrees: 4 + 10 api replicas all run without preempting, 4 +
+    // 10 + 8 by preempting lower-priority ones, a twenty-third stays pending.
     cluster
         .run(&["what-if", "-f", "manifests/", "--scale", "api=14"])
         .code(0);
+    let most = json_of(
+        &cluster,
+        &["what-if", "-f", "manifests/", "--scale", "api=22"],
+        3,
+    );
+    assert_eq!(workload(&most, "Deployment/default/api")["pending"], 0);
+    assert!(workload(&most, "Deployment/default/worker")["preempted"].as_i64() > Some(0));
     let over = json_of(
         &cluster,
-        &["what-if", "-f", "manifests/", "--scale", "api=15"],
+        &["what-if", "-f", "manifests/", "--scale", "api=23"],
         3,
     );
     assert_eq!(workload(&over, "Deployment/default/api")["pending"], 1);
