@@ -210,4 +210,3 @@ fn the_committed_schema_is_derived_from_kubernetes_types() {
         path.display()
     );
 }
-

@@ -154,13 +154,37 @@ pub fn object_name(kind: &str, name: &str) -> Option<Vec<String>> {
             }
             problems
         }
-        "Pod" | "Node" | "ConfigMap" | "Secret" | "ServiceAccount" | "PersistentVolumeClaim"
-        | "PersistentVolume" | "LimitRange" | "ResourceQuota" | "ReplicationController"
-        | "PodTemplate" | "Endpoints" | "Deployment" | "DaemonSet" | "StatefulSet"
-        | "ReplicaSet" | "ControllerRevision" | "Job" | "PodDisruptionBudget" | "Ingress"
-        | "IngressClass" | "NetworkPolicy" | "HorizontalPodAutoscaler" | "StorageClass"
-        | "CSIDriver" | "PriorityClass" | "RuntimeClass" | "Lease" | "EndpointSlice"
-        | "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        "Pod"
+        | "Node"
+        | "ConfigMap"
+        | "Secret"
+        | "ServiceAccount"
+        | "PersistentVolumeClaim"
+        | "PersistentVolume"
+        | "LimitRange"
+        | "ResourceQuota"
+        | "ReplicationController"
+        | "PodTemplate"
+        | "Endpoints"
+        | "Deployment"
+        | "DaemonSet"
+        | "StatefulSet"
+        | "ReplicaSet"
+        | "ControllerRevision"
+        | "Job"
+        | "PodDisruptionBudget"
+        | "Ingress"
+        | "IngressClass"
+        | "NetworkPolicy"
+        | "HorizontalPodAutoscaler"
+        | "StorageClass"
+        | "CSIDriver"
+        | "PriorityClass"
+        | "RuntimeClass"
+        | "Lease"
+        | "EndpointSlice"
+        | "ValidatingWebhookConfiguration"
+        | "MutatingWebhookConfiguration"
         | "CustomResourceDefinition" => dns1123_subdomain(name),
         _ => return None,
     })
@@ -245,7 +269,9 @@ impl Location<'_, '_, '_> {
     }
 }
 
-fn string_entries<'n>(node: Option<&'n Node>) -> impl Iterator<Item = (&'n Node, &'n str, &'n Node)> {
+fn string_entries<'n>(
+    node: Option<&'n Node>,
+) -> impl Iterator<Item = (&'n Node, &'n str, &'n Node)> {
     let entries = match node.map(|n| &n.value) {
         Some(Value::Map(entries)) => entries.as_slice(),
         _ => &[],
@@ -577,10 +603,22 @@ mod tests {
     /// `TestIsDNS1123Label`, `TestIsDNS1035Label` (same file).
     #[test]
     fn dns_names_as_upstream() {
-        for name in ["a", "ab", "abc", "a1", "a-1", "a--1--2--b", "0", "01", "1-2"] {
+        for name in [
+            "a",
+            "ab",
+            "abc",
+            "a1",
+            "a-1",
+            "a--1--2--b",
+            "0",
+            "01",
+            "1-2",
+        ] {
             assert!(dns1123_label(name).is_empty(), "{name}");
         }
-        for name in ["", "A", "ABC", "-", "a-", "-a", "1-", "_", "a_b", "a.b", "a b"] {
+        for name in [
+            "", "A", "ABC", "-", "a-", "-a", "1-", "_", "a_b", "a.b", "a b",
+        ] {
             assert!(!dns1123_label(name).is_empty(), "{name}");
         }
         assert_eq!(dns1123_label("a.b"), vec!["must not contain dots"]);

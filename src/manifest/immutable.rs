@@ -59,7 +59,10 @@ fn at<'a>(value: &'a Json, path: &[&str]) -> Option<&'a Json> {
 }
 
 fn show(value: Option<&Json>) -> String {
-    value.map_or_else(|| "null".into(), |v| serde_json::to_string(v).unwrap_or_default())
+    value.map_or_else(
+        || "null".into(),
+        |v| serde_json::to_string(v).unwrap_or_default(),
+    )
 }
 
 /// The immutable fields of `kind` that differ between `old` and `new`, as
@@ -92,7 +95,8 @@ pub fn refused(kind: &str, old: &Json, new: &Json) -> Vec<(String, String)> {
         "StatefulSet" => {
             let spec = |v: &'_ Json| at(v, &["spec"]).and_then(Json::as_object).cloned();
             let (before, after) = (spec(old).unwrap_or_default(), spec(new).unwrap_or_default());
-            let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+            let keys: std::collections::BTreeSet<&String> =
+                before.keys().chain(after.keys()).collect();
             let changed = keys.into_iter().any(|key| {
                 !STATEFUL_SET_MUTABLE.contains(&key.as_str())
                     && normalized(before.get(key)) != normalized(after.get(key))
@@ -194,7 +198,11 @@ mod tests {
             let refused = refused(kind, &selector("a"), &selector("b"));
             assert_eq!(refused.len(), 1, "{kind}");
             assert_eq!(refused[0].0, "spec.selector");
-            assert!(refused[0].1.ends_with("field is immutable"), "{}", refused[0].1);
+            assert!(
+                refused[0].1.ends_with("field is immutable"),
+                "{}",
+                refused[0].1
+            );
         }
         assert!(refused("PodDisruptionBudget", &selector("a"), &selector("b")).is_empty());
     }
@@ -204,10 +212,15 @@ mod tests {
         let old = json!({"spec": {"replicas": 1, "serviceName": "db", "template": {"a": 1}}});
         let scaled = json!({"spec": {"replicas": 3, "serviceName": "db", "template": {"a": 2}}});
         assert!(refused("StatefulSet", &old, &scaled).is_empty());
-        let renamed = json!({"spec": {"replicas": 1, "serviceName": "other", "template": {"a": 1}}});
+        let renamed =
+            json!({"spec": {"replicas": 1, "serviceName": "other", "template": {"a": 1}}});
         let found = refused("StatefulSet", &old, &renamed);
         assert_eq!(found.len(), 1);
-        assert!(found[0].1.starts_with("Forbidden: updates to statefulset spec"));
+        assert!(
+            found[0]
+                .1
+                .starts_with("Forbidden: updates to statefulset spec")
+        );
         let claims = json!({"spec": {"replicas": 1, "serviceName": "db", "template": {"a": 1},
             "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}});
         assert_eq!(refused("StatefulSet", &old, &claims).len(), 1);
@@ -224,8 +237,10 @@ mod tests {
         assert!(refused("Job", &old, &parallel).is_empty());
         let template = json!({"spec": {"completions": 3, "parallelism": 1, "template": {"a": 2}}});
         assert_eq!(refused("Job", &old, &template)[0].0, "spec.template");
-        let elastic_old = json!({"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 3}});
-        let elastic = json!({"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 5}});
+        let elastic_old =
+            json!({"spec": {"completionMode": "Indexed", "completions": 3, "parallelism": 3}});
+        let elastic =
+            json!({"spec": {"completionMode": "Indexed", "completions": 5, "parallelism": 5}});
         assert!(refused("Job", &elastic_old, &elastic).is_empty());
     }
 }

@@ -190,10 +190,7 @@ fn parse_texts(sources: &[Source]) -> Vec<Parsed> {
         .min(sources.len());
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
     if threads <= 1 || total < 1 << 20 {
-        return sources
-            .iter()
-            .map(parse_source)
-            .collect();
+        return sources.iter().map(parse_source).collect();
     }
     let mut order: Vec<usize> = (0..sources.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sources[i].text.len()));

@@ -8,10 +8,10 @@
 //! problem (it stops at its first unknown field): a problem already reported
 //! at a position is not reported twice.
 
+use super::Diagnostic;
 use super::api_validation::{ApiChecks, object_name};
 use super::schema::{self, Problem, Segment, Type, Walker};
 use super::tree::{Node, Value};
-use super::Diagnostic;
 
 /// Check `root` (an object or a `List` of them) and merge its problems into
 /// `diagnostics`, of which those from `typed_from` on are this document's
@@ -83,9 +83,10 @@ fn object(root: &Node, version: &str, kind: &str, problems: &mut Vec<Problem>) {
         // A kind without a schema (a custom resource): its metadata is still
         // an ObjectMeta, checked as the API server checks every object's.
         None => {
-            if let (Some(metadata), Some(index)) =
-                (root.get("metadata"), schema.object_index("meta.v1.ObjectMeta"))
-            {
+            if let (Some(metadata), Some(index)) = (
+                root.get("metadata"),
+                schema.object_index("meta.v1.ObjectMeta"),
+            ) {
                 walker.path.push(Segment::Key("metadata"));
                 walker.check(metadata, &Type::Object(index));
             }
@@ -109,7 +110,7 @@ fn object(root: &Node, version: &str, kind: &str, problems: &mut Vec<Problem>) {
 
 /// The first JSON syntax error of a text of JSON values, located.
 pub(super) fn json_syntax(text: &str) -> Option<(usize, usize, String)> {
-    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
     values.find_map(Result::err).map(|error| {
         let message = error.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message);

@@ -439,17 +439,13 @@ fn invalid_type(node: &Node, ty: &Type) -> String {
         Value::Map(_) => "an object".into(),
         Value::Float(f) if f.is_nan() => "number .nan".into(),
         Value::Float(f) if f.is_infinite() => "number .inf".into(),
-        other => format!("{} `{}`", node.kind_name(), scalar(other, node)),
+        _ => format!("{} `{}`", node.kind_name(), node.scalar_text()),
     };
     let mut message = format!("invalid type: {got}, expected {}", expected(ty));
     if matches!(node.value, Value::Bool(_)) && *ty == Type::String {
         message.push_str(" (YAML reads unquoted y, n, yes, no, on, off, true and false as booleans: quote the value)");
     }
     message
-}
-
-fn scalar(_value: &Value, node: &Node) -> String {
-    node.scalar_text()
 }
 
 #[cfg(test)]
