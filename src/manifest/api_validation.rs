@@ -269,9 +269,7 @@ impl Location<'_, '_, '_> {
     }
 }
 
-fn string_entries<'n>(
-    node: Option<&'n Node>,
-) -> impl Iterator<Item = (&'n Node, &'n str, &'n Node)> {
+fn string_entries(node: Option<&Node>) -> impl Iterator<Item = (&Node, &str, &Node)> {
     let entries = match node.map(|n| &n.value) {
         Some(Value::Map(entries)) => entries.as_slice(),
         _ => &[],
