@@ -9,7 +9,6 @@
 //! type they concern, so every kind that embeds a pod template or metadata
 //! gets them; `object_name` is called once per document by kind.
 
-use super::fields::is_label;
 use super::schema::{Hook, Object, Problem, Schema, Segment, path_text};
 use super::tree::{Node, Value};
 use crate::model::quantity::Quantity;
@@ -23,6 +22,16 @@ const LABEL_VALUE_FORMAT: &str = "a valid label must be an empty string or consi
 const DNS1123_LABEL: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const DNS1123_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const DNS1035_LABEL: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+pub fn is_label(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
 
 fn max_length(limit: usize) -> String {
     format!("must be no more than {limit} characters")
@@ -281,12 +290,12 @@ fn string_entries(node: Option<&Node>) -> impl Iterator<Item = (&Node, &str, &No
 
 /// `ValidateLabels`: every key a qualified name, every value a label value.
 fn labels(at: &Location, field: &str, problems: &mut Vec<Problem>) {
-    let path = at.child(field);
+    let path = || at.child(field);
     for (key_node, key, value) in string_entries(at.node.get(field)) {
         for message in qualified_name(key) {
             problems.push(Problem::at(
                 key_node,
-                path.clone(),
+                path(),
                 format!("Invalid value: \"{key}\": {message}"),
             ));
         }
@@ -294,7 +303,7 @@ fn labels(at: &Location, field: &str, problems: &mut Vec<Problem>) {
             for message in label_value(text) {
                 problems.push(Problem::at(
                     value,
-                    path.clone(),
+                    path(),
                     format!("Invalid value: \"{text}\": {message}"),
                 ));
             }
@@ -308,14 +317,19 @@ fn annotations(at: &Location, problems: &mut Vec<Problem>) {
     let Some(node) = at.node.get("annotations") else {
         return;
     };
-    let path = at.child("annotations");
+    let path = || at.child("annotations");
     let mut total = 0usize;
     for (key_node, key, value) in string_entries(Some(node)) {
         total += key.len() + value.as_str().map_or(0, str::len);
-        for message in qualified_name(&key.to_lowercase()) {
+        let lower = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(key.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(key)
+        };
+        for message in qualified_name(&lower) {
             problems.push(Problem::at(
                 key_node,
-                path.clone(),
+                path(),
                 format!("Invalid value: \"{key}\": {message}"),
             ));
         }
@@ -323,7 +337,7 @@ fn annotations(at: &Location, problems: &mut Vec<Problem>) {
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
         problems.push(Problem::at(
             node,
-            path,
+            path(),
             format!(
                 "Too long: may not be more than {TOTAL_ANNOTATION_SIZE_LIMIT} bytes (the annotations hold {total})"
             ),
@@ -347,22 +361,22 @@ fn container_names(at: &Location, problems: &mut Vec<Problem>) {
             let Some(name) = name_node.as_str() else {
                 continue;
             };
-            let path = format!("{}[{i}].name", at.child(list));
+            let path = || format!("{}[{i}].name", at.child(list));
             if name.is_empty() {
-                problems.push(Problem::at(name_node, path, "Required value"));
+                problems.push(Problem::at(name_node, path(), "Required value"));
                 continue;
             }
             for message in dns1123_label(name) {
                 problems.push(Problem::at(
                     name_node,
-                    path.clone(),
+                    path(),
                     format!("Invalid value: \"{name}\": {message}"),
                 ));
             }
             if !seen.insert(name) {
                 problems.push(Problem::at(
                     name_node,
-                    path,
+                    path(),
                     format!("Duplicate value: \"{name}\""),
                 ));
             }
@@ -439,9 +453,8 @@ fn is_standard_container_resource(name: &str) -> bool {
 /// `ValidateResourceQuantityValue` over a list; `container` also checks
 /// names as `validateContainerResourceName` does.
 fn resource_list(at: &Location, field: &str, container: bool, problems: &mut Vec<Problem>) {
-    let base = at.child(field);
     for (key_node, name, value) in string_entries(at.node.get(field)) {
-        let path = format!("{base}.{name}");
+        let path = || format!("{}.{name}", at.child(field));
         if container {
             let mut messages = qualified_name(name);
             if messages.is_empty() {
@@ -456,10 +469,19 @@ fn resource_list(at: &Location, field: &str, container: bool, problems: &mut Vec
             for message in messages {
                 problems.push(Problem::at(
                     key_node,
-                    path.clone(),
+                    path(),
                     format!("Invalid value: \"{name}\": {message}"),
                 ));
             }
+        }
+        let negative = match &value.value {
+            Value::Str(s) => s.starts_with('-'),
+            Value::Int(i) => *i < 0,
+            Value::Float(f) => *f < 0.0,
+            _ => false,
+        };
+        if !negative && !is_integer_resource(name) {
+            continue;
         }
         let Some(text) = quantity_text(value) else {
             continue;
@@ -470,14 +492,14 @@ fn resource_list(at: &Location, field: &str, container: bool, problems: &mut Vec
         if quantity.is_negative() {
             problems.push(Problem::at(
                 value,
-                path.clone(),
+                path(),
                 format!("Invalid value: \"{text}\": must be greater than or equal to 0"),
             ));
         }
         if is_integer_resource(name) && quantity != Quantity::from_value(quantity.value()) {
             problems.push(Problem::at(
                 value,
-                path,
+                path(),
                 format!("Invalid value: \"{text}\": must be an integer"),
             ));
         }
@@ -495,7 +517,7 @@ fn resource_requirements(at: &Location, problems: &mut Vec<Problem>) {
         if !is_extended(name) && !name.starts_with("hugepages-") {
             continue;
         }
-        let path = format!("{}.{name}", at.child("requests"));
+        let path = || format!("{}.{name}", at.child("requests"));
         let limit = limits.and_then(|l| l.get(name));
         let parsed = |node: &Node| quantity_text(node).and_then(|t| Quantity::parse(&t).ok());
         match limit {
@@ -511,7 +533,7 @@ fn resource_requirements(at: &Location, problems: &mut Vec<Problem>) {
                 {
                     problems.push(Problem::at(
                         value,
-                        path,
+                        path(),
                         format!(
                             "Invalid value: \"{}\": must be equal to {name} limit of {}",
                             quantity_text(value).unwrap_or_default(),

@@ -6,12 +6,13 @@
 //!
 //! The typed reading of a kind (`objects`) still runs and may find the same
 //! problem (it stops at its first unknown field): a problem already reported
-//! at a position is not reported twice.
+//! at a position is not reported twice (`same_problem`).
 
 use super::Diagnostic;
 use super::api_validation::{ApiChecks, object_name};
 use super::schema::{self, Problem, Segment, Type, Walker};
 use super::tree::{Node, Value};
+use std::collections::HashMap;
 
 /// Check `root` (an object or a `List` of them) and merge its problems into
 /// `diagnostics`, of which those from `typed_from` on are this document's
@@ -28,16 +29,23 @@ pub(super) fn check_document(
         return;
     }
     let typed_from = typed_from.min(diagnostics.len());
-    let reported: std::collections::HashSet<(usize, usize)> = diagnostics[typed_from..]
-        .iter()
-        .filter(|d| d.file == file)
-        .map(|d| (d.line, d.column))
+    let mut reported: HashMap<(usize, usize), Vec<&str>> = HashMap::new();
+    for diagnostic in diagnostics[typed_from..].iter().filter(|d| d.file == file) {
+        reported
+            .entry((diagnostic.line, diagnostic.column))
+            .or_default()
+            .push(&diagnostic.message);
+    }
+    let fresh: Vec<Problem> = problems
+        .into_iter()
+        .filter(|problem| {
+            reported
+                .get(&(problem.line, problem.column))
+                .is_none_or(|typed| !typed.iter().any(|t| same_problem(t, &problem.message)))
+        })
         .collect();
     let mut added = false;
-    for problem in problems {
-        if reported.contains(&(problem.line, problem.column)) {
-            continue;
-        }
+    for problem in fresh {
         added = true;
         diagnostics.push(Diagnostic {
             file: file.to_string(),
@@ -50,6 +58,18 @@ pub(super) fn check_document(
     if added {
         diagnostics[typed_from..].sort_by_key(|d| (d.line, d.column));
     }
+}
+
+/// Whether the typed reading's `typed` message at a position says what
+/// `strict` says there: the same words, or both a decoding failure (an
+/// unknown field or a wrong type, which the two word differently).
+fn same_problem(typed: &str, strict: &str) -> bool {
+    let decoding = |m: &str| {
+        m.starts_with("unknown field")
+            || m.starts_with("invalid type")
+            || m.starts_with("expected ")
+    };
+    typed == strict || decoding(typed) && decoding(strict)
 }
 
 /// The problems of one document: each object of a `List`, or the object.
@@ -93,6 +113,20 @@ fn object(root: &Node, version: &str, kind: &str, problems: &mut Vec<Problem>) {
         }
     }
     problems.append(&mut walker.problems);
+    let metadata = root.get("metadata");
+    let named = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .and_then(Node::as_str)
+            .is_some_and(|n| !n.is_empty())
+    };
+    if object_name(kind, "").is_some() && !named("name") && !named("generateName") {
+        problems.push(Problem::at(
+            root.locate("metadata.name"),
+            "metadata.name".into(),
+            "Required value: name or generateName is required",
+        ));
+    }
     if let Some(name_node) = root.get("metadata").and_then(|m| m.get("name"))
         && let Some(name) = name_node.as_str()
         && !name.is_empty()

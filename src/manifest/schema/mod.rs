@@ -362,11 +362,11 @@ impl<'s, 'h, 'a> Walker<'s, 'h, 'a> {
 
     /// A quantity is a string or a number, in Kubernetes' syntax.
     fn quantity(&mut self, node: &Node) {
-        let text = match &node.value {
-            Value::Str(s) => s.clone(),
-            Value::Int(i) => i.to_string(),
-            Value::UInt(u) => u.to_string(),
-            Value::Float(f) if f.is_finite() => f.to_string(),
+        let text: std::borrow::Cow<str> = match &node.value {
+            Value::Str(s) => s.into(),
+            Value::Int(i) => i.to_string().into(),
+            Value::UInt(u) => u.to_string().into(),
+            Value::Float(f) if f.is_finite() => f.to_string().into(),
             Value::Float(f) => {
                 let written = if f.is_nan() {
                     ".nan"

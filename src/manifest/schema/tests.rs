@@ -194,6 +194,21 @@ apiVersion: v1
 kind: Namespace
 metadata:
   name: team.a                      #! metadata.name | must not contain dots
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {labels: {a: b}}          #! metadata.name | name or generateName is required
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: Web_1                       #! metadata.name | a lowercase RFC 1123 subdomain
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx}]
 "#;
 
 const RBAC: &str = r#"
