@@ -120,7 +120,8 @@ fn object(root: &Node, version: &str, kind: &str, problems: &mut Vec<Problem>) {
             .and_then(Node::as_str)
             .is_some_and(|n| !n.is_empty())
     };
-    if object_name(kind, "").is_some() && !named("name") && !named("generateName") {
+    let known = schema.kind(version, kind).is_some();
+    if known && !named("name") && !named("generateName") {
         problems.push(Problem::at(
             root.locate("metadata.name"),
             "metadata.name".into(),
