@@ -343,8 +343,26 @@ fn every_example_and_fixture_is_known_to_the_schema() {
             "-q",
         ])
         .success();
+    cluster
+        .run(&[
+            "bench",
+            "generate",
+            "--nodes",
+            "20",
+            "--replicas",
+            "300",
+            "--seed",
+            "3",
+            "--mix",
+            "prioritized",
+            "--out",
+            "prioritized",
+            "-q",
+        ])
+        .success();
     yaml_files(&cluster.path("platform/manifests"), &mut files);
     yaml_files(&cluster.path("fleet"), &mut files);
+    yaml_files(&cluster.path("prioritized"), &mut files);
     assert!(files.len() >= 10, "{files:?}");
     // Each directory is one set (objects depend on each other within it).
     let mut sets: std::collections::BTreeMap<&Path, Vec<&Path>> = Default::default();
