@@ -7,6 +7,7 @@
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use k8s_openapi::{List, ListableResource};
 use serde::Serialize;
@@ -122,6 +123,7 @@ fn check(value: &Value, at: &str) -> Vec<String> {
         ("v1", "Node") => round_trip::<Node>(value, at),
         ("v1", "Pod") => round_trip::<Pod>(value, at),
         ("policy/v1", "PodDisruptionBudget") => round_trip::<PodDisruptionBudget>(value, at),
+        ("scheduling.k8s.io/v1", "PriorityClass") => round_trip::<PriorityClass>(value, at),
         ("v1", "List") => {
             let mut found = Vec::new();
             for key in value.as_object().unwrap().keys() {

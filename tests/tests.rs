@@ -32,6 +32,7 @@ mod rollouts;
 mod saved_plans;
 mod scheduling;
 mod spread_audit;
+mod strict_validation;
 mod terminal;
 mod watch;
 mod what_if;

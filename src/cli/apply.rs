@@ -176,6 +176,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         let (loaded, sources) = loaded?;
         let (mut state, digest) =
             state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
+        ci.check_updates(&loaded.desired, &sources, &state)?;
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
@@ -280,9 +281,10 @@ pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
 }
 
 fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<Exit> {
-    let loaded = ci.load(&args.common.manifests)?;
+    let (loaded, sources) = ci.load_with_sources(&args.common.manifests)?;
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
+    ci.check_updates(&loaded.desired, &sources, &state)?;
     let progress = progress_bar(context);
     let mut result = run_persisting(
         &lock,
@@ -303,7 +305,7 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     )?;
     let exit = result.outcome.exit_code();
     // The process ends here: freeing a large fleet's structures only costs time.
-    std::mem::forget((loaded, state, result));
+    std::mem::forget((loaded, sources, state, result));
     Ok(exit)
 }
 

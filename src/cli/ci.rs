@@ -108,26 +108,47 @@ impl<'a> Reporter<'a> {
                 }
                 Ok((loaded, sources))
             }
-            Err(diagnostics) => {
-                let summary = ManifestErrors(diagnostics.len());
-                if self.github() {
-                    out(&github::diagnostics(Level::Error, &diagnostics));
-                    out(&github::command(
-                        Level::Notice,
-                        None,
-                        &self.title(),
-                        &summary.to_string(),
-                    ));
-                } else {
-                    let mut stderr = anstream::stderr();
-                    for line in crate::manifest::one_screen(&diagnostics) {
-                        let _ = writeln!(stderr, "{line}");
-                    }
-                }
-                self.write_junit(&junit::invalid(self.command, &diagnostics))?;
-                Err(summary.into())
+            Err(diagnostics) => Err(self.invalid(&diagnostics)),
+        }
+    }
+
+    /// Report manifest errors as `load` does; the error to return.
+    pub fn invalid(&self, diagnostics: &[crate::manifest::Diagnostic]) -> anyhow::Error {
+        let summary = ManifestErrors(diagnostics.len());
+        if self.github() {
+            out(&github::diagnostics(Level::Error, diagnostics));
+            out(&github::command(
+                Level::Notice,
+                None,
+                &self.title(),
+                &summary.to_string(),
+            ));
+        } else {
+            let mut stderr = anstream::stderr();
+            for line in crate::manifest::one_screen(diagnostics) {
+                let _ = writeln!(stderr, "{line}");
             }
         }
+        if let Err(error) = self.write_junit(&junit::invalid(self.command, diagnostics)) {
+            return error;
+        }
+        summary.into()
+    }
+
+    /// Refuse an update of a field the API server keeps immutable, before
+    /// anything is planned or written.
+    pub fn check_updates(
+        &self,
+        desired: &Desired,
+        sources: &[Source],
+        state: &crate::model::state::State,
+    ) -> Result<()> {
+        let changes = crate::manifest::immutable::changes(desired, state);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let diagnostics = crate::manifest::immutable::locate(&changes, sources);
+        Err(self.invalid(&diagnostics))
     }
 
     /// `validate` found nothing wrong.

@@ -146,10 +146,18 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
         }
         if manifests_changed {
             match load_manifests(&args.common.manifests, true) {
-                Ok(fresh) => {
-                    log.line("manifests changed; reconciling");
-                    loaded = fresh;
-                }
+                Ok(fresh) => match refused_updates(&args.common.manifests, &fresh, context) {
+                    Some(lines) => {
+                        for line in lines {
+                            log.line(&line);
+                        }
+                        log.line("manifests rejected, keeping the last good set");
+                    }
+                    None => {
+                        log.line("manifests changed; reconciling");
+                        loaded = fresh;
+                    }
+                },
                 Err(error) => log.line(&format!(
                     "manifests rejected, keeping the last good set: {error:#}"
                 )),
@@ -159,6 +167,23 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
     log.finish();
     log.line("stopped; state saved");
     Ok(Exit::Success)
+}
+
+/// The located errors for fields the API server keeps immutable that the
+/// changed manifests update, or nothing.
+fn refused_updates(
+    manifests: &super::shared::ManifestArgs,
+    loaded: &Loaded,
+    context: &Context,
+) -> Option<Vec<String>> {
+    let state = state_store::load(&context.state).ok()?;
+    let changes = crate::manifest::immutable::changes(&loaded.desired, &state);
+    if changes.is_empty() {
+        return None;
+    }
+    let sources = crate::sources::collect(&manifests.files).unwrap_or_default();
+    let diagnostics = crate::manifest::immutable::locate(&changes, &sources);
+    Some(crate::manifest::one_screen(&diagnostics))
 }
 
 /// One reconcile at simulated time `now`, holding the lock only while it

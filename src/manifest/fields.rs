@@ -1,6 +1,6 @@
 //! Field rules shared by the kinds: non-negative counts, rollout
-//! strategies, int-or-percent values, and RFC 1123 names and labels, with
-//! the API server's messages.
+//! strategies, int-or-percent values, and RFC 1123 names and labels (from
+//! `api_validation`), with the API server's messages.
 
 use super::pod::join;
 use super::{Ctx, wire};
@@ -154,28 +154,16 @@ pub(super) fn int_or_percent(
     }
 }
 
-const DNS1123_LABEL: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const DNS1123_SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-
-pub(super) fn is_label(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !text.starts_with('-')
-        && !text.ends_with('-')
-}
-
+/// The first of `IsDNS1123Label`'s problems (`api_validation` has them all).
 pub(super) fn dns_label(text: &str) -> Option<String> {
-    if text.len() > 63 {
-        return Some("must be no more than 63 characters".into());
-    }
-    (!is_label(text)).then(|| DNS1123_LABEL.to_string())
+    super::api_validation::dns1123_label(text)
+        .into_iter()
+        .next()
 }
 
+/// The first of `IsDNS1123Subdomain`'s problems.
 pub(super) fn dns_subdomain(text: &str) -> Option<String> {
-    if text.len() > 253 {
-        return Some("must be no more than 253 characters".into());
-    }
-    (!text.split('.').all(is_label)).then(|| DNS1123_SUBDOMAIN.to_string())
+    super::api_validation::dns1123_subdomain(text)
+        .into_iter()
+        .next()
 }

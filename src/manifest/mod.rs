@@ -7,12 +7,16 @@
 //! validation rules (`objects`, `pod`). All errors of all files are collected,
 //! each as `file:line:col: field: message`.
 
+mod api_validation;
 pub mod de;
 mod dependencies;
 mod fields;
+pub mod immutable;
 mod objects;
 mod pod;
+pub mod schema;
 mod screen;
+mod strict;
 pub mod tree;
 
 pub use objects::HOSTNAME_LABEL;
@@ -137,7 +141,7 @@ pub fn documents(sources: &[Source]) -> (Vec<(&str, Node)>, Vec<Diagnostic>) {
 /// Parse, default and validate every source; all errors or the desired state.
 pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let (documents, diagnostics) = documents(sources);
-    build(&documents, diagnostics, options)
+    build(&documents, diagnostics, options, true)
 }
 
 /// Objects orch stored itself (workload specs in the state), read without a
@@ -150,17 +154,23 @@ pub fn parse_stored<'a>(
         .into_iter()
         .map(|(name, value)| (name, Node::from_json(value)))
         .collect();
-    build(&documents, Vec::new(), options)
+    // They were validated when applied; they have no positions to report.
+    build(&documents, Vec::new(), options, false)
 }
 
 fn build(
     documents: &[(&str, Node)],
     mut diagnostics: Vec<Diagnostic>,
     options: &ParseOptions,
+    strict_schema: bool,
 ) -> Result<Loaded, Vec<Diagnostic>> {
     let mut builder = objects::Builder::new(options.strict);
     for (file, document) in documents {
+        let typed_from = diagnostics.len();
         builder.document(file, document, &mut diagnostics);
+        if strict_schema {
+            strict::check_document(file, document, &mut diagnostics, typed_from);
+        }
     }
     let (desired, notices) = builder.finish(&mut diagnostics);
     if diagnostics.is_empty() {
@@ -180,10 +190,7 @@ fn parse_texts(sources: &[Source]) -> Vec<Parsed> {
         .min(sources.len());
     let total: usize = sources.iter().map(|s| s.text.len()).sum();
     if threads <= 1 || total < 1 << 20 {
-        return sources
-            .iter()
-            .map(|s| tree::parse_documents(&s.text))
-            .collect();
+        return sources.iter().map(parse_source).collect();
     }
     let mut order: Vec<usize> = (0..sources.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sources[i].text.len()));
@@ -198,7 +205,7 @@ fn parse_texts(sources: &[Source]) -> Vec<Parsed> {
                         let Some(&i) = order.get(k) else {
                             return done;
                         };
-                        done.push((i, tree::parse_documents(&sources[i].text)));
+                        done.push((i, parse_source(&sources[i])));
                     }
                 })
             })
@@ -210,6 +217,17 @@ fn parse_texts(sources: &[Source]) -> Vec<Parsed> {
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, parsed)| parsed).collect()
+}
+
+/// One source's documents; a `.json` file must be JSON, which YAML's flow
+/// syntax (a trailing comma, unquoted keys) would otherwise let through.
+fn parse_source(source: &Source) -> Parsed {
+    if source.name.ends_with(".json")
+        && let Some(error) = strict::json_syntax(&source.text)
+    {
+        return Err(error);
+    }
+    tree::parse_documents(&source.text)
 }
 
 /// The scheduling view of a stored pod template (one that was valid when applied).

@@ -38,7 +38,7 @@ metadata:
     deployment.kubernetes.io/revision: "3"
     kubectl.kubernetes.io/last-applied-configuration: "{}"
   creationTimestamp: "2024-01-01T00:00:00Z"
-  uid: 1234
+  uid: "1234"
   resourceVersion: "99"
   generation: 4
 spec:
@@ -85,7 +85,7 @@ spec:
           livenessProbe:
             tcpSocket: {port: 8080}
           startupProbe:
-            exec: {command: [true]}
+            exec: {command: ["true"]}
           lifecycle:
             preStop: {exec: {command: [sleep, "5"]}}
           volumeMounts: [{name: config, mountPath: /etc/api}]

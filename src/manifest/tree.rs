@@ -280,6 +280,9 @@ fn parse_with_serde_saphyr(
 ) -> Result<Vec<Node>, (usize, usize, String)> {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // `.nan` and `.inf` are values like any other here: the field they are
+    // written in says whether they are wrong, and where (a quantity, a count).
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
     serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|error| {
         let (line, column) = error
             .location()

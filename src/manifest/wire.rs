@@ -35,7 +35,13 @@ impl<'de> Deserialize<'de> for QuantityText {
                 Ok(QuantityText(v.to_string()))
             }
             fn visit_f64<E>(self, v: f64) -> Result<QuantityText, E> {
-                Ok(QuantityText(v.to_string()))
+                // Non-finite values as YAML spells them, for the message that refuses them.
+                Ok(QuantityText(match v {
+                    v if v.is_nan() => ".nan".into(),
+                    v if v == f64::INFINITY => ".inf".into(),
+                    v if v == f64::NEG_INFINITY => "-.inf".into(),
+                    v => v.to_string(),
+                }))
             }
         }
         d.deserialize_any(V)
