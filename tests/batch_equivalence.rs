@@ -36,8 +36,8 @@ const ZONE: &str = "topology.kubernetes.io/zone";
 const HOSTNAME: &str = "kubernetes.io/hostname";
 
 #[derive(Debug, Clone)]
-struct NodeShape {
-    zone: Option<u8>,
+pub(crate) struct NodeShape {
+    pub(crate) zone: Option<u8>,
     hostname: bool,
     class: u8,
     cpu: i64,
@@ -46,7 +46,7 @@ struct NodeShape {
     unschedulable: bool,
 }
 
-fn node_shape(zones: u8) -> impl Strategy<Value = NodeShape> {
+pub(crate) fn node_shape(zones: u8) -> impl Strategy<Value = NodeShape> {
     (
         prop::option::weighted(0.92, 0..zones),
         prop::bool::weighted(0.95),
@@ -69,7 +69,7 @@ fn node_shape(zones: u8) -> impl Strategy<Value = NodeShape> {
         )
 }
 
-fn node(i: usize, shape: &NodeShape) -> NodeState {
+pub(crate) fn node(i: usize, shape: &NodeShape) -> NodeState {
     let name = format!("n{i:02}");
     let mut labels = BTreeMap::from([("class".to_string(), format!("c{}", shape.class))]);
     if shape.hostname {
@@ -108,7 +108,7 @@ fn node(i: usize, shape: &NodeShape) -> NodeState {
 }
 
 #[derive(Debug, Clone)]
-struct PodShape {
+pub(crate) struct PodShape {
     app: u8,
     namespace: bool,
     cpu: i64,
@@ -131,7 +131,7 @@ struct PodShape {
     not_class: Option<u8>,
 }
 
-fn pod_shape() -> impl Strategy<Value = PodShape> {
+pub(crate) fn pod_shape() -> impl Strategy<Value = PodShape> {
     (
         (
             0u8..4,
@@ -203,7 +203,7 @@ fn app_selector(app: u8, form: u8) -> Value {
     }
 }
 
-fn pod(shape: &PodShape) -> PodSpec {
+pub(crate) fn pod(shape: &PodShape) -> PodSpec {
     let mut spec = json!({
         "containers": [{"name": "c", "resources": {"requests": {"cpu": format!("{}m", shape.cpu), "memory": "256Mi"}}}],
     });
@@ -517,7 +517,7 @@ fn fine_domains_shared_by_several_nodes_agree() {
 
 /// A test-only filter that reads the node alone: pods of the web tier keep
 /// off class c2 nodes.
-struct WebOffClassTwo;
+pub(crate) struct WebOffClassTwo;
 
 impl FilterPlugin for WebOffClassTwo {
     fn name(&self) -> &'static str {
@@ -627,7 +627,7 @@ impl FilterPlugin for Opaque {
     }
 }
 
-fn extended(strategy: ScoringStrategy) -> Scheduler {
+pub(crate) fn extended(strategy: ScoringStrategy) -> Scheduler {
     Scheduler::new(strategy)
         .with_filter(Box::new(WebOffClassTwo))
         .with_filter(Box::new(AtMostFive))

@@ -12,6 +12,7 @@ mod common;
 
 mod bad_input;
 mod batch_equivalence;
+mod capacity_equivalence;
 mod ci;
 mod cli;
 mod crash_safety;

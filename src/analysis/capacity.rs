@@ -3,11 +3,16 @@
 //! after another, each assumed before the next, by the scheduler the loop
 //! uses (the run fast path, every filter), on a copy of the scheduler's view
 //! of the state, until one fits nowhere; its FitError says what ran out.
+//! Where the constraints allow it, the copies are counted instead of placed
+//! (`fast_capacity`), with the same answer.
 
+use super::fast_capacity::{self, Probe};
+use crate::model::pod::PodSpec;
 use crate::model::state::State;
 use crate::model::workload::{Desired, ObjectRef, WorkloadKind};
 use crate::reconcile::{Catalog, occupied_snapshot};
 use crate::scheduler::batch::Batch;
+use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::{FitError, Reason, Scheduler};
 
 /// Extra replicas tried per workload before answering "at least this many".
@@ -74,7 +79,8 @@ pub fn headroom(
     limit: usize,
 ) -> Vec<Headroom> {
     let catalog = Catalog::build(desired, state);
-    let snapshot = occupied_snapshot(state, &catalog, None);
+    let mut snapshot = occupied_snapshot(state, &catalog, None);
+    let mut shared = fast_capacity::Shared::default();
     let replicas_of = |id: &ObjectRef| {
         state
             .replicas
@@ -103,35 +109,31 @@ pub fn headroom(
             let Some(pod) = catalog.pod(&workload.id, &workload.template_hash) else {
                 return headroom;
             };
-            let mut probe = snapshot.clone();
-            let mut batch = Batch::new(scheduler, &probe);
-            let mut fits = 0;
-            let mut first_error = None;
-            batch.run(pod, &mut probe, limit, |result| match result {
-                Ok(_) if first_error.is_none() => fits += 1,
-                Ok(_) => {}
-                Err(error) => {
-                    first_error.get_or_insert(error);
-                }
-            });
-            headroom.fits = Some(fits);
-            headroom.capped = first_error.is_none();
             if crate::reconcile::preemption::in_use(desired) {
-                headroom.by_preemption = Some(if first_error.is_some() {
+                // Preemption goes on from where the plain probe stopped.
+                let (found, end) = one_by_one_to_the_end(scheduler, &snapshot, pod, limit);
+                headroom.by_preemption = Some(if found.capped {
+                    0
+                } else {
                     preempting(
                         desired,
                         state,
                         &catalog,
                         scheduler,
                         pod,
-                        probe,
-                        limit - fits,
+                        end,
+                        limit - found.fits,
                     )
-                } else {
-                    0
                 });
+                headroom.fits = Some(found.fits);
+                headroom.capped = found.capped;
+                headroom.limit = found.limit;
+                return headroom;
             }
-            headroom.limit = first_error;
+            let found = probe(scheduler, &mut snapshot, pod, limit, &mut shared);
+            headroom.fits = Some(found.fits);
+            headroom.capped = found.capped;
+            headroom.limit = found.limit;
             headroom
         })
         .collect()
@@ -177,6 +179,57 @@ fn preempting(
         }
     }
     placed
+}
+
+/// How many more copies of `pod` fit on `snapshot` (at most `limit`), and
+/// why the next one does not: counted where the constraints allow it
+/// ([`fast_capacity::count`]), else placed one by one.
+pub fn probe(
+    scheduler: &Scheduler,
+    snapshot: &mut Snapshot,
+    pod: &PodSpec,
+    limit: usize,
+    shared: &mut fast_capacity::Shared,
+) -> Probe {
+    fast_capacity::count(scheduler, snapshot, pod, limit, shared)
+        .unwrap_or_else(|| one_by_one(scheduler, snapshot, pod, limit))
+}
+
+/// The plain probe: copies placed one after another, each assumed before the
+/// next, on a copy of `snapshot`, until one fits nowhere or `limit` fit.
+pub fn one_by_one(
+    scheduler: &Scheduler,
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    limit: usize,
+) -> Probe {
+    one_by_one_to_the_end(scheduler, snapshot, pod, limit).0
+}
+
+/// `one_by_one`, and the snapshot as the probe left it.
+fn one_by_one_to_the_end(
+    scheduler: &Scheduler,
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    limit: usize,
+) -> (Probe, Snapshot) {
+    let mut probe = snapshot.clone();
+    let mut batch = Batch::new(scheduler, &probe);
+    let mut fits = 0;
+    let mut first_error = None;
+    batch.run(pod, &mut probe, limit, |result| match result {
+        Ok(_) if first_error.is_none() => fits += 1,
+        Ok(_) => {}
+        Err(error) => {
+            first_error.get_or_insert(error);
+        }
+    });
+    let found = Probe {
+        fits,
+        capped: first_error.is_none(),
+        limit: first_error,
+    };
+    (found, probe)
 }
 
 #[cfg(test)]
@@ -305,5 +358,64 @@ mod tests {
         let (found, _) = probe(&text, PROBE_LIMIT);
         assert_eq!(found[0].fits, Some(14));
         assert_eq!(reasons(&found[0]), ["Insufficient memory"]);
+    }
+
+    /// Probe `workload` both ways: counted (which must answer) and placed.
+    fn counted_and_placed(text: &str, workload: &str, limit: usize) -> Probe {
+        let (_, base) = probe(text, 0);
+        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+        let catalog = Catalog::build(&base.desired, &base.state);
+        let mut snapshot = occupied_snapshot(&base.state, &catalog, None);
+        let spec = base
+            .desired
+            .workloads
+            .iter()
+            .find(|w| &*w.id.name == workload)
+            .unwrap();
+        let pod = catalog.pod(&spec.id, &spec.template_hash).unwrap();
+        let mut shared = fast_capacity::Shared::default();
+        let counted = fast_capacity::count(&scheduler, &mut snapshot, pod, limit, &mut shared)
+            .expect("counted, not placed");
+        assert_eq!(counted, one_by_one(&scheduler, &snapshot, pod, limit));
+        counted
+    }
+
+    #[test]
+    fn resources_one_per_host_and_zone_spread_are_counted_not_placed() {
+        let text = format!(
+            "{}{}{TAINTED}{}",
+            node("n1", "a", "4"),
+            node("n2", "a", "4"),
+            deployment("web", 3, "1", "")
+        );
+        assert_eq!(counted_and_placed(&text, "web", PROBE_LIMIT).fits, 5);
+        let text = format!(
+            "{}{}{}{}",
+            node("n1", "a", "8"),
+            node("n2", "a", "8"),
+            node("n3", "b", "8"),
+            deployment("web", 2, "1", ANTI_AFFINITY)
+        );
+        assert_eq!(counted_and_placed(&text, "web", PROBE_LIMIT).fits, 1);
+        // Zone b fills up (4 cpu), zone a stops at b + maxSkew: where in
+        // zone a the copies go is the scheduler's choice, so only a capped
+        // probe is counted.
+        let text = format!(
+            "{}{}{}{}",
+            node("a1", "a", "4"),
+            node("a2", "a", "4"),
+            node("b1", "b", "4"),
+            deployment("web", 2, "1", ZONE_SPREAD)
+        );
+        let capped = counted_and_placed(&text, "web", 6);
+        assert_eq!((capped.fits, capped.capped), (6, true));
+        // One node per zone: each zone's copies have one place to go.
+        let text = format!(
+            "{}{}{}",
+            node("a1", "a", "8"),
+            node("b1", "b", "4"),
+            deployment("web", 2, "1", ZONE_SPREAD)
+        );
+        assert_eq!(counted_and_placed(&text, "web", PROBE_LIMIT).fits, 7);
     }
 }

@@ -4,6 +4,7 @@
 //! (`capacity`). Pure: the same executor and scheduler as `plan`, never the disk.
 
 pub mod capacity;
+pub mod fast_capacity;
 pub mod what_if;
 
 use crate::model::workload::{Desired, Kind, ObjectRef, WorkloadKind};

@@ -259,9 +259,7 @@ pub fn scenario(
     let failed_set: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
     let lost = on_nodes(&state, &failed_set);
     let failed_at = state.clock;
-    for name in failed {
-        state.fail_node(name);
-    }
+    state.fail_nodes(failed);
     let desired = &base.desired;
     let at_failure = summarize(desired, &state, state.clock);
     let result = run(desired, &mut state, scheduler, &after_baseline(options));

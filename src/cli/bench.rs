@@ -1,11 +1,13 @@
 //! `orch bench generate` writes a synthetic fleet; `orch bench run` measures
 //! the whole product on one, in this process, scenario by scenario: a cold
-//! apply from empty to converged, a no-op plan, a rolling update of 10% of the
+//! apply from empty to converged, a no-op plan, `capacity` and
+//! `what-if --all-zones` on the converged state, a rolling update of 10% of the
 //! workloads, the failure of 1% of the nodes, and loading and saving the state
 //! in YAML and JSON.
 
 use super::persister::{Persister, persisting};
 use super::{Context, Exit};
+use crate::analysis::{capacity, what_if};
 use crate::bench::{FleetSpec, Mix, generate};
 use crate::executor::{self, Outcome, RunOptions};
 use crate::manifest::Loaded;
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Write the manifests of a synthetic fleet (deterministic for a seed).
     Generate(GenerateArgs),
-    /// Measure apply, plan, a rolling update, node failures and state I/O on a synthetic fleet.
+    /// Measure apply, plan, capacity, what-if, a rolling update, node failures and state I/O on a synthetic fleet.
     Run(RunArgs),
 }
 
@@ -184,6 +186,8 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     };
     let state = session.cold_apply()?;
     session.noop_plan()?;
+    session.capacity()?;
+    session.what_if_zones()?;
     session.state_io(&state)?;
     drop(state);
     let loaded = session.rolling_update()?;
@@ -265,6 +269,65 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// `orch capacity` on the converged state: every workload probed.
+    fn capacity(&mut self) -> Result<()> {
+        reset_peak_memory();
+        let started = Instant::now();
+        let base = self.converged_base()?;
+        let headroom = capacity::headroom(
+            &base.desired,
+            &base.state,
+            &self.scheduler,
+            &[],
+            capacity::PROBE_LIMIT,
+        );
+        let probed = headroom.iter().filter(|h| h.fits.is_some()).count();
+        let capped = headroom.iter().filter(|h| h.capped).count();
+        self.record(Figure {
+            scenario: "capacity".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{probed} workloads probed, {capped} with room for {} more",
+                capacity::PROBE_LIMIT
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        Ok(())
+    }
+
+    /// `orch what-if --all-zones` on the converged state.
+    fn what_if_zones(&mut self) -> Result<()> {
+        reset_peak_memory();
+        let started = Instant::now();
+        let base = self.converged_base()?;
+        let options = super::what_if::run_options(3600);
+        let failures = super::what_if::every_single_failure(&base, true, &self.scheduler, &options);
+        let resilient = failures.iter().filter(|(_, r)| r.resilient()).count();
+        self.record(Figure {
+            scenario: "what-if --all-zones".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!("{} zones, {resilient} of them survivable", failures.len()),
+            peak_mib: peak_memory_mib(),
+        });
+        Ok(())
+    }
+
+    /// The manifests and the saved state, converged in memory (as the
+    /// analysis commands start).
+    fn converged_base(&self) -> Result<what_if::Base> {
+        let loaded = load(&self.manifests)?;
+        let state = state_store::load(&self.state_path)?;
+        let options = super::what_if::run_options(3600);
+        Ok(what_if::prepare(
+            &loaded.desired,
+            state,
+            &[],
+            &[],
+            &self.scheduler,
+            &options,
+        )?)
+    }
+
     /// State I/O in both formats: save, then load back and compare.
     fn state_io(&mut self, state: &State) -> Result<()> {
         for (format, name) in [("YAML", "state-io.yaml"), ("JSON", "state-io.json")] {
@@ -333,9 +396,7 @@ impl Session<'_> {
             .step_by(100)
             .filter(|name| !name.starts_with("gpu-"))
             .collect();
-        for name in &failed {
-            state.fail_node(name);
-        }
+        state.fail_nodes(&failed);
         let failure = run_loop(loaded, &mut state, &self.scheduler, Some(&lock))?;
         drop(lock);
         self.record(Figure {

@@ -128,7 +128,7 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
 }
 
 /// One scenario per zone (or node) of the base fleet, each on its own copy.
-fn every_single_failure(
+pub(super) fn every_single_failure(
     base: &Base,
     zones: bool,
     scheduler: &Scheduler,

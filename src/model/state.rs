@@ -259,30 +259,44 @@ impl State {
     /// unready at once (the loop evicts them after the not-ready toleration).
     /// False when the node is unknown or already not ready.
     pub fn fail_node(&mut self, name: &str) -> bool {
+        self.fail_nodes(&[name]) == 1
+    }
+
+    /// `fail_node` for each of `names`, in one pass over the replicas: how
+    /// many of them failed now.
+    pub fn fail_nodes(&mut self, names: &[impl AsRef<str>]) -> usize {
         let now = self.clock;
-        let Some(node) = self.node_mut(name) else {
-            return false;
-        };
-        if !node.ready {
-            return false;
+        let mut failed: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+        for name in names {
+            let name = name.as_ref();
+            let Some(position) = self.node_position(name).ok() else {
+                continue;
+            };
+            let node = &mut self.nodes[position];
+            if !node.ready {
+                continue;
+            }
+            node.ready = false;
+            node.not_ready_since = Some(now);
+            node.conditions = vec![Condition::ready(
+                ConditionStatus::Unknown,
+                Some(ConditionReason::NodeStatusUnknown),
+                "Kubelet stopped posting node status.",
+                now,
+            )];
+            failed.insert(name);
         }
-        node.ready = false;
-        node.not_ready_since = Some(now);
-        node.conditions = vec![Condition::ready(
-            ConditionStatus::Unknown,
-            Some(ConditionReason::NodeStatusUnknown),
-            "Kubelet stopped posting node status.",
-            now,
-        )];
-        for replica in self
-            .replicas
-            .iter_mut()
-            .filter(|r| r.node.as_deref() == Some(name))
-        {
-            replica.ready = false;
-            replica.ready_at = None;
+        if !failed.is_empty() {
+            for replica in self
+                .replicas
+                .iter_mut()
+                .filter(|r| r.node.as_deref().is_some_and(|n| failed.contains(n)))
+            {
+                replica.ready = false;
+                replica.ready_at = None;
+            }
         }
-        true
+        failed.len()
     }
 
     /// Nodes are kept sorted by name and workloads by id (the state store

@@ -208,7 +208,8 @@ impl Scheduler {
         &self.scorers
     }
 
-    fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot) -> CycleState {
+    /// Every filter's PreFilter for `pod`: the state its filters read.
+    pub fn pre_filter(&self, pod: &PodSpec, snapshot: &Snapshot) -> CycleState {
         let mut state = CycleState::default();
         for plugin in &self.filters {
             plugin.pre_filter(pod, snapshot, &mut state);

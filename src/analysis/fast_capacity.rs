@@ -1,0 +1,286 @@
+//! Headroom counted instead of placed, where the constraints allow it: the
+//! fast path of [`super::capacity::probe`], whose plain path places the
+//! copies one by one and is this one's test reference (a property test
+//! holds the two equal on random fleets covering every plugin).
+//!
+//! Copies of one pod are placed, each assumed before the next, until one
+//! fits nowhere. A node's verdict for the next copy changes only through
+//! the copies placed so far, and only through:
+//! - its own usage (NodeResourcesFit): node `n` takes `k_n` copies, the
+//!   least of its free pod slots and of `free / request` per requested
+//!   resource;
+//! - the pod's required anti-affinity toward itself: at most one copy per
+//!   domain of the term's key, counted per node when every node carrying
+//!   the key has a value of its own (hostnames);
+//! - a hard spread constraint whose selector matches the pod: copies go to
+//!   a domain while its count stays within `maxSkew` of the global minimum.
+//!   Whatever the order, the domain with the fewest copies at the end has
+//!   run out of room, so the global minimum ends at
+//!   `M = min_d (count_d + room_d)` (0 with fewer domains than minDomains),
+//!   and each domain ends at `min(count_d + room_d, max(count_d, M + maxSkew))`.
+//!
+//! Everything else (taints, selectors, node affinity, cordons, spread
+//! constraints and anti-affinity terms that do not select the pod, existing
+//! replicas' anti-affinity) is a fixed verdict per node. When the count
+//! reaches the probe's limit, that is the answer; otherwise the end state is
+//! rebuilt (each node with the copies it took) and the scheduler's own
+//! FitError on it is the limit — possible only when where the copies went is
+//! known: every spread domain took all its room, none, or had one node to take it. Required pod
+//! affinity, several dynamic constraints, shared domains and plugins this
+//! module does not know take the plain path.
+
+use crate::model::pod::PodSpec;
+use crate::model::resources::CPU;
+use crate::model::resources::{EPHEMERAL_STORAGE, MEMORY};
+use crate::scheduler::plugins::inter_pod_affinity::{required, resolve};
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
+use crate::scheduler::{FitError, Reads, Scheduler, Signature};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::rc::Rc;
+
+/// What probing a workload found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Extra copies that fit (at most the probe's limit).
+    pub fits: usize,
+    /// The probe stopped at its limit with room left.
+    pub capped: bool,
+    /// Why the first copy that did not fit fits nowhere.
+    pub limit: Option<FitError>,
+}
+
+/// Results shared between the probes of one snapshot (which must not change
+/// while they are in use).
+#[derive(Default)]
+pub struct Shared {
+    /// Per signature of the `Reads::Node` filters: which nodes pass them all.
+    masks: HashMap<Signature, Rc<Vec<bool>>>,
+    /// Per label key: whether every node carrying it has a value of its own.
+    unique: HashMap<String, bool>,
+}
+
+/// The probe's answer without placing copies one by one, or `None` when the
+/// constraints need the placements (the caller then places them).
+/// `snapshot` ends as it was (but for an empty group of the pod's replicas).
+pub fn count(
+    scheduler: &Scheduler,
+    snapshot: &mut Snapshot,
+    pod: &PodSpec,
+    limit: usize,
+    shared: &mut Shared,
+) -> Option<Probe> {
+    let mut signature = Signature::default();
+    for plugin in scheduler.filters() {
+        match (plugin.name(), plugin.reads()) {
+            (_, Reads::Node) => plugin.sign(pod, &mut signature),
+            ("NodeResourcesFit", Reads::NodeUsage)
+            | ("PodTopologySpread" | "InterPodAffinity", Reads::Domains) => {}
+            _ => return None,
+        }
+    }
+    if !required(&pod.affinity.pod_affinity).is_empty() {
+        return None;
+    }
+    let state = scheduler.pre_filter(pod, snapshot);
+    let statics = shared
+        .masks
+        .entry(signature)
+        .or_insert_with(|| {
+            Rc::new(
+                snapshot
+                    .nodes
+                    .iter()
+                    .map(|node| {
+                        scheduler
+                            .filters()
+                            .iter()
+                            .filter(|p| p.reads() == Reads::Node)
+                            .all(|p| p.passes(pod, node, &state))
+                    })
+                    .collect(),
+            )
+        })
+        .clone();
+    // Anti-affinity terms that select the pod itself: one copy per node.
+    let mut own_keys = Vec::new();
+    for term in resolve(
+        required(&pod.affinity.pod_anti_affinity),
+        &pod.namespace,
+        &pod.labels,
+    ) {
+        if term.matches(&pod.namespace, &pod.labels) {
+            let key = term.topology_key.clone();
+            let unique = *shared
+                .unique
+                .entry(key.clone())
+                .or_insert_with(|| unique_values(snapshot, &key));
+            if !unique {
+                return None;
+            }
+            own_keys.push(key);
+        }
+    }
+    // Hard spread constraints: fixed verdicts when none selects the pod,
+    // else exactly one that does, alone.
+    let spread = state.spread.as_ref();
+    let dynamic = spread.filter(|s| s.self_match.iter().any(|&m| m > 0));
+    if dynamic.is_some_and(|s| s.constraints.len() > 1) {
+        return None;
+    }
+    let affinity = scheduler
+        .filters()
+        .iter()
+        .find(|p| p.name() == "InterPodAffinity");
+    let spread_filter = scheduler
+        .filters()
+        .iter()
+        .find(|p| p.name() == "PodTopologySpread");
+    let takes: Vec<u64> = snapshot
+        .nodes
+        .iter()
+        .map(|node| {
+            if !statics[node.index] || !affinity.is_none_or(|p| p.passes(pod, node, &state)) {
+                return 0;
+            }
+            let spread_passes = match dynamic {
+                Some(s) => node.labels.contains_key(&s.constraints[0].key),
+                None => spread_filter.is_none_or(|p| p.passes(pod, node, &state)),
+            };
+            if !spread_passes {
+                return 0;
+            }
+            let room = copies_that_fit(pod, node);
+            if own_keys.iter().any(|k| node.labels.contains_key(k)) {
+                room.min(1)
+            } else {
+                room
+            }
+        })
+        .collect();
+    let (total, ends) = match dynamic {
+        None => (
+            takes.iter().fold(0u64, |sum, &n| sum.saturating_add(n)),
+            Some(takes),
+        ),
+        Some(s) => {
+            let c = &s.constraints[0];
+            let counts = &s.counts[0];
+            // Per domain: the room its nodes have, and how many have some.
+            let mut room: HashMap<&str, (u64, usize)> = HashMap::default();
+            for (node, &took) in snapshot.nodes.iter().zip(&takes) {
+                if took > 0 {
+                    let value = node.labels[&c.key].as_str();
+                    if !counts.contains_key(value) {
+                        return None;
+                    }
+                    let entry = room.entry(value).or_insert((0, 0));
+                    *entry = (entry.0 + took, entry.1 + 1);
+                }
+            }
+            let room_of = |value: &str| room.get(value).map_or(0, |r| r.0 as i64);
+            let minimum = if (counts.len() as i64) < c.min_domains {
+                0
+            } else {
+                counts
+                    .iter()
+                    .map(|(value, &count)| count.saturating_add(room_of(value)))
+                    .min()
+                    .unwrap_or(0)
+            };
+            let ceiling = minimum.saturating_add(c.max_skew);
+            let added: HashMap<&str, i64> = counts
+                .iter()
+                .map(|(value, &count)| {
+                    let end = count.saturating_add(room_of(value)).min(count.max(ceiling));
+                    (value.as_str(), end - count)
+                })
+                .collect();
+            let total = added.values().map(|&a| a as u64).sum();
+            // Where the copies went is known when each domain took all its
+            // room, none of it, or has one node to take it.
+            let ends = snapshot
+                .nodes
+                .iter()
+                .zip(&takes)
+                .map(|(node, &took)| {
+                    if took == 0 {
+                        return Some(0);
+                    }
+                    let value = node.labels[&c.key].as_str();
+                    let (room, takers) = room[value];
+                    match added[value] as u64 {
+                        0 => Some(0),
+                        all if all == room => Some(took),
+                        some if takers == 1 => Some(some),
+                        _ => None,
+                    }
+                })
+                .collect::<Option<Vec<u64>>>();
+            (total, ends)
+        }
+    };
+    if total >= limit as u64 {
+        return Some(Probe {
+            fits: limit,
+            capped: true,
+            limit: None,
+        });
+    }
+    // The end state: every node with the copies it took, assumed on the
+    // snapshot for the scheduler's FitError, then forgotten.
+    let ends = ends?;
+    let group = snapshot.group_of(pod);
+    for (node, &took) in ends.iter().enumerate() {
+        for _ in 0..took {
+            snapshot.assume_in(node, pod, group);
+        }
+    }
+    let error = scheduler.schedule(pod, snapshot).err();
+    for (node, &took) in ends.iter().enumerate() {
+        for _ in 0..took {
+            snapshot.forget(node, pod);
+        }
+    }
+    Some(Probe {
+        fits: total as usize,
+        capped: false,
+        limit: Some(error?),
+    })
+}
+
+/// How many copies of `pod` the node takes, one after another
+/// (NodeResourcesFit's filter, solved for the count).
+fn copies_that_fit(pod: &PodSpec, node: &NodeInfo) -> u64 {
+    let mut copies = (node.allocatable.pods - node.pods).max(0);
+    let (capacity, used) = (&node.allocatable.resources, &node.requested);
+    let requests = &pod.requests;
+    let fixed = [
+        (requests.milli_cpu, capacity.get(CPU), used.get(CPU)),
+        (requests.memory, capacity.get(MEMORY), used.get(MEMORY)),
+        (
+            requests.ephemeral_storage,
+            capacity.get(EPHEMERAL_STORAGE),
+            used.get(EPHEMERAL_STORAGE),
+        ),
+    ];
+    let scalar = requests
+        .scalar
+        .iter()
+        .map(|(name, &wanted)| (wanted, capacity.get(name), used.get(name)));
+    for (wanted, capacity, taken) in fixed.into_iter().chain(scalar) {
+        if wanted > 0 {
+            copies = copies.min((capacity - taken).max(0) / wanted);
+        }
+    }
+    copies as u64
+}
+
+/// Whether no two nodes carry `key` with the same value.
+fn unique_values(snapshot: &Snapshot, key: &str) -> bool {
+    let mut seen = HashSet::default();
+    snapshot
+        .nodes
+        .iter()
+        .filter_map(|n| n.labels.get(key))
+        .all(|value| seen.insert(value.as_str()))
+}
