@@ -102,6 +102,7 @@ pub fn run<E>(
     options: &RunOptions,
     mut persist: impl FnMut(&State, Option<&Step>) -> Result<(), E>,
 ) -> Result<RunResult, E> {
+    adopt(desired, state);
     let mut result = run_once(desired, state, scheduler, options, &mut persist)?;
     if !options.atomic || !matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
         return Ok(result);
@@ -118,6 +119,22 @@ pub fn run<E>(
     result.rolled_back = rolled_back;
     result.rolled_back_set = Some(rolled_back_set);
     Ok(result)
+}
+
+/// The objects of the `-f` set are applied at the start of a run, as
+/// `kubectl apply` does: an imported workload they declare becomes one orch
+/// applied (pruned once it leaves the set), whether or not its spec changes.
+fn adopt(desired: &Desired, state: &mut State) {
+    let declared = desired
+        .workloads
+        .iter()
+        .map(|w| &w.id)
+        .chain(desired.disruption_budgets.iter().map(|b| &b.id));
+    for id in declared {
+        if let Some(stored) = state.workload_mut(id) {
+            stored.origin = crate::model::state::WorkloadOrigin::Applied;
+        }
+    }
 }
 
 /// `desired` with every workload that did not converge set back to its

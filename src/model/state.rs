@@ -163,6 +163,26 @@ pub struct WorkloadState {
     pub revisions: Vec<Revision>,
     #[serde(default)]
     pub status: WorkloadStatus,
+    /// Who put it here: `apply` (only such workloads are ever pruned) or an
+    /// import (left alone, as `kubectl apply --prune` leaves what it did not apply).
+    #[serde(default, skip_serializing_if = "WorkloadOrigin::is_applied")]
+    pub origin: WorkloadOrigin,
+}
+
+/// Where a stored workload came from; absent in the file means `Applied`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkloadOrigin {
+    /// From the `-f` set of an apply: pruned when it leaves the set.
+    #[default]
+    Applied,
+    /// From `orch import`: never pruned; an apply that declares it adopts it.
+    Imported,
+}
+
+impl WorkloadOrigin {
+    pub fn is_applied(&self) -> bool {
+        *self == WorkloadOrigin::Applied
+    }
 }
 
 impl WorkloadState {
@@ -216,6 +236,43 @@ pub struct Replica {
     pub restarts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// An imported pod that no simulated workload owns (a mirror pod, an
+    /// operator's pod): it holds its node's resources and counts for
+    /// selectors, but orch never deletes, evicts, replaces or moves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged: Option<Box<Unmanaged>>,
+}
+
+/// What orch keeps of a pod it does not manage (its `workload` is the pod itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Unmanaged {
+    /// The controller named by its ownerReference, `Kind/namespace/name`
+    /// (`Kind/name` for a cluster-scoped owner such as a mirror pod's Node);
+    /// absent for a pod without an owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The pod's labels and spec, as a template (`metadata`, `spec`).
+    pub template: Arc<serde_json::Value>,
+}
+
+impl Replica {
+    /// An imported pod orch does not manage.
+    pub fn is_unmanaged(&self) -> bool {
+        self.unmanaged.is_some()
+    }
+
+    /// The object that owns the replica as output names it: the owner of an
+    /// unmanaged pod (or the pod itself), else its workload.
+    pub fn owner_name(&self) -> String {
+        match &self.unmanaged {
+            Some(unmanaged) => unmanaged
+                .owner
+                .clone()
+                .unwrap_or_else(|| self.workload.to_string()),
+            None => self.workload.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +373,24 @@ impl State {
         self.workloads.binary_search_by(|w| {
             (w.kind, w.namespace.as_str(), w.name.as_str()).cmp(&(id.kind, &id.namespace, &id.name))
         })
+    }
+
+    /// States written before workloads recorded their origin: one that an
+    /// import wrote and no loop has run on since (generation 1, a clock read
+    /// from the export, not one event) holds only imported workloads. Any
+    /// other state's workloads came from `apply`, as they always did.
+    pub fn migrate_origins(&mut self) {
+        let untouched_import = self.generation == 1 && self.clock > 0 && self.events.is_empty();
+        if untouched_import
+            && self
+                .workloads
+                .iter()
+                .all(|w| w.origin == WorkloadOrigin::Applied)
+        {
+            for workload in &mut self.workloads {
+                workload.origin = WorkloadOrigin::Imported;
+            }
+        }
     }
 
     /// Restore the lookup order (after loading, or an edit by hand).

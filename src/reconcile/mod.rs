@@ -368,7 +368,8 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
     }
     for workload in &observed.workloads {
         let id = workload.id();
-        if declared.contains(&id) || !prune {
+        // Only what orch applied is pruned; an imported workload is left alone.
+        if declared.contains(&id) || !prune || !workload.origin.is_applied() {
             continue;
         }
         let replicas: Vec<&Replica> = pass.replicas_of(&id).collect();
@@ -385,6 +386,7 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         .iter()
         .filter(|(id, _)| pass.stored(id).is_none() && !declared.contains(id))
         .flat_map(|(_, indexes)| indexes.iter().copied())
+        .filter(|&i| !observed.replicas[i].is_unmanaged())
         .collect();
     unknown.sort_unstable();
     for i in unknown {

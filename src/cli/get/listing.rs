@@ -312,15 +312,20 @@ fn replicas(
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for replica in sorted {
         if let Some(selector) = selector {
-            let labels = pod_labels(desired, &replica.workload);
-            if !labels.is_some_and(|l| selector.matches(l)) {
+            let matches = match &replica.unmanaged {
+                Some(unmanaged) => {
+                    selector.matches(&template_labels(&unmanaged.template))
+                }
+                None => pod_labels(desired, &replica.workload).is_some_and(|l| selector.matches(l)),
+            };
+            if !matches {
                 continue;
             }
         }
         ages.push(state.clock.saturating_sub(replica.created_at));
         items.push(ReplicaItem {
             name: replica.name.clone(),
-            workload: replica.workload.to_string(),
+            workload: replica.owner_name(),
             revision: replica.revision,
             node: replica.node.clone(),
             phase: replica.phase,
@@ -329,6 +334,7 @@ fn replicas(
             priority: priorities
                 .as_ref()
                 .map(|p| p.get(&replica.workload).copied().unwrap_or(0)),
+            managed: !replica.is_unmanaged(),
         });
     }
     let wide = wide(shape);
@@ -348,7 +354,11 @@ fn replicas(
     let cells = |i: usize, item: &ReplicaItem| {
         let mut row = vec![
             item.name.clone(),
-            item.workload.clone(),
+            if item.managed {
+                item.workload.clone()
+            } else {
+                format!("{} (unmanaged)", item.workload)
+            },
             if item.ready {
                 "1/1".into()
             } else {
@@ -369,6 +379,17 @@ fn replicas(
     };
     fill(&mut listing, "ReplicaList", items, key, cells, shape);
     listing
+}
+
+/// The labels of a stored pod template (`metadata.labels`).
+fn template_labels(template: &serde_json::Value) -> crate::model::labels::Labels {
+    template
+        .pointer("/metadata/labels")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 fn events(state: &State, for_object: Option<&str>, shape: Shape) -> Listing {
