@@ -102,8 +102,10 @@ impl WorkloadImpact {
     /// Short of availability because of the change: not fully available at
     /// the end, unless it was so before and the change took nothing more.
     pub fn hurt(&self) -> bool {
+        // (A DaemonSet's replicas on the failed nodes are gone with their nodes.)
         self.health != Health::Available
-            && !(self.degraded_before && self.available_after >= self.available_before)
+            && !(self.degraded_before
+                && self.available_after + self.on_failed_nodes >= self.available_before)
     }
 
     /// Fully available at the end, after fewer were available on the way.
@@ -168,6 +170,10 @@ pub fn prepare(
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Result<Base, AnalysisError> {
+    executor::adopt(desired, &mut state);
+    // The cluster's own imported workloads and budgets are reported too.
+    let merged = crate::import::with_cluster_workloads(desired, &state).into_owned();
+    let desired = &merged;
     let added: BTreeSet<&str> = added_nodes.iter().map(String::as_str).collect();
     let mut before_changes = desired.clone();
     before_changes

@@ -176,6 +176,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         let (loaded, sources) = loaded?;
         let (mut state, digest) =
             state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
+        executor::adopt(&loaded.desired, &mut state);
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
@@ -230,6 +231,7 @@ fn run_persisting(
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Result<RunResult> {
+    executor::adopt(desired, state);
     persisting(lock, |persister| {
         executor::run(desired, state, scheduler, options, |state, step| {
             persister.save(state)?;
@@ -334,6 +336,7 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
     };
     // The whole run is checked in memory before the first write: exactly
     // the recorded plan, or nothing.
+    executor::adopt(&loaded.desired, &mut state);
     let mut result = executor::run(
         &loaded.desired,
         &mut state,

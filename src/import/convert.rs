@@ -105,7 +105,7 @@ pub(super) fn node(object: &Object, clock: &Clock, diagnostics: &mut Vec<Diagnos
         ready: is_ready,
         not_ready_since,
         conditions,
-        source: NodeSource::Manifest,
+        source: NodeSource::Imported,
     }
 }
 

@@ -401,6 +401,49 @@ fn grouped(groups: &BTreeMap<String, Vec<&str>>) -> String {
         .join("; ")
 }
 
+/// `desired` with the imported workloads and budgets it does not declare:
+/// the cluster's own objects, which their controllers keep reconciling (a
+/// Deployment replaces the replicas a failed node loses, a budget guards a
+/// drain) although the `-f` set does not own them. Borrowed when there are none.
+pub fn with_cluster_workloads<'a>(
+    desired: &'a Desired,
+    state: &State,
+) -> std::borrow::Cow<'a, Desired> {
+    let declared: BTreeSet<&ObjectRef> = desired
+        .workloads
+        .iter()
+        .map(|w| &w.id)
+        .chain(desired.disruption_budgets.iter().map(|b| &b.id))
+        .collect();
+    let own: Vec<&WorkloadState> = state
+        .workloads
+        .iter()
+        .filter(|w| w.origin == WorkloadOrigin::Imported && !declared.contains(&w.id()))
+        .collect();
+    if own.is_empty() {
+        return std::borrow::Cow::Borrowed(desired);
+    }
+    let names: Vec<String> = own.iter().map(|w| w.id().to_string()).collect();
+    let objects = names
+        .iter()
+        .map(String::as_str)
+        .zip(own.iter().map(|w| &*w.spec));
+    let options = crate::manifest::ParseOptions { strict: false };
+    // A spec import stored was read by the same parser; one that no longer
+    // reads is left out rather than failing every command.
+    let Ok(loaded) = crate::manifest::parse_stored(objects, &options) else {
+        return std::borrow::Cow::Borrowed(desired);
+    };
+    let mut merged = desired.clone();
+    merged.workloads.extend(loaded.desired.workloads);
+    merged
+        .disruption_budgets
+        .extend(loaded.desired.disruption_budgets);
+    merged.workloads.sort_by(|a, b| a.id.cmp(&b.id));
+    merged.disruption_budgets.sort_by(|a, b| a.id.cmp(&b.id));
+    std::borrow::Cow::Owned(merged)
+}
+
 /// Why a pod neither runs nor waits to run (finished, or terminating).
 fn not_running(pod: &Object) -> Option<String> {
     let phase = pod.str(&["status", "phase"]).unwrap_or("Pending");

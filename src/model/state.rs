@@ -56,6 +56,9 @@ pub enum NodeSource {
     #[default]
     Manifest,
     Imperative,
+    /// From `orch import`: the cluster's own node, kept until removed (or
+    /// declared in the manifests, which then own it).
+    Imported,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -381,14 +384,19 @@ impl State {
     /// other state's workloads came from `apply`, as they always did.
     pub fn migrate_origins(&mut self) {
         let untouched_import = self.generation == 1 && self.clock > 0 && self.events.is_empty();
-        if untouched_import
-            && self
-                .workloads
-                .iter()
-                .all(|w| w.origin == WorkloadOrigin::Applied)
-        {
+        let recorded = self
+            .workloads
+            .iter()
+            .any(|w| w.origin != WorkloadOrigin::Applied)
+            || self.nodes.iter().any(|n| n.source == NodeSource::Imported);
+        if untouched_import && !recorded {
             for workload in &mut self.workloads {
                 workload.origin = WorkloadOrigin::Imported;
+            }
+            for node in &mut self.nodes {
+                if node.source == NodeSource::Manifest {
+                    node.source = NodeSource::Imported;
+                }
             }
         }
     }

@@ -357,7 +357,11 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
     let prune = match prune {
         Prune::Keep => false,
         Prune::All => true,
-        Prune::Auto => !pass.desired.workloads.is_empty(),
+        // The imported workloads that run on their own are not the -f set's.
+        Prune::Auto => pass.desired.workloads.iter().any(|w| {
+            pass.stored(&w.id)
+                .is_none_or(|stored| stored.origin.is_applied())
+        }),
     };
     let observed = pass.observed;
     // (The positions first: most replicas are bound to a node that exists.)

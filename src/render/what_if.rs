@@ -306,16 +306,17 @@ pub fn report(headline: &str, report: &Report) -> String {
 }
 
 fn status(w: &WorkloadImpact) -> String {
+    let mut notes = Vec::new();
     if w.on_failed_nodes > 0 {
-        format!(
-            "{} ({} on failed nodes)",
-            w.health.as_str(),
-            w.on_failed_nodes
-        )
-    } else if w.health != Health::Available && !w.hurt() {
-        format!("{} (before too)", w.health.as_str())
-    } else {
+        notes.push(format!("{} on failed nodes", w.on_failed_nodes));
+    }
+    if w.health != Health::Available && !w.hurt() {
+        notes.push("before too".to_string());
+    }
+    if notes.is_empty() {
         w.health.as_str().to_string()
+    } else {
+        format!("{} ({})", w.health.as_str(), notes.join("; "))
     }
 }
 
