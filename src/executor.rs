@@ -139,8 +139,9 @@ pub fn run<E>(
 }
 
 /// The objects of the `-f` set are applied at the start of a run, as
-/// `kubectl apply` does: an imported workload they declare becomes one orch
-/// applied (pruned once it leaves the set), whether or not its spec changes.
+/// `kubectl apply` does: an imported workload or node they declare becomes
+/// one orch applied (pruned once it leaves the set), whether or not its spec
+/// changes.
 /// (Only for a `-f` set: the workloads a command reads back from the state
 /// adopt nothing.)
 pub fn adopt(desired: &Desired, state: &mut State) {
@@ -152,6 +153,13 @@ pub fn adopt(desired: &Desired, state: &mut State) {
     for id in declared {
         if let Some(stored) = state.workload_mut(id) {
             stored.origin = crate::model::state::WorkloadOrigin::Applied;
+        }
+    }
+    for spec in &desired.nodes {
+        if let Some(node) = state.node_mut(&spec.name)
+            && node.source == crate::model::state::NodeSource::Imported
+        {
+            node.source = crate::model::state::NodeSource::Manifest;
         }
     }
 }
@@ -250,7 +258,12 @@ fn run_once<E>(
             }
             continue;
         }
-        if plan.wake_at.is_some() && stuck(&judged(reconcile::summarize(desired, state, state.clock), own)) {
+        if plan.wake_at.is_some()
+            && stuck(&judged(
+                reconcile::summarize(desired, state, state.clock),
+                own,
+            ))
+        {
             break Outcome::Blocked;
         }
         match plan.wake_at {
@@ -274,8 +287,8 @@ fn run_once<E>(
         state.generation += 1;
         persist(state, None)?;
     }
-    let mut workloads =
-        final_reports.unwrap_or_else(|| judged(reconcile::summarize(desired, state, state.clock), own));
+    let mut workloads = final_reports
+        .unwrap_or_else(|| judged(reconcile::summarize(desired, state, state.clock), own));
     if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
         for report in workloads
             .iter_mut()

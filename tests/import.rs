@@ -86,7 +86,10 @@ fn an_imported_cluster_plans_no_changes_against_its_own_manifests() {
     // Every running pod is kept; the one without an owner is unmanaged.
     assert_eq!(replicas.len(), managed.len() + 1);
     assert_eq!(replicas["debug-shell"]["managed"], false);
-    assert_eq!(replicas["debug-shell"]["workload"], "Pod/default/debug-shell");
+    assert_eq!(
+        replicas["debug-shell"]["workload"],
+        "Pod/default/debug-shell"
+    );
     for (name, (namespace, owner, node, _)) in managed {
         let replica = &replicas[name];
         assert_eq!(replica["node"], node.as_str(), "{name}");

@@ -110,7 +110,8 @@ impl WorkloadImpact {
 
     /// Fully available at the end, after fewer were available on the way.
     pub fn dipped(&self) -> bool {
-        self.health == Health::Available && self.available_lowest < self.available_before
+        self.health == Health::Available
+            && self.available_lowest + self.on_failed_nodes < self.available_before
     }
 }
 
@@ -464,8 +465,7 @@ fn budget_impacts(base: &Base, state: &State) -> Vec<BudgetImpact> {
         .map(|(budget, status)| {
             let before_status = base.budgets_before.iter().find(|b| b.id == budget.id);
             let before = before_status.map_or(0, |b| b.current_healthy);
-            let held_before =
-                before_status.is_none_or(|b| b.current_healthy >= b.desired_healthy);
+            let held_before = before_status.is_none_or(|b| b.current_healthy >= b.desired_healthy);
             BudgetImpact {
                 object: budget.id.to_string(),
                 rule: rule(budget),

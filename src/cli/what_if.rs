@@ -312,6 +312,13 @@ pub(super) fn converge(
 ) -> Result<(Base, Scheduler)> {
     let state = state_store::load(&context.state)?;
     let scheduler = scheduler(scoring);
-    let base = what_if::prepare(desired, state, &[], &[], &scheduler, &run_options(timeout, prune))?;
+    let base = what_if::prepare(
+        desired,
+        state,
+        &[],
+        &[],
+        &scheduler,
+        &run_options(timeout, prune),
+    )?;
     Ok((base, scheduler))
 }

@@ -224,7 +224,9 @@ impl<'a> Input<'a> {
             });
         }
         for (pod, owner) in &unmanaged {
-            state.replicas.push(convert::unmanaged(pod, owner.clone(), &clock));
+            state
+                .replicas
+                .push(convert::unmanaged(pod, owner.clone(), &clock));
         }
         for budget in &desired.disruption_budgets {
             state.workloads.push(WorkloadState {

@@ -250,7 +250,10 @@ pub fn scheduling_template(pod: &Object) -> Value {
     let mut spec = Map::new();
     let live_spec = live.get("spec");
     for list in ["containers", "initContainers"] {
-        let Some(containers) = live_spec.and_then(|s| s.get(list)).and_then(Value::as_array) else {
+        let Some(containers) = live_spec
+            .and_then(|s| s.get(list))
+            .and_then(Value::as_array)
+        else {
             continue;
         };
         let kept: Vec<Value> = containers

@@ -137,7 +137,46 @@ pub fn documents(sources: &[Source]) -> (Vec<(&str, Node)>, Vec<Diagnostic>) {
 /// Parse, default and validate every source; all errors or the desired state.
 pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let (documents, diagnostics) = documents(sources);
-    build(&documents, diagnostics, options)
+    build(&documents, diagnostics, options).map_err(|errors| templates_named(sources, errors))
+}
+
+/// A file that fails and holds Go template actions (`{{ … }}`) is a Helm
+/// template, not a manifest: its errors become one, naming the command
+/// that renders it, instead of the parser's view of template syntax.
+fn templates_named(sources: &[Source], errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut named: Vec<Diagnostic> = Vec::new();
+    let mut templates: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    for error in errors {
+        let Some(source) = sources.iter().find(|s| s.name == error.file) else {
+            named.push(error);
+            continue;
+        };
+        let Some((line, column)) = template_action(&source.text) else {
+            named.push(error);
+            continue;
+        };
+        if templates.insert(source.name.as_str(), true).is_none() {
+            named.push(Diagnostic {
+                file: source.name.clone(),
+                line,
+                column,
+                field: String::new(),
+                message: "a Helm (Go) template, not a manifest: render it first with `helm template RELEASE CHART > rendered.yaml` (or `kubectl kustomize DIR` for a kustomization) and give orch the rendered file".into(),
+            });
+        }
+    }
+    named
+}
+
+/// Where the first `{{` outside a comment is (1-based line and column).
+fn template_action(text: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let code = line.split(" #").next().unwrap_or(line);
+        if code.trim_start().starts_with('#') {
+            return None;
+        }
+        code.find("{{").map(|column| (i + 1, column + 1))
+    })
 }
 
 /// Objects orch stored itself (workload specs in the state), read without a

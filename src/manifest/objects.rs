@@ -162,6 +162,14 @@ impl<'b> Builder<'b> {
             .get("metadata")
             .and_then(|m| m.get("name"))
             .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
+        // A kustomization lists manifests to build, it is not one to skip.
+        if kind == "Kustomization" {
+            ctx.error(
+                "kind",
+                "a kustomization, not a manifest: build it with `kubectl kustomize DIR > rendered.yaml` and give orch the rendered file",
+            );
+            return;
+        }
         const SUPPORTED: [&str; 5] = [
             "Deployment",
             "DaemonSet",

@@ -313,9 +313,7 @@ fn replicas(
     for replica in sorted {
         if let Some(selector) = selector {
             let matches = match &replica.unmanaged {
-                Some(unmanaged) => {
-                    selector.matches(&template_labels(&unmanaged.template))
-                }
+                Some(unmanaged) => selector.matches(&template_labels(&unmanaged.template)),
                 None => pod_labels(desired, &replica.workload).is_some_and(|l| selector.matches(l)),
             };
             if !matches {
