@@ -538,3 +538,36 @@ fn helm_charts_and_kustomizations_are_answered_with_the_command_that_renders_the
     );
     cluster.run(&["validate", "-f", "alerts.yaml"]).success();
 }
+
+#[test]
+fn explain_of_a_workload_explains_its_pending_replicas() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "m.yaml",
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {allocatable: {cpu: \"2\", memory: 4Gi}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n      - name: api\n        resources: {requests: {cpu: 900m}}\n",
+    );
+    cluster.run(&["apply", "-f", "m.yaml"]).code(3);
+    for name in ["Deployment/default/api", "Deployment/api"] {
+        cluster
+            .run(&["explain", name])
+            .success()
+            .stdout(predicate::str::contains(
+                "Deployment/default/api: 1 of 3 replicas pending (api-",
+            ))
+            .stdout(predicate::str::contains("Phase:     Pending"))
+            .stdout(predicate::str::contains(
+                "NodeResourcesFit: Insufficient cpu",
+            ));
+    }
+    cluster.write(
+        "m.yaml",
+        &fs::read_to_string(cluster.path("m.yaml"))
+            .unwrap()
+            .replace("replicas: 3", "replicas: 2"),
+    );
+    cluster.run(&["apply", "-f", "m.yaml"]).success();
+    cluster
+        .run(&["explain", "Deployment/default/api"])
+        .code(1)
+        .stderr(predicate::str::contains("has no pending replica"));
+}

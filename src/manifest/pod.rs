@@ -349,7 +349,10 @@ fn pod_level_requests(
     let requests = amounts(ctx, &format!("{path}.requests"), &resources.requests);
     let limits = amounts(ctx, &format!("{path}.limits"), &resources.limits);
     for (list, amounts) in [("requests", &requests), ("limits", &limits)] {
-        for name in amounts.keys().filter(|n| ![CPU, MEMORY].contains(&n.as_str())) {
+        for name in amounts
+            .keys()
+            .filter(|n| ![CPU, MEMORY].contains(&n.as_str()))
+        {
             ctx.error(
                 &format!("{path}.{list}.{name}"),
                 format!("Unsupported value: \"{name}\": supported values: \"cpu\", \"memory\""),

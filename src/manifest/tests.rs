@@ -196,7 +196,11 @@ fn pod_level_resources_override_the_containers_aggregate() {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: s}}\nspec:\n  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    spec:\n{spec}"
         );
         let pod = &load(&text).desired.workloads[0].pod;
-        (pod.requests.milli_cpu, pod.requests.memory, pod.non_zero_requests.milli_cpu)
+        (
+            pod.requests.milli_cpu,
+            pod.requests.memory,
+            pod.non_zero_requests.milli_cpu,
+        )
     };
     let containers = "      containers:\n        - {name: a, resources: {requests: {cpu: 200m, memory: 100Mi}}}\n        - {name: b, resources: {requests: {cpu: 300m}}}\n";
     // Containers only: their sum.
@@ -233,12 +237,18 @@ spec:
     let errors = parse(&[source("p.yaml", text)], &ParseOptions::default()).unwrap_err();
     let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert!(
-        messages.iter().any(|m| m.contains("spec.template.spec.resources.requests.cpu")
-            && m.contains("must be greater than or equal to aggregate container requests of 200m")),
+        messages
+            .iter()
+            .any(|m| m.contains("spec.template.spec.resources.requests.cpu")
+                && m.contains(
+                    "must be greater than or equal to aggregate container requests of 200m"
+                )),
         "{messages:#?}"
     );
     assert!(
-        messages.iter().any(|m| m.contains("Unsupported value: \"nvidia.com/gpu\"")),
+        messages
+            .iter()
+            .any(|m| m.contains("Unsupported value: \"nvidia.com/gpu\"")),
         "{messages:#?}"
     );
 }

@@ -143,11 +143,16 @@ fn nodes(
         }
     }
     let mut items = Vec::new();
+    let mut usage = Vec::new();
     for node in &state.nodes {
         if selector.is_some_and(|s| !s.matches(&node.labels)) {
             continue;
         }
         let (count, requested) = held.remove(node.name.as_str()).unwrap_or_default();
+        usage.push(Usage {
+            cpu: (requested.milli_cpu, node.allocatable.resources.milli_cpu),
+            memory: (requested.memory, node.allocatable.resources.memory),
+        });
         items.push(NodeItem {
             name: node.name.clone(),
             ready: node.ready,
@@ -174,13 +179,29 @@ fn nodes(
         "NodeList",
         items,
         key,
-        |_, item| node_cells(item, wide),
+        |i, item| node_cells(item, &usage[i], wide),
         shape,
     );
     listing
 }
 
-fn node_cells(item: &NodeItem, wide: bool) -> Vec<String> {
+/// A node's requested and allocatable cpu (millicores) and memory (bytes).
+struct Usage {
+    cpu: (i64, i64),
+    memory: (i64, i64),
+}
+
+/// `requested/allocatable` in one unit per column: millicores for cpu,
+/// mebibytes for memory (a fraction of a MiB rounded down, as `kubectl top`).
+fn usage_cells(usage: &Usage) -> (String, String) {
+    let mib = |bytes: i64| bytes.div_euclid(1 << 20);
+    (
+        format!("{}m/{}m", usage.cpu.0, usage.cpu.1),
+        format!("{}Mi/{}Mi", mib(usage.memory.0), mib(usage.memory.1)),
+    )
+}
+
+fn node_cells(item: &NodeItem, usage: &Usage, wide: bool) -> Vec<String> {
     let mut status = if item.ready {
         "Ready".to_string()
     } else {
@@ -189,18 +210,12 @@ fn node_cells(item: &NodeItem, wide: bool) -> Vec<String> {
     if item.unschedulable {
         status.push_str(",SchedulingDisabled");
     }
-    let pair = |name: &str| {
-        format!(
-            "{}/{}",
-            item.requested.get(name).map_or("0", String::as_str),
-            item.allocatable.get(name).map_or("0", String::as_str)
-        )
-    };
+    let (cpu, memory) = usage_cells(usage);
     let mut row = vec![
         item.name.clone(),
         status,
-        pair("cpu"),
-        pair("memory"),
+        cpu,
+        memory,
         format!(
             "{}/{}",
             item.replicas,
