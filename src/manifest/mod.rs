@@ -144,18 +144,31 @@ pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<D
 /// template, not a manifest: its errors become one, naming the command
 /// that renders it, instead of the parser's view of template syntax.
 fn templates_named(sources: &[Source], errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    // Each failing file is looked at once, however many errors it has.
+    let mut templates: std::collections::HashMap<&str, Option<(usize, usize)>> =
+        std::collections::HashMap::new();
     let mut named: Vec<Diagnostic> = Vec::new();
-    let mut templates: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    let mut reported: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for error in errors {
+        let action = match templates.get(error.file.as_str()) {
+            Some(action) => *action,
+            None => {
+                let source = sources.iter().find(|s| s.name == error.file);
+                let action = source.and_then(|s| template_action(&s.text));
+                if let Some(source) = source {
+                    templates.insert(source.name.as_str(), action);
+                }
+                action
+            }
+        };
+        let Some((line, column)) = action else {
+            named.push(error);
+            continue;
+        };
         let Some(source) = sources.iter().find(|s| s.name == error.file) else {
-            named.push(error);
             continue;
         };
-        let Some((line, column)) = template_action(&source.text) else {
-            named.push(error);
-            continue;
-        };
-        if templates.insert(source.name.as_str(), true).is_none() {
+        if reported.insert(source.name.as_str()) {
             named.push(Diagnostic {
                 file: source.name.clone(),
                 line,
