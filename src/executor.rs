@@ -13,6 +13,7 @@ use crate::model::workload::Desired;
 use crate::reconcile::status::{Blocked, BlockedReason, WorkloadReport};
 use crate::reconcile::{self, Action, Options, undo};
 use crate::scheduler::Scheduler;
+use std::collections::BTreeSet;
 
 mod actions;
 pub use actions::execute;
@@ -102,7 +103,17 @@ pub fn run<E>(
     options: &RunOptions,
     mut persist: impl FnMut(&State, Option<&Step>) -> Result<(), E>,
 ) -> Result<RunResult, E> {
-    let mut result = run_once(desired, state, scheduler, options, &mut persist)?;
+    // The cluster's own imported workloads run too, but the outcome and the
+    // counts judge the -f set alone.
+    let merged = crate::import::with_cluster_workloads(desired, state);
+    let own: BTreeSet<String> = merged
+        .workloads
+        .iter()
+        .filter(|w| !desired.workloads.iter().any(|d| d.id == w.id))
+        .map(|w| w.id.to_string())
+        .collect();
+    let desired = &*merged;
+    let mut result = run_once(desired, &own, state, scheduler, options, &mut persist)?;
     if !options.atomic || !matches!(result.outcome, Outcome::Blocked | Outcome::Timeout) {
         return Ok(result);
     }
@@ -110,7 +121,14 @@ pub fn run<E>(
     if rolled_back.is_empty() {
         return Ok(result);
     }
-    let rollback = run_once(&rolled_back_set, state, scheduler, options, &mut persist)?;
+    let rollback = run_once(
+        &rolled_back_set,
+        &own,
+        state,
+        scheduler,
+        options,
+        &mut persist,
+    )?;
     result.steps.extend(rollback.steps);
     result.clock = rollback.clock;
     result.workloads = rollback.workloads;
@@ -118,6 +136,32 @@ pub fn run<E>(
     result.rolled_back = rolled_back;
     result.rolled_back_set = Some(rolled_back_set);
     Ok(result)
+}
+
+/// The objects of the `-f` set are applied at the start of a run, as
+/// `kubectl apply` does: an imported workload or node they declare becomes
+/// one orch applied (pruned once it leaves the set), whether or not its spec
+/// changes.
+/// (Only for a `-f` set: the workloads a command reads back from the state
+/// adopt nothing.)
+pub fn adopt(desired: &Desired, state: &mut State) {
+    let declared = desired
+        .workloads
+        .iter()
+        .map(|w| &w.id)
+        .chain(desired.disruption_budgets.iter().map(|b| &b.id));
+    for id in declared {
+        if let Some(stored) = state.workload_mut(id) {
+            stored.origin = crate::model::state::WorkloadOrigin::Applied;
+        }
+    }
+    for spec in &desired.nodes {
+        if let Some(node) = state.node_mut(&spec.name)
+            && node.source == crate::model::state::NodeSource::Imported
+        {
+            node.source = crate::model::state::NodeSource::Manifest;
+        }
+    }
 }
 
 /// `desired` with every workload that did not converge set back to its
@@ -157,6 +201,7 @@ fn rollback_failed(
 /// as one loop.
 fn run_once<E>(
     desired: &Desired,
+    own: &BTreeSet<String>,
     state: &mut State,
     scheduler: &Scheduler,
     options: &RunOptions,
@@ -186,7 +231,7 @@ fn run_once<E>(
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
             state.generation += 1;
-            let reports = reconcile::summarize(desired, state, state.clock);
+            let reports = judged(reconcile::summarize(desired, state, state.clock), own);
             let step = Step {
                 time: state.clock,
                 actions: plan.actions,
@@ -199,7 +244,7 @@ fn run_once<E>(
                 let next = reconcile(state);
                 let done = next.actions.is_empty()
                     && next.wake_at.is_none()
-                    && reconcile::summarize(desired, state, state.clock)
+                    && judged(reconcile::summarize(desired, state, state.clock), own)
                         .iter()
                         .all(WorkloadReport::converged);
                 break if done {
@@ -213,14 +258,19 @@ fn run_once<E>(
             }
             continue;
         }
-        if plan.wake_at.is_some() && stuck(&reconcile::summarize(desired, state, state.clock)) {
+        if plan.wake_at.is_some()
+            && stuck(&judged(
+                reconcile::summarize(desired, state, state.clock),
+                own,
+            ))
+        {
             break Outcome::Blocked;
         }
         match plan.wake_at {
             Some(at) if at.saturating_sub(start) <= options.timeout => state.clock = at,
             Some(_) => break Outcome::Timeout,
             None => {
-                let reports = reconcile::summarize(desired, state, state.clock);
+                let reports = judged(reconcile::summarize(desired, state, state.clock), own);
                 let outcome = if !reports.iter().all(WorkloadReport::converged) {
                     Outcome::Blocked
                 } else if steps.is_empty() {
@@ -237,8 +287,8 @@ fn run_once<E>(
         state.generation += 1;
         persist(state, None)?;
     }
-    let mut workloads =
-        final_reports.unwrap_or_else(|| reconcile::summarize(desired, state, state.clock));
+    let mut workloads = final_reports
+        .unwrap_or_else(|| judged(reconcile::summarize(desired, state, state.clock), own));
     if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
         for report in workloads
             .iter_mut()
@@ -258,6 +308,14 @@ fn run_once<E>(
         warnings: Vec::new(),
         scheduling,
     })
+}
+
+/// The reports of the workloads a run is judged on (not the cluster's own).
+fn judged(mut reports: Vec<WorkloadReport>, own: &BTreeSet<String>) -> Vec<WorkloadReport> {
+    if !own.is_empty() {
+        reports.retain(|r| !own.contains(&r.object));
+    }
+    reports
 }
 
 /// Every workload that has not converged is blocked for good.

@@ -46,6 +46,33 @@ pub enum SourceError {
         "<stdin>: nothing was read (stdin is closed, empty or /dev/null); refusing to treat it as an empty manifest set"
     )]
     StdinEmpty,
+    #[error(
+        "{path}: a Helm chart (Chart.yaml); orch reads the manifests it renders: helm template RELEASE {path} > rendered.yaml, then orch … -f rendered.yaml"
+    )]
+    HelmChart { path: String },
+    #[error(
+        "{path}: a kustomization ({file}); orch reads the manifests it builds: kubectl kustomize {path} > rendered.yaml, then orch … -f rendered.yaml"
+    )]
+    Kustomization { path: String, file: String },
+}
+
+/// The files that make a directory a Helm chart or a kustomization.
+const KUSTOMIZATIONS: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// A Helm chart or kustomization at `dir` is rendered by its tool, never
+/// read as manifests (its templates are not Kubernetes objects yet).
+fn rendered_by_a_tool(dir: &Path) -> Result<(), SourceError> {
+    let path = dir.display().to_string();
+    if dir.join("Chart.yaml").is_file() {
+        return Err(SourceError::HelmChart { path });
+    }
+    match KUSTOMIZATIONS.iter().find(|name| dir.join(name).is_file()) {
+        Some(file) => Err(SourceError::Kustomization {
+            path,
+            file: file.to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// An entry of a walked directory that was passed over, and why; callers say so.
@@ -126,6 +153,15 @@ pub fn collect_noting(
                 sources.push(read(&file)?);
             }
         } else {
+            // `-f chart/Chart.yaml` or `-f overlay/kustomization.yaml`: the directory is meant.
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name == "Chart.yaml" || KUSTOMIZATIONS.contains(&name) {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+                rendered_by_a_tool(dir.unwrap_or(Path::new(".")))?;
+            }
             sources.push(read(path)?);
         }
     }
@@ -198,6 +234,7 @@ fn walk(
     if !visited.insert(canonical.clone()) {
         return Ok(());
     }
+    rendered_by_a_tool(dir)?;
     ancestors.push(canonical);
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;

@@ -187,6 +187,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     check_unique(path, &state)?;
     check_ranges(path, text, &state)?;
     state.sort();
+    state.migrate_origins();
     Ok(state)
 }
 

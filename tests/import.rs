@@ -62,7 +62,7 @@ fn an_imported_cluster_plans_no_changes_against_its_own_manifests() {
         .run(&["import", "-f", &fixture("cluster.yaml")])
         .success()
         .stdout(predicate::str::contains(
-            "6 nodes, 5 workloads, 2 disruption budgets, 17 replicas (17 running, 0 pending)",
+            "6 nodes, 5 workloads, 2 disruption budgets, 18 replicas (18 running, 0 pending; 1 unmanaged)",
         ));
     cluster
         .run(&["plan", "-f", &fixture("manifests"), "--detailed-exitcode"])
@@ -83,7 +83,13 @@ fn an_imported_cluster_plans_no_changes_against_its_own_manifests() {
         })
         .collect();
     assert_eq!(managed.len(), 17);
-    assert_eq!(replicas.len(), managed.len());
+    // Every running pod is kept; the one without an owner is unmanaged.
+    assert_eq!(replicas.len(), managed.len() + 1);
+    assert_eq!(replicas["debug-shell"]["managed"], false);
+    assert_eq!(
+        replicas["debug-shell"]["workload"],
+        "Pod/default/debug-shell"
+    );
     for (name, (namespace, owner, node, _)) in managed {
         let replica = &replicas[name];
         assert_eq!(replica["node"], node.as_str(), "{name}");
@@ -113,7 +119,6 @@ fn an_imported_cluster_plans_no_changes_against_its_own_manifests() {
             .filter(|r| r["workload"] == "Deployment/default/web")
             .all(|r| r["revision"] == 2)
     );
-    assert!(!replicas.contains_key("debug-shell"));
 }
 
 #[test]
@@ -190,7 +195,13 @@ fn skipped_pods_and_unknown_kinds_are_noted_not_fatal() {
         .stderr(predicate::str::contains(
             "cluster.yaml:5: skipping 1 ConfigMap (v1) object",
         ))
-        .stderr(predicate::str::contains("skipped 2 pods: 1 finished (Succeeded) (db-migrate-29410560-x7k2p); 1 without an owner (debug-shell)"));
+        .stderr(predicate::str::contains("kept 1 pod as unmanaged"))
+        .stderr(predicate::str::contains("1 without an owner (debug-shell)"))
+        .stderr(predicate::str::contains(
+            "not kept 1 pod that finished or are terminating: 1 finished (Succeeded) (db-migrate-29410560-x7k2p)",
+        ))
+        .stderr(predicate::str::contains("dropped").not())
+        .stderr(predicate::str::contains("skipped").not());
 }
 
 #[test]
@@ -210,7 +221,7 @@ fn import_is_deterministic_private_and_refuses_to_overwrite_without_force() {
         .run(&["import", "-f", &fixture("cluster.yaml")])
         .code(1)
         .stderr(predicate::str::contains(
-            "already holds 6 nodes, 7 workloads and 17 replicas; use --force to replace it",
+            "already holds 6 nodes, 7 workloads and 18 replicas; use --force to replace it",
         ));
     assert_eq!(cluster.state_bytes(), first);
     cluster

@@ -614,6 +614,7 @@ fn availability_after_min_ready_seconds_is_strict() {
         ready_at: Some(5),
         restarts: 0,
         reason: None,
+        unmanaged: None,
     };
     assert!(!is_available(&replica, 10, 15));
     assert!(is_available(&replica, 10, 16));

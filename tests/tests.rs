@@ -27,6 +27,7 @@ mod loop_core;
 mod outputs;
 mod placement_properties;
 mod priorities;
+mod real_clusters;
 mod rollout_differential;
 mod rollout_fidelity;
 mod rollouts;

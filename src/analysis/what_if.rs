@@ -85,6 +85,8 @@ pub struct WorkloadImpact {
     /// DaemonSet replicas still on failed nodes (they cannot move elsewhere).
     pub on_failed_nodes: i32,
     pub health: Health,
+    /// Not fully available before the change either (pending, or short of replicas).
+    pub degraded_before: bool,
 }
 
 impl WorkloadImpact {
@@ -95,6 +97,21 @@ impl WorkloadImpact {
             || self.preempted > 0
             || self.health != Health::Available
             || self.available_lowest < self.available_before
+    }
+
+    /// Short of availability because of the change: not fully available at
+    /// the end, unless it was so before and the change took nothing more.
+    pub fn hurt(&self) -> bool {
+        // (A DaemonSet's replicas on the failed nodes are gone with their nodes.)
+        self.health != Health::Available
+            && !(self.degraded_before
+                && self.available_after + self.on_failed_nodes >= self.available_before)
+    }
+
+    /// Fully available at the end, after fewer were available on the way.
+    pub fn dipped(&self) -> bool {
+        self.health == Health::Available
+            && self.available_lowest + self.on_failed_nodes < self.available_before
     }
 }
 
@@ -108,6 +125,20 @@ pub struct BudgetImpact {
     pub healthy_before: i32,
     pub healthy_after: i32,
     pub holds: bool,
+    /// Satisfied before the change.
+    pub held_before: bool,
+}
+
+impl BudgetImpact {
+    /// Violated by the change: it held before and does not after.
+    pub fn broken(&self) -> bool {
+        self.held_before && !self.holds
+    }
+
+    /// Violated before the change and still: not the change's doing.
+    pub fn violated_before(&self) -> bool {
+        !self.held_before && !self.holds
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,10 +153,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// Every workload fully available and every disruption budget satisfied.
+    /// The change hurt no workload and broke no disruption budget (what
+    /// was short before the change and is no worse is not its doing).
     pub fn resilient(&self) -> bool {
-        self.workloads.iter().all(|w| w.health == Health::Available)
-            && self.budgets.iter().all(|b| b.holds)
+        !self.workloads.iter().any(WorkloadImpact::hurt)
+            && !self.budgets.iter().any(BudgetImpact::broken)
     }
 }
 
@@ -139,6 +171,10 @@ pub fn prepare(
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Result<Base, AnalysisError> {
+    executor::adopt(desired, &mut state);
+    // The cluster's own imported workloads and budgets are reported too.
+    let merged = crate::import::with_cluster_workloads(desired, &state).into_owned();
+    let desired = &merged;
     let added: BTreeSet<&str> = added_nodes.iter().map(String::as_str).collect();
     let mut before_changes = desired.clone();
     before_changes
@@ -372,11 +408,10 @@ fn workload_impacts(
         .map(|(workload, after)| {
             let object = &after.object;
             let count = |map: &BTreeMap<String, i32>| map.get(object).copied().unwrap_or(0);
-            let before = base
-                .before
-                .iter()
-                .find(|r| &r.object == object)
-                .map_or(0, |r| r.available);
+            let before_report = base.before.iter().find(|r| &r.object == object);
+            let before = before_report.map_or(0, |r| r.available);
+            let degraded_before =
+                before_report.is_some_and(|r| r.available < r.desired || r.pending > 0);
             let on_failed_nodes = match workload.kind() {
                 WorkloadKind::DaemonSet => count(&tallies.stuck),
                 WorkloadKind::Deployment => 0,
@@ -412,6 +447,7 @@ fn workload_impacts(
                 available_lowest: count(&tallies.lowest),
                 on_failed_nodes,
                 health,
+                degraded_before,
             }
         })
         .collect()
@@ -425,11 +461,9 @@ fn budget_impacts(base: &Base, state: &State) -> Vec<BudgetImpact> {
         .iter()
         .zip(after)
         .map(|(budget, status)| {
-            let before = base
-                .budgets_before
-                .iter()
-                .find(|b| b.id == budget.id)
-                .map_or(0, |b| b.current_healthy);
+            let before_status = base.budgets_before.iter().find(|b| b.id == budget.id);
+            let before = before_status.map_or(0, |b| b.current_healthy);
+            let held_before = before_status.is_none_or(|b| b.current_healthy >= b.desired_healthy);
             BudgetImpact {
                 object: budget.id.to_string(),
                 rule: rule(budget),
@@ -438,6 +472,7 @@ fn budget_impacts(base: &Base, state: &State) -> Vec<BudgetImpact> {
                 healthy_before: before,
                 healthy_after: status.current_healthy,
                 holds: status.current_healthy >= status.desired_healthy,
+                held_before,
             }
         })
         .collect()

@@ -177,6 +177,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         let (mut state, digest) =
             state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
         ci.check_updates(&loaded.desired, &sources, &state)?;
+        executor::adopt(&loaded.desired, &mut state);
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
@@ -231,6 +232,7 @@ fn run_persisting(
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Result<RunResult> {
+    executor::adopt(desired, state);
     persisting(lock, |persister| {
         executor::run(desired, state, scheduler, options, |state, step| {
             persister.save(state)?;
@@ -336,6 +338,7 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
     };
     // The whole run is checked in memory before the first write: exactly
     // the recorded plan, or nothing.
+    executor::adopt(&loaded.desired, &mut state);
     let mut result = executor::run(
         &loaded.desired,
         &mut state,

@@ -300,7 +300,7 @@ impl Session<'_> {
         reset_peak_memory();
         let started = Instant::now();
         let base = self.converged_base()?;
-        let options = super::what_if::run_options(3600);
+        let options = super::what_if::run_options(3600, Default::default());
         let failures = super::what_if::every_single_failure(&base, true, &self.scheduler, &options);
         let resilient = failures.iter().filter(|(_, r)| r.resilient()).count();
         self.record(Figure {
@@ -317,7 +317,7 @@ impl Session<'_> {
     fn converged_base(&self) -> Result<what_if::Base> {
         let loaded = load(&self.manifests)?;
         let state = state_store::load(&self.state_path)?;
-        let options = super::what_if::run_options(3600);
+        let options = super::what_if::run_options(3600, Default::default());
         Ok(what_if::prepare(
             &loaded.desired,
             state,

@@ -25,6 +25,8 @@ pub struct CapacityArgs {
     /// Node scoring for resources (where the extra replicas go).
     #[arg(long, value_enum, default_value_t)]
     pub scoring: Scoring,
+    #[command(flatten)]
+    pub prune: super::what_if::PruneArgs,
 }
 
 pub fn run(context: &Context, args: CapacityArgs) -> Result<Exit> {
@@ -62,7 +64,7 @@ pub fn run(context: &Context, args: CapacityArgs) -> Result<Exit> {
             Err(error) => return Err(error.into()),
         }
     }
-    let (base, scheduler) = converge(desired, context, args.scoring, args.timeout)?;
+    let (base, scheduler) = converge(desired, context, args.scoring, args.timeout, args.prune)?;
     let headroom = capacity::headroom(&base.desired, &base.state, &scheduler, &only, PROBE_LIMIT);
     if context.output.is_document() {
         out_document(

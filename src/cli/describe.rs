@@ -82,9 +82,59 @@ fn explained(state: &State, args: &ExplainArgs) -> Result<(Desired, Explanation)
     }
 }
 
+/// `Deployment/ns/name` (or `Kind/name`) given to `explain`: its first
+/// pending replica (by name) stands for the others, which wait for the same
+/// pod; the line said before the explanation. None when NAME is a replica.
+fn pending_of_workload(state: &State, name: &str) -> Result<Option<(String, String)>> {
+    if state.replicas.iter().any(|r| r.name == name) || !name.contains('/') {
+        return Ok(None);
+    }
+    let Some(id) = crate::model::workload::ObjectRef::parse(name, "default") else {
+        return Ok(None);
+    };
+    let mut replicas: Vec<&crate::model::state::Replica> = state
+        .replicas
+        .iter()
+        .filter(|r| r.workload == id && r.phase != crate::model::state::Phase::Terminating)
+        .collect();
+    if replicas.is_empty() && state.workload(&id).is_none() {
+        return Ok(None);
+    }
+    replicas.sort_by(|a, b| a.name.cmp(&b.name));
+    let pending: Vec<&str> = replicas
+        .iter()
+        .filter(|r| r.node.is_none())
+        .map(|r| r.name.as_str())
+        .collect();
+    let Some(first) = pending.first() else {
+        return Err(anyhow!(
+            "{id} has no pending replica ({} of its replicas are placed); explain takes a replica to say why it runs where it does",
+            replicas.len()
+        ));
+    };
+    let line = format!(
+        "{id}: {} of {} replicas pending ({}); explaining {first}{}",
+        pending.len(),
+        replicas.len(),
+        pending.join(", "),
+        if pending.len() > 1 {
+            ", the others are the same pod"
+        } else {
+            ""
+        }
+    );
+    Ok(Some((first.to_string(), line)))
+}
+
 /// `orch explain NAME`.
-pub fn run(context: &Context, args: ExplainArgs) -> Result<Exit> {
+pub fn run(context: &Context, mut args: ExplainArgs) -> Result<Exit> {
     let state = state_store::load(&context.state)?;
+    if let Some((replica, line)) = pending_of_workload(&state, &args.name)? {
+        if !context.output.is_document() {
+            out(&format!("{line}\n\n"));
+        }
+        args.name = replica;
+    }
     let (_, explanation) = explained(&state, &args)?;
     if context.output.is_document() {
         out_document(&explain_view::document(&explanation), context.output);

@@ -46,6 +46,31 @@ pub struct WhatIfArgs {
     /// Node scoring for resources.
     #[arg(long, value_enum, default_value_t)]
     pub scoring: Scoring,
+    #[command(flatten)]
+    pub prune: PruneArgs,
+}
+
+/// `plan`'s pruning flags, for the commands that run the loop on a copy.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct PruneArgs {
+    /// Keep workloads that were applied before but are absent from the -f set.
+    #[arg(long, conflicts_with = "prune_all")]
+    pub no_prune: bool,
+    /// Remove every applied workload absent from the -f set, even when the set is empty.
+    #[arg(long)]
+    pub prune_all: bool,
+}
+
+impl PruneArgs {
+    pub fn prune(self) -> Prune {
+        if self.no_prune {
+            Prune::Keep
+        } else if self.prune_all {
+            Prune::All
+        } else {
+            Prune::Auto
+        }
+    }
 }
 
 pub(super) fn scheduler(scoring: Scoring) -> Scheduler {
@@ -55,9 +80,11 @@ pub(super) fn scheduler(scoring: Scoring) -> Scheduler {
     })
 }
 
-pub(super) fn run_options(timeout: u64) -> RunOptions {
+pub(super) fn run_options(timeout: u64, prune: PruneArgs) -> RunOptions {
     RunOptions {
-        reconcile: Options { prune: Prune::Auto },
+        reconcile: Options {
+            prune: prune.prune(),
+        },
         timeout,
         ..Default::default()
     }
@@ -86,7 +113,7 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         .map(|text| analysis::parse_scale(&loaded.desired, text))
         .collect::<Result<Vec<_>, AnalysisError>>()?;
     let scheduler = scheduler(args.scoring);
-    let options = run_options(args.timeout);
+    let options = run_options(args.timeout, args.prune);
     let base = what_if::prepare(&loaded.desired, state, &added, &scale, &scheduler, &options)?;
     let mut scenario = ScenarioDocument {
         fail_nodes: args.fail_nodes.clone(),
@@ -281,9 +308,17 @@ pub(super) fn converge(
     context: &Context,
     scoring: Scoring,
     timeout: u64,
+    prune: PruneArgs,
 ) -> Result<(Base, Scheduler)> {
     let state = state_store::load(&context.state)?;
     let scheduler = scheduler(scoring);
-    let base = what_if::prepare(desired, state, &[], &[], &scheduler, &run_options(timeout))?;
+    let base = what_if::prepare(
+        desired,
+        state,
+        &[],
+        &[],
+        &scheduler,
+        &run_options(timeout, prune),
+    )?;
     Ok((base, scheduler))
 }

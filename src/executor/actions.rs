@@ -269,7 +269,10 @@ fn apply_one<'a>(
         }
         Action::ApplyWorkload { workload, spec } => {
             match state.workload_position(workload) {
-                Ok(i) => state.workloads[i].spec = spec.clone(),
+                Ok(i) => {
+                    state.workloads[i].spec = spec.clone();
+                    state.workloads[i].origin = crate::model::state::WorkloadOrigin::Applied;
+                }
                 Err(i) => state.workloads.insert(
                     i,
                     WorkloadState {
@@ -279,6 +282,7 @@ fn apply_one<'a>(
                         spec: spec.clone(),
                         revisions: Vec::new(),
                         status: WorkloadStatus::default(),
+                        origin: Default::default(),
                     },
                 ),
             }
@@ -358,6 +362,7 @@ fn apply_one<'a>(
                 ready_at: None,
                 restarts: 0,
                 reason: None,
+                unmanaged: None,
             });
             Some((EventType::Normal, EventReason::SuccessfulCreate))
         }

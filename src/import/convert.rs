@@ -6,7 +6,7 @@ use super::cluster::{self, Object, at, condition, is_true, items, parse_time};
 use crate::manifest::tree::{Node, Value};
 use crate::manifest::{self, Diagnostic};
 use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
-use crate::model::state::{Condition, NodeSource, NodeState, Phase, Replica};
+use crate::model::state::{Condition, NodeSource, NodeState, Phase, Replica, Unmanaged};
 use crate::model::workload::{Kind, ObjectRef};
 use std::collections::BTreeMap;
 
@@ -105,7 +105,7 @@ pub(super) fn node(object: &Object, clock: &Clock, diagnostics: &mut Vec<Diagnos
         ready: is_ready,
         not_ready_since,
         conditions,
-        source: NodeSource::Manifest,
+        source: NodeSource::Imported,
     }
 }
 
@@ -176,6 +176,7 @@ pub(super) fn replica(
         }),
         ready_at: is_ready.then(|| clock.at(ready.map(|r| r[3])).unwrap_or(created_at)),
         restarts,
+        unmanaged: None,
         reason: match scheduled {
             Some([status, _, message, _])
                 if node.is_none()
@@ -188,4 +189,18 @@ pub(super) fn replica(
         },
         node,
     }
+}
+
+/// An imported pod that no simulated workload owns: a replica of the pod
+/// itself, with its owner and the scheduling part of its spec kept.
+pub(super) fn unmanaged(pod: &Object, owner: Option<String>, clock: &Clock) -> Replica {
+    let template = super::spec::scheduling_template(pod);
+    let hash = crate::model::hash::template_hash(&template);
+    let id = ObjectRef::new(Kind::Pod, pod.namespace(), pod.name());
+    let mut replica = replica(pod, &id, 0, hash, clock);
+    replica.unmanaged = Some(Box::new(Unmanaged {
+        owner,
+        template: template.into(),
+    }));
+    replica
 }

@@ -17,7 +17,7 @@ pub mod spec;
 
 use crate::manifest::Diagnostic;
 use crate::manifest::tree::{Node, Value};
-use crate::model::state::{NodeState, State, WorkloadState};
+use crate::model::state::{NodeState, State, WorkloadOrigin, WorkloadState};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::{self, Action};
 use crate::sources::Source;
@@ -172,7 +172,7 @@ impl<'a> Input<'a> {
             .map(|n| node(n, &clock, diagnostics))
             .collect();
         let (desired, origins) = self.applied(&mut notices, diagnostics);
-        let pods = self.attribute_pods(&desired, &nodes, &mut notices, diagnostics);
+        let (pods, unmanaged) = self.attribute_pods(&desired, &nodes, &mut notices, diagnostics);
         let mut state = State {
             generation: 1,
             clock: clock.now,
@@ -220,7 +220,13 @@ impl<'a> Input<'a> {
                 spec: workload.manifest.clone(),
                 revisions: mapping.revisions,
                 status: Default::default(),
+                origin: WorkloadOrigin::Imported,
             });
+        }
+        for (pod, owner) in &unmanaged {
+            state
+                .replicas
+                .push(convert::unmanaged(pod, owner.clone(), &clock));
         }
         for budget in &desired.disruption_budgets {
             state.workloads.push(WorkloadState {
@@ -230,6 +236,7 @@ impl<'a> Input<'a> {
                 spec: budget.manifest.clone(),
                 revisions: Vec::new(),
                 status: Default::default(),
+                origin: WorkloadOrigin::Imported,
             });
         }
         state.sort();
@@ -247,32 +254,33 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// Each running or pending pod with its workload and revision key; the rest noted.
+    /// Each running or pending pod: with its workload and revision key when
+    /// a simulated workload owns it, else kept as an unmanaged pod with the
+    /// owner its ownerReference names (None: the pod has no owner). The
+    /// summary notices say what went where; finished pods hold nothing and
+    /// are only counted.
+    #[allow(clippy::type_complexity)]
     fn attribute_pods(
         &self,
         desired: &Desired,
         nodes: &[NodeState],
         notices: &mut Vec<String>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Vec<(ObjectRef, Option<String>, &Object<'a>)> {
+    ) -> (
+        Vec<(ObjectRef, Option<String>, &Object<'a>)>,
+        Vec<(&Object<'a>, Option<String>)>,
+    ) {
         let declared: BTreeSet<&ObjectRef> = desired.workloads.iter().map(|w| &w.id).collect();
         let node_names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-        let mut skipped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let mut not_kept: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let mut kept: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         let mut pods = Vec::new();
+        let mut unmanaged = Vec::new();
         for pod in self.of_kind("Pod") {
-            let attributed = not_running(pod)
-                .map_or_else(|| self.owner_of(pod), Err)
-                .and_then(|(id, key)| match declared.contains(&id) {
-                    true => Ok((id, key)),
-                    false => Err(format!("of {id}, which is not in the input")),
-                });
-            let (id, key) = match attributed {
-                Ok(found) => found,
-                Err(why) => {
-                    skipped.entry(why).or_default().push(pod.name());
-                    continue;
-                }
-            };
+            if let Some(why) = not_running(pod) {
+                not_kept.entry(why).or_default().push(pod.name());
+                continue;
+            }
             if let Some(node) = pod.str(&["spec", "nodeName"])
                 && !node_names.contains(node)
             {
@@ -282,26 +290,53 @@ impl<'a> Input<'a> {
                 ));
                 continue;
             }
-            pods.push((id, key, pod));
+            match self.owner_of(pod) {
+                Owner::Simulated(id, key) if declared.contains(&id) => pods.push((id, key, pod)),
+                Owner::Simulated(id, _) => {
+                    kept.entry(format!("of {id}, which is not in the input"))
+                        .or_default()
+                        .push(pod.name());
+                    unmanaged.push((pod, Some(id.to_string())));
+                }
+                Owner::Other { owner, why } => {
+                    kept.entry(why).or_default().push(pod.name());
+                    unmanaged.push((pod, owner));
+                }
+            }
         }
-        let total: usize = skipped.values().map(Vec::len).sum();
-        if total > 0 {
-            let reasons: Vec<String> = skipped
-                .iter()
-                .map(|(why, names)| format!("{} {why} ({})", names.len(), names.join(", ")))
-                .collect();
+        let attributed = pods.len();
+        if attributed > 0 {
+            let workloads: BTreeSet<&ObjectRef> = pods.iter().map(|(id, _, _)| id).collect();
             notices.push(format!(
-                "skipped {total} pod{}: {}; orch simulates only Deployment and DaemonSet replicas that run or wait to run",
-                plural(total),
-                reasons.join("; ")
+                "attributed {attributed} pod{} to {} Deployment{s} and DaemonSet{s}",
+                plural(attributed),
+                workloads.len(),
+                s = plural(workloads.len()),
             ));
         }
-        pods
+        let total: usize = kept.values().map(Vec::len).sum();
+        if total > 0 {
+            notices.push(format!(
+                "kept {total} pod{} as unmanaged (they hold their nodes' resources and count for selectors and budgets; orch never moves or replaces them): {}",
+                plural(total),
+                grouped(&kept)
+            ));
+        }
+        let total: usize = not_kept.values().map(Vec::len).sum();
+        if total > 0 {
+            notices.push(format!(
+                "not kept {total} pod{} that finished or are terminating: {}",
+                plural(total),
+                grouped(&not_kept)
+            ));
+        }
+        (pods, unmanaged)
     }
 
     /// The workload a pod belongs to (a Deployment through its ReplicaSet,
-    /// or a DaemonSet) and its revision key, or why it belongs to none.
-    fn owner_of(&self, pod: &Object<'a>) -> Result<(ObjectRef, Option<String>), String> {
+    /// or a DaemonSet) with its revision key, or the owner orch does not
+    /// simulate and why. One arm per owner kind orch simulates.
+    fn owner_of(&self, pod: &Object<'a>) -> Owner {
         let (namespace, labels) = (pod.namespace(), pod.labels());
         match pod.owners().into_iter().next() {
             Some(("ReplicaSet", replica_set)) => {
@@ -319,23 +354,96 @@ impl<'a> Input<'a> {
                     }),
                 };
                 match deployment {
-                    Some(deployment) => Ok((
+                    Some(deployment) => Owner::Simulated(
                         ObjectRef::new(Kind::Deployment, namespace, &deployment),
                         hash,
-                    )),
-                    None => Err(format!(
-                        "owned by ReplicaSet {replica_set}, which no Deployment owns"
-                    )),
+                    ),
+                    None => Owner::Other {
+                        owner: Some(format!("ReplicaSet/{namespace}/{replica_set}")),
+                        why: "owned by a ReplicaSet no Deployment owns".into(),
+                    },
                 }
             }
-            Some(("DaemonSet", daemon_set)) => Ok((
+            Some(("DaemonSet", daemon_set)) => Owner::Simulated(
                 ObjectRef::new(Kind::DaemonSet, namespace, daemon_set),
                 labels.get("controller-revision-hash").cloned(),
-            )),
-            Some((kind, _)) => Err(format!("owned by a {kind}")),
-            None => Err("without an owner".into()),
+            ),
+            // A static pod's mirror: the kubelet owns it, through its Node.
+            Some(("Node", node)) => Owner::Other {
+                owner: Some(format!("Node/{node}")),
+                why: "mirror pods of static pods".into(),
+            },
+            Some((kind, name)) => Owner::Other {
+                owner: Some(format!("{kind}/{namespace}/{name}")),
+                why: format!("owned by a {kind}"),
+            },
+            None => Owner::Other {
+                owner: None,
+                why: "without an owner".into(),
+            },
         }
     }
+}
+
+/// Who owns a pod, as import sees it.
+enum Owner {
+    /// A kind orch simulates: the workload and the pod's revision key.
+    Simulated(ObjectRef, Option<String>),
+    /// Anything else: the owner as `Kind/namespace/name` (None: no owner),
+    /// and the group the summary counts the pod in.
+    Other { owner: Option<String>, why: String },
+}
+
+/// `3 mirror pods of static pods (a, b, c); 1 owned by a StatefulSet (db-0)`.
+fn grouped(groups: &BTreeMap<String, Vec<&str>>) -> String {
+    groups
+        .iter()
+        .map(|(why, names)| format!("{} {why} ({})", names.len(), names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `desired` with the imported workloads and budgets it does not declare:
+/// the cluster's own objects, which their controllers keep reconciling (a
+/// Deployment replaces the replicas a failed node loses, a budget guards a
+/// drain) although the `-f` set does not own them. Borrowed when there are none.
+pub fn with_cluster_workloads<'a>(
+    desired: &'a Desired,
+    state: &State,
+) -> std::borrow::Cow<'a, Desired> {
+    let declared: BTreeSet<&ObjectRef> = desired
+        .workloads
+        .iter()
+        .map(|w| &w.id)
+        .chain(desired.disruption_budgets.iter().map(|b| &b.id))
+        .collect();
+    let own: Vec<&WorkloadState> = state
+        .workloads
+        .iter()
+        .filter(|w| w.origin == WorkloadOrigin::Imported && !declared.contains(&w.id()))
+        .collect();
+    if own.is_empty() {
+        return std::borrow::Cow::Borrowed(desired);
+    }
+    let names: Vec<String> = own.iter().map(|w| w.id().to_string()).collect();
+    let objects = names
+        .iter()
+        .map(String::as_str)
+        .zip(own.iter().map(|w| &*w.spec));
+    let options = crate::manifest::ParseOptions { strict: false };
+    // A spec import stored was read by the same parser; one that no longer
+    // reads is left out rather than failing every command.
+    let Ok(loaded) = crate::manifest::parse_stored(objects, &options) else {
+        return std::borrow::Cow::Borrowed(desired);
+    };
+    let mut merged = desired.clone();
+    merged.workloads.extend(loaded.desired.workloads);
+    merged
+        .disruption_budgets
+        .extend(loaded.desired.disruption_budgets);
+    merged.workloads.sort_by(|a, b| a.id.cmp(&b.id));
+    merged.disruption_budgets.sort_by(|a, b| a.id.cmp(&b.id));
+    std::borrow::Cow::Owned(merged)
 }
 
 /// Why a pod neither runs nor waits to run (finished, or terminating).

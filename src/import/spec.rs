@@ -237,6 +237,60 @@ pub fn pod_template(pod: &Object, daemon_set: bool) -> Value {
     template
 }
 
+/// The part of a live pod that decides where it may run and what it holds
+/// (labels; containers' names and resources; node selection, affinity,
+/// tolerations, spread; overhead and pod-level resources): what orch keeps
+/// of a pod it does not manage.
+pub fn scheduling_template(pod: &Object) -> Value {
+    let live = pod.root.to_json();
+    let mut metadata = Map::new();
+    if let Some(labels) = live.get("metadata").and_then(|m| m.get("labels")) {
+        metadata.insert("labels".into(), labels.clone());
+    }
+    let mut spec = Map::new();
+    let live_spec = live.get("spec");
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = live_spec
+            .and_then(|s| s.get(list))
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        let kept: Vec<Value> = containers
+            .iter()
+            .map(|container| {
+                let mut kept = Map::new();
+                for key in ["name", "resources", "restartPolicy"] {
+                    if let Some(value) = container.get(key) {
+                        kept.insert(key.into(), value.clone());
+                    }
+                }
+                Value::Object(kept)
+            })
+            .collect();
+        spec.insert(list.into(), Value::Array(kept));
+    }
+    for key in [
+        "nodeSelector",
+        "affinity",
+        "tolerations",
+        "topologySpreadConstraints",
+        "overhead",
+        "resources",
+        "priorityClassName",
+        "priority",
+    ] {
+        if let Some(value) = live_spec.and_then(|s| s.get(key)) {
+            spec.insert(key.into(), value.clone());
+        }
+    }
+    let mut template = serde_json::json!({ "metadata": metadata, "spec": spec });
+    if let Some(metadata) = template.get_mut("metadata").and_then(Value::as_object_mut) {
+        remove_empty(metadata, "labels");
+    }
+    template
+}
+
 fn clean_template(template: &mut Value) {
     if let Some(metadata) = template.get_mut("metadata").and_then(Value::as_object_mut) {
         if metadata

@@ -141,7 +141,59 @@ pub fn documents(sources: &[Source]) -> (Vec<(&str, Node)>, Vec<Diagnostic>) {
 /// Parse, default and validate every source; all errors or the desired state.
 pub fn parse(sources: &[Source], options: &ParseOptions) -> Result<Loaded, Vec<Diagnostic>> {
     let (documents, diagnostics) = documents(sources);
-    build(&documents, diagnostics, options, true)
+    build(&documents, diagnostics, options, true).map_err(|errors| templates_named(sources, errors))
+}
+
+/// A file that fails and holds Go template actions (`{{ … }}`) is a Helm
+/// template, not a manifest: its errors become one, naming the command
+/// that renders it, instead of the parser's view of template syntax.
+fn templates_named(sources: &[Source], errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    // Each failing file is looked at once, however many errors it has.
+    let mut templates: std::collections::HashMap<&str, Option<(usize, usize)>> =
+        std::collections::HashMap::new();
+    let mut named: Vec<Diagnostic> = Vec::new();
+    let mut reported: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for error in errors {
+        let action = match templates.get(error.file.as_str()) {
+            Some(action) => *action,
+            None => {
+                let source = sources.iter().find(|s| s.name == error.file);
+                let action = source.and_then(|s| template_action(&s.text));
+                if let Some(source) = source {
+                    templates.insert(source.name.as_str(), action);
+                }
+                action
+            }
+        };
+        let Some((line, column)) = action else {
+            named.push(error);
+            continue;
+        };
+        let Some(source) = sources.iter().find(|s| s.name == error.file) else {
+            continue;
+        };
+        if reported.insert(source.name.as_str()) {
+            named.push(Diagnostic {
+                file: source.name.clone(),
+                line,
+                column,
+                field: String::new(),
+                message: "a Helm (Go) template, not a manifest: render it first with `helm template RELEASE CHART > rendered.yaml` (or `kubectl kustomize DIR` for a kustomization) and give orch the rendered file".into(),
+            });
+        }
+    }
+    named
+}
+
+/// Where the first `{{` outside a comment is (1-based line and column).
+fn template_action(text: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let code = line.split(" #").next().unwrap_or(line);
+        if code.trim_start().starts_with('#') {
+            return None;
+        }
+        code.find("{{").map(|column| (i + 1, column + 1))
+    })
 }
 
 /// Objects orch stored itself (workload specs in the state), read without a

@@ -27,6 +27,7 @@ fn api_version(kind: Kind) -> &'static str {
         Kind::Node => "v1",
         Kind::PodDisruptionBudget => "policy/v1",
         Kind::PriorityClass => "scheduling.k8s.io/v1",
+        Kind::Pod => "v1",
     }
 }
 
@@ -108,7 +109,8 @@ impl<'b> Builder<'b> {
             }
             return;
         }
-        let Some(kind) = Kind::parse(kind) else {
+        // A Pod names imported pods in the state; as a manifest it is not simulated.
+        let Some(kind) = Kind::parse(kind).filter(|k| *k != Kind::Pod) else {
             self.unsupported_kind(&mut ctx, root, kind, version);
             return;
         };
@@ -149,6 +151,7 @@ impl<'b> Builder<'b> {
                 }
             }
             Kind::PriorityClass => self.priority_class(ctx, root),
+            Kind::Pod => {}
         }
     }
 
@@ -159,6 +162,14 @@ impl<'b> Builder<'b> {
             .get("metadata")
             .and_then(|m| m.get("name"))
             .map_or_else(|| "<unnamed>".into(), Node::scalar_text);
+        // A kustomization lists manifests to build, it is not one to skip.
+        if kind == "Kustomization" {
+            ctx.error(
+                "kind",
+                "a kustomization, not a manifest: build it with `kubectl kustomize DIR > rendered.yaml` and give orch the rendered file",
+            );
+            return;
+        }
         const SUPPORTED: [&str; 5] = [
             "Deployment",
             "DaemonSet",

@@ -290,7 +290,7 @@ fn amounts(ctx: &mut Ctx, path: &str, list: &wire::ResourceList) -> BTreeMap<Str
 /// Effective pod requests as the scheduler computes them
 /// (`resourcehelper.PodRequests`): the sum of containers and sidecars, or the
 /// largest init container (plus the sidecars started before it) if greater,
-/// plus the pod overhead.
+/// replaced by the pod-level request where one is set, plus the pod overhead.
 fn requests(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) -> (Resources, Resources) {
     let mut sum = (Resources::default(), Resources::default());
     for (i, container) in spec.containers.iter().enumerate() {
@@ -319,6 +319,9 @@ fn requests(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) -> (Resources, Reso
     sum.1.add(&sidecars.1);
     sum.0.max_with(&init_max.0);
     sum.1.max_with(&init_max.1);
+    if let Some(pod_level) = &spec.resources {
+        pod_level_requests(ctx, &format!("{path}.resources"), pod_level, &mut sum);
+    }
     if let Some(overhead) = &spec.overhead {
         let amounts = amounts(ctx, &format!("{path}.overhead"), overhead);
         let mut extra = Resources::default();
@@ -329,6 +332,66 @@ fn requests(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) -> (Resources, Reso
         sum.1.add(&extra);
     }
     sum
+}
+
+/// Pod-level `resources` (`PodRequests`: a pod-level request replaces the
+/// containers' aggregate for its resource; cpu and memory only, as
+/// `IsSupportedPodLevelResource`). A pod-level limit without a request is the
+/// request when no container requests that resource (`defaultPodRequests`);
+/// a request below the containers' aggregate is refused as the API server
+/// refuses it (`validatePodResourceConsistency`).
+fn pod_level_requests(
+    ctx: &mut Ctx,
+    path: &str,
+    resources: &wire::Resources,
+    aggregate: &mut (Resources, Resources),
+) {
+    let requests = amounts(ctx, &format!("{path}.requests"), &resources.requests);
+    let limits = amounts(ctx, &format!("{path}.limits"), &resources.limits);
+    for (list, amounts) in [("requests", &requests), ("limits", &limits)] {
+        for name in amounts
+            .keys()
+            .filter(|n| ![CPU, MEMORY].contains(&n.as_str()))
+        {
+            ctx.error(
+                &format!("{path}.{list}.{name}"),
+                format!("Unsupported value: \"{name}\": supported values: \"cpu\", \"memory\""),
+            );
+        }
+    }
+    for name in [CPU, MEMORY] {
+        let containers = aggregate.0.get(name);
+        let request = match (requests.get(name), limits.get(name)) {
+            (Some(&request), limit) => {
+                if request < containers {
+                    ctx.error(
+                        &format!("{path}.requests.{name}"),
+                        format!(
+                            "Invalid value: \"{}\": must be greater than or equal to aggregate container requests of {}",
+                            resources.requests[name].0,
+                            crate::model::resources::format_amount(name, containers)
+                        ),
+                    );
+                }
+                if let Some(&limit) = limit
+                    && request > limit
+                {
+                    ctx.error(
+                        &format!("{path}.requests.{name}"),
+                        format!(
+                            "Invalid value: \"{}\": must be less than or equal to {name} limit of {}",
+                            resources.requests[name].0, resources.limits[name].0
+                        ),
+                    );
+                }
+                request
+            }
+            (None, Some(&limit)) if containers == 0 => limit,
+            _ => continue,
+        };
+        aggregate.0.set(name, request);
+        aggregate.1.set(name, request);
+    }
 }
 
 fn validate_tolerations(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) {

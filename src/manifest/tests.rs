@@ -184,6 +184,75 @@ spec:
     assert_eq!(loaded.desired.workloads[0].pod.requests.milli_cpu, 3600);
 }
 
+/// Pod-level `spec.resources` as `PodRequests` computes them
+/// (k8s.io/component-helpers/resource/helpers.go; cases after
+/// `TestPodLevelResourceRequests` in helpers_test.go): a pod-level request
+/// replaces the containers' aggregate for cpu and memory, overhead is added
+/// on top, a pod-level limit alone is the request when no container asks.
+#[test]
+fn pod_level_resources_override_the_containers_aggregate() {
+    let pod = |spec: &str| {
+        let text = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: s}}\nspec:\n  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    spec:\n{spec}"
+        );
+        let pod = &load(&text).desired.workloads[0].pod;
+        (
+            pod.requests.milli_cpu,
+            pod.requests.memory,
+            pod.non_zero_requests.milli_cpu,
+        )
+    };
+    let containers = "      containers:\n        - {name: a, resources: {requests: {cpu: 200m, memory: 100Mi}}}\n        - {name: b, resources: {requests: {cpu: 300m}}}\n";
+    // Containers only: their sum.
+    assert_eq!(pod(containers), (500, 100 << 20, 500));
+    // Pod-level requests win for the resources they name (the issue's case:
+    // 1 cpu at pod level, 500m in the containers).
+    let both = format!("      resources: {{requests: {{cpu: '1'}}}}\n{containers}");
+    assert_eq!(pod(&both), (1000, 100 << 20, 1000));
+    // ... and the overhead is added to them.
+    let overhead = format!("      overhead: {{cpu: 100m}}\n{both}");
+    assert_eq!(pod(&overhead).0, 1100);
+    // A pod-level limit without a request: the request when no container asks.
+    let limit_only = "      resources: {limits: {cpu: '2', memory: 1Gi}}\n      containers:\n        - {name: a}\n";
+    assert_eq!(pod(limit_only), (2000, 1 << 30, 2000));
+    let limit_with_containers = format!("      resources: {{limits: {{cpu: '2'}}}}\n{containers}");
+    assert_eq!(pod(&limit_with_containers).0, 500);
+}
+
+#[test]
+fn pod_level_resources_are_checked_as_the_api_server_checks_them() {
+    let text = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: s}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata: {labels: {a: b}}
+    spec:
+      resources:
+        requests: {cpu: 100m, nvidia.com/gpu: '1'}
+      containers:
+        - {name: a, resources: {requests: {cpu: 200m}}}
+";
+    let errors = parse(&[source("p.yaml", text)], &ParseOptions::default()).unwrap_err();
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("spec.template.spec.resources.requests.cpu")
+                && m.contains(
+                    "must be greater than or equal to aggregate container requests of 200m"
+                )),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("Unsupported value: \"nvidia.com/gpu\"")),
+        "{messages:#?}"
+    );
+}
+
 #[test]
 fn lists_json_and_multiple_documents() {
     let list = r#"{"apiVersion": "v1", "kind": "List", "items": [

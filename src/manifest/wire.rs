@@ -222,7 +222,8 @@ pub struct PodSpec {
     pub os: Option<IgnoredAny>,
     pub scheduling_gates: Option<IgnoredAny>,
     pub resource_claims: Option<IgnoredAny>,
-    pub resources: Option<IgnoredAny>,
+    /// Pod-level requests and limits (PodLevelResources, on by default in 1.34).
+    pub resources: Option<Resources>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -56,6 +56,9 @@ pub enum NodeSource {
     #[default]
     Manifest,
     Imperative,
+    /// From `orch import`: the cluster's own node, kept until removed (or
+    /// declared in the manifests, which then own it).
+    Imported,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +166,26 @@ pub struct WorkloadState {
     pub revisions: Vec<Revision>,
     #[serde(default)]
     pub status: WorkloadStatus,
+    /// Who put it here: `apply` (only such workloads are ever pruned) or an
+    /// import (left alone, as `kubectl apply --prune` leaves what it did not apply).
+    #[serde(default, skip_serializing_if = "WorkloadOrigin::is_applied")]
+    pub origin: WorkloadOrigin,
+}
+
+/// Where a stored workload came from; absent in the file means `Applied`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkloadOrigin {
+    /// From the `-f` set of an apply: pruned when it leaves the set.
+    #[default]
+    Applied,
+    /// From `orch import`: never pruned; an apply that declares it adopts it.
+    Imported,
+}
+
+impl WorkloadOrigin {
+    pub fn is_applied(&self) -> bool {
+        *self == WorkloadOrigin::Applied
+    }
 }
 
 impl WorkloadState {
@@ -216,6 +239,43 @@ pub struct Replica {
     pub restarts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// An imported pod that no simulated workload owns (a mirror pod, an
+    /// operator's pod): it holds its node's resources and counts for
+    /// selectors, but orch never deletes, evicts, replaces or moves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged: Option<Box<Unmanaged>>,
+}
+
+/// What orch keeps of a pod it does not manage (its `workload` is the pod itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Unmanaged {
+    /// The controller named by its ownerReference, `Kind/namespace/name`
+    /// (`Kind/name` for a cluster-scoped owner such as a mirror pod's Node);
+    /// absent for a pod without an owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The pod's labels and spec, as a template (`metadata`, `spec`).
+    pub template: Arc<serde_json::Value>,
+}
+
+impl Replica {
+    /// An imported pod orch does not manage.
+    pub fn is_unmanaged(&self) -> bool {
+        self.unmanaged.is_some()
+    }
+
+    /// The object that owns the replica as output names it: the owner of an
+    /// unmanaged pod (or the pod itself), else its workload.
+    pub fn owner_name(&self) -> String {
+        match &self.unmanaged {
+            Some(unmanaged) => unmanaged
+                .owner
+                .clone()
+                .unwrap_or_else(|| self.workload.to_string()),
+            None => self.workload.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -332,6 +392,29 @@ impl State {
         })
     }
 
+    /// States written before workloads recorded their origin: one that an
+    /// import wrote and no loop has run on since (generation 1, a clock read
+    /// from the export, not one event) holds only imported workloads. Any
+    /// other state's workloads came from `apply`, as they always did.
+    pub fn migrate_origins(&mut self) {
+        let untouched_import = self.generation == 1 && self.clock > 0 && self.events.is_empty();
+        let recorded = self
+            .workloads
+            .iter()
+            .any(|w| w.origin != WorkloadOrigin::Applied)
+            || self.nodes.iter().any(|n| n.source == NodeSource::Imported);
+        if untouched_import && !recorded {
+            for workload in &mut self.workloads {
+                workload.origin = WorkloadOrigin::Imported;
+            }
+            for node in &mut self.nodes {
+                if node.source == NodeSource::Manifest {
+                    node.source = NodeSource::Imported;
+                }
+            }
+        }
+    }
+
     /// Restore the lookup order (after loading, or an edit by hand).
     pub fn sort(&mut self) {
         self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -350,5 +433,79 @@ impl State {
             let excess = self.events.len() - MAX_EVENTS;
             self.events.drain(..excess);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(name: &str, origin: WorkloadOrigin) -> WorkloadState {
+        WorkloadState {
+            kind: Kind::Deployment,
+            namespace: "default".into(),
+            name: name.into(),
+            spec: serde_json::Value::Null.into(),
+            revisions: Vec::new(),
+            status: WorkloadStatus::default(),
+            origin,
+        }
+    }
+
+    fn event() -> Event {
+        Event {
+            time: 1,
+            kind: EventType::Normal,
+            reason: EventReason::Scheduled,
+            object: "Replica/x".into(),
+            message: String::new(),
+        }
+    }
+
+    /// States written before origins were recorded: an import no loop ran
+    /// on is the cluster's own; anything else was applied, as it always was.
+    #[test]
+    fn old_states_migrate_to_the_origin_they_had() {
+        let untouched_import = State {
+            generation: 1,
+            clock: 5000,
+            workloads: vec![workload("a", WorkloadOrigin::Applied)],
+            ..State::default()
+        };
+        let mut migrated = untouched_import.clone();
+        migrated.migrate_origins();
+        assert_eq!(migrated.workloads[0].origin, WorkloadOrigin::Imported);
+
+        for mut applied in [
+            // A loop ran on it.
+            State {
+                events: vec![event()],
+                ..untouched_import.clone()
+            },
+            // Written by apply (generation past the first step).
+            State {
+                generation: 7,
+                ..untouched_import.clone()
+            },
+            // Applied at once, no time passed.
+            State {
+                clock: 0,
+                ..untouched_import.clone()
+            },
+        ] {
+            applied.migrate_origins();
+            assert_eq!(applied.workloads[0].origin, WorkloadOrigin::Applied);
+        }
+        // A state that records origins is never rewritten.
+        let mut recorded = State {
+            workloads: vec![
+                workload("a", WorkloadOrigin::Applied),
+                workload("b", WorkloadOrigin::Imported),
+            ],
+            ..untouched_import
+        };
+        let before = recorded.clone();
+        recorded.migrate_origins();
+        assert_eq!(recorded, before);
     }
 }

@@ -14,6 +14,8 @@ pub enum Kind {
     Node,
     PodDisruptionBudget,
     PriorityClass,
+    /// A pod on its own: the workload of an imported pod orch does not manage.
+    Pod,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Kind::Node => "Node",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::PriorityClass => "PriorityClass",
+            Kind::Pod => "Pod",
         }
     }
 
@@ -34,6 +37,7 @@ impl Kind {
             Kind::Node,
             Kind::PodDisruptionBudget,
             Kind::PriorityClass,
+            Kind::Pod,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -293,6 +297,6 @@ mod tests {
             ObjectRef::new(Kind::Node, "default", "n1").to_string(),
             "Node/n1"
         );
-        assert_eq!(ObjectRef::parse("Pod/api", "default"), None);
+        assert_eq!(ObjectRef::parse("Service/api", "default"), None);
     }
 }

@@ -132,6 +132,22 @@ impl Catalog {
                     .insert(revision.hash.clone(), spec);
             }
         }
+        // Imported pods orch does not manage, each its own template.
+        for replica in &observed.replicas {
+            let Some(unmanaged) = &replica.unmanaged else {
+                continue;
+            };
+            let namespace = &replica.workload.namespace;
+            let pod = crate::manifest::pod_spec_from_template(namespace, &unmanaged.template)
+                .unwrap_or_else(|_| PodSpec {
+                    namespace: namespace.to_string(),
+                    ..PodSpec::default()
+                });
+            stored
+                .entry(replica.workload.clone())
+                .or_default()
+                .insert(replica.hash.to_string(), Arc::new(pod));
+        }
         Catalog { declared, stored }
     }
 

@@ -227,6 +227,7 @@ fn create_old(pass: &mut Pass, workload: &Workload, revision: u64, hash: &str) {
         ready_at: None,
         restarts: 0,
         reason: None,
+        unmanaged: None,
     });
 }
 
@@ -252,6 +253,7 @@ pub(super) fn create(
         ready_at: None,
         restarts: 0,
         reason: None,
+        unmanaged: None,
     };
     pass.plan.actions.push(Action::Create {
         replica: name,

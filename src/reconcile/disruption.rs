@@ -92,7 +92,10 @@ pub fn status(
                 state.replicas.iter().filter(|r| r.workload == w.id).count() as i32
             }
         })
-        .sum();
+        .sum::<i32>()
+        // A pod orch does not manage counts as its owner's scale holds it
+        // (the owner's replica count is not known; the pods present are).
+        + matching.iter().filter(|r| r.is_unmanaged()).count() as i32;
     let (expected, desired_healthy) = match (budget.min_available, budget.max_unavailable) {
         (_, Some(unavailable)) => (scale, (scale - unavailable.scaled(scale, true)).max(0)),
         (Some(IntOrPercent::Int(n)), _) => (matching.len() as i32, n),

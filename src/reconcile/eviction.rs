@@ -33,6 +33,10 @@ pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
                     reason: format!("node {} is not ready", node.name),
                 });
             }
+            // A pod orch does not manage stays where it is, unready.
+            if replica.is_unmanaged() {
+                continue;
+            }
             let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
                 continue;
             };
@@ -69,7 +73,7 @@ pub(super) fn drain(pass: &mut Pass, nodes: &[NodeState]) {
     for node in nodes.iter().filter(|n| n.draining) {
         let mut replicas: Vec<_> = pass
             .replicas_on(&node.name)
-            .filter(|r| r.phase != Phase::Terminating && r.workload.kind != Kind::DaemonSet)
+            .filter(|r| r.phase != Phase::Terminating && evicted_by_drain(r))
             .collect();
         replicas.sort_by(|a, b| a.name.cmp(&b.name));
         for replica in replicas {
@@ -103,6 +107,13 @@ pub(super) fn drain(pass: &mut Pass, nodes: &[NodeState]) {
     }
 }
 
+/// DaemonSet replicas stay, as with `kubectl drain --ignore-daemonsets`;
+/// so do the pods orch does not manage (mirror pods, which drain skips, and
+/// the pods of owners orch does not simulate).
+fn evicted_by_drain(replica: &crate::model::state::Replica) -> bool {
+    replica.workload.kind != Kind::DaemonSet && !replica.is_unmanaged()
+}
+
 /// Why a drain is not finished: each replica still on the node and the budget holding it.
 pub fn drain_blockers(
     pass_desired: &crate::model::workload::Desired,
@@ -115,9 +126,7 @@ pub fn drain_blockers(
         .replicas
         .iter()
         .filter(|r| {
-            r.node.as_deref() == Some(node)
-                && r.workload.kind != Kind::DaemonSet
-                && r.phase != Phase::Terminating
+            r.node.as_deref() == Some(node) && evicted_by_drain(r) && r.phase != Phase::Terminating
         })
         .map(|replica| {
             let budgets: Vec<String> = pass_desired

@@ -357,7 +357,11 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
     let prune = match prune {
         Prune::Keep => false,
         Prune::All => true,
-        Prune::Auto => !pass.desired.workloads.is_empty(),
+        // The imported workloads that run on their own are not the -f set's.
+        Prune::Auto => pass.desired.workloads.iter().any(|w| {
+            pass.stored(&w.id)
+                .is_none_or(|stored| stored.origin.is_applied())
+        }),
     };
     let observed = pass.observed;
     // (The positions first: most replicas are bound to a node that exists.)
@@ -368,7 +372,8 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
     }
     for workload in &observed.workloads {
         let id = workload.id();
-        if declared.contains(&id) || !prune {
+        // Only what orch applied is pruned; an imported workload is left alone.
+        if declared.contains(&id) || !prune || !workload.origin.is_applied() {
             continue;
         }
         let replicas: Vec<&Replica> = pass.replicas_of(&id).collect();
@@ -385,6 +390,7 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         .iter()
         .filter(|(id, _)| pass.stored(id).is_none() && !declared.contains(id))
         .flat_map(|(_, indexes)| indexes.iter().copied())
+        .filter(|&i| !observed.replicas[i].is_unmanaged())
         .collect();
     unknown.sort_unstable();
     for i in unknown {

@@ -58,6 +58,8 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
             .replicas
             .iter()
             .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
+            // A node's mirror pods and the pods orch does not manage leave with it.
+            .filter(|r| !r.is_unmanaged())
             .filter_map(|r| r.node.as_deref())
             .collect()
     } else {
@@ -66,7 +68,7 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
     for node in &pass.observed.nodes {
         let holds_replicas = holding.contains(node.name.as_str());
         let undeclared = !declared.contains_key(node.name.as_str());
-        if node.removing && (undeclared || node.source == NodeSource::Imperative) {
+        if node.removing && (undeclared || node.source != NodeSource::Manifest) {
             if holds_replicas {
                 fleet.insert(node.name.clone(), node.clone());
             } else {

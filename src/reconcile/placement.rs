@@ -208,7 +208,12 @@ fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usi
         };
         let index = pass.node_of[i] as usize;
         let pod = replica_pod(template, replica);
-        match drift(&pod, &snapshot.nodes[index]) {
+        // A pod orch does not manage is never moved: it is where it is.
+        let drifted_from = match replica.is_unmanaged() {
+            true => None,
+            false => drift(&pod, &snapshot.nodes[index]),
+        };
+        match drifted_from {
             Some(why) => drifted.push((replica, why)),
             None => {
                 let group = *groups
@@ -380,6 +385,7 @@ mod tests {
             ready_at: None,
             restarts: 0,
             reason: None,
+            unmanaged: None,
         }
     }
 

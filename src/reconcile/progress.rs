@@ -166,8 +166,12 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             false,
         ),
         // No progress (a missing condition always counts as a new rollout).
+        // After a completed rollout (NewReplicaSetAvailable) no deadline
+        // runs: replicas lost later are not a rollout failing to progress
+        // (`DeploymentTimedOut`, deployment/util/deployment_util.go).
         Some(last) if !progressed => {
             if last.status == ConditionStatus::True
+                && last.reason != Some(ConditionReason::NewReplicaSetAvailable)
                 && last.last_update_time + workload.progress_deadline_seconds < now
             {
                 progressing(
@@ -186,7 +190,12 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         ),
     };
     // Wake when the deadline would pass, unless only capacity can unblock it.
-    if !paused && !complete && !unschedulable && progressing.status == ConditionStatus::True {
+    if !paused
+        && !complete
+        && !unschedulable
+        && progressing.status == ConditionStatus::True
+        && progressing.reason != Some(ConditionReason::NewReplicaSetAvailable)
+    {
         pass.plan
             .wake(progressing.last_update_time + workload.progress_deadline_seconds + 1);
     }

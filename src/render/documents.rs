@@ -211,6 +211,13 @@ pub struct ReplicaItem {
     /// The pod's priority, where the manifests use priorities.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
+    /// False for an imported pod orch does not manage (written only then).
+    #[serde(skip_serializing_if = "is_true")]
+    pub managed: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Serialize)]

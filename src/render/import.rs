@@ -15,7 +15,33 @@ pub struct ImportDocument<'a> {
     pub nodes: usize,
     pub replicas: usize,
     pub workloads: Vec<ImportedWorkload<'a>>,
+    /// Pods kept as unmanaged replicas, by owner (written only when there are some).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<UnmanagedOwner>,
     pub notices: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnmanagedOwner {
+    /// `Kind/namespace/name` of the ownerReference, or `Pod/namespace/name` for a pod without one.
+    pub owner: String,
+    pub pods: Vec<String>,
+}
+
+/// The unmanaged pods grouped by owner, in owner order.
+fn unmanaged(state: &crate::model::state::State) -> Vec<UnmanagedOwner> {
+    let mut by_owner: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for replica in state.replicas.iter().filter(|r| r.is_unmanaged()) {
+        by_owner
+            .entry(replica.owner_name())
+            .or_default()
+            .push(replica.name.clone());
+    }
+    by_owner
+        .into_iter()
+        .map(|(owner, pods)| UnmanagedOwner { owner, pods })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -65,6 +91,7 @@ pub fn document(imported: &Imported) -> ImportDocument<'_> {
                     .collect(),
             })
             .collect(),
+        unmanaged: unmanaged(&imported.state),
         notices: &imported.notices,
     }
 }
@@ -82,12 +109,19 @@ pub fn summary(imported: &Imported, state: &str) -> String {
         .iter()
         .filter(|r| r.phase == Phase::Running)
         .count();
+    let kept = unmanaged(s);
+    let unmanaged_count: usize = kept.iter().map(|o| o.pods.len()).sum();
     let mut text = format!(
-        "imported into {state}: {} nodes, {} workloads, {budgets} disruption budgets, {} replicas ({running} running, {} pending); clock {}\n\n",
+        "imported into {state}: {} nodes, {} workloads, {budgets} disruption budgets, {} replicas ({running} running, {} pending{}); clock {}\n\n",
         s.nodes.len(),
         imported.workloads.len(),
         s.replicas.len(),
         s.replicas.len() - running,
+        if unmanaged_count == 0 {
+            String::new()
+        } else {
+            format!("; {unmanaged_count} unmanaged")
+        },
         super::duration(s.clock),
     );
     let mut rows = Vec::new();
@@ -130,5 +164,13 @@ pub fn summary(imported: &Imported, state: &str) -> String {
         ],
         rows,
     ));
+    if !kept.is_empty() {
+        text.push_str("\nkept as unmanaged replicas (they hold their nodes' resources and count for selectors and budgets; orch never moves or replaces them):\n\n");
+        let rows = kept
+            .iter()
+            .map(|o| vec![o.owner.clone(), o.pods.len().to_string(), o.pods.join(",")])
+            .collect();
+        text.push_str(&table(&["OWNER", "PODS", "NAMES"], rows));
+    }
     text
 }

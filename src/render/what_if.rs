@@ -70,6 +70,9 @@ pub struct WorkloadDocument<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_failed_nodes: Option<i32>,
     pub status: &'static str,
+    /// Not fully available before the change either (written only then).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub degraded_before: bool,
 }
 
 #[derive(Serialize)]
@@ -82,6 +85,9 @@ pub struct BudgetDocument<'a> {
     pub healthy_before: i32,
     pub healthy_after: i32,
     pub holds: bool,
+    /// Violated before the change already, so not its doing (written only then).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub violated_before: bool,
 }
 
 #[derive(Serialize)]
@@ -132,6 +138,7 @@ fn workload_document(w: &WorkloadImpact) -> WorkloadDocument<'_> {
         available_lowest: w.available_lowest,
         on_failed_nodes: (w.kind == WorkloadKind::DaemonSet).then_some(w.on_failed_nodes),
         status: w.health.as_str(),
+        degraded_before: w.degraded_before,
     }
 }
 
@@ -144,6 +151,7 @@ fn budget_document(b: &BudgetImpact) -> BudgetDocument<'_> {
         healthy_before: b.healthy_before,
         healthy_after: b.healthy_after,
         holds: b.holds,
+        violated_before: b.violated_before(),
     }
 }
 
@@ -241,7 +249,14 @@ pub fn report(headline: &str, report: &Report) -> String {
                     b.rule.clone(),
                     format!("{} → {}", b.healthy_before, b.healthy_after),
                     b.desired_healthy.to_string(),
-                    if b.holds { "Holds" } else { "Violated" }.to_string(),
+                    if b.holds {
+                        "Holds"
+                    } else if b.violated_before() {
+                        "Violated (before too)"
+                    } else {
+                        "Violated"
+                    }
+                    .to_string(),
                 ]
             })
             .collect();
@@ -291,39 +306,80 @@ pub fn report(headline: &str, report: &Report) -> String {
 }
 
 fn status(w: &WorkloadImpact) -> String {
+    let mut notes = Vec::new();
     if w.on_failed_nodes > 0 {
-        format!(
-            "{} ({} on failed nodes)",
-            w.health.as_str(),
-            w.on_failed_nodes
-        )
-    } else {
+        notes.push(format!("{} on failed nodes", w.on_failed_nodes));
+    }
+    if w.health != Health::Available && !w.hurt() {
+        notes.push("before too".to_string());
+    }
+    if notes.is_empty() {
         w.health.as_str().to_string()
+    } else {
+        format!("{} ({})", w.health.as_str(), notes.join("; "))
     }
 }
 
+/// What the change did, and only that: a workload short before and no
+/// worse, or a budget violated before, is named as such, not blamed on it;
+/// "stays" fully available only when availability never dipped.
 fn verdict(report: &Report) -> String {
-    let hurt = report
-        .workloads
+    let hurt = report.workloads.iter().filter(|w| w.hurt()).count();
+    let broken = report.budgets.iter().filter(|b| b.broken()).count();
+    let mut text = if hurt == 0 && broken == 0 {
+        let dipped: Vec<String> = report
+            .workloads
+            .iter()
+            .filter(|w| w.dipped())
+            .map(|w| {
+                format!(
+                    "{} {} → {}",
+                    w.object, w.available_before, w.available_lowest
+                )
+            })
+            .collect();
+        let budgets = if report.budgets.iter().all(|b| b.holds) && !report.budgets.is_empty() {
+            " and every disruption budget holds"
+        } else {
+            ""
+        };
+        let short_before = report
+            .workloads
+            .iter()
+            .any(|w| w.health != Health::Available);
+        let lead = match (short_before, dipped.is_empty()) {
+            (false, true) => "Every workload stays fully available",
+            (false, false) => "Every workload ends fully available",
+            (true, _) => "No workload loses availability to the change",
+        };
+        let mut text = format!("{lead}{budgets}.");
+        if !dipped.is_empty() {
+            text.push_str(&format!(
+                " Availability dipped on the way: {} (at the lowest).",
+                dipped.join(", ")
+            ));
+        }
+        text
+    } else {
+        format!(
+            "{hurt} of {} workloads lose availability; {broken} of {} disruption budgets violated.",
+            report.workloads.len(),
+            report.budgets.len()
+        )
+    };
+    let before: Vec<&str> = report
+        .budgets
         .iter()
-        .filter(|w| w.health != Health::Available)
-        .count();
-    let violated = report.budgets.iter().filter(|b| !b.holds).count();
-    if hurt == 0 && violated == 0 {
-        return format!(
-            "Every workload stays fully available{}.",
-            if report.budgets.is_empty() {
-                ""
-            } else {
-                " and every disruption budget holds"
-            }
-        );
+        .filter(|b| b.violated_before())
+        .map(|b| b.object.as_str())
+        .collect();
+    if !before.is_empty() {
+        text.push_str(&format!(
+            " Already violated before the change: {}.",
+            before.join(", ")
+        ));
     }
-    format!(
-        "{hurt} of {} workloads lose availability; {violated} of {} disruption budgets violated.",
-        report.workloads.len(),
-        report.budgets.len()
-    )
+    text
 }
 
 /// One row per single failure: what it hurts, and which budgets it breaks.
@@ -340,7 +396,7 @@ pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
             let violated: Vec<String> = report
                 .budgets
                 .iter()
-                .filter(|b| !b.holds)
+                .filter(|b| b.broken())
                 .map(|b| {
                     format!(
                         "{}: {} healthy, {} needed",

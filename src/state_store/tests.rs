@@ -54,6 +54,7 @@ fn populated() -> State {
                 max_replicas: Some(3),
             }],
             status: WorkloadStatus::default(),
+            origin: Default::default(),
         }],
         replicas: vec![
             Replica {
@@ -70,6 +71,7 @@ fn populated() -> State {
                 ready_at: Some(2),
                 restarts: 0,
                 reason: None,
+                unmanaged: None,
             },
             Replica {
                 name: "api-5d8f9-fghjk".into(),
@@ -85,6 +87,7 @@ fn populated() -> State {
                 ready_at: None,
                 restarts: 0,
                 reason: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
+                unmanaged: None,
             },
         ],
         events: vec![Event {

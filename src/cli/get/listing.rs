@@ -143,11 +143,16 @@ fn nodes(
         }
     }
     let mut items = Vec::new();
+    let mut usage = Vec::new();
     for node in &state.nodes {
         if selector.is_some_and(|s| !s.matches(&node.labels)) {
             continue;
         }
         let (count, requested) = held.remove(node.name.as_str()).unwrap_or_default();
+        usage.push(Usage {
+            cpu: (requested.milli_cpu, node.allocatable.resources.milli_cpu),
+            memory: (requested.memory, node.allocatable.resources.memory),
+        });
         items.push(NodeItem {
             name: node.name.clone(),
             ready: node.ready,
@@ -174,13 +179,29 @@ fn nodes(
         "NodeList",
         items,
         key,
-        |_, item| node_cells(item, wide),
+        |i, item| node_cells(item, &usage[i], wide),
         shape,
     );
     listing
 }
 
-fn node_cells(item: &NodeItem, wide: bool) -> Vec<String> {
+/// A node's requested and allocatable cpu (millicores) and memory (bytes).
+struct Usage {
+    cpu: (i64, i64),
+    memory: (i64, i64),
+}
+
+/// `requested/allocatable` in one unit per column: millicores for cpu,
+/// mebibytes for memory (a fraction of a MiB rounded down, as `kubectl top`).
+fn usage_cells(usage: &Usage) -> (String, String) {
+    let mib = |bytes: i64| bytes.div_euclid(1 << 20);
+    (
+        format!("{}m/{}m", usage.cpu.0, usage.cpu.1),
+        format!("{}Mi/{}Mi", mib(usage.memory.0), mib(usage.memory.1)),
+    )
+}
+
+fn node_cells(item: &NodeItem, usage: &Usage, wide: bool) -> Vec<String> {
     let mut status = if item.ready {
         "Ready".to_string()
     } else {
@@ -189,18 +210,12 @@ fn node_cells(item: &NodeItem, wide: bool) -> Vec<String> {
     if item.unschedulable {
         status.push_str(",SchedulingDisabled");
     }
-    let pair = |name: &str| {
-        format!(
-            "{}/{}",
-            item.requested.get(name).map_or("0", String::as_str),
-            item.allocatable.get(name).map_or("0", String::as_str)
-        )
-    };
+    let (cpu, memory) = usage_cells(usage);
     let mut row = vec![
         item.name.clone(),
         status,
-        pair("cpu"),
-        pair("memory"),
+        cpu,
+        memory,
         format!(
             "{}/{}",
             item.replicas,
@@ -312,15 +327,18 @@ fn replicas(
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for replica in sorted {
         if let Some(selector) = selector {
-            let labels = pod_labels(desired, &replica.workload);
-            if !labels.is_some_and(|l| selector.matches(l)) {
+            let matches = match &replica.unmanaged {
+                Some(unmanaged) => selector.matches(&template_labels(&unmanaged.template)),
+                None => pod_labels(desired, &replica.workload).is_some_and(|l| selector.matches(l)),
+            };
+            if !matches {
                 continue;
             }
         }
         ages.push(state.clock.saturating_sub(replica.created_at));
         items.push(ReplicaItem {
             name: replica.name.clone(),
-            workload: replica.workload.to_string(),
+            workload: replica.owner_name(),
             revision: replica.revision,
             node: replica.node.clone(),
             phase: replica.phase,
@@ -329,6 +347,7 @@ fn replicas(
             priority: priorities
                 .as_ref()
                 .map(|p| p.get(&replica.workload).copied().unwrap_or(0)),
+            managed: !replica.is_unmanaged(),
         });
     }
     let wide = wide(shape);
@@ -348,7 +367,11 @@ fn replicas(
     let cells = |i: usize, item: &ReplicaItem| {
         let mut row = vec![
             item.name.clone(),
-            item.workload.clone(),
+            if item.managed {
+                item.workload.clone()
+            } else {
+                format!("{} (unmanaged)", item.workload)
+            },
             if item.ready {
                 "1/1".into()
             } else {
@@ -369,6 +392,17 @@ fn replicas(
     };
     fill(&mut listing, "ReplicaList", items, key, cells, shape);
     listing
+}
+
+/// The labels of a stored pod template (`metadata.labels`).
+fn template_labels(template: &serde_json::Value) -> crate::model::labels::Labels {
+    template
+        .pointer("/metadata/labels")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 fn events(state: &State, for_object: Option<&str>, shape: Shape) -> Listing {

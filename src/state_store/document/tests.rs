@@ -249,9 +249,19 @@ fn workload() -> impl Strategy<Value = WorkloadState> {
                 name,
                 spec: spec.into(),
                 revisions,
+                origin: if restarts_like(&status) {
+                    crate::model::state::WorkloadOrigin::Imported
+                } else {
+                    crate::model::state::WorkloadOrigin::Applied
+                },
                 status,
             },
         )
+}
+
+/// Some workloads imported, some applied, as the status happens to say.
+fn restarts_like(status: &crate::model::state::WorkloadStatus) -> bool {
+    status.paused
 }
 
 fn replica() -> impl Strategy<Value = Replica> {
@@ -291,6 +301,12 @@ fn replica() -> impl Strategy<Value = Replica> {
                 started_at,
                 ready_at,
                 restarts,
+                unmanaged: (restarts % 3 == 0).then(|| {
+                    Box::new(crate::model::state::Unmanaged {
+                        owner: reason.clone().map(|r| format!("Node/{r}")),
+                        template: serde_json::json!({"spec": {"containers": []}}).into(),
+                    })
+                }),
                 reason,
             },
         )
@@ -375,6 +391,7 @@ fn empty_and_tiny_states_are_written_exactly() {
             ready_at: None,
             restarts: 0,
             reason: None,
+            unmanaged: None,
         }],
         ..State::default()
     };
