@@ -15,6 +15,7 @@ use crate::reconcile::{self, Action, Options, undo};
 use crate::scheduler::Scheduler;
 
 mod actions;
+mod storage;
 pub use actions::execute;
 
 pub use crate::outcome::Outcome;

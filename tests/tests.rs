@@ -32,6 +32,8 @@ mod rollouts;
 mod saved_plans;
 mod scheduling;
 mod spread_audit;
+mod statefulsets;
+mod storage;
 mod terminal;
 mod watch;
 mod what_if;

@@ -381,7 +381,7 @@ fn workload_impacts(
                 .map_or(0, |r| r.available);
             let on_failed_nodes = match workload.kind() {
                 WorkloadKind::DaemonSet => count(&tallies.stuck),
-                WorkloadKind::Deployment => 0,
+                WorkloadKind::Deployment | WorkloadKind::StatefulSet => 0,
             };
             let required = after.desired - on_failed_nodes;
             let health = if after.available >= required && after.pending == 0 {

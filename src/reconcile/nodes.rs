@@ -58,6 +58,8 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
             .replicas
             .iter()
             .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
+            // (A replica left Terminating on a lost node goes with it.)
+            .filter(|r| r.phase != crate::model::state::Phase::Terminating)
             .filter_map(|r| r.node.as_deref())
             .collect()
     } else {
