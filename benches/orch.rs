@@ -26,6 +26,7 @@ fn sources(mix: Mix) -> Vec<Source> {
         replicas: REPLICAS,
         seed: 1,
         updated_every: 0,
+        stateful_percent: 0,
         mix,
     })
     .into_iter()

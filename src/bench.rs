@@ -19,6 +19,9 @@ pub struct FleetSpec {
     /// Which workloads: the realistic mix, or one kind only (to measure
     /// scheduling throughput per plugin mix).
     pub mix: Mix,
+    /// The share (percent) of the workloads' replicas in StatefulSets
+    /// (Parallel) with a claim template of a WaitForFirstConsumer class.
+    pub stateful_percent: usize,
 }
 
 /// The workload mix of a fleet.
@@ -195,6 +198,9 @@ pub fn generate(spec: FleetSpec) -> Vec<(String, String)> {
         files.push(("daemonsets.yaml".to_string(), daemon_text));
     }
     let remaining = spec.replicas.saturating_sub(daemon_replicas);
+    if spec.stateful_percent > 0 {
+        files.push(("storage.yaml".to_string(), STORAGE_CLASS.to_string()));
+    }
     files.extend(deployment_manifests(&mut rng, spec, remaining, gpu_nodes));
     files
 }
@@ -317,6 +323,19 @@ fn prioritized(files: Vec<(String, String)>, pool: Pool) -> Vec<(String, String)
     out
 }
 
+/// The class of the StatefulSets' claims: provisioned in the zone of the
+/// node the replica is scheduled on.
+const STORAGE_CLASS: &str = "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: zonal}\nprovisioner: ebs.csi.aws.com\nvolumeBindingMode: WaitForFirstConsumer\n";
+
+/// `text`, a Deployment, as a StatefulSet of the same pods with a claim per replica.
+fn as_stateful_set(text: &str, name: &str) -> String {
+    let text = text.replacen("kind: Deployment", "kind: StatefulSet", 1);
+    let (head, tail) = text.split_at(text.find("  selector:").unwrap_or(text.len()));
+    format!(
+        "{head}  serviceName: {name}\n  podManagementPolicy: Parallel\n  volumeClaimTemplates: [{{metadata: {{name: data}}, spec: {{accessModes: [ReadWriteOnce], storageClassName: zonal, resources: {{requests: {{storage: 10Gi}}}}}}}}]\n{tail}"
+    )
+}
+
 /// The fleet's nodes, and how many of them have GPUs.
 fn node_manifests(rng: &mut Rng, spec: FleetSpec) -> (String, usize) {
     let counts = class_counts(spec.nodes);
@@ -404,6 +423,8 @@ fn deployment_manifests(
     let mut gpu_used = 0usize;
     let mut per_namespace: Vec<String> = vec![String::new(); NAMESPACES.len()];
     let mut n = 0usize;
+    let total = remaining.max(1);
+    let mut stateful = 0usize;
     while remaining > 0 {
         let mut shape = match spec.mix {
             Mix::Mixed | Mix::Prioritized => weighted(rng),
@@ -437,14 +458,17 @@ fn deployment_manifests(
         } else {
             1
         };
-        per_namespace[namespace].push_str(&deployment(
-            rng,
-            &name,
-            NAMESPACES[namespace],
-            replicas,
-            shape,
-            version,
-        ));
+        let text = deployment(rng, &name, NAMESPACES[namespace], replicas, shape, version);
+        // StatefulSets take their share as the replicas go (no draw from
+        // the generator, so fleets without them are as before).
+        let placed = total - remaining;
+        let text = if shape != Shape::Gpu && stateful * 100 < spec.stateful_percent * placed {
+            stateful += replicas;
+            as_stateful_set(&text, &name)
+        } else {
+            text
+        };
+        per_namespace[namespace].push_str(&text);
         n += 1;
     }
     for (namespace, text) in NAMESPACES.iter().zip(per_namespace) {
@@ -553,6 +577,7 @@ mod tests {
             replicas: 900,
             seed: 7,
             updated_every: 0,
+            stateful_percent: 0,
             mix: Mix::Mixed,
         };
         assert_eq!(generate(spec), generate(spec));

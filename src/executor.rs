@@ -16,6 +16,7 @@ use crate::scheduler::Scheduler;
 use std::collections::BTreeSet;
 
 mod actions;
+mod storage;
 pub use actions::execute;
 
 pub use crate::outcome::Outcome;

@@ -58,10 +58,22 @@ pub fn explain(
     let template = catalog
         .pod(&replica.workload, &replica.hash)
         .ok_or_else(|| ExplainError::NoTemplate(name.into()))?;
-    let pod = match &replica.target_node {
+    let mut pod = match &replica.target_node {
         Some(node) => daemon_pod(template, node),
         None => template.as_ref().clone(),
     };
+    let workload = desired.workloads.iter().find(|w| w.id == replica.workload);
+    let claims = crate::reconcile::storage::claims_of(&pod, replica, workload);
+    if !claims.is_empty() {
+        pod.volumes = crate::reconcile::storage::constraints(
+            &claims,
+            &pod.namespace,
+            replica,
+            state,
+            &desired.storage,
+            &Default::default(),
+        );
+    }
     let evaluation = scheduler.evaluate(&pod, &snapshot);
     let mut remedies = Vec::new();
     for (verdict, node) in evaluation.nodes.iter().zip(&snapshot.nodes) {

@@ -287,7 +287,7 @@ fn misspellings_in_manifests_suggest_the_intended_name() {
     let cases = [
         (
             GOOD.replacen("kind: Deployment", "kind: Deploymnet", 1),
-            "bad.yaml:2:7: kind: Unsupported value: \"Deploymnet\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget, PriorityClass (did you mean `Deployment`?)",
+            "bad.yaml:2:7: kind: Unsupported value: \"Deploymnet\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget, PriorityClass, StatefulSet, PersistentVolume, PersistentVolumeClaim, StorageClass (did you mean `Deployment`?)",
         ),
         (
             with("  replicas: 2", "  replicaz: 2"),

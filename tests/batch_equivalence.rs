@@ -9,7 +9,9 @@
 //! spread constraints (hard and soft, zone and hostname, minDomains,
 //! inclusion policies), the system default spreading, required and preferred
 //! (anti-)affinity, pod affinity, extended resources, replicas pinned to a
-//! node as DaemonSet replicas are (with the DaemonSet tolerations) — every
+//! node as DaemonSet replicas are (with the DaemonSet tolerations), claims
+//! (bound to a node's or a zone's volume, waiting for a first consumer,
+//! unbound, missing, in use) — every
 //! result must be identical: the node, the score, the number of feasible
 //! nodes, or the exact FitError.
 //!
@@ -19,9 +21,11 @@
 //! with no change to the batch code.
 
 use orch::manifest::pod_spec_from_template;
+use orch::model::labels::NodeSelector;
 use orch::model::pod::{PodSpec, Taint, TaintEffect};
 use orch::model::resources::Allocatable;
 use orch::model::state::{NodeSource, NodeState};
+use orch::model::storage::VolumeConstraint;
 use orch::scheduler::batch::{Batch, PlainReason};
 use orch::scheduler::snapshot::{NodeInfo, Snapshot};
 use orch::scheduler::{
@@ -129,6 +133,9 @@ pub(crate) struct PodShape {
     daemon: bool,
     /// A required node affinity expression: class NotIn [c<n>].
     not_class: Option<u8>,
+    /// What the pod's claims allow (VolumeBinding, VolumeZone,
+    /// VolumeRestrictions): see `volumes`.
+    volumes: Option<(u8, u8)>,
 }
 
 pub(crate) fn pod_shape() -> impl Strategy<Value = PodShape> {
@@ -163,13 +170,14 @@ pub(crate) fn pod_shape() -> impl Strategy<Value = PodShape> {
             prop::option::weighted(0.1, 0u8..40),
             prop::bool::weighted(0.1),
             prop::option::weighted(0.1, 0u8..3),
+            prop::option::weighted(0.15, (0u8..7, 0u8..12)),
         ),
     )
         .prop_map(
             |(
                 (app, namespace, cpu, class, preferred_class, tolerate),
                 (spread, defaults, anti, preferred_anti, preferred_affinity, affinity),
-                (selector_form, pin, daemon, not_class),
+                (selector_form, pin, daemon, not_class, volumes),
             )| PodShape {
                 app,
                 namespace,
@@ -187,8 +195,40 @@ pub(crate) fn pod_shape() -> impl Strategy<Value = PodShape> {
                 pin,
                 daemon,
                 not_class,
+                volumes,
             },
         )
+}
+
+/// A claim constraint of each kind, bound or reachable from node or zone `target`.
+fn volumes(kind: u8, target: u8) -> Vec<VolumeConstraint> {
+    let selector = |key: &str, value: String| -> NodeSelector {
+        serde_json::from_value(json!({"nodeSelectorTerms": [{"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]}]}))
+            .unwrap()
+    };
+    let node = format!("n{:02}", target);
+    let zone = format!("z{}", target % 3);
+    vec![match kind {
+        0 => VolumeConstraint::Bound {
+            node_affinity: Some(selector(HOSTNAME, node)),
+            zones: None,
+        },
+        1 => VolumeConstraint::Bound {
+            node_affinity: None,
+            zones: Some(vec![zone]),
+        },
+        2 => VolumeConstraint::Delayed {
+            candidates: vec![Some(selector(ZONE, zone)), Some(selector(HOSTNAME, node))],
+            provision: None,
+        },
+        3 => VolumeConstraint::Delayed {
+            candidates: Vec::new(),
+            provision: Some(target.is_multiple_of(2).then(|| selector(ZONE, zone))),
+        },
+        4 => VolumeConstraint::UnboundImmediate,
+        5 => VolumeConstraint::Missing("data".into()),
+        _ => VolumeConstraint::InUseReadWriteOncePod,
+    }]
 }
 
 fn app_selector(app: u8, form: u8) -> Value {
@@ -307,6 +347,9 @@ pub(crate) fn pod(shape: &PodShape) -> PodSpec {
                 .join("\n")
         )
     });
+    if let Some((kind, target)) = shape.volumes {
+        pod.volumes = volumes(kind, target);
+    }
     if shape.defaults {
         pod.owner_selector = Some(
             serde_json::from_value(json!({"matchLabels": {"app": format!("a{}", shape.app), "pod-template-hash": "h"}}))
@@ -499,6 +542,7 @@ fn fine_domains_shared_by_several_nodes_agree() {
         pin: None,
         daemon: false,
         not_class: None,
+        volumes: None,
     };
     let anti = PodShape {
         app: 2,
@@ -701,6 +745,7 @@ fn test_only_plugins_are_batched_and_decide() {
         pin: None,
         daemon: false,
         not_class: None,
+        volumes: None,
     };
     let runs = [(shape.clone(), 30)];
     let stats = check_with(
@@ -766,6 +811,7 @@ fn an_undeclared_plugin_takes_the_plain_path_and_is_counted() {
         pin: None,
         daemon: false,
         not_class: None,
+        volumes: None,
     };
     let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated).with_filter(Box::new(Opaque));
     let stats = check_with(&scheduler, &nodes, &[(shape, 12)], 32).unwrap();

@@ -62,6 +62,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
         depends_on: Vec::new(),
         manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}).into(),
         source: None,
+        stateful: None,
     }
 }
 

@@ -34,6 +34,8 @@ mod rollouts;
 mod saved_plans;
 mod scheduling;
 mod spread_audit;
+mod statefulsets;
+mod storage;
 mod strict_validation;
 mod terminal;
 mod watch;

@@ -414,7 +414,7 @@ fn workload_impacts(
                 before_report.is_some_and(|r| r.available < r.desired || r.pending > 0);
             let on_failed_nodes = match workload.kind() {
                 WorkloadKind::DaemonSet => count(&tallies.stuck),
-                WorkloadKind::Deployment => 0,
+                WorkloadKind::Deployment | WorkloadKind::StatefulSet => 0,
             };
             let required = after.desired - on_failed_nodes;
             let health = if after.available >= required && after.pending == 0 {

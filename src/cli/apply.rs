@@ -178,6 +178,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
         ci.check_updates(&loaded.desired, &sources, &state)?;
         executor::adopt(&loaded.desired, &mut state);
+        refuse_immutable_changes(&loaded.desired, &state)?;
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
@@ -287,6 +288,7 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     ci.check_updates(&loaded.desired, &sources, &state)?;
+    refuse_immutable_changes(&loaded.desired, &state)?;
     let progress = progress_bar(context);
     let mut result = run_persisting(
         &lock,
@@ -371,6 +373,16 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         "ApplyResult",
     )?;
     Ok(result.outcome.exit_code())
+}
+
+/// As the API server: a change to an immutable field is refused before anything runs.
+fn refuse_immutable_changes(desired: &Desired, state: &State) -> Result<()> {
+    let changes = crate::reconcile::statefulset::immutable_changes(desired, state);
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", changes.join("\n"))
+    }
 }
 
 fn progress_bar(context: &Context) -> ProgressBar {

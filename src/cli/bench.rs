@@ -43,6 +43,10 @@ pub struct FleetArgs {
     /// The workloads: the realistic mix, or one kind only.
     #[arg(long, value_enum, default_value_t)]
     pub mix: Mix,
+    /// Percent of the workloads' replicas in StatefulSets with a claim per replica
+    /// (provisioned in the zone of the node each replica lands on).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub stateful_percent: u8,
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +106,7 @@ fn spec(args: &FleetArgs, updated_every: usize) -> Result<FleetSpec> {
         seed: args.seed,
         updated_every,
         mix: args.mix,
+        stateful_percent: usize::from(args.stateful_percent),
     })
 }
 

@@ -33,6 +33,14 @@ pub enum Kind {
     Workload,
     #[value(alias = "replicas", alias = "pod", alias = "po")]
     Replica,
+    /// A PersistentVolumeClaim (`NAME` or `NAMESPACE/NAME`).
+    #[value(
+        name = "pvc",
+        alias = "persistentvolumeclaim",
+        alias = "persistentvolumeclaims",
+        alias = "claim"
+    )]
+    Pvc,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +67,18 @@ pub fn describe(context: &Context, args: DescribeArgs) -> Result<Exit> {
         Kind::Replica => replica(context, &state, &args.explain),
         Kind::Node => node(context, &state, &args.explain.name),
         Kind::Workload => workload(context, &state, &args.explain.name),
+        Kind::Pvc => {
+            let description = describe::claim(&state, &args.explain.name).map_err(|error| {
+                anyhow!(
+                    "{error}{}",
+                    hint(
+                        &args.explain.name,
+                        state.claims.iter().map(|c| c.name.as_str())
+                    )
+                )
+            })?;
+            print(context, &description, view::claim)
+        }
     }
 }
 

@@ -60,7 +60,13 @@ pub(super) fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
     let found: Vec<ObjectRef> = state
         .workloads
         .iter()
-        .filter(|w| w.name == text && matches!(w.kind, Kind::Deployment | Kind::DaemonSet))
+        .filter(|w| {
+            w.name == text
+                && matches!(
+                    w.kind,
+                    Kind::Deployment | Kind::DaemonSet | Kind::StatefulSet
+                )
+        })
         .map(|w| w.id())
         .collect();
     match found.as_slice() {
@@ -72,7 +78,12 @@ pub(super) fn resolve(state: &State, text: &str) -> Result<ObjectRef> {
                 state
                     .workloads
                     .iter()
-                    .filter(|w| matches!(w.kind, Kind::Deployment | Kind::DaemonSet))
+                    .filter(|w| {
+                        matches!(
+                            w.kind,
+                            Kind::Deployment | Kind::DaemonSet | Kind::StatefulSet
+                        )
+                    })
                     .map(|w| w.name.as_str())
             )
         ),
@@ -107,7 +118,21 @@ fn status(context: &Context, text: &str) -> Result<Exit> {
     let kind = id.kind.as_str().to_lowercase();
     let name = &id.name;
     let converged = report.converged();
+    let stateful = id.kind == Kind::StatefulSet;
     let line = match &report.blocked {
+        // kubectl's StatefulSet status viewer.
+        _ if converged && stateful && report.partition > 0 => format!(
+            "partitioned roll out complete: {} new pods have been updated...\n",
+            report.desired - report.partition
+        ),
+        _ if converged && stateful => format!(
+            "statefulset rolling update complete {} pods at revision {}...\n",
+            report.desired,
+            state
+                .workload(&id)
+                .and_then(|w| w.current_revision())
+                .map_or(String::new(), |r| format!("{name}-{}", r.hash))
+        ),
         _ if converged => format!("{kind} \"{name}\" successfully rolled out\n"),
         Some(b) if b.reason == BlockedReason::ProgressDeadlineExceeded => {
             format!("error: {kind} \"{name}\" exceeded its progress deadline\n")
@@ -221,6 +246,14 @@ fn set_paused(context: &Context, text: &str, paused: bool) -> Result<Exit> {
     let lock = state_store::lock(&context.state, false)?;
     let mut state = lock.load()?;
     let id = resolve(&state, text)?;
+    // As kubectl: only Deployments can be paused.
+    if id.kind == Kind::StatefulSet {
+        bail!(
+            "statefulsets.apps \"{}\" {} is not supported",
+            id.name,
+            if paused { "pausing" } else { "resuming" }
+        );
+    }
     let verb = if paused { "paused" } else { "resumed" };
     let clock = state.clock;
     let stored = state

@@ -6,9 +6,12 @@
 //! state and desired in, views out; `render::describe` lays them out, and
 //! the node and workload views are also the `-o json|yaml` documents.
 
+mod claim;
 mod node;
 mod replica;
 mod workload;
+
+pub use claim::{ClaimDescription, claim};
 
 pub use node::{AllocatedRow, NodeDescription, NodeReplicaRow, node};
 pub use replica::{ContainerStatus, ReplicaDescription, replica};
@@ -33,6 +36,8 @@ pub enum DescribeError {
     NotAWorkload(ObjectRef),
     #[error("{0} has no status")]
     NoStatus(ObjectRef),
+    #[error("persistentvolumeclaim {0} not found in the state")]
+    ClaimNotFound(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +89,7 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         (_, EventReason::Scheduled | EventReason::FailedScheduling) => "default-scheduler",
         ("Replica", EventReason::SuccessfulCreate) => match owner {
             Some(Kind::DaemonSet) => "daemonset-controller",
+            Some(Kind::StatefulSet) => "statefulset-controller",
             _ => "replicaset-controller",
         },
         ("Replica", EventReason::Evicted) => "taint-eviction-controller",
@@ -91,8 +97,11 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         ("Replica", _) => "kubelet",
         ("Deployment", _) => "deployment-controller",
         ("DaemonSet", _) => "daemonset-controller",
+        ("StatefulSet", _) => "statefulset-controller",
         ("Node", _) => "node-controller",
         ("PodDisruptionBudget", _) => "controllermanager",
+        ("PersistentVolume", EventReason::ProvisioningSucceeded) => "external-provisioner",
+        ("PersistentVolumeClaim" | "PersistentVolume", _) => "persistentvolume-controller",
         _ => "orch",
     }
 }

@@ -56,6 +56,10 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
             format!("DaemonSet/{}", replica.workload.name),
             "controller-revision-hash",
         ),
+        Kind::StatefulSet => (
+            format!("StatefulSet/{}", replica.workload.name),
+            "controller-revision-hash",
+        ),
         _ => (
             format!("ReplicaSet/{}-{}", replica.workload.name, replica.hash),
             POD_TEMPLATE_HASH,

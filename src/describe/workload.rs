@@ -99,7 +99,13 @@ pub fn workload(
                 .collect()
         })
         .unwrap_or_default();
-    let (strategy, rolling_update) = strategy(&workload.strategy, id.kind);
+    let (strategy, mut rolling_update) = strategy(&workload.strategy, id.kind);
+    if let Some(stateful) = &workload.stateful
+        && rolling_update.is_some()
+    {
+        // A StatefulSet's RollingUpdate has a partition, not surge limits.
+        rolling_update = Some(stateful.partition.to_string());
+    }
     let count = |phase: Phase| live.iter().filter(|r| r.phase == phase).count();
     Ok(WorkloadDescription {
         api_version: API_VERSION,

@@ -138,13 +138,17 @@ pub(super) fn execute_actions(state: &mut State, actions: &[Action]) {
     let mut removed = false;
     let mut revisions = HashMap::default();
     let mut events: Vec<(&Action, EventType, EventReason)> = Vec::new();
+    let mut storage = super::storage::Index::default();
     for action in actions {
-        if let Some((kind, reason)) =
-            apply_one(state, &mut index, &mut revisions, &mut removed, action, now)
-        {
+        let event = match action {
+            Action::Storage(change) => storage.apply(state, change),
+            _ => apply_one(state, &mut index, &mut revisions, &mut removed, action, now),
+        };
+        if let Some((kind, reason)) = event {
             events.push((action, kind, reason));
         }
     }
+    storage.finish(state);
     // The state keeps the newest `MAX_EVENTS` events: older ones of a large
     // step are not even written.
     let kept = events.len().saturating_sub(crate::model::state::MAX_EVENTS);
@@ -168,7 +172,25 @@ pub(super) fn execute_actions(state: &mut State, actions: &[Action]) {
         }
     }
     if removed {
-        state.replicas.retain(|r| r.phase != Phase::Terminating);
+        let nodes = &state.nodes;
+        let node = |name: &str| {
+            nodes
+                .binary_search_by(|n| n.name.as_str().cmp(name))
+                .ok()
+                .map(|i| &nodes[i])
+        };
+        state.replicas.retain_mut(|r| {
+            if r.phase != Phase::Terminating {
+                return true;
+            }
+            let stays =
+                crate::model::stateful::stays_terminating(r, r.node.as_deref().and_then(node));
+            if stays {
+                r.ready = false;
+                r.reason = Some(crate::model::stateful::terminating_message(r));
+            }
+            stays
+        });
     }
     state.trim_events();
     state.nodes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -221,9 +243,11 @@ fn event_message(action: &Action) -> String {
         Action::Delete {
             replica, reason, ..
         } => format!("Deleted replica {replica}: {reason}"),
+        Action::Storage(action) => super::storage::message(action),
         Action::ApplyWorkload { .. }
         | Action::ForgetRevision { .. }
-        | Action::SetReplicasAnnotations { .. } => String::new(),
+        | Action::SetReplicasAnnotations { .. }
+        | Action::SetCurrentRevision { .. } => String::new(),
     }
 }
 
@@ -327,6 +351,17 @@ fn apply_one<'a>(
             let revision = stored.revisions.iter_mut().find(|r| *r.hash == **hash)?;
             revision.desired_replicas = Some(*desired_replicas);
             revision.max_replicas = Some(*max_replicas);
+            None
+        }
+        Action::Storage(action) => {
+            let mut storage = super::storage::Index::default();
+            let event = storage.apply(state, action);
+            storage.finish(state);
+            event
+        }
+        Action::SetCurrentRevision { workload, hash } => {
+            let stored = state.workload_mut(workload)?;
+            stored.status.current_revision = Some(hash.to_string());
             None
         }
         Action::ForgetRevision { workload, revision } => {

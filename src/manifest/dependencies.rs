@@ -31,12 +31,17 @@ pub(super) fn dependencies(
     let mut refs = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match ObjectRef::parse(part, namespace) {
-            Some(reference) if matches!(reference.kind, Kind::Deployment | Kind::DaemonSet) => {
+            Some(reference)
+                if matches!(
+                    reference.kind,
+                    Kind::Deployment | Kind::DaemonSet | Kind::StatefulSet
+                ) =>
+            {
                 refs.push((reference, part.to_string()))
             }
             _ => ctx.error(
                 &field,
-                format!("Invalid value: \"{part}\": must be Deployment/<name>, DaemonSet/<name> or Kind/<namespace>/<name>"),
+                format!("Invalid value: \"{part}\": must be Deployment/<name>, DaemonSet/<name>, StatefulSet/<name> or Kind/<namespace>/<name>"),
             ),
         }
     }

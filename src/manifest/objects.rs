@@ -2,6 +2,9 @@
 //! Kubernetes defaults and validation of each kind, duplicates across the
 //! whole set, and `orch.dev/depends-on` references and cycles.
 
+mod statefulset;
+mod storage;
+
 use super::dependencies::{cycles, dependencies};
 use super::fields::{dns_label, dns_subdomain, int_or_percent, non_negative, strategy};
 use super::pod::{pod_spec, validate_selector};
@@ -23,11 +26,13 @@ pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
 fn api_version(kind: Kind) -> &'static str {
     match kind {
-        Kind::Deployment | Kind::DaemonSet => "apps/v1",
+        Kind::Deployment | Kind::DaemonSet | Kind::StatefulSet => "apps/v1",
         Kind::Node => "v1",
         Kind::PodDisruptionBudget => "policy/v1",
         Kind::PriorityClass => "scheduling.k8s.io/v1",
         Kind::Pod => "v1",
+        Kind::PersistentVolume | Kind::PersistentVolumeClaim => "v1",
+        Kind::StorageClass => "storage.k8s.io/v1",
     }
 }
 
@@ -52,6 +57,8 @@ pub(super) struct Builder<'b> {
     notices: Vec<Diagnostic>,
     seen: HashMap<ObjectRef, String>,
     origins: HashMap<ObjectRef, (Origin<'b>, Dependencies)>,
+    /// Classes named by claims: (class, where, field), checked at the end.
+    class_references: Vec<(String, crate::model::workload::SourceLocation, String)>,
 }
 
 impl<'b> Builder<'b> {
@@ -63,6 +70,7 @@ impl<'b> Builder<'b> {
             notices: Vec::new(),
             seen: HashMap::new(),
             origins: HashMap::new(),
+            class_references: Vec::new(),
         }
     }
 
@@ -152,6 +160,26 @@ impl<'b> Builder<'b> {
             }
             Kind::PriorityClass => self.priority_class(ctx, root),
             Kind::Pod => {}
+            Kind::StatefulSet => {
+                if let Some(object) = ctx.read::<statefulset::StatefulSet>(root, "") {
+                    self.stateful_set(ctx, object);
+                }
+            }
+            Kind::StorageClass => {
+                if let Some(object) = ctx.read::<storage::StorageClassObject>(root, "") {
+                    self.storage_class(ctx, object);
+                }
+            }
+            Kind::PersistentVolume => {
+                if let Some(object) = ctx.read::<storage::VolumeObject>(root, "") {
+                    self.persistent_volume(ctx, object);
+                }
+            }
+            Kind::PersistentVolumeClaim => {
+                if let Some(object) = ctx.read::<storage::ClaimObject>(root, "") {
+                    self.persistent_volume_claim(ctx, object);
+                }
+            }
         }
     }
 
@@ -170,12 +198,16 @@ impl<'b> Builder<'b> {
             );
             return;
         }
-        const SUPPORTED: [&str; 5] = [
+        const SUPPORTED: [&str; 9] = [
             "Deployment",
             "DaemonSet",
             "Node",
             "PodDisruptionBudget",
             "PriorityClass",
+            "StatefulSet",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "StorageClass",
         ];
         // A near miss of a supported kind is a typo, never another kind to skip.
         let hint = crate::suggest::did_you_mean(kind, SUPPORTED);
@@ -314,6 +346,7 @@ impl<'b> Builder<'b> {
                 depends_on: Vec::new(),
                 manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
+                stateful: None,
                 id,
             });
         }
@@ -362,6 +395,7 @@ impl<'b> Builder<'b> {
                 depends_on: Vec::new(),
                 manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
+                stateful: None,
                 id,
             });
         }
@@ -580,6 +614,14 @@ impl<'b> Builder<'b> {
             .priority_classes
             .sort_by(|a, b| a.name.cmp(&b.name));
         self.resolve_priorities(diagnostics);
+        self.check_classes(diagnostics);
+        let storage = &mut self.desired.storage;
+        storage.classes.sort_by(|a, b| a.name.cmp(&b.name));
+        storage.volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        storage
+            .claims
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        storage.manifests.sort_by(|a, b| a.0.cmp(&b.0));
         self.desired.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.desired.workloads.sort_by(|a, b| a.id.cmp(&b.id));
         self.desired

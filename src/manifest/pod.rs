@@ -93,7 +93,29 @@ pub(super) fn pod_spec(
         priority_class_name: spec.priority_class_name.clone().unwrap_or_default(),
         priority: 0,
         preemption_policy: Default::default(),
+        claims: claims(ctx, &at("spec.volumes"), spec),
+        volumes: Vec::new(),
     }
+}
+
+/// The claims the pod's volumes name, each volume with a name.
+fn claims(ctx: &mut Ctx, path: &str, spec: &wire::PodSpec) -> Vec<String> {
+    let mut claims = Vec::new();
+    for (i, volume) in spec.volumes.iter().flatten().enumerate() {
+        if volume.name.as_deref().is_none_or(str::is_empty) {
+            ctx.error(&format!("{path}[{i}].name"), "Required value");
+        }
+        if let Some(source) = &volume.persistent_volume_claim {
+            match source.claim_name.as_deref() {
+                Some(name) if !name.is_empty() => claims.push(name.to_string()),
+                _ => ctx.error(
+                    &format!("{path}[{i}].persistentVolumeClaim.claimName"),
+                    "Required value",
+                ),
+            }
+        }
+    }
+    claims
 }
 
 /// Every container and init container has a name.

@@ -191,7 +191,7 @@ pub struct PodSpec {
     pub priority_class_name: Option<String>,
     pub priority: Option<i32>,
     pub scheduler_name: Option<String>,
-    pub volumes: Option<IgnoredAny>,
+    pub volumes: Option<Vec<Volume>>,
     pub ephemeral_containers: Option<IgnoredAny>,
     pub restart_policy: Option<IgnoredAny>,
     pub termination_grace_period_seconds: Option<IgnoredAny>,
@@ -224,6 +224,54 @@ pub struct PodSpec {
     pub resource_claims: Option<IgnoredAny>,
     /// Pod-level requests and limits (PodLevelResources, on by default in 1.34).
     pub resources: Option<Resources>,
+}
+
+/// A pod volume: orch reads the claims (`persistentVolumeClaim`); the
+/// other sources are accepted and ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Volume {
+    pub name: Option<String>,
+    pub persistent_volume_claim: Option<ClaimSource>,
+    pub host_path: Option<IgnoredAny>,
+    pub empty_dir: Option<IgnoredAny>,
+    pub gce_persistent_disk: Option<IgnoredAny>,
+    pub aws_elastic_block_store: Option<IgnoredAny>,
+    pub git_repo: Option<IgnoredAny>,
+    pub secret: Option<IgnoredAny>,
+    pub nfs: Option<IgnoredAny>,
+    pub iscsi: Option<IgnoredAny>,
+    pub glusterfs: Option<IgnoredAny>,
+    pub rbd: Option<IgnoredAny>,
+    pub flex_volume: Option<IgnoredAny>,
+    pub cinder: Option<IgnoredAny>,
+    pub cephfs: Option<IgnoredAny>,
+    pub flocker: Option<IgnoredAny>,
+    #[serde(rename = "downwardAPI")]
+    pub downward_api: Option<IgnoredAny>,
+    pub fc: Option<IgnoredAny>,
+    pub azure_file: Option<IgnoredAny>,
+    pub config_map: Option<IgnoredAny>,
+    pub vsphere_volume: Option<IgnoredAny>,
+    pub quobyte: Option<IgnoredAny>,
+    pub azure_disk: Option<IgnoredAny>,
+    pub photon_persistent_disk: Option<IgnoredAny>,
+    pub projected: Option<IgnoredAny>,
+    pub portworx_volume: Option<IgnoredAny>,
+    #[serde(rename = "scaleIO")]
+    pub scale_io: Option<IgnoredAny>,
+    #[serde(rename = "storageos")]
+    pub storageos: Option<IgnoredAny>,
+    pub csi: Option<IgnoredAny>,
+    pub ephemeral: Option<IgnoredAny>,
+    pub image: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimSource {
+    pub claim_name: Option<String>,
+    pub read_only: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -39,6 +39,11 @@ words! {
         NodeNotReady => "NodeNotReady",
         NodeSchedulable => "NodeSchedulable",
         NodeNotSchedulable => "NodeNotSchedulable",
+        /// A class's provisioner made a volume (the external provisioner's reason).
+        ProvisioningSucceeded => "ProvisioningSucceeded",
+        /// A claim was made, bound or deleted (the PV controller's and the
+        /// StatefulSet controller's `SuccessfulCreate`, kept apart here).
+        ClaimUpdated => "ClaimUpdated",
     }
 }
 
@@ -76,6 +81,8 @@ mod tests {
             "NodeNotReady",
             "NodeSchedulable",
             "NodeNotSchedulable",
+            "ProvisioningSucceeded",
+            "ClaimUpdated",
         ];
         assert_eq!(EventReason::ALL.len(), words.len());
         for (&reason, text) in EventReason::ALL.iter().zip(words) {

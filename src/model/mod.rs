@@ -11,6 +11,8 @@ pub mod priority;
 pub mod quantity;
 pub mod resources;
 pub mod state;
+pub mod stateful;
+pub mod storage;
 pub mod time;
 pub mod words;
 pub mod workload;

@@ -243,6 +243,11 @@ pub struct PodSpec {
     pub priority: i32,
     /// `spec.preemptionPolicy`, likewise.
     pub preemption_policy: super::priority::PreemptionPolicy,
+    /// The claims its `volumes` name (`persistentVolumeClaim.claimName`).
+    pub claims: Vec<String>,
+    /// What the scheduler knows of each claim of one replica (empty on a
+    /// template: filled per replica where it is scheduled).
+    pub volumes: Vec<crate::model::storage::VolumeConstraint>,
 }
 
 impl PodSpec {

@@ -32,6 +32,12 @@ pub struct State {
     pub replicas: Vec<Replica>,
     #[serde(default)]
     pub events: Vec<Event>,
+    /// PersistentVolumes, declared or provisioned (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<crate::model::storage::Volume>,
+    /// PersistentVolumeClaims, declared or made from claim templates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<crate::model::storage::Claim>,
 }
 
 impl Default for State {
@@ -45,6 +51,8 @@ impl Default for State {
             workloads: Vec::new(),
             replicas: Vec::new(),
             events: Vec::new(),
+            volumes: Vec::new(),
+            claims: Vec::new(),
         }
     }
 }
@@ -147,6 +155,10 @@ pub struct WorkloadStatus {
     pub available: i32,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    /// A StatefulSet's `status.currentRevision` (the template hash): the
+    /// revision replicas below the partition are made at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_revision: Option<String>,
 }
 
 impl WorkloadStatus {
@@ -420,6 +432,9 @@ impl State {
         self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.workloads
             .sort_by(|a, b| a.id_order().cmp(&b.id_order()));
+        self.volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.claims
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     }
 
     /// Append an event; call `trim_events` once after a batch.

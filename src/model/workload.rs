@@ -16,6 +16,10 @@ pub enum Kind {
     PriorityClass,
     /// A pod on its own: the workload of an imported pod orch does not manage.
     Pod,
+    StatefulSet,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    StorageClass,
 }
 
 impl Kind {
@@ -27,6 +31,10 @@ impl Kind {
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::PriorityClass => "PriorityClass",
             Kind::Pod => "Pod",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::PersistentVolume => "PersistentVolume",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::StorageClass => "StorageClass",
         }
     }
 
@@ -38,13 +46,20 @@ impl Kind {
             Kind::PodDisruptionBudget,
             Kind::PriorityClass,
             Kind::Pod,
+            Kind::StatefulSet,
+            Kind::PersistentVolume,
+            Kind::PersistentVolumeClaim,
+            Kind::StorageClass,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
     }
 
     pub fn is_namespaced(self) -> bool {
-        !matches!(self, Kind::Node | Kind::PriorityClass)
+        !matches!(
+            self,
+            Kind::Node | Kind::PriorityClass | Kind::PersistentVolume | Kind::StorageClass
+        )
     }
 }
 
@@ -176,6 +191,7 @@ pub enum Strategy {
 pub enum WorkloadKind {
     Deployment,
     DaemonSet,
+    StatefulSet,
 }
 
 /// Where an object was declared: its manifest file and the line and column of
@@ -215,12 +231,15 @@ pub struct Workload {
     pub manifest: Manifest,
     /// Where the manifests declare it; None for workloads built in code.
     pub source: Option<SourceLocation>,
+    /// A StatefulSet's own fields (None for other kinds).
+    pub stateful: Option<Box<super::stateful::StatefulSpec>>,
 }
 
 impl Workload {
     pub fn kind(&self) -> WorkloadKind {
         match self.id.kind {
             Kind::DaemonSet => WorkloadKind::DaemonSet,
+            Kind::StatefulSet => WorkloadKind::StatefulSet,
             _ => WorkloadKind::Deployment,
         }
     }
@@ -260,6 +279,8 @@ pub struct Desired {
     pub disruption_budgets: Vec<DisruptionBudget>,
     /// Declared PriorityClasses, by name (the built-ins are not listed).
     pub priority_classes: Vec<super::priority::PriorityClass>,
+    /// Storage as declared, each sorted by identity.
+    pub storage: super::storage::DeclaredStorage,
 }
 
 #[cfg(test)]

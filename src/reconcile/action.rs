@@ -85,6 +85,12 @@ pub enum Action {
         desired_replicas: i32,
         max_replicas: i32,
     },
+    /// A StatefulSet's `status.currentRevision` (`completeRollingUpdate`).
+    /// Kept in the state, not shown as a step's action.
+    SetCurrentRevision {
+        workload: ObjectRef,
+        hash: Arc<str>,
+    },
     /// An old revision beyond `revisionHistoryLimit`, with no replicas left.
     ForgetRevision {
         workload: ObjectRef,
@@ -141,6 +147,8 @@ pub enum Action {
         node: Option<String>,
         reason: DeleteReason,
     },
+    /// Volumes and claims: made, provisioned, bound, deleted.
+    Storage(super::storage::StorageAction),
 }
 
 impl Action {
@@ -155,6 +163,7 @@ impl Action {
             Action::RemoveWorkload { .. } => "remove-workload",
             Action::ForgetRevision { .. } => "forget-revision",
             Action::SetReplicasAnnotations { .. } => "annotate-revision",
+            Action::SetCurrentRevision { .. } => "current-revision",
             Action::Create { .. } => "create",
             Action::Bind { .. } => "bind",
             Action::FailedScheduling { .. } => "pending",
@@ -167,13 +176,17 @@ impl Action {
                 ..
             } => "preempt",
             Action::Delete { .. } => "delete",
+            Action::Storage(action) => action.op(),
         }
     }
 
     /// Whether outputs list the action: the controller's bookkeeping on its
     /// ReplicaSets is state, not a step a user audits.
     pub fn is_shown(&self) -> bool {
-        !matches!(self, Action::SetReplicasAnnotations { .. })
+        !matches!(
+            self,
+            Action::SetReplicasAnnotations { .. } | Action::SetCurrentRevision { .. }
+        )
     }
 
     /// The object the action is about, `Kind/namespace/name`.
@@ -185,6 +198,7 @@ impl Action {
             | Action::RecordRevision { workload, .. }
             | Action::ForgetRevision { workload, .. }
             | Action::SetReplicasAnnotations { workload, .. }
+            | Action::SetCurrentRevision { workload, .. }
             | Action::RemoveWorkload { workload }
             | Action::Create { workload, .. }
             | Action::Bind { workload, .. }
@@ -194,6 +208,7 @@ impl Action {
             | Action::Crash { workload, .. }
             | Action::SetStatus { workload, .. }
             | Action::Delete { workload, .. } => workload.to_string(),
+            Action::Storage(action) => action.object(),
         }
     }
 
@@ -233,6 +248,7 @@ impl Action {
             Action::FailedScheduling { error, .. } => Some(error.to_string()),
             Action::Delete { reason, .. } => Some(reason.to_string()),
             Action::MarkUnready { reason, .. } => Some(reason.clone()),
+            Action::Storage(action) => action.detail(),
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),

@@ -72,6 +72,9 @@ fn owned(
                 .insert(POD_TEMPLATE_HASH.to_string(), hash.to_string());
             s
         });
+    } else if workload.kind == crate::model::workload::Kind::StatefulSet {
+        // kube-scheduler's default spread selects a StatefulSet's replicas by its selector.
+        pod.owner_selector = selector.cloned();
     }
     pod
 }

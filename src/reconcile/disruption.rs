@@ -87,7 +87,7 @@ pub fn status(
         .iter()
         .filter(|w| owners.contains(&w.id))
         .map(|w| match w.kind() {
-            WorkloadKind::Deployment => w.replicas,
+            WorkloadKind::Deployment | WorkloadKind::StatefulSet => w.replicas,
             WorkloadKind::DaemonSet => {
                 state.replicas.iter().filter(|r| r.workload == w.id).count() as i32
             }

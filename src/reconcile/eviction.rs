@@ -66,6 +66,27 @@ pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
     }
 }
 
+/// Replicas left Terminating on a lost node (`stays_terminating`) are gone
+/// once their node is back, removed, or tainted out-of-service.
+pub(super) fn finish_terminations(pass: &mut Pass) {
+    let observed = pass.observed;
+    for replica in observed
+        .replicas
+        .iter()
+        .filter(|r| r.phase == Phase::Terminating)
+    {
+        let node = replica.node.as_deref().and_then(|n| observed.node(n));
+        if !crate::model::stateful::stays_terminating(replica, node) {
+            let why = match node {
+                Some(node) if node.ready => format!("node {} is ready again", node.name),
+                Some(node) => format!("node {} is out of service", node.name),
+                None => "its node was removed".to_string(),
+            };
+            pass.delete(replica, DeleteReason::Evicted(why));
+        }
+    }
+}
+
 /// Draining nodes: evict their replicas (DaemonSet replicas stay, as with
 /// `kubectl drain --ignore-daemonsets`) as the disruption budgets allow.
 pub(super) fn drain(pass: &mut Pass, nodes: &[NodeState]) {

@@ -16,7 +16,9 @@ pub(crate) mod nodes;
 mod placement;
 pub mod preemption;
 pub mod progress;
+pub mod statefulset;
 pub mod status;
+pub mod storage;
 pub mod undo;
 
 pub use action::{Action, DeleteReason};
@@ -90,6 +92,8 @@ pub(crate) struct Pass<'a> {
     pub stored: HashMap<WorkloadKey<'a>, &'a WorkloadState>,
     /// Replicas created in this pass (not in `observed` yet).
     pub created: Vec<Replica>,
+    /// Claims and volumes made or bound in this pass.
+    pub storage: storage::Overlay,
     pub names: names::NameGenerator<'a>,
 }
 
@@ -190,6 +194,7 @@ pub fn reconcile_with(
         deleted: BTreeSet::new(),
         stored: stored_workloads(observed),
         created: Vec::new(),
+        storage: storage::Overlay::default(),
         names: names::NameGenerator::new(observed),
     };
     let nodes = nodes::sync(&mut pass, options.prune);
@@ -224,6 +229,8 @@ pub fn reconcile_with(
             });
         }
     }
+    storage::sync(&mut pass);
+    eviction::finish_terminations(&mut pass);
     eviction::node_loss(&mut pass, &nodes);
     eviction::drain(&mut pass, &nodes);
     // Room for the replicas the workloads lack, created and then bound in
@@ -232,7 +239,8 @@ pub fn reconcile_with(
         .workloads
         .iter()
         .map(|w| match w.kind() {
-            crate::model::workload::WorkloadKind::Deployment => w.replicas.max(0) as usize,
+            crate::model::workload::WorkloadKind::Deployment
+            | crate::model::workload::WorkloadKind::StatefulSet => w.replicas.max(0) as usize,
             crate::model::workload::WorkloadKind::DaemonSet => nodes.len(),
         })
         .sum();
@@ -259,12 +267,16 @@ pub fn reconcile_with(
             crate::model::workload::WorkloadKind::DaemonSet => {
                 daemonset::sync(&mut pass, workload, &nodes)
             }
+            crate::model::workload::WorkloadKind::StatefulSet => {
+                statefulset::sync_set(&mut pass, workload)
+            }
         }
     }
     // A workload waiting on its dependencies is not failing to progress.
     for workload in desired.workloads.iter().filter(|w| !gated.contains(&w.id)) {
         progress::sync(&mut pass, workload);
     }
+    storage::bind_immediate(&mut pass);
     placement::place(&mut pass, &nodes, scheduler);
     placement::readiness(&mut pass, &nodes);
     pass.plan
@@ -353,6 +365,7 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         .map(|w| &w.id)
         .chain(pass.desired.disruption_budgets.iter().map(|b| &b.id))
         .chain(&classes)
+        .chain(pass.desired.storage.manifests.iter().map(|(id, _)| id))
         .collect();
     let prune = match prune {
         Prune::Keep => false,
@@ -380,6 +393,7 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         for replica in replicas {
             pass.delete(replica, DeleteReason::WorkloadRemoved);
         }
+        storage::workload_removed(pass, workload);
         pass.plan
             .actions
             .push(Action::RemoveWorkload { workload: id });
@@ -394,6 +408,9 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         .collect();
     unknown.sort_unstable();
     for i in unknown {
-        pass.delete(&observed.replicas[i], DeleteReason::WorkloadRemoved);
+        // (A replica left Terminating is already being deleted.)
+        if observed.replicas[i].phase != Phase::Terminating {
+            pass.delete(&observed.replicas[i], DeleteReason::WorkloadRemoved);
+        }
     }
 }

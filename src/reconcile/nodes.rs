@@ -60,6 +60,8 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
             .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
             // A node's mirror pods and the pods orch does not manage leave with it.
             .filter(|r| !r.is_unmanaged())
+            // (A replica left Terminating on a lost node goes with it.)
+            .filter(|r| r.phase != crate::model::state::Phase::Terminating)
             .filter_map(|r| r.node.as_deref())
             .collect()
     } else {

@@ -43,9 +43,113 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     // the same placements as one at a time, with the shared work done once.
     let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
     let mut batch = Batch::new(scheduler, &snapshot);
+    // Workloads whose replicas have claims of their own (claim templates).
+    let templated: rustc_hash::FxHashMap<
+        &crate::model::workload::ObjectRef,
+        &crate::model::workload::Workload,
+    > = pass
+        .desired
+        .workloads
+        .iter()
+        .filter(|w| {
+            w.stateful
+                .as_ref()
+                .is_some_and(|s| !s.claim_templates.is_empty())
+        })
+        .map(|w| (&w.id, w))
+        .collect();
     let mut start = 0;
     while start < waiting.len() {
         let first = waiting[start];
+        let Some(template) = pass.catalog.pod(&first.workload, &first.hash).cloned() else {
+            start += 1;
+            continue;
+        };
+        let claims =
+            super::storage::claims_of(&template, first, templated.get(&first.workload).copied());
+        if !claims.is_empty() {
+            // Replicas with claims carry what their claims allow; a run of
+            // them shares a pod only while binding one cannot change what
+            // the next may bind (no volume to choose among).
+            let mut pod = replica_pod(&template, first).into_owned();
+            let namespace = pod.namespace.clone();
+            let constraints = |replica: &Replica, claims: &[String], pass: &Pass| {
+                super::storage::constraints(
+                    claims,
+                    &namespace,
+                    replica,
+                    pass.observed,
+                    &pass.desired.storage,
+                    &pass.storage,
+                )
+            };
+            let volumes = constraints(first, &claims, pass);
+            let mut members = vec![(first, claims)];
+            if super::storage::stable(&volumes) {
+                while let Some(&next) = waiting.get(start + members.len()) {
+                    if next.workload != first.workload
+                        || next.hash != first.hash
+                        || next.target_node.is_some()
+                    {
+                        break;
+                    }
+                    let claims = super::storage::claims_of(
+                        &template,
+                        next,
+                        templated.get(&next.workload).copied(),
+                    );
+                    if constraints(next, &claims, pass) != volumes {
+                        break;
+                    }
+                    members.push((next, claims));
+                }
+            }
+            pod.volumes = volumes;
+            start += members.len();
+            let mut replicas = members.iter();
+            let mut failed: Vec<(&Replica, FitError)> = Vec::new();
+            batch.run(&pod, &mut snapshot, members.len(), |result| {
+                let (replica, claims) = replicas.next().expect("one result per replica");
+                match result {
+                    Ok(placement) => {
+                        let node = &nodes[placement.node];
+                        super::storage::bind_for_node(
+                            pass,
+                            claims,
+                            &pod.namespace,
+                            &node.name,
+                            &node.labels,
+                        );
+                        pass.plan.actions.push(Action::Bind {
+                            replica: replica.name.clone(),
+                            workload: replica.workload.clone(),
+                            node: node_names[placement.node].clone(),
+                        });
+                        pass.plan.wake(pass.now + pod.ready_after);
+                    }
+                    Err(error) if priorities => failed.push((replica, error)),
+                    Err(error) => {
+                        if !already_recorded(replica, &error) {
+                            pass.plan.actions.push(Action::FailedScheduling {
+                                replica: replica.name.clone(),
+                                workload: replica.workload.clone(),
+                                error,
+                            });
+                        }
+                    }
+                }
+            });
+            if !failed.is_empty() {
+                let preemptor =
+                    preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
+                preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed);
+                if std::mem::take(&mut preemptor.changed) {
+                    stats.merge(batch.stats());
+                    batch = Batch::new(scheduler, &snapshot);
+                }
+            }
+            continue;
+        }
         let mut end = start + 1;
         while end < waiting.len()
             && waiting[end].workload == first.workload
@@ -57,10 +161,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         }
         let run = &waiting[start..end];
         start = end;
-        let Some(template) = pass.catalog.pod(&first.workload, &first.hash) else {
-            continue;
-        };
-        let pod = replica_pod(template, first);
+        let pod = replica_pod(&template, first);
         let mut replicas = run.iter();
         let mut failed: Vec<(&Replica, FitError)> = Vec::new();
         batch.run(&pod, &mut snapshot, run.len(), |result| {

@@ -28,6 +28,9 @@ words! {
         RolloutStalled => "RolloutStalled",
         /// The simulated time budget ran out first.
         Timeout => "Timeout",
+        /// A StatefulSet replica is left Terminating on a node that is not
+        /// ready; its identity is not replaced until the node is dealt with.
+        StuckTerminating => "StuckTerminating",
     }
 }
 
@@ -40,6 +43,7 @@ impl BlockedReason {
             BlockedReason::RolloutDeadlock
                 | BlockedReason::ProgressDeadlineExceeded
                 | BlockedReason::Paused
+                | BlockedReason::StuckTerminating
         )
     }
 }
@@ -78,6 +82,9 @@ pub struct WorkloadReport {
     /// OnDelete: old replicas are replaced only when deleted, so being
     /// up to date is not part of converging.
     pub on_delete: bool,
+    /// A StatefulSet's partition: replicas below it keep their revision, so
+    /// the rollout is done once every ordinal at or above it is updated.
+    pub partition: i32,
     pub conditions: Vec<ConditionReport>,
     pub blocked: Option<Blocked>,
 }
@@ -86,7 +93,7 @@ impl WorkloadReport {
     pub fn converged(&self) -> bool {
         self.pending == 0
             && self.current == self.desired
-            && (self.on_delete || self.updated == self.desired)
+            && (self.on_delete || self.updated >= self.desired - self.partition)
             && self.ready == self.desired
             && self.available == self.desired
     }
@@ -173,6 +180,10 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             updated: 0,
             pending: 0,
             on_delete: workload.strategy == crate::model::workload::Strategy::OnDelete,
+            partition: workload
+                .stateful
+                .as_ref()
+                .map_or(0, |s| s.partition.min(workload.replicas)),
             conditions: Vec::new(),
             blocked: None,
         });
@@ -192,6 +203,16 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
     };
     for replica in &state.replicas {
         if replica.phase == Phase::Terminating {
+            // A StatefulSet replica left Terminating on a lost node holds its identity.
+            if let Some(&i) = index.get(&replica.workload)
+                && reports[i].blocked.is_none()
+                && crate::model::stateful::stays_terminating(
+                    replica,
+                    replica.node.as_deref().and_then(|n| state.node(n)),
+                )
+            {
+                reports[i].blocked = Some(stuck_terminating(replica));
+            }
             continue;
         }
         let i = match last {
@@ -301,6 +322,14 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
     reports
 }
 
+/// Why a StatefulSet waits on a replica left Terminating on a lost node.
+fn stuck_terminating(replica: &crate::model::state::Replica) -> Blocked {
+    Blocked {
+        reason: BlockedReason::StuckTerminating,
+        message: crate::model::stateful::terminating_message(replica),
+    }
+}
+
 /// `Available` as the Deployment controller sets it.
 fn available_condition(workload: &Workload, report: &WorkloadReport) -> ConditionReport {
     let minimum = report.desired - rollout::max_unavailable(&workload.strategy, report.desired);
@@ -349,6 +378,7 @@ mod tests {
             ),
             (BlockedReason::RolloutStalled, "RolloutStalled", false),
             (BlockedReason::Timeout, "Timeout", false),
+            (BlockedReason::StuckTerminating, "StuckTerminating", true),
         ];
         assert_eq!(BlockedReason::ALL.len(), table.len());
         for (reason, text, terminal) in table {

@@ -267,6 +267,25 @@ pub fn workload(view: &WorkloadDescription) -> String {
                 view.running, view.waiting, view.failed
             ),
         );
+    } else if view.workload_kind == "StatefulSet" {
+        // `kubectl describe statefulset`.
+        d.field(
+            0,
+            "Replicas",
+            format!("{} desired | {} total", view.desired, view.total),
+        );
+        d.field(0, "Update Strategy", &view.strategy);
+        if let Some(rolling) = &view.rolling_update {
+            d.field(1, "Partition", rolling);
+        }
+        d.field(
+            0,
+            "Pods Status",
+            format!(
+                "{} Running / {} Waiting / 0 Succeeded / {} Failed",
+                view.running, view.waiting, view.failed
+            ),
+        );
     } else {
         d.field(
             0,
@@ -277,10 +296,12 @@ pub fn workload(view: &WorkloadDescription) -> String {
             ),
         );
     }
-    d.field(0, "StrategyType", &view.strategy);
-    d.field(0, "MinReadySeconds", view.min_ready_seconds.to_string());
-    if let Some(rolling) = &view.rolling_update {
-        d.field(0, "RollingUpdateStrategy", rolling);
+    if view.workload_kind != "StatefulSet" {
+        d.field(0, "StrategyType", &view.strategy);
+        d.field(0, "MinReadySeconds", view.min_ready_seconds.to_string());
+        if let Some(rolling) = &view.rolling_update {
+            d.field(0, "RollingUpdateStrategy", rolling);
+        }
     }
     template(&mut d, &view.template);
     if !view.conditions.is_empty() {
@@ -355,6 +376,29 @@ fn containers(
 }
 
 // ---- replicas ----
+
+/// `kubectl describe pvc`.
+pub fn claim(view: &crate::describe::ClaimDescription) -> String {
+    let mut d = Describer::default();
+    d.field(0, "Name", &view.name);
+    d.field(0, "Namespace", &view.namespace);
+    d.field(0, "StorageClass", &view.storage_class);
+    d.field(0, "Status", &view.status);
+    d.field(0, "Volume", view.volume.clone().unwrap_or_default());
+    if let Some(owner) = &view.owner {
+        d.field(0, "Controlled By", owner);
+    }
+    d.field(0, "Capacity", view.capacity.clone().unwrap_or_default());
+    d.field(0, "Requested", &view.requested);
+    d.field(0, "Access Modes", view.access_modes.join(","));
+    d.field(0, "VolumeMode", "Filesystem");
+    d.list(0, "Used By", &view.used_by);
+    if !view.volume_node_affinity.is_empty() {
+        d.list(0, "Volume Node Affinity", &view.volume_node_affinity);
+    }
+    d.events(&view.events);
+    d.finish()
+}
 
 pub fn replica(view: &ReplicaDescription, scheduling: &str) -> String {
     let mut d = Describer::default();

@@ -54,6 +54,9 @@ pub struct ScoreDocument {
 }
 
 fn message(explanation: &Explanation) -> Option<String> {
+    if explanation.replica.phase == Phase::Terminating && explanation.replica.reason.is_some() {
+        return explanation.replica.reason.clone();
+    }
     match &explanation.evaluation.result {
         Err(error) => Some(error.to_string()),
         Ok(_) => explanation.replica.reason.clone(),

@@ -133,6 +133,7 @@ pub fn timeline(result: &RunResult) -> String {
                 Action::RecordRevision { revision, hash, .. } => {
                     table.cell(format_args!("revision {revision} ({hash})"))
                 }
+                Action::Storage(storage) => table.cell(storage.detail().unwrap_or_default()),
                 _ => table.cell(""),
             };
         }

@@ -28,6 +28,31 @@ pub enum Reason {
     NoPreemptionVictims,
     /// DefaultPreemption: the node's failure is not resolved by removing pods.
     PreemptionNotHelpful,
+    /// VolumeBinding: a bound volume's node affinity excludes the node.
+    VolumeNodeAffinityConflict,
+    /// VolumeBinding: no volume to bind (nor provision) reachable from the node.
+    VolumeBindConflict,
+    /// VolumeZone: a bound volume's zone is not the node's.
+    NoVolumeZone,
+    /// VolumeBinding PreFilter: a claim of an Immediate class is unbound.
+    UnboundImmediateClaims,
+    /// VolumeBinding PreFilter: the claim does not exist.
+    ClaimNotFound(String),
+    /// VolumeRestrictions PreFilter: a ReadWriteOncePod claim is in use.
+    ReadWriteOncePodConflict,
+}
+
+impl Reason {
+    /// A PreFilter's verdict: the same for every node, printed once
+    /// (`Diagnosis.PreFilterMsg`) instead of counted per node.
+    pub fn is_pre_filter(&self) -> bool {
+        matches!(
+            self,
+            Reason::UnboundImmediateClaims
+                | Reason::ClaimNotFound(_)
+                | Reason::ReadWriteOncePodConflict
+        )
+    }
 }
 
 impl fmt::Display for Reason {
@@ -60,6 +85,22 @@ impl fmt::Display for Reason {
                 f.write_str("No preemption victims found for incoming pod")
             }
             Reason::PreemptionNotHelpful => f.write_str("Preemption is not helpful for scheduling"),
+            Reason::VolumeNodeAffinityConflict => {
+                f.write_str("node(s) had volume node affinity conflict")
+            }
+            Reason::VolumeBindConflict => {
+                f.write_str("node(s) didn't find available persistent volumes to bind")
+            }
+            Reason::NoVolumeZone => f.write_str("node(s) had no available volume zone"),
+            Reason::UnboundImmediateClaims => {
+                f.write_str("pod has unbound immediate PersistentVolumeClaims")
+            }
+            Reason::ClaimNotFound(name) => {
+                write!(f, "persistentvolumeclaim \"{name}\" not found")
+            }
+            Reason::ReadWriteOncePodConflict => f.write_str(
+                "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode",
+            ),
         }
     }
 }
@@ -82,6 +123,14 @@ impl fmt::Display for FitError {
         if self.nodes == 0 {
             // `ErrNoNodesAvailable`.
             return f.write_str("no nodes available to schedule pods");
+        }
+        // A PreFilter rejection is printed alone (`FitError.Error`).
+        if let Some(reason) = self.reasons.keys().find(|r| r.is_pre_filter()) {
+            write!(f, "0/{} nodes are available: {reason}.", self.nodes)?;
+            return match &self.post_filter {
+                Some(message) => write!(f, " {message}"),
+                None => Ok(()),
+            };
         }
         // kube-scheduler sorts the "<count> <reason>" strings as plain strings.
         let mut entries: Vec<String> = self
@@ -191,6 +240,24 @@ pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
                 "{} holds no replica of lower priority to preempt",
                 node.name
             )
+        }
+        Reason::VolumeNodeAffinityConflict => format!(
+            "its volume cannot be reached from {}: the claim is bound to a volume of other nodes (delete the claim to let it bind elsewhere)",
+            node.name
+        ),
+        Reason::VolumeBindConflict => format!(
+            "no volume of the claim's class, access modes and size is reachable from {}, and its class provisions none there",
+            node.name
+        ),
+        Reason::NoVolumeZone => format!("{} is not in its volume's zone", node.name),
+        Reason::UnboundImmediateClaims => {
+            "a claim of an Immediate class is unbound: add a volume that fits it, or a provisioner to its StorageClass".to_string()
+        }
+        Reason::ClaimNotFound(name) => {
+            format!("declare the PersistentVolumeClaim {name}")
+        }
+        Reason::ReadWriteOncePodConflict => {
+            "its ReadWriteOncePod claim is used by another replica".to_string()
         }
     }
 }

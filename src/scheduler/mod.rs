@@ -92,6 +92,11 @@ pub trait FilterPlugin: Send + Sync {
     /// Write the pod fields `filter` reads (used for `Reads::Node` and
     /// `Reads::NodeUsage`).
     fn sign(&self, _pod: &PodSpec, _signature: &mut Signature) {}
+    /// Whether the plugin has nothing to say about this pod (its PreFilter
+    /// returns Skip): it passes every node and is left out of explanations.
+    fn skips(&self, _pod: &PodSpec) -> bool {
+        false
+    }
 }
 
 pub trait ScorePlugin: Send + Sync {
@@ -172,6 +177,9 @@ impl Scheduler {
                 Box::new(plugins::TaintToleration),
                 Box::new(plugins::NodeAffinity),
                 Box::new(plugins::NodeResourcesFit { strategy }),
+                Box::new(plugins::VolumeRestrictions),
+                Box::new(plugins::VolumeBinding),
+                Box::new(plugins::VolumeZone),
                 Box::new(plugins::PodTopologySpread),
                 Box::new(plugins::InterPodAffinity),
             ],
@@ -349,7 +357,7 @@ impl Scheduler {
         let mut feasible = Vec::new();
         for (i, node) in snapshot.nodes.iter().enumerate() {
             let mut filters = Vec::new();
-            for plugin in &self.filters {
+            for plugin in self.filters.iter().filter(|p| !p.skips(pod)) {
                 let result = plugin.filter(pod, node, &state);
                 let failed = result.is_err();
                 filters.push((plugin.name(), result));

@@ -163,7 +163,15 @@ pub fn unresolvable(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> bool {
         | Reason::SpreadMissingLabel
         | Reason::AffinityRulesNotMatch
         | Reason::NoPreemptionVictims
-        | Reason::PreemptionNotHelpful => true,
+        | Reason::PreemptionNotHelpful
+        // The volume plugins' rejections are UnschedulableAndUnresolvable
+        // (the claims a replica may bind do not change when pods go).
+        | Reason::VolumeNodeAffinityConflict
+        | Reason::VolumeBindConflict
+        | Reason::NoVolumeZone
+        | Reason::UnboundImmediateClaims
+        | Reason::ClaimNotFound(_)
+        | Reason::ReadWriteOncePodConflict => true,
         // NodeResourcesFit: a request above the node's whole allocatable.
         Reason::Insufficient(resource) => {
             pod.requests.get(resource) > node.allocatable.resources.get(resource)

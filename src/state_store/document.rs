@@ -347,6 +347,8 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         workloads,
         replicas,
         events,
+        volumes,
+        claims,
     } = state;
     let mut pieces: Vec<Piece<'_>> = vec![Box::new(move |out| {
         OnePerLine::default()
@@ -361,8 +363,19 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
     json_list(&mut pieces, 5, "workloads", workloads, chunk);
     json_list(&mut pieces, 6, "replicas", replicas, chunk);
     json_list(&mut pieces, 7, "events", events, chunk);
-    pieces.push(Box::new(|out| {
-        in_document(8).end_object(out).map_err(json_error)?;
+    // Storage lists only when there are some: states without storage read
+    // and write as before.
+    let mut fields = 8;
+    if !volumes.is_empty() {
+        json_list(&mut pieces, fields, "volumes", volumes, chunk);
+        fields += 1;
+    }
+    if !claims.is_empty() {
+        json_list(&mut pieces, fields, "claims", claims, chunk);
+        fields += 1;
+    }
+    pieces.push(Box::new(move |out| {
+        in_document(fields).end_object(out).map_err(json_error)?;
         out.push(b'\n');
         Ok(())
     }));
@@ -470,6 +483,8 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         workloads,
         replicas,
         events,
+        volumes,
+        claims,
     } = state;
     let mut pieces: Vec<Piece<'_>> = vec![Box::new(move |out| {
         let header = YamlHeader {
@@ -484,6 +499,12 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
     yaml_list(&mut pieces, "workloads", workloads, chunk);
     yaml_list(&mut pieces, "replicas", replicas, chunk);
     yaml_list(&mut pieces, "events", events, chunk);
+    if !volumes.is_empty() {
+        yaml_list(&mut pieces, "volumes", volumes, chunk);
+    }
+    if !claims.is_empty() {
+        yaml_list(&mut pieces, "claims", claims, chunk);
+    }
     pieces
 }
 

@@ -409,6 +409,7 @@ fn yaml_states_orch_writes_read_fast_and_the_same() {
         replicas: 400,
         seed: 3,
         updated_every: 0,
+        stateful_percent: 0,
         mix: Mix::Mixed,
     })
     .into_iter()

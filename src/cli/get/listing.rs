@@ -76,11 +76,13 @@ pub fn listing(
         Resource::Workloads => workloads(state, desired, selector, shape),
         Resource::Replicas => replicas(state, desired, selector, shape),
         Resource::Events => events(state, for_object, shape),
+        Resource::Claims => super::storage::claims(state, shape),
+        Resource::Volumes => super::storage::volumes(state, shape),
     }
 }
 
 /// Rows (or the list document) for `items`, as `shape` asks.
-fn fill<T: Serialize>(
+pub(super) fn fill<T: Serialize>(
     listing: &mut Listing,
     kind: &'static str,
     items: Vec<T>,

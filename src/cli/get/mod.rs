@@ -1,9 +1,10 @@
-//! `orch get nodes|workloads|replicas|events`: what the state file holds, as
+//! `orch get nodes|workloads|replicas|events|pvc|pv`: what the state file holds, as
 //! kubectl would list it; with `-w` the table stays open and prints the rows
 //! that change. Read-only; takes no lock.
 
 mod listing;
 mod live;
+mod storage;
 
 pub use listing::{Listing, Row, Shape};
 pub use live::Live;
@@ -35,6 +36,24 @@ pub enum Resource {
     Replicas,
     #[value(alias = "event", alias = "ev")]
     Events,
+    /// PersistentVolumeClaims.
+    #[value(
+        name = "pvc",
+        alias = "pvcs",
+        alias = "persistentvolumeclaims",
+        alias = "persistentvolumeclaim",
+        alias = "claims"
+    )]
+    Claims,
+    /// PersistentVolumes.
+    #[value(
+        name = "pv",
+        alias = "pvs",
+        alias = "persistentvolumes",
+        alias = "persistentvolume",
+        alias = "volumes"
+    )]
+    Volumes,
 }
 
 #[derive(Debug, clap::Args)]

@@ -9,6 +9,11 @@ mod node_unschedulable;
 pub mod pod_topology_spread;
 mod taint_toleration;
 pub(crate) mod terms;
+mod volume_binding;
+mod volume_restrictions;
+#[cfg(test)]
+mod volume_tests;
+mod volume_zone;
 
 pub use balanced_allocation::BalancedAllocation;
 pub use inter_pod_affinity::InterPodAffinity;
@@ -18,6 +23,9 @@ pub use node_resources_fit::NodeResourcesFit;
 pub use node_unschedulable::NodeUnschedulable;
 pub use pod_topology_spread::PodTopologySpread;
 pub use taint_toleration::TaintToleration;
+pub use volume_binding::VolumeBinding;
+pub use volume_restrictions::VolumeRestrictions;
+pub use volume_zone::VolumeZone;
 
 use super::MAX_NODE_SCORE;
 

@@ -224,16 +224,20 @@ fn workload() -> impl Strategy<Value = WorkloadState> {
         any::<bool>(),
         prop::array::uniform5(any::<i32>()),
         prop::collection::vec(condition(), 0..2),
+        prop::option::of(text()),
     )
-        .prop_map(|(paused, counts, conditions)| WorkloadStatus {
-            paused,
-            desired: counts[0],
-            replicas: counts[1],
-            updated: counts[2],
-            ready: counts[3],
-            available: counts[4],
-            conditions,
-        });
+        .prop_map(
+            |(paused, counts, conditions, current_revision)| WorkloadStatus {
+                paused,
+                desired: counts[0],
+                replicas: counts[1],
+                updated: counts[2],
+                ready: counts[3],
+                available: counts[4],
+                conditions,
+                current_revision,
+            },
+        );
     (
         kind(),
         text(),
@@ -410,6 +414,48 @@ fn empty_and_tiny_states_are_written_exactly() {
         ..State::default()
     };
     assert_same(&only_events);
+}
+
+/// Volumes and claims are written only when there are some, each list
+/// alone or both, in JSON and YAML alike.
+#[test]
+fn storage_lists_are_written_exactly_when_present() {
+    use crate::model::storage::{
+        AccessMode, Claim, ClaimPhase, ReclaimPolicy, Volume, VolumePhase,
+    };
+    let volume = Volume {
+        name: "pvc-1".into(),
+        labels: Labels::new(),
+        storage_class: "zonal".into(),
+        capacity: 10 << 30,
+        access_modes: vec![AccessMode::ReadWriteOnce],
+        node_affinity: None,
+        reclaim_policy: ReclaimPolicy::Delete,
+        claim: Some("default/data-db-0".into()),
+        phase: VolumePhase::Bound,
+        provisioned: true,
+    };
+    let claim = Claim {
+        namespace: "default".into(),
+        name: "data-db-0".into(),
+        storage_class: "zonal".into(),
+        access_modes: vec![AccessMode::ReadWriteOnce],
+        request: 10 << 30,
+        volume: Some("pvc-1".into()),
+        phase: ClaimPhase::Bound,
+        owner: Some(ObjectRef::new(Kind::StatefulSet, "default", "db")),
+    };
+    for (volumes, claims) in [
+        (vec![volume.clone()], vec![]),
+        (vec![], vec![claim.clone()]),
+        (vec![volume.clone(); 3], vec![claim.clone(); 2]),
+    ] {
+        assert_same(&State {
+            volumes,
+            claims,
+            ..State::default()
+        });
+    }
 }
 
 /// A failed write stops the writer; nothing after the failure is written.

@@ -1,0 +1,476 @@
+//! Storage end to end through the real binary: claims made from templates,
+//! volumes provisioned where the binding mode says, volumes that pin their
+//! replicas through node failures, and storage input that is wrong.
+
+use crate::common::{Cluster, node};
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// A StatefulSet `db` of `replicas` with one claim template `data` of
+/// `class` (10Gi, `modes`), and `extra` lines under `spec`.
+fn stateful_set(replicas: i32, class: &str, modes: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  replicas: {replicas}
+  serviceName: db
+  selector:
+    matchLabels: {{app: db}}
+{extra}  template:
+    metadata:
+      labels: {{app: db}}
+      annotations: {{orch.dev/ready-after: 10s}}
+    spec:
+      containers:
+      - name: db
+        image: example/db:1
+        resources:
+          requests: {{cpu: 500m, memory: 256Mi}}
+  volumeClaimTemplates:
+  - metadata: {{name: data}}
+    spec:
+      accessModes: [{modes}]
+      storageClassName: {class}
+      resources:
+        requests: {{storage: 10Gi}}
+---
+"
+    )
+}
+
+fn class(name: &str, provisioner: &str, mode: &str) -> String {
+    format!(
+        "apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {name}
+provisioner: {provisioner}
+volumeBindingMode: {mode}
+---
+"
+    )
+}
+
+/// A local volume of `class` on `node`.
+fn local_volume(name: &str, class: &str, size: &str, node: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {name}
+spec:
+  capacity: {{storage: {size}}}
+  accessModes: [ReadWriteOnce]
+  storageClassName: {class}
+  local: {{path: /mnt/disks/ssd0}}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {{key: kubernetes.io/hostname, operator: In, values: [{node}]}}
+---
+"
+    )
+}
+
+fn nodes(names: &[(&str, &str)]) -> String {
+    names
+        .iter()
+        .map(|(name, zone)| node(name).zone(zone).yaml())
+        .collect()
+}
+
+fn items(cluster: &Cluster, what: &str) -> Vec<Value> {
+    cluster.json(&["get", what])["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn replica(cluster: &Cluster, name: &str) -> Value {
+    cluster
+        .replicas()
+        .into_iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no replica {name}"))
+}
+
+fn zone_of(node: &str, fleet: &[(&str, &str)]) -> String {
+    fleet
+        .iter()
+        .find(|(n, _)| *n == node)
+        .map(|(_, z)| z.to_string())
+        .unwrap()
+}
+
+const ZONAL: [(&str, &str); 3] = [("a1", "zone-a"), ("a2", "zone-a"), ("b1", "zone-b")];
+
+#[test]
+fn wait_for_first_consumer_provisions_in_the_zone_of_the_chosen_node() {
+    let cluster = Cluster::new();
+    cluster.write("m/nodes.yaml", &nodes(&ZONAL));
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}",
+            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+            stateful_set(3, "zonal", "ReadWriteOnce", "")
+        ),
+    );
+    let plan = cluster.json(&["plan", "-f", "m/"]);
+    assert_eq!(plan["outcome"], "Converged");
+    // Each claim is made with its replica, provisioned and bound when the
+    // replica is placed: in the same step, before the replica's bind.
+    let step = &plan["steps"][0]["actions"];
+    let ops: Vec<&str> = step
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["object"] != "Node/a1" && a["op"] != "add-node")
+        .map(|a| a["op"].as_str().unwrap())
+        .collect();
+    let position = |op: &str| ops.iter().position(|o| *o == op).unwrap();
+    assert!(position("create-claim") < position("create"), "{ops:?}");
+    assert!(position("provision") < position("bind"), "{ops:?}");
+    assert!(position("bind-volume") < position("bind"), "{ops:?}");
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let claims = items(&cluster, "pvc");
+    assert_eq!(claims.len(), 3);
+    for ordinal in 0..3 {
+        let claim = claims
+            .iter()
+            .find(|c| c["name"] == format!("data-db-{ordinal}").as_str())
+            .unwrap();
+        assert_eq!(claim["phase"], "Bound");
+        assert_eq!(claim["capacity"], "10Gi");
+        let node = replica(&cluster, &format!("db-{ordinal}"))["node"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(claim["zone"], zone_of(&node, &ZONAL).as_str(), "{claim}");
+    }
+    let volumes = items(&cluster, "pv");
+    assert_eq!(volumes.len(), 3);
+    assert!(volumes.iter().all(|v| v["phase"] == "Bound"
+        && v["storageClass"] == "zonal"
+        && v["claim"].as_str().unwrap().starts_with("default/data-db-")));
+}
+
+#[test]
+fn a_zonal_volume_keeps_its_replica_in_its_zone() {
+    let cluster = Cluster::new();
+    cluster.write("m/nodes.yaml", &nodes(&ZONAL));
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}",
+            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+            stateful_set(1, "zonal", "ReadWriteOnce", "")
+        ),
+    );
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let first = replica(&cluster, "db-0")["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let zone = zone_of(&first, &ZONAL);
+    // The node leaves the fleet: db-0 comes back in the same zone, on its other node.
+    let remaining: Vec<(&str, &str)> = ZONAL.iter().copied().filter(|(n, _)| *n != first).collect();
+    cluster.write("m/nodes.yaml", &nodes(&remaining));
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let second = replica(&cluster, "db-0")["node"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(second, first);
+    assert_eq!(zone_of(&second, &ZONAL), zone, "replaced in its zone only");
+    // With no node left in the zone, it waits with the volume's message.
+    let others: Vec<(&str, &str)> = ZONAL.iter().copied().filter(|(_, z)| *z != zone).collect();
+    cluster.write("m/nodes.yaml", &nodes(&others));
+    cluster
+        .run(&["apply", "-f", "m/"])
+        .code(3)
+        .stdout(predicate::str::contains(
+            "node(s) had volume node affinity conflict",
+        ));
+}
+
+#[test]
+fn a_local_volume_pins_its_replica_through_a_node_failure() {
+    let cluster = Cluster::new();
+    let fleet = [("n1", "zone-a"), ("n2", "zone-a"), ("n3", "zone-a")];
+    cluster.write("m/nodes.yaml", &nodes(&fleet));
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}{}{}",
+            class(
+                "local",
+                "kubernetes.io/no-provisioner",
+                "WaitForFirstConsumer"
+            ),
+            local_volume("local-n1", "local", "20Gi", "n1"),
+            local_volume("local-n2", "local", "20Gi", "n2"),
+            stateful_set(2, "local", "ReadWriteOnce", "")
+        ),
+    );
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let db1 = replica(&cluster, "db-1");
+    let pinned = db1["node"].as_str().unwrap().to_string();
+    assert!(
+        ["n1", "n2"].contains(&pinned.as_str()),
+        "only nodes with a local volume"
+    );
+    cluster.run(&["node", "fail", &pinned]).success();
+    cluster.run(&["apply", "-f", "m/", "-q"]).code(3);
+    assert_eq!(replica(&cluster, "db-1")["phase"], "Terminating");
+    // The node is removed: db-1 is made again, and waits for its volume's node.
+    let remaining: Vec<(&str, &str)> = fleet
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != pinned)
+        .collect();
+    cluster.write("m/nodes.yaml", &nodes(&remaining));
+    let result = cluster.json(&["apply", "-f", "m/"]);
+    assert_eq!(result["outcome"], "Blocked");
+    let db1 = replica(&cluster, "db-1");
+    assert_eq!(db1["phase"], "Pending");
+    assert_eq!(
+        db1["reason"],
+        "0/2 nodes are available: 2 node(s) had volume node affinity conflict."
+    );
+    cluster
+        .run(&["explain", "db-1"])
+        .success()
+        .stdout(predicate::str::contains(
+            "VolumeBinding: node(s) had volume node affinity conflict",
+        ));
+    // The claim is still bound to the lost node's volume.
+    cluster
+        .run(&["describe", "pvc", "data-db-1"])
+        .success()
+        .stdout(
+            predicate::str::contains(format!("kubernetes.io/hostname In [{pinned}]"))
+                .and(predicate::str::contains("Status:"))
+                .and(predicate::str::contains("Bound")),
+        );
+}
+
+#[test]
+fn claims_bind_the_smallest_fitting_volume_and_deployments_use_claims_too() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "m/nodes.yaml",
+        &nodes(&[("n1", "zone-a"), ("n2", "zone-b")]),
+    );
+    let volume = |name: &str, size: &str| {
+        format!(
+            "apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {name}
+spec:
+  capacity: {{storage: {size}}}
+  accessModes: [ReadWriteOnce, ReadWriteMany]
+  storageClassName: nfs
+  nfs: {{server: nfs.example, path: /{name}}}
+---
+"
+        )
+    };
+    cluster.write(
+        "m/storage.yaml",
+        &format!(
+            "{}{}{}{}apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: shared
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: nfs
+  resources: {{requests: {{storage: 8Gi}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: example/web:1
+      volumes:
+      - name: content
+        persistentVolumeClaim: {{claimName: shared}}
+---
+",
+            class("nfs", "kubernetes.io/no-provisioner", "Immediate"),
+            volume("big", "100Gi"),
+            volume("medium", "20Gi"),
+            volume("small", "5Gi"),
+        ),
+    );
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let claims = items(&cluster, "pvc");
+    assert_eq!(claims[0]["volumeName"], "medium", "{claims:?}");
+    assert_eq!(claims[0]["capacity"], "20Gi");
+    let web: Vec<Value> = cluster
+        .replicas()
+        .into_iter()
+        .filter(|r| r["workload"] == "Deployment/default/web")
+        .collect();
+    assert_eq!(web.len(), 2);
+    assert!(web.iter().all(|r| r["phase"] == "Running"));
+}
+
+#[test]
+fn claims_that_cannot_bind_leave_replicas_pending_with_kubernetes_messages() {
+    // Access modes no volume offers: VolumeBinding finds nothing to bind.
+    let cluster = Cluster::new();
+    cluster.write("m/nodes.yaml", &nodes(&[("n1", "zone-a")]));
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}{}",
+            class(
+                "local",
+                "kubernetes.io/no-provisioner",
+                "WaitForFirstConsumer"
+            ),
+            local_volume("local-n1", "local", "20Gi", "n1"),
+            stateful_set(1, "local", "ReadWriteMany", "")
+        ),
+    );
+    cluster
+        .run(&["apply", "-f", "m/"])
+        .code(3)
+        .stdout(predicate::str::contains(
+            "0/1 nodes are available: 1 node(s) didn't find available persistent volumes to bind.",
+        ));
+    // An Immediate class without a volume or a provisioner: unresolvable PreFilter.
+    let cluster = Cluster::new();
+    cluster.write(
+        "m/nodes.yaml",
+        &nodes(&[("n1", "zone-a"), ("n2", "zone-a")]),
+    );
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}",
+            class("manual", "kubernetes.io/no-provisioner", "Immediate"),
+            stateful_set(1, "manual", "ReadWriteOnce", "")
+        ),
+    );
+    cluster
+        .run(&["apply", "-f", "m/"])
+        .code(3)
+        .stdout(predicate::str::contains(
+            "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+        ));
+    assert_eq!(items(&cluster, "pvc")[0]["phase"], "Pending");
+}
+
+#[test]
+fn bad_storage_input_is_located_and_changes_nothing() {
+    let cluster = Cluster::new();
+    cluster.write("m/nodes.yaml", &nodes(&[("n1", "zone-a")]));
+    let no_request = stateful_set(1, "zonal", "ReadWriteOnce", "")
+        .replace("      resources:\n        requests: {storage: 10Gi}\n", "");
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{no_request}",
+            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer")
+        ),
+    );
+    cluster
+        .run(&["apply", "-f", "m/"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "spec.volumeClaimTemplates[0].spec.resources.requests.storage: Required value",
+        ));
+    assert!(!cluster.state().exists());
+    cluster.write("m/db.yaml", &stateful_set(1, "fast", "ReadWriteOnce", ""));
+    cluster.run(&["apply", "-f", "m/"]).code(1).stderr(
+        predicate::str::contains("m/db.yaml:24:25").and(predicate::str::contains(
+            "spec.volumeClaimTemplates[0].spec.storageClassName: Not found: \"fast\"",
+        )),
+    );
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}",
+            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+            stateful_set(1, "zonal", "ReadWriteOnce", "")
+        ),
+    );
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let before = cluster.state_bytes();
+    cluster.write(
+        "m/db.yaml",
+        &format!(
+            "{}{}",
+            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+            stateful_set(1, "zonal", "ReadWriteOnce", "").replace("storage: 10Gi", "storage: 20Gi")
+        ),
+    );
+    cluster
+        .run(&["apply", "-f", "m/"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "m/db.yaml:9:7: StatefulSet/default/db: spec.volumeClaimTemplates: Forbidden: field is immutable",
+        ));
+    cluster.run(&["plan", "-f", "m/"]).code(1);
+    assert_eq!(cluster.state_bytes(), before, "state untouched");
+}
+
+#[test]
+fn the_retention_policy_decides_what_happens_to_claims() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "m/nodes.yaml",
+        &nodes(&[("n1", "zone-a"), ("n2", "zone-b")]),
+    );
+    let manifests = |replicas: i32, policy: &str| {
+        format!(
+            "{}{}",
+            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+            stateful_set(
+                replicas,
+                "zonal",
+                "ReadWriteOnce",
+                &format!("  persistentVolumeClaimRetentionPolicy: {{whenScaled: {policy}}}\n"),
+            )
+        )
+    };
+    cluster.write("m/db.yaml", &manifests(3, "Retain"));
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    cluster.write("m/db.yaml", &manifests(1, "Retain"));
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    assert_eq!(items(&cluster, "pvc").len(), 3, "kept when scaled down");
+    // Scaled up again: the replicas find their own claims.
+    cluster.write("m/db.yaml", &manifests(3, "Delete"));
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    assert_eq!(items(&cluster, "pv").len(), 3, "no new volume");
+    cluster.write("m/db.yaml", &manifests(1, "Delete"));
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    let claims: Vec<String> = items(&cluster, "pvc")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(claims, ["data-db-0"]);
+    assert_eq!(
+        items(&cluster, "pv").len(),
+        1,
+        "provisioned volumes go with their claims"
+    );
+}
