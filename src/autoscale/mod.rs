@@ -5,4 +5,5 @@
 
 pub mod demand;
 pub mod hpa;
+pub mod nodegroup;
 pub mod spec;

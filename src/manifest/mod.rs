@@ -7,6 +7,7 @@
 //! validation rules (`objects`, `pod`). All errors of all files are collected,
 //! each as `file:line:col: field: message`.
 
+mod autoscale;
 pub mod de;
 mod dependencies;
 mod fields;

@@ -256,6 +256,12 @@ pub struct Desired {
     pub disruption_budgets: Vec<DisruptionBudget>,
     /// Declared PriorityClasses, by name (the built-ins are not listed).
     pub priority_classes: Vec<super::priority::PriorityClass>,
+    /// HorizontalPodAutoscalers, sorted by namespace and name.
+    pub autoscalers: Vec<crate::autoscale::spec::Autoscaler>,
+    /// `orch.dev/demand` of the workloads that declare one.
+    pub demands: std::collections::BTreeMap<ObjectRef, crate::autoscale::demand::Demand>,
+    /// NodeGroups, sorted by name.
+    pub node_groups: Vec<crate::autoscale::nodegroup::NodeGroup>,
 }
 
 #[cfg(test)]
