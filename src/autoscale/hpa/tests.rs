@@ -1577,6 +1577,7 @@ mod model {
 
     impl Controller {
         /// `stabilizeRecommendationWithBehaviors` then `convertDesiredReplicasWithBehaviorRate`.
+        #[allow(clippy::too_many_arguments)] // the Go function's NormalizationArg, spelled out
         pub fn normalize(
             &mut self,
             key: &str,
