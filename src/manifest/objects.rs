@@ -544,7 +544,7 @@ impl<'b> Builder<'b> {
             .map(|(id, (origin, _))| (id.clone(), (origin.file, origin.root)))
             .collect();
         self.autoscaling
-            .finish(&mut self.desired, &roots, diagnostics);
+            .finish(&mut self.desired, &roots, diagnostics, &mut self.notices);
         self.desired.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.desired.workloads.sort_by(|a, b| a.id.cmp(&b.id));
         self.desired

@@ -258,3 +258,23 @@ fn a_node_group_without_allocatable_or_with_bad_sizes_is_refused() {
     let typo = errors(&GROUP.replace("maxSize", "maxSise"));
     assert!(typo.iter().any(|e| e.contains("maxSise")), "{typo:?}");
 }
+
+#[test]
+fn hpas_and_node_groups_say_their_loop_does_not_run_yet() {
+    let loaded = parse(
+        &[Source {
+            name: "m.yaml".into(),
+            text: format!("{API}---\n{}---\n{GROUP}", hpa("  maxReplicas: 3\n")),
+        }],
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let notices: Vec<String> = loaded.notices.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        notices,
+        [
+            "m.yaml:16:7: HorizontalPodAutoscaler/default/api is validated but its loop does not run yet: Deployment/default/api keeps spec.replicas",
+            "m.yaml:23:7: NodeGroup/general is validated but its loop does not run yet: no node is added or removed",
+        ]
+    );
+}
