@@ -5,5 +5,9 @@
 
 pub mod demand;
 pub mod hpa;
+pub mod metrics;
 pub mod nodegroup;
 pub mod spec;
+
+#[cfg(test)]
+mod tests;
