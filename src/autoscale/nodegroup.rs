@@ -280,6 +280,40 @@ pub fn utilization(allocatable: &Resources, requested: &Resources) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// cluster-autoscaler's `TriggeredScaleUp` event message on a pod:
+/// `pod triggered scale-up: [{general 2->4 (max: 6)}]`.
+pub fn triggered_scale_up_message(groups: &[NodeGroup], up: &ScaleUp) -> String {
+    let group = &groups[up.group];
+    format!(
+        "pod triggered scale-up: [{{{} {}->{} (max: {})}}]",
+        group.name, up.from, up.to, group.max_size
+    )
+}
+
+/// cluster-autoscaler's `NotTriggerScaleUp` message: each group's reason,
+/// counted, as `pod didn't trigger scale-up: 1 max node group size reached,
+/// 2 node(s) had untolerated taint {gpu: true}`; `None` when some group
+/// would take the pod.
+pub fn not_triggered_message(why: &[Option<NoScaleUp>]) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for reason in why {
+        let text = match reason.as_ref()? {
+            NoScaleUp::MaxSizeReached => "max node group size reached".to_string(),
+            NoScaleUp::Filtered(reasons) => reasons
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        *counts.entry(text).or_insert(0) += 1;
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(text, n)| format!("{n} {text}"))
+        .collect();
+    Some(format!("pod didn't trigger scale-up: {}", parts.join(", ")))
+}
+
 /// A pod on a node considered for removal.
 #[derive(Debug, Clone)]
 pub struct PodOnNode<'a> {

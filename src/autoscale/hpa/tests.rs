@@ -1747,3 +1747,220 @@ proptest! {
         prop_assert_eq!(stored, plain_stored);
     }
 }
+
+// ---- Differential test of the replica calculator ----
+
+/// `GetResourceReplicas`, `groupPods` and `GetResourceUtilizationRatio`
+/// transliterated: pods by name, metrics in a map, sets of names.
+mod calculator_model {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    pub struct Pod {
+        pub name: String,
+        pub phase: &'static str,
+        pub deleted: bool,
+        pub ready: Option<(bool, i64)>,
+        pub start: Option<i64>,
+        pub request: i64,
+    }
+
+    pub struct Metric {
+        pub value: i64,
+        pub timestamp: i64,
+        pub window: i64,
+    }
+
+    fn utilization_ratio(
+        metrics: &BTreeMap<String, i64>,
+        requests: &BTreeMap<String, i64>,
+        target: i32,
+    ) -> Option<(f64, i32, i64)> {
+        let (mut total, mut requests_total, mut entries) = (0i64, 0i64, 0i64);
+        for (name, value) in metrics {
+            let Some(request) = requests.get(name) else {
+                continue;
+            };
+            total += value;
+            requests_total += request;
+            entries += 1;
+        }
+        if requests_total == 0 {
+            return None;
+        }
+        let utilization = ((total * 100) / requests_total) as i32;
+        Some((
+            utilization as f64 / target as f64,
+            utilization,
+            total / entries,
+        ))
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub fn get_resource_replicas(
+        current: i32,
+        target: i32,
+        pods: &[Pod],
+        raw_metrics: &BTreeMap<String, Metric>,
+        now: i64,
+        init_period: i64,
+        readiness_delay: i64,
+    ) -> Option<(i32, i32, i64)> {
+        if raw_metrics.is_empty() || pods.is_empty() {
+            return None;
+        }
+        let mut ready_count = 0;
+        let mut unready = BTreeSet::new();
+        let mut missing = BTreeSet::new();
+        let mut ignored = BTreeSet::new();
+        for pod in pods {
+            if pod.deleted || pod.phase == "Failed" {
+                ignored.insert(pod.name.clone());
+                continue;
+            }
+            if pod.phase == "Pending" {
+                unready.insert(pod.name.clone());
+                continue;
+            }
+            let Some(metric) = raw_metrics.get(&pod.name) else {
+                missing.insert(pod.name.clone());
+                continue;
+            };
+            let is_unready = match (pod.ready, pod.start) {
+                (Some((status, transition)), Some(start)) => {
+                    if start + init_period > now {
+                        !status || metric.timestamp < transition + metric.window
+                    } else {
+                        !status && start + readiness_delay > transition
+                    }
+                }
+                _ => true,
+            };
+            if is_unready {
+                unready.insert(pod.name.clone());
+                continue;
+            }
+            ready_count += 1;
+        }
+        let mut metrics: BTreeMap<String, i64> = raw_metrics
+            .iter()
+            .map(|(k, m)| (k.clone(), m.value))
+            .collect();
+        for name in ignored.iter().chain(&unready) {
+            metrics.remove(name);
+        }
+        if metrics.is_empty() {
+            return None;
+        }
+        let requests: BTreeMap<String, i64> =
+            pods.iter().map(|p| (p.name.clone(), p.request)).collect();
+        let (ratio, utilization, raw) = utilization_ratio(&metrics, &requests, target)?;
+        let within = |r: f64| (0.9..=1.1).contains(&r);
+        let scale_up_with_unready = !unready.is_empty() && ratio > 1.0;
+        if !scale_up_with_unready && missing.is_empty() {
+            if within(ratio) {
+                return Some((current, utilization, raw));
+            }
+            return Some(((ratio * ready_count as f64).ceil() as i32, utilization, raw));
+        }
+        if !missing.is_empty() {
+            if ratio < 1.0 {
+                let fallback = target.max(100) as i64;
+                for name in &missing {
+                    metrics.insert(name.clone(), requests[name] * fallback / 100);
+                }
+            } else if ratio > 1.0 {
+                for name in &missing {
+                    metrics.insert(name.clone(), 0);
+                }
+            }
+        }
+        if scale_up_with_unready {
+            for name in &unready {
+                metrics.insert(name.clone(), 0);
+            }
+        }
+        let (new_ratio, _, _) = utilization_ratio(&metrics, &requests, target)?;
+        if within(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0)
+        {
+            return Some((current, utilization, raw));
+        }
+        let new_replicas = (new_ratio * metrics.len() as f64).ceil() as i32;
+        if (new_ratio < 1.0 && new_replicas > current)
+            || (new_ratio > 1.0 && new_replicas < current)
+        {
+            return Some((current, utilization, raw));
+        }
+        Some((new_replicas, utilization, raw))
+    }
+}
+
+fn arb_pod() -> impl Strategy<Value = PodSample> {
+    (
+        prop_oneof![4 => Just(Running), 1 => Just(Pending), 1 => Just(Failed)],
+        prop::bool::weighted(0.1),
+        prop::option::weighted(0.9, (any::<bool>(), 0..400i64)),
+        prop::option::weighted(0.9, 0..400i64),
+        1..4000i64,
+        prop::option::weighted(0.85, (0..8000i64, 0..400i64, 1..90i64)),
+    )
+        .prop_map(
+            |(phase, deleting, ready, start, request, metric)| PodSample {
+                phase,
+                deleting,
+                ready: ready.map(|(status, at)| ReadyCondition {
+                    status,
+                    last_transition: NOW - at,
+                }),
+                start_time: start.map(|s| NOW - s),
+                request: Some(request),
+                metric: metric.map(|(value, ago, window)| PodMetric {
+                    value,
+                    timestamp: NOW - ago,
+                    window,
+                }),
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn the_replica_calculator_matches_the_plain_model(
+        pods in prop::collection::vec(arb_pod(), 0..12),
+        current in 1..20i32,
+        target in 1..200i32,
+    ) {
+        let calculator = Calculator::default();
+        let ours = get_resource_replicas(&calculator, current, target, MetricResource::Cpu, &pods, NOW).ok();
+        let model_pods: Vec<calculator_model::Pod> = pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| calculator_model::Pod {
+                name: format!("pod-{i}"),
+                phase: match p.phase { Running => "Running", Pending => "Pending", Failed => "Failed" },
+                deleted: p.deleting,
+                ready: p.ready.map(|r| (r.status, r.last_transition)),
+                start: p.start_time,
+                request: p.request.unwrap(),
+            })
+            .collect();
+        let metrics = pods
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.metric.map(|m| (format!("pod-{i}"), calculator_model::Metric {
+                value: m.value,
+                timestamp: m.timestamp,
+                window: m.window,
+            })))
+            .collect();
+        let theirs = calculator_model::get_resource_replicas(
+            current,
+            target,
+            &model_pods,
+            &metrics,
+            NOW,
+            CPU_INITIALIZATION_PERIOD,
+            DELAY_OF_INITIAL_READINESS_STATUS,
+        );
+        prop_assert_eq!(ours, theirs);
+    }
+}

@@ -241,3 +241,42 @@ fn removal_waits_ten_unneeded_minutes_and_ten_after_a_scale_up() {
     assert!(!may_remove(100, Some(200), 700));
     assert!(may_remove(100, Some(200), 800));
 }
+
+#[test]
+fn scale_up_messages_read_as_cluster_autoscaler_writes_them() {
+    let groups = vec![group("general", "4", "16Gi", 6)];
+    let up = ScaleUp {
+        group: 0,
+        from: 2,
+        to: 4,
+        pods: vec![0],
+    };
+    assert_eq!(
+        triggered_scale_up_message(&groups, &up),
+        "pod triggered scale-up: [{general 2->4 (max: 6)}]"
+    );
+    let mut gpu = group("gpu", "8", "32Gi", 3);
+    gpu.template.taints = vec![Taint::new("gpu", "true", TaintEffect::NoSchedule)];
+    let pending = pod("1", "1Gi");
+    let groups = vec![group("general", "4", "16Gi", 2), gpu.clone(), gpu];
+    let full = GroupSize {
+        target: 2,
+        next_member: 2,
+    };
+    let why = why_not(
+        &scheduler(),
+        &[],
+        &groups,
+        &[full, EMPTY, EMPTY],
+        &pending,
+        &snapshots(vec![]),
+    );
+    assert_eq!(
+        not_triggered_message(&why).unwrap(),
+        "pod didn't trigger scale-up: 1 max node group size reached, 2 node(s) had untolerated taint {gpu: true}"
+    );
+    assert_eq!(
+        not_triggered_message(&[None, Some(NoScaleUp::MaxSizeReached)]),
+        None
+    );
+}
