@@ -1807,10 +1807,15 @@ mod model {
 }
 
 fn arb_rules() -> impl Strategy<Value = (model::Rules, ScalingRules)> {
+    // Windows and periods on the 15 s sync grid, so that recommendations and
+    // events fall exactly on cutoffs often (`After` and `Before` are strict).
     (
-        0..400i32,
+        (0..27i32).prop_map(|w| w * 15),
         prop_oneof![Just("Max"), Just("Min"), Just("Disabled")],
-        prop::collection::vec((any::<bool>(), 1..300i32, 1..400i32), 1..4),
+        prop::collection::vec(
+            (any::<bool>(), 1..300i32, (1..27i32).prop_map(|p| p * 15)),
+            1..4,
+        ),
     )
         .prop_map(|(window, select, policies)| {
             let plain = model::Rules {
@@ -1854,9 +1859,9 @@ proptest! {
     fn normalization_matches_the_plain_model(
         (up_plain, up) in arb_rules(),
         (down_plain, down) in arb_rules(),
-        recommendations in prop::collection::vec((0..60i32, 0..900i64), 0..12),
-        up_events in prop::collection::vec((1..20i32, 0..500i64), 0..6),
-        down_events in prop::collection::vec((1..20i32, 0..500i64), 0..6),
+        recommendations in prop::collection::vec((0..60i32, (0..60i64).prop_map(|a| a * 15)), 0..12),
+        up_events in prop::collection::vec((1..20i32, (0..30i64).prop_map(|a| a * 15)), 0..6),
+        down_events in prop::collection::vec((1..20i32, (0..30i64).prop_map(|a| a * 15)), 0..6),
         min in 1..10i32,
         extra in 0..50i32,
         current in 1..60i32,
@@ -2051,7 +2056,7 @@ fn arb_pod() -> impl Strategy<Value = PodSample> {
         prop::option::weighted(0.9, (any::<bool>(), 0..400i64)),
         prop::option::weighted(0.9, 0..400i64),
         1..4000i64,
-        prop::option::weighted(0.85, (0..8000i64, 0..400i64, 1..90i64)),
+        prop::option::weighted(0.85, (0..4000i64, 0..400i64, 1..90i64)),
     )
         .prop_map(
             |(phase, deleting, ready, start, request, metric)| PodSample {
@@ -2077,7 +2082,7 @@ proptest! {
     fn the_replica_calculator_matches_the_plain_model(
         pods in prop::collection::vec(arb_pod(), 0..12),
         current in 1..20i32,
-        target in 1..200i32,
+        target in 1..300i32,
     ) {
         let calculator = Calculator::default();
         let ours = get_resource_replicas(&calculator, current, target, MetricResource::Cpu, &pods, NOW).ok();
