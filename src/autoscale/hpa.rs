@@ -153,14 +153,45 @@ pub fn group_pods(
     (ready, unready, missing, ignored)
 }
 
+/// `PodMetricsInfo`: the metric value of each pod by its index, if any.
+struct Metrics {
+    values: Vec<Option<i64>>,
+    len: usize,
+}
+
+impl Metrics {
+    /// The metrics of the pods that are neither unready nor ignored.
+    fn counted(pods: &[PodSample], unready: &[usize], ignored: &[usize]) -> Metrics {
+        let mut values: Vec<Option<i64>> = pods.iter().map(|p| p.metric.map(|m| m.value)).collect();
+        for &i in unready.iter().chain(ignored) {
+            values[i] = None;
+        }
+        let len = values.iter().flatten().count();
+        Metrics { values, len }
+    }
+
+    fn set(&mut self, pod: usize, value: i64) {
+        if self.values[pod].replace(value).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, i64)> + '_ {
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+    }
+}
+
 /// `GetResourceUtilizationRatio`: (ratio, utilization %, raw average).
 fn resource_utilization_ratio(
-    metrics: &[(usize, i64)],
+    metrics: &Metrics,
     requests: &[i64],
     target_utilization: i32,
 ) -> Result<(f64, i32, i64), MetricError> {
     let (mut metrics_total, mut requests_total, mut entries) = (0i64, 0i64, 0i64);
-    for &(pod, value) in metrics {
+    for (pod, value) in metrics.iter() {
         metrics_total += value;
         requests_total += requests[pod];
         entries += 1;
@@ -177,9 +208,9 @@ fn resource_utilization_ratio(
 }
 
 /// `GetMetricUsageRatio`: (ratio, average usage).
-fn metric_usage_ratio(metrics: &[(usize, i64)], target_usage: i64) -> (f64, i64) {
-    let total: i64 = metrics.iter().map(|&(_, v)| v).sum();
-    let usage = total / metrics.len() as i64;
+fn metric_usage_ratio(metrics: &Metrics, target_usage: i64) -> (f64, i64) {
+    let total: i64 = metrics.iter().map(|(_, v)| v).sum();
+    let usage = total / metrics.len as i64;
     (usage as f64 / target_usage as f64, usage)
 }
 
@@ -187,26 +218,10 @@ fn ceil_i32(value: f64) -> i32 {
     value.ceil() as i32
 }
 
-fn set_metric(metrics: &mut Vec<(usize, i64)>, pod: usize, value: i64) {
-    match metrics.iter_mut().find(|(p, _)| *p == pod) {
-        Some(entry) => entry.1 = value,
-        None => metrics.push((pod, value)),
-    }
-}
-
 fn no_metrics(resource: MetricResource) -> MetricError {
     MetricError(format!(
         "unable to get metrics for resource {resource}: no metrics returned from resource metrics API"
     ))
-}
-
-/// The metrics of the pods that are neither unready nor ignored.
-fn counted_metrics(pods: &[PodSample], unready: &[usize], ignored: &[usize]) -> Vec<(usize, i64)> {
-    pods.iter()
-        .enumerate()
-        .filter(|(i, _)| !unready.contains(i) && !ignored.contains(i))
-        .filter_map(|(i, p)| p.metric.map(|m| (i, m.value)))
-        .collect()
 }
 
 /// `GetResourceReplicas`: (replicas, utilization %, raw average usage).
@@ -229,8 +244,8 @@ pub fn get_resource_replicas(
     let (ready_count, unready, missing, ignored) =
         group_pods(calculator, pods, Some(resource), now);
     let tolerances = calculator.tolerances;
-    let mut metrics = counted_metrics(pods, &unready, &ignored);
-    if metrics.is_empty() {
+    let mut metrics = Metrics::counted(pods, &unready, &ignored);
+    if metrics.len == 0 {
         return Err(MetricError(
             "did not receive metrics for targeted pods (pods might be unready)".into(),
         ));
@@ -257,17 +272,17 @@ pub fn get_resource_replicas(
         if usage_ratio < 1.0 {
             let fallback = i64::from(target_utilization.max(100));
             for &pod in &missing {
-                set_metric(&mut metrics, pod, requests[pod] * fallback / 100);
+                metrics.set(pod, requests[pod] * fallback / 100);
             }
         } else if usage_ratio > 1.0 {
             for &pod in &missing {
-                set_metric(&mut metrics, pod, 0);
+                metrics.set(pod, 0);
             }
         }
     }
     if scale_up_with_unready {
         for &pod in &unready {
-            set_metric(&mut metrics, pod, 0);
+            metrics.set(pod, 0);
         }
     }
     let (new_usage_ratio, _, _) =
@@ -278,7 +293,7 @@ pub fn get_resource_replicas(
     {
         return Ok((current_replicas, utilization, raw));
     }
-    let new_replicas = ceil_i32(new_usage_ratio * metrics.len() as f64);
+    let new_replicas = ceil_i32(new_usage_ratio * metrics.len as f64);
     if (new_usage_ratio < 1.0 && new_replicas > current_replicas)
         || (new_usage_ratio > 1.0 && new_replicas < current_replicas)
     {
@@ -302,8 +317,8 @@ pub fn get_raw_resource_replicas(
     let (ready_count, unready, missing, ignored) =
         group_pods(calculator, pods, Some(resource), now);
     let tolerances = calculator.tolerances;
-    let mut metrics = counted_metrics(pods, &unready, &ignored);
-    if metrics.is_empty() {
+    let mut metrics = Metrics::counted(pods, &unready, &ignored);
+    if metrics.len == 0 {
         return Err(MetricError(
             "did not receive metrics for targeted pods (pods might be unready)".into(),
         ));
@@ -319,17 +334,17 @@ pub fn get_raw_resource_replicas(
     if !missing.is_empty() {
         if usage_ratio < 1.0 {
             for &pod in &missing {
-                set_metric(&mut metrics, pod, target_usage);
+                metrics.set(pod, target_usage);
             }
         } else if usage_ratio > 1.0 {
             for &pod in &missing {
-                set_metric(&mut metrics, pod, 0);
+                metrics.set(pod, 0);
             }
         }
     }
     if scale_up_with_unready {
         for &pod in &unready {
-            set_metric(&mut metrics, pod, 0);
+            metrics.set(pod, 0);
         }
     }
     let (new_usage_ratio, _) = metric_usage_ratio(&metrics, target_usage);
@@ -339,7 +354,7 @@ pub fn get_raw_resource_replicas(
     {
         return Ok((current_replicas, usage));
     }
-    let new_replicas = ceil_i32(new_usage_ratio * metrics.len() as f64);
+    let new_replicas = ceil_i32(new_usage_ratio * metrics.len as f64);
     if (new_usage_ratio < 1.0 && new_replicas > current_replicas)
         || (new_usage_ratio > 1.0 && new_replicas < current_replicas)
     {
