@@ -33,6 +33,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod autoscale;
 pub mod bench;
 pub mod cli;
 pub mod describe;

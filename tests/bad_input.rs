@@ -30,6 +30,13 @@ fn with(from: &str, to: &str) -> String {
     GOOD.replacen(from, to, 1)
 }
 
+/// GOOD and a HorizontalPodAutoscaler whose spec starts at line 25.
+fn hpa(spec: &str) -> String {
+    format!(
+        "{GOOD}---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: web}}\nspec:\n{spec}"
+    )
+}
+
 fn pod(block: &str) -> String {
     with(
         "      containers:\n",
@@ -98,6 +105,12 @@ fn cases() -> Vec<Case> {
         ("invalid namespace", one(with("  name: web\n", "  name: web\n  namespace: Prod!\n")), vec![], "bad.yaml:5", "metadata.namespace"),
         ("duplicate object in a file", one(format!("{GOOD}---\n{GOOD}")), vec![], "bad.yaml:24", "Duplicate value"),
         ("conflicting objects across files", vec![("a.yaml", GOOD.into()), ("bad.yaml", GOOD.into())], vec![], "bad.yaml:4", "also defined at a.yaml:4"),
+        ("HPA target not declared", one(hpa("  scaleTargetRef: {kind: Deployment, name: api}\n  maxReplicas: 3\n")), vec![], "bad.yaml:25", "Deployment/default/api is not declared"),
+        ("HPA target without a scale", one(hpa("  scaleTargetRef: {kind: DaemonSet, name: web}\n  maxReplicas: 3\n")), vec![], "bad.yaml:25", "Invalid value: \"DaemonSet\""),
+        ("HPA minReplicas above maxReplicas", one(hpa("  scaleTargetRef: {kind: Deployment, name: web}\n  minReplicas: 5\n  maxReplicas: 2\n")), vec![], "bad.yaml:27", "must be greater than or equal to `minReplicas`"),
+        ("HPA unknown metric type", one(hpa("  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: 3\n  metrics: [{type: Queue}]\n")), vec![], "bad.yaml:27", "Unsupported value: \"Queue\""),
+        ("demand that does not parse", one(with("annotations: {team: web}", "annotations: {team: web, orch.dev/demand: \"cpu: soon=1\"}")), vec![], "bad.yaml:12", "\"soon\" is not a duration"),
+        ("NodeGroup template without allocatable", one("apiVersion: orch.dev/v1\nkind: NodeGroup\nmetadata: {name: general}\nspec:\n  maxSize: 3\n  template:\n    metadata: {labels: {a: b}}\n".into()), vec![], "bad.yaml:7", "allocatable"),
         ("selector does not match the labels", one(with("      labels: {app: web}", "      labels: {app: api}")), vec![], "bad.yaml:11", "selector"),
         ("missing selector", one(with("  selector:\n    matchLabels: {app: web}\n", "")), vec![], "bad.yaml:", "spec.selector: Required value"),
         ("empty selector", one(with("    matchLabels: {app: web}", "    matchLabels: {}")), vec![], "bad.yaml:8", "empty selector"),

@@ -8,6 +8,7 @@
 //! each as `file:line:col: field: message`.
 
 mod api_validation;
+mod autoscale;
 pub mod de;
 mod dependencies;
 mod fields;

@@ -59,6 +59,8 @@ pub(super) struct Builder<'b> {
     origins: HashMap<ObjectRef, (Origin<'b>, Dependencies)>,
     /// Classes named by claims: (class, where, field), checked at the end.
     class_references: Vec<(String, crate::model::workload::SourceLocation, String)>,
+    /// HorizontalPodAutoscalers and NodeGroups, checked against the whole set at the end.
+    autoscaling: super::autoscale::Collected<'b>,
 }
 
 impl<'b> Builder<'b> {
@@ -71,6 +73,7 @@ impl<'b> Builder<'b> {
             seen: HashMap::new(),
             origins: HashMap::new(),
             class_references: Vec::new(),
+            autoscaling: Default::default(),
         }
     }
 
@@ -115,6 +118,11 @@ impl<'b> Builder<'b> {
                 }
                 _ => ctx.error("items", "Required value: a List needs items"),
             }
+            return;
+        }
+        if super::autoscale::KINDS.contains(&kind) {
+            self.autoscaling
+                .document(&mut ctx, file, root, kind, version);
             return;
         }
         // A Pod names imported pods in the state; as a manifest it is not simulated.
@@ -479,46 +487,7 @@ impl<'b> Builder<'b> {
                 .entry(HOSTNAME_LABEL.to_string())
                 .or_insert_with(|| id.name.to_string());
         }
-        let mut taints: Vec<Taint> = Vec::new();
-        for (i, taint) in object.spec.taints.iter().enumerate() {
-            let at = format!("spec.taints[{i}]");
-            let key = taint.key.clone().unwrap_or_default();
-            if key.is_empty() {
-                ctx.error(&format!("{at}.key"), "Required value");
-            }
-            let Some(effect) = taint.effect else {
-                ctx.error(&format!("{at}.effect"), "Required value");
-                continue;
-            };
-            if taints.iter().any(|t| t.key == key && t.effect == effect) {
-                ctx.error(
-                    &at,
-                    format!("Duplicate value: \"{key}:{effect}\": taints must be unique by key and effect pair"),
-                );
-            }
-            taints.push(Taint::new(&key, &taint.value, effect));
-        }
-        let (field, list) = match (&object.status.allocatable, &object.status.capacity) {
-            (Some(list), _) => ("status.allocatable", Some(list)),
-            (None, Some(list)) => ("status.capacity", Some(list)),
-            (None, None) => ("status.allocatable", None),
-        };
-        let mut allocatable = Allocatable::default();
-        for (name, text) in list.into_iter().flatten() {
-            let at = format!("{field}.{name}");
-            match parse_amount(name, &text.0) {
-                Ok(value) if value < 0 => ctx.error(
-                    &at,
-                    format!(
-                        "Invalid value: \"{}\": must be greater than or equal to 0",
-                        text.0
-                    ),
-                ),
-                Ok(value) if name == PODS => allocatable.pods = value,
-                Ok(value) => allocatable.resources.set(name, value),
-                Err(error) => ctx.error(&at, format!("Invalid value: \"{}\": {error}", text.0)),
-            }
-        }
+        let (taints, allocatable) = node_shape(ctx, "", &object);
         if let Some(id) = id {
             self.desired.nodes.push(NodeSpec {
                 name: id.name.to_string(),
@@ -622,6 +591,13 @@ impl<'b> Builder<'b> {
             .claims
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         storage.manifests.sort_by(|a, b| a.0.cmp(&b.0));
+        let roots = self
+            .origins
+            .iter()
+            .map(|(id, (origin, _))| (id.clone(), (origin.file, origin.root)))
+            .collect();
+        self.autoscaling
+            .finish(&mut self.desired, &roots, diagnostics, &mut self.notices);
         self.desired.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.desired.workloads.sort_by(|a, b| a.id.cmp(&b.id));
         self.desired
@@ -629,4 +605,54 @@ impl<'b> Builder<'b> {
             .sort_by(|a, b| a.id.cmp(&b.id));
         (self.desired, self.notices)
     }
+}
+
+/// A Node's taints and allocatable (else capacity), validated; `prefix` is
+/// where the Node sits in the document (`spec.template.` in a NodeGroup).
+pub(super) fn node_shape(
+    ctx: &mut Ctx,
+    prefix: &str,
+    object: &wire::Node,
+) -> (Vec<Taint>, Allocatable) {
+    let mut taints: Vec<Taint> = Vec::new();
+    for (i, taint) in object.spec.taints.iter().enumerate() {
+        let at = format!("{prefix}spec.taints[{i}]");
+        let key = taint.key.clone().unwrap_or_default();
+        if key.is_empty() {
+            ctx.error(&format!("{at}.key"), "Required value");
+        }
+        let Some(effect) = taint.effect else {
+            ctx.error(&format!("{at}.effect"), "Required value");
+            continue;
+        };
+        if taints.iter().any(|t| t.key == key && t.effect == effect) {
+            ctx.error(
+                &at,
+                format!("Duplicate value: \"{key}:{effect}\": taints must be unique by key and effect pair"),
+            );
+        }
+        taints.push(Taint::new(&key, &taint.value, effect));
+    }
+    let (field, list) = match (&object.status.allocatable, &object.status.capacity) {
+        (Some(list), _) => ("status.allocatable", Some(list)),
+        (None, Some(list)) => ("status.capacity", Some(list)),
+        (None, None) => ("status.allocatable", None),
+    };
+    let mut allocatable = Allocatable::default();
+    for (name, text) in list.into_iter().flatten() {
+        let at = format!("{prefix}{field}.{name}");
+        match parse_amount(name, &text.0) {
+            Ok(value) if value < 0 => ctx.error(
+                &at,
+                format!(
+                    "Invalid value: \"{}\": must be greater than or equal to 0",
+                    text.0
+                ),
+            ),
+            Ok(value) if name == PODS => allocatable.pods = value,
+            Ok(value) => allocatable.resources.set(name, value),
+            Err(error) => ctx.error(&at, format!("Invalid value: \"{}\": {error}", text.0)),
+        }
+    }
+    (taints, allocatable)
 }

@@ -281,6 +281,12 @@ pub struct Desired {
     pub priority_classes: Vec<super::priority::PriorityClass>,
     /// Storage as declared, each sorted by identity.
     pub storage: super::storage::DeclaredStorage,
+    /// HorizontalPodAutoscalers, sorted by namespace and name.
+    pub autoscalers: Vec<crate::autoscale::spec::Autoscaler>,
+    /// `orch.dev/demand` of the workloads that declare one.
+    pub demands: std::collections::BTreeMap<ObjectRef, crate::autoscale::demand::Demand>,
+    /// NodeGroups, sorted by name.
+    pub node_groups: Vec<crate::autoscale::nodegroup::NodeGroup>,
 }
 
 #[cfg(test)]

@@ -350,6 +350,17 @@ impl Scheduler {
         self.select(snapshot, &feasible, &per_plugin)
     }
 
+    /// Whether `pod` passes every filter on one node of `snapshot`, or the
+    /// first failing filter's reasons (cluster-autoscaler asks this of
+    /// template nodes).
+    pub fn fits(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize) -> Result<(), Vec<Reason>> {
+        let state = self.pre_filter(pod, snapshot);
+        match self.first_failure(pod, &snapshot.nodes[node], &state) {
+            None => Ok(()),
+            Some(reasons) => Err(reasons),
+        }
+    }
+
     /// Every node's verdict: which filter rejected it and why, or its scores.
     pub fn evaluate(&self, pod: &PodSpec, snapshot: &Snapshot) -> Evaluation {
         let mut state = self.pre_filter(pod, snapshot);
