@@ -132,7 +132,11 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
                 context.output,
             );
         } else {
-            out(&render::what_if::resilience(domain, &failures));
+            out(&render::what_if::resilience(
+                domain,
+                &failures,
+                context.output == render::Format::Wide,
+            ));
         }
         return Ok(Exit::from_check(
             failures.iter().all(|(_, r)| r.resilient()),
@@ -147,7 +151,12 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         );
     } else {
         out(&render::what_if::report(
-            &headline(&args, &base, &failed),
+            &headline(
+                &args,
+                &base,
+                &failed,
+                context.output == render::Format::Wide,
+            ),
             &report,
         ));
     }
@@ -205,11 +214,13 @@ pub(super) fn every_single_failure(
 }
 
 /// "What if zone zone-b fails (highmem-b2, node-b1) and …"
-fn headline(args: &WhatIfArgs, base: &Base, failed: &[String]) -> String {
+fn headline(args: &WhatIfArgs, base: &Base, failed: &[String], wide: bool) -> String {
     let mut parts = Vec::new();
     for zone in &args.fail_zones {
         let nodes = what_if::nodes_in_zone(&base.state, zone);
-        parts.push(format!("zone {zone} fails ({})", nodes.join(", ")));
+        // A zone of thousands of nodes is named by its first few (all with -o wide).
+        let nodes = render::fit::first_of(&nodes, if wide { usize::MAX } else { 5 });
+        parts.push(format!("zone {zone} fails ({nodes})"));
     }
     let in_zones: Vec<String> = args
         .fail_zones

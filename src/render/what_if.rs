@@ -383,7 +383,13 @@ fn verdict(report: &Report) -> String {
 }
 
 /// One row per single failure: what it hurts, and which budgets it breaks.
-pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
+/// Unless `wide`, long cells keep their first items (`… and N more`).
+pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> String {
+    let (nodes_kept, lines_kept) = if wide {
+        (usize::MAX, usize::MAX)
+    } else {
+        (3, 5)
+    };
     let rows = failures
         .iter()
         .map(|(failure, report)| {
@@ -408,12 +414,12 @@ pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
                 if items.is_empty() {
                     "-".to_string()
                 } else {
-                    items.join("\n")
+                    super::fit::first_lines(&items, lines_kept)
                 }
             };
             vec![
                 failure.clone(),
-                report.failed_nodes.join(", "),
+                super::fit::first_of(&report.failed_nodes, nodes_kept),
                 report
                     .workloads
                     .iter()
