@@ -45,6 +45,7 @@ impl<'a> Visual<'a> {
     ) -> Result<Self> {
         for path in [&args.html, &args.summary].into_iter().flatten() {
             refuse_state(context, path)?;
+            writable_directory(path)?;
         }
         let recorder = args
             .html
@@ -109,6 +110,21 @@ pub fn refuse_state(context: &Context, path: &Path) -> Result<()> {
         bail!(
             "{} is the state file; choose another path for the report",
             path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Checked before the run, so a typo in the path does not cost the run's report.
+pub fn writable_directory(path: &Path) -> Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent
+        && !parent.is_dir()
+    {
+        bail!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            parent.display()
         );
     }
     Ok(())

@@ -13,6 +13,7 @@ use crate::executor::RunOptions;
 use crate::manifest::tree::{self, Node};
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune};
+use crate::render::report::Recorder;
 use crate::render::{self, what_if::ScenarioDocument};
 use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::{sources, state_store};
@@ -48,6 +49,10 @@ pub struct WhatIfArgs {
     pub scoring: Scoring,
     #[command(flatten)]
     pub prune: PruneArgs,
+    /// Also write a self-contained HTML report to FILE: the fleet before and after, the blast
+    /// radius, pending replicas with each node's verdict.
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `plan`'s pruning flags, for the commands that run the loop on a copy.
@@ -105,6 +110,10 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         },
         context.quiet,
     )?;
+    if let Some(path) = &args.html {
+        super::report::refuse_state(context, path)?;
+        super::report::writable_directory(path)?;
+    }
     let added = added_node_names(&args.add_nodes)?;
     let state = state_store::load(&context.state)?;
     let scale = args
@@ -138,12 +147,62 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
                 context.output == render::Format::Wide,
             ));
         }
+        if let Some(path) = &args.html {
+            let mut recorder = Recorder::new(&base.desired, &base.state, "orch what-if", "what-if");
+            recorder.reports(&crate::reconcile::summarize(
+                &base.desired,
+                &base.state,
+                base.state.clock,
+            ));
+            recorder.events(&base.state);
+            recorder.data.outcome = if failures.iter().all(|(_, r)| r.resilient()) {
+                "Resilient"
+            } else {
+                "Degraded"
+            }
+            .to_string();
+            let mut document =
+                serde_json::to_value(render::what_if::resilience_document(&scenario, &failures))?;
+            document["headline"] = format!("Every single {domain} failure, one at a time").into();
+            recorder.data.what_if = Some(document);
+            write_report(context, path, &recorder)?;
+        }
         return Ok(Exit::from_check(
             failures.iter().all(|(_, r)| r.resilient()),
         ));
     }
     let failed = what_if::failures(&base.state, &args.fail_nodes, &args.fail_zones)?;
-    let report = what_if::scenario(&base, &failed, &scheduler, &options);
+    let mut recorder = args
+        .html
+        .as_ref()
+        .map(|_| Recorder::new(&base.desired, &base.state, "orch what-if", "what-if"));
+    let (report, after) =
+        what_if::scenario_watched(&base, &failed, &scheduler, &options, |state, step| {
+            if let (Some(recorder), Some(step)) = (&mut recorder, step) {
+                recorder.step(state, step);
+            }
+        });
+    if let (Some(path), Some(mut recorder)) = (&args.html, recorder) {
+        recorder.reports(&crate::reconcile::summarize(
+            &base.desired,
+            &after,
+            after.clock,
+        ));
+        recorder.events(&after);
+        recorder.pending(&after, &scheduler);
+        recorder.data.outcome = if report.resilient() {
+            "Resilient"
+        } else {
+            "Degraded"
+        }
+        .to_string();
+        let line = headline(&args, &base, &failed, false);
+        recorder.data.summary = line.clone();
+        let mut document = serde_json::to_value(render::what_if::document(&scenario, &report))?;
+        document["headline"] = line.into();
+        recorder.data.what_if = Some(document);
+        write_report(context, path, &recorder)?;
+    }
     if context.output.is_document() {
         out_document(
             &render::what_if::document(&scenario, &report),
@@ -161,6 +220,17 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         ));
     }
     Ok(Exit::from_check(report.resilient()))
+}
+
+fn write_report(context: &Context, path: &std::path::Path, recorder: &Recorder) -> Result<()> {
+    super::report::refuse_state(context, path)?;
+    super::report::write(
+        path,
+        render::report::html(&recorder.data).as_bytes(),
+        "report",
+    )?;
+    super::report::note(context, "report", path);
+    Ok(())
 }
 
 /// One scenario per zone (or node) of the base fleet, each on its own copy.

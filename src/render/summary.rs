@@ -138,9 +138,10 @@ fn gantt(result: &RunResult, shown: &[&WorkloadReport]) -> String {
         let _ = writeln!(md, "    section {}", label(&r.object));
         let _ = writeln!(
             md,
-            "    {} {} :{tag}w{i}, {from}, {to}",
+            "    {} t={} to t={} :{tag}w{i}, {from}, {to}",
             label(&status_word(r)),
-            duration(to.saturating_sub(from))
+            duration(from),
+            duration(to)
         );
     }
     md.push_str("```\n");

@@ -451,10 +451,10 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
         ],
         rows,
     );
-    let hurting: Vec<&str> = failures
+    let hurting: Vec<String> = failures
         .iter()
         .filter(|(_, r)| !r.resilient())
-        .map(|(f, _)| f.as_str())
+        .map(|(f, _)| f.clone())
         .collect();
     text.push('\n');
     text.push_str(&if hurting.is_empty() {
@@ -467,7 +467,7 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
             "{} of {} single {domain} failures hurt availability: {}.\n",
             hurting.len(),
             failures.len(),
-            hurting.join(", ")
+            super::fit::first_of(&hurting, if wide { usize::MAX } else { 10 })
         )
     });
     text

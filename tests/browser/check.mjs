@@ -66,7 +66,7 @@ async function report(file, screenshot) {
       cells: Number(document.getElementById("map").dataset.cells),
       pendingList: !!document.getElementById("pending"),
       pendingItems: document.querySelectorAll("#pending li.pending-item").length,
-      verdictRows: document.querySelectorAll("#verdicts tbody tr").length,
+      verdictRows: document.querySelectorAll("#verdict-nodes tbody tr").length,
       whatIf: !!document.getElementById("what-if"),
       events: document.querySelectorAll("#events tbody tr").length,
       outcome: document.getElementById("outcome").textContent,

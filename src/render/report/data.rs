@@ -125,7 +125,7 @@ impl<'a> Recorder<'a> {
                 )
             })
             .collect::<Vec<_>>();
-        recorder.frame(state, 0, 0, |index, data| {
+        recorder.frame(state, state.clock, 0, |index, data| {
             for (object, value) in &counts {
                 if let Some(&w) = index.get(object) {
                     data[w as usize][..4].copy_from_slice(&value[..4]);
@@ -324,7 +324,13 @@ impl<'a> Recorder<'a> {
     pub fn finish(&mut self, result: &RunResult, state: &State, summary: &str) {
         self.data.outcome = result.outcome.as_str().to_string();
         self.data.summary = summary.to_string();
-        for report in &result.workloads {
+        self.reports(&result.workloads);
+        self.events(state);
+    }
+
+    /// Each workload's final word: desired, status, why blocked.
+    pub fn reports(&mut self, reports: &[crate::reconcile::status::WorkloadReport]) {
+        for report in reports {
             let w = self.workload(&report.object) as usize;
             let workload = &mut self.data.workloads[w];
             workload.desired = report.desired;
@@ -334,7 +340,6 @@ impl<'a> Recorder<'a> {
                 workload.message = Some(blocked.message.clone());
             }
         }
-        self.events(state);
     }
 
     pub fn events(&mut self, state: &State) {

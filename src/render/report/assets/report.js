@@ -100,7 +100,7 @@
   const grid = el("div", { class: "timelines", id: "timelines" });
   const wlFilter = el("input", { class: "filter", placeholder: "filter workloads by name or status", "aria-label": "filter workloads" });
   wlSection.append(el("h2", { text: "Convergence over simulated time" }), legend,
-    workloads.length > 12 ? wlFilter : null,
+    workloads.length > 12 ? wlFilter : "",
     el("div", { class: workloads.length > 12 ? "scroll tall" : "" }, grid));
   wlFilter.addEventListener("input", () => {
     const q = wlFilter.value.toLowerCase();
@@ -315,6 +315,7 @@
     }
     if (size >= 14) { ctx.strokeStyle = nodes.down[n] ? "#D55E00" : "rgba(29,36,48,.25)"; ctx.lineWidth = 1; ctx.strokeRect(x + 0.5, y + 0.5, size - 1, size - 1); }
     if (size >= 60) {
+      ctx.fillStyle = "rgba(255,255,255,.85)"; ctx.fillRect(x + 1, y + 1, size - 2, nodes.down[n] ? 42 : 30);
       ctx.fillStyle = "#1d2430"; ctx.font = "600 11px system-ui, sans-serif"; ctx.textAlign = "left";
       const name = nodes.name[n];
       ctx.fillText(name.length > 16 ? name.slice(0, 15) + "…" : name, x + 4, y + 13);
@@ -386,7 +387,9 @@
         total++;
         if (rows.length < 300) rows.push([nodes.name[n], (D.zones || [])[nodes.zone[n]], text]);
       });
-      holder.replaceChildren(table(["node", "zone", "filter verdict"], rows));
+      const t = table(["node", "zone", "filter verdict"], rows);
+      t.id = "verdict-nodes";
+      holder.replaceChildren(t);
       if (total > rows.length) holder.append(el("div", { class: "more", text: "… and " + (total - rows.length) + " more nodes (filter to find one)" }));
     };
     filter.addEventListener("input", render);
@@ -399,14 +402,26 @@
     const w = D.what_if;
     whatIfSection = el("section", { id: "what-if" }, el("h2", { text: "What if: blast radius" }));
     whatIfSection.append(el("p", { text: w.headline || "" }));
-    whatIfSection.append(el("p", { class: "summary", text: (w.failed || []).length + " node(s) failed; step 0 on the slider is before the failure, the last step where the loop settled." }));
-    whatIfSection.append(table(["workload", "desired", "lost", "placed", "pending", "available before → after", "lowest", "status"],
-      (w.workloads || []).map((x) => [x.object, x.desired, x.lost, x.placed, x.pending, x.availableBefore + " → " + x.availableAfter, x.availableLowest, x.health]),
-      [false, true, true, true, true, false, true, false]));
-    if ((w.budgets || []).length) {
-      whatIfSection.append(el("h3", { text: "Disruption budgets" }));
-      whatIfSection.append(table(["budget", "rule", "healthy before → after", "needed", "status"],
-        w.budgets.map((b) => [b.object, b.rule, b.healthyBefore + " → " + b.healthyAfter, b.desiredHealthy, b.holds ? "Holds" : "Violated"])));
+    if (w.failures) {
+      whatIfSection.append(el("p", { class: "summary", text: "Each row is one failure, simulated on its own copy of the state; the map shows the fleet before any failure." }));
+      whatIfSection.append(table(["failure", "nodes", "replicas lost", "pending", "workloads hurt", "budgets violated", "result"],
+        w.failures.map((f) => [f.failure, f.nodes.length, f.lost, f.pending,
+          f.workloads.filter((x) => x.status !== "Available").length,
+          f.disruptionBudgets.filter((b) => !b.holds).length, f.outcome]),
+        [false, true, true, true, true, true, false]));
+    } else {
+      whatIfSection.append(el("p", { class: "summary", text: (w.failedNodes || []).length + " node(s) failed at t=" + duration(w.failedAt || 0) + " (hatched on the map). Step 0 of the slider is before the failure; the last step is where the loop settled." }));
+      const hurt = (w.workloads || []).filter((x) => x.status !== "Available");
+      whatIfSection.append(el("p", { text: hurt.length + " of " + (w.workloads || []).length + " workloads lose availability; " + (w.workloads || []).reduce((s, x) => s + x.lost, 0) + " replicas lost." }));
+      const rows = [...(w.workloads || [])].sort((a, b) => (a.status === "Available") - (b.status === "Available"));
+      whatIfSection.append(el("div", { class: "scroll" }, table(["workload", "desired", "lost", "placed", "pending", "available before → after", "lowest", "status"],
+        rows.map((x) => [x.object, x.desired, x.lost, x.placed, x.pending, x.availableBefore + " → " + x.availableAfter, x.availableLowest, x.status]),
+        [false, true, true, true, true, false, true, false])));
+      if ((w.disruptionBudgets || []).length) {
+        whatIfSection.append(el("h3", { text: "Disruption budgets" }));
+        whatIfSection.append(table(["budget", "rule", "healthy before → after", "needed", "status"],
+          w.disruptionBudgets.map((b) => [b.object, b.rule, b.healthyBefore + " → " + b.healthyAfter, b.desiredHealthy, b.holds ? "Holds" : "Violated"])));
+      }
     }
   }
 
