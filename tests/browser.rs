@@ -204,7 +204,7 @@ fn a_5000_node_fleet_report_is_small_and_opens_quickly() {
 }
 
 #[test]
-fn the_summarys_mermaid_chart_renders_in_chromium() {
+fn the_summarys_and_the_graphs_mermaid_charts_render_in_chromium() {
     if !browser_ready() {
         return;
     }
@@ -213,8 +213,19 @@ fn the_summarys_mermaid_chart_renders_in_chromium() {
     cluster
         .run(&["plan", "-f", "manifests", "--summary", "summary.md", "-q"])
         .success();
+    let graph = cluster
+        .orch()
+        .args(["graph", "-f", "manifests", "--format", "mermaid"])
+        .output()
+        .unwrap();
+    let mut text = std::fs::read_to_string(&summary).unwrap();
+    text.push_str(&format!(
+        "\n```mermaid\n{}```\n",
+        String::from_utf8(graph.stdout).unwrap()
+    ));
+    std::fs::write(&summary, text).unwrap();
     let result = check(&[Path::new("mermaid"), &summary]);
-    assert_eq!(result["blocks"], 1, "{result}");
+    assert_eq!(result["blocks"], 2, "{result}");
     for block in result["rendered"].as_array().unwrap() {
         assert_eq!(block["ok"], true, "{block}");
         assert_eq!(block["error"], Value::Null, "{block}");

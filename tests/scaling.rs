@@ -61,7 +61,18 @@ fn a_large_apply_prints_a_few_hundred_lines_and_json_keeps_every_action() {
         verbose.lines().count() > actions,
         "--verbose lists every action"
     );
-    let text = stdout(&cluster, &["apply", "-f", "fleet"], None);
+    let output = cluster
+        .orch()
+        .args(["apply", "-f", "fleet"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
     let lines = text.lines().count();
     assert!(lines <= 300, "{lines} lines:\n{text}");
     assert!(text.contains("+ 20000 × create"), "{text}");
@@ -139,4 +150,49 @@ fn long_cells_are_cut_in_tables_and_whole_in_wide_and_json() {
         json["failures"][1]["nodes"],
         serde_json::json!(["highmem-b2", "node-b1"])
     );
+}
+
+#[test]
+fn progress_draws_on_a_terminal_only_and_never_with_quiet_or_json() {
+    let cluster = fleet(300, 3000);
+    let output = cluster
+        .orch()
+        .args(["plan", "-f", "fleet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("reading manifests") && !stderr.contains('\r'),
+        "no progress off a terminal: {stderr:?}"
+    );
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("!!!!!!!! SKIPPED the terminal half: util-linux `script` is missing !!!!!!!!");
+        return;
+    }
+    // util-linux `script` runs orch on a pseudo-terminal.
+    for (args, shown) in [
+        ("plan -f fleet", true),
+        ("plan -f fleet -q", false),
+        ("plan -f fleet -o json", false),
+    ] {
+        let output = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} {args}", env!("CARGO_BIN_EXE_orch")),
+                "/dev/null",
+            ])
+            .current_dir(cluster.dir.path())
+            .env("ORCH_STATE", cluster.state())
+            .env("NO_COLOR", "1")
+            .env_remove("COLUMNS")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            text.contains("reading manifests ("),
+            shown,
+            "{args}: {}",
+            &text[..text.len().min(2000)]
+        );
+    }
 }

@@ -95,3 +95,25 @@ fn a_report_or_summary_never_replaces_the_state() {
         assert_eq!(cluster.state_bytes(), before);
     }
 }
+
+#[test]
+fn graph_as_mermaid_has_a_subgraph_per_wave_and_an_edge_per_dependency() {
+    let cluster = Cluster::example();
+    let output = cluster
+        .orch()
+        .args(["graph", "-f", "manifests", "--format", "mermaid"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("flowchart LR\n"), "{text}");
+    assert!(
+        text.contains("  subgraph wave2[\"wave 2\"]\n    w0[\"Deployment/default/api\"]\n  end\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    w1[\"Deployment/default/db\"]\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("  w1 --> w0\n"), "{text}");
+}

@@ -185,6 +185,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         executor::adopt(&loaded.desired, &mut state);
         let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "plan")?;
         let scheduler = args.common.scheduler();
+        let progress = progress_bar(context);
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
@@ -192,9 +193,13 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             &args.common.run_options(args.atomic),
             |state, step| {
                 visual.step(state, step);
+                if let Some(step) = step {
+                    show_step(&progress, step);
+                }
                 Ok::<(), anyhow::Error>(())
             },
         )?;
+        progress.finish_and_clear();
         if let Some(path) = &args.out {
             let saved = SavedPlan {
                 api_version: API_VERSION.to_string(),
@@ -251,12 +256,7 @@ fn run_persisting(
             persister.save(state)?;
             visual.step(state, step);
             if let Some(step) = step {
-                progress.inc(1);
-                progress.set_message(format!(
-                    "t={} {} actions",
-                    render::duration(step.time),
-                    step.actions.len()
-                ));
+                show_step(progress, step);
             }
             Ok::<(), anyhow::Error>(())
         })
@@ -405,8 +405,17 @@ fn apply_saved(
     Ok(result.outcome.exit_code())
 }
 
+fn show_step(progress: &ProgressBar, step: &executor::Step) {
+    progress.inc(1);
+    progress.set_message(format!(
+        "t={} {} actions",
+        render::duration(step.time),
+        step.actions.len()
+    ));
+}
+
 fn progress_bar(context: &Context) -> ProgressBar {
-    if context.quiet || context.output != Format::Table && context.output != Format::Wide {
+    if !super::terminal::shows_progress(context) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());

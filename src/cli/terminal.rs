@@ -46,3 +46,40 @@ pub fn shows_progress(context: &Context) -> bool {
         && matches!(context.output, Format::Table | Format::Wide)
         && std::io::stderr().is_terminal()
 }
+
+/// A spinner on stderr with `message` and the time elapsed, while something
+/// runs; hidden unless `shows_progress`. Cleared with `finish_and_clear`.
+pub fn spinner(context: &Context, message: &str) -> indicatif::ProgressBar {
+    if !shows_progress(context) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A bar counting `len` things done (scenarios, probes); hidden unless
+/// `shows_progress`.
+pub fn counter(context: &Context, len: u64, message: &str) -> indicatif::ProgressBar {
+    if !shows_progress(context) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}

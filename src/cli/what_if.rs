@@ -123,7 +123,10 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         .collect::<Result<Vec<_>, AnalysisError>>()?;
     let scheduler = scheduler(args.scoring);
     let options = run_options(args.timeout, args.prune);
-    let base = what_if::prepare(&loaded.desired, state, &added, &scale, &scheduler, &options)?;
+    let converging = super::terminal::spinner(context, "converging the base state");
+    let base = what_if::prepare(&loaded.desired, state, &added, &scale, &scheduler, &options);
+    converging.finish_and_clear();
+    let base = base?;
     let mut scenario = ScenarioDocument {
         fail_nodes: args.fail_nodes.clone(),
         fail_zones: args.fail_zones.clone(),
@@ -134,7 +137,7 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     if args.all_zones || args.all_nodes {
         let domain = if args.all_zones { "zone" } else { "node" };
         scenario.failure_domain = Some(domain);
-        let failures = every_single_failure(&base, args.all_zones, &scheduler, &options);
+        let failures = every_single_failure(context, &base, args.all_zones, &scheduler, &options);
         if context.output.is_document() {
             out_document(
                 &render::what_if::resilience_document(&scenario, &failures),
@@ -235,6 +238,7 @@ fn write_report(context: &Context, path: &std::path::Path, recorder: &Recorder) 
 
 /// One scenario per zone (or node) of the base fleet, each on its own copy.
 pub(super) fn every_single_failure(
+    context: &Context,
     base: &Base,
     zones: bool,
     scheduler: &Scheduler,
@@ -260,17 +264,18 @@ pub(super) fn every_single_failure(
         .map_or(1, |n| n.get())
         .clamp(1, domains.len().max(1));
     let chunk = domains.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
+    let progress = super::terminal::counter(context, domains.len() as u64, "what-if scenarios");
+    let progress = &progress;
+    let failures = std::thread::scope(|scope| {
         let workers: Vec<_> = domains
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
                         .map(|(name, nodes)| {
-                            (
-                                name.clone(),
-                                what_if::scenario(base, nodes, scheduler, options),
-                            )
+                            let report = what_if::scenario(base, nodes, scheduler, options);
+                            progress.inc(1);
+                            (name.clone(), report)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -280,7 +285,9 @@ pub(super) fn every_single_failure(
             .into_iter()
             .flat_map(|w| w.join().expect("a scenario thread panicked"))
             .collect()
-    })
+    });
+    progress.finish_and_clear();
+    failures
 }
 
 /// "What if zone zone-b fails (highmem-b2, node-b1) and …"
