@@ -275,7 +275,7 @@
       const list = byZone[z];
       const cpu = list.reduce((s, n) => s + usedCpu[n], 0), alloc = list.reduce((s, n) => s + nodes.cpu[n], 0);
       ctx.fillStyle = "#1d2430"; ctx.font = "600 13px system-ui, sans-serif"; ctx.textAlign = "left";
-      ctx.fillText(zones[z] + " — " + list.length + " nodes, CPU " + pct(cpu, alloc) + " requested", 0, top + 14);
+      ctx.fillText(zones[z] + " — " + list.length + (list.length === 1 ? " node" : " nodes") + ", CPU " + pct(cpu, alloc) + " requested", 0, top + 14);
       top += header;
       list.forEach((n, j) => {
         const x = (j % perRow) * (size + gap), y = top + Math.floor(j / perRow) * (size + gap);
