@@ -200,18 +200,45 @@
   // ---- the fleet map
   const mapSection = el("section", { id: "fleet" }, el("h2", { text: "Fleet: " + nodeCount + " nodes in " + (D.zones || []).length + " zones" }));
   const mapLegend = el("div", { class: "legend", id: "map-legend" });
-  ranked.slice(0, PALETTE.length).forEach((w) => {
-    if (totals[w] > 0 || frames.length) mapLegend.append(el("span", {}, el("i", { class: "box", style: "background:" + colour[w] }), workloads[w].name));
+  // Namespaces, for colouring a fleet of many workloads by team.
+  const namespaces = [];
+  const nsOf = workloads.map((w) => {
+    const parts = w.name.split("/");
+    const ns = parts.length > 2 ? parts[1] : "(cluster)";
+    let i = namespaces.indexOf(ns);
+    if (i < 0) { namespaces.push(ns); i = namespaces.length - 1; }
+    return i;
   });
-  if (workloads.length > PALETTE.length) mapLegend.append(el("span", {}, el("i", { class: "box", style: "background:" + OTHER }), (workloads.length - PALETTE.length) + " other workloads"));
-  mapLegend.append(el("span", {}, el("i", { class: "box", style: "background: repeating-linear-gradient(45deg, #D55E00 0 2px, #fff 2px 5px)" }), "node not ready / failed"));
+  const nsTotals = namespaces.map(() => 0);
+  workloads.forEach((_, w) => { nsTotals[nsOf[w]] += totals[w]; });
+  const nsRanked = namespaces.map((_, i) => i).sort((a, b) => nsTotals[b] - nsTotals[a] || a - b);
+  const nsColour = new Array(namespaces.length).fill(OTHER);
+  nsRanked.slice(0, PALETTE.length).forEach((g, i) => { nsColour[g] = PALETTE[i]; });
+  const GROUPS = {
+    workloads: { of: (w) => w, colour: colour, ranked: ranked, name: (w) => workloads[w].name, count: workloads.length, noun: "workloads" },
+    namespaces: { of: (w) => nsOf[w], colour: nsColour, ranked: nsRanked, name: (g) => "namespace " + namespaces[g], count: namespaces.length, noun: "namespaces" },
+  };
+  function legendFor(groups) {
+    mapLegend.replaceChildren();
+    if (groups) {
+      groups.ranked.slice(0, PALETTE.length).forEach((g) => mapLegend.append(el("span", {}, el("i", { class: "box", style: "background:" + groups.colour[g] }), groups.name(g))));
+      if (groups.count > PALETTE.length) mapLegend.append(el("span", {}, el("i", { class: "box", style: "background:" + OTHER }), (groups.count - PALETTE.length) + " other " + groups.noun));
+    } else {
+      [0, 0.25, 0.5, 0.75, 1].forEach((t) => mapLegend.append(el("span", {}, el("i", { class: "box", style: "background:" + shade(t) }), Math.round(t * 100) + "%")));
+    }
+    mapLegend.append(el("span", {}, el("i", { class: "box", style: "background: repeating-linear-gradient(45deg, #D55E00 0 2px, #fff 2px 5px)" }), "node not ready / failed"));
+  }
   const mode = el("select", { id: "map-mode", "aria-label": "colour nodes by" },
     el("option", { value: "workloads", text: "replicas by workload" }),
+    el("option", { value: "namespaces", text: "replicas by namespace" }),
     el("option", { value: "cpu", text: "CPU requested / allocatable" }),
     el("option", { value: "memory", text: "memory requested / allocatable" }));
+  // Many workloads cannot each have a colour: then namespaces, or CPU.
+  mode.value = workloads.length <= PALETTE.length + 1 ? "workloads" : namespaces.length <= PALETTE.length ? "namespaces" : "cpu";
   mode.addEventListener("change", () => drawMap());
   const NOTES = {
     workloads: "Each cell is a node. Height: its replicas (a full cell holds as many as 90% of the nodes hold or more); colours: their workloads. Hover a node for its numbers.",
+    namespaces: "Each cell is a node. Height: its replicas (a full cell holds as many as 90% of the nodes hold or more); colours: their workloads' namespaces. Hover a node for its numbers.",
     cpu: "Each cell is a node. Height and shade: CPU requested over allocatable (light = little, dark = full). Hover a node for its numbers.",
     memory: "Each cell is a node. Height and shade: memory requested over allocatable (light = little, dark = full). Hover a node for its numbers.",
   };
@@ -262,7 +289,7 @@
     const ctx = hidpi(map, width, Math.max(40, height));
     ctx.clearRect(0, 0, width, height);
     mapNote.textContent = NOTES[mode.value];
-    mapLegend.style.display = mode.value === "workloads" ? "" : "none";
+    legendFor(GROUPS[mode.value]);
     // Heights are relative to a busy node (the 90th percentile), so one
     // crowded node does not flatten all the others.
     const perNode = new Array(nodeCount);
@@ -292,13 +319,16 @@
     const m = placed[n];
     let count = 0;
     m.forEach((c) => { count += c; });
-    if (mode.value === "workloads") {
+    const groups = GROUPS[mode.value];
+    if (groups) {
       const filled = Math.min(size, (size * count) / fullest);
+      const byGroup = new Map();
+      m.forEach((c, w) => { const g = groups.of(w); byGroup.set(g, (byGroup.get(g) || 0) + c); });
       let yy = y + size;
-      const parts = [...m.entries()].sort((a, b) => a[0] - b[0]);
-      for (const [w, c] of parts) {
+      const parts = [...byGroup.entries()].sort((a, b) => a[0] - b[0]);
+      for (const [g, c] of parts) {
         const h = (filled * c) / count;
-        ctx.fillStyle = colour[w]; ctx.fillRect(x, yy - h, size, h); yy -= h;
+        ctx.fillStyle = groups.colour[g]; ctx.fillRect(x, yy - h, size, h); yy -= h;
       }
     } else {
       const [used, alloc] = mode.value === "cpu" ? [usedCpu[n], nodes.cpu[n]] : [usedMem[n], nodes.mem[n]];
