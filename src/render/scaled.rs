@@ -325,3 +325,98 @@ pub fn blocked(text: &str) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::{Outcome, Step};
+    use crate::model::workload::{Kind, ObjectRef};
+
+    fn workload(name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: Kind::Deployment,
+            namespace: "shop".into(),
+            name: name.into(),
+        }
+    }
+
+    fn result(steps: Vec<Step>) -> RunResult {
+        RunResult {
+            outcome: Outcome::Converged,
+            rolled_back: Vec::new(),
+            rolled_back_set: None,
+            steps,
+            start: 0,
+            clock: 5,
+            workloads: Vec::new(),
+            warnings: Vec::new(),
+            scheduling: Default::default(),
+        }
+    }
+
+    /// `count` binds of `name`'s replicas, one per node `n0..`.
+    fn binds(name: &str, count: usize) -> Vec<Action> {
+        (0..count)
+            .map(|i| Action::Bind {
+                replica: format!("{name}-{i}"),
+                workload: workload(name),
+                node: format!("n{i}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn actions_are_counted_per_step_kind_and_workload() {
+        let mut actions = binds("svc-01848", 145);
+        actions.extend(binds("svc-00002", 2));
+        let run = result(vec![Step {
+            time: 3,
+            actions,
+            status: Vec::new(),
+        }]);
+        let text = timeline(&run);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        // Rows are coloured as the whole timeline's are.
+        assert!(
+            lines[1].contains("3s     ~ 145 × bind   Deployment/shop/svc-01848   svc-01848-0 … and 144 more   on 145 nodes"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("~ 2 × bind") && lines[2].contains("on 2 nodes"),
+            "{text}"
+        );
+        assert!(lines[3].starts_with("(147 actions in 2 rows;"), "{text}");
+    }
+
+    #[test]
+    fn too_many_groups_are_counted_per_step_and_kind_then_windowed() {
+        // 400 workloads of one replica each: per workload would be 400 rows.
+        let actions: Vec<Action> = (0..400)
+            .flat_map(|i| binds(&format!("w{i:03}"), 1))
+            .collect();
+        let run = result(vec![Step {
+            time: 0,
+            actions,
+            status: Vec::new(),
+        }]);
+        let text = timeline(&run);
+        assert!(text.contains("~ 400 × bind   400 workloads"), "{text}");
+        // 300 steps of one action each: first and last rows, the rest counted.
+        let steps = (0..300)
+            .map(|t| Step {
+                time: t,
+                actions: binds("one", 1),
+                status: Vec::new(),
+            })
+            .collect();
+        let text = timeline(&result(steps));
+        assert_eq!(text.lines().count(), TIMELINE_ROWS + 3, "{text}");
+        assert!(
+            text.contains(&format!("{} more rows", 300 - TIMELINE_ROWS)),
+            "{text}"
+        );
+        assert_eq!(window(10, 4), (2, 8, 6));
+        assert_eq!(window(3, 4), (3, 3, 0));
+    }
+}

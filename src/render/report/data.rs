@@ -415,3 +415,133 @@ impl<'a> Recorder<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixtures::{DAEMONSET, deployment, desired, node};
+    use crate::executor::{self, RunOptions};
+    use crate::scheduler::{Scheduler, ScoringStrategy};
+    use std::collections::BTreeMap;
+
+    /// Runs `text` from an empty state with a recorder; the recorder's data
+    /// and the final state.
+    fn recorded(text: &str) -> (Data, State, executor::RunResult) {
+        let desired = desired(text);
+        let mut state = State::default();
+        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+        let mut recorder = Recorder::new(&desired, &state, "t", "plan");
+        let result = executor::run(
+            &desired,
+            &mut state,
+            &scheduler,
+            &RunOptions::default(),
+            |state, step| {
+                if let Some(step) = step {
+                    recorder.step(state, step);
+                }
+                Ok::<(), std::convert::Infallible>(())
+            },
+        )
+        .unwrap();
+        recorder.finish(&result, &state, "summary");
+        recorder.pending(&state, &scheduler);
+        (recorder.data, state, result)
+    }
+
+    #[test]
+    fn frames_replay_to_the_final_placement_and_counts() {
+        let text = format!(
+            "{}{}{}{}",
+            node("n1", "a", "2"),
+            node("n2", "b", "2"),
+            deployment("web", 3, "500m", ""),
+            DAEMONSET
+        );
+        let (data, state, result) = recorded(&text);
+        assert_eq!(data.frames.len(), result.steps.len() + 1);
+        assert_eq!(data.nodes.name.len(), 2);
+        assert_eq!(data.zones.len(), 2);
+        // Replaying every frame's deltas gives where each replica is at the end.
+        let mut replayed: BTreeMap<(String, String), i64> = BTreeMap::new();
+        let mut cpu = vec![0i64; 2];
+        for frame in &data.frames {
+            for triple in frame.place.chunks(3) {
+                let key = (
+                    data.nodes.name[triple[0] as usize].clone(),
+                    data.workloads[triple[1] as usize].name.clone(),
+                );
+                *replayed.entry(key).or_default() += triple[2];
+            }
+            for triple in frame.used.chunks(3) {
+                cpu[triple[0] as usize] += triple[1];
+            }
+        }
+        replayed.retain(|_, v| *v != 0);
+        let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for replica in &state.replicas {
+            let node = replica.node.clone().unwrap();
+            *expected
+                .entry((node, replica.workload.to_string()))
+                .or_default() += 1;
+        }
+        assert_eq!(replayed, expected);
+        // 3 × 500m of web and 2 × 100m of the agent.
+        assert_eq!(cpu.iter().sum::<i64>(), 1700);
+        // The last frame's counts are the run's final ones.
+        let last = data.frames.last().unwrap();
+        for report in &result.workloads {
+            let w = data
+                .workloads
+                .iter()
+                .position(|x| x.name == report.object)
+                .unwrap();
+            assert_eq!(
+                last.counts[w][..4],
+                [
+                    report.current,
+                    report.ready,
+                    report.available,
+                    report.updated
+                ]
+            );
+            assert_eq!(data.workloads[w].desired, report.desired);
+            assert_eq!(data.workloads[w].status, "Converged");
+        }
+        assert!(data.pending.is_empty());
+    }
+
+    #[test]
+    fn pending_replicas_are_grouped_with_every_nodes_verdict() {
+        let text = format!(
+            "{}{}{}",
+            node("n1", "a", "1"),
+            node("n2", "b", "1"),
+            deployment("big", 3, "800m", "")
+        );
+        let (data, _, result) = recorded(&text);
+        assert_eq!(result.outcome, executor::Outcome::Blocked);
+        assert_eq!(data.pending.len(), 1);
+        let pending = &data.pending[0];
+        assert_eq!(
+            data.workloads[pending.workload as usize].name,
+            "Deployment/default/big"
+        );
+        assert_eq!(pending.count, 1);
+        assert!(
+            pending.message.contains("Insufficient cpu"),
+            "{}",
+            pending.message
+        );
+        assert_eq!(pending.verdict.len(), 2);
+        assert!(pending.verdict.iter().all(|&v| v == 0), "{pending:?}");
+        assert_eq!(pending.reasons, ["NodeResourcesFit: Insufficient cpu"]);
+        let last = data.frames.last().unwrap();
+        assert_eq!(
+            last.counts[pending.workload as usize][4], 1,
+            "pending counted"
+        );
+        let big = &data.workloads[pending.workload as usize];
+        assert_eq!(big.reason.as_deref(), Some("Unschedulable"));
+    }
+}
