@@ -29,8 +29,13 @@ async function withPage(body) {
     page.on("pageerror", (e) => errors.push(String(e)));
     const requests = [];
     page.on("request", (r) => { if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) requests.push(r.url()); });
-    const result = await body(page);
-    return { ...result, errors, requests };
+    try {
+      const result = await body(page);
+      return { ...result, errors, requests };
+    } catch (e) {
+      // What the page said is the likeliest cause.
+      throw new Error(String(e && e.message ? e.message : e) + "\npage errors: " + JSON.stringify(errors));
+    }
   } finally {
     await browser.close();
   }

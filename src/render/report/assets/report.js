@@ -112,9 +112,14 @@
 
   const t0 = frames.length ? frames[0].time : 0;
   const t1 = frames.length ? frames[frames.length - 1].time : 0;
-  const byIndex = t1 === t0;
+  const axis = el("select", { id: "axis", "aria-label": "x axis" },
+    el("option", { value: "time", text: "x: simulated time" }),
+    el("option", { value: "step", text: "x: steps, evenly" }));
+  axis.addEventListener("change", () => visible.forEach(drawTimeline));
+  legend.append(axis);
   function xOf(f, width) {
     const n = Math.max(1, frames.length - 1);
+    const byIndex = t1 === t0 || axis.value === "step";
     return byIndex ? (f / n) * width : ((frames[f].time - t0) / (t1 - t0)) * width;
   }
   const visible = new Set();
@@ -124,7 +129,7 @@
     const canvas = el("canvas", { "data-workload": w.name });
     const card = el("div", { class: "timeline", "data-index": String(i) },
       el("div", { class: "name", title: w.name, text: w.name }),
-      el("div", { class: "state", text: (w.status || "") + " · desired " + w.desired }),
+      el("div", { class: "state" + (w.reason ? " blocked" : ""), title: w.message || "", text: (w.status || "") + " · desired " + w.desired }),
       canvas);
     grid.append(card);
     cards[i] = { card, canvas };
@@ -160,6 +165,17 @@
         }
         ctx.restore();
       }
+    }
+    // A workload blocked at the end: from its last change on, marked and named.
+    if (workloads[i].reason && frames.length > 1) {
+      let last = 0;
+      for (let f = 1; f < frames.length; f++) if (frames[f].counts[i].some((v, k) => v !== frames[f - 1].counts[i][k])) last = f;
+      const x0 = pad.l + xOf(last, W), x1 = pad.l + W;
+      ctx.fillStyle = "rgba(213,94,0,.12)"; ctx.fillRect(x0, pad.t, Math.max(2, x1 - x0), H);
+      ctx.strokeStyle = "#D55E00"; ctx.lineWidth = 2; ctx.setLineDash([]);
+      ctx.beginPath(); ctx.moveTo(x0, pad.t); ctx.lineTo(x0, pad.t + H); ctx.stroke();
+      ctx.fillStyle = "#a8410a"; ctx.font = "600 10px system-ui, sans-serif"; ctx.textAlign = x0 > pad.l + W / 2 ? "right" : "left";
+      ctx.fillText("blocked: " + workloads[i].reason, x0 > pad.l + W / 2 ? x0 - 3 : x0 + 3, pad.t + H / 2);
     }
     // Axes.
     ctx.strokeStyle = "#d8dde5"; ctx.lineWidth = 1;
