@@ -8,10 +8,11 @@
 
 use crate::executor::RunResult;
 use crate::model::state::{Phase, State};
-use crate::model::workload::Desired;
+use crate::model::workload::{Desired, ObjectRef};
 use crate::reconcile::{Catalog, summarize};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The label nodes are grouped by.
 const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
@@ -91,7 +92,10 @@ pub struct Recorder<'a> {
     pub data: Data,
     node_index: HashMap<String, u32>,
     workload_index: HashMap<String, u32>,
-    requests: HashMap<(String, String), (i64, i64)>,
+    /// Per workload and revision hash: a replica's millicores and MiB.
+    requests: HashMap<(ObjectRef, Arc<str>), (i64, i64)>,
+    /// The workload index of each object met in the state, without formatting it again.
+    by_ref: HashMap<ObjectRef, u32>,
     placed: HashMap<(u32, u32), i64>,
     used: Vec<(i64, i64)>,
 }
@@ -109,6 +113,7 @@ impl<'a> Recorder<'a> {
             node_index: HashMap::new(),
             workload_index: HashMap::new(),
             requests: HashMap::new(),
+            by_ref: HashMap::new(),
             placed: HashMap::new(),
             used: Vec::new(),
         };
@@ -195,15 +200,15 @@ impl<'a> Recorder<'a> {
     }
 
     /// The requests of a replica of `workload` at `hash`: millicores, MiB.
-    fn requests(&mut self, state: &State, workload: &str, hash: &str) -> (i64, i64) {
-        let key = (workload.to_string(), hash.to_string());
+    fn requests(&mut self, state: &State, workload: &ObjectRef, hash: &Arc<str>) -> (i64, i64) {
+        let key = (workload.clone(), hash.clone());
         if let Some(&r) = self.requests.get(&key) {
             return r;
         }
         // A revision not met yet: the catalog of this state knows it.
         let catalog = Catalog::build(self.desired, state);
         for replica in &state.replicas {
-            let key = (replica.workload.to_string(), replica.hash.to_string());
+            let key = (replica.workload.clone(), replica.hash.clone());
             if self.requests.contains_key(&key) {
                 continue;
             }
@@ -215,6 +220,15 @@ impl<'a> Recorder<'a> {
             self.requests.insert(key, value);
         }
         *self.requests.entry(key).or_insert((0, 0))
+    }
+
+    fn workload_of(&mut self, object: &ObjectRef) -> u32 {
+        if let Some(&w) = self.by_ref.get(object) {
+            return w;
+        }
+        let w = self.workload(&object.to_string());
+        self.by_ref.insert(object.clone(), w);
+        w
     }
 
     /// One step's state (the executor's callback).
@@ -263,8 +277,7 @@ impl<'a> Recorder<'a> {
         let mut used = vec![(0i64, 0i64); self.used.len()];
         let mut pending: HashMap<u32, i32> = HashMap::new();
         for replica in &state.replicas {
-            let object = replica.workload.to_string();
-            let w = self.workload(&object);
+            let w = self.workload_of(&replica.workload);
             match &replica.node {
                 None if replica.phase == Phase::Pending => *pending.entry(w).or_default() += 1,
                 None => {}
@@ -273,7 +286,7 @@ impl<'a> Recorder<'a> {
                         continue;
                     };
                     *placed.entry((n, w)).or_default() += 1;
-                    let (cpu, mem) = self.requests(state, &object, &replica.hash);
+                    let (cpu, mem) = self.requests(state, &replica.workload, &replica.hash);
                     let slot = &mut used[n as usize];
                     slot.0 += cpu;
                     slot.1 += mem;
