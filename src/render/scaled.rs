@@ -164,6 +164,8 @@ pub fn timeline(result: &RunResult) -> String {
             .cell(match (group.first_replica, group.count) {
                 (None, _) => String::new(),
                 (Some(replica), 1) => replica.to_string(),
+                // Replicas of many workloads: one name would stand for none of them.
+                (Some(_), n) if group.objects.len() > 1 => format!("{n} replicas"),
                 (Some(replica), n) => format!("{replica} … and {} more", n - 1),
             })
             .cell(match group.nodes.len() {
