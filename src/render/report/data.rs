@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(data.zones.len(), 2);
         // Replaying every frame's deltas gives where each replica is at the end.
         let mut replayed: BTreeMap<(String, String), i64> = BTreeMap::new();
-        let mut cpu = vec![0i64; 2];
+        let mut cpu = [0i64; 2];
         for frame in &data.frames {
             for triple in frame.place.chunks(3) {
                 let key = (
