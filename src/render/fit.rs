@@ -76,23 +76,26 @@ pub fn cut(text: &str, width: usize) -> String {
     }
     let items: Vec<&str> = text.split(", ").collect();
     if items.len() > 1 {
+        // The most leading items that fit with the count of the rest.
+        let mut best = None;
         let mut kept = String::new();
         for (index, item) in items.iter().enumerate() {
-            let candidate = if kept.is_empty() {
-                item.to_string()
-            } else {
-                format!("{kept}, {item}")
-            };
+            if index > 0 {
+                kept.push_str(", ");
+            }
+            kept.push_str(item);
             let rest = items.len() - index - 1;
-            let tail = format!(" … and {rest} more");
-            if display_width(&candidate) + if rest > 0 { display_width(&tail) } else { 0 } > width {
+            if rest == 0 {
                 break;
             }
-            kept = candidate;
+            let candidate = format!("{kept} … and {rest} more");
+            if display_width(&candidate) > width {
+                break;
+            }
+            best = Some(candidate);
         }
-        if !kept.is_empty() {
-            let shown = kept.split(", ").count();
-            return format!("{kept} … and {} more", items.len() - shown);
+        if let Some(best) = best {
+            return best;
         }
     }
     truncate(text, width)
@@ -160,6 +163,9 @@ mod tests {
         assert_eq!(cut(text, 20), "node-1 … and 4 more");
         assert_eq!(cut(text, 10), "node-1, n…");
         assert_eq!(truncate("abcdef", 4), "abc…");
+        // An empty first item is an item too (found by `a_cut_cell_fits`).
+        let text = ", é0,aa,é0,aé,é00 0";
+        assert!(display_width(&cut(text, 17)) <= 17);
     }
 
     #[test]
