@@ -291,6 +291,18 @@ pub fn scenario(
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Report {
+    scenario_watched(base, failed, scheduler, options, |_, _| {}).0
+}
+
+/// `scenario`, handing each step of the loop after the failure to `watch`
+/// (a report records them), and returning the state it ended in.
+pub fn scenario_watched(
+    base: &Base,
+    failed: &[String],
+    scheduler: &Scheduler,
+    options: &RunOptions,
+    mut watch: impl FnMut(&State, Option<&Step>),
+) -> (Report, State) {
     let mut state = base.state.clone();
     let failed_set: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
     let lost = on_nodes(&state, &failed_set);
@@ -298,7 +310,20 @@ pub fn scenario(
     state.fail_nodes(failed);
     let desired = &base.desired;
     let at_failure = summarize(desired, &state, state.clock);
-    let result = run(desired, &mut state, scheduler, &after_baseline(options));
+    let never_fails = |state: &State, step: Option<&Step>| {
+        watch(state, step);
+        Ok::<(), std::convert::Infallible>(())
+    };
+    let result = match executor::run(
+        desired,
+        &mut state,
+        scheduler,
+        &after_baseline(options),
+        never_fails,
+    ) {
+        Ok(result) => result,
+        Err(never) => match never {},
+    };
     let tallies = Tallies {
         stuck: on_nodes(&state, &failed_set),
         lowest: lowest_available(base, &result, &at_failure),
@@ -306,14 +331,15 @@ pub fn scenario(
         lost,
         pending_reasons: pending_reasons(&state),
     };
-    Report {
+    let report = Report {
         failed_nodes: failed.to_vec(),
         failed_at,
         clock: result.clock,
         outcome: result.outcome,
         workloads: workload_impacts(base, &result, &tallies),
         budgets: budget_impacts(base, &state),
-    }
+    };
+    (report, state)
 }
 
 /// What a scenario counted, per workload (`Kind/namespace/name`).

@@ -8,6 +8,7 @@
 
 use super::ci::{ReportArgs, Reporter};
 use super::persister::persisting;
+use super::report::{Visual, VisualArgs};
 use super::shared::{ManifestArgs, out_document, parse_sources};
 use super::{Context, Exit};
 use crate::audit;
@@ -68,6 +69,8 @@ pub struct PlanArgs {
     pub atomic: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub visual: VisualArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +95,8 @@ pub struct ApplyArgs {
     pub atomic: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub visual: VisualArgs,
 }
 
 impl LoopArgs {
@@ -179,13 +184,23 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         ci.check_updates(&loaded.desired, &sources, &state)?;
         executor::adopt(&loaded.desired, &mut state);
         refuse_immutable_changes(&loaded.desired, &state)?;
+        let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "plan")?;
+        let scheduler = args.common.scheduler();
+        let progress = progress_bar(context);
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
-            &args.common.scheduler(),
+            &scheduler,
             &args.common.run_options(args.atomic),
-            |_, _| Ok::<(), anyhow::Error>(()),
+            |state, step| {
+                visual.step(state, step);
+                if let Some(step) = step {
+                    show_step(&progress, step);
+                }
+                Ok::<(), anyhow::Error>(())
+            },
         )?;
+        progress.finish_and_clear();
         if let Some(path) = &args.out {
             let saved = SavedPlan {
                 api_version: API_VERSION.to_string(),
@@ -204,6 +219,8 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             saved_plan::save(path, &saved)?;
         }
         finish(ci, context, &loaded.desired, &state, &mut result, "Plan")?;
+        let line = render::plan::summary_line(&result, "Plan");
+        visual.finish(context, "plan", &result, &state, &scheduler, &line)?;
         if let Some(path) = &args.out
             && !context.quiet
         {
@@ -228,6 +245,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
 fn run_persisting(
     lock: &StateLock,
     progress: &ProgressBar,
+    visual: &mut Visual,
     desired: &Desired,
     state: &mut State,
     scheduler: &Scheduler,
@@ -237,13 +255,9 @@ fn run_persisting(
     persisting(lock, |persister| {
         executor::run(desired, state, scheduler, options, |state, step| {
             persister.save(state)?;
+            visual.step(state, step);
             if let Some(step) = step {
-                progress.inc(1);
-                progress.set_message(format!(
-                    "t={} {} actions",
-                    render::duration(step.time),
-                    step.actions.len()
-                ));
+                show_step(progress, step);
             }
             Ok::<(), anyhow::Error>(())
         })
@@ -278,7 +292,7 @@ fn finish(
 
 pub fn apply(context: &Context, args: ApplyArgs) -> Result<Exit> {
     Reporter::new(context, "apply", &args.report).run(|ci| match &args.plan {
-        Some(plan) => apply_saved(ci, context, plan, args.wait_lock),
+        Some(plan) => apply_saved(ci, context, plan, args.wait_lock, &args.visual),
         None => apply_reported(ci, context, &args),
     })
 }
@@ -290,12 +304,15 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     ci.check_updates(&loaded.desired, &sources, &state)?;
     refuse_immutable_changes(&loaded.desired, &state)?;
     let progress = progress_bar(context);
+    let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "apply")?;
+    let scheduler = args.common.scheduler();
     let mut result = run_persisting(
         &lock,
         &progress,
+        &mut visual,
         &loaded.desired,
         &mut state,
-        &args.common.scheduler(),
+        &scheduler,
         &args.common.run_options(args.atomic),
     )?;
     progress.finish_and_clear();
@@ -307,6 +324,8 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
         &mut result,
         "ApplyResult",
     )?;
+    let line = render::plan::summary_line(&result, "Apply");
+    visual.finish(context, "apply", &result, &state, &scheduler, &line)?;
     let exit = result.outcome.exit_code();
     // The process ends here: freeing a large fleet's structures only costs time.
     std::mem::forget((loaded, sources, state, result));
@@ -314,7 +333,13 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
 }
 
 /// `orch apply PLAN`: the saved plan's steps, exactly, or nothing.
-fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -> Result<Exit> {
+fn apply_saved(
+    ci: &Reporter,
+    context: &Context,
+    path: &Path,
+    wait_lock: bool,
+    visual_args: &VisualArgs,
+) -> Result<Exit> {
     let saved = saved_plan::load(path)?;
     let sources: Vec<_> = saved
         .manifests
@@ -341,12 +366,17 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
     // The whole run is checked in memory before the first write: exactly
     // the recorded plan, or nothing.
     executor::adopt(&loaded.desired, &mut state);
+    let mut visual = Visual::new(context, visual_args, &loaded.desired, &state, "apply")?;
+    let scheduler = scheduler(&saved.options);
     let mut result = executor::run(
         &loaded.desired,
         &mut state,
-        &scheduler(&saved.options),
+        &scheduler,
         &run_options(&saved.options),
-        |_, _| Ok::<(), anyhow::Error>(()),
+        |state, step| {
+            visual.step(state, step);
+            Ok::<(), anyhow::Error>(())
+        },
     )?;
     let steps = result
         .steps
@@ -372,6 +402,8 @@ fn apply_saved(ci: &Reporter, context: &Context, path: &Path, wait_lock: bool) -
         &mut result,
         "ApplyResult",
     )?;
+    let line = render::plan::summary_line(&result, "Apply");
+    visual.finish(context, "apply", &result, &state, &scheduler, &line)?;
     Ok(result.outcome.exit_code())
 }
 
@@ -385,8 +417,17 @@ fn refuse_immutable_changes(desired: &Desired, state: &State) -> Result<()> {
     }
 }
 
+fn show_step(progress: &ProgressBar, step: &executor::Step) {
+    progress.inc(1);
+    progress.set_message(format!(
+        "t={} {} actions",
+        render::duration(step.time),
+        step.actions.len()
+    ));
+}
+
 fn progress_bar(context: &Context) -> ProgressBar {
-    if context.quiet || context.output != Format::Table && context.output != Format::Wide {
+    if !super::terminal::shows_progress(context) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -405,17 +446,38 @@ fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static s
         out_document(&documents::run(result, kind), context.output);
         return;
     }
+    // Every row with --verbose or -o wide; a large run summarised otherwise.
+    let whole = context.verbose > 0 || context.output == Format::Wide;
+    let scaled = &render::scaled::Limits::of(result);
     if !context.quiet && !result.steps.is_empty() {
-        ci.human(&render::plan::timeline(result));
+        if whole || scaled.timeline_fits {
+            ci.human(&render::plan::timeline(result));
+        } else {
+            ci.human(&render::scaled::timeline(result));
+        }
         ci.human("\n");
-        ci.human(&render::plan::steps(result));
+        let steps = render::plan::steps(result);
+        if whole || steps.lines().count() <= render::scaled::STEP_ROWS + 1 {
+            ci.human(&steps);
+        } else {
+            ci.human(&render::scaled::steps(result));
+        }
         ci.human("\n");
     }
     if !result.workloads.is_empty() && !context.quiet {
-        ci.human(&render::plan::workloads(&result.workloads));
+        if whole || result.workloads.len() <= render::scaled::WORKLOAD_ROWS {
+            ci.human(&render::plan::workloads(&result.workloads));
+        } else {
+            ci.human(&render::scaled::workloads(&result.workloads));
+        }
         ci.human("\n");
     }
-    ci.human(&render::plan::blocked(&result.workloads));
+    let blocked = render::plan::blocked(&result.workloads);
+    ci.human(&if whole {
+        blocked
+    } else {
+        render::scaled::blocked(&blocked)
+    });
     for rollback in &result.rolled_back {
         ci.human(&format!("{}\n", rollback.message));
     }

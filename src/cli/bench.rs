@@ -189,14 +189,22 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
         scheduler: Scheduler::new(ScoringStrategy::LeastAllocated),
         figures: Vec::new(),
     };
+    let progress = super::terminal::spinner(context, "benchmark: cold apply");
     let state = session.cold_apply()?;
+    progress.set_message("benchmark: no-op plan");
     session.noop_plan()?;
+    progress.set_message("benchmark: capacity");
     session.capacity()?;
+    progress.set_message("benchmark: what-if, every zone");
     session.what_if_zones()?;
+    progress.set_message("benchmark: state file");
     session.state_io(&state)?;
     drop(state);
+    progress.set_message("benchmark: rolling update");
     let loaded = session.rolling_update()?;
+    progress.set_message("benchmark: node failure");
     session.node_failure(&loaded)?;
+    progress.finish_and_clear();
     session.print(spec);
     Ok(Exit::Success)
 }
@@ -306,7 +314,13 @@ impl Session<'_> {
         let started = Instant::now();
         let base = self.converged_base()?;
         let options = super::what_if::run_options(3600, Default::default());
-        let failures = super::what_if::every_single_failure(&base, true, &self.scheduler, &options);
+        let failures = super::what_if::every_single_failure(
+            self.context,
+            &base,
+            true,
+            &self.scheduler,
+            &options,
+        );
         let resilient = failures.iter().filter(|(_, r)| r.resilient()).count();
         self.record(Figure {
             scenario: "what-if --all-zones".into(),

@@ -65,7 +65,10 @@ pub fn run(context: &Context, args: CapacityArgs) -> Result<Exit> {
         }
     }
     let (base, scheduler) = converge(desired, context, args.scoring, args.timeout, args.prune)?;
+    let probing =
+        super::terminal::spinner(context, "placing extra replicas until one fits nowhere");
     let headroom = capacity::headroom(&base.desired, &base.state, &scheduler, &only, PROBE_LIMIT);
+    probing.finish_and_clear();
     if context.output.is_document() {
         out_document(
             &render::capacity::document(&headroom, PROBE_LIMIT),

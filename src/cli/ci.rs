@@ -96,7 +96,10 @@ impl<'a> Reporter<'a> {
 
     /// The same, keeping the sources as read (a saved plan records them).
     pub fn load_with_sources(&self, args: &ManifestArgs) -> Result<(Loaded, Vec<Source>)> {
-        let (sources, parsed) = read_manifests(args)?;
+        let reading = super::terminal::spinner(self.context, "reading manifests");
+        let read = read_manifests(args);
+        reading.finish_and_clear();
+        let (sources, parsed) = read?;
         match parsed {
             Ok(loaded) => {
                 if self.github() {

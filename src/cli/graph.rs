@@ -1,5 +1,6 @@
 //! `orch graph -f PATH…`: the dependency order of the workloads
-//! (`orch.dev/depends-on`) as numbered waves, or as Graphviz DOT.
+//! (`orch.dev/depends-on`) as numbered waves, as Graphviz DOT, or as a
+//! Mermaid flowchart (which GitHub and many wikis draw without Graphviz).
 
 use super::shared::{ManifestArgs, load_manifests, out};
 use super::{Context, Exit};
@@ -11,6 +12,8 @@ pub enum GraphFormat {
     #[default]
     Text,
     Dot,
+    /// A Mermaid flowchart, one subgraph per wave.
+    Mermaid,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +57,44 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
             }
             dot.push_str("}\n");
             dot
+        }
+        GraphFormat::Mermaid => {
+            let ids: BTreeMap<String, usize> = workloads
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.id.to_string(), i))
+                .collect();
+            let mut by_wave: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for (i, workload) in workloads.iter().enumerate() {
+                by_wave
+                    .entry(wave[&workload.id.to_string()])
+                    .or_default()
+                    .push(i);
+            }
+            let mut chart = String::from(
+                "flowchart LR
+",
+            );
+            for (level, members) in &by_wave {
+                chart.push_str(&format!(
+                    "  subgraph wave{}[\"wave {}\"]\n",
+                    level + 1,
+                    level + 1
+                ));
+                for &i in members {
+                    let label = workloads[i].id.to_string().replace('"', "#quot;");
+                    chart.push_str(&format!("    w{i}[\"{label}\"]\n"));
+                }
+                chart.push_str("  end\n");
+            }
+            for (i, workload) in workloads.iter().enumerate() {
+                for dependency in &workload.depends_on {
+                    if let Some(from) = ids.get(&dependency.to_string()) {
+                        chart.push_str(&format!("  w{from} --> w{i}\n"));
+                    }
+                }
+            }
+            chart
         }
         GraphFormat::Text => {
             let mut by_wave: BTreeMap<usize, Vec<String>> = BTreeMap::new();

@@ -27,7 +27,10 @@ pub struct ImportArgs {
 
 pub fn run(context: &Context, args: ImportArgs) -> Result<Exit> {
     let sources = sources::collect(&args.files).map_err(|e| anyhow!("{e}"))?;
-    let imported = match import::import(&sources) {
+    let reading = super::terminal::spinner(context, "reading the cluster export");
+    let imported = import::import(&sources);
+    reading.finish_and_clear();
+    let imported = match imported {
         Ok(imported) => imported,
         Err(diagnostics) => {
             let mut stderr = anstream::stderr();

@@ -15,8 +15,10 @@ mod init;
 mod node;
 mod persister;
 mod replica;
+mod report;
 mod rollout;
 mod shared;
+mod terminal;
 mod validate;
 mod wakeup;
 mod watch;
@@ -141,6 +143,7 @@ pub fn main() -> ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    crate::render::fit::set_width(terminal::table_width(context.output));
     let result = if context.output == Format::Github
         && !matches!(
             cli.command,

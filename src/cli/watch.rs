@@ -68,6 +68,7 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
                 wait_lock: true,
                 atomic: false,
                 report: Default::default(),
+                visual: Default::default(),
             },
         );
     }

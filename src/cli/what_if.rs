@@ -13,6 +13,7 @@ use crate::executor::RunOptions;
 use crate::manifest::tree::{self, Node};
 use crate::model::workload::Desired;
 use crate::reconcile::{Options, Prune};
+use crate::render::report::Recorder;
 use crate::render::{self, what_if::ScenarioDocument};
 use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::{sources, state_store};
@@ -48,6 +49,10 @@ pub struct WhatIfArgs {
     pub scoring: Scoring,
     #[command(flatten)]
     pub prune: PruneArgs,
+    /// Also write a self-contained HTML report to FILE: the fleet before and after, the blast
+    /// radius, pending replicas with each node's verdict.
+    #[arg(long = "report", value_name = "FILE.html")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `plan`'s pruning flags, for the commands that run the loop on a copy.
@@ -105,6 +110,10 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         },
         context.quiet,
     )?;
+    if let Some(path) = &args.html {
+        super::report::refuse_state(context, path)?;
+        super::report::writable_directory(path)?;
+    }
     let added = added_node_names(&args.add_nodes)?;
     let state = state_store::load(&context.state)?;
     let scale = args
@@ -114,7 +123,10 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         .collect::<Result<Vec<_>, AnalysisError>>()?;
     let scheduler = scheduler(args.scoring);
     let options = run_options(args.timeout, args.prune);
-    let base = what_if::prepare(&loaded.desired, state, &added, &scale, &scheduler, &options)?;
+    let converging = super::terminal::spinner(context, "converging the base state");
+    let base = what_if::prepare(&loaded.desired, state, &added, &scale, &scheduler, &options);
+    converging.finish_and_clear();
+    let base = base?;
     let mut scenario = ScenarioDocument {
         fail_nodes: args.fail_nodes.clone(),
         fail_zones: args.fail_zones.clone(),
@@ -125,21 +137,75 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     if args.all_zones || args.all_nodes {
         let domain = if args.all_zones { "zone" } else { "node" };
         scenario.failure_domain = Some(domain);
-        let failures = every_single_failure(&base, args.all_zones, &scheduler, &options);
+        let failures = every_single_failure(context, &base, args.all_zones, &scheduler, &options);
         if context.output.is_document() {
             out_document(
                 &render::what_if::resilience_document(&scenario, &failures),
                 context.output,
             );
         } else {
-            out(&render::what_if::resilience(domain, &failures));
+            out(&render::what_if::resilience(
+                domain,
+                &failures,
+                context.output == render::Format::Wide,
+            ));
+        }
+        if let Some(path) = &args.html {
+            let mut recorder = Recorder::new(&base.desired, &base.state, "orch what-if", "what-if");
+            recorder.reports(&crate::reconcile::summarize(
+                &base.desired,
+                &base.state,
+                base.state.clock,
+            ));
+            recorder.events(&base.state);
+            recorder.data.outcome = if failures.iter().all(|(_, r)| r.resilient()) {
+                "Resilient"
+            } else {
+                "Degraded"
+            }
+            .to_string();
+            let mut document =
+                serde_json::to_value(render::what_if::resilience_document(&scenario, &failures))?;
+            document["headline"] = format!("Every single {domain} failure, one at a time").into();
+            recorder.data.what_if = Some(document);
+            write_report(context, path, &recorder)?;
         }
         return Ok(Exit::from_check(
             failures.iter().all(|(_, r)| r.resilient()),
         ));
     }
     let failed = what_if::failures(&base.state, &args.fail_nodes, &args.fail_zones)?;
-    let report = what_if::scenario(&base, &failed, &scheduler, &options);
+    let mut recorder = args
+        .html
+        .as_ref()
+        .map(|_| Recorder::new(&base.desired, &base.state, "orch what-if", "what-if"));
+    let (report, after) =
+        what_if::scenario_watched(&base, &failed, &scheduler, &options, |state, step| {
+            if let (Some(recorder), Some(step)) = (&mut recorder, step) {
+                recorder.step(state, step);
+            }
+        });
+    if let (Some(path), Some(mut recorder)) = (&args.html, recorder) {
+        recorder.reports(&crate::reconcile::summarize(
+            &base.desired,
+            &after,
+            after.clock,
+        ));
+        recorder.events(&after);
+        recorder.pending(&after, &scheduler);
+        recorder.data.outcome = if report.resilient() {
+            "Resilient"
+        } else {
+            "Degraded"
+        }
+        .to_string();
+        let line = headline(&args, &base, &failed, false);
+        recorder.data.summary = line.clone();
+        let mut document = serde_json::to_value(render::what_if::document(&scenario, &report))?;
+        document["headline"] = line.into();
+        recorder.data.what_if = Some(document);
+        write_report(context, path, &recorder)?;
+    }
     if context.output.is_document() {
         out_document(
             &render::what_if::document(&scenario, &report),
@@ -147,15 +213,32 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
         );
     } else {
         out(&render::what_if::report(
-            &headline(&args, &base, &failed),
+            &headline(
+                &args,
+                &base,
+                &failed,
+                context.output == render::Format::Wide,
+            ),
             &report,
         ));
     }
     Ok(Exit::from_check(report.resilient()))
 }
 
+fn write_report(context: &Context, path: &std::path::Path, recorder: &Recorder) -> Result<()> {
+    super::report::refuse_state(context, path)?;
+    super::report::write(
+        path,
+        render::report::html(&recorder.data).as_bytes(),
+        "report",
+    )?;
+    super::report::note(context, "report", path);
+    Ok(())
+}
+
 /// One scenario per zone (or node) of the base fleet, each on its own copy.
 pub(super) fn every_single_failure(
+    context: &Context,
     base: &Base,
     zones: bool,
     scheduler: &Scheduler,
@@ -181,17 +264,18 @@ pub(super) fn every_single_failure(
         .map_or(1, |n| n.get())
         .clamp(1, domains.len().max(1));
     let chunk = domains.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
+    let progress = super::terminal::counter(context, domains.len() as u64, "what-if scenarios");
+    let progress = &progress;
+    let failures = std::thread::scope(|scope| {
         let workers: Vec<_> = domains
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
                         .map(|(name, nodes)| {
-                            (
-                                name.clone(),
-                                what_if::scenario(base, nodes, scheduler, options),
-                            )
+                            let report = what_if::scenario(base, nodes, scheduler, options);
+                            progress.inc(1);
+                            (name.clone(), report)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -201,15 +285,19 @@ pub(super) fn every_single_failure(
             .into_iter()
             .flat_map(|w| w.join().expect("a scenario thread panicked"))
             .collect()
-    })
+    });
+    progress.finish_and_clear();
+    failures
 }
 
 /// "What if zone zone-b fails (highmem-b2, node-b1) and …"
-fn headline(args: &WhatIfArgs, base: &Base, failed: &[String]) -> String {
+fn headline(args: &WhatIfArgs, base: &Base, failed: &[String], wide: bool) -> String {
     let mut parts = Vec::new();
     for zone in &args.fail_zones {
         let nodes = what_if::nodes_in_zone(&base.state, zone);
-        parts.push(format!("zone {zone} fails ({})", nodes.join(", ")));
+        // A zone of thousands of nodes is named by its first few (all with -o wide).
+        let nodes = render::fit::first_of(&nodes, if wide { usize::MAX } else { 5 });
+        parts.push(format!("zone {zone} fails ({nodes})"));
     }
     let in_zones: Vec<String> = args
         .fail_zones

@@ -6,10 +6,14 @@ pub mod describe;
 pub mod documents;
 pub mod drain;
 pub mod explain;
+pub mod fit;
 pub mod github;
 pub mod import;
 pub mod junit;
 pub mod plan;
+pub mod report;
+pub mod scaled;
+pub mod summary;
 pub mod tables;
 pub mod what_if;
 

@@ -15,7 +15,7 @@ use std::fmt::Write;
 /// The colour of a timeline row follows its sign: `+` creates are green,
 /// `-` deletions red, `~` changes (binds, readiness, updates, restarts)
 /// yellow, `!` a replica no node takes magenta.
-fn style_for(sign: char) -> Style {
+pub(super) fn style_for(sign: char) -> Style {
     let color = match sign {
         '+' => AnsiColor::Green,
         '-' => AnsiColor::Red,
@@ -25,7 +25,7 @@ fn style_for(sign: char) -> Style {
     Style::new().fg_color(Some(color.into()))
 }
 
-fn sign(action: &Action) -> char {
+pub(super) fn sign(action: &Action) -> char {
     match action {
         Action::AddNode(_) | Action::Create { .. } => '+',
         Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => '-',
@@ -37,7 +37,7 @@ fn sign(action: &Action) -> char {
 /// A table with each body row wrapped in its style. Whole lines are styled
 /// after the layout, so escape codes never skew the column widths; the
 /// colour-aware stream strips them when colour is off.
-fn styled_rows(text: &str, styles: &[Style]) -> String {
+pub(super) fn styled_rows(text: &str, styles: &[Style]) -> String {
     let mut lines = text.lines();
     let mut out = String::with_capacity(text.len() + styles.len() * 12);
     if let Some(header) = lines.next() {
@@ -192,7 +192,7 @@ pub fn status_word(report: &WorkloadReport) -> String {
 }
 
 /// Converged green, progressing yellow, blocked red.
-fn status_style(report: &WorkloadReport) -> Style {
+pub(super) fn status_style(report: &WorkloadReport) -> Style {
     let color = match &report.blocked {
         Some(_) => AnsiColor::Red,
         None if report.converged() => AnsiColor::Green,

@@ -68,6 +68,12 @@ impl Tabular {
     }
 
     pub fn render(&self) -> String {
+        if let Some(width) = super::fit::width() {
+            let natural = self.widths.iter().sum::<usize>() + 3 * self.columns.saturating_sub(1);
+            if natural > width {
+                return self.render_fitted(width);
+            }
+        }
         let mut out = String::with_capacity(self.text.len() + self.ends.len() * 4);
         let cells: Vec<&str> = self.cells().collect();
         for row in cells.chunks(self.columns) {
@@ -98,6 +104,53 @@ impl Tabular {
         }
         out.truncate(start + out[start..].trim_end().len());
         out.push('\n');
+    }
+}
+
+impl Tabular {
+    /// The table laid out in `width` columns (see `render::fit`).
+    fn render_fitted(&self, width: usize) -> String {
+        let cells: Vec<&str> = self.cells().collect();
+        let headers: Vec<usize> = cells[..self.columns]
+            .iter()
+            .map(|h| display_width(h))
+            .collect();
+        let widths = super::fit::column_widths(&self.widths, &headers, 3, width);
+        let fitted = Tabular {
+            columns: self.columns,
+            text: String::new(),
+            ends: Vec::new(),
+            widths: widths.clone(),
+        };
+        let mut out = String::with_capacity(self.text.len());
+        for row in cells.chunks(self.columns) {
+            let lines: Vec<Vec<String>> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, &w)| {
+                    cell.split('\n')
+                        .map(|line| super::fit::cut(line, w))
+                        .collect()
+                })
+                .collect();
+            let height = lines.iter().map(Vec::len).max().unwrap_or(1);
+            for index in 0..height {
+                let line: Vec<&str> = lines
+                    .iter()
+                    .map(|cell| cell.get(index).map_or("", String::as_str))
+                    .collect();
+                let start = out.len();
+                fitted.line(&mut out, &line);
+                // A table of more columns than fit, even narrowed, is cut whole.
+                let written = out[start..].trim_end_matches('\n').to_string();
+                if display_width(&written) > width {
+                    out.truncate(start);
+                    out.push_str(&super::fit::truncate(&written, width));
+                    out.push('\n');
+                }
+            }
+        }
+        out
     }
 }
 

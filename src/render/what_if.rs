@@ -383,7 +383,13 @@ fn verdict(report: &Report) -> String {
 }
 
 /// One row per single failure: what it hurts, and which budgets it breaks.
-pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
+/// Unless `wide`, long cells keep their first items (`… and N more`).
+pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> String {
+    let (nodes_kept, lines_kept) = if wide {
+        (usize::MAX, usize::MAX)
+    } else {
+        (3, 5)
+    };
     let rows = failures
         .iter()
         .map(|(failure, report)| {
@@ -408,12 +414,12 @@ pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
                 if items.is_empty() {
                     "-".to_string()
                 } else {
-                    items.join("\n")
+                    super::fit::first_lines(&items, lines_kept)
                 }
             };
             vec![
                 failure.clone(),
-                report.failed_nodes.join(", "),
+                super::fit::first_of(&report.failed_nodes, nodes_kept),
                 report
                     .workloads
                     .iter()
@@ -445,10 +451,10 @@ pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
         ],
         rows,
     );
-    let hurting: Vec<&str> = failures
+    let hurting: Vec<String> = failures
         .iter()
         .filter(|(_, r)| !r.resilient())
-        .map(|(f, _)| f.as_str())
+        .map(|(f, _)| f.clone())
         .collect();
     text.push('\n');
     text.push_str(&if hurting.is_empty() {
@@ -461,7 +467,7 @@ pub fn resilience(domain: &str, failures: &[(String, Report)]) -> String {
             "{} of {} single {domain} failures hurt availability: {}.\n",
             hurting.len(),
             failures.len(),
-            hurting.join(", ")
+            super::fit::first_of(&hurting, if wide { usize::MAX } else { 10 })
         )
     });
     text

@@ -63,7 +63,9 @@ impl Cluster {
             .current_dir(self.dir.path())
             .env("ORCH_STATE", self.state())
             .env("NO_COLOR", "1")
-            .env_remove("CLICOLOR_FORCE");
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("COLUMNS")
+            .env_remove("GITHUB_STEP_SUMMARY");
         command
     }
 
