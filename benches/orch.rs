@@ -27,6 +27,7 @@ fn sources(mix: Mix) -> Vec<Source> {
         seed: 1,
         updated_every: 0,
         mix,
+        jobs_percent: 0,
     })
     .into_iter()
     .map(|(name, text)| Source { name, text })

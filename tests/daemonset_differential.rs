@@ -364,6 +364,7 @@ fn daemonset(spec: &Spec) -> Workload {
         depends_on: Vec::new(),
         manifest: json!({"kind": "DaemonSet", "metadata": {"name": "agent"}, "spec": {"template": template, "v": format!("{spec:?}")}}).into(),
         source: None,
+        job: None,
     }
 }
 

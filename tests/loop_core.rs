@@ -62,6 +62,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
         depends_on: Vec::new(),
         manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}).into(),
         source: None,
+        job: None,
     }
 }
 
@@ -614,6 +615,7 @@ fn availability_after_min_ready_seconds_is_strict() {
         ready_at: Some(5),
         restarts: 0,
         reason: None,
+        finished_at: None,
     };
     assert!(!is_available(&replica, 10, 15));
     assert!(is_available(&replica, 10, 16));

@@ -111,6 +111,7 @@ fn workload(i: usize, shape: &Shape) -> Workload {
         depends_on: Vec::new(),
         manifest: template.into(),
         source: None,
+        job: None,
     }
 }
 

@@ -688,6 +688,7 @@ fn workload(spec: &Spec) -> Workload {
         depends_on: Vec::new(),
         manifest: json!({"kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": spec.replicas, "paused": spec.paused, "template": template, "v": format!("{spec:?}")}}).into(),
         source: None,
+        job: None,
     }
 }
 

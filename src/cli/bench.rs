@@ -43,6 +43,9 @@ pub struct FleetArgs {
     /// The workloads: the realistic mix, or one kind only.
     #[arg(long, value_enum, default_value_t)]
     pub mix: Mix,
+    /// Percent of the workloads generated as Jobs (completions = parallelism = their replicas).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub jobs: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +105,7 @@ fn spec(args: &FleetArgs, updated_every: usize) -> Result<FleetSpec> {
         seed: args.seed,
         updated_every,
         mix: args.mix,
+        jobs_percent: args.jobs,
     })
 }
 

@@ -8,6 +8,8 @@
 //! each as `file:line:col: field: message`.
 
 mod api_validation;
+mod bare;
+mod batch;
 pub mod de;
 mod dependencies;
 mod fields;
@@ -19,7 +21,7 @@ mod screen;
 mod strict;
 pub mod tree;
 
-pub use objects::HOSTNAME_LABEL;
+pub use objects::{HOSTNAME_LABEL, JOB_NAME_LABEL};
 pub use pod::parse_duration;
 pub use screen::{SCREEN, one_screen};
 mod wire;

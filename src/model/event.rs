@@ -39,6 +39,18 @@ words! {
         NodeNotReady => "NodeNotReady",
         NodeSchedulable => "NodeSchedulable",
         NodeNotSchedulable => "NodeNotSchedulable",
+        // The Job controller (and the kubelet ending a Job's pod).
+        Completed => "Completed",
+        Failed => "Failed",
+        BackoffLimitExceeded => "BackoffLimitExceeded",
+        DeadlineExceeded => "DeadlineExceeded",
+        FailedIndexes => "FailedIndexes",
+        MaxFailedIndexesExceeded => "MaxFailedIndexesExceeded",
+        SuccessfulDelete => "SuccessfulDelete",
+        // The CronJob controller.
+        MissSchedule => "MissSchedule",
+        JobAlreadyActive => "JobAlreadyActive",
+        TooManyMissedTimes => "TooManyMissedTimes",
     }
 }
 
@@ -76,6 +88,16 @@ mod tests {
             "NodeNotReady",
             "NodeSchedulable",
             "NodeNotSchedulable",
+            "Completed",
+            "Failed",
+            "BackoffLimitExceeded",
+            "DeadlineExceeded",
+            "FailedIndexes",
+            "MaxFailedIndexesExceeded",
+            "SuccessfulDelete",
+            "MissSchedule",
+            "JobAlreadyActive",
+            "TooManyMissedTimes",
         ];
         assert_eq!(EventReason::ALL.len(), words.len());
         for (&reason, text) in EventReason::ALL.iter().zip(words) {

@@ -211,6 +211,8 @@ pub enum Simulate {
     NeverReady,
     /// Crashes this many seconds after each start, then restarts with back-off.
     CrashAfter(u64),
+    /// A Job's pod: fails (phase Failed) this many seconds after it starts.
+    FailAfter(u64),
 }
 
 /// Everything the scheduler and the loop need to know about one pod template,
@@ -243,6 +245,8 @@ pub struct PodSpec {
     pub priority: i32,
     /// `spec.preemptionPolicy`, likewise.
     pub preemption_policy: super::priority::PreemptionPolicy,
+    /// A Job's pod: simulated seconds from start to success (`orch.dev/run-for`, default 1).
+    pub run_for: u64,
 }
 
 impl PodSpec {

@@ -14,6 +14,11 @@ pub enum Kind {
     Node,
     PodDisruptionBudget,
     PriorityClass,
+    Job,
+    CronJob,
+    Pod,
+    ReplicaSet,
+    ReplicationController,
 }
 
 impl Kind {
@@ -24,6 +29,11 @@ impl Kind {
             Kind::Node => "Node",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::PriorityClass => "PriorityClass",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+            Kind::Pod => "Pod",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::ReplicationController => "ReplicationController",
         }
     }
 
@@ -34,6 +44,11 @@ impl Kind {
             Kind::Node,
             Kind::PodDisruptionBudget,
             Kind::PriorityClass,
+            Kind::Job,
+            Kind::CronJob,
+            Kind::Pod,
+            Kind::ReplicaSet,
+            Kind::ReplicationController,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -172,6 +187,11 @@ pub enum Strategy {
 pub enum WorkloadKind {
     Deployment,
     DaemonSet,
+    Job,
+    /// ReplicaSet and ReplicationController: a count, no rollout.
+    ReplicaSet,
+    /// A bare Pod.
+    Pod,
 }
 
 /// Where an object was declared: its manifest file and the line and column of
@@ -211,12 +231,17 @@ pub struct Workload {
     pub manifest: Manifest,
     /// Where the manifests declare it; None for workloads built in code.
     pub source: Option<SourceLocation>,
+    /// A Job's spec (None for other kinds).
+    pub job: Option<Arc<super::job::JobSpec>>,
 }
 
 impl Workload {
     pub fn kind(&self) -> WorkloadKind {
         match self.id.kind {
             Kind::DaemonSet => WorkloadKind::DaemonSet,
+            Kind::Job => WorkloadKind::Job,
+            Kind::ReplicaSet | Kind::ReplicationController => WorkloadKind::ReplicaSet,
+            Kind::Pod => WorkloadKind::Pod,
             _ => WorkloadKind::Deployment,
         }
     }
@@ -256,6 +281,8 @@ pub struct Desired {
     pub disruption_budgets: Vec<DisruptionBudget>,
     /// Declared PriorityClasses, by name (the built-ins are not listed).
     pub priority_classes: Vec<super::priority::PriorityClass>,
+    /// CronJobs: they own no pods themselves, the Jobs they start do.
+    pub cron_jobs: Vec<super::cron::CronJob>,
 }
 
 #[cfg(test)]
@@ -293,6 +320,6 @@ mod tests {
             ObjectRef::new(Kind::Node, "default", "n1").to_string(),
             "Node/n1"
         );
-        assert_eq!(ObjectRef::parse("Pod/api", "default"), None);
+        assert_eq!(ObjectRef::parse("Service/api", "default"), None);
     }
 }

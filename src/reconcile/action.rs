@@ -26,6 +26,12 @@ pub enum DeleteReason {
     Drift(String),
     /// A victim of DefaultPreemption: `by` (namespace/name) needs its room on `node`.
     Preempted { by: String, node: String },
+    /// A Job's active pod, deleted when the Job is suspended.
+    JobSuspended,
+    /// A Job's active pod, deleted when the Job finished (its condition's reason).
+    JobFinished(String),
+    /// A finished Job's pod, deleted once `ttlSecondsAfterFinished` passed.
+    TtlExpired,
 }
 
 impl DeleteReason {
@@ -53,6 +59,9 @@ impl fmt::Display for DeleteReason {
             DeleteReason::Preempted { by, node } => {
                 return write!(f, "preempted by pod {by} on node {node}");
             }
+            DeleteReason::JobSuspended => "job suspended",
+            DeleteReason::JobFinished(why) => return write!(f, "job finished ({why})"),
+            DeleteReason::TtlExpired => "ttlSecondsAfterFinished passed",
         })
     }
 }
@@ -141,6 +150,50 @@ pub enum Action {
         node: Option<String>,
         reason: DeleteReason,
     },
+    /// A Job's pod ran to its end: phase Succeeded (`complete`) or Failed (`fail`).
+    FinishPod {
+        replica: String,
+        workload: ObjectRef,
+        succeeded: bool,
+    },
+    /// A Job reached its terminal condition: Complete or Failed.
+    FinishJob {
+        workload: ObjectRef,
+        status: crate::model::job::JobStatus,
+    },
+    /// The Job controller's bookkeeping: start time, expiry. Kept in the
+    /// state, not shown as a step's action.
+    SetJobStatus {
+        workload: ObjectRef,
+        status: crate::model::job::JobStatus,
+    },
+    /// A CronJob starts the Job of the schedule time `scheduled`
+    /// (simulated seconds): the Job is recorded, with `spec`, and the
+    /// CronJob's `lastScheduleTime` is that time.
+    CreateJob {
+        cronjob: ObjectRef,
+        job: ObjectRef,
+        spec: crate::model::workload::Manifest,
+        scheduled: u64,
+    },
+    /// A CronJob deletes one of its Jobs (history limits, or `Replace`).
+    DeleteJob {
+        cronjob: ObjectRef,
+        job: ObjectRef,
+        reason: String,
+    },
+    /// A CronJob passes over a schedule time: too late for
+    /// `startingDeadlineSeconds`, or `Forbid` with a Job still running.
+    SkipSchedule {
+        cronjob: ObjectRef,
+        scheduled: u64,
+        forbidden: bool,
+    },
+    /// A CronJob's record (its creation time when first seen); not shown.
+    SetCronStatus {
+        cronjob: ObjectRef,
+        status: Box<crate::model::cron::CronStatus>,
+    },
 }
 
 impl Action {
@@ -167,13 +220,31 @@ impl Action {
                 ..
             } => "preempt",
             Action::Delete { .. } => "delete",
+            Action::FinishPod {
+                succeeded: true, ..
+            } => "complete",
+            Action::FinishPod { .. } => "fail",
+            Action::FinishJob { status, .. } => match status.outcome {
+                Some(crate::model::job::JobOutcome::Complete) => "job-complete",
+                _ => "job-failed",
+            },
+            Action::SetJobStatus { .. } => "job-status",
+            Action::CreateJob { .. } => "create-job",
+            Action::DeleteJob { .. } => "delete-job",
+            Action::SkipSchedule { .. } => "skip-schedule",
+            Action::SetCronStatus { .. } => "cron-status",
         }
     }
 
     /// Whether outputs list the action: the controller's bookkeeping on its
     /// ReplicaSets is state, not a step a user audits.
     pub fn is_shown(&self) -> bool {
-        !matches!(self, Action::SetReplicasAnnotations { .. })
+        !matches!(
+            self,
+            Action::SetReplicasAnnotations { .. }
+                | Action::SetJobStatus { .. }
+                | Action::SetCronStatus { .. }
+        )
     }
 
     /// The object the action is about, `Kind/namespace/name`.
@@ -193,7 +264,14 @@ impl Action {
             | Action::MarkUnready { workload, .. }
             | Action::Crash { workload, .. }
             | Action::SetStatus { workload, .. }
-            | Action::Delete { workload, .. } => workload.to_string(),
+            | Action::Delete { workload, .. }
+            | Action::FinishPod { workload, .. }
+            | Action::FinishJob { workload, .. }
+            | Action::SetJobStatus { workload, .. } => workload.to_string(),
+            Action::CreateJob { cronjob, .. }
+            | Action::DeleteJob { cronjob, .. }
+            | Action::SkipSchedule { cronjob, .. }
+            | Action::SetCronStatus { cronjob, .. } => cronjob.to_string(),
         }
     }
 
@@ -205,6 +283,7 @@ impl Action {
             | Action::MarkReady { replica, .. }
             | Action::MarkUnready { replica, .. }
             | Action::Crash { replica, .. }
+            | Action::FinishPod { replica, .. }
             | Action::Delete { replica, .. } => Some(replica),
             _ => None,
         }
@@ -236,6 +315,21 @@ impl Action {
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),
+            Action::FinishPod {
+                succeeded: false, ..
+            } => Some("Error".into()),
+            Action::FinishJob { status, .. } => status
+                .outcome
+                .map(|o| format!("{}: {}", o.reason(), o.message())),
+            Action::CreateJob { job, .. } => Some(format!("Job/{}/{}", job.namespace, job.name)),
+            Action::DeleteJob { job, reason, .. } => {
+                Some(format!("Job/{}/{}: {reason}", job.namespace, job.name))
+            }
+            Action::SkipSchedule { forbidden, .. } => Some(if *forbidden {
+                "JobAlreadyActive: prior execution still running, concurrencyPolicy Forbid".into()
+            } else {
+                "MissSchedule: past startingDeadlineSeconds".into()
+            }),
             Action::SetStatus { status, .. } => {
                 status.condition(ConditionType::Progressing).map(|c| {
                     let reason = c.reason.as_ref().map_or("", ConditionReason::as_str);

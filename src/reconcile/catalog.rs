@@ -73,6 +73,12 @@ fn owned(
             s
         });
     }
+    if workload.kind == crate::model::workload::Kind::Job {
+        pod.labels.insert(
+            crate::manifest::JOB_NAME_LABEL.to_string(),
+            workload.name.to_string(),
+        );
+    }
     pod
 }
 

@@ -227,6 +227,7 @@ fn create_old(pass: &mut Pass, workload: &Workload, revision: u64, hash: &str) {
         ready_at: None,
         restarts: 0,
         reason: None,
+        finished_at: None,
     });
 }
 
@@ -252,6 +253,7 @@ pub(super) fn create(
         ready_at: None,
         restarts: 0,
         reason: None,
+        finished_at: None,
     };
     pass.plan.actions.push(Action::Create {
         replica: name,
@@ -266,7 +268,7 @@ pub(super) fn create(
 /// Pick victims as the ReplicaSet controller ranks pods (`ActivePodsWithRanks`):
 /// unscheduled first, then not ready, then those sharing a node with more of
 /// their siblings, then ready for the shortest time, more restarts, newest.
-fn scale_down(
+pub(super) fn scale_down(
     pass: &mut Pass,
     workload: &Workload,
     mut members: Vec<&Replica>,

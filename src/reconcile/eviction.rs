@@ -7,7 +7,7 @@ use super::daemonset::daemon_pod;
 use super::disruption;
 use super::{Action, DeleteReason, Pass};
 use crate::model::pod::{Taint, TaintEffect, tolerates_all};
-use crate::model::state::{NodeState, Phase};
+use crate::model::state::NodeState;
 use crate::model::workload::Kind;
 use std::collections::BTreeSet;
 
@@ -23,7 +23,7 @@ pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
         let since = node.not_ready_since.unwrap_or(pass.now);
         let on_node: Vec<&crate::model::state::Replica> = pass.replicas_on(&node.name).collect();
         for replica in on_node {
-            if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
+            if !replica.phase.is_active() || pass.deleted.contains(&replica.name) {
                 continue;
             }
             if replica.ready {
@@ -69,7 +69,7 @@ pub(super) fn drain(pass: &mut Pass, nodes: &[NodeState]) {
     for node in nodes.iter().filter(|n| n.draining) {
         let mut replicas: Vec<_> = pass
             .replicas_on(&node.name)
-            .filter(|r| r.phase != Phase::Terminating && r.workload.kind != Kind::DaemonSet)
+            .filter(|r| r.phase.is_active() && r.workload.kind != Kind::DaemonSet)
             .collect();
         replicas.sort_by(|a, b| a.name.cmp(&b.name));
         for replica in replicas {
@@ -117,7 +117,7 @@ pub fn drain_blockers(
         .filter(|r| {
             r.node.as_deref() == Some(node)
                 && r.workload.kind != Kind::DaemonSet
-                && r.phase != Phase::Terminating
+                && r.phase.is_active()
         })
         .map(|replica| {
             let budgets: Vec<String> = pass_desired

@@ -112,6 +112,7 @@ mod tests {
             ready_at: None,
             restarts: 0,
             reason: None,
+            finished_at: None,
         }
     }
 

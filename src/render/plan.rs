@@ -27,9 +27,15 @@ fn style_for(sign: char) -> Style {
 
 fn sign(action: &Action) -> char {
     match action {
-        Action::AddNode(_) | Action::Create { .. } => '+',
+        Action::AddNode(_) | Action::Create { .. } | Action::CreateJob { .. } => '+',
+        Action::DeleteJob { .. } => '-',
+        Action::SkipSchedule { .. } => '!',
         Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => '-',
         Action::FailedScheduling { .. } => '!',
+        Action::FinishPod {
+            succeeded: false, ..
+        } => '!',
+        Action::FinishJob { .. } if action.op() == "job-failed" => '!',
         _ => '~',
     }
 }
@@ -133,6 +139,11 @@ pub fn timeline(result: &RunResult) -> String {
                 Action::RecordRevision { revision, hash, .. } => {
                     table.cell(format_args!("revision {revision} ({hash})"))
                 }
+                Action::FinishPod { .. }
+                | Action::FinishJob { .. }
+                | Action::CreateJob { .. }
+                | Action::DeleteJob { .. }
+                | Action::SkipSchedule { .. } => table.cell(action.reason().unwrap_or_default()),
                 _ => table.cell(""),
             };
         }
@@ -185,6 +196,15 @@ pub fn steps(result: &RunResult) -> String {
 pub fn status_word(report: &WorkloadReport) -> String {
     match &report.blocked {
         Some(blocked) => format!("Blocked ({})", blocked.reason),
+        None if report.job.is_some() && report.converged() => {
+            format!(
+                "Converged ({})",
+                report.job.as_ref().map_or("", |j| j.status_word())
+            )
+        }
+        None if report.cron.as_ref().is_some_and(|c| c.suspended) => {
+            "Converged (Suspended)".to_string()
+        }
         None if report.converged() => "Converged".to_string(),
         None => "Progressing".to_string(),
     }

@@ -70,6 +70,7 @@ fn populated() -> State {
                 ready_at: Some(2),
                 restarts: 0,
                 reason: None,
+                finished_at: None,
             },
             Replica {
                 name: "api-5d8f9-fghjk".into(),
@@ -85,6 +86,7 @@ fn populated() -> State {
                 ready_at: None,
                 restarts: 0,
                 reason: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
+                finished_at: None,
             },
         ],
         events: vec![Event {
@@ -407,6 +409,7 @@ fn yaml_states_orch_writes_read_fast_and_the_same() {
         seed: 3,
         updated_every: 0,
         mix: Mix::Mixed,
+        jobs_percent: 0,
     })
     .into_iter()
     .map(|(name, text)| Source { name, text })

@@ -233,6 +233,9 @@ fn workload() -> impl Strategy<Value = WorkloadState> {
             ready: counts[3],
             available: counts[4],
             conditions,
+            job: None,
+            cron: None,
+            lost: None,
         });
     (
         kind(),
@@ -292,6 +295,7 @@ fn replica() -> impl Strategy<Value = Replica> {
                 ready_at,
                 restarts,
                 reason,
+                finished_at: None,
             },
         )
 }
@@ -336,6 +340,10 @@ fn state() -> impl Strategy<Value = State> {
                     events,
                     ..State::default()
                 };
+                // Mostly the default epoch; sometimes one of its own.
+                if generation % 3 == 0 {
+                    state.epoch = clock as i64;
+                }
                 // Mostly the real header; sometimes text that needs quoting.
                 if generation % 4 == 0 {
                     state.api_version = api_version;
@@ -375,6 +383,7 @@ fn empty_and_tiny_states_are_written_exactly() {
             ready_at: None,
             restarts: 0,
             reason: None,
+            finished_at: None,
         }],
         ..State::default()
     };
