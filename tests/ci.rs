@@ -782,7 +782,7 @@ fn plan_json_field_set_is_the_documented_contract() {
         "workloads[].cron.active: number",
         "workloads[].cron.lastScheduleTime: null",
         "workloads[].cron.nextScheduleTime: number",
-        "workloads[].cron.suspended: boolean",
+        "workloads[].cron.suspended: bool",
         "workloads[].current: number",
         "workloads[].desired: number",
         "workloads[].object: string",
