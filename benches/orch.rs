@@ -28,6 +28,7 @@ fn sources(mix: Mix) -> Vec<Source> {
         updated_every: 0,
         stateful_percent: 0,
         mix,
+        jobs_percent: 0,
     })
     .into_iter()
     .map(|(name, text)| Source { name, text })

@@ -22,6 +22,10 @@ pub struct FleetSpec {
     /// The share (percent) of the workloads' replicas in StatefulSets
     /// (Parallel) with a claim template of a WaitForFirstConsumer class.
     pub stateful_percent: usize,
+    /// The share of workloads (percent) generated as Jobs instead of
+    /// Deployments: completions and parallelism of their replica count,
+    /// pods that run for ten minutes.
+    pub jobs_percent: u64,
 }
 
 /// The workload mix of a fleet.
@@ -460,15 +464,17 @@ fn deployment_manifests(
         };
         let text = deployment(rng, &name, NAMESPACES[namespace], replicas, shape, version);
         // StatefulSets take their share as the replicas go (no draw from
-        // the generator, so fleets without them are as before).
+        // the generator, so fleets without them are as before); the Jobs'
+        // roll only when asked for.
         let placed = total - remaining;
-        let text = if shape != Shape::Gpu && stateful * 100 < spec.stateful_percent * placed {
+        if shape != Shape::Gpu && stateful * 100 < spec.stateful_percent * placed {
             stateful += replicas;
-            as_stateful_set(&text, &name)
+            per_namespace[namespace].push_str(&as_stateful_set(&text, &name));
+        } else if spec.jobs_percent > 0 && rng.chance(spec.jobs_percent) {
+            per_namespace[namespace].push_str(&as_job(&text, replicas));
         } else {
-            text
-        };
-        per_namespace[namespace].push_str(&text);
+            per_namespace[namespace].push_str(&text);
+        }
         n += 1;
     }
     for (namespace, text) in NAMESPACES.iter().zip(per_namespace) {
@@ -566,6 +572,36 @@ fn deployment(
     )
 }
 
+/// A generated Deployment as a Job of as many completions, all at once
+/// (the controller makes the Job's selector: none is written).
+fn as_job(deployment: &str, replicas: usize) -> String {
+    let text: String = deployment
+        .lines()
+        .filter(|line| !line.starts_with("  selector:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    text.replacen(
+        "apiVersion: apps/v1\nkind: Deployment\n",
+        "apiVersion: batch/v1\nkind: Job\n",
+        1,
+    )
+    .replacen(
+        "}\nspec:\n",
+        ", annotations: {orch.dev/run-for: 10m}}\nspec:\n",
+        1,
+    )
+    .replacen(
+        &format!("  replicas: {replicas}\n"),
+        &format!("  completions: {replicas}\n  parallelism: {replicas}\n"),
+        1,
+    )
+    .replacen(
+        "\n    spec:\n",
+        "\n    spec:\n      restartPolicy: Never\n",
+        1,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,9 +615,25 @@ mod tests {
             updated_every: 0,
             stateful_percent: 0,
             mix: Mix::Mixed,
+            jobs_percent: 0,
         };
         assert_eq!(generate(spec), generate(spec));
         assert_ne!(generate(spec), generate(FleetSpec { seed: 8, ..spec }));
+        // A share of Jobs changes only that: the same Deployments otherwise.
+        let jobs = generate(FleetSpec {
+            jobs_percent: 10,
+            ..spec
+        });
+        let text: String = jobs.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(text.contains("kind: Job\n"), "no Job generated");
+        assert!(text.contains("restartPolicy: Never"));
+        let manifests: Vec<crate::sources::Source> = jobs
+            .into_iter()
+            .map(|(name, text)| crate::sources::Source { name, text })
+            .collect();
+        let loaded = crate::manifest::parse(&manifests, &crate::manifest::ParseOptions::default())
+            .expect("generated Jobs are valid");
+        assert!(loaded.desired.workloads.iter().any(|w| w.job.is_some()));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use crate::executor::{self, RunOptions, RunResult};
 use crate::model::event::EventReason;
-use crate::model::state::{Event, EventType, Phase, State};
+use crate::model::state::{Event, EventType, State};
 use crate::model::workload::{Desired, DisruptionBudget, IntOrPercent, Kind, ObjectRef};
 use crate::reconcile::disruption::{self, BudgetStatus};
 use crate::reconcile::{Action, Catalog, DeleteReason, Options, Prune, eviction};
@@ -115,7 +115,7 @@ pub fn preview(
     let mut replicas: Vec<ReplicaView> = state
         .replicas
         .iter()
-        .filter(|r| r.node.as_deref() == Some(node) && r.phase != Phase::Terminating)
+        .filter(|r| r.node.as_deref() == Some(node) && r.phase.is_active())
         .map(|replica| {
             let stays = replica.workload.kind == Kind::DaemonSet;
             let mut budgets = Vec::new();

@@ -9,13 +9,14 @@
 //! loop's thread does that in its callback.
 
 use crate::model::state::State;
-use crate::model::workload::Desired;
+use crate::model::workload::{Desired, Kind};
 use crate::reconcile::status::{Blocked, BlockedReason, WorkloadReport};
 use crate::reconcile::{self, Action, Options, undo};
 use crate::scheduler::Scheduler;
 use std::collections::BTreeSet;
 
 mod actions;
+mod advance;
 mod storage;
 pub use actions::execute;
 
@@ -48,6 +49,10 @@ pub struct RunOptions {
     /// `--atomic`: when the run ends blocked or out of time, roll every
     /// workload that did not converge back to its previous revision, and run on.
     pub atomic: bool,
+    /// `--advance`: once the run would stop (converged or blocked), simulated
+    /// time runs on this many seconds more, every controller active; the
+    /// outcome is judged at the end.
+    pub advance: u64,
 }
 
 impl Default for RunOptions {
@@ -57,6 +62,7 @@ impl Default for RunOptions {
             timeout: 3600,
             max_steps: MAX_STEPS,
             atomic: false,
+            advance: 0,
         }
     }
 }
@@ -209,6 +215,13 @@ fn run_once<E>(
     mut persist: impl FnMut(&State, Option<&Step>) -> Result<(), E>,
 ) -> Result<RunResult, E> {
     let start = state.clock;
+    // The run applies the manifests: a bare Pod lost in an earlier run is
+    // declared again, and created again.
+    for pod in desired.workloads.iter().filter(|w| w.id.kind == Kind::Pod) {
+        if let Some(stored) = state.workload_mut(&pod.id) {
+            stored.status.lost = None;
+        }
+    }
     let mut persisted_clock = state.clock;
     let mut steps = Vec::new();
     // The reports of the state the loop ended on, when it ended by finding
@@ -284,7 +297,43 @@ fn run_once<E>(
             }
         }
     };
-    if state.clock != persisted_clock && !steps.is_empty() {
+    let outcome = if options.advance > 0 && outcome != Outcome::Timeout {
+        final_reports = None;
+        let end = state.clock.saturating_add(options.advance);
+        let budget = options.max_steps.min(MAX_STEPS);
+        advance::run_on(
+            &reconcile,
+            state,
+            end,
+            budget,
+            &mut steps,
+            &mut scheduling,
+            &mut |state, step| {
+                if let Some(step) = step {
+                    let reports = reconcile::summarize(desired, state, state.clock);
+                    let step = Step {
+                        status: step_status(&reports),
+                        ..step.clone()
+                    };
+                    persist(state, Some(&step))?;
+                    persisted_clock = state.clock;
+                    return Ok(Some(step));
+                }
+                Ok(None)
+            },
+        )?;
+        let reports = reconcile::summarize(desired, state, state.clock);
+        if !reports.iter().all(WorkloadReport::converged) {
+            Outcome::Blocked
+        } else if steps.is_empty() {
+            Outcome::NoChanges
+        } else {
+            Outcome::Converged
+        }
+    } else {
+        outcome
+    };
+    if state.clock != persisted_clock && (!steps.is_empty() || options.advance > 0) {
         state.generation += 1;
         persist(state, None)?;
     }
@@ -369,7 +418,7 @@ pub fn settle<E>(
     loop {
         let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
         if plan.actions.is_empty() || steps.len() >= MAX_STEPS {
-            return Ok((steps, plan.wake_at));
+            return Ok((steps, plan.next_event()));
         }
         execute(state, &plan.actions);
         state.generation += 1;

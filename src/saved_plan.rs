@@ -79,6 +79,16 @@ pub struct PlanOptions {
     /// Absent when false, so plans without it read as before.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub atomic: bool,
+    /// `--advance`: simulated seconds run on past the end (absent when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub advance: u64,
+    /// `--epoch` for a new state (Unix seconds), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i64>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +352,8 @@ mod tests {
                 prune: Prune::Auto,
                 strict: false,
                 atomic: false,
+                advance: 0,
+                epoch: None,
             },
             manifests: vec![ManifestSource {
                 name: "m.yaml".into(),

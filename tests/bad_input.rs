@@ -132,7 +132,7 @@ fn cases() -> Vec<Case> {
         ("unknown whenUnsatisfiable", one(pod("      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: Never}]\n")), vec![], "bad.yaml:14", "whenUnsatisfiable"),
         ("In without values", one(pod("      nodeSelector: {}\n      affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In}]}]}}}\n")), vec![], "bad.yaml:15", "values: Required value"),
         ("bad ready-after", one(with("annotations: {team: web}", "annotations: {orch.dev/ready-after: soon}")), vec![], "bad.yaml:12", "orch.dev/ready-after"),
-        ("bad simulate", one(with("annotations: {team: web}", "annotations: {orch.dev/simulate: explode}")), vec![], "bad.yaml:12", "never-ready or crash-after"),
+        ("bad simulate", one(with("annotations: {team: web}", "annotations: {orch.dev/simulate: explode}")), vec![], "bad.yaml:12", "never-ready, crash-after"),
         ("dependency cycle", one(format!("{}{}", depends("a", "Deployment/b"), depends("b", "Deployment/a"))), vec![], "bad.yaml:", "dependency cycle: Deployment/default/a -> Deployment/default/b -> Deployment/default/a"),
         ("missing dependency", one(depends("a", "Deployment/ghost")), vec![], "bad.yaml:6", "Deployment/default/ghost is not declared"),
         ("node with an unknown taint effect", one(node_doc("spec: {taints: [{key: a, effect: Never}]}\n")), vec![], "bad.yaml:4", "effect"),
@@ -300,7 +300,7 @@ fn misspellings_in_manifests_suggest_the_intended_name() {
     let cases = [
         (
             GOOD.replacen("kind: Deployment", "kind: Deploymnet", 1),
-            "bad.yaml:2:7: kind: Unsupported value: \"Deploymnet\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget, PriorityClass, StatefulSet, PersistentVolume, PersistentVolumeClaim, StorageClass (did you mean `Deployment`?)",
+            "bad.yaml:2:7: kind: Unsupported value: \"Deploymnet\": supported kinds: Deployment, DaemonSet, Node, PodDisruptionBudget, PriorityClass, StatefulSet, PersistentVolume, PersistentVolumeClaim, StorageClass, Job, CronJob, Pod, ReplicaSet, ReplicationController (did you mean `Deployment`?)",
         ),
         (
             with("  replicas: 2", "  replicaz: 2"),

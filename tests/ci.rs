@@ -443,6 +443,11 @@ fn junit_of_the_converging_example_passes_every_workload() {
                 "manifests/log-agent.yaml",
                 None
             ),
+            (
+                "CronJob/default/nightly-report",
+                "manifests/reports.yaml",
+                None
+            ),
         ]
     );
     // Simulated seconds: db is available at 20s; api, which waits for it, at 36s.
@@ -773,6 +778,11 @@ fn plan_json_field_set_is_the_documented_contract() {
         "workloads[].conditions[].reason: string",
         "workloads[].conditions[].status: string",
         "workloads[].conditions[].type: string",
+        "workloads[].cron: object",
+        "workloads[].cron.active: number",
+        "workloads[].cron.lastScheduleTime: null",
+        "workloads[].cron.nextScheduleTime: number",
+        "workloads[].cron.suspended: bool",
         "workloads[].current: number",
         "workloads[].desired: number",
         "workloads[].object: string",

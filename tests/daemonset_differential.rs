@@ -365,6 +365,7 @@ fn daemonset(spec: &Spec) -> Workload {
         manifest: json!({"kind": "DaemonSet", "metadata": {"name": "agent"}, "spec": {"template": template, "v": format!("{spec:?}")}}).into(),
         source: None,
         stateful: None,
+        job: None,
     }
 }
 

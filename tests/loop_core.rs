@@ -63,6 +63,7 @@ fn deployment(name: &str, replicas: i32, milli_cpu: i64, version: &str) -> Workl
         manifest: json!({"kind": "Deployment", "metadata": {"name": name}, "spec": {"replicas": replicas, "template": template}}).into(),
         source: None,
         stateful: None,
+        job: None,
     }
 }
 
@@ -616,6 +617,7 @@ fn availability_after_min_ready_seconds_is_strict() {
         restarts: 0,
         reason: None,
         unmanaged: None,
+        finished_at: None,
     };
     assert!(!is_available(&replica, 10, 15));
     assert!(is_available(&replica, 10, 16));

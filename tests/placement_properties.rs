@@ -112,6 +112,7 @@ fn workload(i: usize, shape: &Shape) -> Workload {
         manifest: template.into(),
         source: None,
         stateful: None,
+        job: None,
     }
 }
 

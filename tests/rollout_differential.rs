@@ -689,6 +689,7 @@ fn workload(spec: &Spec) -> Workload {
         manifest: json!({"kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": spec.replicas, "paused": spec.paused, "template": template, "v": format!("{spec:?}")}}).into(),
         source: None,
         stateful: None,
+        job: None,
     }
 }
 

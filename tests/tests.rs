@@ -11,12 +11,14 @@
 mod common;
 
 mod bad_input;
+mod bare_kinds;
 mod batch_equivalence;
 mod browser;
 mod capacity_equivalence;
 mod ci;
 mod cli;
 mod crash_safety;
+mod cronjobs;
 mod daemonset_differential;
 mod describe;
 mod drain_preview;
@@ -24,6 +26,7 @@ mod faults;
 mod fuzz_properties;
 mod get_watch;
 mod import;
+mod jobs;
 mod loop_core;
 mod outputs;
 mod placement_properties;

@@ -85,7 +85,7 @@ pub fn headroom(
         state
             .replicas
             .iter()
-            .filter(|r| &r.workload == id && r.phase != crate::model::state::Phase::Terminating)
+            .filter(|r| &r.workload == id && r.phase.is_active())
             .count() as i32
     };
     desired

@@ -8,7 +8,7 @@
 
 use super::AnalysisError;
 use crate::executor::{self, Outcome, RunOptions, Step};
-use crate::model::state::{Phase, State};
+use crate::model::state::State;
 use crate::model::workload::{Desired, DisruptionBudget, ObjectRef, WorkloadKind};
 use crate::reconcile::disruption::{self, BudgetStatus};
 use crate::reconcile::status::WorkloadReport;
@@ -357,9 +357,11 @@ struct Tallies {
 /// Live replicas on the given nodes, per workload.
 fn on_nodes(state: &State, nodes: &BTreeSet<&str>) -> BTreeMap<String, i32> {
     let mut counts = BTreeMap::new();
-    for replica in state.replicas.iter().filter(|r| {
-        r.phase != Phase::Terminating && r.node.as_deref().is_some_and(|n| nodes.contains(n))
-    }) {
+    for replica in state
+        .replicas
+        .iter()
+        .filter(|r| r.phase.is_active() && r.node.as_deref().is_some_and(|n| nodes.contains(n)))
+    {
         *counts.entry(replica.workload.to_string()).or_insert(0) += 1;
     }
     counts
@@ -440,7 +442,11 @@ fn workload_impacts(
                 before_report.is_some_and(|r| r.available < r.desired || r.pending > 0);
             let on_failed_nodes = match workload.kind() {
                 WorkloadKind::DaemonSet => count(&tallies.stuck),
-                WorkloadKind::Deployment | WorkloadKind::StatefulSet => 0,
+                WorkloadKind::Deployment
+                | WorkloadKind::StatefulSet
+                | WorkloadKind::Job
+                | WorkloadKind::ReplicaSet
+                | WorkloadKind::Pod => 0,
             };
             let required = after.desired - on_failed_nodes;
             let health = if after.available >= required && after.pending == 0 {
@@ -509,7 +515,7 @@ fn pending_reasons(state: &State) -> BTreeMap<String, String> {
     let mut pending: Vec<_> = state
         .replicas
         .iter()
-        .filter(|r| r.phase != Phase::Terminating && r.node.is_none())
+        .filter(|r| r.phase.is_active() && r.node.is_none())
         .filter_map(|r| {
             r.reason
                 .as_ref()

@@ -52,6 +52,48 @@ pub struct LoopArgs {
     /// Remove every applied workload absent from the -f set, even when the set is empty.
     #[arg(long)]
     pub prune_all: bool,
+    /// Once converged or blocked, let simulated time run on DURATION more (`6h`, `1d`,
+    /// `90m`): CronJobs fire, Jobs run; the outcome is judged at the end.
+    #[arg(long, value_name = "DURATION", value_parser = parse_advance)]
+    pub advance: Option<u64>,
+    /// For a new state: the wall-clock time of simulated second 0, which cron
+    /// schedules are read against (RFC 3339; default 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_epoch)]
+    pub epoch: Option<i64>,
+}
+
+fn parse_epoch(text: &str) -> Result<i64, String> {
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time such as 2026-03-01T00:00:00Z"))
+}
+
+/// `--epoch`: given to a new state; an existing state keeps the one it was made with.
+pub(super) fn seed_epoch(state: &mut State, epoch: Option<i64>) -> Result<()> {
+    let Some(epoch) = epoch else {
+        return Ok(());
+    };
+    let new = state.generation == 0 && state.nodes.is_empty() && state.workloads.is_empty();
+    if new {
+        state.epoch = epoch;
+    } else if state.epoch != epoch {
+        anyhow::bail!(
+            "--epoch {}: the state's epoch is {}, fixed when it was created",
+            crate::model::cron::rfc3339(epoch),
+            crate::model::cron::rfc3339(state.epoch)
+        );
+    }
+    Ok(())
+}
+
+/// `--advance`: a duration as the manifests write them (`30s`, `1h30m`), or days (`2d`).
+fn parse_advance(text: &str) -> Result<u64, String> {
+    let days = text
+        .strip_suffix('d')
+        .and_then(|d| d.parse::<u64>().ok())
+        .map(|d| d * 86_400);
+    days.or_else(|| crate::manifest::parse_duration(text))
+        .ok_or_else(|| format!("`{text}` is not a duration such as 30m, 6h, 1h30m or 1d"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +124,7 @@ pub struct ApplyArgs {
     /// A saved plan (`orch plan --out FILE`) to carry out exactly, instead of -f; refused when the state changed since.
     #[arg(
         value_name = "PLAN",
-        conflicts_with_all = ["files", "strict", "timeout", "max_steps", "scoring", "no_prune", "prune_all", "atomic"]
+        conflicts_with_all = ["files", "strict", "timeout", "max_steps", "scoring", "no_prune", "prune_all", "atomic", "advance", "epoch"]
     )]
     pub plan: Option<PathBuf>,
     #[command(flatten)]
@@ -118,6 +160,8 @@ impl LoopArgs {
             },
             strict: self.manifests.strict,
             atomic,
+            advance: self.advance.unwrap_or(0),
+            epoch: self.epoch,
         }
     }
 
@@ -144,6 +188,7 @@ fn run_options(options: &PlanOptions) -> RunOptions {
             n.min(executor::MAX_STEPS as u64) as usize
         }),
         atomic: options.atomic,
+        advance: options.advance,
     }
 }
 
@@ -187,6 +232,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "plan")?;
         let scheduler = args.common.scheduler();
         let progress = progress_bar(context);
+        seed_epoch(&mut state, args.common.epoch)?;
         let mut result = executor::run(
             &loaded.desired,
             &mut state,
@@ -303,6 +349,7 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     let mut state = lock.load()?;
     ci.check_updates(&loaded.desired, &sources, &state)?;
     refuse_immutable_changes(&loaded.desired, &state)?;
+    seed_epoch(&mut state, args.common.epoch)?;
     let progress = progress_bar(context);
     let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "apply")?;
     let scheduler = args.common.scheduler();
@@ -363,6 +410,7 @@ fn apply_saved(
         Some(bytes) => state_store::parse(lock.path(), &bytes)?,
         None => State::default(),
     };
+    seed_epoch(&mut state, saved.options.epoch)?;
     // The whole run is checked in memory before the first write: exactly
     // the recorded plan, or nothing.
     executor::adopt(&loaded.desired, &mut state);

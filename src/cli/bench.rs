@@ -47,6 +47,9 @@ pub struct FleetArgs {
     /// (provisioned in the zone of the node each replica lands on).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub stateful_percent: u8,
+    /// Percent of the workloads generated as Jobs (completions = parallelism = their replicas).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub jobs: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,6 +110,7 @@ fn spec(args: &FleetArgs, updated_every: usize) -> Result<FleetSpec> {
         updated_every,
         mix: args.mix,
         stateful_percent: usize::from(args.stateful_percent),
+        jobs_percent: args.jobs,
     })
 }
 

@@ -230,5 +230,11 @@ fn sources(desired: &Desired) -> HashMap<String, SourceLocation> {
         .workloads
         .iter()
         .filter_map(|w| Some((w.id.to_string(), w.source.clone()?)))
+        .chain(
+            desired
+                .cron_jobs
+                .iter()
+                .filter_map(|c| Some((c.id.to_string(), c.source.clone()?))),
+        )
         .collect()
 }

@@ -5,7 +5,7 @@ use super::{ConditionRow, DescribeError, EventRow, event_rows};
 use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
 use crate::model::labels::Labels;
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS, Resources, format_amount};
-use crate::model::state::{API_VERSION, NodeState, Phase, Replica, State};
+use crate::model::state::{API_VERSION, NodeState, Replica, State};
 use crate::model::time::duration;
 use crate::model::workload::Desired;
 use crate::reconcile::Catalog;
@@ -61,7 +61,7 @@ pub fn node(
     let mut on_node: Vec<&Replica> = state
         .replicas
         .iter()
-        .filter(|r| r.node.as_deref() == Some(name) && r.phase != Phase::Terminating)
+        .filter(|r| r.node.as_deref() == Some(name) && r.phase.is_active())
         .collect();
     on_node.sort_by(|a, b| (&a.workload.namespace, &a.name).cmp(&(&b.workload.namespace, &b.name)));
     let mut total = Resources::default();

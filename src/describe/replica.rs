@@ -84,7 +84,7 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
     let state_word = match replica.phase {
         Phase::Running => "Running",
         Phase::Pending => "Waiting",
-        Phase::Terminating | Phase::Failed => "Terminated",
+        Phase::Terminating | Phase::Failed | Phase::Succeeded => "Terminated",
     };
     ReplicaDescription {
         name: replica.name.clone(),

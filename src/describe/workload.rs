@@ -66,7 +66,7 @@ pub fn workload(
     let live: Vec<&Replica> = state
         .replicas
         .iter()
-        .filter(|r| &r.workload == id && r.phase != Phase::Terminating)
+        .filter(|r| &r.workload == id && r.phase.is_active())
         .collect();
     let mut annotations = string_map(&workload.manifest["metadata"]["annotations"]);
     if id.kind == Kind::Deployment

@@ -30,7 +30,7 @@ fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
     for r in state
         .replicas
         .iter()
-        .filter(|r| r.phase != Phase::Terminating && r.workload.kind == Kind::Deployment)
+        .filter(|r| r.phase.is_active() && r.workload.kind == Kind::Deployment)
     {
         match &mut run {
             Some((workload, hash, count)) if *hash == &*r.hash && **workload == r.workload => {
@@ -244,10 +244,34 @@ fn event_message(action: &Action) -> String {
             replica, reason, ..
         } => format!("Deleted replica {replica}: {reason}"),
         Action::Storage(action) => super::storage::message(action),
+        Action::FinishPod {
+            replica,
+            succeeded: true,
+            ..
+        } => format!("Replica {replica} completed"),
+        Action::FinishPod { replica, .. } => format!("Replica {replica} failed: Error"),
+        Action::FinishJob { status, .. } => status
+            .outcome
+            .map(|o| match o {
+                crate::model::job::JobOutcome::Complete => "Job completed".to_string(),
+                failed => failed.message().to_string(),
+            })
+            .unwrap_or_default(),
+        Action::CreateJob { job, .. } => format!("Created job {}", job.name),
+        Action::DeleteJob { job, .. } => format!("Deleted job {}", job.name),
+        Action::SkipSchedule {
+            forbidden: true, ..
+        } => "Not starting job because prior execution is running and concurrency policy is Forbid"
+            .to_string(),
+        Action::SkipSchedule { scheduled, .. } => {
+            format!("Missed scheduled time to start a job: simulated time {scheduled}s")
+        }
         Action::ApplyWorkload { .. }
         | Action::ForgetRevision { .. }
         | Action::SetReplicasAnnotations { .. }
-        | Action::SetCurrentRevision { .. } => String::new(),
+        | Action::SetCurrentRevision { .. }
+        | Action::SetJobStatus { .. }
+        | Action::SetCronStatus { .. } => String::new(),
     }
 }
 
@@ -398,6 +422,7 @@ fn apply_one<'a>(
                 restarts: 0,
                 reason: None,
                 unmanaged: None,
+                finished_at: None,
             });
             Some((EventType::Normal, EventReason::SuccessfulCreate))
         }
@@ -457,9 +482,130 @@ fn apply_one<'a>(
             r.ready_at = None;
             Some((EventType::Warning, EventReason::NodeNotReady))
         }
-        Action::Delete {
-            replica, reason, ..
+        Action::FinishPod {
+            replica, succeeded, ..
         } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.phase = if *succeeded {
+                Phase::Succeeded
+            } else {
+                Phase::Failed
+            };
+            r.ready = false;
+            r.finished_at = Some(now);
+            r.reason = (!*succeeded).then(|| "Error".to_string());
+            Some(if *succeeded {
+                (EventType::Normal, EventReason::Completed)
+            } else {
+                (EventType::Warning, EventReason::Failed)
+            })
+        }
+        Action::FinishJob { workload, status } => {
+            let stored = state.workload_mut(workload)?;
+            stored.status.job = Some(Box::new(status.clone()));
+            let outcome = status.outcome?;
+            Some(match outcome {
+                crate::model::job::JobOutcome::Complete => {
+                    (EventType::Normal, EventReason::Completed)
+                }
+                crate::model::job::JobOutcome::BackoffLimitExceeded => {
+                    (EventType::Warning, EventReason::BackoffLimitExceeded)
+                }
+                crate::model::job::JobOutcome::DeadlineExceeded => {
+                    (EventType::Warning, EventReason::DeadlineExceeded)
+                }
+                crate::model::job::JobOutcome::FailedIndexes => {
+                    (EventType::Warning, EventReason::FailedIndexes)
+                }
+                crate::model::job::JobOutcome::MaxFailedIndexesExceeded => {
+                    (EventType::Warning, EventReason::MaxFailedIndexesExceeded)
+                }
+            })
+        }
+        Action::SetJobStatus { workload, status } => {
+            let stored = state.workload_mut(workload)?;
+            stored.status.job = Some(Box::new(status.clone()));
+            None
+        }
+        Action::CreateJob {
+            cronjob,
+            job,
+            spec,
+            scheduled,
+        } => {
+            if let Err(i) = state.workload_position(job) {
+                state.workloads.insert(
+                    i,
+                    WorkloadState {
+                        kind: job.kind,
+                        namespace: job.namespace.to_string(),
+                        name: job.name.to_string(),
+                        spec: spec.clone(),
+                        revisions: Vec::new(),
+                        status: WorkloadStatus::default(),
+                        origin: Default::default(),
+                    },
+                );
+            }
+            let cron = state
+                .workload_mut(cronjob)?
+                .status
+                .cron
+                .get_or_insert_default();
+            cron.last_schedule_time = Some(*scheduled);
+            if !cron.jobs.iter().any(|n| **n == *job.name) {
+                cron.jobs.push(job.name.to_string());
+            }
+            Some((EventType::Normal, EventReason::SuccessfulCreate))
+        }
+        Action::DeleteJob { cronjob, job, .. } => {
+            if let Ok(i) = state.workload_position(job) {
+                state.workloads.remove(i);
+            }
+            if let Some(cron) = state
+                .workload_mut(cronjob)
+                .and_then(|w| w.status.cron.as_mut())
+            {
+                cron.jobs.retain(|n| **n != *job.name);
+            }
+            Some((EventType::Normal, EventReason::SuccessfulDelete))
+        }
+        Action::SkipSchedule {
+            cronjob,
+            scheduled,
+            forbidden,
+        } => {
+            let cron = state
+                .workload_mut(cronjob)?
+                .status
+                .cron
+                .get_or_insert_default();
+            cron.last_skipped = Some(*scheduled);
+            Some(if *forbidden {
+                (EventType::Normal, EventReason::JobAlreadyActive)
+            } else {
+                (EventType::Warning, EventReason::MissSchedule)
+            })
+        }
+        Action::SetCronStatus { cronjob, status } => {
+            state.workload_mut(cronjob)?.status.cron = Some(status.clone());
+            None
+        }
+        Action::Delete {
+            replica,
+            reason,
+            workload,
+            ..
+        } => {
+            // A bare Pod is not replaced: its loss is kept until the next apply.
+            if workload.kind == Kind::Pod
+                && let Some(stored) = state.workload_mut(workload)
+            {
+                stored.status.lost = Some(Box::new(crate::model::state::PodLoss {
+                    at: now,
+                    reason: reason.to_string(),
+                }));
+            }
             let r = &mut state.replicas[*index.get(replica.as_str())?];
             r.phase = Phase::Terminating;
             *removed = true;

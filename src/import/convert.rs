@@ -31,6 +31,12 @@ impl Clock {
         }
     }
 
+    /// The wall-clock time (Unix seconds) of simulated second 0, when the
+    /// export has any time at all.
+    pub(super) fn epoch(&self) -> Option<i64> {
+        (self.epoch != 0 || self.now != 0).then_some(self.epoch)
+    }
+
     fn at(&self, text: Option<&str>) -> Option<u64> {
         text.and_then(parse_time)
             .map(|t| (t - self.epoch).clamp(0, self.now as i64) as u64)
@@ -187,6 +193,7 @@ pub(super) fn replica(
             }
             _ => None,
         },
+        finished_at: None,
         node,
     }
 }

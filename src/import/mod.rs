@@ -176,6 +176,9 @@ impl<'a> Input<'a> {
         let mut state = State {
             generation: 1,
             clock: clock.now,
+            // Simulated second 0 is the export's oldest time, so that the
+            // state's clock is its newest: cron schedules read from there.
+            epoch: clock.epoch().unwrap_or(crate::model::state::DEFAULT_EPOCH),
             nodes,
             ..State::default()
         };

@@ -9,6 +9,8 @@
 
 mod api_validation;
 mod autoscale;
+mod bare;
+mod batch;
 pub mod de;
 mod dependencies;
 mod fields;
@@ -20,7 +22,7 @@ mod screen;
 mod strict;
 pub mod tree;
 
-pub use objects::HOSTNAME_LABEL;
+pub use objects::{HOSTNAME_LABEL, JOB_NAME_LABEL};
 pub use pod::parse_duration;
 pub use screen::{SCREEN, one_screen};
 mod wire;

@@ -23,6 +23,8 @@ pub const DEPENDS_ON: &str = "orch.dev/depends-on";
 /// Replicas per workload orch will simulate (each is a record in the state).
 pub const MAX_REPLICAS: i32 = 1_000_000;
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+/// The label the Job controller puts on its pods (and selects them by).
+pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
 
 fn api_version(kind: Kind) -> &'static str {
     match kind {
@@ -30,9 +32,11 @@ fn api_version(kind: Kind) -> &'static str {
         Kind::Node => "v1",
         Kind::PodDisruptionBudget => "policy/v1",
         Kind::PriorityClass => "scheduling.k8s.io/v1",
-        Kind::Pod => "v1",
         Kind::PersistentVolume | Kind::PersistentVolumeClaim => "v1",
         Kind::StorageClass => "storage.k8s.io/v1",
+        Kind::Job | Kind::CronJob => "batch/v1",
+        Kind::Pod | Kind::ReplicationController => "v1",
+        Kind::ReplicaSet => "apps/v1",
     }
 }
 
@@ -125,8 +129,7 @@ impl<'b> Builder<'b> {
                 .document(&mut ctx, file, root, kind, version);
             return;
         }
-        // A Pod names imported pods in the state; as a manifest it is not simulated.
-        let Some(kind) = Kind::parse(kind).filter(|k| *k != Kind::Pod) else {
+        let Some(kind) = Kind::parse(kind) else {
             self.unsupported_kind(&mut ctx, root, kind, version);
             return;
         };
@@ -167,7 +170,6 @@ impl<'b> Builder<'b> {
                 }
             }
             Kind::PriorityClass => self.priority_class(ctx, root),
-            Kind::Pod => {}
             Kind::StatefulSet => {
                 if let Some(object) = ctx.read::<statefulset::StatefulSet>(root, "") {
                     self.stateful_set(ctx, object);
@@ -188,6 +190,62 @@ impl<'b> Builder<'b> {
                     self.persistent_volume_claim(ctx, object);
                 }
             }
+            Kind::Job => {
+                if let Some(object) = ctx.read::<super::batch::Job>(root, "") {
+                    self.job(ctx, object);
+                }
+            }
+            Kind::Pod => {
+                if let Some(object) = ctx.read::<super::bare::Pod>(root, "") {
+                    self.bare_pod(ctx, object);
+                }
+            }
+            Kind::ReplicaSet => {
+                if let Some(object) = ctx.read::<super::bare::ReplicaSet>(root, "") {
+                    let spec = object.spec.unwrap_or_default();
+                    self.replica_set(
+                        ctx,
+                        Kind::ReplicaSet,
+                        &object.metadata,
+                        spec.replicas,
+                        spec.min_ready_seconds,
+                        spec.selector.as_ref(),
+                        spec.template.as_ref(),
+                    );
+                }
+            }
+            Kind::ReplicationController => {
+                if let Some(object) = ctx.read::<super::bare::ReplicationController>(root, "") {
+                    let spec = object.spec.unwrap_or_default();
+                    // The selector defaults to the template's labels.
+                    let labels = spec
+                        .selector
+                        .clone()
+                        .or_else(|| spec.template.as_ref().map(|t| t.metadata.labels.clone()));
+                    let selector = labels.map(|match_labels| LabelSelector {
+                        match_labels,
+                        ..LabelSelector::default()
+                    });
+                    self.replica_set(
+                        ctx,
+                        Kind::ReplicationController,
+                        &object.metadata,
+                        spec.replicas,
+                        spec.min_ready_seconds,
+                        selector.as_ref(),
+                        spec.template.as_ref(),
+                    );
+                }
+            }
+            Kind::CronJob => {
+                if let Some(object) = ctx.read::<super::batch::CronJob>(root, "") {
+                    let id = self.identity(ctx, Kind::CronJob, &object.metadata);
+                    if let Some(cron) = id.and_then(|id| super::batch::cron_job(ctx, &id, &object))
+                    {
+                        self.desired.cron_jobs.push(cron);
+                    }
+                }
+            }
         }
     }
 
@@ -206,7 +264,7 @@ impl<'b> Builder<'b> {
             );
             return;
         }
-        const SUPPORTED: [&str; 9] = [
+        const SUPPORTED: [&str; 14] = [
             "Deployment",
             "DaemonSet",
             "Node",
@@ -216,6 +274,11 @@ impl<'b> Builder<'b> {
             "PersistentVolume",
             "PersistentVolumeClaim",
             "StorageClass",
+            "Job",
+            "CronJob",
+            "Pod",
+            "ReplicaSet",
+            "ReplicationController",
         ];
         // A near miss of a supported kind is a typo, never another kind to skip.
         let hint = crate::suggest::did_you_mean(kind, SUPPORTED);
@@ -355,6 +418,7 @@ impl<'b> Builder<'b> {
                 manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
                 stateful: None,
+                job: None,
                 id,
             });
         }
@@ -404,9 +468,164 @@ impl<'b> Builder<'b> {
                 manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
                 stateful: None,
+                job: None,
                 id,
             });
         }
+    }
+
+    /// A standalone ReplicaSet or ReplicationController: a count of pods of
+    /// its template, no rollout (OnDelete: existing pods keep their template).
+    #[allow(clippy::too_many_arguments)]
+    fn replica_set(
+        &mut self,
+        ctx: &mut Ctx,
+        kind: Kind,
+        metadata: &wire::ObjectMeta,
+        replicas: Option<i32>,
+        min_ready_seconds: Option<i32>,
+        selector: Option<&LabelSelector>,
+        template: Option<&wire::PodTemplateSpec>,
+    ) {
+        let id = self.identity(ctx, kind, metadata);
+        let replicas = replicas.unwrap_or(1);
+        if replicas < 0 {
+            ctx.error(
+                "spec.replicas",
+                format!("Invalid value: {replicas}: must be greater than or equal to 0"),
+            );
+        } else if replicas > MAX_REPLICAS {
+            ctx.error(
+                "spec.replicas",
+                format!("Invalid value: {replicas}: must be at most {MAX_REPLICAS} (orch simulates every replica)"),
+            );
+        }
+        let min_ready = non_negative(ctx, "spec.minReadySeconds", min_ready_seconds.unwrap_or(0));
+        let parts = self.workload_parts(ctx, metadata, selector, template, id.as_ref());
+        if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
+            self.register(&id, depends_on);
+            self.desired.workloads.push(Workload {
+                labels: metadata.labels.clone(),
+                replicas: replicas.max(0),
+                selector,
+                template_hash: template_hash(&template).into(),
+                template: template.into(),
+                pod,
+                strategy: crate::model::workload::Strategy::OnDelete,
+                min_ready_seconds: min_ready,
+                progress_deadline_seconds: 600,
+                revision_history_limit: 10,
+                paused: false,
+                depends_on: Vec::new(),
+                manifest: ctx.root.to_json().into(),
+                source: Some(ctx.source("kind")),
+                job: None,
+                stateful: None,
+                id,
+            });
+        }
+    }
+
+    /// A bare Pod: one replica under the Pod's own name, placed once.
+    fn bare_pod(&mut self, ctx: &mut Ctx, object: super::bare::Pod) {
+        let id = self.identity(ctx, Kind::Pod, &object.metadata);
+        let namespace = object.metadata.namespace.as_deref().unwrap_or("default");
+        let template = wire::PodTemplateSpec {
+            metadata: wire::ObjectMeta {
+                labels: object.metadata.labels.clone(),
+                annotations: object.metadata.annotations.clone(),
+                ..wire::ObjectMeta::default()
+            },
+            spec: object.spec,
+        };
+        let pod = pod_spec(ctx, "", namespace, &template, &Default::default());
+        let depends_on = dependencies(ctx, &object.metadata, &template, namespace);
+        let mut template_json = serde_json::json!({
+            "metadata": {},
+            "spec": ctx.root.locate("spec").to_json(),
+        });
+        if !object.metadata.labels.is_empty() {
+            template_json["metadata"]["labels"] = serde_json::json!(object.metadata.labels);
+        }
+        if !object.metadata.annotations.is_empty() {
+            template_json["metadata"]["annotations"] =
+                serde_json::json!(object.metadata.annotations);
+        }
+        let Some(id) = id else {
+            return;
+        };
+        self.register(&id, depends_on);
+        self.desired.workloads.push(Workload {
+            labels: object.metadata.labels.clone(),
+            replicas: 1,
+            selector: LabelSelector {
+                match_labels: object.metadata.labels.clone(),
+                ..LabelSelector::default()
+            },
+            template_hash: template_hash(&template_json).into(),
+            template: template_json.into(),
+            pod,
+            strategy: crate::model::workload::Strategy::OnDelete,
+            min_ready_seconds: 0,
+            progress_deadline_seconds: 600,
+            revision_history_limit: 10,
+            paused: false,
+            depends_on: Vec::new(),
+            manifest: ctx.root.to_json().into(),
+            source: Some(ctx.source("kind")),
+            job: None,
+            stateful: None,
+            id,
+        });
+    }
+
+    /// A Job: its pods need no selector (the controller makes its own), and
+    /// `replicas` holds its parallelism.
+    fn job(&mut self, ctx: &mut Ctx, object: super::batch::Job) {
+        let id = self.identity(ctx, Kind::Job, &object.metadata);
+        let spec = object.spec.unwrap_or_default();
+        let job = super::batch::job_spec(ctx, "spec", &spec);
+        let Some(template) = spec.template.as_ref() else {
+            ctx.error("spec.template", "Required value");
+            return;
+        };
+        let namespace = object.metadata.namespace.as_deref().unwrap_or("default");
+        let pod = pod_spec(
+            ctx,
+            "spec.template",
+            namespace,
+            template,
+            &object.metadata.annotations,
+        );
+        let depends_on = dependencies(ctx, &object.metadata, template, namespace);
+        let template = ctx.root.locate("spec.template").to_json();
+        let Some(id) = id else {
+            return;
+        };
+        self.register(&id, depends_on);
+        let selector = LabelSelector {
+            match_labels: [(JOB_NAME_LABEL.to_string(), id.name.to_string())].into(),
+            ..LabelSelector::default()
+        };
+        self.desired.workloads.push(Workload {
+            labels: object.metadata.labels.clone(),
+            replicas: job.parallelism,
+            selector,
+            template_hash: template_hash(&template).into(),
+            template: template.into(),
+            pod,
+            strategy: crate::model::workload::Strategy::Recreate,
+            min_ready_seconds: 0,
+            progress_deadline_seconds: 600,
+            revision_history_limit: 0,
+            paused: false,
+            depends_on: Vec::new(),
+            manifest: ctx.root.to_json().into(),
+            source: Some(ctx.source("kind")),
+            job: Some(job.into()),
+            stateful: None,
+            id,
+        });
     }
 
     fn register(&mut self, id: &ObjectRef, depends_on: Dependencies) {
@@ -600,6 +819,7 @@ impl<'b> Builder<'b> {
             .finish(&mut self.desired, &roots, diagnostics, &mut self.notices);
         self.desired.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         self.desired.workloads.sort_by(|a, b| a.id.cmp(&b.id));
+        self.desired.cron_jobs.sort_by(|a, b| a.id.cmp(&b.id));
         self.desired
             .disruption_budgets
             .sort_by(|a, b| a.id.cmp(&b.id));

@@ -74,6 +74,16 @@ pub(super) fn pod_spec(
         }),
         None => probe_ready_after(spec),
     };
+    let run_for = match annotation(crate::model::job::RUN_FOR) {
+        Some((text, field)) => parse_duration(text).unwrap_or_else(|| {
+            ctx.error(
+                &field,
+                format!("Invalid value: \"{text}\": must be a duration such as 45s, 10m or 1h"),
+            );
+            1
+        }),
+        None => 1,
+    };
     validate_tolerations(ctx, &at("spec.tolerations"), spec);
     validate_spread(ctx, &at("spec.topologySpreadConstraints"), spec);
     validate_affinity(ctx, &at("spec.affinity"), &affinity);
@@ -95,6 +105,7 @@ pub(super) fn pod_spec(
         preemption_policy: Default::default(),
         claims: claims(ctx, &at("spec.volumes"), spec),
         volumes: Vec::new(),
+        run_for,
     }
 }
 
@@ -164,19 +175,22 @@ fn data_locality(ctx: &mut Ctx, field: &str, text: &str, affinity: &mut Affinity
     }
 }
 
-/// `orch.dev/simulate: never-ready | crash-after=<duration>`.
+/// `orch.dev/simulate: never-ready | crash-after=<duration> | fail-after=<duration>`.
 fn simulate(ctx: &mut Ctx, field: &str, text: &str) -> Option<Simulate> {
     let parsed = match text {
         "never-ready" => Some(Simulate::NeverReady),
-        other => other
-            .strip_prefix("crash-after=")
-            .and_then(parse_duration)
-            .map(Simulate::CrashAfter),
+        other => match other.split_once('=') {
+            Some(("crash-after", after)) => parse_duration(after).map(Simulate::CrashAfter),
+            Some(("fail-after", after)) => parse_duration(after).map(Simulate::FailAfter),
+            _ => None,
+        },
     };
     if parsed.is_none() {
         ctx.error(
             field,
-            format!("Invalid value: \"{text}\": must be never-ready or crash-after=<duration>"),
+            format!(
+                "Invalid value: \"{text}\": must be never-ready, crash-after=<duration> or fail-after=<duration>"
+            ),
         );
     }
     parsed

@@ -481,7 +481,10 @@ fn orch_annotations() {
         errors(&base("orch.dev/ready-after: soon"))[0]
             .contains("orch.dev/ready-after: Invalid value: \"soon\"")
     );
-    assert!(errors(&base("orch.dev/simulate: explode"))[0].contains("never-ready or crash-after"));
+    assert!(
+        errors(&base("orch.dev/simulate: explode"))[0]
+            .contains("never-ready, crash-after=<duration> or fail-after")
+    );
     load(&base("orch.dev/simulate: crash-after=30s"));
 }
 

@@ -193,7 +193,7 @@ pub struct PodSpec {
     pub scheduler_name: Option<String>,
     pub volumes: Option<Vec<Volume>>,
     pub ephemeral_containers: Option<IgnoredAny>,
-    pub restart_policy: Option<IgnoredAny>,
+    pub restart_policy: Option<String>,
     pub termination_grace_period_seconds: Option<IgnoredAny>,
     pub active_deadline_seconds: Option<IgnoredAny>,
     pub dns_policy: Option<IgnoredAny>,

@@ -36,6 +36,10 @@ words! {
         Initialized => "Initialized",
         ContainersReady => "ContainersReady",
         PodScheduled => "PodScheduled",
+        /// A Job's terminal conditions, and its suspension.
+        Complete => "Complete",
+        Failed => "Failed",
+        Suspended => "Suspended",
     }
 }
 
@@ -162,6 +166,9 @@ mod tests {
             (ConditionType::Initialized, "Initialized"),
             (ConditionType::ContainersReady, "ContainersReady"),
             (ConditionType::PodScheduled, "PodScheduled"),
+            (ConditionType::Complete, "Complete"),
+            (ConditionType::Failed, "Failed"),
+            (ConditionType::Suspended, "Suspended"),
         ];
         assert_eq!(ConditionType::ALL.len(), words.len());
         for (kind, text) in words {

@@ -44,6 +44,18 @@ words! {
         /// A claim was made, bound or deleted (the PV controller's and the
         /// StatefulSet controller's `SuccessfulCreate`, kept apart here).
         ClaimUpdated => "ClaimUpdated",
+        // The Job controller (and the kubelet ending a Job's pod).
+        Completed => "Completed",
+        Failed => "Failed",
+        BackoffLimitExceeded => "BackoffLimitExceeded",
+        DeadlineExceeded => "DeadlineExceeded",
+        FailedIndexes => "FailedIndexes",
+        MaxFailedIndexesExceeded => "MaxFailedIndexesExceeded",
+        SuccessfulDelete => "SuccessfulDelete",
+        // The CronJob controller.
+        MissSchedule => "MissSchedule",
+        JobAlreadyActive => "JobAlreadyActive",
+        TooManyMissedTimes => "TooManyMissedTimes",
     }
 }
 
@@ -83,6 +95,16 @@ mod tests {
             "NodeNotSchedulable",
             "ProvisioningSucceeded",
             "ClaimUpdated",
+            "Completed",
+            "Failed",
+            "BackoffLimitExceeded",
+            "DeadlineExceeded",
+            "FailedIndexes",
+            "MaxFailedIndexesExceeded",
+            "SuccessfulDelete",
+            "MissSchedule",
+            "JobAlreadyActive",
+            "TooManyMissedTimes",
         ];
         assert_eq!(EventReason::ALL.len(), words.len());
         for (&reason, text) in EventReason::ALL.iter().zip(words) {

@@ -3,8 +3,10 @@
 //! observed state (the state file).
 
 pub mod condition;
+pub mod cron;
 pub mod event;
 pub mod hash;
+pub mod job;
 pub mod labels;
 pub mod pod;
 pub mod priority;

@@ -211,6 +211,8 @@ pub enum Simulate {
     NeverReady,
     /// Crashes this many seconds after each start, then restarts with back-off.
     CrashAfter(u64),
+    /// A Job's pod: fails (phase Failed) this many seconds after it starts.
+    FailAfter(u64),
 }
 
 /// Everything the scheduler and the loop need to know about one pod template,
@@ -248,6 +250,8 @@ pub struct PodSpec {
     /// What the scheduler knows of each claim of one replica (empty on a
     /// template: filled per replica where it is scheduled).
     pub volumes: Vec<crate::model::storage::VolumeConstraint>,
+    /// A Job's pod: simulated seconds from start to success (`orch.dev/run-for`, default 1).
+    pub run_for: u64,
 }
 
 impl PodSpec {

@@ -12,6 +12,18 @@ use std::sync::Arc;
 
 pub const API_VERSION: &str = "orch.dev/v1";
 pub const STATE_KIND: &str = "State";
+/// The epoch of a new state without `--epoch`: 2026-01-01T00:00:00Z, fixed
+/// so that plans are reproducible.
+pub const DEFAULT_EPOCH: i64 = 1_767_225_600;
+
+fn default_epoch() -> i64 {
+    DEFAULT_EPOCH
+}
+
+fn is_default_epoch(epoch: &i64) -> bool {
+    *epoch == DEFAULT_EPOCH
+}
+
 /// Events kept in the state's ring; older ones are dropped.
 pub const MAX_EVENTS: usize = 1000;
 
@@ -24,6 +36,10 @@ pub struct State {
     pub generation: u64,
     /// Simulated seconds since the state was created.
     pub clock: u64,
+    /// The wall-clock instant (Unix seconds) of simulated second 0, which
+    /// cron schedules are read against; written only when not `DEFAULT_EPOCH`.
+    #[serde(default = "default_epoch", skip_serializing_if = "is_default_epoch")]
+    pub epoch: i64,
     #[serde(default)]
     pub nodes: Vec<NodeState>,
     #[serde(default)]
@@ -47,6 +63,7 @@ impl Default for State {
             kind: STATE_KIND.to_string(),
             generation: 0,
             clock: 0,
+            epoch: DEFAULT_EPOCH,
             nodes: Vec::new(),
             workloads: Vec::new(),
             replicas: Vec::new(),
@@ -159,6 +176,25 @@ pub struct WorkloadStatus {
     /// revision replicas below the partition are made at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_revision: Option<String>,
+    /// A Job's start, outcome and expiry (Jobs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Box<super::job::JobStatus>>,
+    /// A CronJob's schedule record and its Jobs (CronJobs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<Box<super::cron::CronStatus>>,
+    /// A bare Pod deleted in a run (evicted, its node gone): when, and why.
+    /// It is created again only by the next run that applies its manifest.
+    /// (Boxed, as the Job and CronJob records: a status travels in actions.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<Box<PodLoss>>,
+}
+
+/// When and why a bare Pod was lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodLoss {
+    pub at: u64,
+    pub reason: String,
 }
 
 impl WorkloadStatus {
@@ -226,6 +262,22 @@ pub enum Phase {
     Running,
     Terminating,
     Failed,
+    /// A Job's pod that ran to completion.
+    Succeeded,
+}
+
+impl Phase {
+    /// Pending or running: what occupies (or waits for) a node. Terminating
+    /// replicas are on their way out; finished ones (a Job's Succeeded or
+    /// Failed pods) stay listed but hold nothing.
+    pub fn is_active(self) -> bool {
+        matches!(self, Phase::Pending | Phase::Running)
+    }
+
+    /// A Job's pod that ran to its end.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +303,9 @@ pub struct Replica {
     pub restarts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When a Job's pod succeeded or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
     /// An imported pod that no simulated workload owns (a mirror pod, an
     /// operator's pod): it holds its node's resources and counts for
     /// selectors, but orch never deletes, evicts, replaces or moves it.

@@ -14,12 +14,16 @@ pub enum Kind {
     Node,
     PodDisruptionBudget,
     PriorityClass,
-    /// A pod on its own: the workload of an imported pod orch does not manage.
-    Pod,
     StatefulSet,
     PersistentVolume,
     PersistentVolumeClaim,
     StorageClass,
+    Job,
+    CronJob,
+    /// A bare Pod, and the workload of an imported pod orch does not manage.
+    Pod,
+    ReplicaSet,
+    ReplicationController,
 }
 
 impl Kind {
@@ -30,11 +34,15 @@ impl Kind {
             Kind::Node => "Node",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::PriorityClass => "PriorityClass",
-            Kind::Pod => "Pod",
             Kind::StatefulSet => "StatefulSet",
             Kind::PersistentVolume => "PersistentVolume",
             Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
             Kind::StorageClass => "StorageClass",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+            Kind::Pod => "Pod",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::ReplicationController => "ReplicationController",
         }
     }
 
@@ -45,11 +53,15 @@ impl Kind {
             Kind::Node,
             Kind::PodDisruptionBudget,
             Kind::PriorityClass,
-            Kind::Pod,
             Kind::StatefulSet,
             Kind::PersistentVolume,
             Kind::PersistentVolumeClaim,
             Kind::StorageClass,
+            Kind::Job,
+            Kind::CronJob,
+            Kind::Pod,
+            Kind::ReplicaSet,
+            Kind::ReplicationController,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -192,6 +204,11 @@ pub enum WorkloadKind {
     Deployment,
     DaemonSet,
     StatefulSet,
+    Job,
+    /// ReplicaSet and ReplicationController: a count, no rollout.
+    ReplicaSet,
+    /// A bare Pod.
+    Pod,
 }
 
 /// Where an object was declared: its manifest file and the line and column of
@@ -233,6 +250,8 @@ pub struct Workload {
     pub source: Option<SourceLocation>,
     /// A StatefulSet's own fields (None for other kinds).
     pub stateful: Option<Box<super::stateful::StatefulSpec>>,
+    /// A Job's spec (None for other kinds).
+    pub job: Option<Arc<super::job::JobSpec>>,
 }
 
 impl Workload {
@@ -240,6 +259,9 @@ impl Workload {
         match self.id.kind {
             Kind::DaemonSet => WorkloadKind::DaemonSet,
             Kind::StatefulSet => WorkloadKind::StatefulSet,
+            Kind::Job => WorkloadKind::Job,
+            Kind::ReplicaSet | Kind::ReplicationController => WorkloadKind::ReplicaSet,
+            Kind::Pod => WorkloadKind::Pod,
             _ => WorkloadKind::Deployment,
         }
     }
@@ -287,6 +309,8 @@ pub struct Desired {
     pub demands: std::collections::BTreeMap<ObjectRef, crate::autoscale::demand::Demand>,
     /// NodeGroups, sorted by name.
     pub node_groups: Vec<crate::autoscale::nodegroup::NodeGroup>,
+    /// CronJobs: they own no pods themselves, the Jobs they start do.
+    pub cron_jobs: Vec<super::cron::CronJob>,
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ pub enum DeleteReason {
     Drift(String),
     /// A victim of DefaultPreemption: `by` (namespace/name) needs its room on `node`.
     Preempted { by: String, node: String },
+    /// A Job's active pod, deleted when the Job is suspended.
+    JobSuspended,
+    /// A Job's active pod, deleted when the Job finished (its condition's reason).
+    JobFinished(String),
+    /// A finished Job's pod, deleted once `ttlSecondsAfterFinished` passed.
+    TtlExpired,
 }
 
 impl DeleteReason {
@@ -53,6 +59,9 @@ impl fmt::Display for DeleteReason {
             DeleteReason::Preempted { by, node } => {
                 return write!(f, "preempted by pod {by} on node {node}");
             }
+            DeleteReason::JobSuspended => "job suspended",
+            DeleteReason::JobFinished(why) => return write!(f, "job finished ({why})"),
+            DeleteReason::TtlExpired => "ttlSecondsAfterFinished passed",
         })
     }
 }
@@ -149,6 +158,50 @@ pub enum Action {
     },
     /// Volumes and claims: made, provisioned, bound, deleted.
     Storage(super::storage::StorageAction),
+    /// A Job's pod ran to its end: phase Succeeded (`complete`) or Failed (`fail`).
+    FinishPod {
+        replica: String,
+        workload: ObjectRef,
+        succeeded: bool,
+    },
+    /// A Job reached its terminal condition: Complete or Failed.
+    FinishJob {
+        workload: ObjectRef,
+        status: crate::model::job::JobStatus,
+    },
+    /// The Job controller's bookkeeping: start time, expiry. Kept in the
+    /// state, not shown as a step's action.
+    SetJobStatus {
+        workload: ObjectRef,
+        status: crate::model::job::JobStatus,
+    },
+    /// A CronJob starts the Job of the schedule time `scheduled`
+    /// (simulated seconds): the Job is recorded, with `spec`, and the
+    /// CronJob's `lastScheduleTime` is that time.
+    CreateJob {
+        cronjob: ObjectRef,
+        job: ObjectRef,
+        spec: crate::model::workload::Manifest,
+        scheduled: u64,
+    },
+    /// A CronJob deletes one of its Jobs (history limits, or `Replace`).
+    DeleteJob {
+        cronjob: ObjectRef,
+        job: ObjectRef,
+        reason: String,
+    },
+    /// A CronJob passes over a schedule time: too late for
+    /// `startingDeadlineSeconds`, or `Forbid` with a Job still running.
+    SkipSchedule {
+        cronjob: ObjectRef,
+        scheduled: u64,
+        forbidden: bool,
+    },
+    /// A CronJob's record (its creation time when first seen); not shown.
+    SetCronStatus {
+        cronjob: ObjectRef,
+        status: Box<crate::model::cron::CronStatus>,
+    },
 }
 
 impl Action {
@@ -177,6 +230,19 @@ impl Action {
             } => "preempt",
             Action::Delete { .. } => "delete",
             Action::Storage(action) => action.op(),
+            Action::FinishPod {
+                succeeded: true, ..
+            } => "complete",
+            Action::FinishPod { .. } => "fail",
+            Action::FinishJob { status, .. } => match status.outcome {
+                Some(crate::model::job::JobOutcome::Complete) => "job-complete",
+                _ => "job-failed",
+            },
+            Action::SetJobStatus { .. } => "job-status",
+            Action::CreateJob { .. } => "create-job",
+            Action::DeleteJob { .. } => "delete-job",
+            Action::SkipSchedule { .. } => "skip-schedule",
+            Action::SetCronStatus { .. } => "cron-status",
         }
     }
 
@@ -185,7 +251,10 @@ impl Action {
     pub fn is_shown(&self) -> bool {
         !matches!(
             self,
-            Action::SetReplicasAnnotations { .. } | Action::SetCurrentRevision { .. }
+            Action::SetReplicasAnnotations { .. }
+                | Action::SetCurrentRevision { .. }
+                | Action::SetJobStatus { .. }
+                | Action::SetCronStatus { .. }
         )
     }
 
@@ -207,7 +276,14 @@ impl Action {
             | Action::MarkUnready { workload, .. }
             | Action::Crash { workload, .. }
             | Action::SetStatus { workload, .. }
-            | Action::Delete { workload, .. } => workload.to_string(),
+            | Action::Delete { workload, .. }
+            | Action::FinishPod { workload, .. }
+            | Action::FinishJob { workload, .. }
+            | Action::SetJobStatus { workload, .. } => workload.to_string(),
+            Action::CreateJob { cronjob, .. }
+            | Action::DeleteJob { cronjob, .. }
+            | Action::SkipSchedule { cronjob, .. }
+            | Action::SetCronStatus { cronjob, .. } => cronjob.to_string(),
             Action::Storage(action) => action.object(),
         }
     }
@@ -220,6 +296,7 @@ impl Action {
             | Action::MarkReady { replica, .. }
             | Action::MarkUnready { replica, .. }
             | Action::Crash { replica, .. }
+            | Action::FinishPod { replica, .. }
             | Action::Delete { replica, .. } => Some(replica),
             _ => None,
         }
@@ -252,6 +329,21 @@ impl Action {
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),
+            Action::FinishPod {
+                succeeded: false, ..
+            } => Some("Error".into()),
+            Action::FinishJob { status, .. } => status
+                .outcome
+                .map(|o| format!("{}: {}", o.reason(), o.message())),
+            Action::CreateJob { job, .. } => Some(format!("Job/{}/{}", job.namespace, job.name)),
+            Action::DeleteJob { job, reason, .. } => {
+                Some(format!("Job/{}/{}: {reason}", job.namespace, job.name))
+            }
+            Action::SkipSchedule { forbidden, .. } => Some(if *forbidden {
+                "JobAlreadyActive: prior execution still running, concurrencyPolicy Forbid".into()
+            } else {
+                "MissSchedule: past startingDeadlineSeconds".into()
+            }),
             Action::SetStatus { status, .. } => {
                 status.condition(ConditionType::Progressing).map(|c| {
                     let reason = c.reason.as_ref().map_or("", ConditionReason::as_str);

@@ -76,6 +76,12 @@ fn owned(
         // kube-scheduler's default spread selects a StatefulSet's replicas by its selector.
         pod.owner_selector = selector.cloned();
     }
+    if workload.kind == crate::model::workload::Kind::Job {
+        pod.labels.insert(
+            crate::manifest::JOB_NAME_LABEL.to_string(),
+            workload.name.to_string(),
+        );
+    }
     pod
 }
 

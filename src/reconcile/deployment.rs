@@ -228,6 +228,7 @@ fn create_old(pass: &mut Pass, workload: &Workload, revision: u64, hash: &str) {
         restarts: 0,
         reason: None,
         unmanaged: None,
+        finished_at: None,
     });
 }
 
@@ -254,6 +255,7 @@ pub(super) fn create(
         restarts: 0,
         reason: None,
         unmanaged: None,
+        finished_at: None,
     };
     pass.plan.actions.push(Action::Create {
         replica: name,
@@ -268,7 +270,7 @@ pub(super) fn create(
 /// Pick victims as the ReplicaSet controller ranks pods (`ActivePodsWithRanks`):
 /// unscheduled first, then not ready, then those sharing a node with more of
 /// their siblings, then ready for the shortest time, more restarts, newest.
-fn scale_down(
+pub(super) fn scale_down(
     pass: &mut Pass,
     workload: &Workload,
     mut members: Vec<&Replica>,

@@ -3,7 +3,7 @@
 //! may be evicted right now.
 
 use super::catalog::Catalog;
-use crate::model::state::{Phase, Replica, State};
+use crate::model::state::{Replica, State};
 use crate::model::workload::{Desired, DisruptionBudget, IntOrPercent, WorkloadKind};
 use std::collections::BTreeSet;
 
@@ -77,9 +77,7 @@ pub fn status(
     let matching: Vec<&Replica> = state
         .replicas
         .iter()
-        .filter(|r| {
-            r.phase != Phase::Terminating && !gone.contains(&r.name) && selects(budget, r, catalog)
-        })
+        .filter(|r| r.phase.is_active() && !gone.contains(&r.name) && selects(budget, r, catalog))
         .collect();
     let owners: BTreeSet<_> = matching.iter().map(|r| &r.workload).collect();
     let scale: i32 = desired
@@ -87,7 +85,11 @@ pub fn status(
         .iter()
         .filter(|w| owners.contains(&w.id))
         .map(|w| match w.kind() {
-            WorkloadKind::Deployment | WorkloadKind::StatefulSet => w.replicas,
+            WorkloadKind::Deployment
+            | WorkloadKind::StatefulSet
+            | WorkloadKind::Job
+            | WorkloadKind::ReplicaSet
+            | WorkloadKind::Pod => w.replicas,
             WorkloadKind::DaemonSet => {
                 state.replicas.iter().filter(|r| r.workload == w.id).count() as i32
             }

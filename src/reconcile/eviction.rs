@@ -23,7 +23,7 @@ pub(super) fn node_loss(pass: &mut Pass, nodes: &[NodeState]) {
         let since = node.not_ready_since.unwrap_or(pass.now);
         let on_node: Vec<&crate::model::state::Replica> = pass.replicas_on(&node.name).collect();
         for replica in on_node {
-            if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
+            if !replica.phase.is_active() || pass.deleted.contains(&replica.name) {
                 continue;
             }
             if replica.ready {
@@ -94,7 +94,7 @@ pub(super) fn drain(pass: &mut Pass, nodes: &[NodeState]) {
     for node in nodes.iter().filter(|n| n.draining) {
         let mut replicas: Vec<_> = pass
             .replicas_on(&node.name)
-            .filter(|r| r.phase != Phase::Terminating && evicted_by_drain(r))
+            .filter(|r| r.phase.is_active() && evicted_by_drain(r))
             .collect();
         replicas.sort_by(|a, b| a.name.cmp(&b.name));
         for replica in replicas {
@@ -146,9 +146,7 @@ pub fn drain_blockers(
     state
         .replicas
         .iter()
-        .filter(|r| {
-            r.node.as_deref() == Some(node) && evicted_by_drain(r) && r.phase != Phase::Terminating
-        })
+        .filter(|r| r.node.as_deref() == Some(node) && evicted_by_drain(r) && r.phase.is_active())
         .map(|replica| {
             let budgets: Vec<String> = pass_desired
                 .disruption_budgets

@@ -7,15 +7,18 @@
 
 mod action;
 mod catalog;
+pub mod cronjob;
 mod daemonset;
 mod deployment;
 pub mod disruption;
 pub mod eviction;
+pub mod job;
 mod names;
 pub(crate) mod nodes;
 mod placement;
 pub mod preemption;
 pub mod progress;
+mod replicaset;
 pub mod statefulset;
 pub mod status;
 pub mod storage;
@@ -57,6 +60,10 @@ pub struct Options {
 pub struct Plan {
     pub actions: Vec<Action>,
     pub wake_at: Option<u64>,
+    /// When something next happens that no run waits for (a CronJob's next
+    /// schedule, a finished Job's TTL): time that runs on (`--advance`,
+    /// `watch`) meets it; a run that has converged stops before it.
+    pub later: Option<u64>,
     /// How the pass's replicas were scheduled (batched or one by one).
     pub scheduling: crate::scheduler::batch::Stats,
 }
@@ -64,6 +71,18 @@ pub struct Plan {
 impl Plan {
     fn wake(&mut self, at: u64) {
         self.wake_at = Some(self.wake_at.map_or(at, |t| t.min(at)));
+    }
+
+    fn wake_later(&mut self, at: u64) {
+        self.later = Some(self.later.map_or(at, |t| t.min(at)));
+    }
+
+    /// The next instant anything happens, waited for or not.
+    pub fn next_event(&self) -> Option<u64> {
+        match (self.wake_at, self.later) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -140,7 +159,7 @@ impl<'a> Pass<'a> {
             .into_iter()
             .flatten()
             .map(move |&i| &observed.replicas[i])
-            .filter(|r| r.phase != Phase::Terminating && !self.deleted.contains(&r.name))
+            .filter(|r| r.phase.is_active() && !self.deleted.contains(&r.name))
     }
 
     pub fn delete(&mut self, replica: &Replica, reason: DeleteReason) {
@@ -197,10 +216,12 @@ pub fn reconcile_with(
         storage: storage::Overlay::default(),
         names: names::NameGenerator::new(observed),
     };
+    // The Jobs CronJobs started: not declared, but theirs.
+    let owned = cronjob::owned_jobs(desired, observed);
     let nodes = nodes::sync(&mut pass, options.prune);
     pass.node_of = node_positions(observed, &nodes);
     pass.by_node = index_by_node(observed, &nodes, &pass.node_of);
-    remove_orphans(&mut pass, options.prune);
+    remove_orphans(&mut pass, options.prune, &owned);
     // Budgets are kept in the state so that drains between applies honour them.
     for budget in &desired.disruption_budgets {
         if pass
@@ -242,6 +263,9 @@ pub fn reconcile_with(
             crate::model::workload::WorkloadKind::Deployment
             | crate::model::workload::WorkloadKind::StatefulSet => w.replicas.max(0) as usize,
             crate::model::workload::WorkloadKind::DaemonSet => nodes.len(),
+            crate::model::workload::WorkloadKind::Job
+            | crate::model::workload::WorkloadKind::ReplicaSet
+            | crate::model::workload::WorkloadKind::Pod => w.replicas.max(0) as usize,
         })
         .sum();
     let lacking = declared_replicas.saturating_sub(observed.replicas.len());
@@ -270,7 +294,19 @@ pub fn reconcile_with(
             crate::model::workload::WorkloadKind::StatefulSet => {
                 statefulset::sync_set(&mut pass, workload)
             }
+            crate::model::workload::WorkloadKind::Job => job::sync(&mut pass, workload, &nodes),
+            crate::model::workload::WorkloadKind::ReplicaSet => {
+                replicaset::sync(&mut pass, workload)
+            }
+            crate::model::workload::WorkloadKind::Pod => replicaset::sync_pod(&mut pass, workload),
         }
+    }
+    for job in &owned {
+        deployment::record_spec(&mut pass, job);
+        job::sync(&mut pass, job, &nodes);
+    }
+    for cron in &desired.cron_jobs {
+        cronjob::sync(&mut pass, cron, &owned);
     }
     // A workload waiting on its dependencies is not failing to progress.
     for workload in desired.workloads.iter().filter(|w| !gated.contains(&w.id)) {
@@ -351,7 +387,7 @@ fn index_by_node<'a>(
 }
 
 /// Replicas whose node or workload no longer exists, and workloads no longer declared.
-fn remove_orphans(pass: &mut Pass, prune: Prune) {
+fn remove_orphans(pass: &mut Pass, prune: Prune, owned: &[crate::model::workload::Workload]) {
     let classes: Vec<ObjectRef> = pass
         .desired
         .priority_classes
@@ -366,15 +402,19 @@ fn remove_orphans(pass: &mut Pass, prune: Prune) {
         .chain(pass.desired.disruption_budgets.iter().map(|b| &b.id))
         .chain(&classes)
         .chain(pass.desired.storage.manifests.iter().map(|(id, _)| id))
+        .chain(pass.desired.cron_jobs.iter().map(|c| &c.id))
+        .chain(owned.iter().map(|w| &w.id))
         .collect();
     let prune = match prune {
         Prune::Keep => false,
         Prune::All => true,
         // The imported workloads that run on their own are not the -f set's.
-        Prune::Auto => pass.desired.workloads.iter().any(|w| {
-            pass.stored(&w.id)
-                .is_none_or(|stored| stored.origin.is_applied())
-        }),
+        Prune::Auto => {
+            pass.desired.workloads.iter().any(|w| {
+                pass.stored(&w.id)
+                    .is_none_or(|stored| stored.origin.is_applied())
+            }) || !pass.desired.cron_jobs.is_empty()
+        }
     };
     let observed = pass.observed;
     // (The positions first: most replicas are bound to a node that exists.)

@@ -113,6 +113,7 @@ mod tests {
             restarts: 0,
             reason: None,
             unmanaged: None,
+            finished_at: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use super::daemonset::daemon_pod;
 use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
-use crate::model::state::{NodeState, Phase, Replica, State};
+use crate::model::state::{NodeState, Replica, State};
 use crate::scheduler::batch::Batch;
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
@@ -19,7 +19,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     let mut waiting: Vec<&Replica> = Vec::new();
     let mut bound: Vec<usize> = Vec::new();
     for (i, replica) in observed.replicas.iter().enumerate() {
-        if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
+        if !replica.phase.is_active() || pass.deleted.contains(&replica.name) {
             continue;
         }
         match (&replica.node, pass.node_of[i]) {
@@ -350,7 +350,7 @@ pub fn occupied_snapshot(state: &State, catalog: &Catalog, except: Option<&str>)
     // looked up once per run of them, not once per replica.
     let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;
     for replica in &state.replicas {
-        if Some(replica.name.as_str()) == except || replica.phase == Phase::Terminating {
+        if Some(replica.name.as_str()) == except || !replica.phase.is_active() {
             continue;
         }
         let Some(index) = replica.node.as_deref().and_then(|n| snapshot.index_of(n)) else {
@@ -397,7 +397,10 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
     // their actions are made at the end, in a list that grows once.
     let mut changes: Vec<(&Replica, bool)> = Vec::new();
     for (i, replica) in observed.replicas.iter().enumerate() {
-        if replica.node.is_none() || pass.deleted.contains(&replica.name) {
+        if replica.node.is_none()
+            || !replica.phase.is_active()
+            || pass.deleted.contains(&replica.name)
+        {
             continue;
         }
         // Nothing becomes ready on a node that is not (node_loss handles
@@ -465,6 +468,7 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::state::Phase;
     use proptest::prelude::*;
 
     fn replica(created_at: u64, workload: u8, name: u16) -> Replica {
@@ -487,6 +491,7 @@ mod tests {
             restarts: 0,
             reason: None,
             unmanaged: None,
+            finished_at: None,
         }
     }
 

@@ -7,7 +7,7 @@
 use super::deployment::is_available;
 use super::{Action, Pass};
 use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
-use crate::model::state::{Condition, Phase, WorkloadStatus};
+use crate::model::state::{Condition, WorkloadStatus};
 use crate::model::workload::{Workload, WorkloadKind};
 use crate::rollout;
 
@@ -93,7 +93,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         .into_iter()
         .flatten()
         .map(|&i| &observed.replicas[i])
-        .filter(|r| r.phase != Phase::Terminating)
+        .filter(|r| r.phase.is_active())
     {
         status.replicas += 1;
         status.updated += i32::from(replica.hash == workload.template_hash);

@@ -344,6 +344,7 @@ fn create(pass: &mut Pass, workload: &Workload, ordinal: i32, revision: u64, has
         restarts: 0,
         reason: None,
         unmanaged: None,
+        finished_at: None,
     });
 }
 

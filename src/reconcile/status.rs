@@ -31,6 +31,14 @@ words! {
         /// A StatefulSet replica is left Terminating on a node that is not
         /// ready; its identity is not replaced until the node is dealt with.
         StuckTerminating => "StuckTerminating",
+        /// A Job failed: more failed pods than `backoffLimit`.
+        BackoffLimitExceeded => "BackoffLimitExceeded",
+        /// A Job failed: active longer than `activeDeadlineSeconds`.
+        DeadlineExceeded => "DeadlineExceeded",
+        /// An Indexed Job failed: indexes past `backoffLimitPerIndex`.
+        FailedIndexes => "FailedIndexes",
+        /// A bare Pod was deleted (evicted, its node gone) and nothing replaces it.
+        PodLost => "PodLost",
     }
 }
 
@@ -44,6 +52,10 @@ impl BlockedReason {
                 | BlockedReason::ProgressDeadlineExceeded
                 | BlockedReason::Paused
                 | BlockedReason::StuckTerminating
+                | BlockedReason::BackoffLimitExceeded
+                | BlockedReason::DeadlineExceeded
+                | BlockedReason::FailedIndexes
+                | BlockedReason::PodLost
         )
     }
 }
@@ -87,10 +99,58 @@ pub struct WorkloadReport {
     pub partition: i32,
     pub conditions: Vec<ConditionReport>,
     pub blocked: Option<Blocked>,
+    /// A Job's progress (None for other kinds).
+    pub job: Option<JobReport>,
+    /// A CronJob's schedule and Jobs (None for other kinds).
+    pub cron: Option<CronReport>,
+}
+
+/// A CronJob, as `kubectl get cronjobs` shows it (simulated seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronReport {
+    /// Its Jobs still running.
+    pub active: i32,
+    pub last_schedule: Option<u64>,
+    pub next_schedule: Option<u64>,
+    pub suspended: bool,
+}
+
+/// A Job's pods and condition, as `kubectl get jobs` reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub active: i32,
+    pub succeeded: i32,
+    pub failed: i32,
+    /// `spec.completions` (None: one success completes the Job).
+    pub completions: Option<i32>,
+    pub outcome: Option<crate::model::job::JobOutcome>,
+    pub suspended: bool,
+    /// When the Job started and when it finished (simulated seconds).
+    pub start_time: Option<u64>,
+    pub finished_at: Option<u64>,
+}
+
+impl JobReport {
+    /// `Complete`, `Failed`, `Suspended` or `Running`, as `kubectl get jobs` prints STATUS.
+    pub fn status_word(&self) -> &'static str {
+        match self.outcome {
+            Some(crate::model::job::JobOutcome::Complete) => "Complete",
+            Some(_) => "Failed",
+            None if self.suspended => "Suspended",
+            None => "Running",
+        }
+    }
 }
 
 impl WorkloadReport {
     pub fn converged(&self) -> bool {
+        if self.cron.is_some() {
+            return true;
+        }
+        if let Some(job) = &self.job {
+            return job.outcome == Some(crate::model::job::JobOutcome::Complete)
+                || (job.suspended && job.outcome.is_none() && self.current == 0);
+        }
         self.pending == 0
             && self.current == self.desired
             && (self.on_delete || self.updated >= self.desired - self.partition)
@@ -102,12 +162,19 @@ impl WorkloadReport {
 /// A workload is available to its dependents (`orch.dev/depends-on`) once
 /// every desired replica runs its newest template and is available.
 pub fn fully_available(workload: &Workload, state: &State, now: u64) -> bool {
+    // A Job is there for its dependents once Complete.
+    if workload.job.is_some() {
+        return state.workload(&workload.id).is_some_and(|w| {
+            w.status.job.as_ref().and_then(|j| j.outcome)
+                == Some(crate::model::job::JobOutcome::Complete)
+        });
+    }
     let available = state
         .replicas
         .iter()
         .filter(|r| {
             r.workload == workload.id
-                && r.phase != Phase::Terminating
+                && r.phase.is_active()
                 && r.hash == workload.template_hash
                 && is_available(r, workload.min_ready_seconds, now)
         })
@@ -186,6 +253,8 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
                 .map_or(0, |s| s.partition.min(workload.replicas)),
             conditions: Vec::new(),
             blocked: None,
+            job: None,
+            cron: None,
         });
     }
     // Replicas of one workload mostly sit next to each other: one lookup per run.
@@ -213,6 +282,9 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             {
                 reports[i].blocked = Some(stuck_terminating(replica));
             }
+            continue;
+        }
+        if !replica.phase.is_active() {
             continue;
         }
         let i = match last {
@@ -250,7 +322,7 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
                     && state.replicas.iter().any(|r| {
                         r.workload == workload.id
                             && r.hash != workload.template_hash
-                            && r.phase != Phase::Terminating
+                            && r.phase.is_active()
                     });
                 report.blocked = Some(if deadlocked {
                     Blocked {
@@ -269,9 +341,30 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         }
     }
     let stored_workloads = super::stored_workloads(state);
+    let job_replicas = super::job::replicas_by_job(desired, state);
     for (workload, report) in desired.workloads.iter().zip(&mut reports) {
         let stored = super::stored_workload(&stored_workloads, &workload.id)
             .filter(|w| w.kind == workload.id.kind);
+        if let Some(spec) = workload.job.as_deref() {
+            let replicas = job_replicas
+                .get(&workload.id)
+                .map_or(&[][..], Vec::as_slice);
+            job_report(spec, workload, stored, replicas, report);
+            continue;
+        }
+        if workload.id.kind == crate::model::workload::Kind::Pod
+            && report.current == 0
+            && let Some(loss) = stored.and_then(|w| w.status.lost.as_deref())
+        {
+            let (at, why) = (loss.at, &loss.reason);
+            report.blocked = Some(Blocked {
+                reason: BlockedReason::PodLost,
+                message: format!(
+                    "the bare Pod was deleted at t={} ({why}); nothing recreates it until its manifest is applied again",
+                    crate::model::time::duration(at)
+                ),
+            });
+        }
         // A paused Deployment is still scaled (`sync`): it is held only once
         // what it runs is placed and available.
         if report.blocked.is_none()
@@ -319,6 +412,9 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             .conditions
             .insert(0, available_condition(workload, report));
     }
+    for cron in &desired.cron_jobs {
+        reports.push(cron_report(cron, state, now));
+    }
     reports
 }
 
@@ -328,6 +424,133 @@ fn stuck_terminating(replica: &crate::model::state::Replica) -> Blocked {
         reason: BlockedReason::StuckTerminating,
         message: crate::model::stateful::terminating_message(replica),
     }
+}
+
+/// A CronJob's Jobs, as `kubectl get cronjobs` reads them: always
+/// converged (its Jobs run on their own time and do not count).
+fn cron_report(cron: &crate::model::cron::CronJob, state: &State, now: u64) -> WorkloadReport {
+    let status = state
+        .workload(&cron.id)
+        .and_then(|w| w.status.cron.as_deref().cloned())
+        .unwrap_or_default();
+    let jobs: Vec<&crate::model::state::WorkloadState> = status
+        .jobs
+        .iter()
+        .filter_map(|name| {
+            state.workload(&ObjectRef::new(
+                crate::model::workload::Kind::Job,
+                &cron.id.namespace,
+                name,
+            ))
+        })
+        .collect();
+    let active = jobs
+        .iter()
+        .filter(|w| w.status.job.as_ref().is_none_or(|j| j.outcome.is_none()))
+        .count() as i32;
+    let epoch = state.epoch;
+    let next = crate::model::cron::next_schedule_time(
+        &cron.schedule,
+        epoch + status.created_at as i64,
+        status.last_schedule_time.map(|t| epoch + t as i64),
+        epoch + now as i64,
+    )
+    .map(|at| (at - epoch).max(0) as u64);
+    WorkloadReport {
+        object: cron.id.to_string(),
+        desired: 0,
+        current: active,
+        ready: 0,
+        available: 0,
+        updated: 0,
+        pending: 0,
+        on_delete: true,
+        conditions: Vec::new(),
+        blocked: None,
+        job: None,
+        partition: 0,
+        cron: Some(CronReport {
+            active,
+            last_schedule: status.last_schedule_time,
+            next_schedule: next.filter(|_| !cron.suspend),
+            suspended: cron.suspend,
+        }),
+    }
+}
+
+/// A Job's counts, condition and blocked reason: `desired` is its
+/// completions, `available` and `updated` its succeeded ones.
+fn job_report(
+    spec: &crate::model::job::JobSpec,
+    workload: &Workload,
+    stored: Option<&crate::model::state::WorkloadState>,
+    replicas: &[&crate::model::state::Replica],
+    report: &mut WorkloadReport,
+) {
+    let pods = super::job::pods_of(&workload.id, replicas);
+    let status = stored
+        .and_then(|w| w.status.job.clone())
+        .unwrap_or_default();
+    // Once finished, the counts recorded then (the pods may be gone since).
+    let (succeeded, failed) = match status.outcome {
+        Some(_) => (status.succeeded, status.failed),
+        None => (pods.completed(spec), pods.failed.len() as i32),
+    };
+    let job = JobReport {
+        active: pods.active.len() as i32,
+        succeeded,
+        failed,
+        completions: spec.completions,
+        outcome: status.outcome,
+        suspended: spec.suspend,
+        start_time: status.start_time,
+        finished_at: status.finished_at,
+    };
+    report.desired = spec.completions.unwrap_or(1);
+    report.available = succeeded;
+    report.updated = succeeded;
+    if let Some(outcome) = status.outcome {
+        let failed = outcome.failed();
+        report.conditions.push(ConditionReport {
+            kind: if failed {
+                ConditionType::Failed
+            } else {
+                ConditionType::Complete
+            },
+            status: ConditionStatus::True,
+            reason: Some(ConditionReason::Other(outcome.reason().to_string())),
+            message: outcome.message().to_string(),
+        });
+        if failed {
+            report.blocked = Some(Blocked {
+                reason: match outcome {
+                    crate::model::job::JobOutcome::DeadlineExceeded => {
+                        BlockedReason::DeadlineExceeded
+                    }
+                    crate::model::job::JobOutcome::BackoffLimitExceeded => {
+                        BlockedReason::BackoffLimitExceeded
+                    }
+                    _ => BlockedReason::FailedIndexes,
+                },
+                message: format!(
+                    "{} ({} failed, {} succeeded)",
+                    outcome.message(),
+                    job.failed,
+                    job.succeeded
+                ),
+            });
+        } else {
+            report.blocked = None;
+        }
+    } else if spec.suspend {
+        report.conditions.push(ConditionReport {
+            kind: ConditionType::Suspended,
+            status: ConditionStatus::True,
+            reason: Some(ConditionReason::Other("JobSuspended".into())),
+            message: "Job suspended".into(),
+        });
+    }
+    report.job = Some(job);
 }
 
 /// `Available` as the Deployment controller sets it.
@@ -379,6 +602,14 @@ mod tests {
             (BlockedReason::RolloutStalled, "RolloutStalled", false),
             (BlockedReason::Timeout, "Timeout", false),
             (BlockedReason::StuckTerminating, "StuckTerminating", true),
+            (
+                BlockedReason::BackoffLimitExceeded,
+                "BackoffLimitExceeded",
+                true,
+            ),
+            (BlockedReason::DeadlineExceeded, "DeadlineExceeded", true),
+            (BlockedReason::FailedIndexes, "FailedIndexes", true),
+            (BlockedReason::PodLost, "PodLost", true),
         ];
         assert_eq!(BlockedReason::ALL.len(), table.len());
         for (reason, text, terminal) in table {

@@ -91,6 +91,33 @@ pub struct WorkloadDocument<'a> {
     pub available: i32,
     pub conditions: Vec<ConditionDocument<'a>>,
     pub blocked: Option<BlockedDocument<'a>>,
+    /// Jobs only: `{status, active, succeeded, failed, completions, startTime, completionTime}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobDocument>,
+    /// CronJobs only: `{active, lastScheduleTime, nextScheduleTime, suspended}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<CronDocument>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobDocument {
+    pub status: &'static str,
+    pub active: i32,
+    pub succeeded: i32,
+    pub failed: i32,
+    pub completions: Option<i32>,
+    pub start_time: Option<u64>,
+    pub completion_time: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CronDocument {
+    pub active: i32,
+    pub last_schedule_time: Option<u64>,
+    pub next_schedule_time: Option<u64>,
+    pub suspended: bool,
 }
 
 pub fn action(action: &Action) -> ActionDocument {
@@ -148,6 +175,21 @@ pub fn workload(report: &WorkloadReport) -> WorkloadDocument<'_> {
         blocked: report.blocked.as_ref().map(|b| BlockedDocument {
             reason: b.reason.as_str(),
             message: &b.message,
+        }),
+        job: report.job.as_ref().map(|j| JobDocument {
+            status: j.status_word(),
+            active: j.active,
+            succeeded: j.succeeded,
+            failed: j.failed,
+            completions: j.completions,
+            start_time: j.start_time,
+            completion_time: j.finished_at,
+        }),
+        cron: report.cron.as_ref().map(|c| CronDocument {
+            active: c.active,
+            last_schedule_time: c.last_schedule,
+            next_schedule_time: c.next_schedule,
+            suspended: c.suspended,
         }),
     }
 }

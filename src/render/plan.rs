@@ -27,9 +27,15 @@ pub(super) fn style_for(sign: char) -> Style {
 
 pub(super) fn sign(action: &Action) -> char {
     match action {
-        Action::AddNode(_) | Action::Create { .. } => '+',
+        Action::AddNode(_) | Action::Create { .. } | Action::CreateJob { .. } => '+',
+        Action::DeleteJob { .. } => '-',
+        Action::SkipSchedule { .. } => '!',
         Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => '-',
         Action::FailedScheduling { .. } => '!',
+        Action::FinishPod {
+            succeeded: false, ..
+        } => '!',
+        Action::FinishJob { .. } if action.op() == "job-failed" => '!',
         _ => '~',
     }
 }
@@ -134,6 +140,11 @@ pub fn timeline(result: &RunResult) -> String {
                     table.cell(format_args!("revision {revision} ({hash})"))
                 }
                 Action::Storage(storage) => table.cell(storage.detail().unwrap_or_default()),
+                Action::FinishPod { .. }
+                | Action::FinishJob { .. }
+                | Action::CreateJob { .. }
+                | Action::DeleteJob { .. }
+                | Action::SkipSchedule { .. } => table.cell(action.reason().unwrap_or_default()),
                 _ => table.cell(""),
             };
         }
@@ -186,6 +197,15 @@ pub fn steps(result: &RunResult) -> String {
 pub fn status_word(report: &WorkloadReport) -> String {
     match &report.blocked {
         Some(blocked) => format!("Blocked ({})", blocked.reason),
+        None if report.job.is_some() && report.converged() => {
+            format!(
+                "Converged ({})",
+                report.job.as_ref().map_or("", |j| j.status_word())
+            )
+        }
+        None if report.cron.as_ref().is_some_and(|c| c.suspended) => {
+            "Converged (Suspended)".to_string()
+        }
         None if report.converged() => "Converged".to_string(),
         None => "Progressing".to_string(),
     }

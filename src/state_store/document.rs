@@ -343,6 +343,7 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         kind,
         generation,
         clock,
+        epoch,
         nodes,
         workloads,
         replicas,
@@ -357,7 +358,11 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         json_field(out, 0, "apiVersion", api_version)?;
         json_field(out, 1, "kind", kind)?;
         json_field(out, 2, "generation", generation)?;
-        json_field(out, 3, "clock", clock)
+        json_field(out, 3, "clock", clock)?;
+        if *epoch != crate::model::state::DEFAULT_EPOCH {
+            json_field(out, 4, "epoch", epoch)?;
+        }
+        Ok(())
     })];
     json_list(&mut pieces, 4, "nodes", nodes, chunk);
     json_list(&mut pieces, 5, "workloads", workloads, chunk);
@@ -401,6 +406,8 @@ struct YamlHeader<'a> {
     kind: &'a String,
     generation: &'a u64,
     clock: &'a u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epoch: Option<&'a i64>,
 }
 
 fn yaml_error(error: impl std::fmt::Display) -> String {
@@ -479,6 +486,7 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         kind,
         generation,
         clock,
+        epoch,
         nodes,
         workloads,
         replicas,
@@ -492,6 +500,7 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
             kind,
             generation,
             clock,
+            epoch: (*epoch != crate::model::state::DEFAULT_EPOCH).then_some(epoch),
         };
         yaml_after(out, b"", &header)
     })];

@@ -72,6 +72,7 @@ fn populated() -> State {
                 restarts: 0,
                 reason: None,
                 unmanaged: None,
+                finished_at: None,
             },
             Replica {
                 name: "api-5d8f9-fghjk".into(),
@@ -88,6 +89,7 @@ fn populated() -> State {
                 restarts: 0,
                 reason: Some("0/1 nodes are available: 1 Insufficient cpu.".into()),
                 unmanaged: None,
+                finished_at: None,
             },
         ],
         events: vec![Event {
@@ -411,6 +413,7 @@ fn yaml_states_orch_writes_read_fast_and_the_same() {
         updated_every: 0,
         stateful_percent: 0,
         mix: Mix::Mixed,
+        jobs_percent: 0,
     })
     .into_iter()
     .map(|(name, text)| Source { name, text })

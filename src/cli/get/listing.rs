@@ -134,7 +134,7 @@ fn nodes(
     let catalog = Catalog::build(desired, state);
     // One pass over the replicas: what each node holds.
     let mut held: HashMap<&str, (usize, Resources)> = HashMap::new();
-    for replica in &state.replicas {
+    for replica in state.replicas.iter().filter(|r| r.phase.is_active()) {
         let Some(node) = replica.node.as_deref() else {
             continue;
         };

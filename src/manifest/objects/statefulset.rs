@@ -143,6 +143,7 @@ impl Builder<'_> {
                 depends_on: Vec::new(),
                 manifest: ctx.root.to_json().into(),
                 source: Some(ctx.source("kind")),
+                job: None,
                 stateful: Some(Box::new(StatefulSpec {
                     pod_management_policy: policy,
                     partition,

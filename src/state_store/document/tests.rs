@@ -236,6 +236,9 @@ fn workload() -> impl Strategy<Value = WorkloadState> {
                 available: counts[4],
                 conditions,
                 current_revision,
+                job: None,
+                cron: None,
+                lost: None,
             },
         );
     (
@@ -312,6 +315,7 @@ fn replica() -> impl Strategy<Value = Replica> {
                     })
                 }),
                 reason,
+                finished_at: None,
             },
         )
 }
@@ -356,6 +360,10 @@ fn state() -> impl Strategy<Value = State> {
                     events,
                     ..State::default()
                 };
+                // Mostly the default epoch; sometimes one of its own.
+                if generation % 3 == 0 {
+                    state.epoch = clock as i64;
+                }
                 // Mostly the real header; sometimes text that needs quoting.
                 if generation % 4 == 0 {
                     state.api_version = api_version;
@@ -396,6 +404,7 @@ fn empty_and_tiny_states_are_written_exactly() {
             restarts: 0,
             reason: None,
             unmanaged: None,
+            finished_at: None,
         }],
         ..State::default()
     };

@@ -1,0 +1,56 @@
+//! `--advance`: simulated time running on after a run would stop, with every
+//! controller active (CronJobs firing, Jobs finishing, TTLs passing), up to
+//! a fixed instant. The loop's other ways out do not apply: it ends at that
+//! instant, whatever the state, and the caller judges the outcome there.
+
+use super::{Step, execute};
+use crate::model::state::State;
+use crate::reconcile::Plan;
+
+/// Persists a step and returns it with its counts, or declines it.
+pub(super) type Record<'a, E> = dyn FnMut(&State, Option<&Step>) -> Result<Option<Step>, E> + 'a;
+
+/// Run passes from `state.clock` until `end`: act while there is something
+/// to do now, else move the clock to the next event (or to `end` when the
+/// next one is later). `record` persists a step and returns it with its
+/// counts, or declines it; steps are appended to `steps`, at most `budget`
+/// in all.
+pub(super) fn run_on<E>(
+    reconcile: &dyn Fn(&State) -> Plan,
+    state: &mut State,
+    end: u64,
+    budget: usize,
+    steps: &mut Vec<Step>,
+    scheduling: &mut crate::scheduler::batch::Stats,
+    record: &mut Record<'_, E>,
+) -> Result<(), E> {
+    loop {
+        let plan = reconcile(state);
+        scheduling.merge(&plan.scheduling);
+        if !plan.actions.is_empty() {
+            if steps.len() >= budget {
+                return Ok(());
+            }
+            execute(state, &plan.actions);
+            state.generation += 1;
+            let step = Step {
+                time: state.clock,
+                actions: plan.actions,
+                status: Vec::new(),
+            };
+            if let Some(step) = record(state, Some(&step))? {
+                steps.push(step);
+            }
+            continue;
+        }
+        match plan.next_event() {
+            Some(at) if at <= end && state.clock < end => {
+                state.clock = at.max(state.clock + 1);
+            }
+            _ => {
+                state.clock = state.clock.max(end);
+                return Ok(());
+            }
+        }
+    }
+}
