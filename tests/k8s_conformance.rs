@@ -4,10 +4,15 @@
 //! those ignore unknown fields, the typed object is written back and compared
 //! with the input, so a misspelt or invented field fails the test.
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use k8s_openapi::{List, ListableResource};
 use serde::Serialize;
@@ -124,6 +129,16 @@ fn check(value: &Value, at: &str) -> Vec<String> {
         ("v1", "Pod") => round_trip::<Pod>(value, at),
         ("policy/v1", "PodDisruptionBudget") => round_trip::<PodDisruptionBudget>(value, at),
         ("scheduling.k8s.io/v1", "PriorityClass") => round_trip::<PriorityClass>(value, at),
+        ("apps/v1", "StatefulSet") => round_trip::<StatefulSet>(value, at),
+        ("batch/v1", "Job") => round_trip::<Job>(value, at),
+        ("batch/v1", "CronJob") => round_trip::<CronJob>(value, at),
+        ("v1", "ReplicationController") => round_trip::<ReplicationController>(value, at),
+        ("v1", "PersistentVolume") => round_trip::<PersistentVolume>(value, at),
+        ("v1", "PersistentVolumeClaim") => round_trip::<PersistentVolumeClaim>(value, at),
+        ("storage.k8s.io/v1", "StorageClass") => round_trip::<StorageClass>(value, at),
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+            round_trip::<HorizontalPodAutoscaler>(value, at)
+        }
         ("v1", "List") => {
             let mut found = Vec::new();
             for key in value.as_object().unwrap().keys() {
@@ -158,6 +173,9 @@ fn check(value: &Value, at: &str) -> Vec<String> {
                     "Node" => typed_list::<Node>(items, &at),
                     "Pod" => typed_list::<Pod>(items, &at),
                     "PodDisruptionBudget" => typed_list::<PodDisruptionBudget>(items, &at),
+                    "StatefulSet" => typed_list::<StatefulSet>(items, &at),
+                    "Job" => typed_list::<Job>(items, &at),
+                    "CronJob" => typed_list::<CronJob>(items, &at),
                     _ => Vec::new(),
                 });
             }
@@ -201,6 +219,11 @@ fn assert_conforms(files: &[PathBuf], at_least: usize) {
 #[test]
 fn the_example_manifests_are_kubernetes_objects() {
     assert_conforms(&yaml_files(&root().join("manifests")), 12);
+}
+
+#[test]
+fn the_examples_beside_the_platform_are_kubernetes_objects() {
+    assert_conforms(&yaml_files(&root().join("examples")), 3);
 }
 
 #[test]
