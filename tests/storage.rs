@@ -427,7 +427,7 @@ fn bad_storage_input_is_located_and_changes_nothing() {
         .run(&["apply", "-f", "m/"])
         .code(1)
         .stderr(predicate::str::contains(
-            "m/db.yaml:9:7: StatefulSet/default/db: spec.volumeClaimTemplates: Forbidden: field is immutable",
+            "m/db.yaml:13:3: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
         ));
     cluster.run(&["plan", "-f", "m/"]).code(1);
     assert_eq!(cluster.state_bytes(), before, "state untouched");

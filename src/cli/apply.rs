@@ -228,7 +228,6 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
             state.map_err(|_| anyhow::anyhow!("loading the state failed"))??;
         ci.check_updates(&loaded.desired, &sources, &state)?;
         executor::adopt(&loaded.desired, &mut state);
-        refuse_immutable_changes(&loaded.desired, &state)?;
         let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "plan")?;
         let scheduler = args.common.scheduler();
         let progress = progress_bar(context);
@@ -348,7 +347,6 @@ fn apply_reported(ci: &Reporter, context: &Context, args: &ApplyArgs) -> Result<
     let lock = state_store::lock(&context.state, args.wait_lock)?;
     let mut state = lock.load()?;
     ci.check_updates(&loaded.desired, &sources, &state)?;
-    refuse_immutable_changes(&loaded.desired, &state)?;
     seed_epoch(&mut state, args.common.epoch)?;
     let progress = progress_bar(context);
     let mut visual = Visual::new(context, &args.visual, &loaded.desired, &state, "apply")?;
@@ -453,16 +451,6 @@ fn apply_saved(
     let line = render::plan::summary_line(&result, "Apply");
     visual.finish(context, "apply", &result, &state, &scheduler, &line)?;
     Ok(result.outcome.exit_code())
-}
-
-/// As the API server: a change to an immutable field is refused before anything runs.
-fn refuse_immutable_changes(desired: &Desired, state: &State) -> Result<()> {
-    let changes = crate::reconcile::statefulset::immutable_changes(desired, state);
-    if changes.is_empty() {
-        Ok(())
-    } else {
-        anyhow::bail!("{}", changes.join("\n"))
-    }
 }
 
 fn show_step(progress: &ProgressBar, step: &executor::Step) {

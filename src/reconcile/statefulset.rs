@@ -348,44 +348,5 @@ fn create(pass: &mut Pass, workload: &Workload, ordinal: i32, revision: u64, has
     });
 }
 
-/// Fields the API server refuses to change on a StatefulSet
-/// (`ValidateStatefulSetUpdate`), compared with the spec last applied: one
-/// located message per change, `file:line:col: field: Forbidden: …`.
-pub fn immutable_changes(
-    desired: &crate::model::workload::Desired,
-    state: &crate::model::state::State,
-) -> Vec<String> {
-    let mut changes = Vec::new();
-    for workload in desired
-        .workloads
-        .iter()
-        .filter(|w| w.id.kind == crate::model::workload::Kind::StatefulSet)
-    {
-        let Some(stored) = state.workload(&workload.id) else {
-            continue;
-        };
-        for field in [
-            "volumeClaimTemplates",
-            "selector",
-            "serviceName",
-            "podManagementPolicy",
-        ] {
-            let before = &stored.spec["spec"][field];
-            let after = &workload.manifest["spec"][field];
-            if before != after {
-                let at = workload
-                    .source
-                    .as_ref()
-                    .map_or_else(String::new, |s| format!("{s}: "));
-                changes.push(format!(
-                    "{at}{}: spec.{field}: Forbidden: field is immutable (updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden)",
-                    workload.id
-                ));
-            }
-        }
-    }
-    changes
-}
-
 #[cfg(test)]
 mod tests;
