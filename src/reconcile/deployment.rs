@@ -206,30 +206,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
 /// A replica of an older revision (proportional scaling of an old ReplicaSet).
 fn create_old(pass: &mut Pass, workload: &Workload, revision: u64, hash: &str) {
     let name = pass.names.next(&workload.id, Some(hash));
-    pass.plan.actions.push(Action::Create {
-        replica: name.clone(),
-        workload: workload.id.clone(),
-        revision,
-        hash: hash.into(),
-        target_node: None,
-    });
-    pass.created.push(Replica {
-        name,
-        workload: workload.id.clone(),
-        revision,
-        hash: hash.into(),
-        node: None,
-        target_node: None,
-        phase: crate::model::state::Phase::Pending,
-        ready: false,
-        created_at: pass.now,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        reason: None,
-        unmanaged: None,
-        finished_at: None,
-    });
+    pass.create_replica(name, &workload.id, revision, hash.into(), None);
 }
 
 pub(super) fn create(
@@ -240,31 +217,13 @@ pub(super) fn create(
 ) {
     let hash = (workload.kind() == WorkloadKind::Deployment).then_some(&*workload.template_hash);
     let name = pass.names.next(&workload.id, hash);
-    let replica = Replica {
-        name: name.clone(),
-        workload: workload.id.clone(),
+    pass.create_replica(
+        name,
+        &workload.id,
         revision,
-        hash: workload.template_hash.clone(),
-        node: None,
-        target_node: target_node.clone(),
-        phase: crate::model::state::Phase::Pending,
-        ready: false,
-        created_at: pass.now,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        reason: None,
-        unmanaged: None,
-        finished_at: None,
-    };
-    pass.plan.actions.push(Action::Create {
-        replica: name,
-        workload: workload.id.clone(),
-        revision,
-        hash: workload.template_hash.clone(),
+        workload.template_hash.clone(),
         target_node,
-    });
-    pass.created.push(replica);
+    );
 }
 
 /// Pick victims as the ReplicaSet controller ranks pods (`ActivePodsWithRanks`):

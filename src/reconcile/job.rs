@@ -417,30 +417,13 @@ fn create(pass: &mut Pass, workload: &Workload, index: Option<u32>) {
     let revision = super::deployment::current_revision(pass, workload);
     let index = index.map(|i| i.to_string());
     let name = pass.names.next(&workload.id, index.as_deref());
-    pass.plan.actions.push(Action::Create {
-        replica: name.clone(),
-        workload: workload.id.clone(),
-        revision,
-        hash: workload.template_hash.clone(),
-        target_node: None,
-    });
-    pass.created.push(Replica {
+    pass.create_replica(
         name,
-        workload: workload.id.clone(),
+        &workload.id,
         revision,
-        hash: workload.template_hash.clone(),
-        node: None,
-        target_node: None,
-        phase: Phase::Pending,
-        ready: false,
-        created_at: pass.now,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        reason: None,
-        finished_at: None,
-        unmanaged: None,
-    });
+        workload.template_hash.clone(),
+        None,
+    );
 }
 
 #[cfg(test)]

@@ -137,6 +137,43 @@ pub(crate) fn stored_workload<'a>(
 }
 
 impl<'a> Pass<'a> {
+    /// A new Pending replica: the `create` action and the replica later
+    /// phases of this pass see (placement, readiness). Every controller
+    /// creates through here.
+    pub fn create_replica(
+        &mut self,
+        name: String,
+        workload: &ObjectRef,
+        revision: u64,
+        hash: std::sync::Arc<str>,
+        target_node: Option<String>,
+    ) {
+        self.plan.actions.push(Action::Create {
+            replica: name.clone(),
+            workload: workload.clone(),
+            revision,
+            hash: hash.clone(),
+            target_node: target_node.clone(),
+        });
+        self.created.push(Replica {
+            name,
+            workload: workload.clone(),
+            revision,
+            hash,
+            node: None,
+            target_node,
+            phase: Phase::Pending,
+            ready: false,
+            created_at: self.now,
+            started_at: None,
+            ready_at: None,
+            restarts: 0,
+            reason: None,
+            unmanaged: None,
+            finished_at: None,
+        });
+    }
+
     /// The stored workload `id` (`observed.workload(id)`).
     pub fn stored(&self, id: &ObjectRef) -> Option<&'a WorkloadState> {
         stored_workload(&self.stored, id)

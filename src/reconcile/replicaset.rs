@@ -5,8 +5,8 @@
 //! replaced; one lost in a run (evicted, its node gone) stays gone until the
 //! next run applies its manifest again.
 
-use super::{Action, DeleteReason, Pass};
-use crate::model::state::{Phase, Replica};
+use super::{DeleteReason, Pass};
+use crate::model::state::Replica;
 use crate::model::workload::Workload;
 
 /// One ReplicaSet (or ReplicationController) sync: create or delete to the count.
@@ -44,28 +44,11 @@ pub(super) fn sync_pod(pass: &mut Pass, workload: &Workload) {
     }
     let revision = super::deployment::current_revision(pass, workload);
     let name = workload.id.name.to_string();
-    pass.plan.actions.push(Action::Create {
-        replica: name.clone(),
-        workload: workload.id.clone(),
-        revision,
-        hash: workload.template_hash.clone(),
-        target_node: None,
-    });
-    pass.created.push(Replica {
+    pass.create_replica(
         name,
-        workload: workload.id.clone(),
+        &workload.id,
         revision,
-        hash: workload.template_hash.clone(),
-        node: None,
-        target_node: None,
-        phase: Phase::Pending,
-        ready: false,
-        created_at: pass.now,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        reason: None,
-        finished_at: None,
-        unmanaged: None,
-    });
+        workload.template_hash.clone(),
+        None,
+    );
 }

@@ -322,30 +322,7 @@ pub(super) fn sync_set(pass: &mut Pass, workload: &Workload) {
 fn create(pass: &mut Pass, workload: &Workload, ordinal: i32, revision: u64, hash: Arc<str>) {
     super::storage::create_template_claims(pass, workload, ordinal);
     let name = replica_name(&workload.id.name, ordinal);
-    pass.plan.actions.push(Action::Create {
-        replica: name.clone(),
-        workload: workload.id.clone(),
-        revision,
-        hash: hash.clone(),
-        target_node: None,
-    });
-    pass.created.push(Replica {
-        name,
-        workload: workload.id.clone(),
-        revision,
-        hash,
-        node: None,
-        target_node: None,
-        phase: Phase::Pending,
-        ready: false,
-        created_at: pass.now,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        reason: None,
-        unmanaged: None,
-        finished_at: None,
-    });
+    pass.create_replica(name, &workload.id, revision, hash, None);
 }
 
 #[cfg(test)]
