@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 
 mod actions;
 mod advance;
+mod nodegroup;
 mod storage;
 pub use actions::execute;
 
@@ -229,14 +230,16 @@ fn run_once<E>(
     let mut final_reports = None;
     let declared = reconcile::Declared::new(desired);
     let reconcile = |state: &State| {
-        reconcile::reconcile_with(
+        let mut plan = reconcile::reconcile_with(
             &declared,
             desired,
             state,
             state.clock,
             scheduler,
             &options.reconcile,
-        )
+        );
+        nodegroup::extend(&mut plan, &declared, desired, state, scheduler);
+        plan
     };
     let mut scheduling = crate::scheduler::batch::Stats::default();
     let outcome = loop {
@@ -415,8 +418,17 @@ pub fn settle<E>(
 ) -> Result<(Vec<Step>, Option<u64>), E> {
     state.clock = state.clock.max(now);
     let mut steps = Vec::new();
+    let declared = reconcile::Declared::new(desired);
     loop {
-        let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
+        let mut plan = reconcile::reconcile_with(
+            &declared,
+            desired,
+            state,
+            state.clock,
+            scheduler,
+            &options.reconcile,
+        );
+        nodegroup::extend(&mut plan, &declared, desired, state, scheduler);
         if plan.actions.is_empty() || steps.len() >= MAX_STEPS {
             return Ok((steps, plan.next_event()));
         }

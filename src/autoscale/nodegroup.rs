@@ -40,8 +40,20 @@ impl NodeGroup {
         let mut node = self.template.clone();
         node.labels
             .insert(crate::manifest::HOSTNAME_LABEL.to_string(), name.clone());
+        node.labels.insert(
+            crate::model::node_group::GROUP_LABEL.to_string(),
+            self.name.clone(),
+        );
         node.name = name;
         node
+    }
+
+    /// The `n`th member as it joins the fleet, owned by the group.
+    pub fn member_node(&self, n: u32) -> NodeState {
+        NodeState {
+            source: crate::model::state::NodeSource::NodeGroup,
+            ..new_node(&self.member(n))
+        }
     }
 }
 
@@ -324,6 +336,10 @@ pub struct PodOnNode<'a> {
     /// A DaemonSet's pod: it goes with its node and needs no new place.
     pub daemon: bool,
     pub local_storage: bool,
+    /// In `kube-system` and selected by no PodDisruptionBudget.
+    pub system: bool,
+    /// `cluster-autoscaler.kubernetes.io/safe-to-evict`, when written.
+    pub safe_to_evict: Option<bool>,
     /// The budget that allows no disruption of this pod, if any.
     pub blocking_budget: Option<String>,
 }
@@ -334,6 +350,8 @@ pub struct PodOnNode<'a> {
 pub enum Blocker {
     NotReplicated(String),
     LocalStorage(String),
+    NotSafeToEvict(String),
+    SystemPod(String),
     NotEnoughPdb(String, String),
     NoPlaceToMove(String),
 }
@@ -343,6 +361,13 @@ impl std::fmt::Display for Blocker {
         match self {
             Blocker::NotReplicated(pod) => write!(f, "pod {pod} is not replicated"),
             Blocker::LocalStorage(pod) => write!(f, "pod {pod} has local storage"),
+            Blocker::NotSafeToEvict(pod) => {
+                write!(f, "pod {pod} is annotated safe-to-evict: false")
+            }
+            Blocker::SystemPod(pod) => write!(
+                f,
+                "pod {pod} is a kube-system pod without a PodDisruptionBudget"
+            ),
             Blocker::NotEnoughPdb(pod, budget) => {
                 write!(
                     f,
@@ -354,9 +379,13 @@ impl std::fmt::Display for Blocker {
     }
 }
 
-/// Whether the node's pods can all leave it: each is replicated, has no
-/// local storage, may be disrupted, and is placed by the scheduler on one
-/// of `others` (the fleet without this node and those already leaving).
+/// Whether the node's pods can all leave it, in the order of
+/// cluster-autoscaler's drainability rules: `safe-to-evict: "true"` lets a
+/// pod go whatever else holds it, `"false"` keeps it; otherwise a
+/// kube-system pod without a budget, local storage or no controller keep
+/// it; a budget allowing no disruption keeps any pod; and each is placed by
+/// the scheduler on one of `others` (the fleet without this node and those
+/// already leaving).
 pub fn removable(
     scheduler: &Scheduler,
     others: &[NodeState],
@@ -365,11 +394,14 @@ pub fn removable(
 ) -> Result<(), Blocker> {
     let movable: Vec<&PodOnNode> = pods.iter().filter(|p| !p.daemon).collect();
     for pod in &movable {
-        if !pod.replicated {
-            return Err(Blocker::NotReplicated(pod.name.to_string()));
-        }
-        if pod.local_storage {
-            return Err(Blocker::LocalStorage(pod.name.to_string()));
+        let name = || pod.name.to_string();
+        match pod.safe_to_evict {
+            Some(true) => {}
+            Some(false) => return Err(Blocker::NotSafeToEvict(name())),
+            None if pod.system => return Err(Blocker::SystemPod(name())),
+            None if pod.local_storage => return Err(Blocker::LocalStorage(name())),
+            None if !pod.replicated => return Err(Blocker::NotReplicated(name())),
+            None => {}
         }
         if let Some(budget) = &pod.blocking_budget {
             return Err(Blocker::NotEnoughPdb(pod.name.to_string(), budget.clone()));
@@ -392,6 +424,9 @@ pub fn may_remove(since: u64, last_scale_up: Option<u64>, now: u64) -> bool {
     now.saturating_sub(since) >= SCALE_DOWN_UNNEEDED_TIME
         && last_scale_up.is_none_or(|t| now.saturating_sub(t) >= SCALE_DOWN_DELAY_AFTER_ADD)
 }
+
+pub mod controller;
+mod drain;
 
 #[cfg(test)]
 mod tests;

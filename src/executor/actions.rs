@@ -142,6 +142,10 @@ pub(super) fn execute_actions(state: &mut State, actions: &[Action]) {
     for action in actions {
         let event = match action {
             Action::Storage(change) => storage.apply(state, change),
+            Action::NodeGroup(decision) => {
+                super::nodegroup::apply(state, decision, now);
+                None
+            }
             _ => apply_one(state, &mut index, &mut revisions, &mut removed, action, now),
         };
         if let Some((kind, reason)) = event {
@@ -271,7 +275,8 @@ fn event_message(action: &Action) -> String {
         | Action::SetReplicasAnnotations { .. }
         | Action::SetCurrentRevision { .. }
         | Action::SetJobStatus { .. }
-        | Action::SetCronStatus { .. } => String::new(),
+        | Action::SetCronStatus { .. }
+        | Action::NodeGroup(_) => String::new(),
     }
 }
 
@@ -591,6 +596,8 @@ fn apply_one<'a>(
             state.workload_mut(cronjob)?.status.cron = Some(status.clone());
             None
         }
+        // (Carried out by `execute_actions`, which records its own events.)
+        Action::NodeGroup(_) => None,
         Action::Delete {
             replica,
             reason,

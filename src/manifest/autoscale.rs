@@ -156,8 +156,6 @@ struct NodeGroupSpec {
 pub(super) struct Collected<'b> {
     autoscalers: Vec<(Autoscaler, &'b str, &'b Node)>,
     node_groups: Vec<NodeGroup>,
-    /// Where each NodeGroup's `kind` was written, for its notice.
-    group_origins: Vec<crate::model::workload::SourceLocation>,
     seen: HashMap<String, String>,
 }
 
@@ -408,7 +406,6 @@ impl<'b> Collected<'b> {
         }
         let (taints, allocatable) = node_shape(ctx, "spec.template.", template);
         if let Some((_, name)) = identity {
-            self.group_origins.push(ctx.source("kind"));
             self.node_groups.push(NodeGroup {
                 name,
                 min_size: min.clamp(0, 10_000) as u32,
@@ -502,18 +499,6 @@ impl<'b> Collected<'b> {
         self.autoscalers
             .sort_by(|a, b| (&a.0.namespace, &a.0.name).cmp(&(&b.0.namespace, &b.0.name)));
         desired.autoscalers = self.autoscalers.into_iter().map(|(a, _, _)| a).collect();
-        for (group, at) in self.node_groups.iter().zip(&self.group_origins) {
-            notices.push(Diagnostic {
-                file: at.file.clone(),
-                line: at.line,
-                column: at.column,
-                field: String::new(),
-                message: format!(
-                    "NodeGroup/{} is validated but its loop does not run yet: no node is added or removed",
-                    group.name
-                ),
-            });
-        }
         self.node_groups.sort_by(|a, b| a.name.cmp(&b.name));
         desired.node_groups = self.node_groups;
     }

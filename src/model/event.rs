@@ -56,6 +56,10 @@ words! {
         MissSchedule => "MissSchedule",
         JobAlreadyActive => "JobAlreadyActive",
         TooManyMissedTimes => "TooManyMissedTimes",
+        // cluster-autoscaler.
+        TriggeredScaleUp => "TriggeredScaleUp",
+        NotTriggerScaleUp => "NotTriggerScaleUp",
+        ScaleDown => "ScaleDown",
     }
 }
 
@@ -105,6 +109,9 @@ mod tests {
             "MissSchedule",
             "JobAlreadyActive",
             "TooManyMissedTimes",
+            "TriggeredScaleUp",
+            "NotTriggerScaleUp",
+            "ScaleDown",
         ];
         assert_eq!(EventReason::ALL.len(), words.len());
         for (&reason, text) in EventReason::ALL.iter().zip(words) {

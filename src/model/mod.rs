@@ -8,6 +8,7 @@ pub mod event;
 pub mod hash;
 pub mod job;
 pub mod labels;
+pub mod node_group;
 pub mod pod;
 pub mod priority;
 pub mod quantity;

@@ -54,6 +54,9 @@ pub struct State {
     /// PersistentVolumeClaims, declared or made from claim templates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<crate::model::storage::Claim>,
+    /// NodeGroups' records (absent when none), sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_groups: Vec<crate::model::node_group::NodeGroupState>,
 }
 
 impl Default for State {
@@ -70,6 +73,7 @@ impl Default for State {
             events: Vec::new(),
             volumes: Vec::new(),
             claims: Vec::new(),
+            node_groups: Vec::new(),
         }
     }
 }
@@ -84,6 +88,8 @@ pub enum NodeSource {
     /// From `orch import`: the cluster's own node, kept until removed (or
     /// declared in the manifests, which then own it).
     Imported,
+    /// A member of a NodeGroup, added and removed by its autoscaler.
+    NodeGroup,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

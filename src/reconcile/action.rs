@@ -202,6 +202,8 @@ pub enum Action {
         cronjob: ObjectRef,
         status: Box<crate::model::cron::CronStatus>,
     },
+    /// cluster-autoscaler's decisions on a NodeGroup.
+    NodeGroup(crate::autoscale::nodegroup::controller::GroupAction),
 }
 
 impl Action {
@@ -243,12 +245,16 @@ impl Action {
             Action::DeleteJob { .. } => "delete-job",
             Action::SkipSchedule { .. } => "skip-schedule",
             Action::SetCronStatus { .. } => "cron-status",
+            Action::NodeGroup(action) => action.op(),
         }
     }
 
     /// Whether outputs list the action: the controller's bookkeeping on its
     /// ReplicaSets is state, not a step a user audits.
     pub fn is_shown(&self) -> bool {
+        if let Action::NodeGroup(action) = self {
+            return action.is_shown();
+        }
         !matches!(
             self,
             Action::SetReplicasAnnotations { .. }
@@ -285,6 +291,7 @@ impl Action {
             | Action::SkipSchedule { cronjob, .. }
             | Action::SetCronStatus { cronjob, .. } => cronjob.to_string(),
             Action::Storage(action) => action.object(),
+            Action::NodeGroup(action) => action.object(),
         }
     }
 
@@ -298,6 +305,7 @@ impl Action {
             | Action::Crash { replica, .. }
             | Action::FinishPod { replica, .. }
             | Action::Delete { replica, .. } => Some(replica),
+            Action::NodeGroup(action) => action.replica(),
             _ => None,
         }
     }
@@ -307,6 +315,7 @@ impl Action {
             Action::Bind { node, .. } => Some(node),
             Action::Create { target_node, .. } => target_node.as_deref(),
             Action::Delete { node, .. } => node.as_deref(),
+            Action::NodeGroup(action) => action.node(),
             _ => None,
         }
     }
@@ -326,6 +335,7 @@ impl Action {
             Action::Delete { reason, .. } => Some(reason.to_string()),
             Action::MarkUnready { reason, .. } => Some(reason.clone()),
             Action::Storage(action) => action.detail(),
+            Action::NodeGroup(action) => action.detail(),
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),

@@ -28,7 +28,7 @@ pub use action::{Action, DeleteReason};
 pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
-pub use placement::{backoff, occupied_snapshot};
+pub use placement::{backoff, occupied_snapshot, occupied_snapshot_of};
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{Phase, Replica, State, WorkloadState};

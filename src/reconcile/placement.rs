@@ -345,7 +345,19 @@ type PodAndGroup<'a> = (&'a Arc<PodSpec>, usize);
 /// replica that is not terminating (but `except`) accounted on its node —
 /// what the next replica to be placed would meet.
 pub fn occupied_snapshot(state: &State, catalog: &Catalog, except: Option<&str>) -> Snapshot {
-    let mut snapshot = Snapshot::new(&state.nodes);
+    occupied_snapshot_of(&state.nodes, state, catalog, except)
+}
+
+/// `occupied_snapshot` of another fleet: `nodes` (some of the state's, and
+/// maybe nodes that do not exist yet), with the state's replicas bound to
+/// them accounted.
+pub fn occupied_snapshot_of(
+    nodes: &[NodeState],
+    state: &State,
+    catalog: &Catalog,
+    except: Option<&str>,
+) -> Snapshot {
+    let mut snapshot = Snapshot::new(nodes);
     // Replicas of one revision are mostly adjacent: their pod and group are
     // looked up once per run of them, not once per replica.
     let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;

@@ -32,6 +32,11 @@ pub(super) fn sign(action: &Action) -> char {
         Action::SkipSchedule { .. } => '!',
         Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => '-',
         Action::FailedScheduling { .. } => '!',
+        Action::NodeGroup(decision) => match decision.op() {
+            "scale-up" => '+',
+            "scale-down" => '-',
+            _ => '!',
+        },
         Action::FinishPod {
             succeeded: false, ..
         } => '!',
@@ -140,6 +145,7 @@ pub fn timeline(result: &RunResult) -> String {
                     table.cell(format_args!("revision {revision} ({hash})"))
                 }
                 Action::Storage(storage) => table.cell(storage.detail().unwrap_or_default()),
+                Action::NodeGroup(decision) => table.cell(decision.detail().unwrap_or_default()),
                 Action::FinishPod { .. }
                 | Action::FinishJob { .. }
                 | Action::CreateJob { .. }

@@ -350,6 +350,7 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         events,
         volumes,
         claims,
+        node_groups,
     } = state;
     let mut pieces: Vec<Piece<'_>> = vec![Box::new(move |out| {
         OnePerLine::default()
@@ -377,6 +378,10 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
     }
     if !claims.is_empty() {
         json_list(&mut pieces, fields, "claims", claims, chunk);
+        fields += 1;
+    }
+    if !node_groups.is_empty() {
+        json_list(&mut pieces, fields, "nodeGroups", node_groups, chunk);
         fields += 1;
     }
     pieces.push(Box::new(move |out| {
@@ -493,6 +498,7 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         events,
         volumes,
         claims,
+        node_groups,
     } = state;
     let mut pieces: Vec<Piece<'_>> = vec![Box::new(move |out| {
         let header = YamlHeader {
@@ -513,6 +519,9 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
     }
     if !claims.is_empty() {
         yaml_list(&mut pieces, "claims", claims, chunk);
+    }
+    if !node_groups.is_empty() {
+        yaml_list(&mut pieces, "nodeGroups", node_groups, chunk);
     }
     pieces
 }

@@ -170,6 +170,8 @@ fn on_node<'a>(name: &'a str, pod: &'a PodSpec) -> PodOnNode<'a> {
         replicated: true,
         daemon: false,
         local_storage: false,
+        system: false,
+        safe_to_evict: None,
         blocking_budget: None,
     }
 }
