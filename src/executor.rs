@@ -238,7 +238,14 @@ fn run_once<E>(
             scheduler,
             &options.reconcile,
         );
-        nodegroup::extend(&mut plan, &declared, desired, state, scheduler);
+        nodegroup::extend(
+            &mut plan,
+            &declared,
+            desired,
+            state,
+            scheduler,
+            options.reconcile.prune,
+        );
         plan
     };
     let mut scheduling = crate::scheduler::batch::Stats::default();
@@ -428,7 +435,14 @@ pub fn settle<E>(
             scheduler,
             &options.reconcile,
         );
-        nodegroup::extend(&mut plan, &declared, desired, state, scheduler);
+        nodegroup::extend(
+            &mut plan,
+            &declared,
+            desired,
+            state,
+            scheduler,
+            options.reconcile.prune,
+        );
         if plan.actions.is_empty() || steps.len() >= MAX_STEPS {
             return Ok((steps, plan.next_event()));
         }

@@ -20,6 +20,9 @@ pub struct Explanation {
     /// Where it fits nowhere: DefaultPreemption's answer, where the
     /// manifests use priorities.
     pub preemption: Option<Preemption>,
+    /// Where it is pending and node groups are declared: whether one would
+    /// take it, and when (cluster-autoscaler's view).
+    pub node_group: Option<String>,
 }
 
 /// What DefaultPreemption would do for a replica that fits nowhere.
@@ -109,13 +112,41 @@ pub fn explain(
     if let (Err(error), Some(Preemption::Not(message))) = (&mut evaluation.result, &preemption) {
         error.post_filter = Some(message.clone());
     }
+    let node_group = (replica.node.is_none() && !desired.node_groups.is_empty())
+        .then(|| node_group(desired, state, &catalog, scheduler, replica))
+        .flatten();
     Ok(Explanation {
         replica: replica.clone(),
         evaluation,
         remedies,
         chosen,
         preemption,
+        node_group,
     })
+}
+
+/// What the node groups would do for a pending replica, in a sentence.
+fn node_group(
+    desired: &Desired,
+    state: &State,
+    catalog: &Catalog,
+    scheduler: &Scheduler,
+    replica: &crate::model::state::Replica,
+) -> Option<String> {
+    use crate::autoscale::nodegroup::controller::{PendingOutlook, outlook};
+    let now = state.clock;
+    Some(
+        match outlook(desired, state, scheduler, catalog).remove(&replica.name)? {
+            PendingOutlook::Upcoming { node, ready_at } => format!(
+                "node {node} of its node group joins at +{}s and would take it",
+                ready_at.saturating_sub(now)
+            ),
+            PendingOutlook::WouldScaleUp { group, delay } => {
+                format!("node group {group} would add a node at +{delay}s")
+            }
+            PendingOutlook::NoScaleUp(message) => format!("no node group would take it: {message}"),
+        },
+    )
 }
 
 fn preemption(

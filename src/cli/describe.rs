@@ -41,6 +41,9 @@ pub enum Kind {
         alias = "claim"
     )]
     Pvc,
+    /// A NodeGroup (orch.dev/v1).
+    #[value(name = "nodegroup", alias = "nodegroups", alias = "ng")]
+    NodeGroup,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +70,18 @@ pub fn describe(context: &Context, args: DescribeArgs) -> Result<Exit> {
         Kind::Replica => replica(context, &state, &args.explain),
         Kind::Node => node(context, &state, &args.explain.name),
         Kind::Workload => workload(context, &state, &args.explain.name),
+        Kind::NodeGroup => {
+            let name = &args.explain.name;
+            let desired = stored_desired(&state)?;
+            let description = describe::node_group(&desired, &state, name).ok_or_else(|| {
+                anyhow!(
+                    "nodegroup {name} not found in state {}{}",
+                    context.state.display(),
+                    hint(name, state.node_groups.iter().map(|g| g.name.as_str()))
+                )
+            })?;
+            print(context, &description, view::node_group)
+        }
         Kind::Pvc => {
             let description = describe::claim(&state, &args.explain.name).map_err(|error| {
                 anyhow!(

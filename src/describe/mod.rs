@@ -8,12 +8,14 @@
 
 mod claim;
 mod node;
+mod nodegroup;
 mod replica;
 mod workload;
 
 pub use claim::{ClaimDescription, claim};
 
 pub use node::{AllocatedRow, NodeDescription, NodeReplicaRow, node};
+pub use nodegroup::{MemberRow, NodeGroupDescription, node_group};
 pub use replica::{ContainerStatus, ReplicaDescription, replica};
 pub use workload::{WorkloadDescription, workload};
 
@@ -87,6 +89,10 @@ pub struct ContainerView {
 pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>) -> &'static str {
     match (object_kind, reason) {
         (_, EventReason::Scheduled | EventReason::FailedScheduling) => "default-scheduler",
+        (
+            _,
+            EventReason::TriggeredScaleUp | EventReason::NotTriggerScaleUp | EventReason::ScaleDown,
+        ) => "cluster-autoscaler",
         ("Replica", EventReason::SuccessfulCreate) => match owner {
             Some(Kind::DaemonSet) => "daemonset-controller",
             Some(Kind::StatefulSet) => "statefulset-controller",

@@ -8,7 +8,7 @@ use crate::autoscale::nodegroup::controller::{self, GroupAction};
 use crate::model::node_group::{NodeGroupState, Provisioning};
 use crate::model::state::{Event, EventType, State};
 use crate::model::workload::Desired;
-use crate::reconcile::{Catalog, Declared, Plan};
+use crate::reconcile::{Catalog, Declared, Plan, Prune};
 use crate::scheduler::Scheduler;
 use std::sync::Arc;
 
@@ -20,13 +20,21 @@ pub(super) fn extend(
     desired: &Desired,
     state: &State,
     scheduler: &Scheduler,
+    prune: Prune,
 ) {
     if !plan.actions.is_empty() || (desired.node_groups.is_empty() && state.node_groups.is_empty())
     {
         return;
     }
     let catalog = Catalog::with_declared(declared.clone(), desired, state);
-    let groups = controller::sync(desired, state, scheduler, &catalog);
+    // Groups go as undeclared nodes do: not with `--no-prune`, nor when the
+    // set declares none (unless `--prune-all`).
+    let forget = match prune {
+        Prune::Keep => false,
+        Prune::All => true,
+        Prune::Auto => !desired.node_groups.is_empty(),
+    };
+    let groups = controller::sync(desired, state, scheduler, &catalog, forget);
     plan.actions = groups.actions;
     let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -37,7 +45,10 @@ pub(super) fn extend(
 }
 
 fn record_mut<'s>(state: &'s mut State, group: &str) -> &'s mut NodeGroupState {
-    let i = match state.node_groups.binary_search_by(|g| g.name.as_str().cmp(group)) {
+    let i = match state
+        .node_groups
+        .binary_search_by(|g| g.name.as_str().cmp(group))
+    {
         Ok(i) => i,
         Err(i) => {
             state.node_groups.insert(
@@ -85,7 +96,8 @@ pub(super) fn apply(state: &mut State, action: &GroupAction, now: u64) {
             }
             record.next_member += nodes.len() as u32;
             record.last_scale_up = Some(now);
-            let message = format!("pod triggered scale-up: [{{{group} {from}->{to} (max: {max})}}]");
+            let message =
+                format!("pod triggered scale-up: [{{{group} {from}->{to} (max: {max})}}]");
             for (replica, _) in pods {
                 event(state, format!("Replica/{replica}"), message.clone());
             }

@@ -13,6 +13,16 @@ pub const GROUP_LABEL: &str = "orch.dev/node-group";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeGroupState {
     pub name: String,
+    /// The sizes and delay last applied (what commands without `-f` show).
+    #[serde(default)]
+    pub min_size: u32,
+    #[serde(default)]
+    pub max_size: u32,
+    #[serde(default)]
+    pub provision_delay: u64,
+    /// The node every member is made from, as last applied.
+    #[serde(default)]
+    pub template: NodeTemplate,
     /// The number the next member takes (`<group>-<n>`).
     #[serde(default)]
     pub next_member: u32,
@@ -33,4 +43,17 @@ pub struct Provisioning {
     pub node: String,
     /// When the node joins the cluster, Ready.
     pub ready_at: u64,
+}
+
+/// A NodeGroup's template node: what a member is made of but its name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeTemplate {
+    #[serde(default)]
+    pub labels: crate::model::labels::Labels,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<crate::model::pod::Taint>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unschedulable: bool,
+    pub allocatable: crate::model::resources::Allocatable,
 }

@@ -229,6 +229,39 @@ pub fn node(view: &NodeDescription) -> String {
     d.finish()
 }
 
+/// `orch describe nodegroup`.
+pub fn node_group(view: &crate::describe::NodeGroupDescription) -> String {
+    let mut d = Describer::default();
+    d.field(0, "Name", &view.name);
+    d.field(0, "Min Size", view.min_size.to_string());
+    d.field(0, "Max Size", view.max_size.to_string());
+    d.field(0, "Provision Delay", &view.provision_delay);
+    d.list(0, "Template", &view.template);
+    d.field(
+        0,
+        "Last Scale-up",
+        view.last_scale_up.as_deref().unwrap_or(""),
+    );
+    d.list(0, "Provisioning", &view.provisioning);
+    d.list(0, "Unneeded", &view.unneeded);
+    d.section(0, "Members");
+    let rows: Vec<Vec<String>> = view
+        .members
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                m.status.clone(),
+                format!("{}%", m.utilization),
+                m.replicas.to_string(),
+            ]
+        })
+        .collect();
+    d.table(1, &["Name", "Status", "Utilization", "Replicas"], &rows);
+    d.events(&view.events);
+    d.finish()
+}
+
 // ---- workloads ----
 
 pub fn workload(view: &WorkloadDescription) -> String {

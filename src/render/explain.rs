@@ -22,6 +22,9 @@ pub struct ExplanationDocument<'a> {
     /// replicas DefaultPreemption would remove.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preemption: Option<PreemptionDocument<'a>>,
+    /// Pending, with node groups declared: what they would do for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_group: Option<&'a str>,
     pub nodes: Vec<NodeDocument<'a>>,
 }
 
@@ -88,6 +91,7 @@ pub fn document(explanation: &Explanation) -> ExplanationDocument<'_> {
             }),
             _ => None,
         },
+        node_group: explanation.node_group.as_deref(),
         nodes: explanation
             .evaluation
             .nodes
@@ -232,6 +236,9 @@ pub fn verdicts(explanation: &Explanation) -> String {
             "\n* runs on {node}; placed now, it would go to {chosen} (replicas are not moved once running).\n"
         )),
         (None, _) => {}
+    }
+    if let Some(outlook) = &explanation.node_group {
+        out.push_str(&format!("\n* {outlook}.\n"));
     }
     if let Some(crate::explain::Preemption::Would { node, victims }) = &explanation.preemption {
         let victims: Vec<String> = victims

@@ -8,12 +8,12 @@
 
 use super::drain::{Budgets, pods_on};
 use super::{
-    GroupSize, SCALE_DOWN_DELAY_AFTER_ADD, SCALE_DOWN_UNNEEDED_TIME,
+    GroupSize, NodeGroup, SCALE_DOWN_DELAY_AFTER_ADD, SCALE_DOWN_UNNEEDED_TIME,
     SCALE_DOWN_UTILIZATION_THRESHOLD, may_remove, not_triggered_message, removable, scale_up,
     utilization, why_not,
 };
 use crate::model::event::EventReason;
-use crate::model::node_group::{GROUP_LABEL, NodeGroupState, Provisioning};
+use crate::model::node_group::{GROUP_LABEL, NodeGroupState, NodeTemplate, Provisioning};
 use crate::model::pod::PodSpec;
 use crate::model::state::{NodeSource, NodeState, Phase, Replica, State};
 use crate::model::workload::{Desired, ObjectRef};
@@ -172,10 +172,17 @@ pub fn unschedulable(state: &State) -> Vec<&Replica> {
         .collect()
 }
 
-/// One pass of every group's loop.
-pub fn sync(desired: &Desired, state: &State, scheduler: &Scheduler, catalog: &Catalog) -> GroupPlan {
+/// One pass of every group's loop. `forget`: groups no longer declared
+/// go (as undeclared nodes are pruned).
+pub fn sync(
+    desired: &Desired,
+    state: &State,
+    scheduler: &Scheduler,
+    catalog: &Catalog,
+    forget: bool,
+) -> GroupPlan {
     let mut plan = GroupPlan::default();
-    membership(desired, state, &mut plan);
+    membership(desired, state, forget, &mut plan);
     if plan.actions.is_empty() {
         scale_up_pending(desired, state, scheduler, catalog, &mut plan);
     }
@@ -194,10 +201,10 @@ pub fn sync(desired: &Desired, state: &State, scheduler: &Scheduler, catalog: &C
 
 /// Groups no longer declared are forgotten (their members drain); due
 /// members join; a new group's minSize members join at once.
-fn membership(desired: &Desired, state: &State, plan: &mut GroupPlan) {
+fn membership(desired: &Desired, state: &State, forget: bool, plan: &mut GroupPlan) {
     let now = state.clock;
     for old in &state.node_groups {
-        if desired.node_groups.iter().any(|g| g.name == old.name) {
+        if !forget || desired.node_groups.iter().any(|g| g.name == old.name) {
             continue;
         }
         for node in members(state, &old.name) {
@@ -208,10 +215,9 @@ fn membership(desired: &Desired, state: &State, plan: &mut GroupPlan) {
                 ..node.clone()
             })));
         }
-        plan.actions
-            .push(Action::NodeGroup(GroupAction::Forget {
-                group: old.name.clone(),
-            }));
+        plan.actions.push(Action::NodeGroup(GroupAction::Forget {
+            group: old.name.clone(),
+        }));
     }
     for group in &desired.node_groups {
         let Some(old) = record(state, &group.name) else {
@@ -221,15 +227,15 @@ fn membership(desired: &Desired, state: &State, plan: &mut GroupPlan) {
             }
             plan.actions
                 .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {
-                    name: group.name.clone(),
                     next_member: group.min_size,
-                    ..NodeGroupState::default()
+                    ..specified(group, &NodeGroupState::default())
                 })));
             continue;
         };
         let (due, waiting): (Vec<&Provisioning>, Vec<&Provisioning>) =
             old.provisioning.iter().partition(|p| p.ready_at <= now);
-        if due.is_empty() {
+        let respecified = specified(group, old) != *old;
+        if due.is_empty() && !respecified {
             continue;
         }
         for member in due {
@@ -243,9 +249,48 @@ fn membership(desired: &Desired, state: &State, plan: &mut GroupPlan) {
         plan.actions
             .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {
                 provisioning: waiting.into_iter().cloned().collect(),
-                ..old.clone()
+                ..specified(group, old)
             })));
     }
+}
+
+/// `record` with the group's spec as declared now.
+fn specified(group: &NodeGroup, record: &NodeGroupState) -> NodeGroupState {
+    NodeGroupState {
+        name: group.name.clone(),
+        min_size: group.min_size,
+        max_size: group.max_size,
+        provision_delay: group.provision_delay,
+        template: NodeTemplate {
+            labels: group.template.labels.clone(),
+            taints: group.template.taints.clone(),
+            unschedulable: group.template.unschedulable,
+            allocatable: group.template.allocatable.clone(),
+        },
+        ..record.clone()
+    }
+}
+
+/// The groups as last applied, read back from their records (for commands
+/// that run without `-f`).
+pub fn stored_groups(state: &State) -> Vec<NodeGroup> {
+    state
+        .node_groups
+        .iter()
+        .map(|g| NodeGroup {
+            name: g.name.clone(),
+            min_size: g.min_size,
+            max_size: g.max_size,
+            provision_delay: g.provision_delay,
+            template: crate::model::workload::NodeSpec {
+                name: String::new(),
+                labels: g.template.labels.clone(),
+                taints: g.template.taints.clone(),
+                unschedulable: g.template.unschedulable,
+                allocatable: g.template.allocatable.clone(),
+            },
+        })
+        .collect()
 }
 
 /// `n` of a member named `<group>-<n>`.
@@ -364,7 +409,14 @@ pub fn outlook(
     let groups = &desired.node_groups;
     let sizes = sizes(desired, state);
     let helpless_pods: Vec<&PodSpec> = helpless.iter().map(|&i| pods[i]).collect();
-    let up = scale_up(scheduler, &fleet, groups, &sizes, &helpless_pods, &snapshot_of);
+    let up = scale_up(
+        scheduler,
+        &fleet,
+        groups,
+        &sizes,
+        &helpless_pods,
+        &snapshot_of,
+    );
     for (k, &i) in helpless.iter().enumerate() {
         let outlook = match &up {
             Some(up) if up.pods.contains(&k) => PendingOutlook::WouldScaleUp {
@@ -409,12 +461,24 @@ fn scale_up_pending(
     let fleet = with_upcoming(desired, state);
     let snapshot_of = |nodes: &[NodeState]| occupied_snapshot_of(nodes, state, catalog, None);
     let helpless: Vec<usize> = (0..pending.len())
-        .filter(|&i| !matches!(outlook.get(&pending[i].name), Some(PendingOutlook::Upcoming { .. })))
+        .filter(|&i| {
+            !matches!(
+                outlook.get(&pending[i].name),
+                Some(PendingOutlook::Upcoming { .. })
+            )
+        })
         .collect();
     let helpless_pods: Vec<&PodSpec> = helpless.iter().map(|&i| pods[i]).collect();
     let groups = &desired.node_groups;
     let sizes = sizes(desired, state);
-    if let Some(up) = scale_up(scheduler, &fleet, groups, &sizes, &helpless_pods, &snapshot_of) {
+    if let Some(up) = scale_up(
+        scheduler,
+        &fleet,
+        groups,
+        &sizes,
+        &helpless_pods,
+        &snapshot_of,
+    ) {
         let group = &groups[up.group];
         let first = sizes[up.group].next_member;
         plan.actions.push(Action::NodeGroup(GroupAction::ScaleUp {
@@ -447,11 +511,12 @@ fn scale_up_pending(
         if let Some(PendingOutlook::NoScaleUp(message)) = outlook.get(&pending[i].name) {
             let object = format!("Replica/{}", pending[i].name);
             if !recorded.contains(&(object.as_str(), message.as_str())) {
-                plan.actions.push(Action::NodeGroup(GroupAction::NotTriggered {
-                    replica: pending[i].name.clone(),
-                    workload: pending[i].workload.clone(),
-                    message: message.clone(),
-                }));
+                plan.actions
+                    .push(Action::NodeGroup(GroupAction::NotTriggered {
+                        replica: pending[i].name.clone(),
+                        workload: pending[i].workload.clone(),
+                        message: message.clone(),
+                    }));
             }
         }
     }
@@ -506,8 +571,10 @@ fn scale_down(
                 unneeded.insert(node.name.clone(), (since, used));
             }
         }
-        let timers: BTreeMap<String, u64> =
-            unneeded.iter().map(|(n, (since, _))| (n.clone(), *since)).collect();
+        let timers: BTreeMap<String, u64> = unneeded
+            .iter()
+            .map(|(n, (since, _))| (n.clone(), *since))
+            .collect();
         if timers != old.unneeded {
             plan.actions
                 .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {

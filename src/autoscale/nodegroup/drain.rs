@@ -68,7 +68,9 @@ fn has_local_storage(template: &serde_json::Value) -> bool {
 }
 
 fn safe_to_evict(template: &serde_json::Value) -> Option<bool> {
-    let value = template.pointer("/metadata/annotations")?.get(SAFE_TO_EVICT)?;
+    let value = template
+        .pointer("/metadata/annotations")?
+        .get(SAFE_TO_EVICT)?;
     match value.as_str()? {
         "true" => Some(true),
         "false" => Some(false),

@@ -78,6 +78,7 @@ pub fn listing(
         Resource::Events => events(state, for_object, shape),
         Resource::Claims => super::storage::claims(state, shape),
         Resource::Volumes => super::storage::volumes(state, shape),
+        Resource::NodeGroups => super::nodegroups::node_groups(state, shape),
     }
 }
 

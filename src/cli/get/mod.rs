@@ -1,9 +1,10 @@
-//! `orch get nodes|workloads|replicas|events|pvc|pv`: what the state file holds, as
+//! `orch get nodes|workloads|replicas|events|pvc|pv|nodegroups`: what the state file holds, as
 //! kubectl would list it; with `-w` the table stays open and prints the rows
 //! that change. Read-only; takes no lock.
 
 mod listing;
 mod live;
+mod nodegroups;
 mod storage;
 
 pub use listing::{Listing, Row, Shape};
@@ -54,6 +55,9 @@ pub enum Resource {
         alias = "volumes"
     )]
     Volumes,
+    /// NodeGroups (orch.dev/v1), scaled by their autoscaler.
+    #[value(name = "nodegroups", alias = "nodegroup", alias = "ng")]
+    NodeGroups,
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,6 +152,13 @@ pub fn run(context: &Context, args: GetArgs) -> Result<Exit> {
 
 /// The workloads as last applied, rebuilt from the specs stored in the state.
 pub(super) fn stored_desired(state: &State) -> Result<Desired> {
+    let mut desired = stored_workloads(state)?;
+    desired.node_groups = crate::autoscale::nodegroup::controller::stored_groups(state);
+    Ok(desired)
+}
+
+/// The workloads as last applied (`stored_desired` without the node groups).
+fn stored_workloads(state: &State) -> Result<Desired> {
     if state.workloads.is_empty() {
         return Ok(Desired::default());
     }
