@@ -38,6 +38,8 @@ pub struct Step {
     pub time: u64,
     pub actions: Vec<Action>,
     pub status: Vec<StepStatus>,
+    /// Ready nodes after the step, where node groups are in play.
+    pub nodes: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +262,7 @@ fn run_once<E>(
                 time: state.clock,
                 actions: plan.actions,
                 status: step_status(&reports),
+                nodes: nodegroup::fleet_size(desired, state),
             };
             persist(state, Some(&step))?;
             persisted_clock = state.clock;
@@ -323,6 +326,7 @@ fn run_once<E>(
                     let reports = reconcile::summarize(desired, state, state.clock);
                     let step = Step {
                         status: step_status(&reports),
+                        nodes: nodegroup::fleet_size(desired, state),
                         ..step.clone()
                     };
                     persist(state, Some(&step))?;
@@ -452,6 +456,7 @@ pub fn settle<E>(
             time: state.clock,
             actions: plan.actions,
             status: step_status(&reconcile::summarize(desired, state, state.clock)),
+            nodes: nodegroup::fleet_size(desired, state),
         };
         persist(state, &step)?;
         steps.push(step);

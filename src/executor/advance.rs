@@ -37,6 +37,7 @@ pub(super) fn run_on<E>(
                 time: state.clock,
                 actions: plan.actions,
                 status: Vec::new(),
+                nodes: None,
             };
             if let Some(step) = record(state, Some(&step))? {
                 steps.push(step);

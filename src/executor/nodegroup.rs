@@ -44,6 +44,12 @@ pub(super) fn extend(
     plan.later = earliest(plan.later, groups.later);
 }
 
+/// The ready nodes a step ends with, where node groups are in play.
+pub(super) fn fleet_size(desired: &Desired, state: &State) -> Option<u32> {
+    (!desired.node_groups.is_empty() || !state.node_groups.is_empty())
+        .then(|| state.nodes.iter().filter(|n| n.ready && !n.removing).count() as u32)
+}
+
 fn record_mut<'s>(state: &'s mut State, group: &str) -> &'s mut NodeGroupState {
     let i = match state
         .node_groups

@@ -45,6 +45,9 @@ pub struct StepDocument<'a> {
     pub time: u64,
     pub actions: Vec<ActionDocument>,
     pub status: Vec<StatusDocument<'a>>,
+    /// Ready nodes after the step, where node groups are in play.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -151,6 +154,7 @@ pub fn step(step: &Step) -> StepDocument<'_> {
                 updated: s.updated,
             })
             .collect(),
+        nodes: step.nodes,
     }
 }
 

@@ -161,6 +161,9 @@ pub fn timeline(result: &RunResult) -> String {
 /// One row per step and workload that changed in it: the counts after the
 /// step, so a rollout's progress reads top to bottom.
 pub fn steps(result: &RunResult) -> String {
+    // Node groups in play: the ready nodes after each step, and a row for
+    // each step that changed the fleet.
+    let fleet = result.steps.iter().any(|s| s.nodes.is_some());
     let mut rows = Vec::new();
     for step in &result.steps {
         // Counted once per step: a step can hold 100k actions over thousands of workloads.
@@ -170,12 +173,13 @@ pub fn steps(result: &RunResult) -> String {
                 *per_object.entry(action.object()).or_default() += 1;
             }
         }
+        let nodes = step.nodes.map_or(String::new(), |n| n.to_string());
         for status in &step.status {
             let actions = per_object.get(&status.object).copied().unwrap_or(0);
             if actions == 0 {
                 continue;
             }
-            rows.push(vec![
+            let mut row = vec![
                 duration(step.time),
                 status.object.clone(),
                 status.current.to_string(),
@@ -183,21 +187,46 @@ pub fn steps(result: &RunResult) -> String {
                 status.available.to_string(),
                 status.updated.to_string(),
                 actions.to_string(),
-            ]);
+            ];
+            if fleet {
+                row.push(nodes.clone());
+            }
+            rows.push(row);
+        }
+        if fleet {
+            let mut groups: Vec<(&String, &usize)> = per_object
+                .iter()
+                .filter(|(object, _)| object.starts_with("NodeGroup/") || object.starts_with("Node/"))
+                .collect();
+            groups.sort();
+            for (object, actions) in groups {
+                let blank = String::new();
+                rows.push(vec![
+                    duration(step.time),
+                    object.clone(),
+                    blank.clone(),
+                    blank.clone(),
+                    blank.clone(),
+                    blank,
+                    actions.to_string(),
+                    nodes.clone(),
+                ]);
+            }
         }
     }
-    table(
-        &[
-            "TIME",
-            "WORKLOAD",
-            "CURRENT",
-            "READY",
-            "AVAILABLE",
-            "UPDATED",
-            "ACTIONS",
-        ],
-        rows,
-    )
+    let mut headers = vec![
+        "TIME",
+        "WORKLOAD",
+        "CURRENT",
+        "READY",
+        "AVAILABLE",
+        "UPDATED",
+        "ACTIONS",
+    ];
+    if fleet {
+        headers.push("NODES");
+    }
+    table(&headers, rows)
 }
 
 pub fn status_word(report: &WorkloadReport) -> String {

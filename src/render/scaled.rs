@@ -373,6 +373,7 @@ mod tests {
         actions.extend(binds("svc-00002", 2));
         let run = result(vec![Step {
             time: 3,
+            nodes: None,
             actions,
             status: Vec::new(),
         }]);
@@ -399,6 +400,7 @@ mod tests {
             .collect();
         let run = result(vec![Step {
             time: 0,
+            nodes: None,
             actions,
             status: Vec::new(),
         }]);
@@ -408,6 +410,7 @@ mod tests {
         let steps = (0..300)
             .map(|t| Step {
                 time: t,
+                nodes: None,
                 actions: binds("one", 1),
                 status: Vec::new(),
             })

@@ -183,11 +183,17 @@ pub fn sync(
 ) -> GroupPlan {
     let mut plan = GroupPlan::default();
     membership(desired, state, forget, &mut plan);
-    if plan.actions.is_empty() {
+    // A fleet that changes is looked at again once it has (in the next pass).
+    let fleet_changes = plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::AddNode(_) | Action::UpdateNode(_)));
+    if !fleet_changes {
+        let before = plan.actions.len();
         scale_up_pending(desired, state, scheduler, catalog, &mut plan);
-    }
-    if plan.actions.is_empty() {
-        scale_down(desired, state, scheduler, catalog, &mut plan);
+        if plan.actions.len() == before {
+            scale_down(desired, state, scheduler, catalog, &mut plan);
+        }
     }
     plan.wake_at = state
         .node_groups
@@ -579,7 +585,7 @@ fn scale_down(
             plan.actions
                 .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {
                     unneeded: timers.clone(),
-                    ..old.clone()
+                    ..specified(group, old)
                 })));
         }
         let removable_now = unneeded
