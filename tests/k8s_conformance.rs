@@ -104,6 +104,24 @@ fn round_trip<T: DeserializeOwned + Serialize>(value: &Value, at: &str) -> Vec<S
     found
 }
 
+/// orch's NodeGroup: its own fields, and a template that is a Node.
+fn node_group(value: &Value, at: &str) -> Vec<String> {
+    let known = ["minSize", "maxSize", "provisionDelay", "template"];
+    let mut found: Vec<String> = value["spec"]
+        .as_object()
+        .into_iter()
+        .flat_map(|spec| spec.keys())
+        .filter(|key| !known.contains(&key.as_str()))
+        .map(|key| format!("{at}: spec.{key} is not a NodeGroup field"))
+        .collect();
+    let mut node = value["spec"]["template"].clone();
+    node["apiVersion"] = "v1".into();
+    node["kind"] = "Node".into();
+    node["metadata"]["name"] = value["metadata"]["name"].clone();
+    found.extend(round_trip::<Node>(&node, &format!("{at} (spec.template)")));
+    found
+}
+
 fn typed_list<T>(items: &[&Value], at: &str) -> Vec<String>
 where
     T: ListableResource + DeserializeOwned + Serialize,
@@ -133,6 +151,7 @@ fn check(value: &Value, at: &str) -> Vec<String> {
         ("batch/v1", "Job") => round_trip::<Job>(value, at),
         ("batch/v1", "CronJob") => round_trip::<CronJob>(value, at),
         ("v1", "ReplicationController") => round_trip::<ReplicationController>(value, at),
+        ("orch.dev/v1", "NodeGroup") => node_group(value, at),
         ("v1", "PersistentVolume") => round_trip::<PersistentVolume>(value, at),
         ("v1", "PersistentVolumeClaim") => round_trip::<PersistentVolumeClaim>(value, at),
         ("storage.k8s.io/v1", "StorageClass") => round_trip::<StorageClass>(value, at),
