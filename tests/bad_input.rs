@@ -111,6 +111,8 @@ fn cases() -> Vec<Case> {
         ("HPA unknown metric type", one(hpa("  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: 3\n  metrics: [{type: Queue}]\n")), vec![], "bad.yaml:27", "Unsupported value: \"Queue\""),
         ("demand that does not parse", one(with("annotations: {team: web}", "annotations: {team: web, orch.dev/demand: \"cpu: soon=1\"}")), vec![], "bad.yaml:12", "\"soon\" is not a duration"),
         ("NodeGroup template without allocatable", one("apiVersion: orch.dev/v1\nkind: NodeGroup\nmetadata: {name: general}\nspec:\n  maxSize: 3\n  template:\n    metadata: {labels: {a: b}}\n".into()), vec![], "bad.yaml:7", "allocatable"),
+        ("NodeGroup minSize above maxSize", one("apiVersion: orch.dev/v1\nkind: NodeGroup\nmetadata: {name: general}\nspec:\n  minSize: 4\n  maxSize: 3\n  template:\n    status: {allocatable: {cpu: \"4\"}}\n".into()), vec![], "bad.yaml:6", "must be greater than or equal to `minSize`"),
+        ("NodeGroup provisionDelay not a duration", one("apiVersion: orch.dev/v1\nkind: NodeGroup\nmetadata: {name: general}\nspec:\n  maxSize: 3\n  provisionDelay: soon\n  template:\n    status: {allocatable: {cpu: \"4\"}}\n".into()), vec![], "bad.yaml:6", "spec.provisionDelay"),
         ("selector does not match the labels", one(with("      labels: {app: web}", "      labels: {app: api}")), vec![], "bad.yaml:11", "selector"),
         ("missing selector", one(with("  selector:\n    matchLabels: {app: web}\n", "")), vec![], "bad.yaml:", "spec.selector: Required value"),
         ("empty selector", one(with("    matchLabels: {app: web}", "    matchLabels: {}")), vec![], "bad.yaml:8", "empty selector"),

@@ -28,6 +28,7 @@ mod get_watch;
 mod import;
 mod jobs;
 mod loop_core;
+mod node_groups;
 mod outputs;
 mod placement_properties;
 mod priorities;

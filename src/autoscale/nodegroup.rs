@@ -425,6 +425,7 @@ pub fn may_remove(since: u64, last_scale_up: Option<u64>, now: u64) -> bool {
         && last_scale_up.is_none_or(|t| now.saturating_sub(t) >= SCALE_DOWN_DELAY_AFTER_ADD)
 }
 
+mod action;
 pub mod controller;
 mod drain;
 

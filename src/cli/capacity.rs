@@ -68,14 +68,20 @@ pub fn run(context: &Context, args: CapacityArgs) -> Result<Exit> {
     let probing =
         super::terminal::spinner(context, "placing extra replicas until one fits nowhere");
     let headroom = capacity::headroom(&base.desired, &base.state, &scheduler, &only, PROBE_LIMIT);
+    // Node groups: the same probe on the fleet grown to every group's maxSize.
+    let grown = (!base.desired.node_groups.is_empty()).then(|| {
+        let grown =
+            crate::autoscale::nodegroup::controller::grown_to_max(&base.desired, &base.state);
+        capacity::headroom(&base.desired, &grown, &scheduler, &only, PROBE_LIMIT)
+    });
     probing.finish_and_clear();
     if context.output.is_document() {
         out_document(
-            &render::capacity::document(&headroom, PROBE_LIMIT),
+            &render::capacity::document(&headroom, grown.as_deref(), PROBE_LIMIT),
             context.output,
         );
     } else {
-        out(&render::capacity::table_of(&headroom));
+        out(&render::capacity::table_of(&headroom, grown.as_deref()));
     }
     Ok(Exit::Success)
 }

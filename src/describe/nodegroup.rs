@@ -18,6 +18,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeGroupDescription {
+    pub api_version: &'static str,
+    pub kind: &'static str,
     pub name: String,
     pub min_size: u32,
     pub max_size: u32,
@@ -119,6 +121,8 @@ pub fn node_group(desired: &Desired, state: &State, name: &str) -> Option<NodeGr
         })
         .collect();
     Some(NodeGroupDescription {
+        api_version: crate::model::state::API_VERSION,
+        kind: "NodeGroupDescription",
         name: name.to_string(),
         min_size: record.min_size,
         max_size: record.max_size,

@@ -31,6 +31,22 @@ pub struct HeadroomDocument<'a> {
     /// preempting lower-priority replicas.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_preemption: Option<usize>,
+    /// Where node groups are declared: how many more fit once every group
+    /// has grown to its maxSize.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_node_groups: Option<GrownDocument>,
+}
+
+#[derive(Serialize)]
+pub struct GrownDocument {
+    #[serde(rename = "fitsMore")]
+    pub fits_more: Option<usize>,
+    pub capped: bool,
+}
+
+/// The grown fleet's headroom of the workload `object`.
+fn grown_of<'a>(grown: Option<&'a [Headroom]>, object: &str) -> Option<&'a Headroom> {
+    grown?.iter().find(|g| g.object == object)
 }
 
 #[derive(Serialize)]
@@ -39,7 +55,11 @@ pub struct ReasonDocument {
     pub nodes: usize,
 }
 
-pub fn document(headroom: &[Headroom], probe_limit: usize) -> CapacityDocument<'_> {
+pub fn document<'a>(
+    headroom: &'a [Headroom],
+    grown: Option<&[Headroom]>,
+    probe_limit: usize,
+) -> CapacityDocument<'a> {
     CapacityDocument {
         api_version: API_VERSION,
         kind: "Capacity",
@@ -61,12 +81,16 @@ pub fn document(headroom: &[Headroom], probe_limit: usize) -> CapacityDocument<'
                     .collect(),
                 message: h.limit.as_ref().map(ToString::to_string),
                 by_preemption: h.by_preemption,
+                with_node_groups: grown_of(grown, &h.object).map(|g| GrownDocument {
+                    fits_more: g.fits,
+                    capped: g.capped,
+                }),
             })
             .collect(),
     }
 }
 
-pub fn table_of(headroom: &[Headroom]) -> String {
+pub fn table_of(headroom: &[Headroom], grown: Option<&[Headroom]>) -> String {
     let rows = headroom
         .iter()
         .map(|h| {
@@ -88,8 +112,29 @@ pub fn table_of(headroom: &[Headroom]) -> String {
                         .join(", "),
                 ),
             };
-            vec![h.object.clone(), h.replicas.to_string(), fits, limited_by]
+            let mut row = vec![h.object.clone(), h.replicas.to_string(), fits];
+            if grown.is_some() {
+                row.push(match grown_of(grown, &h.object).map(|g| (g.fits, g.capped)) {
+                    Some((Some(n), true)) => format!("≥ {n}"),
+                    Some((Some(n), false)) => n.to_string(),
+                    _ => "-".to_string(),
+                });
+            }
+            row.push(limited_by);
+            row
         })
         .collect();
+    if grown.is_some() {
+        return table(
+            &[
+                "WORKLOAD",
+                "REPLICAS",
+                "FITS MORE",
+                "WITH NODE GROUPS AT MAX",
+                "LIMITED BY",
+            ],
+            rows,
+        );
+    }
     table(&["WORKLOAD", "REPLICAS", "FITS MORE", "LIMITED BY"], rows)
 }

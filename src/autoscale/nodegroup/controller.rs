@@ -16,119 +16,13 @@ use crate::model::event::EventReason;
 use crate::model::node_group::{GROUP_LABEL, NodeGroupState, NodeTemplate, Provisioning};
 use crate::model::pod::PodSpec;
 use crate::model::state::{NodeSource, NodeState, Phase, Replica, State};
-use crate::model::workload::{Desired, ObjectRef};
+use crate::model::workload::Desired;
 use crate::reconcile::{Action, Catalog, occupied_snapshot_of};
 use crate::scheduler::Scheduler;
 use crate::scheduler::snapshot::Snapshot;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// cluster-autoscaler's decisions, as a plan shows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupAction {
-    /// `nodes` asked of the cloud, joining at `ready_at`; `pods` triggered it.
-    ScaleUp {
-        group: String,
-        from: u32,
-        to: u32,
-        max: u32,
-        nodes: Vec<String>,
-        ready_at: u64,
-        pods: Vec<(String, ObjectRef)>,
-    },
-    /// A pending pod no group would take, and why (`NotTriggerScaleUp`).
-    NotTriggered {
-        replica: String,
-        workload: ObjectRef,
-        message: String,
-    },
-    /// A member unneeded long enough: cordoned, drained, then removed.
-    ScaleDown {
-        group: String,
-        node: String,
-        utilization: u32,
-    },
-    /// The group's record (members on their way, timers). Not shown.
-    SetStatus(NodeGroupState),
-    /// A group no longer declared: its record goes, its members drain. Not shown.
-    Forget { group: String },
-}
-
-impl GroupAction {
-    pub fn op(&self) -> &'static str {
-        match self {
-            GroupAction::ScaleUp { .. } => "scale-up",
-            GroupAction::NotTriggered { .. } => "no-scale-up",
-            GroupAction::ScaleDown { .. } => "scale-down",
-            GroupAction::SetStatus(_) => "node-group-status",
-            GroupAction::Forget { .. } => "forget-node-group",
-        }
-    }
-
-    pub fn is_shown(&self) -> bool {
-        !matches!(self, GroupAction::SetStatus(_) | GroupAction::Forget { .. })
-    }
-
-    /// `NodeGroup/general`, or the pod for a `NotTriggerScaleUp`.
-    pub fn object(&self) -> String {
-        match self {
-            GroupAction::ScaleUp { group, .. }
-            | GroupAction::ScaleDown { group, .. }
-            | GroupAction::Forget { group } => format!("NodeGroup/{group}"),
-            GroupAction::SetStatus(status) => format!("NodeGroup/{}", status.name),
-            GroupAction::NotTriggered { workload, .. } => workload.to_string(),
-        }
-    }
-
-    pub fn replica(&self) -> Option<&str> {
-        match self {
-            GroupAction::NotTriggered { replica, .. } => Some(replica),
-            _ => None,
-        }
-    }
-
-    pub fn node(&self) -> Option<&str> {
-        match self {
-            GroupAction::ScaleDown { node, .. } => Some(node),
-            _ => None,
-        }
-    }
-
-    /// The action's detail in a plan: cluster-autoscaler's words.
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            GroupAction::ScaleUp {
-                group,
-                from,
-                to,
-                max,
-                nodes,
-                ready_at,
-                ..
-            } => Some(format!(
-                "{{{group} {from}->{to} (max: {max})}}: {} ready at {ready_at}s",
-                nodes.join(", ")
-            )),
-            GroupAction::NotTriggered { message, .. } => Some(message.clone()),
-            GroupAction::ScaleDown {
-                node, utilization, ..
-            } => Some(format!(
-                "node {node} unneeded for {}s (utilization {utilization}%)",
-                SCALE_DOWN_UNNEEDED_TIME
-            )),
-            GroupAction::SetStatus(_) | GroupAction::Forget { .. } => None,
-        }
-    }
-
-    /// The event the action records (the executor writes them).
-    pub fn event(&self) -> Option<EventReason> {
-        match self {
-            GroupAction::ScaleUp { .. } => Some(EventReason::TriggeredScaleUp),
-            GroupAction::NotTriggered { .. } => Some(EventReason::NotTriggerScaleUp),
-            GroupAction::ScaleDown { .. } => Some(EventReason::ScaleDown),
-            GroupAction::SetStatus(_) | GroupAction::Forget { .. } => None,
-        }
-    }
-}
+pub use super::action::GroupAction;
 
 /// One pass's decisions and when the groups next have something to do.
 #[derive(Debug, Default)]
@@ -336,6 +230,20 @@ pub fn with_upcoming(desired: &Desired, state: &State) -> Vec<NodeState> {
         }
     }
     fleet
+}
+
+/// `state` with every group grown to its maxSize (the members on their way
+/// joined, the missing ones added): the room the groups can give.
+pub fn grown_to_max(desired: &Desired, state: &State) -> State {
+    let mut grown = state.clone();
+    grown.nodes = with_upcoming(desired, state);
+    for (group, size) in desired.node_groups.iter().zip(sizes(desired, state)) {
+        for k in 0..group.max_size.saturating_sub(size.target) {
+            grown.nodes.push(group.member_node(size.next_member + k));
+        }
+    }
+    grown.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    grown
 }
 
 /// Where each pending pod stands with the node groups (what `explain` says).
@@ -614,3 +522,6 @@ fn scale_down(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -72,6 +72,9 @@ pub struct Frame {
     pub place: Vec<i64>,
     /// Changes of requests: `[node, millicores, MiB]` triples, flat.
     pub used: Vec<i64>,
+    /// Ready nodes, where node groups are in play.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
 }
 
 /// A workload's pending replicas, and one's verdict on every node.
@@ -324,9 +327,12 @@ impl<'a> Recorder<'a> {
         }
         self.placed = placed;
         self.used = used;
+        let fleet = !state.node_groups.is_empty() || !self.desired.node_groups.is_empty();
         self.data.frames.push(Frame {
             time,
             actions,
+            nodes: fleet
+                .then(|| state.nodes.iter().filter(|n| n.ready && !n.removing).count() as u32),
             counts,
             place,
             used: changed,

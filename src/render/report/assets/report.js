@@ -124,6 +124,40 @@
   }
   const visible = new Set();
   const cards = [];
+  // Node groups in play: the ready nodes over the same time axis.
+  const fleet = frames.some((f) => f.nodes !== undefined);
+  if (fleet) {
+    const canvas = el("canvas", { "data-series": "nodes" });
+    const card = el("div", { class: "timeline fleet" },
+      el("div", { class: "name", text: "Nodes" }),
+      el("div", { class: "state", text: "ready nodes (node groups scale the fleet)" }),
+      canvas);
+    grid.append(card);
+    const drawFleet = () => {
+      const width = canvas.clientWidth || 280, height = 96;
+      const ctx = hidpi(canvas, width, height);
+      const pad = { l: 28, r: 6, t: 6, b: 16 };
+      const W = width - pad.l - pad.r, H = height - pad.t - pad.b;
+      const max = Math.max(1, ...frames.map((f) => f.nodes || 0));
+      const y = (v) => pad.t + H - (v / max) * H;
+      ctx.clearRect(0, 0, width, height);
+      ctx.strokeStyle = "#d8dde5"; ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(pad.l, pad.t); ctx.lineTo(pad.l, pad.t + H); ctx.lineTo(pad.l + W, pad.t + H); ctx.stroke();
+      ctx.fillStyle = "#5b6472"; ctx.font = "10px system-ui, sans-serif";
+      ctx.textAlign = "right"; ctx.fillText(String(max), pad.l - 4, pad.t + 8); ctx.fillText("0", pad.l - 4, pad.t + H);
+      ctx.textAlign = "left"; ctx.fillText(duration(t0), pad.l, height - 3);
+      ctx.textAlign = "right"; ctx.fillText(duration(t1), pad.l + W, height - 3);
+      ctx.strokeStyle = "#009E73"; ctx.lineWidth = 2;
+      ctx.beginPath();
+      frames.forEach((f, k) => {
+        const x = pad.l + xOf(k, W), v = y(f.nodes || 0);
+        if (k === 0) ctx.moveTo(x, v); else { ctx.lineTo(x, y(frames[k - 1].nodes || 0)); ctx.lineTo(x, v); }
+      });
+      ctx.stroke();
+    };
+    axis.addEventListener("change", drawFleet);
+    requestAnimationFrame(drawFleet);
+  }
   order.forEach((i) => {
     const w = workloads[i];
     const canvas = el("canvas", { "data-workload": w.name });
