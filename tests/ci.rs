@@ -722,7 +722,8 @@ fn plan_json_field_set_is_the_documented_contract() {
     let cluster = Cluster::example();
     let converged = cluster.json(&["plan", "-f", "manifests/"]);
     let workers = fs::read_to_string(cluster.path("manifests/workers.yaml")).unwrap();
-    let blocked_workers = workers.replacen("replicas: 2", "replicas: 20", 1);
+    // (Beyond what the example's node group can add.)
+    let blocked_workers = workers.replacen("replicas: 2", "replicas: 60", 1);
     assert_ne!(workers, blocked_workers);
     cluster.write("manifests/workers.yaml", &blocked_workers);
     let blocked = cluster.json(&["plan", "-f", "manifests/"]);
@@ -757,6 +758,7 @@ fn plan_json_field_set_is_the_documented_contract() {
         "steps[].actions[].reason: null|string",
         "steps[].actions[].replica: null|string",
         "steps[].actions[].revision: null|number",
+        "steps[].nodes: number",
         "steps[].status: array",
         "steps[].status[]: object",
         "steps[].status[].available: number",

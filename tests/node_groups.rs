@@ -75,7 +75,10 @@ fn a_scale_up_node_joins_exactly_after_the_provisioning_delay() {
     assert_eq!(node_names(&cluster), ["base"]);
     let groups = cluster.json(&["get", "nodegroups"]);
     assert_eq!(groups["items"][0]["current"], 0, "{groups}");
-    assert_eq!(groups["items"][0]["provisioning"]["general-0"], 90, "{groups}");
+    assert_eq!(
+        groups["items"][0]["provisioning"]["general-0"], 90,
+        "{groups}"
+    );
     // The run goes on from there: the node joins at 90s and takes the pods.
     let run = cluster.json(&["apply", "-f", "m.yaml"]);
     assert_eq!(run["outcome"], "Converged", "{run}");
@@ -106,10 +109,10 @@ fn the_first_run_waits_for_the_node_and_says_cluster_autoscalers_words() {
     assert_eq!(steps.last().unwrap()["nodes"], 2, "{run}");
     cluster
         .run(&["get", "events"])
+        .stdout(contains("TriggeredScaleUp     Replica/api-"))
         .stdout(contains(
-            "TriggeredScaleUp     Replica/api-",
-        ))
-        .stdout(contains("pod triggered scale-up: [{general 0->1 (max: 3)}]"));
+            "pod triggered scale-up: [{general 0->1 (max: 3)}]",
+        ));
 }
 
 #[test]
@@ -130,7 +133,10 @@ fn an_idle_member_goes_after_exactly_ten_unneeded_minutes() {
         [idle_since + 600],
         "{run}"
     );
-    assert_eq!(times(&run, "remove-node", "Node/general-0"), [idle_since + 600]);
+    assert_eq!(
+        times(&run, "remove-node", "Node/general-0"),
+        [idle_since + 600]
+    );
     assert_eq!(node_names(&cluster), ["base"]);
     cluster
         .run(&["get", "events"])
@@ -156,11 +162,9 @@ fn a_pod_no_group_would_take_says_why_and_explain_tells_it() {
     // 2 cpu on base, 4 on the one member: two replicas are left pending.
     let run = cluster.json(&["apply", "-f", "m.yaml"]);
     assert_eq!(run["outcome"], "Blocked", "{run}");
-    cluster
-        .run(&["get", "events"])
-        .stdout(contains(
-            "pod didn't trigger scale-up: 1 max node group size reached",
-        ));
+    cluster.run(&["get", "events"]).stdout(contains(
+        "pod didn't trigger scale-up: 1 max node group size reached",
+    ));
     let pending = cluster
         .replicas()
         .into_iter()
@@ -188,7 +192,8 @@ fn explain_names_the_member_on_its_way() {
     let explained = cluster.json(&["explain", name]);
     let said = explained["nodeGroup"].as_str().unwrap();
     assert!(
-        said.starts_with("node general-0 of its node group joins at +") && said.ends_with("and would take it"),
+        said.starts_with("node general-0 of its node group joins at +")
+            && said.ends_with("and would take it"),
         "{said}"
     );
 }
@@ -217,4 +222,57 @@ fn a_group_removed_from_the_set_drains_its_members() {
     let groups = cluster.json(&["get", "nodegroups"]);
     assert_eq!(groups["items"].as_array().unwrap().len(), 1, "{groups}");
     assert_eq!(groups["items"][0]["name"], "spare");
+}
+
+/// What `capacity` counts with the groups at their maxSize is what the
+/// loop places when a what-if scales the workload that far: the groups
+/// grow to take them, and one more stays pending.
+#[test]
+fn capacity_with_node_groups_matches_what_the_loop_places() {
+    let cluster = Cluster::new();
+    cluster.write("m.yaml", &format!("{BASE}{}{}", group(0, 3, "60s"), api(2)));
+    cluster.run(&["apply", "-f", "m.yaml"]).code(0);
+    cluster
+        .run(&["what-if", "-f", "m.yaml", "--scale", "api=14"])
+        .code(0);
+    cluster
+        .run(&["what-if", "-f", "m.yaml", "--scale", "api=15"])
+        .code(3)
+        .stdout(contains("Deployment/default/api 1 pending"));
+}
+
+/// The example platform losing zone b: its general group (zone a) takes
+/// the video worker the fixed fleet strands; the API's zone spread and the
+/// database's node affinity are beyond any group.
+#[test]
+fn the_examples_general_group_takes_what_losing_zone_b_strands() {
+    let cluster = Cluster::example();
+    cluster.run(&["apply", "-f", "manifests/", "-q"]).code(0);
+    let output = cluster
+        .orch()
+        .args([
+            "what-if",
+            "-f",
+            "manifests/",
+            "--fail-zone",
+            "zone-b",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let status = |object: &str| {
+        report["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["object"] == object)
+            .map(|w| w["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("Deployment/default/video-worker"), "Available");
+    assert_eq!(status("Deployment/default/api"), "Degraded");
+    assert_eq!(status("Deployment/default/db"), "Unavailable");
 }

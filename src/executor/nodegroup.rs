@@ -13,7 +13,8 @@ use crate::scheduler::Scheduler;
 use std::sync::Arc;
 
 /// A quiet pass (no action) gets the node groups' decisions, and the
-/// instants they next have something to do.
+/// instants they next have something to do; a busy one only their
+/// bookkeeping (records, members joining).
 pub(super) fn extend(
     plan: &mut Plan,
     declared: &Arc<Declared>,
@@ -22,11 +23,9 @@ pub(super) fn extend(
     scheduler: &Scheduler,
     prune: Prune,
 ) {
-    if !plan.actions.is_empty() || (desired.node_groups.is_empty() && state.node_groups.is_empty())
-    {
+    if desired.node_groups.is_empty() && state.node_groups.is_empty() {
         return;
     }
-    let catalog = Catalog::with_declared(declared.clone(), desired, state);
     // Groups go as undeclared nodes do: not with `--no-prune`, nor when the
     // set declares none (unless `--prune-all`).
     let forget = match prune {
@@ -34,6 +33,12 @@ pub(super) fn extend(
         Prune::All => true,
         Prune::Auto => !desired.node_groups.is_empty(),
     };
+    if !plan.actions.is_empty() {
+        plan.actions
+            .extend(controller::sync_membership(desired, state, forget));
+        return;
+    }
+    let catalog = Catalog::with_declared(declared.clone(), desired, state);
     let groups = controller::sync(desired, state, scheduler, &catalog, forget);
     plan.actions = groups.actions;
     let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
@@ -46,8 +51,13 @@ pub(super) fn extend(
 
 /// The ready nodes a step ends with, where node groups are in play.
 pub(super) fn fleet_size(desired: &Desired, state: &State) -> Option<u32> {
-    (!desired.node_groups.is_empty() || !state.node_groups.is_empty())
-        .then(|| state.nodes.iter().filter(|n| n.ready && !n.removing).count() as u32)
+    (!desired.node_groups.is_empty() || !state.node_groups.is_empty()).then(|| {
+        state
+            .nodes
+            .iter()
+            .filter(|n| n.ready && !n.removing)
+            .count() as u32
+    })
 }
 
 fn record_mut<'s>(state: &'s mut State, group: &str) -> &'s mut NodeGroupState {

@@ -114,11 +114,13 @@ pub fn table_of(headroom: &[Headroom], grown: Option<&[Headroom]>) -> String {
             };
             let mut row = vec![h.object.clone(), h.replicas.to_string(), fits];
             if grown.is_some() {
-                row.push(match grown_of(grown, &h.object).map(|g| (g.fits, g.capped)) {
-                    Some((Some(n), true)) => format!("≥ {n}"),
-                    Some((Some(n), false)) => n.to_string(),
-                    _ => "-".to_string(),
-                });
+                row.push(
+                    match grown_of(grown, &h.object).map(|g| (g.fits, g.capped)) {
+                        Some((Some(n), true)) => format!("≥ {n}"),
+                        Some((Some(n), false)) => n.to_string(),
+                        _ => "-".to_string(),
+                    },
+                );
             }
             row.push(limited_by);
             row

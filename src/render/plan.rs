@@ -194,12 +194,20 @@ pub fn steps(result: &RunResult) -> String {
             rows.push(row);
         }
         if fleet {
-            let mut groups: Vec<(&String, &usize)> = per_object
+            // The groups' decisions; a member joining or leaving alone in
+            // its step (the declared fleet's nodes ride with their workloads).
+            let alone = step
+                .status
                 .iter()
-                .filter(|(object, _)| object.starts_with("NodeGroup/") || object.starts_with("Node/"))
+                .all(|s| !per_object.contains_key(&s.object));
+            let mut fleet_rows: Vec<(&String, &usize)> = per_object
+                .iter()
+                .filter(|(object, _)| {
+                    object.starts_with("NodeGroup/") || (alone && object.starts_with("Node/"))
+                })
                 .collect();
-            groups.sort();
-            for (object, actions) in groups {
+            fleet_rows.sort();
+            for (object, actions) in fleet_rows {
                 let blank = String::new();
                 rows.push(vec![
                     duration(step.time),

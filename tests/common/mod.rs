@@ -36,6 +36,14 @@ impl Cluster {
         cluster
     }
 
+    /// The example platform without its node group: the fixed fleet of
+    /// `manifests/nodes.yaml`, whose answers can be worked out by hand.
+    pub fn example_fixed_fleet() -> Cluster {
+        let cluster = Cluster::example();
+        fs::remove_file(cluster.path("manifests/nodegroups.yaml")).unwrap();
+        cluster
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -99,6 +99,15 @@ pub fn sync(
     plan
 }
 
+/// The part of a pass that needs no look at the pods (records, members
+/// joining, groups leaving): it rides along with a pass that acts anyway,
+/// so it adds no step of its own.
+pub fn sync_membership(desired: &Desired, state: &State, forget: bool) -> Vec<Action> {
+    let mut plan = GroupPlan::default();
+    membership(desired, state, forget, &mut plan);
+    plan.actions
+}
+
 /// Groups no longer declared are forgotten (their members drain); due
 /// members join; a new group's minSize members join at once.
 fn membership(desired: &Desired, state: &State, forget: bool, plan: &mut GroupPlan) {
@@ -496,9 +505,12 @@ fn scale_down(
                     ..specified(group, old)
                 })));
         }
+        // Empty members first, as cluster-autoscaler deletes them before
+        // the ones whose pods must move; then the least used.
         let removable_now = unneeded
             .iter()
-            .find(|(_, (since, _))| may_remove(*since, old.last_scale_up, now));
+            .filter(|(_, (since, _))| may_remove(*since, old.last_scale_up, now))
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1).then_with(|| a.0.cmp(b.0)));
         match removable_now {
             Some((node, (_, used))) if size.target > group.min_size => {
                 plan.actions.push(Action::NodeGroup(GroupAction::ScaleDown {

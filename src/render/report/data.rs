@@ -331,8 +331,13 @@ impl<'a> Recorder<'a> {
         self.data.frames.push(Frame {
             time,
             actions,
-            nodes: fleet
-                .then(|| state.nodes.iter().filter(|n| n.ready && !n.removing).count() as u32),
+            nodes: fleet.then(|| {
+                state
+                    .nodes
+                    .iter()
+                    .filter(|n| n.ready && !n.removing)
+                    .count() as u32
+            }),
             counts,
             place,
             used: changed,

@@ -229,5 +229,10 @@ fn grown_to_max_adds_the_missing_members_by_name() {
     let grown = grown_to_max(&desired, &state);
     let names: Vec<&str> = grown.nodes.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, ["general-0", "general-1", "gpu-0", "gpu-1", "n1"]);
-    assert!(grown.nodes[0].labels.get(GROUP_LABEL).is_some_and(|g| g == "general"));
+    assert!(
+        grown.nodes[0]
+            .labels
+            .get(GROUP_LABEL)
+            .is_some_and(|g| g == "general")
+    );
 }
