@@ -276,3 +276,32 @@ fn the_examples_general_group_takes_what_losing_zone_b_strands() {
     assert_eq!(status("Deployment/default/api"), "Degraded");
     assert_eq!(status("Deployment/default/db"), "Unavailable");
 }
+
+/// The tables people read, whole (as `outputs.rs` keeps the others).
+#[test]
+fn get_and_describe_nodegroup_tables() {
+    let cluster = Cluster::new();
+    cluster.write("m.yaml", &format!("{BASE}{}{}", group(0, 3, "60s"), api(4)));
+    cluster.run(&["apply", "-f", "m.yaml"]).code(0);
+    cluster.write("m.yaml", &format!("{BASE}{}{}", group(0, 3, "60s"), api(8)));
+    cluster
+        .run(&["apply", "-f", "m.yaml", "--timeout", "30"])
+        .code(3);
+    let text = |args: &[&str]| {
+        let output = cluster.orch().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let tables = format!(
+        "$ orch get nodegroups\n{}\n$ orch describe nodegroup general\n{}",
+        text(&["get", "nodegroups"]),
+        text(&["describe", "nodegroup", "general"])
+    );
+    insta::with_settings!({
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => "orch get nodegroups; orch describe nodegroup general (a member on its way)",
+    }, {
+        insta::assert_snapshot!("node_groups_tables", tables);
+    });
+}
