@@ -305,3 +305,22 @@ fn get_and_describe_nodegroup_tables() {
         insta::assert_snapshot!("node_groups_tables", tables);
     });
 }
+
+/// The group's record reads back from a JSON state as from a YAML one:
+/// a second apply does nothing.
+#[test]
+fn a_json_state_keeps_the_groups_record() {
+    let cluster = Cluster::new();
+    cluster.write("m.yaml", &format!("{BASE}{}{}", group(0, 3, "60s"), api(4)));
+    cluster
+        .run(&["apply", "-f", "m.yaml", "--state", "state.json"])
+        .code(0);
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(cluster.path("state.json")).unwrap()).unwrap();
+    assert_eq!(state["nodeGroups"][0]["name"], "general", "{state}");
+    assert_eq!(state["nodeGroups"][0]["lastScaleUp"], 0, "{state}");
+    cluster
+        .run(&["apply", "-f", "m.yaml", "--state", "state.json"])
+        .code(0)
+        .stdout(contains("No changes"));
+}

@@ -236,3 +236,42 @@ fn grown_to_max_adds_the_missing_members_by_name() {
             .is_some_and(|g| g == "general")
     );
 }
+
+/// `scale_up_test.go`'s upcoming-nodes cases: a pod that a member already
+/// on its way will take triggers no second scale-up; the pass waits for
+/// the member instead, and the pod is told when it joins.
+#[test]
+fn a_pod_an_upcoming_member_takes_triggers_no_second_scale_up() {
+    let two = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 2\n  \
+               selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
+               spec: {containers: [{name: c, image: i, resources: {requests: {cpu: \"3\"}}}]}\n";
+    let desired = desired(&format!("{N1}{GROUPS}{two}"));
+    let mut state = pending_state(&desired);
+    for group in &desired.node_groups {
+        state.node_groups.push(NodeGroupState {
+            next_member: 1,
+            provisioning: if group.name == "general" {
+                vec![Provisioning {
+                    node: "general-0".into(),
+                    ready_at: state.clock + 90,
+                }]
+            } else {
+                Vec::new()
+            },
+            ..specified(group, &NodeGroupState::default())
+        });
+    }
+    state.node_groups.sort_by(|a, b| a.name.cmp(&b.name));
+    let catalog = Catalog::build(&desired, &state);
+    let plan = sync(&desired, &state, &scheduler(), &catalog, true);
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert_eq!(plan.wake_at, Some(state.clock + 90));
+    let outlook = outlook(&desired, &state, &scheduler(), &catalog);
+    assert_eq!(
+        outlook.values().collect::<Vec<_>>(),
+        [&PendingOutlook::Upcoming {
+            node: "general-0".into(),
+            ready_at: state.clock + 90
+        }]
+    );
+}
