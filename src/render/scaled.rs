@@ -93,6 +93,7 @@ fn detail(action: &Action) -> String {
         Action::FailedScheduling { error, .. } => error.to_string(),
         Action::Delete { reason, .. } => reason.to_string(),
         Action::RecordRevision { revision, hash, .. } => format!("revision {revision} ({hash})"),
+        Action::NodeGroup(decision) => decision.detail().unwrap_or_default(),
         _ => String::new(),
     }
 }
