@@ -127,6 +127,10 @@ fn the_example_report_opens_in_chromium_with_its_slider_map_and_timelines() {
     let screenshot = out("example.png");
     let result = check(&[Path::new("report"), &page, &screenshot]);
     assert_report(&result, workloads, 5);
+    assert_eq!(
+        result["info"]["fleetTimelines"], 1,
+        "the example's node group draws the ready nodes"
+    );
     assert_eq!(result["info"]["outcome"], "Converged");
     assert_eq!(result["info"]["pendingItems"], 0);
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
@@ -153,13 +157,15 @@ fn a_what_if_report_shows_the_blast_radius_and_each_nodes_verdict() {
         .code(3);
     let result = check(&[Path::new("report"), &page, &out("what-if.png")]);
     let plan = cluster.json(&["plan", "-f", "manifests"]);
-    assert_report(&result, plan["workloads"].as_array().unwrap().len(), 5);
+    // Five nodes and the member the general node group adds for the stranded video worker.
+    assert_report(&result, plan["workloads"].as_array().unwrap().len(), 6);
     let info = &result["info"];
     assert_eq!(info["whatIf"], true);
     assert_eq!(info["outcome"], "Degraded");
-    assert_eq!(info["pendingItems"], 3, "api, db and video-worker pending");
+    assert_eq!(info["fleetTimelines"], 1, "the node group scales the fleet");
+    assert_eq!(info["pendingItems"], 2, "api and db pending");
     assert_eq!(
-        info["verdictRows"], 5,
+        info["verdictRows"], 6,
         "the first one's verdict on each node"
     );
 }

@@ -67,7 +67,8 @@ async function report(file, screenshot) {
     const loadMs = Date.now() - started;
     const info = await page.evaluate(() => ({
       ...window.orchReport,
-      timelines: document.querySelectorAll(".timeline canvas").length,
+      timelines: document.querySelectorAll(".timeline canvas[data-workload]").length,
+      fleetTimelines: document.querySelectorAll(".timeline.fleet canvas").length,
       cells: Number(document.getElementById("map").dataset.cells),
       pendingList: !!document.getElementById("pending"),
       pendingItems: document.querySelectorAll("#pending li.pending-item").length,
