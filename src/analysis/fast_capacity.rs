@@ -30,9 +30,15 @@
 //! module does not know take the plain path.
 
 use crate::model::pod::PodSpec;
+use crate::model::pod::WhenUnsatisfiable;
 use crate::model::resources::CPU;
 use crate::model::resources::{EPHEMERAL_STORAGE, MEMORY};
+use crate::scheduler::CycleState;
 use crate::scheduler::plugins::inter_pod_affinity::{required, resolve};
+use crate::scheduler::plugins::pod_topology_spread::{
+    Constraint, EligibleDomains, FilterState, add_matching, constraints, eligible_domains,
+    global_minimum,
+};
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{FitError, Reads, Scheduler, Signature};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -57,6 +63,17 @@ pub struct Shared {
     masks: HashMap<Signature, Rc<Vec<bool>>>,
     /// Per label key: whether every node carrying it has a value of its own.
     unique: HashMap<String, bool>,
+    /// Per hard spread layout (constraint keys and inclusion policies, and
+    /// the pod fields those policies read): the domains PodTopologySpread's
+    /// PreFilter counts in.
+    eligible: HashMap<Signature, Rc<Eligible>>,
+}
+
+/// A spread layout's eligible domains, and per constraint whether every
+/// node carrying its key is in one of them.
+struct Eligible {
+    domains: EligibleDomains,
+    complete: Vec<bool>,
 }
 
 /// The probe's answer without placing copies one by one, or `None` when the
@@ -81,7 +98,7 @@ pub fn count(
     if !required(&pod.affinity.pod_affinity).is_empty() {
         return None;
     }
-    let state = scheduler.pre_filter(pod, snapshot);
+    let (state, eligible) = pre_filter(scheduler, pod, snapshot, shared);
     let statics = shared
         .masks
         .entry(signature)
@@ -135,33 +152,63 @@ pub fn count(
         .filters()
         .iter()
         .find(|p| p.name() == "PodTopologySpread");
-    let takes: Vec<u64> = snapshot
-        .nodes
-        .iter()
-        .map(|node| {
-            if !statics[node.index] || !affinity.is_none_or(|p| p.passes(pod, node, &state)) {
-                return 0;
+    // What each node takes, cheapest verdicts first (a node without room
+    // takes nothing whatever the others say).
+    let take = |node: &NodeInfo| -> u64 {
+        if !statics[node.index] {
+            return 0;
+        }
+        let room = copies_that_fit(pod, node);
+        if room == 0 || !affinity.is_none_or(|p| p.passes(pod, node, &state)) {
+            return 0;
+        }
+        let spread_passes = match dynamic {
+            Some(s) => node.labels.contains_key(&s.constraints[0].key),
+            None => spread_filter.is_none_or(|p| p.passes(pod, node, &state)),
+        };
+        if !spread_passes {
+            0
+        } else if own_keys.iter().any(|k| node.labels.contains_key(k)) {
+            room.min(1)
+        } else {
+            room
+        }
+    };
+    // Visited in an order that reaches every domain early (nodes are often
+    // listed domain by domain): with a spread constraint, the copies counted
+    // so far bound the answer from below once they reach the limit.
+    let n = snapshot.nodes.len();
+    let mut takes = vec![0u64; n];
+    let mut sum = 0u64;
+    let mut rooms: HashMap<&str, u64> = HashMap::default();
+    let bounded = dynamic.is_some() && eligible.as_ref().is_some_and(|e| e.complete[0]);
+    // Rounds of one node in `stride`: about √n rounds of √n nodes.
+    let stride = n.isqrt().max(1) + 1;
+    for start in 0..stride.min(n) {
+        for i in (start..n).step_by(stride) {
+            let node = &snapshot.nodes[i];
+            let took = take(node);
+            takes[i] = took;
+            sum = sum.saturating_add(took);
+            match dynamic {
+                // Every node takes all its room: enough so far is the answer.
+                None if sum >= limit as u64 => return Some(capped(limit)),
+                Some(s) if bounded && took > 0 => {
+                    let value = node.labels[&s.constraints[0].key].as_str();
+                    *rooms.entry(value).or_insert(0) += took;
+                }
+                _ => {}
             }
-            let spread_passes = match dynamic {
-                Some(s) => node.labels.contains_key(&s.constraints[0].key),
-                None => spread_filter.is_none_or(|p| p.passes(pod, node, &state)),
-            };
-            if !spread_passes {
-                return 0;
+        }
+        if let Some(s) = dynamic.filter(|_| bounded) {
+            let room_of = |value: &str| rooms.get(value).map_or(0, |&r| r as i64);
+            if spread_added(&s.constraints[0], &s.counts[0], room_of).1 >= limit as u64 {
+                return Some(capped(limit));
             }
-            let room = copies_that_fit(pod, node);
-            if own_keys.iter().any(|k| node.labels.contains_key(k)) {
-                room.min(1)
-            } else {
-                room
-            }
-        })
-        .collect();
+        }
+    }
     let (total, ends) = match dynamic {
-        None => (
-            takes.iter().fold(0u64, |sum, &n| sum.saturating_add(n)),
-            Some(takes),
-        ),
+        None => (sum, Some(takes)),
         Some(s) => {
             let c = &s.constraints[0];
             let counts = &s.counts[0];
@@ -178,24 +225,7 @@ pub fn count(
                 }
             }
             let room_of = |value: &str| room.get(value).map_or(0, |r| r.0 as i64);
-            let minimum = if (counts.len() as i64) < c.min_domains {
-                0
-            } else {
-                counts
-                    .iter()
-                    .map(|(value, &count)| count.saturating_add(room_of(value)))
-                    .min()
-                    .unwrap_or(0)
-            };
-            let ceiling = minimum.saturating_add(c.max_skew);
-            let added: HashMap<&str, i64> = counts
-                .iter()
-                .map(|(value, &count)| {
-                    let end = count.saturating_add(room_of(value)).min(count.max(ceiling));
-                    (value.as_str(), end - count)
-                })
-                .collect();
-            let total = added.values().map(|&a| a as u64).sum();
+            let (added, total) = spread_added(c, counts, room_of);
             // Where the copies went is known when each domain took all its
             // room, none of it, or has one node to take it.
             let ends = snapshot
@@ -220,11 +250,7 @@ pub fn count(
         }
     };
     if total >= limit as u64 {
-        return Some(Probe {
-            fits: limit,
-            capped: true,
-            limit: None,
-        });
+        return Some(capped(limit));
     }
     // The end state: every node with the copies it took, assumed on the
     // snapshot for the scheduler's FitError, then forgotten.
@@ -246,6 +272,120 @@ pub fn count(
         capped: false,
         limit: Some(error?),
     })
+}
+
+/// Copies added per domain of a hard spread constraint selecting the pod,
+/// given each domain's room (`counts`: its matching replicas now), and their
+/// sum. The global minimum ends at `M = min_d (count_d + room_d)` (0 with
+/// fewer domains than minDomains), each domain at
+/// `min(count_d + room_d, max(count_d, M + maxSkew))`: both grow with the
+/// rooms, so rooms counted in part give a lower bound.
+fn spread_added<'a>(
+    c: &Constraint,
+    counts: &'a HashMap<String, i64>,
+    room_of: impl Fn(&str) -> i64,
+) -> (HashMap<&'a str, i64>, u64) {
+    let minimum = if (counts.len() as i64) < c.min_domains {
+        0
+    } else {
+        counts
+            .iter()
+            .map(|(value, &count)| count.saturating_add(room_of(value)))
+            .min()
+            .unwrap_or(0)
+    };
+    let ceiling = minimum.saturating_add(c.max_skew);
+    let added: HashMap<&str, i64> = counts
+        .iter()
+        .map(|(value, &count)| {
+            let end = count.saturating_add(room_of(value)).min(count.max(ceiling));
+            (value.as_str(), end - count)
+        })
+        .collect();
+    let total = added.values().map(|&a| a as u64).sum();
+    (added, total)
+}
+
+/// PreFilter of every filter, PodTopologySpread's from the eligible domains
+/// of its layout, found once per layout (they depend on the nodes and on
+/// the pod's node selection and tolerations only); those domains.
+fn pre_filter(
+    scheduler: &Scheduler,
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+    shared: &mut Shared,
+) -> (CycleState, Option<Rc<Eligible>>) {
+    let mut state = CycleState::default();
+    let mut found = None;
+    for plugin in scheduler.filters() {
+        if plugin.name() != "PodTopologySpread" {
+            plugin.pre_filter(pod, snapshot, &mut state);
+            continue;
+        }
+        let constraints = constraints(pod, WhenUnsatisfiable::DoNotSchedule);
+        if constraints.is_empty() {
+            continue;
+        }
+        let mut layout = Signature::default();
+        for c in &constraints {
+            layout.add(&(&c.key, c.honor_affinity, c.honor_taints));
+        }
+        layout.add(&pod.node_selector);
+        layout.add(&pod.required_node_affinity());
+        layout.add(&pod.tolerations);
+        let eligible = shared
+            .eligible
+            .entry(layout)
+            .or_insert_with(|| {
+                let domains = eligible_domains(pod, snapshot, &constraints);
+                let complete = domains
+                    .empty
+                    .iter()
+                    .zip(&constraints)
+                    .map(|(empty, c)| {
+                        snapshot
+                            .nodes
+                            .iter()
+                            .filter_map(|node| node.labels.get(&c.key))
+                            .all(|value| empty.contains_key(value))
+                    })
+                    .collect();
+                Rc::new(Eligible { domains, complete })
+            })
+            .clone();
+        // As `domain_counts`, from the eligible domains found before.
+        let mut counts = eligible.domains.empty.clone();
+        let mut minimum = Vec::with_capacity(constraints.len());
+        for ((c, counts), counted) in constraints
+            .iter()
+            .zip(&mut counts)
+            .zip(&eligible.domains.counted)
+        {
+            add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
+            minimum.push(global_minimum(c, counts.len(), counts));
+        }
+        let self_match = constraints
+            .iter()
+            .map(|c| i64::from(c.selector.matches(&pod.labels)))
+            .collect();
+        state.spread = Some(FilterState {
+            constraints,
+            counts,
+            minimum,
+            self_match,
+        });
+        found = Some(eligible);
+    }
+    (state, found)
+}
+
+/// The answer of a probe that reached its limit.
+fn capped(limit: usize) -> Probe {
+    Probe {
+        fits: limit,
+        capped: true,
+        limit: None,
+    }
 }
 
 /// How many copies of `pod` the node takes, one after another

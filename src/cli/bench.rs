@@ -78,6 +78,11 @@ pub struct RunArgs {
     /// Keep the fleet and its state in this directory instead of a temporary one.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Also measure the large figures (minutes, about 2 GiB of memory and
+    /// 300 MB of disk): a cold apply and a no-op plan of 1,000,000 replicas
+    /// on 20,000 nodes, and a DaemonSet rolled over 15,000 nodes.
+    #[arg(long)]
+    pub large: bool,
 }
 
 pub fn run(context: &Context, command: BenchCommand) -> Result<Exit> {
@@ -208,6 +213,13 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     let loaded = session.rolling_update()?;
     progress.set_message("benchmark: node failure");
     session.node_failure(&loaded)?;
+    drop(loaded);
+    if args.large {
+        progress.set_message("benchmark: 1,000,000 replicas on 20,000 nodes");
+        session.million(spec.seed)?;
+        progress.set_message("benchmark: a DaemonSet rolled over 15,000 nodes");
+        session.daemonset_rollout(spec.seed)?;
+    }
     progress.finish_and_clear();
     session.print(spec);
     Ok(Exit::Success)
@@ -437,6 +449,90 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Cold apply and no-op plan of 1,000,000 replicas on 20,000 nodes, in a
+    /// directory of their own (removed after).
+    fn million(&mut self, seed: u64) -> Result<()> {
+        let dir = self.dir.join("million");
+        let spec = large_fleet(20_000, 1_000_000, seed);
+        let mut large = self.beside(&dir, spec)?;
+        drop(large.cold_apply()?);
+        large.noop_plan()?;
+        for mut figure in large.figures {
+            figure.scenario = format!("{} (1M on 20k)", figure.scenario);
+            self.figures.push(figure);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    /// The every-node DaemonSet of a 15,000-node fleet rolled to a new image
+    /// (RollingUpdate, maxUnavailable 1: a node at a time), from converged
+    /// to converged.
+    fn daemonset_rollout(&mut self, seed: u64) -> Result<()> {
+        let dir = self.dir.join("daemonset");
+        // DaemonSet replicas stay a fifth of the fleet's.
+        let spec = large_fleet(15_000, 75_000, seed);
+        let session = self.beside(&dir, spec)?;
+        {
+            let lock = state_store::lock(&session.state_path, false)?;
+            let mut state = lock.load()?;
+            run_loop(
+                &load(&session.manifests)?,
+                &mut state,
+                &session.scheduler,
+                Some(&lock),
+            )?;
+        }
+        let daemonsets = session.manifests.join("daemonsets.yaml");
+        let text = std::fs::read_to_string(&daemonsets)
+            .with_context(|| format!("reading {}", daemonsets.display()))?;
+        if !text.contains("\"log-agent:1.0\"") {
+            bail!("the generated fleet has no log-agent DaemonSet");
+        }
+        std::fs::write(
+            &daemonsets,
+            text.replace("\"log-agent:1.0\"", "\"log-agent:1.1\""),
+        )?;
+        reset_peak_memory();
+        let started = Instant::now();
+        let loaded = load(&session.manifests)?;
+        let lock = state_store::lock(&session.state_path, false)?;
+        let mut state = lock.load()?;
+        let clock = state.clock;
+        let rollout = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
+        drop(lock);
+        self.record(Figure {
+            scenario: "DaemonSet rollout (15k nodes)".into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{}, {} steps, {} simulated",
+                rollout.outcome,
+                rollout.steps,
+                render::duration(state.clock - clock)
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    /// A session on another fleet, written into `dir`, with an empty state.
+    fn beside(&self, dir: &Path, spec: FleetSpec) -> Result<Session<'_>> {
+        let manifests = dir.join("fleet");
+        write_fleet(&manifests, spec)?;
+        let state_path = dir.join("state.json");
+        let _ = std::fs::remove_file(&state_path);
+        Ok(Session {
+            context: self.context,
+            dir: dir.to_path_buf(),
+            updated: manifests.clone(),
+            manifests,
+            state_path,
+            scheduler: Scheduler::new(ScoringStrategy::LeastAllocated),
+            figures: Vec::new(),
+        })
+    }
+
     /// The report, as a document or a table.
     fn print(self, spec: FleetSpec) {
         let report = Report {
@@ -465,6 +561,19 @@ impl Session<'_> {
                 .collect();
             super::shared::out(&table(&["SCENARIO", "SECONDS", "PEAK MIB", "DETAIL"], rows));
         }
+    }
+}
+
+/// The default mix on a fleet of the given size.
+fn large_fleet(nodes: usize, replicas: usize, seed: u64) -> FleetSpec {
+    FleetSpec {
+        nodes,
+        replicas,
+        seed,
+        updated_every: 0,
+        mix: Mix::Mixed,
+        stateful_percent: 0,
+        jobs_percent: 0,
     }
 }
 

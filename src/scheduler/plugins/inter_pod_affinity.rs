@@ -11,6 +11,7 @@ use crate::model::pod::{PodAffinity, PodSpec};
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, ReplicaGroup, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, Reads, ScorePlugin};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// `hardPodAffinityWeight`: how much a placed replica's required affinity
@@ -19,7 +20,19 @@ const HARD_POD_AFFINITY_WEIGHT: i64 = 1;
 
 pub struct InterPodAffinity;
 
-type Domain = (String, String);
+/// Replicas per domain: topology key → value → count. Looked up by a
+/// node's labels without building a key.
+type DomainCounts = FxHashMap<String, FxHashMap<String, i64>>;
+
+/// The count of `node`'s domain for `key`: `None` when the node lacks the key.
+fn count_in(map: &DomainCounts, node: &NodeInfo, key: &str) -> Option<i64> {
+    node.labels.get(key).map(|value| {
+        map.get(key)
+            .and_then(|m| m.get(value))
+            .copied()
+            .unwrap_or(0)
+    })
+}
 
 pub(crate) fn required(affinity: &Option<PodAffinity>) -> &[crate::model::pod::PodAffinityTerm] {
     affinity.as_ref().map_or(&[], |a| {
@@ -49,9 +62,18 @@ pub(crate) fn resolve(
 }
 
 /// Add `count` to the domain of `node` for `key`, if the node has the key.
-fn add(map: &mut HashMap<Domain, i64>, snapshot: &Snapshot, node: usize, key: &str, count: i64) {
+fn add(map: &mut DomainCounts, snapshot: &Snapshot, node: usize, key: &str, count: i64) {
     if let Some(value) = snapshot.nodes[node].labels.get(key) {
-        *map.entry((key.to_string(), value.clone())).or_insert(0) += count;
+        let values = match map.get_mut(key) {
+            Some(values) => values,
+            None => map.entry(key.to_string()).or_default(),
+        };
+        match values.get_mut(value) {
+            Some(total) => *total += count,
+            None => {
+                values.insert(value.clone(), count);
+            }
+        }
     }
 }
 
@@ -60,11 +82,11 @@ pub struct FilterState {
     affinity_terms: Vec<Term>,
     anti_terms: Vec<Term>,
     /// Domains holding replicas that match every required affinity term.
-    affinity_counts: HashMap<Domain, i64>,
+    affinity_counts: DomainCounts,
     /// Domains holding replicas that match a required anti-affinity term.
-    anti_counts: HashMap<Domain, i64>,
+    anti_counts: DomainCounts,
     /// Domains closed by placed replicas' anti-affinity toward the incoming one.
-    existing_anti_counts: HashMap<Domain, i64>,
+    existing_anti_counts: DomainCounts,
     /// The incoming replica matches all its own affinity terms.
     self_affine: bool,
 }
@@ -170,13 +192,7 @@ impl FilterPlugin for InterPodAffinity {
         let Some(s) = &state.affinity else {
             return Ok(());
         };
-        let count = |map: &HashMap<Domain, i64>, key: &str| {
-            node.labels.get(key).map(|value| {
-                map.get(&(key.to_string(), value.clone()))
-                    .copied()
-                    .unwrap_or(0)
-            })
-        };
+        let count = |map: &DomainCounts, key: &str| count_in(map, node, key);
         // Own required affinity: every term's domain must hold a match.
         let mut pods_exist = true;
         for term in &s.affinity_terms {
@@ -196,13 +212,12 @@ impl FilterPlugin for InterPodAffinity {
                 return Err(vec![Reason::AntiAffinityRulesNotMatch]);
             }
         }
-        if !s.existing_anti_counts.is_empty()
-            && node.labels.iter().any(|(k, v)| {
-                s.existing_anti_counts
-                    .get(&(k.clone(), v.clone()))
-                    .is_some_and(|n| *n > 0)
-            })
-        {
+        if s.existing_anti_counts.iter().any(|(key, values)| {
+            node.labels
+                .get(key)
+                .and_then(|value| values.get(value))
+                .is_some_and(|n| *n > 0)
+        }) {
             return Err(vec![Reason::ExistingAntiAffinityRulesNotMatch]);
         }
         Ok(())
