@@ -17,9 +17,11 @@ use std::collections::BTreeSet;
 
 mod actions;
 mod advance;
+mod autoscale;
 mod nodegroup;
 mod storage;
 pub use actions::execute;
+pub use autoscale::release_target;
 
 pub use crate::outcome::Outcome;
 
@@ -33,6 +35,16 @@ pub struct StepStatus {
     pub updated: i32,
 }
 
+/// An HPA after a step: the count it sets on its target, and the
+/// target's replicas (not terminating).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoscalerStatus {
+    pub object: String,
+    pub target: String,
+    pub desired: i32,
+    pub current: i32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub time: u64,
@@ -40,6 +52,8 @@ pub struct Step {
     pub status: Vec<StepStatus>,
     /// Ready nodes after the step, where node groups are in play.
     pub nodes: Option<u32>,
+    /// The HPAs after the step (empty when none is declared).
+    pub autoscalers: Vec<AutoscalerStatus>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +102,8 @@ pub struct RunResult {
     pub warnings: Vec<crate::audit::SpreadSkew>,
     /// How the run's replicas were scheduled, over all its passes.
     pub scheduling: crate::scheduler::batch::Stats,
+    /// The HorizontalPodAutoscalers at the end of the run, with their status.
+    pub autoscalers: Vec<crate::autoscale::status::AutoscalerState>,
 }
 
 /// `--atomic`: one workload rolled back after its rollout failed.
@@ -143,6 +159,7 @@ pub fn run<E>(
     result.clock = rollback.clock;
     result.workloads = rollback.workloads;
     result.scheduling.merge(&rollback.scheduling);
+    result.autoscalers = rollback.autoscalers;
     result.rolled_back = rolled_back;
     result.rolled_back_set = Some(rolled_back_set);
     Ok(result)
@@ -155,6 +172,7 @@ pub fn run<E>(
 /// (Only for a `-f` set: the workloads a command reads back from the state
 /// adopt nothing.)
 pub fn adopt(desired: &Desired, state: &mut State) {
+    autoscale::forget_undeclared(desired, state);
     let declared = desired
         .workloads
         .iter()
@@ -231,7 +249,7 @@ fn run_once<E>(
     // nothing more to do (the state and clock do not change after that).
     let mut final_reports = None;
     let declared = reconcile::Declared::new(desired);
-    let reconcile = |state: &State| {
+    let reconcile = |desired: &Desired, state: &State| {
         let mut plan = reconcile::reconcile_with(
             &declared,
             desired,
@@ -250,17 +268,26 @@ fn run_once<E>(
         );
         plan
     };
+    // The HPAs' syncs come first at each instant: a rescale is a step of its own.
+    let mut autoscaling = autoscale::Autoscaling::new(desired, state);
+    let declared_set = desired;
+    let pass = |autoscaling: &mut autoscale::Autoscaling, state: &mut State| {
+        autoscaling.pass(declared_set, state, &reconcile)
+    };
     let mut scheduling = crate::scheduler::batch::Stats::default();
     let outcome = loop {
-        let plan = reconcile(state);
+        let plan = pass(&mut autoscaling, state);
         scheduling.merge(&plan.scheduling);
         if !plan.actions.is_empty() {
             execute(state, &plan.actions);
+            autoscaling.refresh(state);
             state.generation += 1;
+            let desired = autoscaling.desired(declared_set);
             let reports = judged(reconcile::summarize(desired, state, state.clock), own);
             let step = Step {
                 time: state.clock,
                 actions: plan.actions,
+                autoscalers: autoscale::step_status(state, &reports),
                 status: step_status(&reports),
                 nodes: nodegroup::fleet_size(desired, state),
             };
@@ -268,12 +295,19 @@ fn run_once<E>(
             persisted_clock = state.clock;
             steps.push(step);
             if steps.len() >= options.max_steps.min(MAX_STEPS) {
-                let next = reconcile(state);
+                let next = reconcile(desired, state);
                 let done = next.actions.is_empty()
                     && next.wake_at.is_none()
                     && judged(reconcile::summarize(desired, state, state.clock), own)
                         .iter()
-                        .all(WorkloadReport::converged);
+                        .all(WorkloadReport::converged)
+                    && (autoscaling.next_sync(declared_set, state, false).is_none()
+                        || autoscaling.quiet_end(
+                            declared_set,
+                            state,
+                            &reconcile,
+                            start.saturating_add(options.timeout),
+                        ));
                 break if done {
                     Outcome::Converged
                 } else {
@@ -285,7 +319,12 @@ fn run_once<E>(
             }
             continue;
         }
-        if plan.wake_at.is_some()
+        let desired = autoscaling.desired(declared_set);
+        let wake = autoscale::earliest(
+            plan.wake_at,
+            autoscaling.next_sync(declared_set, state, false),
+        );
+        if wake.is_some()
             && stuck(&judged(
                 reconcile::summarize(desired, state, state.clock),
                 own,
@@ -293,7 +332,7 @@ fn run_once<E>(
         {
             break Outcome::Blocked;
         }
-        match plan.wake_at {
+        match wake {
             Some(at) if at.saturating_sub(start) <= options.timeout => state.clock = at,
             Some(_) => break Outcome::Timeout,
             None => {
@@ -315,16 +354,19 @@ fn run_once<E>(
         let end = state.clock.saturating_add(options.advance);
         let budget = options.max_steps.min(MAX_STEPS);
         advance::run_on(
-            &reconcile,
+            &pass,
+            declared_set,
+            &mut autoscaling,
             state,
             end,
             budget,
             &mut steps,
             &mut scheduling,
-            &mut |state, step| {
+            &mut |desired, state, step| {
                 if let Some(step) = step {
                     let reports = reconcile::summarize(desired, state, state.clock);
                     let step = Step {
+                        autoscalers: autoscale::step_status(state, &reports),
                         status: step_status(&reports),
                         nodes: nodegroup::fleet_size(desired, state),
                         ..step.clone()
@@ -336,7 +378,7 @@ fn run_once<E>(
                 Ok(None)
             },
         )?;
-        let reports = reconcile::summarize(desired, state, state.clock);
+        let reports = reconcile::summarize(autoscaling.desired(declared_set), state, state.clock);
         if !reports.iter().all(WorkloadReport::converged) {
             Outcome::Blocked
         } else if steps.is_empty() {
@@ -351,6 +393,7 @@ fn run_once<E>(
         state.generation += 1;
         persist(state, None)?;
     }
+    let desired = autoscaling.desired(declared_set);
     let mut workloads = final_reports
         .unwrap_or_else(|| judged(reconcile::summarize(desired, state, state.clock), own));
     if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
@@ -361,6 +404,7 @@ fn run_once<E>(
             report.blocked = Some(stalled(report, outcome));
         }
     }
+    autoscale::annotate_blocked(&mut workloads, state);
     Ok(RunResult {
         outcome,
         rolled_back: Vec::new(),
@@ -371,6 +415,7 @@ fn run_once<E>(
         workloads,
         warnings: Vec::new(),
         scheduling,
+        autoscalers: state.autoscalers.clone(),
     })
 }
 
@@ -429,8 +474,10 @@ pub fn settle<E>(
 ) -> Result<(Vec<Step>, Option<u64>), E> {
     state.clock = state.clock.max(now);
     let mut steps = Vec::new();
+    // The HPAs sync on the simulated clock here too: each sync is an event.
+    let mut autoscaling = autoscale::Autoscaling::new(desired, state);
     let declared = reconcile::Declared::new(desired);
-    loop {
+    let reconcile = |desired: &Desired, state: &State| {
         let mut plan = reconcile::reconcile_with(
             &declared,
             desired,
@@ -447,15 +494,26 @@ pub fn settle<E>(
             scheduler,
             options.reconcile.prune,
         );
+        plan
+    };
+    loop {
+        let plan = autoscaling.pass(desired, state, &reconcile);
         if plan.actions.is_empty() || steps.len() >= MAX_STEPS {
-            return Ok((steps, plan.next_event()));
+            let next = autoscale::earliest(
+                plan.next_event(),
+                autoscaling.next_sync(desired, state, true),
+            );
+            return Ok((steps, next));
         }
         execute(state, &plan.actions);
+        autoscaling.refresh(state);
         state.generation += 1;
+        let reports = reconcile::summarize(autoscaling.desired(desired), state, state.clock);
         let step = Step {
             time: state.clock,
             actions: plan.actions,
-            status: step_status(&reconcile::summarize(desired, state, state.clock)),
+            autoscalers: autoscale::step_status(state, &reports),
+            status: step_status(&reports),
             nodes: nodegroup::fleet_size(desired, state),
         };
         persist(state, &step)?;

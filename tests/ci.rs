@@ -448,6 +448,11 @@ fn junit_of_the_converging_example_passes_every_workload() {
                 "manifests/reports.yaml",
                 None
             ),
+            (
+                "HorizontalPodAutoscaler/default/api",
+                "manifests/api.yaml",
+                None
+            ),
         ]
     );
     // Simulated seconds: db is available at 20s; api, which waits for it, at 36s.
@@ -467,7 +472,8 @@ fn junit_of_the_converging_example_passes_every_workload() {
         ),
         ("20".into(), "36".into())
     );
-    assert_eq!(suite.attribute("time"), "36");
+    // The run ends at 45s: the HPA's sync that first samples the api's Ready replicas.
+    assert_eq!(suite.attribute("time"), "45");
     assert!(!cluster.state().exists(), "plan never writes the state");
 
     // The same inputs give the same report, byte for byte.
@@ -745,6 +751,26 @@ fn plan_json_field_set_is_the_documented_contract() {
         .collect();
     let expected = [
         "apiVersion: string",
+        "autoscalers: array",
+        "autoscalers[]: object",
+        "autoscalers[].conditions: array",
+        "autoscalers[].conditions[]: object",
+        "autoscalers[].conditions[].message: string",
+        "autoscalers[].conditions[].reason: string",
+        "autoscalers[].conditions[].status: string",
+        "autoscalers[].conditions[].type: string",
+        "autoscalers[].currentMetrics: array",
+        "autoscalers[].currentMetrics[]: object",
+        "autoscalers[].currentMetrics[].averageUtilization: number",
+        "autoscalers[].currentMetrics[].averageValue: number",
+        "autoscalers[].currentMetrics[].resource: string",
+        "autoscalers[].currentReplicas: number",
+        "autoscalers[].desiredReplicas: number",
+        "autoscalers[].lastScaleTime: null",
+        "autoscalers[].maxReplicas: number",
+        "autoscalers[].minReplicas: number",
+        "autoscalers[].object: string",
+        "autoscalers[].reference: string",
         "clock: number",
         "kind: string",
         "outcome: string",
@@ -758,6 +784,12 @@ fn plan_json_field_set_is_the_documented_contract() {
         "steps[].actions[].reason: null|string",
         "steps[].actions[].replica: null|string",
         "steps[].actions[].revision: null|number",
+        "steps[].autoscalers: array",
+        "steps[].autoscalers[]: object",
+        "steps[].autoscalers[].current: number",
+        "steps[].autoscalers[].desired: number",
+        "steps[].autoscalers[].object: string",
+        "steps[].autoscalers[].target: string",
         "steps[].nodes: number",
         "steps[].status: array",
         "steps[].status[]: object",

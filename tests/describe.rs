@@ -76,7 +76,7 @@ fn describe_deployment_reads_like_kubectl() {
     has_line(
         &text,
         &format!(
-            "  Normal  ScalingReplicaSet   16s  deployment-controller  Scaled up replica set api-{hash} from 0 to 4"
+            "  Normal  ScalingReplicaSet   25s  deployment-controller  Scaled up replica set api-{hash} from 0 to 4"
         ),
     );
     // The workload can be named as kubectl names it, with the same result.
@@ -163,7 +163,7 @@ fn describe_node_shows_taints_pods_and_allocated_resources() {
         "  memory             8320Mi (25%)",
         "  ephemeral-storage  0 (0%)",
         "  nvidia.com/gpu     2 (100%)",
-        "  Normal  NodeAdded  36s  node-controller  Node gpu-c2 added",
+        "  Normal  NodeAdded  45s  node-controller  Node gpu-c2 added",
     ] {
         has_line(&text, line);
     }
@@ -174,7 +174,7 @@ fn describe_node_shows_taints_pods_and_allocated_resources() {
         .collect();
     assert_eq!(transcoders.len(), 2, "{text}");
     assert!(
-        transcoders[0].ends_with("2 (25%)       4Gi (12%)        36s"),
+        transcoders[0].ends_with("2 (25%)       4Gi (12%)        45s"),
         "{}",
         transcoders[0]
     );
@@ -187,7 +187,7 @@ fn describe_node_shows_taints_pods_and_allocated_resources() {
     has_line(&text, "Unschedulable:  true");
     assert!(
         text.lines()
-            .any(|l| l.starts_with("  Ready  Unknown  t=36s")
+            .any(|l| l.starts_with("  Ready  Unknown  t=45s")
                 && l.ends_with("NodeStatusUnknown  Kubelet stopped posting node status.")),
         "{text}"
     );
@@ -215,7 +215,7 @@ fn describe_replica_adds_kubectl_fields_to_the_scheduler_verdicts() {
         "Scheduling:".to_string(),
         "  * gpu-c2 is still the best node for it.".to_string(),
         format!(
-            "  Normal  Scheduled         36s  default-scheduler      Successfully assigned {name} to gpu-c2"
+            "  Normal  Scheduled         45s  default-scheduler      Successfully assigned {name} to gpu-c2"
         ),
     ] {
         has_line(&text, &line);

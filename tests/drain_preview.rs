@@ -79,7 +79,7 @@ fn the_preview_lists_budgets_and_predicts_the_drain_exactly() {
         .run(&["node", "drain", "highmem-b2", "--dry-run"])
         .success()
         .stdout(predicate::str::starts_with(
-            "node/highmem-b2 drain would complete at t=46s: 3 evictions",
+            "node/highmem-b2 drain would complete at t=55s: 3 evictions",
         ));
     assert_eq!(cluster.state_bytes(), before);
 

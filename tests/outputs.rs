@@ -142,3 +142,23 @@ fn junit_of_a_blocked_plan() {
         &text,
     );
 }
+
+#[test]
+fn get_and_describe_hpa_after_the_example_spike() {
+    let cluster = Cluster::example();
+    cluster
+        .run(&["apply", "-f", "manifests/", "--advance", "1h50m", "-q"])
+        .success();
+    let text = stdout(&cluster, &["get", "hpa"], 0);
+    snapshot(
+        "get_hpa",
+        "orch get hpa (after apply --advance 1h50m)",
+        &text,
+    );
+    let text = stdout(&cluster, &["describe", "hpa", "api"], 0);
+    snapshot(
+        "describe_hpa",
+        "orch describe hpa api (after apply --advance 1h50m)",
+        &text,
+    );
+}

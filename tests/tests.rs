@@ -10,6 +10,7 @@
 
 mod common;
 
+mod autoscaling;
 mod bad_input;
 mod bare_kinds;
 mod batch_equivalence;

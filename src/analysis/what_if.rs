@@ -188,12 +188,14 @@ pub fn prepare(
     let mut desired = desired.clone();
     let mut scaled = Vec::new();
     for (id, replicas) in scale {
+        // A scaled target leaves its HPA: the question is the count asked for.
+        let held = executor::release_target(&mut desired, &mut state, id);
         let Some(workload) = desired.workloads.iter_mut().find(|w| &w.id == id) else {
             continue;
         };
         scaled.push(Scale {
             object: id.clone(),
-            from: workload.replicas,
+            from: held.unwrap_or(workload.replicas),
             to: *replicas,
         });
         workload.replicas = *replicas;

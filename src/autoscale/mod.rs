@@ -8,6 +8,7 @@ pub mod hpa;
 pub mod metrics;
 pub mod nodegroup;
 pub mod spec;
+pub mod status;
 
 #[cfg(test)]
 mod tests;

@@ -499,6 +499,10 @@ fn report(ci: &Reporter, context: &Context, result: &RunResult, kind: &'static s
             ci.human(&render::scaled::steps(result));
         }
         ci.human("\n");
+        if let Some(autoscalers) = render::hpa::steps(result) {
+            ci.human(&autoscalers);
+            ci.human("\n");
+        }
     }
     if !result.workloads.is_empty() && !context.quiet {
         if whole || result.workloads.len() <= render::scaled::WORKLOAD_ROWS {

@@ -6,6 +6,8 @@
 //! in YAML and JSON; with `--large`, also a cold apply and a no-op plan of
 //! 1,000,000 replicas on 20,000 nodes.
 
+mod autoscale;
+
 use super::persister::{Persister, persisting};
 use super::{Context, Exit};
 use crate::analysis::{capacity, what_if};
@@ -200,6 +202,8 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     };
     let progress = super::terminal::spinner(context, "benchmark: cold apply");
     let state = session.cold_apply()?;
+    progress.set_message("benchmark: autoscaling");
+    session.autoscaling(&state)?;
     progress.set_message("benchmark: no-op plan");
     session.noop_plan()?;
     progress.set_message("benchmark: capacity");
@@ -478,6 +482,27 @@ impl Session<'_> {
             scheduler: Scheduler::new(ScoringStrategy::LeastAllocated),
             figures: Vec::new(),
         })
+    }
+
+    /// 2,000 HPAs over an hour of demand (240 syncs each) on a copy of the
+    /// converged fleet, in memory.
+    fn autoscaling(&mut self, converged: &State) -> Result<()> {
+        let mut state = converged.clone();
+        let loaded = load(&self.manifests)?;
+        let (desired, count) = autoscale::with_autoscalers(&loaded.desired);
+        reset_peak_memory();
+        let started = Instant::now();
+        let (outcome, steps, rescales) = autoscale::run(&desired, &mut state, &self.scheduler);
+        self.record(Figure {
+            scenario: format!("{count} HPAs, --advance 1h"),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{} syncs each, {outcome}, {steps} steps, {rescales} rescales",
+                autoscale::WINDOW / crate::autoscale::hpa::SYNC_PERIOD
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        Ok(())
     }
 
     /// The report, as a document or a table.

@@ -44,6 +44,14 @@ pub enum Kind {
     /// A NodeGroup (orch.dev/v1).
     #[value(name = "nodegroup", alias = "nodegroups", alias = "ng")]
     NodeGroup,
+    /// A HorizontalPodAutoscaler (`NAME` or `NAMESPACE/NAME`).
+    #[value(
+        name = "hpa",
+        alias = "horizontalpodautoscaler",
+        alias = "horizontalpodautoscalers",
+        alias = "hpas"
+    )]
+    Hpa,
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,6 +101,19 @@ pub fn describe(context: &Context, args: DescribeArgs) -> Result<Exit> {
                 )
             })?;
             print(context, &description, view::claim)
+        }
+        Kind::Hpa => {
+            let description =
+                describe::autoscaler(&state, &args.explain.name).map_err(|error| {
+                    anyhow!(
+                        "{error}{}",
+                        hint(
+                            &args.explain.name,
+                            state.autoscalers.iter().map(|a| a.name.as_str())
+                        )
+                    )
+                })?;
+            print(context, &description, crate::render::hpa::describe)
         }
     }
 }

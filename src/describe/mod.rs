@@ -7,12 +7,14 @@
 //! the node and workload views are also the `-o json|yaml` documents.
 
 mod claim;
+mod hpa;
 mod node;
 mod nodegroup;
 mod replica;
 mod workload;
 
 pub use claim::{ClaimDescription, claim};
+pub use hpa::{AutoscalerDescription, autoscaler};
 
 pub use node::{AllocatedRow, NodeDescription, NodeReplicaRow, node};
 pub use nodegroup::{MemberRow, NodeGroupDescription, node_group};
@@ -40,6 +42,8 @@ pub enum DescribeError {
     NoStatus(ObjectRef),
     #[error("persistentvolumeclaim {0} not found in the state")]
     ClaimNotFound(String),
+    #[error("horizontalpodautoscaler {0} not found in the state")]
+    AutoscalerNotFound(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +106,7 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         ("Replica", EventReason::DriftCorrected) => "orch",
         ("Replica", _) => "kubelet",
         ("Deployment", _) => "deployment-controller",
+        ("HorizontalPodAutoscaler", _) => "horizontal-pod-autoscaler",
         ("DaemonSet", _) => "daemonset-controller",
         ("StatefulSet", _) => "statefulset-controller",
         ("Node", _) => "node-controller",

@@ -270,6 +270,7 @@ fn event_message(action: &Action) -> String {
         Action::SkipSchedule { scheduled, .. } => {
             format!("Missed scheduled time to start a job: simulated time {scheduled}s")
         }
+        Action::Rescale { to, reason, .. } => format!("New size: {to}; reason: {reason}"),
         Action::ApplyWorkload { .. }
         | Action::ForgetRevision { .. }
         | Action::SetReplicasAnnotations { .. }
@@ -591,6 +592,15 @@ fn apply_one<'a>(
             } else {
                 (EventType::Warning, EventReason::MissSchedule)
             })
+        }
+        Action::Rescale { autoscaler, to, .. } => {
+            let record = state
+                .autoscalers
+                .iter_mut()
+                .find(|a| a.id() == *autoscaler)?;
+            record.status.desired_replicas = *to;
+            record.status.last_scale_time = Some(now);
+            Some((EventType::Normal, EventReason::SuccessfulRescale))
         }
         Action::SetCronStatus { cronjob, status } => {
             state.workload_mut(cronjob)?.status.cron = Some(status.clone());

@@ -60,6 +60,10 @@ words! {
         TriggeredScaleUp => "TriggeredScaleUp",
         NotTriggerScaleUp => "NotTriggerScaleUp",
         ScaleDown => "ScaleDown",
+        // The HorizontalPodAutoscaler controller.
+        SuccessfulRescale => "SuccessfulRescale",
+        FailedGetResourceMetric => "FailedGetResourceMetric",
+        FailedComputeMetricsReplicas => "FailedComputeMetricsReplicas",
     }
 }
 
@@ -112,6 +116,9 @@ mod tests {
             "TriggeredScaleUp",
             "NotTriggerScaleUp",
             "ScaleDown",
+            "SuccessfulRescale",
+            "FailedGetResourceMetric",
+            "FailedComputeMetricsReplicas",
         ];
         assert_eq!(EventReason::ALL.len(), words.len());
         for (&reason, text) in EventReason::ALL.iter().zip(words) {

@@ -57,6 +57,10 @@ pub struct State {
     /// NodeGroups' records (absent when none), sorted by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_groups: Vec<crate::model::node_group::NodeGroupState>,
+    /// HorizontalPodAutoscalers: their status and the controller's memory
+    /// (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscalers: Vec<crate::autoscale::status::AutoscalerState>,
 }
 
 impl Default for State {
@@ -74,6 +78,7 @@ impl Default for State {
             volumes: Vec::new(),
             claims: Vec::new(),
             node_groups: Vec::new(),
+            autoscalers: Vec::new(),
         }
     }
 }

@@ -204,6 +204,16 @@ pub enum Action {
     },
     /// cluster-autoscaler's decisions on a NodeGroup.
     NodeGroup(crate::autoscale::nodegroup::controller::GroupAction),
+    /// A HorizontalPodAutoscaler sets its target's replicas (`SuccessfulRescale`).
+    Rescale {
+        /// `HorizontalPodAutoscaler/namespace/name`.
+        autoscaler: String,
+        target: ObjectRef,
+        from: i32,
+        to: i32,
+        /// The controller's reason: `cpu resource utilization (percentage of request) above target`.
+        reason: String,
+    },
 }
 
 impl Action {
@@ -246,6 +256,7 @@ impl Action {
             Action::SkipSchedule { .. } => "skip-schedule",
             Action::SetCronStatus { .. } => "cron-status",
             Action::NodeGroup(action) => action.op(),
+            Action::Rescale { .. } => "rescale",
         }
     }
 
@@ -292,6 +303,7 @@ impl Action {
             | Action::SetCronStatus { cronjob, .. } => cronjob.to_string(),
             Action::Storage(action) => action.object(),
             Action::NodeGroup(action) => action.object(),
+            Action::Rescale { autoscaler, .. } => autoscaler.clone(),
         }
     }
 
@@ -336,6 +348,13 @@ impl Action {
             Action::MarkUnready { reason, .. } => Some(reason.clone()),
             Action::Storage(action) => action.detail(),
             Action::NodeGroup(action) => action.detail(),
+            Action::Rescale {
+                target,
+                from,
+                to,
+                reason,
+                ..
+            } => Some(format!("{target} {from} → {to}: {reason}")),
             Action::Crash {
                 restarts, backoff, ..
             } => Some(format!("restart {restarts}, back-off {backoff}s")),

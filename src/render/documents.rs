@@ -25,6 +25,39 @@ pub struct RunDocument<'a> {
     /// `apply --atomic` only: the rollbacks made after a failed rollout.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rolled_back: Vec<&'a str>,
+    /// The HorizontalPodAutoscalers at the end of the run (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub autoscalers: Vec<AutoscalerDocument<'a>>,
+}
+
+/// An HPA's status at the end of a run.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalerDocument<'a> {
+    pub object: String,
+    /// `Deployment/api`.
+    pub reference: &'a str,
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    pub current_replicas: i32,
+    pub desired_replicas: i32,
+    pub last_scale_time: Option<u64>,
+    pub current_metrics: &'a [crate::autoscale::status::CurrentMetric],
+    pub conditions: &'a [crate::autoscale::hpa::Condition],
+}
+
+pub fn autoscaler(record: &crate::autoscale::status::AutoscalerState) -> AutoscalerDocument<'_> {
+    AutoscalerDocument {
+        object: record.id(),
+        reference: &record.target,
+        min_replicas: record.min_replicas,
+        max_replicas: record.max_replicas,
+        current_replicas: record.status.current_replicas,
+        desired_replicas: record.status.desired_replicas,
+        last_scale_time: record.status.last_scale_time,
+        current_metrics: &record.status.current_metrics,
+        conditions: &record.status.conditions,
+    }
 }
 
 #[derive(Serialize)]
@@ -48,6 +81,17 @@ pub struct StepDocument<'a> {
     /// Ready nodes after the step, where node groups are in play.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodes: Option<u32>,
+    /// Each HPA after the step: `{object, target, desired, current}` (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub autoscalers: Vec<StepAutoscalerDocument<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct StepAutoscalerDocument<'a> {
+    pub object: &'a str,
+    pub target: &'a str,
+    pub desired: i32,
+    pub current: i32,
 }
 
 #[derive(Serialize)]
@@ -155,6 +199,16 @@ pub fn step(step: &Step) -> StepDocument<'_> {
             })
             .collect(),
         nodes: step.nodes,
+        autoscalers: step
+            .autoscalers
+            .iter()
+            .map(|a| StepAutoscalerDocument {
+                object: &a.object,
+                target: &a.target,
+                desired: a.desired,
+                current: a.current,
+            })
+            .collect(),
     }
 }
 
@@ -226,6 +280,7 @@ pub fn run<'a>(result: &'a RunResult, kind: &'static str) -> RunDocument<'a> {
             .iter()
             .map(|r| r.message.as_str())
             .collect(),
+        autoscalers: result.autoscalers.iter().map(autoscaler).collect(),
     }
 }
 

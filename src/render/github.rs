@@ -134,6 +134,24 @@ pub fn run(
             ));
         }
     }
+    for record in result.autoscalers.iter().filter(|r| r.at_max()) {
+        if let Some(limited) = record.limited() {
+            let target = super::hpa::target_object(record);
+            text.push_str(&command(
+                Level::Warning,
+                sources.get(&target),
+                &format!("{} at maxReplicas (ScalingLimited)", record.id()),
+                &format!(
+                    "{}: {} ({target} at {} replicas, min {}, max {})",
+                    limited.reason,
+                    limited.message,
+                    record.status.desired_replicas,
+                    record.min_replicas,
+                    record.max_replicas
+                ),
+            ));
+        }
+    }
     for (object, message) in rolled_back {
         text.push_str(&command(
             Level::Warning,

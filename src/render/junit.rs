@@ -218,6 +218,35 @@ pub fn run(
                 verdict,
             }
         })
+        .chain(result.autoscalers.iter().map(|record| {
+            // An HPA fails its case when it holds its target at maxReplicas
+            // and the target did not converge: both reasons in one place.
+            let target = super::hpa::target_object(record);
+            let stuck = result
+                .workloads
+                .iter()
+                .any(|r| r.object == target && !r.converged());
+            let verdict = match record.limited() {
+                Some(limited) if stuck && record.at_max() => Verdict::Failure {
+                    kind: "ScalingLimited".into(),
+                    message: format!("{}: {}", limited.reason, limited.message),
+                    details: format!(
+                        "{} is at maxReplicas {} (ScalingLimited: {}: {}); {target} did not converge",
+                        record.id(),
+                        record.max_replicas,
+                        limited.reason,
+                        limited.message
+                    ),
+                },
+                _ => Verdict::Passed,
+            };
+            TestCase {
+                name: record.id(),
+                classname: classname(sources.get(&target)),
+                time: record.status.last_scale_time.map_or(0, |t| t.saturating_sub(result.start)),
+                verdict,
+            }
+        }))
         .collect();
     TestSuite {
         command,

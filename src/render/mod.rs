@@ -8,6 +8,7 @@ pub mod drain;
 pub mod explain;
 pub mod fit;
 pub mod github;
+pub mod hpa;
 pub mod import;
 pub mod junit;
 pub mod plan;

@@ -150,7 +150,8 @@ pub fn timeline(result: &RunResult) -> String {
                 | Action::FinishJob { .. }
                 | Action::CreateJob { .. }
                 | Action::DeleteJob { .. }
-                | Action::SkipSchedule { .. } => table.cell(action.reason().unwrap_or_default()),
+                | Action::SkipSchedule { .. }
+                | Action::Rescale { .. } => table.cell(action.reason().unwrap_or_default()),
                 _ => table.cell(""),
             };
         }

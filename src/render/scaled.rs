@@ -354,6 +354,7 @@ mod tests {
             workloads: Vec::new(),
             warnings: Vec::new(),
             scheduling: Default::default(),
+            autoscalers: Vec::new(),
         }
     }
 
@@ -377,6 +378,7 @@ mod tests {
             nodes: None,
             actions,
             status: Vec::new(),
+            autoscalers: Vec::new(),
         }]);
         let text = timeline(&run);
         let lines: Vec<&str> = text.lines().collect();
@@ -404,6 +406,7 @@ mod tests {
             nodes: None,
             actions,
             status: Vec::new(),
+            autoscalers: Vec::new(),
         }]);
         let text = timeline(&run);
         assert!(text.contains("~ 400 × bind   400 workloads"), "{text}");
@@ -414,6 +417,7 @@ mod tests {
                 nodes: None,
                 actions: binds("one", 1),
                 status: Vec::new(),
+                autoscalers: Vec::new(),
             })
             .collect();
         let text = timeline(&result(steps));

@@ -351,6 +351,7 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         volumes,
         claims,
         node_groups,
+        autoscalers,
     } = state;
     let mut pieces: Vec<Piece<'_>> = vec![Box::new(move |out| {
         OnePerLine::default()
@@ -382,6 +383,10 @@ fn json_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
     }
     if !node_groups.is_empty() {
         json_list(&mut pieces, fields, "nodeGroups", node_groups, chunk);
+        fields += 1;
+    }
+    if !autoscalers.is_empty() {
+        json_list(&mut pieces, fields, "autoscalers", autoscalers, chunk);
         fields += 1;
     }
     pieces.push(Box::new(move |out| {
@@ -499,6 +504,7 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
         volumes,
         claims,
         node_groups,
+        autoscalers,
     } = state;
     let mut pieces: Vec<Piece<'_>> = vec![Box::new(move |out| {
         let header = YamlHeader {
@@ -522,6 +528,9 @@ fn yaml_pieces(state: &State, chunk: usize) -> Vec<Piece<'_>> {
     }
     if !node_groups.is_empty() {
         yaml_list(&mut pieces, "nodeGroups", node_groups, chunk);
+    }
+    if !autoscalers.is_empty() {
+        yaml_list(&mut pieces, "autoscalers", autoscalers, chunk);
     }
     pieces
 }

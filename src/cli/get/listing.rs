@@ -79,6 +79,7 @@ pub fn listing(
         Resource::Claims => super::storage::claims(state, shape),
         Resource::Volumes => super::storage::volumes(state, shape),
         Resource::NodeGroups => super::nodegroups::node_groups(state, shape),
+        Resource::Hpa => super::hpa::autoscalers(state, shape),
     }
 }
 

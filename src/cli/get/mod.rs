@@ -1,7 +1,8 @@
-//! `orch get nodes|workloads|replicas|events|pvc|pv|nodegroups`: what the state file holds, as
+//! `orch get nodes|workloads|replicas|events|pvc|pv|nodegroups|hpa`: what the state file holds, as
 //! kubectl would list it; with `-w` the table stays open and prints the rows
 //! that change. Read-only; takes no lock.
 
+mod hpa;
 mod listing;
 mod live;
 mod nodegroups;
@@ -58,6 +59,14 @@ pub enum Resource {
     /// NodeGroups (orch.dev/v1), scaled by their autoscaler.
     #[value(name = "nodegroups", alias = "nodegroup", alias = "ng")]
     NodeGroups,
+    /// HorizontalPodAutoscalers.
+    #[value(
+        name = "hpa",
+        alias = "hpas",
+        alias = "horizontalpodautoscaler",
+        alias = "horizontalpodautoscalers"
+    )]
+    Hpa,
 }
 
 #[derive(Debug, clap::Args)]
