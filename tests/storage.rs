@@ -474,3 +474,114 @@ fn the_retention_policy_decides_what_happens_to_claims() {
         "provisioned volumes go with their claims"
     );
 }
+
+/// A ReadWriteOncePod claim `shared` bound to a local volume on `n1`.
+fn read_write_once_pod_claim() -> String {
+    "apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: pv-shared
+spec:
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOncePod]
+  storageClassName: manual
+  hostPath: {path: /data}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: shared
+spec:
+  accessModes: [ReadWriteOncePod]
+  storageClassName: manual
+  resources:
+    requests: {storage: 1Gi}
+---
+"
+    .to_string()
+}
+
+fn pod_using(name: &str, claim: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  containers: [{{name: c, image: example/app:1}}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {{claimName: {claim}}}
+---
+"
+    )
+}
+
+/// VolumeRestrictions holds for every pod naming a ReadWriteOncePod claim,
+/// not only a StatefulSet's: after `TestAccessModeConflicts`
+/// (volumerestrictions/volume_restrictions_test.go) — a pod whose claim is
+/// used by an existing pod is unschedulable, one whose claim is free fits.
+#[test]
+fn a_read_write_once_pod_claim_admits_one_pod_whoever_owns_it() {
+    let cluster = Cluster::new();
+    cluster.write("m/nodes.yaml", &nodes(&ZONAL));
+    cluster.write(
+        "m/pods.yaml",
+        &format!(
+            "{}{}{}",
+            class("manual", "kubernetes.io/no-provisioner", "Immediate"),
+            read_write_once_pod_claim(),
+            pod_using("first", "shared")
+        ),
+    );
+    cluster.run(&["apply", "-f", "m/", "-q"]).success();
+    assert_eq!(replica(&cluster, "first")["phase"], "Running");
+    // A second bare Pod on the same claim waits, with the plugin's message.
+    cluster.write("m/second.yaml", &pod_using("second", "shared"));
+    cluster.run(&["apply", "-f", "m/"]).code(3).stdout(predicate::str::contains(
+        "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode",
+    ));
+    assert_eq!(replica(&cluster, "second")["phase"], "Pending");
+}
+
+/// Two replicas of one Deployment placed in the same pass: the first takes
+/// the claim, the second is refused (they are not scheduled as one batch).
+#[test]
+fn replicas_of_one_deployment_share_no_read_write_once_pod_claim() {
+    let cluster = Cluster::new();
+    cluster.write("m/nodes.yaml", &nodes(&ZONAL));
+    cluster.write(
+        "m/app.yaml",
+        &format!(
+            "{}{}apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: app}}
+  template:
+    metadata:
+      labels: {{app: app}}
+    spec:
+      containers: [{{name: c, image: example/app:1}}]
+      volumes:
+      - name: data
+        persistentVolumeClaim: {{claimName: shared}}
+",
+            class("manual", "kubernetes.io/no-provisioner", "Immediate"),
+            read_write_once_pod_claim(),
+        ),
+    );
+    cluster.run(&["apply", "-f", "m/"]).code(3).stdout(predicate::str::contains(
+        "ReadWriteOncePod access mode",
+    ));
+    let phases: Vec<String> = cluster
+        .replicas()
+        .iter()
+        .map(|r| r["phase"].as_str().unwrap().to_string())
+        .collect();
+    let running = phases.iter().filter(|p| *p == "Running").count();
+    assert_eq!((running, phases.len()), (1, 2), "{phases:?}");
+}

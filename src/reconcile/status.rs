@@ -39,6 +39,11 @@ words! {
         FailedIndexes => "FailedIndexes",
         /// A bare Pod was deleted (evicted, its node gone) and nothing replaces it.
         PodLost => "PodLost",
+        /// A replica carries `spec.schedulingGates`: it is not scheduled
+        /// until an apply removes them.
+        SchedulingGated => "SchedulingGated",
+        /// The kubelet of the node a replica names (`spec.nodeName`) refused it.
+        Rejected => "Rejected",
     }
 }
 
@@ -56,6 +61,8 @@ impl BlockedReason {
                 | BlockedReason::DeadlineExceeded
                 | BlockedReason::FailedIndexes
                 | BlockedReason::PodLost
+                | BlockedReason::SchedulingGated
+                | BlockedReason::Rejected
         )
     }
 }
@@ -285,6 +292,20 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             continue;
         }
         if !replica.phase.is_active() {
+            if super::admission::is_rejected(replica)
+                && let Some(&i) = index.get(&replica.workload)
+                && reports[i].blocked.is_none()
+            {
+                reports[i].blocked = Some(Blocked {
+                    reason: BlockedReason::Rejected,
+                    message: format!(
+                        "{} was rejected by the kubelet of node {} ({}): it names its node (spec.nodeName), so no scheduler places it elsewhere",
+                        replica.name,
+                        replica.node.as_deref().unwrap_or_default(),
+                        replica.reason.as_deref().unwrap_or_default(),
+                    ),
+                });
+            }
             continue;
         }
         let i = match last {
@@ -324,7 +345,13 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
                             && r.hash != workload.template_hash
                             && r.phase.is_active()
                     });
-                report.blocked = Some(if deadlocked {
+                let gated = crate::scheduler::plugins::scheduling_gates::is_gated(Some(reason));
+                report.blocked = Some(if gated {
+                    Blocked {
+                        reason: BlockedReason::SchedulingGated,
+                        message: format!("{} is {reason}", replica.name),
+                    }
+                } else if deadlocked {
                     Blocked {
                         reason: BlockedReason::RolloutDeadlock,
                         message: format!(
