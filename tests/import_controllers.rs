@@ -33,7 +33,7 @@ fn pods_join_their_stateful_sets_jobs_and_replica_sets() {
         .run(&["import", "-f", &fixture()])
         .success()
         .stderr(predicate::str::contains(
-            "attributed 8 pods to 3 workloads (ReplicaSets, StatefulSets, Jobs)",
+            "attributed 7 pods to 3 workloads (StatefulSets, Jobs, ReplicaSets)",
         ))
         .stderr(predicate::str::contains(
             "skipping Job/batch/cleanup-29410560 (Complete): a finished Job holds nothing",

@@ -432,6 +432,17 @@ pub fn clean_spec(kind: &str, spec: &mut Value) {
                 &json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
             );
         }
+        // An orphaned Deployment's ReplicaSet keeps the hash label the
+        // template loses (`clean_template`): its selector loses it too.
+        "ReplicaSet" => {
+            if let Some(labels) = map
+                .get_mut("selector")
+                .and_then(|s| s.get_mut("matchLabels"))
+                .and_then(Value::as_object_mut)
+            {
+                labels.remove("pod-template-hash");
+            }
+        }
         // The Job controller's own selector and labels (`controller-uid`,
         // `job-name`): it makes them again for the Job it runs.
         "Job" => {

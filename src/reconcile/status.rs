@@ -334,7 +334,11 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         report.updated += i32::from(replica.hash == workload.template_hash);
         if replica.node.is_none() {
             report.pending += 1;
+            let gated_old = replica.hash != workload.template_hash
+                && crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref());
+            // A gated replica of an older template waits for the rollout to remove it.
             if report.blocked.is_none()
+                && !gated_old
                 && let Some(reason) = &replica.reason
             {
                 let deadlocked = replica.hash == workload.template_hash
