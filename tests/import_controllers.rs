@@ -42,20 +42,36 @@ fn pods_join_their_stateful_sets_jobs_and_replica_sets() {
     let replicas = replicas(&cluster);
     let owner = |name: &str| {
         let replica = &replicas[name];
-        assert!(replica.get("managed").is_none(), "{name} is managed: {replica}");
+        assert!(
+            replica.get("managed").is_none(),
+            "{name} is managed: {replica}"
+        );
         replica["workload"].as_str().unwrap().to_string()
     };
     for ordinal in 0..3 {
-        assert_eq!(owner(&format!("kafka-{ordinal}")), "StatefulSet/queues/kafka");
+        assert_eq!(
+            owner(&format!("kafka-{ordinal}")),
+            "StatefulSet/queues/kafka"
+        );
     }
     assert_eq!(owner("reindex-m4q9z"), "Job/batch/reindex");
     assert_eq!(owner("reindex-x7k2p"), "Job/batch/reindex");
     assert_eq!(replicas["reindex-x7k2p"]["phase"], "Succeeded");
-    assert_eq!(owner("legacy-cache-q2w8r"), "ReplicaSet/default/legacy-cache");
-    assert_eq!(owner("legacy-cache-z9t4k"), "ReplicaSet/default/legacy-cache");
+    assert_eq!(
+        owner("legacy-cache-q2w8r"),
+        "ReplicaSet/default/legacy-cache"
+    );
+    assert_eq!(
+        owner("legacy-cache-z9t4k"),
+        "ReplicaSet/default/legacy-cache"
+    );
     assert!(!replicas.contains_key("cleanup-29410560-abcde"));
     // The imported set is up to date: one revision, its replicas on it.
-    let rollout = cluster.orch().args(["rollout", "history", "StatefulSet/queues/kafka"]).output().unwrap();
+    let rollout = cluster
+        .orch()
+        .args(["rollout", "history", "StatefulSet/queues/kafka"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&rollout.stdout).contains("1 (current)"));
 }
 
@@ -90,7 +106,9 @@ fn an_unrelated_plan_leaves_the_imported_controllers_alone() {
         .collect();
     assert!(touched.is_empty(), "{touched:?}");
     assert!(
-        !actions.iter().any(|a| a["op"] == "delete" || a["op"] == "remove-workload"),
+        !actions
+            .iter()
+            .any(|a| a["op"] == "delete" || a["op"] == "remove-workload"),
         "{actions:#?}"
     );
 }

@@ -99,9 +99,16 @@ fn gated_replicas_of_a_deployment_are_not_scheduled() {
         .stdout(predicate::str::contains("SchedulingGated"));
     let replicas = cluster.replicas();
     assert_eq!(replicas.len(), 3);
-    assert!(replicas.iter().all(|r| r["phase"] == "Pending" && r["node"].is_null()));
+    assert!(
+        replicas
+            .iter()
+            .all(|r| r["phase"] == "Pending" && r["node"].is_null())
+    );
     // Ungated by the next apply: a rollout places the new revision.
-    cluster.write("m.yaml", &format!("{}{}", node("n1", ""), deployment("web", 3, "")));
+    cluster.write(
+        "m.yaml",
+        &format!("{}{}", node("n1", ""), deployment("web", 3, "")),
+    );
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
     assert!(cluster.replicas().iter().all(|r| r["phase"] == "Running"));
 }
@@ -129,7 +136,8 @@ fn a_bad_scheduling_gate_is_an_error_at_its_line() {
 #[test]
 fn a_pod_naming_its_node_bypasses_the_scheduler() {
     let cluster = Cluster::new();
-    let tainted = "spec: {unschedulable: true, taints: [{key: gpu, value: \"true\", effect: NoSchedule}]}\n";
+    let tainted =
+        "spec: {unschedulable: true, taints: [{key: gpu, value: \"true\", effect: NoSchedule}]}\n";
     cluster.write(
         "m.yaml",
         &format!(
@@ -151,7 +159,10 @@ fn a_pod_naming_its_node_bypasses_the_scheduler() {
     assert!(!ops.contains(&"bind"), "{ops:?}");
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
     let pinned = replica(&cluster, "pinned");
-    assert_eq!((pinned["node"].as_str(), pinned["phase"].as_str()), (Some("n2"), Some("Running")));
+    assert_eq!(
+        (pinned["node"].as_str(), pinned["phase"].as_str()),
+        (Some("n2"), Some("Running"))
+    );
 }
 
 /// A pod that does not fit on the node it names is refused by the kubelet:
@@ -188,7 +199,11 @@ fn a_pod_that_does_not_fit_its_named_node_fails_out_of_cpu() {
     // replaced without end, and the workload is blocked on it.
     cluster.write(
         "m.yaml",
-        &format!("{}{}", node("n1", ""), deployment("web", 9, "      nodeName: n1\n")),
+        &format!(
+            "{}{}",
+            node("n1", ""),
+            deployment("web", 9, "      nodeName: n1\n")
+        ),
     );
     let run = cluster.json(&["apply", "-f", "m.yaml"]);
     assert_eq!(run["outcome"], "Blocked", "{run}");
@@ -217,13 +232,20 @@ fn node_affinity_rejections_and_missing_nodes() {
         &format!(
             "{}{}{}",
             node("n1", ""),
-            pod("picky", "  nodeName: n1\n  nodeSelector: {disk: ssd}\n", "1"),
+            pod(
+                "picky",
+                "  nodeName: n1\n  nodeSelector: {disk: ssd}\n",
+                "1"
+            ),
             pod("nowhere", "  nodeName: n9\n", "1")
         ),
     );
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).code(3);
     let picky = replica(&cluster, "picky");
-    assert_eq!((picky["phase"].as_str(), picky["reason"].as_str()), (Some("Failed"), Some("NodeAffinity")));
+    assert_eq!(
+        (picky["phase"].as_str(), picky["reason"].as_str()),
+        (Some("Failed"), Some("NodeAffinity"))
+    );
     let nowhere = replica(&cluster, "nowhere");
     assert_eq!(nowhere["phase"], "Pending");
     assert!(nowhere["node"].is_null());

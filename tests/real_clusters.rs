@@ -142,8 +142,12 @@ fn import_keeps_every_running_pod_and_says_where_each_went() {
     cluster
         .run(&["get", "replicas"])
         .success()
-        .stdout(predicate::str::contains("Cluster/databases/pg-main (unmanaged)"))
-        .stdout(predicate::str::contains("StatefulSet/monitoring/prometheus-k8s (unmanaged)").not());
+        .stdout(predicate::str::contains(
+            "Cluster/databases/pg-main (unmanaged)",
+        ))
+        .stdout(
+            predicate::str::contains("StatefulSet/monitoring/prometheus-k8s (unmanaged)").not(),
+        );
     // A selector reaches them by their own labels.
     let selected = cluster.json(&["get", "replicas", "-l", "cnpg.io/cluster=pg-main"]);
     assert_eq!(selected["items"].as_array().unwrap().len(), 2);
@@ -299,7 +303,14 @@ fn a_node_failure_is_blamed_only_for_what_it_breaks() {
     // no replacement until the node is removed, as on a real cluster. That
     // is the one loss the failure causes.
     let set = workloads["StatefulSet/monitoring/prometheus-k8s"];
-    assert_eq!((set["status"].as_str(), set["lost"].as_i64(), set["placed"].as_i64()), (Some("Degraded"), Some(1), Some(0)));
+    assert_eq!(
+        (
+            set["status"].as_str(),
+            set["lost"].as_i64(),
+            set["placed"].as_i64()
+        ),
+        (Some("Degraded"), Some(1), Some(0))
+    );
     assert_eq!(report["outcome"], "Degraded");
 
     let text = cluster
@@ -313,7 +324,12 @@ fn a_node_failure_is_blamed_only_for_what_it_breaks() {
             "prometheus-k8s-0 is Terminating on node",
         ))
         // kube-dns dipped to 1 on the way (LOWEST), and ended whole.
-        .stdout(predicate::str::is_match(r"Deployment/kube-system/kube-dns +2 +1 +1 +0 +2 → 2 +1 +Available").unwrap())
+        .stdout(
+            predicate::str::is_match(
+                r"Deployment/kube-system/kube-dns +2 +1 +1 +0 +2 → 2 +1 +Available",
+            )
+            .unwrap(),
+        )
         .stdout(predicate::str::contains(
             "Already violated before the change: PodDisruptionBudget/databases/pg-main.",
         ))

@@ -411,7 +411,10 @@ fn a_drain_refills_ordinals_in_order() {
             .as_u64()
             .unwrap()
     };
-    let (created_0, ready_0) = (time_of("Created replica db-0"), time_of("Replica db-0 is ready"));
+    let (created_0, ready_0) = (
+        time_of("Created replica db-0"),
+        time_of("Replica db-0 is ready"),
+    );
     let created_2 = time_of("Created replica db-2");
     assert!(created_0 < ready_0, "db-0 is made again and becomes ready");
     assert!(
@@ -419,7 +422,11 @@ fn a_drain_refills_ordinals_in_order() {
         "db-2 waits for db-0 to be Running and Ready: created at {created_2}, db-0 ready at {ready_0}"
     );
     let replicas = cluster.replicas();
-    assert!(replicas.iter().all(|r| r["phase"] == "Running" && r["node"] != held.as_str()));
+    assert!(
+        replicas
+            .iter()
+            .all(|r| r["phase"] == "Running" && r["node"] != held.as_str())
+    );
     // Only the evicted ordinals were made again: db-1 kept its place.
     assert!(after.iter().all(|e| e["message"] != "Created replica db-1"));
 }

@@ -574,9 +574,10 @@ spec:
             read_write_once_pod_claim(),
         ),
     );
-    cluster.run(&["apply", "-f", "m/"]).code(3).stdout(predicate::str::contains(
-        "ReadWriteOncePod access mode",
-    ));
+    cluster
+        .run(&["apply", "-f", "m/"])
+        .code(3)
+        .stdout(predicate::str::contains("ReadWriteOncePod access mode"));
     let phases: Vec<String> = cluster
         .replicas()
         .iter()

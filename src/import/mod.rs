@@ -287,7 +287,9 @@ impl<'a> Input<'a> {
             if let Some(why) = not_running(pod) {
                 // A Job's finished pods are its progress: they are kept, finished.
                 match self.owner_of(pod) {
-                    Owner::Simulated(id, key) if id.kind == Kind::Job && declared.contains(&id) && finished(pod) => {
+                    Owner::Simulated(id, key)
+                        if id.kind == Kind::Job && declared.contains(&id) && finished(pod) =>
+                    {
                         pods.push((id, key, pod));
                     }
                     _ => not_kept.entry(why).or_default().push(pod.name()),
@@ -322,7 +324,10 @@ impl<'a> Input<'a> {
             let workloads: BTreeSet<&ObjectRef> = pods.iter().map(|(id, _, _)| id).collect();
             let kinds: BTreeSet<Kind> = workloads.iter().map(|id| id.kind).collect();
             let s = plural(workloads.len());
-            let owners = if kinds.iter().all(|k| matches!(k, Kind::Deployment | Kind::DaemonSet)) {
+            let owners = if kinds
+                .iter()
+                .all(|k| matches!(k, Kind::Deployment | Kind::DaemonSet))
+            {
                 format!("Deployment{s} and DaemonSet{s}")
             } else {
                 let names: Vec<String> = kinds.iter().map(|k| format!("{k}s")).collect();

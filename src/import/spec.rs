@@ -6,8 +6,8 @@
 
 use super::Input;
 use super::cluster::Object;
-use crate::manifest::tree::Node;
 use crate::manifest::Diagnostic;
+use crate::manifest::tree::Node;
 use crate::manifest::{self, ParseOptions};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::sources::Source;
@@ -110,7 +110,9 @@ impl Input<'_> {
                 if kind == "ReplicaSet" && super::deployment_of(object).is_some() {
                     continue;
                 }
-                if kind == "Job" && let Some(outcome) = job_outcome(object) {
+                if kind == "Job"
+                    && let Some(outcome) = job_outcome(object)
+                {
                     notices.push(format!(
                         "{}: skipping {} ({outcome}): a finished Job holds nothing",
                         object.location(),

@@ -284,7 +284,6 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     Some(millis.div_ceil(1000))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::parse_duration;

@@ -5,9 +5,9 @@
 //! fit is rejected: phase Failed, with the first failure as its reason
 //! (`OutOfcpu`, `OutOfmemory`, `NodeAffinity`, `TaintToleration`…).
 
+use super::Action;
 use crate::model::pod::{PodSpec, TaintEffect, tolerates_all};
 use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY, PODS};
-use super::Action;
 use crate::model::state::Replica;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 
@@ -90,15 +90,9 @@ pub fn admit(pod: &PodSpec, node: &NodeInfo) -> Result<(), Rejection> {
             capacity: node.allocatable.pods,
         });
     }
-    let (requests, capacity, used) = (
-        &pod.requests,
-        &node.allocatable.resources,
-        &node.requested,
-    );
+    let (requests, capacity, used) = (&pod.requests, &node.allocatable.resources, &node.requested);
     let fixed = [CPU, MEMORY, EPHEMERAL_STORAGE].map(|name| name.to_string());
-    let names = fixed
-        .into_iter()
-        .chain(requests.scalar.keys().cloned());
+    let names = fixed.into_iter().chain(requests.scalar.keys().cloned());
     for name in names {
         let (wanted, room, taken) = (requests.get(&name), capacity.get(&name), used.get(&name));
         if wanted > 0 && wanted > room - taken {

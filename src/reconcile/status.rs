@@ -641,6 +641,8 @@ mod tests {
             (BlockedReason::DeadlineExceeded, "DeadlineExceeded", true),
             (BlockedReason::FailedIndexes, "FailedIndexes", true),
             (BlockedReason::PodLost, "PodLost", true),
+            (BlockedReason::SchedulingGated, "SchedulingGated", true),
+            (BlockedReason::Rejected, "Rejected", true),
         ];
         assert_eq!(BlockedReason::ALL.len(), table.len());
         for (reason, text, terminal) in table {

@@ -378,12 +378,7 @@ pub fn constraints(
 
 /// Whether another live, bound replica uses the claim `key` (VolumeRestrictions
 /// counts the pods on every node that reference the claim, whatever their owner).
-fn in_use_elsewhere(
-    state: &State,
-    catalog: &super::Catalog,
-    replica: &Replica,
-    key: &str,
-) -> bool {
+fn in_use_elsewhere(state: &State, catalog: &super::Catalog, replica: &Replica, key: &str) -> bool {
     let (namespace, name) = key.split_once('/').unwrap_or(("", key));
     state.replicas.iter().any(|other| {
         other.name != replica.name
@@ -423,11 +418,7 @@ pub fn has_read_write_once_pod(
 
 /// A replica using these claims was bound in this pass: its ReadWriteOncePod
 /// claims are taken for the rest of the pass.
-pub(super) fn take_read_write_once_pod(
-    pass: &mut Pass,
-    claims: &[String],
-    namespace: &str,
-) {
+pub(super) fn take_read_write_once_pod(pass: &mut Pass, claims: &[String], namespace: &str) {
     for name in claims {
         let key = format!("{namespace}/{name}");
         if find_claim(pass.observed, &pass.storage, &key)

@@ -371,8 +371,11 @@ fn volume_claims(d: &mut Describer, claims: &[crate::describe::ClaimTemplateView
     for claim in claims {
         d.field(1, "Name", &claim.name);
         // An empty class prints empty, not `<none>`.
-        d.lines
-            .push(format!("{}StorageClass:\t{}", indent(1), claim.storage_class));
+        d.lines.push(format!(
+            "{}StorageClass:\t{}",
+            indent(1),
+            claim.storage_class
+        ));
         d.list(1, "Labels", &pairs(&claim.labels, "="));
         d.list(1, "Annotations", &pairs(&claim.annotations, "="));
         d.field(1, "Capacity", &claim.capacity);

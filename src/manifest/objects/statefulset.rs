@@ -5,7 +5,7 @@
 // Fields orch accepts but does not act on are read into `IgnoredAny` and never looked at.
 #![allow(dead_code)]
 
-use super::super::fields::{int_or_percent, non_negative};
+use super::super::fields::int_or_percent;
 use super::super::{Ctx, Diagnostic, wire};
 use super::Builder;
 use crate::model::labels::LabelSelector;
@@ -78,32 +78,20 @@ impl Builder<'_> {
                 format!("Invalid value: {start}: must be greater than or equal to 0"),
             );
         }
-        let min_ready = non_negative(
-            ctx,
-            "spec.minReadySeconds",
-            spec.min_ready_seconds.unwrap_or(0),
-        );
-        let history = non_negative(
-            ctx,
-            "spec.revisionHistoryLimit",
-            spec.revision_history_limit.unwrap_or(10),
-        );
         let claim_templates = self.claim_templates(ctx, spec.volume_claim_templates.as_deref());
         let retention = retention(ctx, spec.persistent_volume_claim_retention_policy.as_ref());
-        let parts = self.workload_parts(
+        let (_, workload) = self.rolled_out(
             ctx,
+            id,
             &object.metadata,
+            replicas,
             spec.selector.as_ref(),
             spec.template.as_ref(),
-            id.as_ref(),
+            (spec.min_ready_seconds, spec.revision_history_limit),
         );
-        if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
-            self.register(&id, depends_on);
-            let base = (selector, template, pod);
+        if let Some(workload) = workload {
             self.desired.workloads.push(Workload {
                 strategy,
-                min_ready_seconds: min_ready,
-                revision_history_limit: history as u32,
                 stateful: Some(Box::new(StatefulSpec {
                     pod_management_policy: policy,
                     partition,
@@ -112,7 +100,7 @@ impl Builder<'_> {
                     claim_templates,
                     retention,
                 })),
-                ..super::workloads::new_workload(ctx, id, &object.metadata.labels, replicas, base)
+                ..workload
             });
         }
     }

@@ -65,6 +65,41 @@ pub(super) fn new_workload(
 }
 
 impl Builder<'_> {
+    /// The kinds with a rollout (Deployment, DaemonSet, StatefulSet):
+    /// minReadySeconds and revisionHistoryLimit validated, selector and
+    /// template read, the identity registered. Returns minReadySeconds (for
+    /// the kind's own checks) and the workload, when the object is whole.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn rolled_out(
+        &mut self,
+        ctx: &mut Ctx,
+        id: Option<ObjectRef>,
+        metadata: &wire::ObjectMeta,
+        replicas: i32,
+        selector: Option<&LabelSelector>,
+        template: Option<&wire::PodTemplateSpec>,
+        (min_ready_seconds, revision_history_limit): (Option<i32>, Option<i32>),
+    ) -> (u64, Option<Workload>) {
+        let min_ready = non_negative(ctx, "spec.minReadySeconds", min_ready_seconds.unwrap_or(0));
+        let history = non_negative(
+            ctx,
+            "spec.revisionHistoryLimit",
+            revision_history_limit.unwrap_or(10),
+        );
+        let parts = self.workload_parts(ctx, metadata, selector, template, id.as_ref());
+        let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) else {
+            return (min_ready, None);
+        };
+        self.register(&id, depends_on);
+        let base = (selector, template, pod);
+        let workload = Workload {
+            min_ready_seconds: min_ready,
+            revision_history_limit: history as u32,
+            ..new_workload(ctx, id, &metadata.labels, replicas, base)
+        };
+        (min_ready, Some(workload))
+    }
+
     pub(super) fn deployment(&mut self, ctx: &mut Ctx, object: wire::Deployment) {
         let id = self.identity(ctx, Kind::Deployment, &object.metadata);
         let spec = object.spec.unwrap_or_default();
@@ -75,10 +110,14 @@ impl Builder<'_> {
             spec.strategy.as_ref(),
             Kind::Deployment,
         );
-        let min_ready = non_negative(
+        let (min_ready, workload) = self.rolled_out(
             ctx,
-            "spec.minReadySeconds",
-            spec.min_ready_seconds.unwrap_or(0),
+            id,
+            &object.metadata,
+            replicas,
+            spec.selector.as_ref(),
+            spec.template.as_ref(),
+            (spec.min_ready_seconds, spec.revision_history_limit),
         );
         let deadline = spec.progress_deadline_seconds.unwrap_or(600);
         if deadline <= 0 {
@@ -92,28 +131,12 @@ impl Builder<'_> {
                 format!("Invalid value: {deadline}: must be greater than minReadySeconds"),
             );
         }
-        let history = non_negative(
-            ctx,
-            "spec.revisionHistoryLimit",
-            spec.revision_history_limit.unwrap_or(10),
-        );
-        let parts = self.workload_parts(
-            ctx,
-            &object.metadata,
-            spec.selector.as_ref(),
-            spec.template.as_ref(),
-            id.as_ref(),
-        );
-        if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
-            self.register(&id, depends_on);
-            let base = (selector, template, pod);
+        if let Some(workload) = workload {
             self.desired.workloads.push(Workload {
                 strategy,
-                min_ready_seconds: min_ready,
                 progress_deadline_seconds: deadline.max(0) as u64,
-                revision_history_limit: history as u32,
                 paused: spec.paused,
-                ..new_workload(ctx, id, &object.metadata.labels, replicas, base)
+                ..workload
             });
         }
     }
@@ -127,31 +150,19 @@ impl Builder<'_> {
             spec.update_strategy.as_ref(),
             Kind::DaemonSet,
         );
-        let min_ready = non_negative(
+        let (_, workload) = self.rolled_out(
             ctx,
-            "spec.minReadySeconds",
-            spec.min_ready_seconds.unwrap_or(0),
-        );
-        let history = non_negative(
-            ctx,
-            "spec.revisionHistoryLimit",
-            spec.revision_history_limit.unwrap_or(10),
-        );
-        let parts = self.workload_parts(
-            ctx,
+            id,
             &object.metadata,
+            0,
             spec.selector.as_ref(),
             spec.template.as_ref(),
-            id.as_ref(),
+            (spec.min_ready_seconds, spec.revision_history_limit),
         );
-        if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
-            self.register(&id, depends_on);
-            let base = (selector, template, pod);
+        if let Some(workload) = workload {
             self.desired.workloads.push(Workload {
                 strategy,
-                min_ready_seconds: min_ready,
-                revision_history_limit: history as u32,
-                ..new_workload(ctx, id, &object.metadata.labels, 0, base)
+                ..workload
             });
         }
     }
