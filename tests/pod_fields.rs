@@ -66,6 +66,12 @@ fn a_gated_pod_waits_until_its_gates_are_removed() {
     assert_eq!(batch["phase"], "Pending");
     assert!(batch["node"].is_null());
     assert!(get_replicas(&cluster).contains("SchedulingGated"));
+    cluster
+        .run(&["explain", "batch"])
+        .success()
+        .stdout(predicate::str::contains(
+            "gated: the scheduler does not consider it until its scheduling gates are removed",
+        ));
     // A second run changes nothing: the gate is recorded once.
     let again = cluster.json(&["apply", "-f", "m.yaml"]);
     assert_eq!(again["steps"].as_array().map_or(0, Vec::len), 0, "{again}");
@@ -187,6 +193,12 @@ fn a_pod_that_does_not_fit_its_named_node_fails_out_of_cpu() {
     assert_eq!(replica(&cluster, "first")["phase"], "Running");
     let replicas = get_replicas(&cluster);
     assert!(replicas.contains("OutOfcpu"), "{replicas}");
+    cluster
+        .run(&["explain", "second"])
+        .success()
+        .stdout(predicate::str::contains(
+            "OutOfcpu: refused by the kubelet of n1, the node it names (spec.nodeName)",
+        ));
     let output = cluster.orch().args(["get", "events"]).output().unwrap();
     let events = String::from_utf8_lossy(&output.stdout);
     assert!(
