@@ -252,7 +252,12 @@ fn node_affinity_rejections_and_missing_nodes() {
             pod("nowhere", "  nodeName: n9\n", "1")
         ),
     );
-    cluster.run(&["apply", "-f", "m.yaml", "-q"]).code(3);
+    cluster
+        .run(&["apply", "-f", "m.yaml"])
+        .code(3)
+        .stdout(predicate::str::contains(
+            "nowhere names node n9 (spec.nodeName), which does not exist",
+        ));
     let picky = replica(&cluster, "picky");
     assert_eq!(
         (picky["phase"].as_str(), picky["reason"].as_str()),

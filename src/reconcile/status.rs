@@ -337,6 +337,21 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         report.updated += i32::from(replica.hash == workload.template_hash);
         if replica.node.is_none() {
             report.pending += 1;
+            // A pod naming a node that does not exist: nothing acts on it.
+            if report.blocked.is_none()
+                && replica.reason.is_none()
+                && replica.hash == workload.template_hash
+                && let Some(name) = &workload.pod.node_name
+                && state.node(name).is_none()
+            {
+                report.blocked = Some(Blocked {
+                    reason: BlockedReason::Unschedulable,
+                    message: format!(
+                        "{} names node {name} (spec.nodeName), which does not exist: no scheduler places it and no kubelet runs it",
+                        replica.name
+                    ),
+                });
+            }
             let gated_old = replica.hash != workload.template_hash
                 && crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref());
             // A gated replica of an older template waits for the rollout to remove it.
