@@ -1,6 +1,7 @@
-//! A pod template → the scheduling view (`PodSpec`): effective requests as
-//! the scheduler counts them, readiness delay, and the validation of every
-//! scheduling field.
+//! A pod template → the scheduling view (`PodSpec`): orch's annotations,
+//! claims, scheduling gates and readiness delay here; effective requests in
+//! `requests`, the API server's checks of the scheduling fields in
+//! `validate` (both read this module's imports).
 
 use super::Ctx;
 use super::wire;
