@@ -47,6 +47,7 @@ mod storage;
 mod strict_validation;
 mod summary;
 mod terminal;
+mod volume_restrictions;
 mod watch;
 mod what_if;
 
