@@ -190,6 +190,9 @@ fn pod_with(name: &str, claims: &[&str]) -> String {
     )
 }
 
+/// (name, the pod's claims, each existing pod's claims, the message it waits with).
+type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a [&'a str]], Option<&'a str>);
+
 /// `TestAccessModeConflicts` (volumerestrictions/volume_restrictions_test.go),
 /// its cases as pods on a cluster: the existing pods are applied and placed
 /// first, then the pod under test; it runs, or waits with the plugin's
@@ -197,7 +200,7 @@ fn pod_with(name: &str, claims: &[&str]) -> String {
 #[test]
 fn access_mode_conflicts_table() {
     const CONFLICT: &str = "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode";
-    let cases: [(&str, &[&str], &[&[&str]], Option<&str>); 5] = [
+    let cases: [Case; 5] = [
         ("nothing", &[], &[], None),
         (
             "failed to get PVC",
