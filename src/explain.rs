@@ -73,6 +73,7 @@ pub fn explain(
             &pod.namespace,
             replica,
             state,
+            &catalog,
             &desired.storage,
             &Default::default(),
         );

@@ -426,7 +426,6 @@ fn junit_of_the_converging_example_passes_every_workload() {
         cases,
         [
             ("Deployment/default/api", "manifests/api.yaml", None),
-            ("Deployment/default/db", "manifests/db.yaml", None),
             (
                 "Deployment/default/transcoder",
                 "manifests/workers.yaml",
@@ -443,6 +442,7 @@ fn junit_of_the_converging_example_passes_every_workload() {
                 "manifests/log-agent.yaml",
                 None
             ),
+            ("StatefulSet/default/db", "manifests/db.yaml", None),
             (
                 "CronJob/default/nightly-report",
                 "manifests/reports.yaml",
@@ -467,7 +467,7 @@ fn junit_of_the_converging_example_passes_every_workload() {
     };
     assert_eq!(
         (
-            time("Deployment/default/db"),
+            time("StatefulSet/default/db"),
             time("Deployment/default/api")
         ),
         ("20".into(), "36".into())

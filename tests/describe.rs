@@ -48,7 +48,7 @@ fn describe_deployment_reads_like_kubectl() {
         "Namespace:              default",
         "Labels:                 app=api",
         "Annotations:            deployment.kubernetes.io/revision: 1",
-        "                        orch.dev/depends-on: Deployment/db",
+        "                        orch.dev/depends-on: StatefulSet/db",
         "Selector:               app=api",
         "Replicas:               4 desired | 4 updated | 4 total | 4 available | 0 unavailable",
         "StrategyType:           RollingUpdate",
@@ -292,4 +292,31 @@ fn describing_what_is_not_there_suggests_what_is() {
         "error: replica {typo} not found in the state; did you mean `{name}`?\n"
     ));
     assert_eq!(cluster.state_bytes(), state);
+}
+
+/// `describe statefulset` ends as kubectl's does: the pod template, then the
+/// `Volume Claims:` block (`describeVolumeClaimTemplates`: name, class,
+/// labels, annotations, capacity, access modes), then the events.
+#[test]
+fn describe_statefulset_lists_its_volume_claims() {
+    let cluster = applied();
+    let text = text(&cluster, &["describe", "workload", "StatefulSet/db"]);
+    let claims = text
+        .split_once("Volume Claims:\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no Volume Claims block in:\n{text}"));
+    let block: String = claims
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!("describe_statefulset_volume_claims", block);
+    let document = cluster.json(&["describe", "workload", "StatefulSet/db"]);
+    assert_eq!(document["volumeClaims"][0]["capacity"], "200Gi");
+    assert_eq!(
+        document["volumeClaims"][0]["accessModes"][0],
+        "ReadWriteOnce"
+    );
+    // Other kinds have no such block.
+    assert!(!self::text(&cluster, &["describe", "workload", "api"]).contains("Volume Claims"));
 }

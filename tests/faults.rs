@@ -103,30 +103,41 @@ fn zone(node: &str) -> &'static str {
 fn node_loss_replaces_replicas_elsewhere_keeping_the_zone_spread() {
     let cluster = Cluster::example();
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
+    // The node of zone b that holds two api replicas.
+    const LOST: &str = "node-b1";
     let before = replicas_of(&cluster, "Deployment/default/api");
-    assert!(
-        before.iter().any(|r| r["node"] == "highmem-b2"),
-        "the example puts api on highmem-b2"
+    assert_eq!(
+        before.iter().filter(|r| r["node"] == LOST).count(),
+        2,
+        "the example puts two api replicas on {LOST}: {before:?}"
     );
     cluster
-        .run(&["node", "fail", "highmem-b2"])
+        .run(&["node", "fail", LOST])
         .success()
-        .stdout("node/highmem-b2 failed\n");
+        .stdout(format!("node/{LOST} failed\n"));
     // At once: its replicas are not ready.
     assert!(
         replicas_of(&cluster, "Deployment/default/api")
             .iter()
-            .filter(|r| r["node"] == "highmem-b2")
+            .filter(|r| r["node"] == LOST)
             .all(|r| r["ready"] == false)
     );
-    // The database can only run on the high-memory node, so the apply ends blocked on it.
     let output = cluster
         .orch()
         .args(["apply", "-f", "manifests/", "-o", "json"])
         .output()
         .unwrap();
+    // Blocked only by the log agent, whose replica cannot leave the dead node.
     assert_eq!(output.status.code(), Some(3));
     let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let blocked: Vec<&str> = doc["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| !w["blocked"].is_null())
+        .map(|w| w["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocked, ["DaemonSet/kube-system/log-agent"]);
     assert!(
         doc["clock"].as_u64().unwrap() >= 300,
         "evicted after the 300 s not-ready toleration"
@@ -134,8 +145,7 @@ fn node_loss_replaces_replicas_elsewhere_keeping_the_zone_spread() {
     let api = replicas_of(&cluster, "Deployment/default/api");
     assert_eq!(api.len(), 4);
     assert!(
-        api.iter()
-            .all(|r| r["node"] != "highmem-b2" && r["ready"] == true),
+        api.iter().all(|r| r["node"] != LOST && r["ready"] == true),
         "{api:?}"
     );
     let mut zones: Vec<&str> = api
@@ -144,12 +154,16 @@ fn node_loss_replaces_replicas_elsewhere_keeping_the_zone_spread() {
         .collect();
     zones.sort();
     zones.dedup();
-    assert_eq!(zones, ["a", "b", "c"]);
+    assert_eq!(
+        zones,
+        ["a", "b", "c"],
+        "zone b keeps its api replicas, on highmem-b2"
+    );
     // The log agent tolerates everything and stays.
     assert!(
         replicas_of(&cluster, "DaemonSet/kube-system/log-agent")
             .iter()
-            .any(|r| r["node"] == "highmem-b2")
+            .any(|r| r["node"] == LOST)
     );
     let events = cluster.json(&["get", "events"]);
     assert!(
@@ -159,7 +173,7 @@ fn node_loss_replaces_replicas_elsewhere_keeping_the_zone_spread() {
             .iter()
             .any(|e| e["reason"] == "Evicted")
     );
-    cluster.run(&["node", "recover", "highmem-b2"]).success();
+    cluster.run(&["node", "recover", LOST]).success();
     cluster.run(&["apply", "-f", "manifests/"]).success();
 }
 

@@ -274,7 +274,8 @@ fn the_examples_general_group_takes_what_losing_zone_b_strands() {
     };
     assert_eq!(status("Deployment/default/video-worker"), "Available");
     assert_eq!(status("Deployment/default/api"), "Degraded");
-    assert_eq!(status("Deployment/default/db"), "Unavailable");
+    // db-0 keeps its identity, Terminating on its dead node.
+    assert_eq!(status("StatefulSet/default/db"), "Unavailable");
 }
 
 /// The tables people read, whole (as `outputs.rs` keeps the others).

@@ -93,16 +93,16 @@ fn import_keeps_every_running_pod_and_says_where_each_went() {
         .run(&["import", "-f", &fixture("gke-cluster.yaml")])
         .success()
         .stdout(predicate::str::contains(
-            "4 nodes, 4 workloads, 4 disruption budgets, 18 replicas (18 running, 0 pending; 8 unmanaged)",
+            "4 nodes, 5 workloads, 4 disruption budgets, 18 replicas (18 running, 0 pending; 6 unmanaged)",
         ))
         .stdout(predicate::str::contains("kept as unmanaged replicas"))
-        .stderr(predicate::str::contains("attributed 10 pods to 4 Deployments and DaemonSets"))
-        .stderr(predicate::str::contains("kept 8 pods as unmanaged"))
+        .stderr(predicate::str::contains(
+            "attributed 12 pods to 5 workloads (Deployments, DaemonSets, StatefulSets)",
+        ))
+        .stderr(predicate::str::contains("kept 6 pods as unmanaged"))
         .stderr(predicate::str::contains("4 mirror pods of static pods"))
         .stderr(predicate::str::contains("2 owned by a Cluster (pg-main-1, pg-main-2)"))
-        .stderr(predicate::str::contains(
-            "2 owned by a StatefulSet (prometheus-k8s-0, prometheus-k8s-1)",
-        ));
+        .stderr(predicate::str::contains("owned by a StatefulSet").not());
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(
         !stderr.contains("dropped") && !stderr.contains("skipped 8"),
@@ -122,12 +122,12 @@ fn import_keeps_every_running_pod_and_says_where_each_went() {
     for (name, (node, owner, _)) in &pods {
         let replica = &replicas[name];
         assert_eq!(replica["node"], node.as_str(), "{name}");
-        let simulated = owner == "ReplicaSet" || owner == "DaemonSet";
+        let simulated = matches!(owner.as_str(), "ReplicaSet" | "DaemonSet" | "StatefulSet");
         // `managed` is written only for the pods orch does not manage.
         assert_eq!(replica.get("managed").is_none(), simulated, "{name}");
     }
     // The owner as its ownerReference names it: a mirror pod's Node, the
-    // operator's custom resource, the StatefulSet.
+    // operator's custom resource; the StatefulSet's pods join it.
     let owner = |name: &str| replicas[name]["workload"].as_str().unwrap().to_string();
     assert_eq!(
         owner(&format!("kube-proxy-{NODE_A}")),
@@ -138,13 +138,16 @@ fn import_keeps_every_running_pod_and_says_where_each_went() {
         owner("prometheus-k8s-0"),
         "StatefulSet/monitoring/prometheus-k8s"
     );
-    // The table marks them.
+    // The table marks the unmanaged ones.
     cluster
         .run(&["get", "replicas"])
         .success()
         .stdout(predicate::str::contains(
-            "StatefulSet/monitoring/prometheus-k8s (unmanaged)",
-        ));
+            "Cluster/databases/pg-main (unmanaged)",
+        ))
+        .stdout(
+            predicate::str::contains("StatefulSet/monitoring/prometheus-k8s (unmanaged)").not(),
+        );
     // A selector reaches them by their own labels.
     let selected = cluster.json(&["get", "replicas", "-l", "cnpg.io/cluster=pg-main"]);
     assert_eq!(selected["items"].as_array().unwrap().len(), 2);
@@ -296,18 +299,37 @@ fn a_node_failure_is_blamed_only_for_what_it_breaks() {
     let daemon = workloads["DaemonSet/kube-system/fluentbit-gke"];
     assert_eq!(daemon["degradedBefore"], true);
     assert_eq!(daemon["onFailedNodes"], 1);
-    assert_eq!(report["outcome"], "Available");
+    // The StatefulSet's replica on the node keeps its identity, Terminating:
+    // no replacement until the node is removed, as on a real cluster. That
+    // is the one loss the failure causes.
+    let set = workloads["StatefulSet/monitoring/prometheus-k8s"];
+    assert_eq!(
+        (
+            set["status"].as_str(),
+            set["lost"].as_i64(),
+            set["placed"].as_i64()
+        ),
+        (Some("Degraded"), Some(1), Some(0))
+    );
+    assert_eq!(report["outcome"], "Degraded");
 
     let text = cluster
         .run(&["what-if", "-f", &fixture("myapp"), "--fail-node", NODE_A])
-        .code(0)
+        .code(3)
         .stdout(predicate::str::contains("Violated (before too)"))
         .stdout(predicate::str::contains(
-            "No workload loses availability to the change.",
+            "1 of 6 workloads lose availability; 0 of 4 disruption budgets violated.",
         ))
         .stdout(predicate::str::contains(
-            "Availability dipped on the way: Deployment/kube-system/kube-dns 2 → 1",
+            "prometheus-k8s-0 is Terminating on node",
         ))
+        // kube-dns dipped to 1 on the way (LOWEST), and ended whole.
+        .stdout(
+            predicate::str::is_match(
+                r"Deployment/kube-system/kube-dns +2 +1 +1 +0 +2 → 2 +1 +Available",
+            )
+            .unwrap(),
+        )
         .stdout(predicate::str::contains(
             "Already violated before the change: PodDisruptionBudget/databases/pg-main.",
         ))
@@ -368,6 +390,8 @@ fn what_if_and_capacity_prune_as_plan_does() {
 
 #[test]
 fn unmanaged_pods_are_never_evicted_replaced_or_drained() {
+    // The imported StatefulSet is not in `myapp`: its replica on the failed
+    // node holds its identity and the apply reports it (exit 3).
     let cluster = imported();
     cluster.run(&["node", "fail", NODE_A]).success();
     cluster
@@ -387,9 +411,13 @@ fn unmanaged_pods_are_never_evicted_replaced_or_drained() {
         assert_eq!(replicas[&name]["node"], NODE_A, "{name}");
         assert_eq!(replicas[&name]["ready"], false, "{name}");
     }
+    // (The StatefulSet's replica stays too, Terminating: its identity is
+    // not replaced while the node is there.)
+    assert_eq!(replicas["prometheus-k8s-0"]["phase"], "Terminating");
     assert!(!replicas.values().any(|r| r["node"] == NODE_A
         && r.get("managed").is_none()
-        && !r["workload"].as_str().unwrap().starts_with("DaemonSet/")));
+        && !r["workload"].as_str().unwrap().starts_with("DaemonSet/")
+        && !r["workload"].as_str().unwrap().starts_with("StatefulSet/")));
     assert_eq!(
         replicas
             .keys()

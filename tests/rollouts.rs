@@ -201,6 +201,11 @@ fn plan_atomic_shows_the_rollback_apply_atomic_makes() {
 #[test]
 fn recreate_never_overlaps_old_and_new() {
     let cluster = Cluster::example();
+    // The database as a Deployment with the Recreate strategy.
+    cluster.write("manifests/db.yaml", RECREATE_DB);
+    let api = cluster.path("manifests/api.yaml");
+    let text = std::fs::read_to_string(&api).unwrap();
+    std::fs::write(&api, text.replace("StatefulSet/db", "Deployment/db")).unwrap();
     cluster.run(&["apply", "-f", "manifests/"]).success();
     let path = cluster.path("manifests/db.yaml");
     std::fs::write(
@@ -357,7 +362,7 @@ fn dependencies_start_in_order() {
     for step in doc["steps"].as_array().unwrap() {
         for action in step["actions"].as_array().unwrap() {
             let time = step["time"].as_u64();
-            if action["object"] == "Deployment/default/db" && action["op"] == "mark-ready" {
+            if action["object"] == "StatefulSet/default/db" && action["op"] == "mark-ready" {
                 db_ready = db_ready.or(time);
             }
             if action["object"] == API && action["op"] == "create" {
@@ -373,7 +378,7 @@ fn dependencies_start_in_order() {
         .run(&["graph", "-f", "manifests/"])
         .success()
         .stdout(predicate::str::contains(
-            "2. Deployment/default/api (after Deployment/default/db)",
+            "2. Deployment/default/api (after StatefulSet/default/db)",
         ));
 }
 
@@ -418,3 +423,40 @@ fn crash_looping_replicas_restart_with_back_off() {
         .count();
     assert!(backoffs >= restarts.len());
 }
+
+/// A database replica as a Deployment that is replaced with `Recreate`.
+const RECREATE_DB: &str = r#"# A single database replica pinned to the high-memory node class.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: db
+  labels: {app: db}
+spec:
+  replicas: 1
+  strategy:
+    type: Recreate
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+      annotations:
+        orch.dev/ready-after: 20s
+    spec:
+      nodeSelector:
+        node.orch.dev/class: highmem
+      containers:
+        - name: postgres
+          image: postgres:16
+          ports: [{containerPort: 5432}]
+          env:
+            - {name: POSTGRES_DB, value: app}
+          resources:
+            requests: {cpu: "2", memory: 24Gi}
+            limits: {memory: 24Gi}
+          volumeMounts:
+            - {name: data, mountPath: /var/lib/postgresql/data}
+      volumes:
+        - name: data
+          emptyDir: {}
+"#;

@@ -92,7 +92,7 @@ fn small_runs_keep_their_whole_timeline() {
     let cluster = Cluster::example();
     let text = stdout(&cluster, &["plan", "-f", "manifests"], None);
     assert!(
-        text.contains("+ create            Deployment/default/db"),
+        text.contains("+ create            StatefulSet/default/db"),
         "{text}"
     );
     assert!(!text.contains(" × "), "{text}");

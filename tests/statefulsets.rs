@@ -359,3 +359,74 @@ fn stateful_set_input_is_checked_where_it_is_written() {
             "maxUnavailable: 2 is ignored: the MaxUnavailableStatefulSet feature is alpha",
         ));
 }
+
+/// `node drain` of a node holding ordinals 0 and 2 of an OrderedReady set:
+/// both are evicted (the drain evicts while budgets allow), and the
+/// StatefulSet controller (`updateStatefulSet`, monotonic) makes ordinal 0
+/// again first, then ordinal 2 only once every lower ordinal is Running
+/// and Ready — never both at once.
+#[test]
+fn a_drain_refills_ordinals_in_order() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "manifests/nodes.yaml",
+        &[node("n1").zone("a").yaml(), node("n2").zone("a").yaml()].concat(),
+    );
+    cluster.write("manifests/db.yaml", &stateful_set(3, "1", ""));
+    cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
+    let on = |name: &str| {
+        cluster
+            .replicas()
+            .into_iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["node"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The spread puts ordinals 0 and 2 together.
+    let held = on("db-0");
+    assert_eq!(on("db-2"), held);
+    let start = cluster.json(&["get", "events"])["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["time"]
+        .as_u64()
+        .unwrap();
+    cluster.run(&["node", "drain", &held, "-q"]).success();
+    let events = cluster.json(&["get", "events"]);
+    let after: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["time"].as_u64().unwrap() >= start)
+        .collect();
+    let time_of = |message: &str| {
+        after
+            .iter()
+            .rev()
+            .find(|e| e["message"].as_str().unwrap().starts_with(message))
+            .unwrap_or_else(|| panic!("no event {message:?} in {after:#?}"))["time"]
+            .as_u64()
+            .unwrap()
+    };
+    let (created_0, ready_0) = (
+        time_of("Created replica db-0"),
+        time_of("Replica db-0 is ready"),
+    );
+    let created_2 = time_of("Created replica db-2");
+    assert!(created_0 < ready_0, "db-0 is made again and becomes ready");
+    assert!(
+        created_2 >= ready_0,
+        "db-2 waits for db-0 to be Running and Ready: created at {created_2}, db-0 ready at {ready_0}"
+    );
+    let replicas = cluster.replicas();
+    assert!(
+        replicas
+            .iter()
+            .all(|r| r["phase"] == "Running" && r["node"] != held.as_str())
+    );
+    // Only the evicted ordinals were made again: db-1 kept its place.
+    assert!(after.iter().all(|e| e["message"] != "Created replica db-1"));
+}

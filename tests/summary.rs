@@ -112,8 +112,8 @@ fn graph_as_mermaid_has_a_subgraph_per_wave_and_an_edge_per_dependency() {
         "{text}"
     );
     assert!(
-        text.contains("    w1[\"Deployment/default/db\"]\n"),
+        text.contains("    w5[\"StatefulSet/default/db\"]\n"),
         "{text}"
     );
-    assert!(text.ends_with("  w1 --> w0\n"), "{text}");
+    assert!(text.ends_with("  w5 --> w0\n"), "{text}");
 }

@@ -112,14 +112,15 @@ fn losing_zone_b_strands_api_db_and_a_video_worker_and_breaks_the_api_budget() {
     // Evicted after the 300 s not-ready toleration: the clock got there.
     assert!(document["clock"].as_u64().unwrap() >= document["failedAt"].as_u64().unwrap() + 300);
     // api: its two zone-b replicas cannot go to zone a or c (maxSkew 1 against
-    // an empty zone b); db has no other high-memory node; video-worker has no
-    // free untainted host; worker fits on node-c1; transcoder is untouched; the
-    // log agent cannot leave its two dead nodes but runs on every live one.
+    // an empty zone b); db-0 keeps its identity, Terminating on its dead node
+    // (a StatefulSet replaces it only once the node is removed); video-worker
+    // has no free untainted host; worker fits on node-c1; transcoder is
+    // untouched; the log agent cannot leave its two dead nodes but runs on
+    // every live one.
     assert_eq!(
         impacts(&document),
         vec![
             row("Deployment/default/api", 2, 0, 2, 4, 2, "Degraded"),
-            row("Deployment/default/db", 1, 0, 1, 1, 0, "Unavailable"),
             row("Deployment/default/transcoder", 0, 0, 0, 2, 2, "Available"),
             row("Deployment/default/video-worker", 1, 0, 1, 3, 2, "Degraded"),
             row("Deployment/default/worker", 1, 1, 0, 2, 2, "Available"),
@@ -132,15 +133,18 @@ fn losing_zone_b_strands_api_db_and_a_video_worker_and_breaks_the_api_budget() {
                 3,
                 "Available"
             ),
+            row("StatefulSet/default/db", 1, 0, 0, 1, 0, "Unavailable"),
         ]
     );
     assert_eq!(
         workload(&document, "Deployment/default/api")["reason"],
         "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match pod topology spread constraints, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/5 nodes are available: 2 node(s) didn't match pod topology spread constraints, 3 Preemption is not helpful for scheduling."
     );
-    assert_eq!(
-        workload(&document, "Deployment/default/db")["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match Pod's node affinity/selector, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling."
+    assert!(
+        workload(&document, "StatefulSet/default/db")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("db-0 is Terminating on node highmem-b2, which is not ready")
     );
     assert_eq!(
         workload(&document, "DaemonSet/kube-system/log-agent")["onFailedNodes"],
@@ -174,7 +178,7 @@ fn losing_zone_b_strands_api_db_and_a_video_worker_and_breaks_the_api_budget() {
     for line in [
         "What if zone zone-b fails (highmem-b2, node-b1):",
         "Deployment/default/api            4         2      0        2         4 → 2       2        Degraded",
-        "Deployment/default/db             1         1      0        1         1 → 0       0        Unavailable",
+        "StatefulSet/default/db            1         1      0        0         1 → 0       0        Unavailable",
         "Deployment/default/worker         2         1      1        0         2 → 2       1        Available",
         "DaemonSet/kube-system/log-agent   5         2      0        0         5 → 3       3        Available (2 on failed nodes)",
         "PodDisruptionBudget/default/api   minAvailable 3   4 → 2     3        Violated",
@@ -197,23 +201,22 @@ fn losing_node_b1_is_survived_and_exits_0() {
         0,
     );
     assert_eq!(document["outcome"], "Available");
-    // Its video-worker moves to the free highmem-b2, its worker to node-c1.
+    // Its two api replicas move to highmem-b2, the other node of zone b.
     assert_eq!(
         impacts(&document),
         vec![
-            row("Deployment/default/api", 0, 0, 0, 4, 4, "Available"),
-            row("Deployment/default/db", 0, 0, 0, 1, 1, "Available"),
+            row("Deployment/default/api", 2, 2, 0, 4, 4, "Available"),
             row("Deployment/default/transcoder", 0, 0, 0, 2, 2, "Available"),
             row(
                 "Deployment/default/video-worker",
-                1,
-                1,
+                0,
+                0,
                 0,
                 3,
                 3,
                 "Available"
             ),
-            row("Deployment/default/worker", 1, 1, 0, 2, 2, "Available"),
+            row("Deployment/default/worker", 0, 0, 0, 2, 2, "Available"),
             row(
                 "DaemonSet/kube-system/log-agent",
                 1,
@@ -223,6 +226,7 @@ fn losing_node_b1_is_survived_and_exits_0() {
                 4,
                 "Available"
             ),
+            row("StatefulSet/default/db", 0, 0, 0, 1, 1, "Available"),
         ]
     );
     assert_eq!(document["disruptionBudgets"][0]["holds"], true);
@@ -233,8 +237,7 @@ fn losing_node_b1_is_survived_and_exits_0() {
         // dip (the DaemonSet replica left with its node is no dip).
         .stdout(predicate::str::contains(
             "Every workload ends fully available and every disruption budget holds. \
-             Availability dipped on the way: Deployment/default/video-worker 3 → 2, \
-             Deployment/default/worker 2 → 1 (at the lowest).",
+             Availability dipped on the way: Deployment/default/api 4 → 2 (at the lowest).",
         ));
     assert_untouched(&cluster, &bytes, mtime);
 }
@@ -350,7 +353,8 @@ fn all_zones_gives_one_row_per_zone_and_exit_3_when_any_hurts() {
         })
         .collect();
     // Zone a: node-a1's api (pending: zone a would be empty), video-worker,
-    // worker and log agent. Zone c: node-c1's api (pending), video-worker,
+    // worker and log agent. Zone b: db-0 is lost but not pending (its
+    // identity stays Terminating on its node). Zone c: node-c1's api (pending), video-worker,
     // both transcoders (no other GPU), two log agents.
     assert_eq!(
         summary,
@@ -360,7 +364,7 @@ fn all_zones_gives_one_row_per_zone_and_exit_3_when_any_hurts() {
                 "zone-b".to_string(),
                 serde_json::json!(["highmem-b2", "node-b1"]),
                 7,
-                4
+                3
             ),
             (
                 "zone-c".to_string(),
@@ -608,11 +612,6 @@ fn capacity_of_the_example_matches_what_the_loop_places() {
                 ])
             ),
             (
-                "Deployment/default/db".to_string(),
-                serde_json::json!(1),
-                serde_json::json!(["Insufficient memory"])
-            ),
-            (
                 "Deployment/default/transcoder".to_string(),
                 serde_json::json!(0),
                 serde_json::json!(["Insufficient cpu", "Insufficient nvidia.com/gpu"])
@@ -631,6 +630,11 @@ fn capacity_of_the_example_matches_what_the_loop_places() {
                 "DaemonSet/kube-system/log-agent".to_string(),
                 Value::Null,
                 serde_json::json!([])
+            ),
+            (
+                "StatefulSet/default/db".to_string(),
+                serde_json::json!(1),
+                serde_json::json!(["Insufficient memory"])
             ),
         ]
     );

@@ -19,7 +19,7 @@ pub use hpa::{AutoscalerDescription, autoscaler};
 pub use node::{AllocatedRow, NodeDescription, NodeReplicaRow, node};
 pub use nodegroup::{MemberRow, NodeGroupDescription, node_group};
 pub use replica::{ContainerStatus, ReplicaDescription, replica};
-pub use workload::{WorkloadDescription, workload};
+pub use workload::{ClaimTemplateView, WorkloadDescription, workload};
 
 use crate::model::event::EventReason;
 use crate::model::labels::{LabelSelector, SelectorOperator};

@@ -43,7 +43,54 @@ pub struct WorkloadDescription {
     /// `api-d475665c9 (4/4 replicas created)`.
     pub new_replica_set: Option<String>,
     pub old_replica_sets: Vec<String>,
+    /// A StatefulSet's `volumeClaimTemplates`, as kubectl's `Volume Claims:` block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_claims: Option<Vec<ClaimTemplateView>>,
     pub events: Vec<EventRow>,
+}
+
+/// One claim template as `kubectl describe statefulset` lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimTemplateView {
+    pub name: String,
+    /// As written (empty when the template names no class).
+    pub storage_class: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// The storage request as written (`<default>` without one).
+    pub capacity: String,
+    pub access_modes: Vec<String>,
+}
+
+/// The claim templates of a StatefulSet's manifest.
+fn claim_templates(manifest: &serde_json::Value) -> Vec<ClaimTemplateView> {
+    let templates = manifest["spec"]["volumeClaimTemplates"].as_array();
+    templates
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            let capacity = &t["spec"]["resources"]["requests"]["storage"];
+            ClaimTemplateView {
+                name: text(&t["metadata"]["name"]),
+                storage_class: text(&t["spec"]["storageClassName"]),
+                labels: string_map(&t["metadata"]["labels"]),
+                annotations: string_map(&t["metadata"]["annotations"]),
+                capacity: match capacity {
+                    serde_json::Value::Null => "<default>".into(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                access_modes: t["spec"]["accessModes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// The workload `id` as `kubectl describe deployment|daemonset` shows it.
@@ -148,6 +195,7 @@ pub fn workload(
             .then_some(new_replica_set)
             .flatten(),
         old_replica_sets,
+        volume_claims: (id.kind == Kind::StatefulSet).then(|| claim_templates(&workload.manifest)),
         events: event_rows(state, &object, Some(id.kind)),
     })
 }

@@ -213,6 +213,23 @@ fn event_object(action: &Action) -> String {
 /// Not (yet) in the state.
 const NOT_FOUND: usize = usize::MAX;
 
+/// The kubelet's event for a pod it refused: the rejection's reason.
+fn rejection_event(rejection: &crate::reconcile::admission::Rejection) -> EventReason {
+    use crate::reconcile::admission::Rejection;
+    match rejection {
+        Rejection::NodeAffinity => EventReason::NodeAffinity,
+        Rejection::TaintToleration => EventReason::TaintToleration,
+        Rejection::OutOf { resource, .. } => match resource.as_str() {
+            "cpu" => EventReason::OutOfCpu,
+            "memory" => EventReason::OutOfMemory,
+            "ephemeral-storage" => EventReason::OutOfEphemeralStorage,
+            "pods" => EventReason::OutOfPods,
+            // `OutOf<extended resource>` is no word of the closed set.
+            _ => EventReason::Failed,
+        },
+    }
+}
+
 /// The message of the event an action records (when it records one).
 fn event_message(action: &Action) -> String {
     match action {
@@ -224,6 +241,7 @@ fn event_message(action: &Action) -> String {
         Action::Create { replica, .. } => format!("Created replica {replica}"),
         Action::Bind { replica, node, .. } => format!("Successfully assigned {replica} to {node}"),
         Action::FailedScheduling { error, .. } => error.to_string(),
+        Action::Reject { rejection, .. } => rejection.message(),
         Action::MarkReady { replica, .. } => format!("Replica {replica} is ready"),
         Action::Crash {
             replica,
@@ -271,7 +289,10 @@ fn event_message(action: &Action) -> String {
             format!("Missed scheduled time to start a job: simulated time {scheduled}s")
         }
         Action::Rescale { to, reason, .. } => format!("New size: {to}; reason: {reason}"),
-        Action::ApplyWorkload { .. }
+        Action::Gate { .. }
+        | Action::UpdatePod { .. }
+        | Action::Admit { .. }
+        | Action::ApplyWorkload { .. }
         | Action::ForgetRevision { .. }
         | Action::SetReplicasAnnotations { .. }
         | Action::SetCurrentRevision { .. }
@@ -439,6 +460,49 @@ fn apply_one<'a>(
             r.started_at = Some(now);
             r.reason = None;
             Some((EventType::Normal, EventReason::Scheduled))
+        }
+        Action::Gate {
+            replica, message, ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.reason = Some(message.clone());
+            // PreEnqueue records no event: the pod never reaches a scheduling cycle.
+            None
+        }
+        Action::UpdatePod {
+            replica,
+            revision,
+            hash,
+            ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.revision = *revision;
+            r.hash = hash.clone();
+            r.reason = None;
+            None
+        }
+        Action::Admit { replica, node, .. } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.node = Some(node.clone());
+            r.phase = Phase::Running;
+            r.started_at = Some(now);
+            r.reason = None;
+            // No scheduler, so no `Scheduled` event: the kubelet starts it.
+            None
+        }
+        Action::Reject {
+            replica,
+            node,
+            rejection,
+            ..
+        } => {
+            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            r.node = Some(node.clone());
+            r.phase = Phase::Failed;
+            r.ready = false;
+            r.finished_at = Some(now);
+            r.reason = Some(rejection.reason());
+            Some((EventType::Warning, rejection_event(rejection)))
         }
         Action::FailedScheduling { replica, error, .. } => {
             let r = &mut state.replicas[*index.get(replica.as_str())?];

@@ -198,6 +198,28 @@ pub(super) fn replica(
     }
 }
 
+/// A Job's pod that ran to its end: Succeeded or Failed, holding nothing,
+/// finished when its last container did.
+pub(super) fn finish(replica: &mut Replica, pod: &Object, clock: &Clock) {
+    replica.phase = match pod.str(&["status", "phase"]) {
+        Some("Succeeded") => Phase::Succeeded,
+        _ => Phase::Failed,
+    };
+    replica.ready = false;
+    replica.ready_at = None;
+    let finished_at = items(at(pod.root, &["status", "containerStatuses"]))
+        .iter()
+        .filter_map(|s| {
+            let node = s.get("state")?.get("terminated")?.get("finishedAt")?;
+            clock.at(node.as_str())
+        })
+        .max();
+    replica.finished_at = Some(finished_at.unwrap_or(clock.now));
+    if replica.phase == Phase::Failed {
+        replica.reason = Some("Error".into());
+    }
+}
+
 /// An imported pod that no simulated workload owns: a replica of the pod
 /// itself, with its owner and the scheduling part of its spec kept.
 pub(super) fn unmanaged(pod: &Object, owner: Option<String>, clock: &Clock) -> Replica {

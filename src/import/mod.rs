@@ -26,12 +26,14 @@ use convert::{Clock, node, replica};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The kinds read from the input; everything else is skipped with a notice.
-const KINDS: [(&str, &str); 6] = [
+const KINDS: [(&str, &str); 8] = [
     ("Node", "v1"),
     ("Pod", "v1"),
     ("Deployment", "apps/v1"),
     ("DaemonSet", "apps/v1"),
     ("ReplicaSet", "apps/v1"),
+    ("StatefulSet", "apps/v1"),
+    ("Job", "batch/v1"),
     ("PodDisruptionBudget", "policy/v1"),
 ];
 
@@ -163,7 +165,7 @@ impl<'a> Input<'a> {
             .skipped_kinds
             .iter()
             .map(|(kind, (count, first))| {
-                format!("{first}: skipping {count} {kind} object{} (orch imports Nodes, Pods, Deployments, DaemonSets, ReplicaSets and PodDisruptionBudgets)", plural(*count))
+                format!("{first}: skipping {count} {kind} object{} (orch imports Nodes, Pods, Deployments, DaemonSets, ReplicaSets, StatefulSets, Jobs and PodDisruptionBudgets)", plural(*count))
             })
             .collect();
         let clock = Clock::new(self);
@@ -191,9 +193,11 @@ impl<'a> Input<'a> {
             let mapping = self.revisions(workload, &mine);
             for (_, key, pod) in &mine {
                 let (revision, hash) = mapping.of(key.as_deref());
-                state
-                    .replicas
-                    .push(replica(pod, &workload.id, revision, hash, &clock));
+                let mut replica = replica(pod, &workload.id, revision, hash, &clock);
+                if finished(pod) {
+                    convert::finish(&mut replica, pod, &clock);
+                }
+                state.replicas.push(replica);
             }
             summaries.push(WorkloadSummary {
                 id: workload.id.clone(),
@@ -281,7 +285,15 @@ impl<'a> Input<'a> {
         let mut unmanaged = Vec::new();
         for pod in self.of_kind("Pod") {
             if let Some(why) = not_running(pod) {
-                not_kept.entry(why).or_default().push(pod.name());
+                // A Job's finished pods are its progress: they are kept, finished.
+                match self.owner_of(pod) {
+                    Owner::Simulated(id, key)
+                        if id.kind == Kind::Job && declared.contains(&id) && finished(pod) =>
+                    {
+                        pods.push((id, key, pod));
+                    }
+                    _ => not_kept.entry(why).or_default().push(pod.name()),
+                }
                 continue;
             }
             if let Some(node) = pod.str(&["spec", "nodeName"])
@@ -310,11 +322,21 @@ impl<'a> Input<'a> {
         let attributed = pods.len();
         if attributed > 0 {
             let workloads: BTreeSet<&ObjectRef> = pods.iter().map(|(id, _, _)| id).collect();
+            let kinds: BTreeSet<Kind> = workloads.iter().map(|id| id.kind).collect();
+            let s = plural(workloads.len());
+            let owners = if kinds
+                .iter()
+                .all(|k| matches!(k, Kind::Deployment | Kind::DaemonSet))
+            {
+                format!("Deployment{s} and DaemonSet{s}")
+            } else {
+                let names: Vec<String> = kinds.iter().map(|k| format!("{k}s")).collect();
+                format!("workload{s} ({})", names.join(", "))
+            };
             notices.push(format!(
-                "attributed {attributed} pod{} to {} Deployment{s} and DaemonSet{s}",
+                "attributed {attributed} pod{} to {} {owners}",
                 plural(attributed),
                 workloads.len(),
-                s = plural(workloads.len()),
             ));
         }
         let total: usize = kept.values().map(Vec::len).sum();
@@ -344,29 +366,37 @@ impl<'a> Input<'a> {
         match pod.owners().into_iter().next() {
             Some(("ReplicaSet", replica_set)) => {
                 let hash = labels.get("pod-template-hash").cloned();
-                let deployment = match self.get("ReplicaSet", namespace, replica_set) {
-                    Some(rs) => rs
-                        .owners()
-                        .into_iter()
-                        .find(|(kind, _)| *kind == "Deployment")
-                        .map(|(_, name)| name.to_string()),
+                let listed = self.get("ReplicaSet", namespace, replica_set);
+                let deployment = match listed {
+                    Some(rs) => deployment_of(rs),
                     None => hash.as_ref().and_then(|h| {
                         replica_set
                             .strip_suffix(&format!("-{h}"))
                             .map(str::to_string)
                     }),
                 };
-                match deployment {
-                    Some(deployment) => Owner::Simulated(
+                match (deployment, listed) {
+                    (Some(deployment), _) => Owner::Simulated(
                         ObjectRef::new(Kind::Deployment, namespace, &deployment),
                         hash,
                     ),
-                    None => Owner::Other {
+                    // A ReplicaSet of its own: orch simulates it as such.
+                    (None, Some(_)) => Owner::Simulated(
+                        ObjectRef::new(Kind::ReplicaSet, namespace, replica_set),
+                        hash,
+                    ),
+                    (None, None) => Owner::Other {
                         owner: Some(format!("ReplicaSet/{namespace}/{replica_set}")),
                         why: "owned by a ReplicaSet no Deployment owns".into(),
                     },
                 }
             }
+            Some(("StatefulSet", set)) => Owner::Simulated(
+                ObjectRef::new(Kind::StatefulSet, namespace, set),
+                labels.get("controller-revision-hash").cloned(),
+            ),
+            // A Job has one template: its pods run the current revision.
+            Some(("Job", job)) => Owner::Simulated(ObjectRef::new(Kind::Job, namespace, job), None),
             Some(("DaemonSet", daemon_set)) => Owner::Simulated(
                 ObjectRef::new(Kind::DaemonSet, namespace, daemon_set),
                 labels.get("controller-revision-hash").cloned(),
@@ -386,6 +416,15 @@ impl<'a> Input<'a> {
             },
         }
     }
+}
+
+/// The Deployment that owns a ReplicaSet, if one does.
+fn deployment_of(replica_set: &Object) -> Option<String> {
+    replica_set
+        .owners()
+        .into_iter()
+        .find(|(kind, _)| *kind == "Deployment")
+        .map(|(_, name)| name.to_string())
 }
 
 /// Who owns a pod, as import sees it.
@@ -450,6 +489,12 @@ pub fn with_cluster_workloads<'a>(
 }
 
 /// Why a pod neither runs nor waits to run (finished, or terminating).
+/// A pod that ran to its end (Succeeded or Failed), not one being deleted.
+fn finished(pod: &Object) -> bool {
+    matches!(pod.str(&["status", "phase"]), Some("Succeeded" | "Failed"))
+        && at(pod.root, &["metadata", "deletionTimestamp"]).is_none()
+}
+
 fn not_running(pod: &Object) -> Option<String> {
     let phase = pod.str(&["status", "phase"]).unwrap_or("Pending");
     if !matches!(phase, "Running" | "Pending") {

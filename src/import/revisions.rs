@@ -187,6 +187,11 @@ impl Input<'_> {
                 );
             }
         }
+        // A StatefulSet names the revision it updates to in its status.
+        let update_revision = match id.kind {
+            Kind::StatefulSet => live.and_then(|s| s.str(&["status", "updateRevision"])),
+            _ => None,
+        };
         // Hashes seen only on pods (no ReplicaSet in the input, or a DaemonSet).
         let keys: BTreeSet<&str> = pods.iter().filter_map(|(_, k, _)| k.as_deref()).collect();
         let only_key = keys.len() == 1;
@@ -205,6 +210,9 @@ impl Input<'_> {
             });
             let current = match (id.kind, current_number, generation) {
                 (Kind::DaemonSet, Some(n), Some(g)) => n == g,
+                (Kind::StatefulSet, _, _) if update_revision.is_some() => {
+                    update_revision == Some(key)
+                }
                 (Kind::Deployment, _, _) if found.is_empty() => only_key,
                 (Kind::Deployment, _, _) => false,
                 _ => only_key,

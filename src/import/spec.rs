@@ -7,6 +7,7 @@
 use super::Input;
 use super::cluster::Object;
 use crate::manifest::Diagnostic;
+use crate::manifest::tree::Node;
 use crate::manifest::{self, ParseOptions};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::sources::Source;
@@ -95,8 +96,30 @@ impl Input<'_> {
         let mut sources = Vec::new();
         let mut owners = Vec::new();
         let mut origins = BTreeMap::new();
-        for kind in ["Deployment", "DaemonSet", "PodDisruptionBudget"] {
+        let kinds = [
+            "Deployment",
+            "DaemonSet",
+            "StatefulSet",
+            "ReplicaSet",
+            "Job",
+            "PodDisruptionBudget",
+        ];
+        for kind in kinds {
             for object in self.of_kind(kind) {
+                // A Deployment's ReplicaSets are its revisions, not workloads.
+                if kind == "ReplicaSet" && super::deployment_of(object).is_some() {
+                    continue;
+                }
+                if kind == "Job"
+                    && let Some(outcome) = job_outcome(object)
+                {
+                    notices.push(format!(
+                        "{}: skipping {} ({outcome}): a finished Job holds nothing",
+                        object.location(),
+                        object.id()
+                    ));
+                    continue;
+                }
                 match applied(object) {
                     Ok((value, origin)) => {
                         if let Some(kind) = Kind::parse(kind) {
@@ -187,6 +210,17 @@ impl Input<'_> {
         }
         (Desired::default(), origins)
     }
+}
+
+/// The condition a finished Job reached (`Complete` or `Failed`), if it did.
+fn job_outcome(job: &Object) -> Option<&'static str> {
+    let conditions = super::cluster::items(super::cluster::at(job.root, &["status", "conditions"]));
+    ["Complete", "Failed"].into_iter().find(|kind| {
+        conditions.iter().any(|c| {
+            c.get("type").and_then(Node::as_str) == Some(kind)
+                && c.get("status").and_then(Node::as_str) == Some("True")
+        })
+    })
 }
 
 /// A ReplicaSet's template as its Deployment declared it (without the
@@ -387,6 +421,51 @@ pub fn clean_spec(kind: &str, spec: &mut Value) {
             "updateStrategy",
             &json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}),
         ),
+        "StatefulSet" => {
+            prune(map, "podManagementPolicy", &json!("OrderedReady"));
+            prune(
+                map,
+                "updateStrategy",
+                &json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+            prune(
+                map,
+                "persistentVolumeClaimRetentionPolicy",
+                &json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+            );
+        }
+        // An orphaned Deployment's ReplicaSet keeps the hash label the
+        // template loses (`clean_template`): its selector loses it too.
+        "ReplicaSet" => {
+            if let Some(labels) = map
+                .get_mut("selector")
+                .and_then(|s| s.get_mut("matchLabels"))
+                .and_then(Value::as_object_mut)
+            {
+                labels.remove("pod-template-hash");
+            }
+        }
+        // The Job controller's own selector and labels (`controller-uid`,
+        // `job-name`): it makes them again for the Job it runs.
+        "Job" => {
+            map.remove("selector");
+            map.remove("manualSelector");
+            if let Some(labels) = map
+                .get_mut("template")
+                .and_then(|t| t.get_mut("metadata"))
+                .and_then(|m| m.get_mut("labels"))
+                .and_then(Value::as_object_mut)
+            {
+                for key in [
+                    "controller-uid",
+                    "job-name",
+                    "batch.kubernetes.io/controller-uid",
+                    "batch.kubernetes.io/job-name",
+                ] {
+                    labels.remove(key);
+                }
+            }
+        }
         _ => {}
     }
     if let Some(template) = map.get_mut("template") {

@@ -3,32 +3,13 @@
 // Fields orch accepts but does not act on are read into `IgnoredAny` and never looked at.
 #![allow(dead_code)]
 
-use super::wire::{ObjectMeta, PodSpec, PodTemplateSpec};
+use super::wire::{Object, PodSpec, PodTemplateSpec};
 use crate::model::labels::{LabelSelector, Labels};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Pod {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    pub spec: Option<PodSpec>,
-    pub status: Option<IgnoredAny>,
-}
+pub type Pod = Object<PodSpec>;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReplicaSet {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    pub spec: Option<ReplicaSetSpec>,
-    pub status: Option<IgnoredAny>,
-}
+pub type ReplicaSet = Object<ReplicaSetSpec>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -39,16 +20,7 @@ pub struct ReplicaSetSpec {
     pub template: Option<PodTemplateSpec>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReplicationController {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    pub spec: Option<ReplicationControllerSpec>,
-    pub status: Option<IgnoredAny>,
-}
+pub type ReplicationController = Object<ReplicationControllerSpec>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

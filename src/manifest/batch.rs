@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use super::Ctx;
-use super::wire::{ObjectMeta, PodTemplateSpec};
+use super::wire::{self, ObjectMeta, PodTemplateSpec};
 use crate::model::job::{CompletionMode, DEFAULT_BACKOFF_LIMIT, JobSpec};
 use crate::model::labels::LabelSelector;
 use serde::Deserialize;
@@ -14,16 +14,7 @@ use serde::de::IgnoredAny;
 /// The API server's bound on `completions` and `parallelism` of an Indexed Job.
 const MAX_INDEXED_COMPLETIONS: i32 = 100_000;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Job {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    pub spec: Option<JobSpecWire>,
-    pub status: Option<IgnoredAny>,
-}
+pub type Job = wire::Object<JobSpecWire>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -178,16 +169,7 @@ pub(super) fn job_spec(ctx: &mut Ctx, path: &str, spec: &JobSpecWire) -> JobSpec
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CronJob {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    pub spec: Option<CronJobSpecWire>,
-    pub status: Option<IgnoredAny>,
-}
+pub type CronJob = wire::Object<CronJobSpecWire>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

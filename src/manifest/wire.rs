@@ -103,16 +103,19 @@ pub struct ObjectMeta {
     pub self_link: Option<IgnoredAny>,
 }
 
+/// An object as written: its kind's `spec`; `status` (as kubectl prints it) is ignored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Deployment {
+pub struct Object<S> {
     pub api_version: Option<IgnoredAny>,
     pub kind: Option<IgnoredAny>,
     #[serde(default)]
     pub metadata: ObjectMeta,
-    pub spec: Option<DeploymentSpec>,
+    pub spec: Option<S>,
     pub status: Option<IgnoredAny>,
 }
+
+pub type Deployment = Object<DeploymentSpec>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -128,13 +131,16 @@ pub struct DeploymentSpec {
     pub progress_deadline_seconds: Option<i32>,
 }
 
+/// An update strategy: its type, and the rolling update's parameters `R`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeploymentStrategy {
+pub struct Strategy<R> {
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    pub rolling_update: Option<RollingUpdate>,
+    pub rolling_update: Option<R>,
 }
+
+pub type DeploymentStrategy = Strategy<RollingUpdate>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -143,16 +149,7 @@ pub struct RollingUpdate {
     pub max_unavailable: Option<IntOrString>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DaemonSet {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    pub spec: Option<DaemonSetSpec>,
-    pub status: Option<IgnoredAny>,
-}
+pub type DaemonSet = Object<DaemonSetSpec>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -220,10 +217,17 @@ pub struct PodSpec {
     #[serde(rename = "setHostnameAsFQDN")]
     pub set_hostname_as_fqdn: Option<IgnoredAny>,
     pub os: Option<IgnoredAny>,
-    pub scheduling_gates: Option<IgnoredAny>,
+    pub scheduling_gates: Option<Vec<SchedulingGate>>,
     pub resource_claims: Option<IgnoredAny>,
     /// Pod-level requests and limits (PodLevelResources, on by default in 1.34).
     pub resources: Option<Resources>,
+}
+
+/// One of `spec.schedulingGates`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SchedulingGate {
+    pub name: Option<String>,
 }
 
 /// A pod volume: orch reads the claims (`persistentVolumeClaim`); the

@@ -252,6 +252,8 @@ pub struct PodSpec {
     pub volumes: Vec<crate::model::storage::VolumeConstraint>,
     /// A Job's pod: simulated seconds from start to success (`orch.dev/run-for`, default 1).
     pub run_for: u64,
+    /// `spec.schedulingGates`' names: while any is left, the pod is not scheduled.
+    pub scheduling_gates: Vec<String>,
 }
 
 impl PodSpec {

@@ -127,6 +127,34 @@ pub enum Action {
         workload: ObjectRef,
         error: FitError,
     },
+    /// The replica carries scheduling gates: it is not queued (SchedulingGates'
+    /// PreEnqueue) and waits, Pending, until they are removed.
+    Gate {
+        replica: String,
+        workload: ObjectRef,
+        message: String,
+    },
+    /// A gated bare Pod takes its applied spec in place (its gates removed).
+    UpdatePod {
+        replica: String,
+        workload: ObjectRef,
+        revision: u64,
+        hash: Arc<str>,
+    },
+    /// The pod names its node (`spec.nodeName`): the scheduler is bypassed
+    /// and the kubelet admits it there.
+    Admit {
+        replica: String,
+        workload: ObjectRef,
+        node: String,
+    },
+    /// The kubelet of its named node refused it: phase Failed, with the reason.
+    Reject {
+        replica: String,
+        workload: ObjectRef,
+        node: String,
+        rejection: super::admission::Rejection,
+    },
     MarkReady {
         replica: String,
         workload: ObjectRef,
@@ -232,6 +260,10 @@ impl Action {
             Action::Create { .. } => "create",
             Action::Bind { .. } => "bind",
             Action::FailedScheduling { .. } => "pending",
+            Action::Gate { .. } => "gated",
+            Action::UpdatePod { .. } => "update-pod",
+            Action::Admit { .. } => "admit",
+            Action::Reject { .. } => "reject",
             Action::MarkReady { .. } => "mark-ready",
             Action::MarkUnready { .. } => "mark-unready",
             Action::Crash { .. } => "crash",
@@ -289,6 +321,10 @@ impl Action {
             | Action::Create { workload, .. }
             | Action::Bind { workload, .. }
             | Action::FailedScheduling { workload, .. }
+            | Action::Gate { workload, .. }
+            | Action::UpdatePod { workload, .. }
+            | Action::Admit { workload, .. }
+            | Action::Reject { workload, .. }
             | Action::MarkReady { workload, .. }
             | Action::MarkUnready { workload, .. }
             | Action::Crash { workload, .. }
@@ -312,6 +348,10 @@ impl Action {
             Action::Create { replica, .. }
             | Action::Bind { replica, .. }
             | Action::FailedScheduling { replica, .. }
+            | Action::Gate { replica, .. }
+            | Action::UpdatePod { replica, .. }
+            | Action::Admit { replica, .. }
+            | Action::Reject { replica, .. }
             | Action::MarkReady { replica, .. }
             | Action::MarkUnready { replica, .. }
             | Action::Crash { replica, .. }
@@ -324,7 +364,9 @@ impl Action {
 
     pub fn node(&self) -> Option<&str> {
         match self {
-            Action::Bind { node, .. } => Some(node),
+            Action::Bind { node, .. }
+            | Action::Admit { node, .. }
+            | Action::Reject { node, .. } => Some(node),
             Action::Create { target_node, .. } => target_node.as_deref(),
             Action::Delete { node, .. } => node.as_deref(),
             Action::NodeGroup(action) => action.node(),
@@ -335,6 +377,7 @@ impl Action {
     pub fn revision(&self) -> Option<u64> {
         match self {
             Action::Create { revision, .. }
+            | Action::UpdatePod { revision, .. }
             | Action::RecordRevision { revision, .. }
             | Action::ForgetRevision { revision, .. } => Some(*revision),
             _ => None,
@@ -344,6 +387,10 @@ impl Action {
     pub fn reason(&self) -> Option<String> {
         match self {
             Action::FailedScheduling { error, .. } => Some(error.to_string()),
+            Action::Gate { message, .. } => Some(message.clone()),
+            Action::Reject { rejection, .. } => {
+                Some(format!("{}: {}", rejection.reason(), rejection.message()))
+            }
             Action::Delete { reason, .. } => Some(reason.to_string()),
             Action::MarkUnready { reason, .. } => Some(reason.clone()),
             Action::Storage(action) => action.detail(),

@@ -6,6 +6,7 @@
 //! executor applies them. Nothing here touches disk, clock or terminal.
 
 mod action;
+pub mod admission;
 mod catalog;
 pub mod cronjob;
 mod daemonset;
@@ -196,7 +197,10 @@ impl<'a> Pass<'a> {
             .into_iter()
             .flatten()
             .map(move |&i| &observed.replicas[i])
-            .filter(|r| r.phase.is_active() && !self.deleted.contains(&r.name))
+            .filter(|r| {
+                (r.phase.is_active() || admission::is_rejected(r))
+                    && !self.deleted.contains(&r.name)
+            })
     }
 
     pub fn delete(&mut self, replica: &Replica, reason: DeleteReason) {

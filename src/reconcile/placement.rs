@@ -65,6 +65,30 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             start += 1;
             continue;
         };
+        // Gated pods are not queued; pods that name their node are not
+        // scheduled but admitted there by its kubelet.
+        let gated = crate::scheduler::plugins::scheduling_gates::pre_enqueue(&template).err();
+        if gated.is_some() || (template.node_name.is_some() && first.target_node.is_none()) {
+            let mut end = start + 1;
+            while waiting
+                .get(end)
+                .is_some_and(|r| r.workload == first.workload && r.hash == first.hash)
+            {
+                end += 1;
+            }
+            let run = &waiting[start..end];
+            start = end;
+            match gated {
+                Some(message) => gate(pass, run, &message),
+                None if super::admission::admit_all(pass, &mut snapshot, &template, run) => {
+                    // Replicas were added outside the batch layer: its caches start anew.
+                    stats.merge(batch.stats());
+                    batch = Batch::new(scheduler, &snapshot);
+                }
+                None => {}
+            }
+            continue;
+        }
         let claims =
             super::storage::claims_of(&template, first, templated.get(&first.workload).copied());
         if !claims.is_empty() {
@@ -79,13 +103,20 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                     &namespace,
                     replica,
                     pass.observed,
+                    &pass.catalog,
                     &pass.desired.storage,
                     &pass.storage,
                 )
             };
             let volumes = constraints(first, &claims, pass);
+            let alone = super::storage::has_read_write_once_pod(
+                &claims,
+                &namespace,
+                pass.observed,
+                &pass.storage,
+            );
             let mut members = vec![(first, claims)];
-            if super::storage::stable(&volumes) {
+            if super::storage::stable(&volumes) && !alone {
                 while let Some(&next) = waiting.get(start + members.len()) {
                     if next.workload != first.workload
                         || next.hash != first.hash
@@ -120,6 +151,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                             &node.name,
                             &node.labels,
                         );
+                        super::storage::take_read_write_once_pod(pass, claims, &pod.namespace);
                         pass.plan.actions.push(Action::Bind {
                             replica: replica.name.clone(),
                             workload: replica.workload.clone(),
@@ -202,6 +234,19 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     stats.merge(batch.stats());
     pass.plan.scheduling.merge(&stats);
     pass.created = created;
+}
+
+/// Gated replicas record why they wait, once.
+fn gate(pass: &mut Pass, run: &[&Replica], message: &str) {
+    for replica in run {
+        if replica.reason.as_deref() != Some(message) {
+            pass.plan.actions.push(Action::Gate {
+                replica: replica.name.clone(),
+                workload: replica.workload.clone(),
+                message: message.to_string(),
+            });
+        }
+    }
 }
 
 /// The replica is pending for this very reason already. The state keeps

@@ -29,11 +29,25 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
 pub(super) fn sync_pod(pass: &mut Pass, workload: &Workload) {
     // Still there, or going in this very pass (evicted, its node gone):
     // then it is lost, not replaced.
-    if pass
-        .by_workload
-        .get(&workload.id)
-        .is_some_and(|indexes| !indexes.is_empty())
+    if let Some(indexes) = pass.by_workload.get(&workload.id)
+        && let Some(&first) = indexes.first()
     {
+        let replica = &pass.observed.replicas[first];
+        // A pod's scheduling gates may be removed by an update (the API
+        // server allows that change of a pod): the gated pod takes the
+        // applied spec in place, and is queued.
+        if replica.node.is_none()
+            && replica.hash != workload.template_hash
+            && crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref())
+        {
+            let revision = super::deployment::current_revision(pass, workload);
+            pass.plan.actions.push(super::Action::UpdatePod {
+                replica: replica.name.clone(),
+                workload: workload.id.clone(),
+                revision,
+                hash: workload.template_hash.clone(),
+            });
+        }
         return;
     }
     if pass

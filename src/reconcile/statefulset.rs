@@ -271,7 +271,8 @@ pub(super) fn sync_set(pass: &mut Pass, workload: &Workload) {
                 ordinal,
                 hash: &r.hash,
                 terminating: r.phase == Phase::Terminating || pass.deleted.contains(&r.name),
-                failed: r.phase == Phase::Failed,
+                // A replica its kubelet refused is kept, not recreated without end.
+                failed: r.phase == Phase::Failed && !super::admission::is_rejected(r),
                 running_and_ready,
                 available: running_and_ready
                     && is_available(r, workload.min_ready_seconds, pass.now),

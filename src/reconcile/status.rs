@@ -10,6 +10,9 @@ use crate::model::workload::{Desired, ObjectRef, Workload, WorkloadKind};
 use crate::rollout;
 use rustc_hash::FxHashMap as HashMap;
 
+mod batch;
+use batch::{cron_report, job_report};
+
 words! {
     /// Why a workload does not converge: `blocked.reason` in the documents.
     pub enum BlockedReason {
@@ -39,6 +42,11 @@ words! {
         FailedIndexes => "FailedIndexes",
         /// A bare Pod was deleted (evicted, its node gone) and nothing replaces it.
         PodLost => "PodLost",
+        /// A replica carries `spec.schedulingGates`: it is not scheduled
+        /// until an apply removes them.
+        SchedulingGated => "SchedulingGated",
+        /// The kubelet of the node a replica names (`spec.nodeName`) refused it.
+        Rejected => "Rejected",
     }
 }
 
@@ -56,6 +64,8 @@ impl BlockedReason {
                 | BlockedReason::DeadlineExceeded
                 | BlockedReason::FailedIndexes
                 | BlockedReason::PodLost
+                | BlockedReason::SchedulingGated
+                | BlockedReason::Rejected
         )
     }
 }
@@ -285,6 +295,20 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
             continue;
         }
         if !replica.phase.is_active() {
+            if super::admission::is_rejected(replica)
+                && let Some(&i) = index.get(&replica.workload)
+                && reports[i].blocked.is_none()
+            {
+                reports[i].blocked = Some(Blocked {
+                    reason: BlockedReason::Rejected,
+                    message: format!(
+                        "{} was rejected by the kubelet of node {} ({}): it names its node (spec.nodeName), so no scheduler places it elsewhere",
+                        replica.name,
+                        replica.node.as_deref().unwrap_or_default(),
+                        replica.reason.as_deref().unwrap_or_default(),
+                    ),
+                });
+            }
             continue;
         }
         let i = match last {
@@ -313,7 +337,26 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         report.updated += i32::from(replica.hash == workload.template_hash);
         if replica.node.is_none() {
             report.pending += 1;
+            // A pod naming a node that does not exist: nothing acts on it.
             if report.blocked.is_none()
+                && replica.reason.is_none()
+                && replica.hash == workload.template_hash
+                && let Some(name) = &workload.pod.node_name
+                && state.node(name).is_none()
+            {
+                report.blocked = Some(Blocked {
+                    reason: BlockedReason::Unschedulable,
+                    message: format!(
+                        "{} names node {name} (spec.nodeName), which does not exist: no scheduler places it and no kubelet runs it",
+                        replica.name
+                    ),
+                });
+            }
+            let gated_old = replica.hash != workload.template_hash
+                && crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref());
+            // A gated replica of an older template waits for the rollout to remove it.
+            if report.blocked.is_none()
+                && !gated_old
                 && let Some(reason) = &replica.reason
             {
                 let deadlocked = replica.hash == workload.template_hash
@@ -324,7 +367,13 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
                             && r.hash != workload.template_hash
                             && r.phase.is_active()
                     });
-                report.blocked = Some(if deadlocked {
+                let gated = crate::scheduler::plugins::scheduling_gates::is_gated(Some(reason));
+                report.blocked = Some(if gated {
+                    Blocked {
+                        reason: BlockedReason::SchedulingGated,
+                        message: format!("{} is {reason}", replica.name),
+                    }
+                } else if deadlocked {
                     Blocked {
                         reason: BlockedReason::RolloutDeadlock,
                         message: format!(
@@ -426,133 +475,6 @@ fn stuck_terminating(replica: &crate::model::state::Replica) -> Blocked {
     }
 }
 
-/// A CronJob's Jobs, as `kubectl get cronjobs` reads them: always
-/// converged (its Jobs run on their own time and do not count).
-fn cron_report(cron: &crate::model::cron::CronJob, state: &State, now: u64) -> WorkloadReport {
-    let status = state
-        .workload(&cron.id)
-        .and_then(|w| w.status.cron.as_deref().cloned())
-        .unwrap_or_default();
-    let jobs: Vec<&crate::model::state::WorkloadState> = status
-        .jobs
-        .iter()
-        .filter_map(|name| {
-            state.workload(&ObjectRef::new(
-                crate::model::workload::Kind::Job,
-                &cron.id.namespace,
-                name,
-            ))
-        })
-        .collect();
-    let active = jobs
-        .iter()
-        .filter(|w| w.status.job.as_ref().is_none_or(|j| j.outcome.is_none()))
-        .count() as i32;
-    let epoch = state.epoch;
-    let next = crate::model::cron::next_schedule_time(
-        &cron.schedule,
-        epoch + status.created_at as i64,
-        status.last_schedule_time.map(|t| epoch + t as i64),
-        epoch + now as i64,
-    )
-    .map(|at| (at - epoch).max(0) as u64);
-    WorkloadReport {
-        object: cron.id.to_string(),
-        desired: 0,
-        current: active,
-        ready: 0,
-        available: 0,
-        updated: 0,
-        pending: 0,
-        on_delete: true,
-        conditions: Vec::new(),
-        blocked: None,
-        job: None,
-        partition: 0,
-        cron: Some(CronReport {
-            active,
-            last_schedule: status.last_schedule_time,
-            next_schedule: next.filter(|_| !cron.suspend),
-            suspended: cron.suspend,
-        }),
-    }
-}
-
-/// A Job's counts, condition and blocked reason: `desired` is its
-/// completions, `available` and `updated` its succeeded ones.
-fn job_report(
-    spec: &crate::model::job::JobSpec,
-    workload: &Workload,
-    stored: Option<&crate::model::state::WorkloadState>,
-    replicas: &[&crate::model::state::Replica],
-    report: &mut WorkloadReport,
-) {
-    let pods = super::job::pods_of(&workload.id, replicas);
-    let status = stored
-        .and_then(|w| w.status.job.clone())
-        .unwrap_or_default();
-    // Once finished, the counts recorded then (the pods may be gone since).
-    let (succeeded, failed) = match status.outcome {
-        Some(_) => (status.succeeded, status.failed),
-        None => (pods.completed(spec), pods.failed.len() as i32),
-    };
-    let job = JobReport {
-        active: pods.active.len() as i32,
-        succeeded,
-        failed,
-        completions: spec.completions,
-        outcome: status.outcome,
-        suspended: spec.suspend,
-        start_time: status.start_time,
-        finished_at: status.finished_at,
-    };
-    report.desired = spec.completions.unwrap_or(1);
-    report.available = succeeded;
-    report.updated = succeeded;
-    if let Some(outcome) = status.outcome {
-        let failed = outcome.failed();
-        report.conditions.push(ConditionReport {
-            kind: if failed {
-                ConditionType::Failed
-            } else {
-                ConditionType::Complete
-            },
-            status: ConditionStatus::True,
-            reason: Some(ConditionReason::Other(outcome.reason().to_string())),
-            message: outcome.message().to_string(),
-        });
-        if failed {
-            report.blocked = Some(Blocked {
-                reason: match outcome {
-                    crate::model::job::JobOutcome::DeadlineExceeded => {
-                        BlockedReason::DeadlineExceeded
-                    }
-                    crate::model::job::JobOutcome::BackoffLimitExceeded => {
-                        BlockedReason::BackoffLimitExceeded
-                    }
-                    _ => BlockedReason::FailedIndexes,
-                },
-                message: format!(
-                    "{} ({} failed, {} succeeded)",
-                    outcome.message(),
-                    job.failed,
-                    job.succeeded
-                ),
-            });
-        } else {
-            report.blocked = None;
-        }
-    } else if spec.suspend {
-        report.conditions.push(ConditionReport {
-            kind: ConditionType::Suspended,
-            status: ConditionStatus::True,
-            reason: Some(ConditionReason::Other("JobSuspended".into())),
-            message: "Job suspended".into(),
-        });
-    }
-    report.job = Some(job);
-}
-
 /// `Available` as the Deployment controller sets it.
 fn available_condition(workload: &Workload, report: &WorkloadReport) -> ConditionReport {
     let minimum = report.desired - rollout::max_unavailable(&workload.strategy, report.desired);
@@ -610,6 +532,8 @@ mod tests {
             (BlockedReason::DeadlineExceeded, "DeadlineExceeded", true),
             (BlockedReason::FailedIndexes, "FailedIndexes", true),
             (BlockedReason::PodLost, "PodLost", true),
+            (BlockedReason::SchedulingGated, "SchedulingGated", true),
+            (BlockedReason::Rejected, "Rejected", true),
         ];
         assert_eq!(BlockedReason::ALL.len(), table.len());
         for (reason, text, terminal) in table {

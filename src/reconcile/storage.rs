@@ -37,6 +37,8 @@ pub struct Overlay {
     provisioned: HashMap<String, Volume>,
     /// Volumes bound in this pass.
     pub taken: HashSet<String>,
+    /// ReadWriteOncePod claims (`namespace/name`) of replicas bound in this pass.
+    pub read_write_once_pod: HashSet<String>,
 }
 
 /// One change to storage.
@@ -325,6 +327,7 @@ pub fn constraints(
     namespace: &str,
     replica: &Replica,
     state: &State,
+    catalog: &super::Catalog,
     declared: &DeclaredStorage,
     overlay: &Overlay,
 ) -> Vec<VolumeConstraint> {
@@ -336,7 +339,8 @@ pub fn constraints(
                 return VolumeConstraint::Missing(name.clone());
             };
             if claim.access_modes.contains(&AccessMode::ReadWriteOncePod)
-                && in_use_elsewhere(state, replica, &key)
+                && (overlay.read_write_once_pod.contains(&key)
+                    || in_use_elsewhere(state, catalog, replica, &key))
             {
                 return VolumeConstraint::InUseReadWriteOncePod;
             }
@@ -372,24 +376,57 @@ pub fn constraints(
         .collect()
 }
 
-/// Whether another live replica uses the claim `key`.
-fn in_use_elsewhere(state: &State, replica: &Replica, key: &str) -> bool {
+/// Whether another live, bound replica uses the claim `key` (VolumeRestrictions
+/// counts the pods on every node that reference the claim, whatever their owner).
+fn in_use_elsewhere(state: &State, catalog: &super::Catalog, replica: &Replica, key: &str) -> bool {
     let (namespace, name) = key.split_once('/').unwrap_or(("", key));
     state.replicas.iter().any(|other| {
         other.name != replica.name
             && other.node.is_some()
-            && other.phase != crate::model::state::Phase::Terminating
+            && other.phase.is_active()
             && other.workload.namespace.as_ref() == namespace
-            && uses_claim(other, name)
+            && uses_claim(other, catalog, name)
     })
 }
 
-/// Whether a replica of a StatefulSet uses the claim by its template name.
-fn uses_claim(replica: &Replica, claim: &str) -> bool {
-    replica.workload.kind == Kind::StatefulSet
+/// Whether a replica uses the claim: by its StatefulSet's claim template,
+/// or by name in its pod's volumes.
+fn uses_claim(replica: &Replica, catalog: &super::Catalog, claim: &str) -> bool {
+    let by_template = replica.workload.kind == Kind::StatefulSet
         && crate::model::stateful::ordinal_of(&replica.workload.name, &replica.name).is_some_and(
             |ordinal| claim.ends_with(&format!("-{}-{ordinal}", replica.workload.name)),
-        )
+        );
+    by_template
+        || catalog
+            .pod(&replica.workload, &replica.hash)
+            .is_some_and(|pod| pod.claims.iter().any(|c| c == claim))
+}
+
+/// Whether one of the claims is ReadWriteOncePod: a replica using it is
+/// scheduled alone, since binding it takes the claim from the next.
+pub fn has_read_write_once_pod(
+    claims: &[String],
+    namespace: &str,
+    state: &State,
+    overlay: &Overlay,
+) -> bool {
+    claims.iter().any(|name| {
+        find_claim(state, overlay, &format!("{namespace}/{name}"))
+            .is_some_and(|c| c.access_modes.contains(&AccessMode::ReadWriteOncePod))
+    })
+}
+
+/// A replica using these claims was bound in this pass: its ReadWriteOncePod
+/// claims are taken for the rest of the pass.
+pub(super) fn take_read_write_once_pod(pass: &mut Pass, claims: &[String], namespace: &str) {
+    for name in claims {
+        let key = format!("{namespace}/{name}");
+        if find_claim(pass.observed, &pass.storage, &key)
+            .is_some_and(|c| c.access_modes.contains(&AccessMode::ReadWriteOncePod))
+        {
+            pass.storage.read_write_once_pod.insert(key);
+        }
+    }
 }
 
 /// VolumeBinding's PreBind for a replica placed on `node`: each unbound

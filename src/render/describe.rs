@@ -337,6 +337,9 @@ pub fn workload(view: &WorkloadDescription) -> String {
         }
     }
     template(&mut d, &view.template);
+    if let Some(claims) = &view.volume_claims {
+        volume_claims(&mut d, claims);
+    }
     if !view.conditions.is_empty() {
         d.section(0, "Conditions");
         let rows: Vec<Vec<String>> = view
@@ -356,6 +359,32 @@ pub fn workload(view: &WorkloadDescription) -> String {
     }
     d.events(&view.events);
     d.finish()
+}
+
+/// kubectl's `describeVolumeClaimTemplates`.
+fn volume_claims(d: &mut Describer, claims: &[crate::describe::ClaimTemplateView]) {
+    if claims.is_empty() {
+        d.field(0, "Volume Claims", "");
+        return;
+    }
+    d.section(0, "Volume Claims");
+    for claim in claims {
+        d.field(1, "Name", &claim.name);
+        // An empty class prints empty, not `<none>`.
+        d.lines.push(format!(
+            "{}StorageClass:\t{}",
+            indent(1),
+            claim.storage_class
+        ));
+        d.list(1, "Labels", &pairs(&claim.labels, "="));
+        d.list(1, "Annotations", &pairs(&claim.annotations, "="));
+        d.field(1, "Capacity", &claim.capacity);
+        d.field(
+            1,
+            "Access Modes",
+            format!("[{}]", claim.access_modes.join(" ")),
+        );
+    }
 }
 
 fn template(d: &mut Describer, view: &TemplateView) {

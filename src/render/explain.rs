@@ -57,8 +57,19 @@ pub struct ScoreDocument {
 }
 
 fn message(explanation: &Explanation) -> Option<String> {
-    if explanation.replica.phase == Phase::Terminating && explanation.replica.reason.is_some() {
-        return explanation.replica.reason.clone();
+    let replica = &explanation.replica;
+    if replica.phase == Phase::Terminating && replica.reason.is_some() {
+        return replica.reason.clone();
+    }
+    if crate::reconcile::admission::is_rejected(replica) {
+        return Some(format!(
+            "{}: refused by the kubelet of {}, the node it names (spec.nodeName)",
+            replica.reason.as_deref().unwrap_or_default(),
+            replica.node.as_deref().unwrap_or_default()
+        ));
+    }
+    if crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref()) {
+        return replica.reason.clone();
     }
     match &explanation.evaluation.result {
         Err(error) => Some(error.to_string()),
@@ -227,7 +238,13 @@ pub fn verdicts(explanation: &Explanation) -> String {
         })
         .collect();
     out.push_str(&table(&headers, rows));
+    let gated = crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref());
+    let rejected = crate::reconcile::admission::is_rejected(replica);
     match (&explanation.chosen, replica.node.as_deref()) {
+        _ if rejected => {}
+        (Some(chosen), None) if gated => out.push_str(&format!(
+            "\n* gated: the scheduler does not consider it until its scheduling gates are removed (it would go to {chosen} now).\n"
+        )),
         (Some(chosen), None) => out.push_str(&format!("\n* the scheduler would place it on {chosen} now.\n")),
         (Some(chosen), Some(node)) if chosen == node => {
             out.push_str(&format!("\n* {node} is still the best node for it.\n"))

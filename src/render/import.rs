@@ -116,7 +116,10 @@ pub fn summary(imported: &Imported, state: &str) -> String {
         s.nodes.len(),
         imported.workloads.len(),
         s.replicas.len(),
-        s.replicas.len() - running,
+        s.replicas
+            .iter()
+            .filter(|r| r.phase == Phase::Pending)
+            .count(),
         if unmanaged_count == 0 {
             String::new()
         } else {

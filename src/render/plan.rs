@@ -31,7 +31,7 @@ pub(super) fn sign(action: &Action) -> char {
         Action::DeleteJob { .. } => '-',
         Action::SkipSchedule { .. } => '!',
         Action::RemoveNode { .. } | Action::RemoveWorkload { .. } | Action::Delete { .. } => '-',
-        Action::FailedScheduling { .. } => '!',
+        Action::FailedScheduling { .. } | Action::Gate { .. } | Action::Reject { .. } => '!',
         Action::NodeGroup(decision) => match decision.op() {
             "scale-up" => '+',
             "scale-down" => '-',

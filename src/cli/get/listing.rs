@@ -5,7 +5,7 @@
 use super::{Resource, is_about, pod_labels};
 use crate::model::labels::LabelSelector;
 use crate::model::resources::{Resources, resource_map};
-use crate::model::state::State;
+use crate::model::state::{Phase, State};
 use crate::model::workload::Desired;
 use crate::reconcile::{Catalog, summarize};
 use crate::render::documents::{self, NodeItem, ReplicaItem, WorkloadItem};
@@ -381,7 +381,7 @@ fn replicas(
             } else {
                 "0/1".into()
             },
-            format!("{:?}", item.phase),
+            status_word(item),
             item.node.clone().unwrap_or_else(|| "<none>".into()),
             render::duration(ages[i]),
         ];
@@ -396,6 +396,19 @@ fn replicas(
     };
     fill(&mut listing, "ReplicaList", items, key, cells, shape);
     listing
+}
+
+/// STATUS as kubectl prints it: the phase, but `SchedulingGated` for a
+/// gated pod and the kubelet's reason (`OutOfcpu`…) for a refused one.
+fn status_word(item: &ReplicaItem) -> String {
+    use crate::scheduler::plugins::scheduling_gates::{SCHEDULING_GATED, is_gated};
+    match (item.phase, item.reason.as_deref()) {
+        (Phase::Pending, reason) if is_gated(reason) => SCHEDULING_GATED.into(),
+        (Phase::Failed, Some(reason)) if crate::reconcile::admission::is_rejection(reason) => {
+            reason.to_string()
+        }
+        (phase, _) => format!("{phase:?}"),
+    }
 }
 
 /// The labels of a stored pod template (`metadata.labels`).

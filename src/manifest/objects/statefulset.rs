@@ -5,27 +5,16 @@
 // Fields orch accepts but does not act on are read into `IgnoredAny` and never looked at.
 #![allow(dead_code)]
 
-use super::super::fields::{int_or_percent, non_negative};
+use super::super::fields::int_or_percent;
 use super::super::{Ctx, Diagnostic, wire};
-use super::{Builder, MAX_REPLICAS};
-use crate::model::hash::template_hash;
+use super::Builder;
 use crate::model::labels::LabelSelector;
 use crate::model::stateful::{PodManagementPolicy, StatefulSpec};
 use crate::model::storage::{ClaimTemplate, ReclaimPolicy, RetentionPolicy as Retention};
 use crate::model::workload::{IntOrPercent, Kind, Strategy, Workload};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StatefulSet {
-    pub api_version: Option<IgnoredAny>,
-    pub kind: Option<IgnoredAny>,
-    #[serde(default)]
-    pub metadata: wire::ObjectMeta,
-    pub spec: Option<StatefulSetSpec>,
-    pub status: Option<IgnoredAny>,
-}
+pub type StatefulSet = wire::Object<StatefulSetSpec>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -43,13 +32,7 @@ pub struct StatefulSetSpec {
     pub ordinals: Option<Ordinals>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateStrategy {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub rolling_update: Option<RollingUpdate>,
-}
+pub type UpdateStrategy = wire::Strategy<RollingUpdate>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -75,19 +58,7 @@ impl Builder<'_> {
     pub(super) fn stateful_set(&mut self, ctx: &mut Ctx, object: StatefulSet) {
         let id = self.identity(ctx, Kind::StatefulSet, &object.metadata);
         let spec = object.spec.unwrap_or_default();
-        let replicas = spec.replicas.unwrap_or(1);
-        if replicas > MAX_REPLICAS {
-            ctx.error(
-                "spec.replicas",
-                format!("Invalid value: {replicas}: must be at most {MAX_REPLICAS} (orch simulates every replica)"),
-            );
-        }
-        if replicas < 0 {
-            ctx.error(
-                "spec.replicas",
-                format!("Invalid value: {replicas}: must be greater than or equal to 0"),
-            );
-        }
+        let replicas = super::workloads::replica_count(ctx, spec.replicas);
         let policy = match spec.pod_management_policy.as_deref() {
             None | Some("OrderedReady") => PodManagementPolicy::OrderedReady,
             Some("Parallel") => PodManagementPolicy::Parallel,
@@ -107,43 +78,20 @@ impl Builder<'_> {
                 format!("Invalid value: {start}: must be greater than or equal to 0"),
             );
         }
-        let min_ready = non_negative(
-            ctx,
-            "spec.minReadySeconds",
-            spec.min_ready_seconds.unwrap_or(0),
-        );
-        let history = non_negative(
-            ctx,
-            "spec.revisionHistoryLimit",
-            spec.revision_history_limit.unwrap_or(10),
-        );
         let claim_templates = self.claim_templates(ctx, spec.volume_claim_templates.as_deref());
         let retention = retention(ctx, spec.persistent_volume_claim_retention_policy.as_ref());
-        let parts = self.workload_parts(
+        let (_, workload) = self.rolled_out(
             ctx,
+            id,
             &object.metadata,
+            replicas,
             spec.selector.as_ref(),
             spec.template.as_ref(),
-            id.as_ref(),
+            (spec.min_ready_seconds, spec.revision_history_limit),
         );
-        if let (Some(id), Some((selector, template, pod, depends_on))) = (id, parts) {
-            self.register(&id, depends_on);
+        if let Some(workload) = workload {
             self.desired.workloads.push(Workload {
-                labels: object.metadata.labels.clone(),
-                replicas: replicas.max(0),
-                selector,
-                template_hash: template_hash(&template).into(),
-                template: template.into(),
-                pod,
                 strategy,
-                min_ready_seconds: min_ready,
-                progress_deadline_seconds: 600,
-                revision_history_limit: history as u32,
-                paused: false,
-                depends_on: Vec::new(),
-                manifest: ctx.root.to_json().into(),
-                source: Some(ctx.source("kind")),
-                job: None,
                 stateful: Some(Box::new(StatefulSpec {
                     pod_management_policy: policy,
                     partition,
@@ -152,7 +100,7 @@ impl Builder<'_> {
                     claim_templates,
                     retention,
                 })),
-                id,
+                ..workload
             });
         }
     }

@@ -7,6 +7,7 @@ mod node_name;
 pub mod node_resources_fit;
 mod node_unschedulable;
 pub mod pod_topology_spread;
+pub mod scheduling_gates;
 mod taint_toleration;
 pub(crate) mod terms;
 mod volume_binding;
