@@ -48,6 +48,7 @@ mod summary;
 mod terminal;
 mod watch;
 mod what_if;
+mod what_if_shared;
 
 /// `autotests = false` would silently skip a test file nobody declares.
 #[test]

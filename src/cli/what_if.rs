@@ -89,6 +89,7 @@ pub(super) fn run_options(timeout: u64, prune: PruneArgs) -> RunOptions {
     RunOptions {
         reconcile: Options {
             prune: prune.prune(),
+            ..Default::default()
         },
         timeout,
         ..Default::default()
@@ -236,7 +237,7 @@ fn write_report(context: &Context, path: &std::path::Path, recorder: &Recorder) 
     Ok(())
 }
 
-/// One scenario per zone (or node) of the base fleet, each on its own copy.
+/// One scenario per zone (or node) of the base fleet (`what_if::Shared`).
 pub(super) fn every_single_failure(
     context: &Context,
     base: &Base,
@@ -259,7 +260,10 @@ pub(super) fn every_single_failure(
             .map(|n| (n.name.clone(), vec![n.name.clone()]))
             .collect()
     };
-    // Scenarios are independent copies of the base: spread them over the cores.
+    // Scenarios share the base, and run independently of each other:
+    // spread them over the cores.
+    let shared = what_if::Shared::new(base, scheduler, options);
+    let shared = &shared;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, domains.len().max(1));
@@ -273,7 +277,7 @@ pub(super) fn every_single_failure(
                 scope.spawn(move || {
                     part.iter()
                         .map(|(name, nodes)| {
-                            let report = what_if::scenario(base, nodes, scheduler, options);
+                            let report = shared.scenario(nodes);
                             progress.inc(1);
                             (name.clone(), report)
                         })

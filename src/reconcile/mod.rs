@@ -52,6 +52,11 @@ pub enum Prune {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub prune: Prune,
+    /// The scheduler's view of the replicas the state leaves out, accounted
+    /// on the same fleet: placement starts from it instead of an empty
+    /// fleet. A state holding only some workloads' replicas is then
+    /// scheduled as the whole one would be (what-if's shared scenarios).
+    pub background: Option<std::sync::Arc<crate::scheduler::snapshot::Snapshot>>,
 }
 
 /// The actions of one pass, and when the next pass has something to do if
@@ -114,6 +119,8 @@ pub(crate) struct Pass<'a> {
     /// Claims and volumes made or bound in this pass.
     pub storage: storage::Overlay,
     pub names: names::NameGenerator<'a>,
+    /// `Options::background`.
+    pub background: Option<std::sync::Arc<crate::scheduler::snapshot::Snapshot>>,
 }
 
 /// A stored workload's identity as `State::workload` matches it.
@@ -252,6 +259,7 @@ pub fn reconcile_with(
         created: Vec::new(),
         storage: storage::Overlay::default(),
         names: names::NameGenerator::new(observed),
+        background: options.background.clone(),
     };
     // The Jobs CronJobs started: not declared, but theirs.
     let owned = cronjob::owned_jobs(desired, observed);

@@ -292,7 +292,10 @@ fn drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
 /// deleted so that it is placed again.
 fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usize>) -> Snapshot {
     let observed = pass.observed;
-    let mut snapshot = Snapshot::new(nodes);
+    let mut snapshot = match &pass.background {
+        Some(background) if background.nodes.len() == nodes.len() => Snapshot::clone(background),
+        _ => Snapshot::new(nodes),
+    };
     // (Names are unique: the unstable sort gives the same order.)
     bound.sort_unstable_by(|&a, &b| {
         let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
