@@ -339,6 +339,7 @@ impl Session<'_> {
             self.context,
             &base,
             zones,
+            false,
             &self.scheduler,
             &options,
         );

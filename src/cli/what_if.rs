@@ -138,7 +138,17 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     if args.all_zones || args.all_nodes {
         let domain = if args.all_zones { "zone" } else { "node" };
         scenario.failure_domain = Some(domain);
-        let failures = every_single_failure(context, &base, args.all_zones, &scheduler, &options);
+        // The table names only the workloads a failure touches; the
+        // documents and the report list every workload of every failure.
+        let every_workload = context.output.is_document() || args.html.is_some();
+        let failures = every_single_failure(
+            context,
+            &base,
+            args.all_zones,
+            every_workload,
+            &scheduler,
+            &options,
+        );
         if context.output.is_document() {
             out_document(
                 &render::what_if::resilience_document(&scenario, &failures),
@@ -238,10 +248,14 @@ fn write_report(context: &Context, path: &std::path::Path, recorder: &Recorder) 
 }
 
 /// One scenario per zone (or node) of the base fleet (`what_if::Shared`).
+/// Unless `every_workload`, each report keeps only the workloads its
+/// failure touches (`WorkloadImpact::affected`): all the table shows, and
+/// all that the verdict reads, in a fraction of the memory.
 pub(super) fn every_single_failure(
     context: &Context,
     base: &Base,
     zones: bool,
+    every_workload: bool,
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Vec<(String, Report)> {
@@ -277,7 +291,10 @@ pub(super) fn every_single_failure(
                 scope.spawn(move || {
                     part.iter()
                         .map(|(name, nodes)| {
-                            let report = shared.scenario(nodes);
+                            let mut report = shared.scenario(nodes);
+                            if !every_workload {
+                                report.workloads.retain(what_if::WorkloadImpact::affected);
+                            }
                             progress.inc(1);
                             (name.clone(), report)
                         })

@@ -28,7 +28,7 @@ pub use action::{Action, DeleteReason};
 pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
-pub use placement::{backoff, occupied_snapshot, occupied_snapshot_of};
+pub use placement::{Background, backoff, occupied_snapshot, occupied_snapshot_of};
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{Phase, Replica, State, WorkloadState};
@@ -56,7 +56,7 @@ pub struct Options {
     /// on the same fleet: placement starts from it instead of an empty
     /// fleet. A state holding only some workloads' replicas is then
     /// scheduled as the whole one would be (what-if's shared scenarios).
-    pub background: Option<std::sync::Arc<crate::scheduler::snapshot::Snapshot>>,
+    pub background: Option<std::sync::Arc<Background>>,
 }
 
 /// The actions of one pass, and when the next pass has something to do if
@@ -120,7 +120,7 @@ pub(crate) struct Pass<'a> {
     pub storage: storage::Overlay,
     pub names: names::NameGenerator<'a>,
     /// `Options::background`.
-    pub background: Option<std::sync::Arc<crate::scheduler::snapshot::Snapshot>>,
+    pub background: Option<std::sync::Arc<Background>>,
 }
 
 /// A stored workload's identity as `State::workload` matches it.

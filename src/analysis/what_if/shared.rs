@@ -1,8 +1,9 @@
 //! Many failure scenarios from one base, sharing what they leave unchanged.
 //!
 //! A scenario that fails a few nodes touches only the workloads with
-//! replicas on them. `Shared` runs the loop on a state holding just those
-//! workloads and their replicas; every other replica is already accounted,
+//! replicas on them (and those not converged, whose pending replicas may
+//! find room or another reason). `Shared` runs the loop on a state holding
+//! just those workloads and their replicas; every other replica is already accounted,
 //! once for all scenarios, in a scheduler snapshot of the base
 //! (`reconcile::Options::background`), from which the failed nodes' own
 //! workloads are taken out per scenario. The workloads left alone report
@@ -18,9 +19,9 @@ use super::{
 use crate::executor::{self, RunOptions};
 use crate::model::state::{Phase, State};
 use crate::model::workload::{Desired, Kind, ObjectRef};
-use crate::reconcile::{self, Catalog, summarize};
+use crate::reconcile::{self, Background, Catalog, summarize};
 use crate::scheduler::Scheduler;
-use crate::scheduler::snapshot::{NodeInfo, Snapshot};
+use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -36,11 +37,14 @@ pub struct Shared<'b> {
 
 struct Fast {
     /// Every bound replica of the base, accounted on its node.
-    snapshot: Snapshot,
+    snapshot: Arc<Snapshot>,
     catalog: Catalog,
     /// Replica positions (in the base state) per node and per workload.
     on_node: FxHashMap<String, Vec<usize>>,
     of_workload: FxHashMap<ObjectRef, Vec<usize>>,
+    /// Workloads every scenario runs: those not converged or with replicas
+    /// pending (their scheduler's message names the failed nodes).
+    always: Vec<ObjectRef>,
     /// The report of the scenario in which nothing fails.
     unchanged: Report,
     /// What the base's own steps did, per workload.
@@ -73,7 +77,7 @@ impl<'b> Shared<'b> {
 }
 
 /// A base whose scenarios can share it: nothing left for the loop to do at
-/// any time, every replica placed, no workload waiting on another, and none
+/// any time, no workload waiting on another, and none
 /// of the kinds of objects through which workloads act on one another
 /// (disruption budgets, priorities, storage, autoscalers, CronJobs).
 /// Otherwise, why not.
@@ -114,12 +118,11 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
         "nodes leaving or draining",
     )?;
     check(
-        state.replicas.iter().all(|r| {
-            r.unmanaged.is_none()
-                && r.phase != Phase::Terminating
-                && (!r.phase.is_active() || r.node.is_some())
-        }),
-        "unmanaged, terminating or pending replicas",
+        state
+            .replicas
+            .iter()
+            .all(|r| r.unmanaged.is_none() && r.phase != Phase::Terminating),
+        "unmanaged or terminating replicas",
     )?;
     let declared: BTreeSet<&ObjectRef> = desired.workloads.iter().map(|w| &w.id).collect();
     check(
@@ -129,20 +132,14 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
     let options = after_baseline(options);
     let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
     check(plan.actions.is_empty(), "the loop has actions left")?;
-    check(plan.wake_at.is_none(), "the loop has events due")?;
-    check(
-        summarize(desired, state, state.clock)
-            .iter()
-            .all(|r| r.converged() && r.pending == 0),
-        "workloads not converged",
-    )
+    check(plan.wake_at.is_none(), "the loop has events due")
 }
 
 impl Fast {
     fn new(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Fast {
         let state = &base.state;
         let catalog = Catalog::build(&base.desired, state);
-        let snapshot = reconcile::occupied_snapshot(state, &catalog, None);
+        let snapshot = Arc::new(reconcile::occupied_snapshot(state, &catalog, None));
         let mut on_node: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let mut of_workload: FxHashMap<ObjectRef, Vec<usize>> = FxHashMap::default();
         for (i, replica) in state.replicas.iter().enumerate() {
@@ -154,7 +151,16 @@ impl Fast {
                 .or_default()
                 .push(i);
         }
+        let always = base
+            .desired
+            .workloads
+            .iter()
+            .zip(summarize(&base.desired, state, state.clock))
+            .filter(|(_, report)| !report.converged() || report.pending > 0)
+            .map(|(workload, _)| workload.id.clone())
+            .collect();
         Fast {
+            always,
             snapshot,
             catalog,
             on_node,
@@ -178,6 +184,7 @@ impl Fast {
             .filter_map(|n| self.on_node.get(n))
             .flatten()
             .map(|&i| &whole.replicas[i].workload)
+            .chain(&self.always)
             .collect();
         let mut kept: Vec<usize> = affected
             .iter()
@@ -185,21 +192,25 @@ impl Fast {
             .flatten()
             .copied()
             .collect();
+        // A failure that takes most of the fleet's workloads (a zone) shares
+        // little: it runs on its own copy, as fast and with the same answer.
+        if kept.len() * 2 > whole.replicas.len() {
+            return scenario(base, failed, scheduler, options);
+        }
         kept.sort_unstable();
-        // The scheduler's view of everything else.
-        let mut background = self.snapshot.clone();
+        // The scheduler's view of everything else: the base, less these.
+        let mut without = Vec::new();
         for &i in &kept {
             let replica = &whole.replicas[i];
             let (Some(node), true) = (&replica.node, replica.phase.is_active()) else {
                 continue;
             };
-            let (Some(index), Some(pod)) = (
-                background.index_of(node),
+            if let (Some(index), Some(pod)) = (
+                self.snapshot.index_of(node),
                 self.catalog.pod(&replica.workload, &replica.hash),
-            ) else {
-                continue;
-            };
-            background.forget(index, pod);
+            ) {
+                without.push((index, pod.clone()));
+            }
         }
         let mut state = State {
             api_version: whole.api_version.clone(),
@@ -226,14 +237,6 @@ impl Fast {
         let lost = on_nodes(&state, &failed_set);
         let failed_at = state.clock;
         state.fail_nodes(failed);
-        for name in failed {
-            if let (Some(index), Some(node)) = (background.index_of(name), state.node(name)) {
-                let info = &mut background.nodes[index];
-                let fresh = NodeInfo::new(index, node);
-                info.taints = fresh.taints;
-                info.ready = fresh.ready;
-            }
-        }
         let desired = Desired {
             workloads: base
                 .desired
@@ -247,7 +250,10 @@ impl Fast {
         };
         let at_failure = summarize(&desired, &state, state.clock);
         let mut options = after_baseline(options);
-        options.reconcile.background = Some(Arc::new(background));
+        options.reconcile.background = Some(Arc::new(Background {
+            snapshot: self.snapshot.clone(),
+            without,
+        }));
         let never_fails = |_: &State, _: Option<&executor::Step>| Ok::<(), std::convert::Infallible>(());
         let result = match executor::run(&desired, &mut state, scheduler, &options, never_fails) {
             Ok(result) => result,
