@@ -7,7 +7,7 @@
 //! alone), every single-node and single-zone failure reports the same with
 //! `what_if::Shared` as with `what_if::scenario` on its own copy of the base.
 
-use orch::analysis::what_if::{self, Shared};
+use orch::analysis::what_if::{self, Shared, WorkloadImpact};
 use orch::executor::RunOptions;
 use orch::manifest::{ParseOptions, parse};
 use orch::model::state::State;
@@ -258,6 +258,9 @@ fn check(
             shared.shared(),
             text
         );
+        let mut touched = alone;
+        touched.workloads.retain(WorkloadImpact::affected);
+        prop_assert_eq!(shared.scenario_of(failed, false), touched);
     }
     Ok(shared.shared().is_ok())
 }

@@ -291,10 +291,7 @@ pub(super) fn every_single_failure(
                 scope.spawn(move || {
                     part.iter()
                         .map(|(name, nodes)| {
-                            let mut report = shared.scenario(nodes);
-                            if !every_workload {
-                                report.workloads.retain(what_if::WorkloadImpact::affected);
-                            }
+                            let report = shared.scenario_of(nodes, every_workload);
                             progress.inc(1);
                             (name.clone(), report)
                         })

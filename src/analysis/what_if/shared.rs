@@ -69,10 +69,26 @@ impl<'b> Shared<'b> {
 
     /// `super::scenario(base, failed, …)`, the same report.
     pub fn scenario(&self, failed: &[String]) -> Report {
-        match &self.fast {
-            Ok(fast) => fast.scenario(self.base, failed, self.scheduler, self.options),
+        self.scenario_of(failed, true)
+    }
+
+    /// `scenario`, with only the workloads the failure touches
+    /// (`WorkloadImpact::affected`) unless `every_workload`.
+    pub fn scenario_of(&self, failed: &[String], every_workload: bool) -> Report {
+        let mut report = match &self.fast {
+            Ok(fast) => fast.scenario(
+                self.base,
+                failed,
+                self.scheduler,
+                self.options,
+                every_workload,
+            ),
             Err(_) => scenario(self.base, failed, self.scheduler, self.options),
+        };
+        if !every_workload {
+            report.workloads.retain(super::WorkloadImpact::affected);
         }
+        report
     }
 }
 
@@ -176,6 +192,7 @@ impl Fast {
         failed: &[String],
         scheduler: &Scheduler,
         options: &RunOptions,
+        every_workload: bool,
     ) -> Report {
         let whole = &base.state;
         let failed_set: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
@@ -219,16 +236,17 @@ impl Fast {
             clock: whole.clock,
             epoch: whole.epoch,
             nodes: whole.nodes.clone(),
-            workloads: whole
-                .workloads
-                .iter()
-                .filter(|w| {
-                    affected.iter().any(|a| {
-                        a.kind == w.kind && *a.namespace == *w.namespace && *a.name == *w.name
-                    })
-                })
-                .cloned()
-                .collect(),
+            workloads: {
+                let mut positions: Vec<usize> = affected
+                    .iter()
+                    .filter_map(|id| whole.workload_position(id).ok())
+                    .collect();
+                positions.sort_unstable();
+                positions
+                    .into_iter()
+                    .map(|i| whole.workloads[i].clone())
+                    .collect()
+            },
             replicas: kept.iter().map(|&i| whole.replicas[i].clone()).collect(),
             events: Vec::new(),
             volumes: Vec::new(),
@@ -285,16 +303,17 @@ impl Fast {
             pending_reasons: pending_reasons(&state),
         };
         let mut impacts = workload_impacts(base, &desired.workloads, &result, &tallies).into_iter();
+        // (Thousands of scenarios need not copy what they leave unchanged.)
         let workloads = base
             .desired
             .workloads
             .iter()
             .zip(&self.unchanged.workloads)
-            .map(|(workload, unchanged)| {
+            .filter_map(|(workload, unchanged)| {
                 if affected.contains(&workload.id) {
-                    impacts.next().expect("an impact per affected workload")
+                    impacts.next()
                 } else {
-                    unchanged.clone()
+                    (every_workload || unchanged.affected()).then(|| unchanged.clone())
                 }
             })
             .collect();
