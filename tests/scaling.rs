@@ -144,7 +144,11 @@ fn every_single_node_failure_is_a_table_that_fits() {
         assert!(text.lines().count() <= 300, "{text}");
         assert!(text.contains("40 of 300 node failures shown"), "{text}");
     }
-    let wide = stdout(&cluster, &["what-if", "-f", "fleet", "--all-nodes", "-o", "wide"], None);
+    let wide = stdout(
+        &cluster,
+        &["what-if", "-f", "fleet", "--all-nodes", "-o", "wide"],
+        None,
+    );
     assert!(wide.lines().count() > 300, "every failure a row");
     let json = cluster.json(&args);
     assert_eq!(json["failures"].as_array().unwrap().len(), 300);

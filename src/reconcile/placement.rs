@@ -362,7 +362,11 @@ impl Background {
     /// ready or not, cordoned or not, since the snapshot was taken).
     fn snapshot(&self, nodes: &[NodeState]) -> Snapshot {
         let mut snapshot = Snapshot::clone(&self.snapshot);
-        assert_eq!(snapshot.nodes.len(), nodes.len(), "a background of the same fleet");
+        assert_eq!(
+            snapshot.nodes.len(),
+            nodes.len(),
+            "a background of the same fleet"
+        );
         for (node, pod) in &self.without {
             snapshot.forget(*node, pod);
         }

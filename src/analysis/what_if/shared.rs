@@ -13,8 +13,8 @@
 //! (`super::scenario`, the reference the shared runs are tested against).
 
 use super::{
-    Base, Report, StepCounts, Tallies, after_baseline, lowest_available, on_nodes,
-    pending_reasons, scenario, workload_impacts,
+    Base, Report, StepCounts, Tallies, after_baseline, lowest_available, on_nodes, pending_reasons,
+    scenario, workload_impacts,
 };
 use crate::executor::{self, RunOptions};
 use crate::model::state::{Phase, State};
@@ -53,7 +53,8 @@ struct Fast {
 
 impl<'b> Shared<'b> {
     pub fn new(base: &'b Base, scheduler: &'b Scheduler, options: &'b RunOptions) -> Shared<'b> {
-        let fast = shareable(base, scheduler, options).map(|()| Fast::new(base, scheduler, options));
+        let fast =
+            shareable(base, scheduler, options).map(|()| Fast::new(base, scheduler, options));
         Shared {
             base,
             scheduler,
@@ -104,7 +105,9 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
     check(desired.disruption_budgets.is_empty(), "disruption budgets")?;
     check(desired.cron_jobs.is_empty(), "CronJobs")?;
     check(
-        desired.autoscalers.is_empty() && desired.demands.is_empty() && desired.node_groups.is_empty(),
+        desired.autoscalers.is_empty()
+            && desired.demands.is_empty()
+            && desired.node_groups.is_empty(),
         "autoscaling",
     )?;
     check(
@@ -142,7 +145,10 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
     )?;
     let declared: BTreeSet<&ObjectRef> = desired.workloads.iter().map(|w| &w.id).collect();
     check(
-        state.replicas.iter().all(|r| declared.contains(&r.workload)),
+        state
+            .replicas
+            .iter()
+            .all(|r| declared.contains(&r.workload)),
         "undeclared replicas",
     )?;
     let options = after_baseline(options);
@@ -272,7 +278,8 @@ impl Fast {
             snapshot: self.snapshot.clone(),
             without,
         }));
-        let never_fails = |_: &State, _: Option<&executor::Step>| Ok::<(), std::convert::Infallible>(());
+        let never_fails =
+            |_: &State, _: Option<&executor::Step>| Ok::<(), std::convert::Infallible>(());
         let result = match executor::run(&desired, &mut state, scheduler, &options, never_fails) {
             Ok(result) => result,
             Err(never) => match never {},

@@ -220,7 +220,11 @@ fn shared_scenarios_report_what_each_scenario_alone_does() {
         .iter()
         .map(|n| vec![n.name.clone()])
         .collect();
-    scenarios.extend(zones(&base.state).iter().map(|z| nodes_in_zone(&base.state, z)));
+    scenarios.extend(
+        zones(&base.state)
+            .iter()
+            .map(|z| nodes_in_zone(&base.state, z)),
+    );
     scenarios.push(Vec::new());
     for failed in &scenarios {
         let alone = scenario(&base, failed, &scheduler, &options);
