@@ -252,7 +252,7 @@ fn check(
         let alone = what_if::scenario(&base, failed, &scheduler, &options);
         prop_assert_eq!(
             shared.scenario(failed),
-            alone,
+            alone.clone(),
             "{:?} shared: {:?}\n{}",
             failed,
             shared.shared(),
