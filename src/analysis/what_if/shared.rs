@@ -107,7 +107,8 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
     check(
         desired.autoscalers.is_empty()
             && desired.demands.is_empty()
-            && desired.node_groups.is_empty(),
+            && desired.node_groups.is_empty()
+            && state.node_groups.is_empty(),
         "autoscaling",
     )?;
     check(
@@ -257,6 +258,7 @@ impl Fast {
             events: Vec::new(),
             volumes: Vec::new(),
             claims: Vec::new(),
+            node_groups: whole.node_groups.clone(),
         };
         let lost = on_nodes(&state, &failed_set);
         let failed_at = state.clock;
