@@ -108,7 +108,8 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
         desired.autoscalers.is_empty()
             && desired.demands.is_empty()
             && desired.node_groups.is_empty()
-            && state.node_groups.is_empty(),
+            && state.node_groups.is_empty()
+            && state.autoscalers.is_empty(),
         "autoscaling",
     )?;
     check(
@@ -259,6 +260,7 @@ impl Fast {
             volumes: Vec::new(),
             claims: Vec::new(),
             node_groups: whole.node_groups.clone(),
+            autoscalers: whole.autoscalers.clone(),
         };
         let lost = on_nodes(&state, &failed_set);
         let failed_at = state.clock;
