@@ -50,7 +50,10 @@ pub fn run<E>(
 ) -> Result<RunResult, E> {
     let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
     let options = RunOptions {
-        reconcile: Options { prune: Prune::Keep },
+        reconcile: Options {
+            prune: Prune::Keep,
+            ..Default::default()
+        },
         timeout,
         ..Default::default()
     };

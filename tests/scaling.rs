@@ -127,6 +127,33 @@ fn every_table_fits_80_and_200_columns_at_5000_nodes() {
     }
 }
 
+/// The N−1 analysis of a large fleet: a table of the failures that matter
+/// (fitting the terminal), every one in `-o wide` and `-o json`.
+#[test]
+fn every_single_node_failure_is_a_table_that_fits() {
+    let cluster = fleet(300, 1500);
+    cluster.run(&["apply", "-f", "fleet", "-q"]).success();
+    let args = ["what-if", "-f", "fleet", "--all-nodes"];
+    for columns in [80, 200] {
+        let text = stdout(&cluster, &args, Some(columns));
+        assert!(
+            widest(&text) <= columns,
+            "at {columns} columns it is {} wide:\n{text}",
+            widest(&text)
+        );
+        assert!(text.lines().count() <= 300, "{text}");
+        assert!(text.contains("40 of 300 node failures shown"), "{text}");
+    }
+    let wide = stdout(
+        &cluster,
+        &["what-if", "-f", "fleet", "--all-nodes", "-o", "wide"],
+        None,
+    );
+    assert!(wide.lines().count() > 300, "every failure a row");
+    let json = cluster.json(&args);
+    assert_eq!(json["failures"].as_array().unwrap().len(), 300);
+}
+
 #[test]
 fn long_cells_are_cut_in_tables_and_whole_in_wide_and_json() {
     let cluster = Cluster::example();

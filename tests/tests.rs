@@ -51,6 +51,7 @@ mod terminal;
 mod volume_restrictions;
 mod watch;
 mod what_if;
+mod what_if_shared;
 
 /// `autotests = false` would silently skip a test file nobody declares.
 #[test]

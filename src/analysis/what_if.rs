@@ -219,7 +219,10 @@ pub fn prepare(
 /// keep the rest, so that added nodes do not make the -f set own the fleet.
 fn after_baseline(options: &RunOptions) -> RunOptions {
     RunOptions {
-        reconcile: Options { prune: Prune::Keep },
+        reconcile: Options {
+            prune: Prune::Keep,
+            ..options.reconcile.clone()
+        },
         ..options.clone()
     }
 }
@@ -326,10 +329,12 @@ pub fn scenario_watched(
         Ok(result) => result,
         Err(never) => match never {},
     };
+    let counts = StepCounts::of(base.steps.iter().chain(&result.steps));
     let tallies = Tallies {
         stuck: on_nodes(&state, &failed_set),
-        lowest: lowest_available(base, &result, &at_failure),
-        placed: placed(base, &result),
+        lowest: lowest_available(&result, &counts.lowest, &at_failure),
+        placed: counts.placed,
+        preempted: counts.preempted,
         lost,
         pending_reasons: pending_reasons(&state),
     };
@@ -338,7 +343,7 @@ pub fn scenario_watched(
         failed_at,
         clock: result.clock,
         outcome: result.outcome,
-        workloads: workload_impacts(base, &result, &tallies),
+        workloads: workload_impacts(base, &base.desired.workloads, &result, &tallies),
         budgets: budget_impacts(base, &state),
     };
     (report, state)
@@ -351,6 +356,8 @@ struct Tallies {
     stuck: BTreeMap<String, i32>,
     /// Replicas bound during the run (the baseline's steps included).
     placed: BTreeMap<String, i32>,
+    /// Replicas preempted, the same way.
+    preempted: BTreeMap<String, i32>,
     /// The fewest available at any step.
     lowest: BTreeMap<String, i32>,
     pending_reasons: BTreeMap<String, String>,
@@ -369,11 +376,49 @@ fn on_nodes(state: &State, nodes: &BTreeSet<&str>) -> BTreeMap<String, i32> {
     counts
 }
 
+/// What steps did to each workload (`Kind/namespace/name`): replicas bound,
+/// replicas preempted, and the fewest available after any of them.
+#[derive(Debug, Clone, Default)]
+struct StepCounts {
+    placed: BTreeMap<String, i32>,
+    preempted: BTreeMap<String, i32>,
+    lowest: BTreeMap<String, i32>,
+}
+
+impl StepCounts {
+    fn of<'s>(steps: impl Iterator<Item = &'s Step>) -> StepCounts {
+        let mut counts = StepCounts::default();
+        for step in steps {
+            for action in &step.actions {
+                match action {
+                    Action::Bind { workload, .. } => {
+                        *counts.placed.entry(workload.to_string()).or_insert(0) += 1;
+                    }
+                    Action::Delete {
+                        workload,
+                        reason: crate::reconcile::DeleteReason::Preempted { .. },
+                        ..
+                    } => *counts.preempted.entry(workload.to_string()).or_insert(0) += 1,
+                    _ => {}
+                }
+            }
+            for status in &step.status {
+                let lowest = counts
+                    .lowest
+                    .entry(status.object.clone())
+                    .or_insert(status.available);
+                *lowest = (*lowest).min(status.available);
+            }
+        }
+        counts
+    }
+}
+
 /// Each workload's fewest available replicas: at the failure, at every
-/// step of the baseline and of the run, and at the end.
+/// step of the baseline and of the run (`in_steps`), and at the end.
 fn lowest_available(
-    base: &Base,
     result: &executor::RunResult,
+    in_steps: &BTreeMap<String, i32>,
     at_failure: &[WorkloadReport],
 ) -> BTreeMap<String, i32> {
     let mut lowest: BTreeMap<String, i32> = result
@@ -386,10 +431,8 @@ fn lowest_available(
             *value = (*value).min(available);
         }
     };
-    for step in base.steps.iter().chain(&result.steps) {
-        for status in &step.status {
-            note(&status.object, status.available);
-        }
+    for (object, available) in in_steps {
+        note(object, *available);
     }
     for report in at_failure {
         note(&report.object, report.available);
@@ -397,42 +440,14 @@ fn lowest_available(
     lowest
 }
 
-/// Replicas of `object` preempted in the baseline's steps and the run's.
-fn preempted(base: &Base, result: &executor::RunResult, object: &str) -> i32 {
-    base.steps
-        .iter()
-        .chain(&result.steps)
-        .flat_map(|step| &step.actions)
-        .filter(|action| {
-            matches!(action, Action::Delete {
-                workload,
-                reason: crate::reconcile::DeleteReason::Preempted { .. },
-                ..
-            } if workload.to_string() == object)
-        })
-        .count() as i32
-}
-
-/// Replicas bound per workload, in the baseline's steps and the run's.
-fn placed(base: &Base, result: &executor::RunResult) -> BTreeMap<String, i32> {
-    let mut placed: BTreeMap<String, i32> = BTreeMap::new();
-    for step in base.steps.iter().chain(&result.steps) {
-        for action in &step.actions {
-            if let Action::Bind { workload, .. } = action {
-                *placed.entry(workload.to_string()).or_insert(0) += 1;
-            }
-        }
-    }
-    placed
-}
-
+/// The impact on each of `workloads` (the ones the run was given, in its order).
 fn workload_impacts(
     base: &Base,
+    workloads: &[crate::model::workload::Workload],
     result: &executor::RunResult,
     tallies: &Tallies,
 ) -> Vec<WorkloadImpact> {
-    base.desired
-        .workloads
+    workloads
         .iter()
         .zip(&result.workloads)
         .map(|(workload, after)| {
@@ -474,7 +489,7 @@ fn workload_impacts(
                 lost: count(&tallies.lost),
                 placed: count(&tallies.placed),
                 pending: after.pending,
-                preempted: preempted(base, result, object),
+                preempted: count(&tallies.preempted),
                 reason,
                 available_before: before,
                 available_after: after.available,
@@ -551,6 +566,9 @@ fn rule(budget: &DisruptionBudget) -> String {
         _ => "none".to_string(),
     }
 }
+
+mod shared;
+pub use shared::Shared;
 
 #[cfg(test)]
 mod tests;

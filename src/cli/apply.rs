@@ -182,6 +182,7 @@ fn run_options(options: &PlanOptions) -> RunOptions {
                 saved_plan::Prune::Keep => Prune::Keep,
                 saved_plan::Prune::All => Prune::All,
             },
+            ..Default::default()
         },
         timeout: options.timeout,
         max_steps: options.max_steps.map_or(executor::MAX_STEPS, |n| {

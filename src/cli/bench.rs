@@ -1,10 +1,10 @@
 //! `orch bench generate` writes a synthetic fleet; `orch bench run` measures
 //! the whole product on one, in this process, scenario by scenario: a cold
-//! apply from empty to converged, a no-op plan, `capacity` and
-//! `what-if --all-zones` on the converged state, a rolling update of 10% of the
-//! workloads, the failure of 1% of the nodes, and loading and saving the state
-//! in YAML and JSON; with `--large`, also a cold apply and a no-op plan of
-//! 1,000,000 replicas on 20,000 nodes.
+//! apply from empty to converged, a no-op plan, `capacity`,
+//! `what-if --all-zones` and `what-if --all-nodes` on the converged state, a
+//! rolling update of 10% of the workloads, the failure of 1% of the nodes, and
+//! loading and saving the state in YAML and JSON; with `--large`, also a cold
+//! apply and a no-op plan of 1,000,000 replicas on 20,000 nodes.
 
 mod autoscale;
 
@@ -209,7 +209,9 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     progress.set_message("benchmark: capacity");
     session.capacity()?;
     progress.set_message("benchmark: what-if, every zone");
-    session.what_if_zones()?;
+    session.what_if_all(true)?;
+    progress.set_message("benchmark: what-if, every node");
+    session.what_if_all(false)?;
     progress.set_message("benchmark: state file");
     session.state_io(&state)?;
     drop(state);
@@ -326,8 +328,9 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// `orch what-if --all-zones` on the converged state.
-    fn what_if_zones(&mut self) -> Result<()> {
+    /// `orch what-if --all-zones` (or `--all-nodes`, every single-node
+    /// failure) on the converged state.
+    fn what_if_all(&mut self, zones: bool) -> Result<()> {
         reset_peak_memory();
         let started = Instant::now();
         let base = self.converged_base()?;
@@ -335,15 +338,20 @@ impl Session<'_> {
         let failures = super::what_if::every_single_failure(
             self.context,
             &base,
-            true,
+            zones,
+            false,
             &self.scheduler,
             &options,
         );
         let resilient = failures.iter().filter(|(_, r)| r.resilient()).count();
+        let domain = if zones { "zones" } else { "nodes" };
         self.record(Figure {
-            scenario: "what-if --all-zones".into(),
+            scenario: format!("what-if --all-{domain}"),
             seconds: started.elapsed().as_secs_f64(),
-            detail: format!("{} zones, {resilient} of them survivable", failures.len()),
+            detail: format!(
+                "{} {domain}, {resilient} of them survivable",
+                failures.len()
+            ),
             peak_mib: peak_memory_mib(),
         });
         Ok(())

@@ -216,6 +216,7 @@ fn undo_rollout(context: &Context, args: UndoArgs) -> Result<Exit> {
     let options = crate::executor::RunOptions {
         reconcile: crate::reconcile::Options {
             prune: crate::reconcile::Prune::Keep,
+            ..Default::default()
         },
         timeout: args.timeout,
         ..Default::default()

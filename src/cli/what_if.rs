@@ -89,6 +89,7 @@ pub(super) fn run_options(timeout: u64, prune: PruneArgs) -> RunOptions {
     RunOptions {
         reconcile: Options {
             prune: prune.prune(),
+            ..Default::default()
         },
         timeout,
         ..Default::default()
@@ -137,7 +138,17 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     if args.all_zones || args.all_nodes {
         let domain = if args.all_zones { "zone" } else { "node" };
         scenario.failure_domain = Some(domain);
-        let failures = every_single_failure(context, &base, args.all_zones, &scheduler, &options);
+        // The table names only the workloads a failure touches; the
+        // documents and the report list every workload of every failure.
+        let every_workload = context.output.is_document() || args.html.is_some();
+        let failures = every_single_failure(
+            context,
+            &base,
+            args.all_zones,
+            every_workload,
+            &scheduler,
+            &options,
+        );
         if context.output.is_document() {
             out_document(
                 &render::what_if::resilience_document(&scenario, &failures),
@@ -236,11 +247,15 @@ fn write_report(context: &Context, path: &std::path::Path, recorder: &Recorder) 
     Ok(())
 }
 
-/// One scenario per zone (or node) of the base fleet, each on its own copy.
+/// One scenario per zone (or node) of the base fleet (`what_if::Shared`).
+/// Unless `every_workload`, each report keeps only the workloads its
+/// failure touches (`WorkloadImpact::affected`): all the table shows, and
+/// all that the verdict reads, in a fraction of the memory.
 pub(super) fn every_single_failure(
     context: &Context,
     base: &Base,
     zones: bool,
+    every_workload: bool,
     scheduler: &Scheduler,
     options: &RunOptions,
 ) -> Vec<(String, Report)> {
@@ -259,7 +274,10 @@ pub(super) fn every_single_failure(
             .map(|n| (n.name.clone(), vec![n.name.clone()]))
             .collect()
     };
-    // Scenarios are independent copies of the base: spread them over the cores.
+    // Scenarios share the base, and run independently of each other:
+    // spread them over the cores.
+    let shared = what_if::Shared::new(base, scheduler, options);
+    let shared = &shared;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, domains.len().max(1));
@@ -273,7 +291,7 @@ pub(super) fn every_single_failure(
                 scope.spawn(move || {
                     part.iter()
                         .map(|(name, nodes)| {
-                            let report = what_if::scenario(base, nodes, scheduler, options);
+                            let report = shared.scenario_of(nodes, every_workload);
                             progress.inc(1);
                             (name.clone(), report)
                         })

@@ -516,6 +516,7 @@ fn record_status(desired: &Desired, state: &mut State) {
         crate::scheduler::Scheduler::new(crate::scheduler::ScoringStrategy::LeastAllocated);
     let options = reconcile::Options {
         prune: reconcile::Prune::Keep,
+        ..Default::default()
     };
     let plan = reconcile::reconcile(desired, state, state.clock, &scheduler, &options);
     for action in plan.actions {

@@ -29,7 +29,7 @@ pub use action::{Action, DeleteReason};
 pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
-pub use placement::{backoff, occupied_snapshot, occupied_snapshot_of};
+pub use placement::{Background, backoff, occupied_snapshot, occupied_snapshot_of};
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{Phase, Replica, State, WorkloadState};
@@ -53,6 +53,11 @@ pub enum Prune {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub prune: Prune,
+    /// The scheduler's view of the replicas the state leaves out, accounted
+    /// on the same fleet: placement starts from it instead of an empty
+    /// fleet. A state holding only some workloads' replicas is then
+    /// scheduled as the whole one would be (what-if's shared scenarios).
+    pub background: Option<std::sync::Arc<Background>>,
 }
 
 /// The actions of one pass, and when the next pass has something to do if
@@ -115,6 +120,8 @@ pub(crate) struct Pass<'a> {
     /// Claims and volumes made or bound in this pass.
     pub storage: storage::Overlay,
     pub names: names::NameGenerator<'a>,
+    /// `Options::background`.
+    pub background: Option<std::sync::Arc<Background>>,
 }
 
 /// A stored workload's identity as `State::workload` matches it.
@@ -256,6 +263,7 @@ pub fn reconcile_with(
         created: Vec::new(),
         storage: storage::Overlay::default(),
         names: names::NameGenerator::new(observed),
+        background: options.background.clone(),
     };
     // The Jobs CronJobs started: not declared, but theirs.
     let owned = cronjob::owned_jobs(desired, observed);

@@ -29,6 +29,11 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             (Some(_), _) => bound.push(i),
         }
     }
+    // Over a background (whose replicas, with the pass's own, fit where they
+    // are), nothing is scheduled when nothing waits.
+    if pass.background.is_some() && waiting.is_empty() && pass.created.is_empty() {
+        return;
+    }
     let mut snapshot = account_oldest_first(pass, nodes, bound);
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
@@ -337,7 +342,10 @@ fn drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
 /// deleted so that it is placed again.
 fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usize>) -> Snapshot {
     let observed = pass.observed;
-    let mut snapshot = Snapshot::new(nodes);
+    let mut snapshot = match &pass.background {
+        Some(background) => background.snapshot(nodes),
+        None => Snapshot::new(nodes),
+    };
     // (Names are unique: the unstable sort gives the same order.)
     bound.sort_unstable_by(|&a, &b| {
         let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
@@ -380,6 +388,42 @@ fn replica_pod<'a>(template: &'a PodSpec, replica: &Replica) -> Cow<'a, PodSpec>
     match &replica.target_node {
         Some(target) => Cow::Owned(daemon_pod(template, target)),
         None => Cow::Borrowed(template),
+    }
+}
+
+/// The scheduler's view of the replicas a pass's state leaves out
+/// (`Options::background`): a snapshot of the same fleet, less some of
+/// the replicas it accounts.
+#[derive(Debug)]
+pub struct Background {
+    pub snapshot: Arc<Snapshot>,
+    /// Replicas accounted in `snapshot` that are not part of the background:
+    /// each node's position and the pod.
+    pub without: Vec<(usize, Arc<PodSpec>)>,
+}
+
+impl Background {
+    /// The background on the fleet as it is now (nodes may have become
+    /// ready or not, cordoned or not, since the snapshot was taken).
+    fn snapshot(&self, nodes: &[NodeState]) -> Snapshot {
+        let mut snapshot = Snapshot::clone(&self.snapshot);
+        assert_eq!(
+            snapshot.nodes.len(),
+            nodes.len(),
+            "a background of the same fleet"
+        );
+        for (node, pod) in &self.without {
+            snapshot.forget(*node, pod);
+        }
+        for (info, node) in snapshot.nodes.iter_mut().zip(nodes) {
+            if info.ready != node.ready || info.unschedulable != node.unschedulable {
+                let fresh = NodeInfo::new(info.index, node);
+                info.taints = fresh.taints;
+                info.ready = fresh.ready;
+                info.unschedulable = fresh.unschedulable;
+            }
+        }
+        snapshot
     }
 }
 

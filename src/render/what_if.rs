@@ -383,14 +383,26 @@ fn verdict(report: &Report) -> String {
 }
 
 /// One row per single failure: what it hurts, and which budgets it breaks.
-/// Unless `wide`, long cells keep their first items (`… and N more`).
+/// Unless `wide`, long cells keep their first items (`… and N more`), and
+/// of more than `ROWS_KEPT` failures only that many are rows.
 pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> String {
     let (nodes_kept, lines_kept) = if wide {
         (usize::MAX, usize::MAX)
     } else {
         (3, 5)
     };
-    let rows = failures
+    // Thousands of failures (every node of a large fleet) are a table of
+    // the ones that matter: those that hurt, then those that lose the most.
+    let shown: Vec<&(String, Report)> = if wide || failures.len() <= ROWS_KEPT {
+        failures.iter().collect()
+    } else {
+        let mut ranked: Vec<(usize, &(String, Report))> = failures.iter().enumerate().collect();
+        ranked.sort_by_key(|(i, (_, report))| (report.resilient(), -lost(report), *i));
+        ranked.truncate(ROWS_KEPT);
+        ranked.sort_by_key(|(i, _)| *i);
+        ranked.into_iter().map(|(_, failure)| failure).collect()
+    };
+    let rows = shown
         .iter()
         .map(|(failure, report)| {
             let affected: Vec<String> = report
@@ -420,12 +432,7 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
             vec![
                 failure.clone(),
                 super::fit::first_of(&report.failed_nodes, nodes_kept),
-                report
-                    .workloads
-                    .iter()
-                    .map(|w| w.lost)
-                    .sum::<i32>()
-                    .to_string(),
+                lost(report).to_string(),
                 report
                     .workloads
                     .iter()
@@ -456,6 +463,13 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
         .filter(|(_, r)| !r.resilient())
         .map(|(f, _)| f.clone())
         .collect();
+    if shown.len() < failures.len() {
+        text.push_str(&format!(
+            "{} of {} {domain} failures shown: those that hurt, then those losing most.\nEvery one: -o wide or -o json.\n",
+            shown.len(),
+            failures.len()
+        ));
+    }
     text.push('\n');
     text.push_str(&if hurting.is_empty() {
         format!(
@@ -471,6 +485,14 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
         )
     });
     text
+}
+
+/// Rows of the resilience table beyond which only the failures that matter are shown.
+const ROWS_KEPT: usize = 40;
+
+/// Replicas a failure takes down.
+fn lost(report: &Report) -> i32 {
+    report.workloads.iter().map(|w| w.lost).sum()
 }
 
 fn affected(w: &WorkloadImpact) -> String {

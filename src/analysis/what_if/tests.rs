@@ -197,3 +197,43 @@ fn scaling_past_the_fleet_leaves_the_rest_pending_and_added_nodes_make_room() {
     assert_eq!((impact_web.placed, impact_web.pending), (2, 0));
     assert!(report.resilient());
 }
+
+/// Every single-node and single-zone failure, shared and alone: the same reports.
+#[test]
+fn shared_scenarios_report_what_each_scenario_alone_does() {
+    let spread = "      topologySpreadConstraints:\n        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: spread}}}\n";
+    let text = format!(
+        "{}{}{}{}{}{DAEMONSET}",
+        fleet(),
+        node("b2", "b", "4"),
+        deployment("web", 3, "1", ""),
+        deployment("big", 2, "2", ""),
+        deployment("spread", 4, "500m", spread),
+    );
+    let (base, scheduler) = base(&text, &[], &[]);
+    let options = RunOptions::default();
+    let shared = Shared::new(&base, &scheduler, &options);
+    assert_eq!(shared.shared(), Ok(()));
+    let mut scenarios: Vec<Vec<String>> = base
+        .state
+        .nodes
+        .iter()
+        .map(|n| vec![n.name.clone()])
+        .collect();
+    scenarios.extend(
+        zones(&base.state)
+            .iter()
+            .map(|z| nodes_in_zone(&base.state, z)),
+    );
+    scenarios.push(Vec::new());
+    for failed in &scenarios {
+        let alone = scenario(&base, failed, &scheduler, &options);
+        assert_eq!(shared.scenario(failed), alone, "{failed:?}");
+    }
+    // A disruption budget is read across workloads: each scenario runs alone.
+    let (budgeted, scheduler) = super::tests::base(&format!("{text}{PDB}"), &[], &[]);
+    assert_eq!(
+        Shared::new(&budgeted, &scheduler, &options).shared(),
+        Err("disruption budgets")
+    );
+}

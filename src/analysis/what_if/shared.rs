@@ -1,0 +1,341 @@
+//! Many failure scenarios from one base, sharing what they leave unchanged.
+//!
+//! A scenario that fails a few nodes touches only the workloads with
+//! replicas on them (and those not converged, whose pending replicas may
+//! find room or another reason). `Shared` runs the loop on a state holding
+//! just those workloads and their replicas; every other replica is already accounted,
+//! once for all scenarios, in a scheduler snapshot of the base
+//! (`reconcile::Options::background`), from which the failed nodes' own
+//! workloads are taken out per scenario. The workloads left alone report
+//! what they report when nothing fails. This holds only for a base the loop
+//! has nothing more to do on, whose workloads cannot reach each other but
+//! through the scheduler; any other base runs each scenario alone
+//! (`super::scenario`, the reference the shared runs are tested against).
+
+use super::{
+    Base, Report, StepCounts, Tallies, after_baseline, lowest_available, on_nodes, pending_reasons,
+    scenario, workload_impacts,
+};
+use crate::executor::{self, RunOptions};
+use crate::model::state::{Phase, State};
+use crate::model::workload::{Desired, Kind, ObjectRef};
+use crate::reconcile::{self, Background, Catalog, summarize};
+use crate::scheduler::Scheduler;
+use crate::scheduler::snapshot::Snapshot;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The base and what every scenario on it shares.
+pub struct Shared<'b> {
+    base: &'b Base,
+    scheduler: &'b Scheduler,
+    options: &'b RunOptions,
+    /// Each scenario runs alone, and why (see the module's documentation).
+    fast: Result<Fast, &'static str>,
+}
+
+struct Fast {
+    /// Every bound replica of the base, accounted on its node.
+    snapshot: Arc<Snapshot>,
+    catalog: Catalog,
+    /// Replica positions (in the base state) per node and per workload.
+    on_node: FxHashMap<String, Vec<usize>>,
+    of_workload: FxHashMap<ObjectRef, Vec<usize>>,
+    /// Workloads every scenario runs: those not converged or with replicas
+    /// pending (their scheduler's message names the failed nodes).
+    always: Vec<ObjectRef>,
+    /// The report of the scenario in which nothing fails.
+    unchanged: Report,
+    /// What the base's own steps did, per workload.
+    counts: StepCounts,
+}
+
+impl<'b> Shared<'b> {
+    pub fn new(base: &'b Base, scheduler: &'b Scheduler, options: &'b RunOptions) -> Shared<'b> {
+        let fast =
+            shareable(base, scheduler, options).map(|()| Fast::new(base, scheduler, options));
+        Shared {
+            base,
+            scheduler,
+            options,
+            fast,
+        }
+    }
+
+    /// Whether scenarios share the base, or why each runs alone.
+    pub fn shared(&self) -> Result<(), &'static str> {
+        self.fast.as_ref().map(|_| ()).map_err(|why| *why)
+    }
+
+    /// `super::scenario(base, failed, …)`, the same report.
+    pub fn scenario(&self, failed: &[String]) -> Report {
+        self.scenario_of(failed, true)
+    }
+
+    /// `scenario`, with only the workloads the failure touches
+    /// (`WorkloadImpact::affected`) unless `every_workload`.
+    pub fn scenario_of(&self, failed: &[String], every_workload: bool) -> Report {
+        let mut report = match &self.fast {
+            Ok(fast) => fast.scenario(
+                self.base,
+                failed,
+                self.scheduler,
+                self.options,
+                every_workload,
+            ),
+            Err(_) => scenario(self.base, failed, self.scheduler, self.options),
+        };
+        if !every_workload {
+            report.workloads.retain(super::WorkloadImpact::affected);
+        }
+        report
+    }
+}
+
+/// A base whose scenarios can share it: nothing left for the loop to do at
+/// any time, no workload waiting on another, and none
+/// of the kinds of objects through which workloads act on one another
+/// (disruption budgets, priorities, storage, autoscalers, CronJobs).
+/// Otherwise, why not.
+fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result<(), &'static str> {
+    let desired = &base.desired;
+    let state = &base.state;
+    let check = |holds: bool, why: &'static str| if holds { Ok(()) } else { Err(why) };
+    check(desired.disruption_budgets.is_empty(), "disruption budgets")?;
+    check(desired.cron_jobs.is_empty(), "CronJobs")?;
+    check(
+        desired.autoscalers.is_empty()
+            && desired.demands.is_empty()
+            && desired.node_groups.is_empty()
+            && state.node_groups.is_empty()
+            && state.autoscalers.is_empty(),
+        "autoscaling",
+    )?;
+    check(
+        desired.storage.claims.is_empty()
+            && desired.storage.volumes.is_empty()
+            && state.claims.is_empty()
+            && state.volumes.is_empty(),
+        "storage",
+    )?;
+    check(!options.atomic && options.advance == 0, "run options")?;
+    check(!reconcile::preemption::in_use(desired), "priorities")?;
+    check(
+        desired.workloads.iter().all(|w| {
+            w.depends_on.is_empty()
+                && w.stateful
+                    .as_ref()
+                    .is_none_or(|s| s.claim_templates.is_empty())
+                // A bare Pod lost earlier is created again by any run.
+                && (w.id.kind != Kind::Pod
+                    || state.workload(&w.id).is_none_or(|s| s.status.lost.is_none()))
+        }),
+        "dependencies, claim templates or lost Pods",
+    )?;
+    check(
+        state.nodes.windows(2).all(|w| w[0].name < w[1].name)
+            && state.nodes.iter().all(|n| !n.removing && !n.draining),
+        "nodes leaving or draining",
+    )?;
+    check(
+        state
+            .replicas
+            .iter()
+            .all(|r| r.unmanaged.is_none() && r.phase != Phase::Terminating),
+        "unmanaged or terminating replicas",
+    )?;
+    let declared: BTreeSet<&ObjectRef> = desired.workloads.iter().map(|w| &w.id).collect();
+    check(
+        state
+            .replicas
+            .iter()
+            .all(|r| declared.contains(&r.workload)),
+        "undeclared replicas",
+    )?;
+    let options = after_baseline(options);
+    let plan = reconcile::reconcile(desired, state, state.clock, scheduler, &options.reconcile);
+    check(plan.actions.is_empty(), "the loop has actions left")?;
+    check(plan.wake_at.is_none(), "the loop has events due")
+}
+
+impl Fast {
+    fn new(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Fast {
+        let state = &base.state;
+        let catalog = Catalog::build(&base.desired, state);
+        let snapshot = Arc::new(reconcile::occupied_snapshot(state, &catalog, None));
+        let mut on_node: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut of_workload: FxHashMap<ObjectRef, Vec<usize>> = FxHashMap::default();
+        for (i, replica) in state.replicas.iter().enumerate() {
+            if let Some(node) = &replica.node {
+                on_node.entry(node.clone()).or_default().push(i);
+            }
+            of_workload
+                .entry(replica.workload.clone())
+                .or_default()
+                .push(i);
+        }
+        let always = base
+            .desired
+            .workloads
+            .iter()
+            .zip(summarize(&base.desired, state, state.clock))
+            .filter(|(_, report)| !report.converged() || report.pending > 0)
+            .map(|(workload, _)| workload.id.clone())
+            .collect();
+        Fast {
+            always,
+            snapshot,
+            catalog,
+            on_node,
+            of_workload,
+            unchanged: scenario(base, &[], scheduler, options),
+            counts: StepCounts::of(base.steps.iter()),
+        }
+    }
+
+    fn scenario(
+        &self,
+        base: &Base,
+        failed: &[String],
+        scheduler: &Scheduler,
+        options: &RunOptions,
+        every_workload: bool,
+    ) -> Report {
+        let whole = &base.state;
+        let failed_set: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
+        let affected: FxHashSet<&ObjectRef> = failed
+            .iter()
+            .filter_map(|n| self.on_node.get(n))
+            .flatten()
+            .map(|&i| &whole.replicas[i].workload)
+            .chain(&self.always)
+            .collect();
+        let mut kept: Vec<usize> = affected
+            .iter()
+            .filter_map(|w| self.of_workload.get(*w))
+            .flatten()
+            .copied()
+            .collect();
+        // A failure that takes most of the fleet's workloads (a zone) shares
+        // little: it runs on its own copy, as fast and with the same answer.
+        if kept.len() * 2 > whole.replicas.len() {
+            return scenario(base, failed, scheduler, options);
+        }
+        kept.sort_unstable();
+        // The scheduler's view of everything else: the base, less these.
+        let mut without = Vec::new();
+        for &i in &kept {
+            let replica = &whole.replicas[i];
+            let (Some(node), true) = (&replica.node, replica.phase.is_active()) else {
+                continue;
+            };
+            if let (Some(index), Some(pod)) = (
+                self.snapshot.index_of(node),
+                self.catalog.pod(&replica.workload, &replica.hash),
+            ) {
+                without.push((index, pod.clone()));
+            }
+        }
+        let mut state = State {
+            api_version: whole.api_version.clone(),
+            kind: whole.kind.clone(),
+            generation: whole.generation,
+            clock: whole.clock,
+            epoch: whole.epoch,
+            nodes: whole.nodes.clone(),
+            workloads: {
+                let mut positions: Vec<usize> = affected
+                    .iter()
+                    .filter_map(|id| whole.workload_position(id).ok())
+                    .collect();
+                positions.sort_unstable();
+                positions
+                    .into_iter()
+                    .map(|i| whole.workloads[i].clone())
+                    .collect()
+            },
+            replicas: kept.iter().map(|&i| whole.replicas[i].clone()).collect(),
+            events: Vec::new(),
+            volumes: Vec::new(),
+            claims: Vec::new(),
+            node_groups: whole.node_groups.clone(),
+            autoscalers: whole.autoscalers.clone(),
+        };
+        let lost = on_nodes(&state, &failed_set);
+        let failed_at = state.clock;
+        state.fail_nodes(failed);
+        let desired = Desired {
+            workloads: base
+                .desired
+                .workloads
+                .iter()
+                .filter(|w| affected.contains(&w.id))
+                .cloned()
+                .collect(),
+            priority_classes: base.desired.priority_classes.clone(),
+            ..Default::default()
+        };
+        let at_failure = summarize(&desired, &state, state.clock);
+        let mut options = after_baseline(options);
+        options.reconcile.background = Some(Arc::new(Background {
+            snapshot: self.snapshot.clone(),
+            without,
+        }));
+        let never_fails =
+            |_: &State, _: Option<&executor::Step>| Ok::<(), std::convert::Infallible>(());
+        let result = match executor::run(&desired, &mut state, scheduler, &options, never_fails) {
+            Ok(result) => result,
+            Err(never) => match never {},
+        };
+        let run = StepCounts::of(result.steps.iter());
+        let combined = |base: &BTreeMap<String, i32>,
+                        run: &BTreeMap<String, i32>,
+                        join: fn(i32, i32) -> i32| {
+            let mut out = BTreeMap::new();
+            for report in &result.workloads {
+                let object = &report.object;
+                let value = match (base.get(object), run.get(object)) {
+                    (Some(a), Some(b)) => join(*a, *b),
+                    (Some(v), None) | (None, Some(v)) => *v,
+                    (None, None) => continue,
+                };
+                out.insert(object.clone(), value);
+            }
+            out
+        };
+        let in_steps = combined(&self.counts.lowest, &run.lowest, i32::min);
+        let tallies = Tallies {
+            stuck: on_nodes(&state, &failed_set),
+            lowest: lowest_available(&result, &in_steps, &at_failure),
+            placed: combined(&self.counts.placed, &run.placed, |a, b| a + b),
+            preempted: combined(&self.counts.preempted, &run.preempted, |a, b| a + b),
+            lost,
+            pending_reasons: pending_reasons(&state),
+        };
+        let mut impacts = workload_impacts(base, &desired.workloads, &result, &tallies).into_iter();
+        // (Thousands of scenarios need not copy what they leave unchanged.)
+        let workloads = base
+            .desired
+            .workloads
+            .iter()
+            .zip(&self.unchanged.workloads)
+            .filter_map(|(workload, unchanged)| {
+                if affected.contains(&workload.id) {
+                    impacts.next()
+                } else {
+                    (every_workload || unchanged.affected()).then(|| unchanged.clone())
+                }
+            })
+            .collect();
+        Report {
+            failed_nodes: failed.to_vec(),
+            failed_at,
+            clock: result.clock,
+            outcome: result.outcome,
+            workloads,
+            // (A shared base declares no disruption budget.)
+            budgets: Vec::new(),
+        }
+    }
+}
