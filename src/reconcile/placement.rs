@@ -33,8 +33,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     sort_queue(&mut waiting);
-    let priorities = super::preemption::in_use(pass.desired);
-    if priorities {
+    if super::preemption::in_use(pass.desired) {
         super::preemption::sort_by_priority(&mut waiting, &pass.catalog);
     }
     let mut preemptor: Option<super::preemption::Preemptor> = None;
@@ -127,16 +126,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                         });
                         pass.plan.wake(pass.now + pod.ready_after);
                     }
-                    Err(error) if priorities => failed.push((replica, error)),
-                    Err(error) => {
-                        if !already_recorded(replica, &error) {
-                            pass.plan.actions.push(Action::FailedScheduling {
-                                replica: replica.name.clone(),
-                                workload: replica.workload.clone(),
-                                error,
-                            });
-                        }
-                    }
+                    Err(error) => failed.push((replica, error)),
                 }
             });
             if !failed.is_empty() {
@@ -175,16 +165,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                     });
                     pass.plan.wake(pass.now + pod.ready_after);
                 }
-                Err(error) if priorities => failed.push((replica, error)),
-                Err(error) => {
-                    if !already_recorded(replica, &error) {
-                        pass.plan.actions.push(Action::FailedScheduling {
-                            replica: replica.name.clone(),
-                            workload: replica.workload.clone(),
-                            error,
-                        });
-                    }
-                }
+                Err(error) => failed.push((replica, error)),
             }
         });
         if !failed.is_empty() {
