@@ -21,6 +21,7 @@ mod crash_safety;
 mod cronjobs;
 mod daemonset_differential;
 mod describe;
+mod describe_batch;
 mod drain_preview;
 mod faults;
 mod fuzz_properties;

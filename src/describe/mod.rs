@@ -6,12 +6,14 @@
 //! state and desired in, views out; `render::describe` lays them out, and
 //! the node and workload views are also the `-o json|yaml` documents.
 
+mod batch;
 mod claim;
 mod node;
 mod nodegroup;
 mod replica;
 mod workload;
 
+pub use batch::{CronJobDescription, JobDescription, cron_job, job, wall_time};
 pub use claim::{ClaimDescription, claim};
 
 pub use node::{AllocatedRow, NodeDescription, NodeReplicaRow, node};
@@ -96,6 +98,7 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         ("Replica", EventReason::SuccessfulCreate) => match owner {
             Some(Kind::DaemonSet) => "daemonset-controller",
             Some(Kind::StatefulSet) => "statefulset-controller",
+            Some(Kind::Job) => "job-controller",
             _ => "replicaset-controller",
         },
         ("Replica", EventReason::Evicted) => "taint-eviction-controller",
@@ -104,6 +107,8 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         ("Deployment", _) => "deployment-controller",
         ("DaemonSet", _) => "daemonset-controller",
         ("StatefulSet", _) => "statefulset-controller",
+        ("Job", _) => "job-controller",
+        ("CronJob", _) => "cronjob-controller",
         ("Node", _) => "node-controller",
         ("PodDisruptionBudget", _) => "controllermanager",
         ("PersistentVolume", EventReason::ProvisioningSucceeded) => "external-provisioner",
