@@ -39,6 +39,7 @@ mod rollout_fidelity;
 mod rollouts;
 mod saved_plans;
 mod scaling;
+mod scheduler_oracle;
 mod scheduling;
 mod spread_audit;
 mod statefulsets;
