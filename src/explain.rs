@@ -97,18 +97,17 @@ pub fn explain(
         .as_ref()
         .ok()
         .map(|p| snapshot.nodes[p.node].name.clone());
-    let preemption = (evaluation.result.is_err() && crate::reconcile::preemption::in_use(desired))
-        .then(|| {
-            preemption(
-                desired,
-                state,
-                &catalog,
-                snapshot,
-                &pod,
-                scheduler,
-                &replica.name,
-            )
-        });
+    let preemption = evaluation.result.is_err().then(|| {
+        preemption(
+            desired,
+            state,
+            &catalog,
+            snapshot,
+            &pod,
+            scheduler,
+            &replica.name,
+        )
+    });
     let mut evaluation = evaluation;
     if let (Err(error), Some(Preemption::Not(message))) = (&mut evaluation.result, &preemption) {
         error.post_filter = Some(message.clone());

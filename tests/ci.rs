@@ -116,7 +116,7 @@ fn a_blocked_workload_is_an_error_at_its_declaration_and_exits_3() {
         assert_eq!(
             lines[0],
             format!(
-                "::error file=manifests/apps/web.yaml,line={kind_line},col=7,title=Deployment/default/web blocked (Unschedulable)::0/1 nodes are available: 1 Insufficient cpu."
+                "::error file=manifests/apps/web.yaml,line={kind_line},col=7,title=Deployment/default/web blocked (Unschedulable)::0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
             ),
             "{command}"
         );
@@ -531,7 +531,7 @@ fn junit_of_a_blocked_run_has_one_failure_with_the_scheduler_message() {
                     Some((
                         "failure",
                         "Unschedulable",
-                        "0/1 nodes are available: 1 Insufficient cpu."
+                        "0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
                     ))
                 ),
             ],

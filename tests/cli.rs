@@ -334,7 +334,7 @@ fn insufficient_cpu_blocks_with_kubernetes_message_and_exit_3() {
     assert_eq!(replicas[0]["phase"], "Pending");
     assert_eq!(
         replicas[0]["reason"],
-        "0/3 nodes are available: 3 Insufficient cpu."
+        "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
     );
     assert!(
         String::from_utf8_lossy(&output.stdout)
@@ -364,7 +364,7 @@ fn cordoned_node_gets_nothing_and_is_named_in_the_message() {
         .code(3);
     assert_eq!(
         cluster.replicas()[0]["reason"],
-        "0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient cpu."
+        "0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
     );
     let nodes = cluster.json(&["get", "nodes"]);
     assert_eq!(nodes["items"][0]["unschedulable"], true);
@@ -424,7 +424,7 @@ fn taints_repel_unless_tolerated() {
     assert_eq!(pending.len(), 1);
     assert_eq!(
         pending[0]["reason"],
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. no new claims to deallocate, preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
     );
 }
 

@@ -310,7 +310,7 @@ fn watch_timeout_ends_the_watch_with_exit_0() {
     assert!(output.status.success());
     assert!(started.elapsed() < Duration::from_secs(10));
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.lines().count(), 7, "{text}");
+    assert_eq!(text.lines().count(), 8, "{text}");
 }
 
 #[test]

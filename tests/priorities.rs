@@ -76,7 +76,7 @@ fn full_fleet() -> Cluster {
     cluster
 }
 
-const SUFFIXED: &str = "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.";
+const SUFFIXED: &str = "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.";
 
 #[test]
 fn a_high_priority_deployment_preempts_a_low_priority_one_on_a_full_fleet() {
@@ -163,7 +163,7 @@ fn preemption_policy_never_waits_pending() {
     assert_eq!(polite["phase"], "Pending");
     assert_eq!(
         polite["reason"],
-        "0/3 nodes are available: 3 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
+        "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: not eligible due to preemptionPolicy=Never."
     );
     assert_eq!(
         replicas.iter().filter(|r| r["phase"] == "Running").count(),

@@ -106,13 +106,19 @@ fn widest(text: &str) -> usize {
 fn every_table_fits_80_and_200_columns_at_5000_nodes() {
     let cluster = fleet(5000, 6000);
     cluster.run(&["apply", "-f", "fleet", "-q"]).success();
-    let commands: [&[&str]; 6] = [
+    // A node that holds replicas, for the drain preview and what-if.
+    let replicas = cluster.json(&["get", "replicas"]);
+    let busy = replicas["items"][0]["node"].as_str().unwrap().to_string();
+    let commands: [&[&str]; 9] = [
         &["get", "nodes"],
         &["get", "workloads"],
         &["get", "replicas"],
         &["get", "events"],
         &["plan", "-f", "fleet"],
         &["what-if", "-f", "fleet", "--all-zones"],
+        &["what-if", "-f", "fleet", "--fail-node", &busy],
+        &["capacity", "-f", "fleet"],
+        &["node", "drain", &busy, "--dry-run"],
     ];
     for columns in [80, 200] {
         for args in commands {

@@ -240,7 +240,7 @@ fn a_local_volume_pins_its_replica_through_a_node_failure() {
     assert_eq!(db1["phase"], "Pending");
     assert_eq!(
         db1["reason"],
-        "0/2 nodes are available: 2 node(s) had volume node affinity conflict."
+        "0/2 nodes are available: 2 node(s) had volume node affinity conflict. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
     );
     cluster
         .run(&["explain", "db-1"])

@@ -82,7 +82,8 @@ fn watch_follows_edits_survives_typos_handles_faults_and_stops_cleanly() {
     let mut watcher = start(&cluster);
     eventually(Duration::from_secs(20), "initial convergence", || {
         let all = workloads(&cluster);
-        all.len() == 6
+        // Five Deployments, the DaemonSet and the nightly CronJob.
+        all.len() == 7
             && all
                 .iter()
                 .all(|w| w["ready"] == w["desired"] && w["updated"] == w["desired"])

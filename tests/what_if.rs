@@ -138,7 +138,7 @@ fn losing_zone_b_strands_api_db_and_a_video_worker_and_breaks_the_api_budget() {
     );
     assert_eq!(
         workload(&document, "Deployment/default/api")["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match pod topology spread constraints, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/5 nodes are available: 2 node(s) didn't match pod topology spread constraints, 3 Preemption is not helpful for scheduling."
+        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 2 node(s) didn't match pod topology spread constraints, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. no new claims to deallocate, preemption: 0/5 nodes are available: 2 node(s) didn't match pod topology spread constraints, 3 Preemption is not helpful for scheduling."
     );
     assert!(
         workload(&document, "StatefulSet/default/db")["reason"]
@@ -262,7 +262,7 @@ fn scaling_past_the_fleet_leaves_replicas_pending_with_the_scheduler_reason() {
     assert_eq!(transcoder["availableAfter"], 2);
     assert_eq!(
         transcoder["reason"],
-        "0/5 nodes are available: 1 Insufficient cpu, 5 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available: 1 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling."
+        "0/5 nodes are available: 1 Insufficient cpu, 5 Insufficient nvidia.com/gpu. no new claims to deallocate, preemption: 0/5 nodes are available: 1 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling."
     );
     cluster
         .run(&["what-if", "-f", "manifests/", "--scale", "Deployment/default/transcoder=3"])
@@ -289,7 +289,7 @@ fn an_added_node_makes_room_for_a_fifth_video_worker() {
     );
     assert_eq!(
         video["reason"],
-        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 4 node(s) didn't match pod anti-affinity rules. preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, 4 No preemption victims found for incoming pod."
+        "0/5 nodes are available: 1 node(s) had untolerated taint {nvidia.com/gpu: present}, 4 node(s) didn't match pod anti-affinity rules. no new claims to deallocate, preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, 4 No preemption victims found for incoming pod."
     );
     cluster.write(
         "extra/node-a2.yaml",

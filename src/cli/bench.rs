@@ -220,6 +220,25 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     progress.set_message("benchmark: node failure");
     session.node_failure(&loaded)?;
     drop(loaded);
+    // The default fleet also measures its batch and prioritized variants.
+    if spec.mix == Mix::Mixed && spec.jobs_percent == 0 {
+        progress.set_message("benchmark: cold apply, 10% Jobs");
+        session.cold_apply_variant(
+            "cold apply (10% Jobs)",
+            FleetSpec {
+                jobs_percent: 10,
+                ..spec
+            },
+        )?;
+        progress.set_message("benchmark: cold apply, prioritized");
+        session.cold_apply_variant(
+            "cold apply (prioritized)",
+            FleetSpec {
+                mix: Mix::Prioritized,
+                ..spec
+            },
+        )?;
+    }
     if args.large {
         progress.set_message("benchmark: 1,000,000 replicas on 20,000 nodes");
         session.million(spec.seed)?;
@@ -278,6 +297,39 @@ impl Session<'_> {
             peak_mib: None,
         });
         Ok(state)
+    }
+
+    /// A cold apply of another fleet (a variant of the session's) to a
+    /// state of its own, both removed after.
+    fn cold_apply_variant(&mut self, scenario: &str, spec: FleetSpec) -> Result<()> {
+        let manifests = self.dir.join("fleet-variant");
+        let state_path = self.dir.join("state-variant.json");
+        let _ = std::fs::remove_dir_all(&manifests);
+        let _ = std::fs::remove_file(&state_path);
+        write_fleet(&manifests, spec)?;
+        reset_peak_memory();
+        let started = Instant::now();
+        let loaded = load(&manifests)?;
+        let lock = state_store::lock(&state_path, false)?;
+        let mut state = lock.load()?;
+        let apply = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
+        drop(lock);
+        self.record(Figure {
+            scenario: scenario.into(),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{} replicas on {} nodes, {}; {} steps, saves {:.2}s",
+                state.replicas.len(),
+                state.nodes.len(),
+                apply.outcome,
+                apply.steps,
+                apply.saving.as_secs_f64(),
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        let _ = std::fs::remove_dir_all(&manifests);
+        let _ = std::fs::remove_file(&state_path);
+        Ok(())
     }
 
     /// No-op plan: what `orch plan` does on the converged state.

@@ -12,10 +12,11 @@ use crate::describe::{self, DescribeError};
 use crate::explain::{ExplainError, Explanation, explain};
 use crate::model::state::State;
 use crate::model::workload::Desired;
+use crate::model::workload::{Kind as WorkloadKind, ObjectRef};
 use crate::render::{describe as view, explain as explain_view};
 use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::state_store;
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -52,6 +53,12 @@ pub enum Kind {
         alias = "hpas"
     )]
     Hpa,
+    /// A Job (`NAME`, `NAMESPACE/NAME` or `Job/NAMESPACE/NAME`).
+    #[value(alias = "jobs")]
+    Job,
+    /// A CronJob (`NAME`, `NAMESPACE/NAME` or `CronJob/NAMESPACE/NAME`).
+    #[value(name = "cronjob", alias = "cronjobs", alias = "cj")]
+    CronJob,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +97,8 @@ pub fn describe(context: &Context, args: DescribeArgs) -> Result<Exit> {
             })?;
             print(context, &description, view::node_group)
         }
+        Kind::Job => batch(context, &state, WorkloadKind::Job, &args.explain.name),
+        Kind::CronJob => batch(context, &state, WorkloadKind::CronJob, &args.explain.name),
         Kind::Pvc => {
             let description = describe::claim(&state, &args.explain.name).map_err(|error| {
                 anyhow!(
@@ -216,9 +225,65 @@ fn node(context: &Context, state: &State, name: &str) -> Result<Exit> {
 
 fn workload(context: &Context, state: &State, name: &str) -> Result<Exit> {
     let id = super::rollout::resolve(state, name)?;
+    if matches!(id.kind, WorkloadKind::Job | WorkloadKind::CronJob) {
+        return described(context, state, &id);
+    }
     let desired = stored_desired(state)?;
     let description = describe::workload(&desired, state, &id)?;
     print(context, &description, view::workload)
+}
+
+/// `describe job|cronjob NAME`: NAME is `name`, `namespace/name` or the
+/// object (`Job/namespace/name`); a bare name is looked for in every namespace.
+fn batch(context: &Context, state: &State, kind: WorkloadKind, name: &str) -> Result<Exit> {
+    let of_kind = || state.workloads.iter().filter(move |w| w.kind == kind);
+    let wanted = if name.starts_with(&format!("{kind}/")) {
+        name.to_string()
+    } else {
+        format!("{kind}/{name}")
+    };
+    let id = match ObjectRef::parse(&wanted, "default") {
+        Some(id) if id.kind == kind && state.workload(&id).is_some() => id,
+        Some(id) if id.kind == kind && !name.contains('/') => {
+            let found: Vec<ObjectRef> = of_kind()
+                .filter(|w| w.name == name)
+                .map(|w| w.id())
+                .collect();
+            match found.as_slice() {
+                [one] => one.clone(),
+                [] => bail!(
+                    "{id} is not in the state{}",
+                    hint(name, of_kind().map(|w| w.name.as_str()))
+                ),
+                many => bail!(
+                    "{name} is ambiguous: {}",
+                    many.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        Some(id) if id.kind == kind => bail!(
+            "{id} is not in the state{}",
+            hint(&id.to_string(), of_kind().map(|w| w.name.as_str()))
+        ),
+        _ => bail!(
+            "{name} does not name a {kind} (`NAME`, `NAMESPACE/NAME` or `{kind}/NAMESPACE/NAME`)"
+        ),
+    };
+    described(context, state, &id)
+}
+
+/// A Job's or CronJob's description, printed.
+fn described(context: &Context, state: &State, id: &ObjectRef) -> Result<Exit> {
+    let desired = stored_desired(state)?;
+    if id.kind == WorkloadKind::CronJob {
+        let description = describe::cron_job(&desired, state, id)?;
+        return print(context, &description, view::cron_job);
+    }
+    let description = describe::job(&desired, state, id)?;
+    print(context, &description, view::job)
 }
 
 fn replica(context: &Context, state: &State, args: &ExplainArgs) -> Result<Exit> {

@@ -26,14 +26,27 @@ pub struct GraphArgs {
 
 pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
     let loaded = load_manifests(&args.manifests, context.quiet)?;
-    let workloads = &loaded.desired.workloads;
+    // CronJobs join as workloads without dependencies of their own.
+    let workloads: Vec<Entry> = loaded
+        .desired
+        .workloads
+        .iter()
+        .map(|w| Entry {
+            id: &w.id,
+            depends_on: &w.depends_on,
+        })
+        .chain(loaded.desired.cron_jobs.iter().map(|c| Entry {
+            id: &c.id,
+            depends_on: &[],
+        }))
+        .collect();
     // Wave of each workload: 0 without dependencies, else one past its latest dependency
     // (validation has already refused cycles and missing references).
     let mut wave: BTreeMap<String, usize> = BTreeMap::new();
     let mut changed = true;
     while changed {
         changed = false;
-        for workload in workloads {
+        for workload in &workloads {
             let level = workload
                 .depends_on
                 .iter()
@@ -49,9 +62,9 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
     let text = match args.format {
         GraphFormat::Dot => {
             let mut dot = String::from("digraph workloads {\n  rankdir=LR;\n");
-            for workload in workloads {
+            for workload in &workloads {
                 dot.push_str(&format!("  \"{}\";\n", workload.id));
-                for dependency in &workload.depends_on {
+                for dependency in workload.depends_on {
                     dot.push_str(&format!("  \"{}\" -> \"{}\";\n", dependency, workload.id));
                 }
             }
@@ -88,7 +101,7 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
                 chart.push_str("  end\n");
             }
             for (i, workload) in workloads.iter().enumerate() {
-                for dependency in &workload.depends_on {
+                for dependency in workload.depends_on {
                     if let Some(from) = ids.get(&dependency.to_string()) {
                         chart.push_str(&format!("  w{from} --> w{i}\n"));
                     }
@@ -98,7 +111,7 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
         }
         GraphFormat::Text => {
             let mut by_wave: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-            for workload in workloads {
+            for workload in &workloads {
                 let line = if workload.depends_on.is_empty() {
                     workload.id.to_string()
                 } else {
@@ -125,4 +138,10 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
     };
     out(&text);
     Ok(Exit::Success)
+}
+
+/// A node of the graph: a workload and what it waits for.
+struct Entry<'a> {
+    id: &'a crate::model::workload::ObjectRef,
+    depends_on: &'a [crate::model::workload::ObjectRef],
 }

@@ -20,7 +20,7 @@ pub fn run(context: &Context, args: ValidateArgs) -> Result<Exit> {
         let summary = format!(
             "valid: {} node(s), {} workload(s), {} PodDisruptionBudget(s)",
             desired.nodes.len(),
-            desired.workloads.len(),
+            desired.workloads.len() + desired.cron_jobs.len(),
             desired.disruption_budgets.len()
         );
         if !context.quiet {

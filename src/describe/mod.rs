@@ -6,6 +6,7 @@
 //! state and desired in, views out; `render::describe` lays them out, and
 //! the node and workload views are also the `-o json|yaml` documents.
 
+mod batch;
 mod claim;
 mod hpa;
 mod node;
@@ -13,6 +14,7 @@ mod nodegroup;
 mod replica;
 mod workload;
 
+pub use batch::{CronJobDescription, JobDescription, cron_job, job, wall_time};
 pub use claim::{ClaimDescription, claim};
 pub use hpa::{AutoscalerDescription, autoscaler};
 
@@ -100,6 +102,7 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         ("Replica", EventReason::SuccessfulCreate) => match owner {
             Some(Kind::DaemonSet) => "daemonset-controller",
             Some(Kind::StatefulSet) => "statefulset-controller",
+            Some(Kind::Job) => "job-controller",
             _ => "replicaset-controller",
         },
         ("Replica", EventReason::Evicted) => "taint-eviction-controller",
@@ -109,6 +112,8 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
         ("HorizontalPodAutoscaler", _) => "horizontal-pod-autoscaler",
         ("DaemonSet", _) => "daemonset-controller",
         ("StatefulSet", _) => "statefulset-controller",
+        ("Job", _) => "job-controller",
+        ("CronJob", _) => "cronjob-controller",
         ("Node", _) => "node-controller",
         ("PodDisruptionBudget", _) => "controllermanager",
         ("PersistentVolume", EventReason::ProvisioningSucceeded) => "external-provisioner",

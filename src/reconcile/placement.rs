@@ -38,8 +38,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     sort_queue(&mut waiting);
-    let priorities = super::preemption::in_use(pass.desired);
-    if priorities {
+    if super::preemption::in_use(pass.desired) {
         super::preemption::sort_by_priority(&mut waiting, &pass.catalog);
     }
     let mut preemptor: Option<super::preemption::Preemptor> = None;
@@ -164,16 +163,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                         });
                         pass.plan.wake(pass.now + pod.ready_after);
                     }
-                    Err(error) if priorities => failed.push((replica, error)),
-                    Err(error) => {
-                        if !already_recorded(replica, &error) {
-                            pass.plan.actions.push(Action::FailedScheduling {
-                                replica: replica.name.clone(),
-                                workload: replica.workload.clone(),
-                                error,
-                            });
-                        }
-                    }
+                    Err(error) => failed.push((replica, error)),
                 }
             });
             if !failed.is_empty() {
@@ -212,16 +202,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                     });
                     pass.plan.wake(pass.now + pod.ready_after);
                 }
-                Err(error) if priorities => failed.push((replica, error)),
-                Err(error) => {
-                    if !already_recorded(replica, &error) {
-                        pass.plan.actions.push(Action::FailedScheduling {
-                            replica: replica.name.clone(),
-                            workload: replica.workload.clone(),
-                            error,
-                        });
-                    }
-                }
+                Err(error) => failed.push((replica, error)),
             }
         });
         if !failed.is_empty() {

@@ -15,9 +15,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Whether the manifests give any pod a priority: only then does the queue
-/// sort by priority and a pod that fits nowhere go through preemption (and
-/// its message carry the `preemption:` suffix), so the output of manifests
-/// without priorities stays as it was.
+/// sort by priority (a stable sort of equal priorities changes nothing, but
+/// costs a pass over the queue). A pod that fits nowhere goes through
+/// DefaultPreemption either way, as in kube-scheduler: without priorities it
+/// finds no victims, and its message carries the `preemption:` suffix.
 pub fn in_use(desired: &Desired) -> bool {
     !desired.priority_classes.is_empty()
         || desired

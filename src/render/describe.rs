@@ -10,6 +10,9 @@ use crate::describe::{
 use crate::model::condition::ConditionStatus;
 use std::collections::BTreeMap;
 
+mod batch;
+pub use batch::{cron_job, job};
+
 /// Text with `\t` between cells, aligned the way kubectl's tabwriter
 /// aligns it (two spaces of padding): consecutive lines holding cells form
 /// a block whose columns line up; a line without a tab ends the block.

@@ -143,6 +143,7 @@ pub fn table(preview: &Preview) -> String {
     for warning in &preview.warnings {
         text.push_str(&format!("  warning: {warning}\n"));
     }
+    let mut text = super::fit::wrap(&text, "    ");
     text.push('\n');
     let mut rows = Vec::new();
     for replica in &preview.replicas {

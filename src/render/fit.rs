@@ -122,6 +122,50 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// Prose around the tables, wrapped at spaces to the width tables fit in
+/// (unchanged when there is none): each line too wide is broken before the
+/// word that would overflow, its continuation lines indented by `indent`; a
+/// word wider than a whole line is cut.
+pub fn wrap(text: &str, indent: &str) -> String {
+    let Some(width) = width() else {
+        return text.to_string();
+    };
+    wrap_to(text, indent, width)
+}
+
+fn wrap_to(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if display_width(line) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let mut current = String::new();
+        for word in line.split(' ') {
+            let candidate = if current.is_empty() || current == indent {
+                format!("{current}{word}")
+            } else {
+                format!("{current} {word}")
+            };
+            if display_width(&candidate) <= width || current.is_empty() || current == indent {
+                current = candidate;
+                if display_width(&current) > width {
+                    current = truncate(&current, width);
+                }
+                continue;
+            }
+            out.push_str(&current);
+            out.push('\n');
+            current = truncate(&format!("{indent}{word}"), width);
+        }
+        out.push_str(&current);
+    }
+    out
+}
+
 /// A long list for a table cell in `-o table`: its first `keep` items and how
 /// many more there are (`-o wide` and the documents carry them all).
 pub fn first_of(items: &[String], keep: usize) -> String {
@@ -184,7 +228,25 @@ mod tests {
         assert_eq!(first_lines(&items, 2), "n1\nn2\n… and 3 more");
     }
 
+    #[test]
+    fn prose_wraps_at_spaces_with_its_indent() {
+        let text = "alpha beta gamma delta\nshort";
+        assert_eq!(
+            wrap_to(text, "  ", 11),
+            "alpha beta\n  gamma\n  delta\nshort"
+        );
+        assert_eq!(wrap_to("abcdefghijkl mn", "", 5), "abcd…\nmn");
+        assert_eq!(wrap_to(text, "  ", 100), text);
+    }
+
     proptest! {
+        #[test]
+        fn wrapped_prose_fits(text in "[a-z0-9 é日\n]{0,80}", width in 4usize..40) {
+            for line in wrap_to(&text, "  ", width).lines() {
+                prop_assert!(display_width(line) <= width, "{line:?}");
+            }
+        }
+
         #[test]
         fn a_cut_cell_fits(text in "[a-z0-9, é日]{0,60}", width in 1usize..40) {
             prop_assert!(display_width(&cut(&text, width)) <= width);

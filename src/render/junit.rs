@@ -116,9 +116,11 @@ pub fn valid(desired: &Desired) -> TestSuite {
         cases: desired
             .workloads
             .iter()
-            .map(|w| TestCase {
-                name: w.id.to_string(),
-                classname: classname(w.source.as_ref()),
+            .map(|w| (&w.id, w.source.as_ref()))
+            .chain(desired.cron_jobs.iter().map(|c| (&c.id, c.source.as_ref())))
+            .map(|(id, source)| TestCase {
+                name: id.to_string(),
+                classname: classname(source),
                 time: 0,
                 verdict: Verdict::Passed,
             })

@@ -302,10 +302,13 @@ pub fn blocked(reports: &[WorkloadReport]) -> String {
     for report in reports {
         if let Some(blocked) = &report.blocked {
             let style = Style::new().fg_color(Some(AnsiColor::Red.into()));
-            text.push_str(&format!(
-                "{style}{} is blocked ({}): {}{style:#}\n",
+            let line = format!(
+                "{} is blocked ({}): {}",
                 report.object, blocked.reason, blocked.message
-            ));
+            );
+            for line in super::fit::wrap(&line, "  ").lines() {
+                text.push_str(&format!("{style}{line}{style:#}\n"));
+            }
         }
     }
     text

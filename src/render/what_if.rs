@@ -278,10 +278,12 @@ pub fn report(headline: &str, report: &Report) -> String {
     if !preempted.is_empty() {
         text.push('\n');
         for w in preempted {
-            text.push_str(&format!(
-                "{} lost {} replica(s) to preemption by higher-priority replicas.\n",
+            let line = format!(
+                "{} lost {} replica(s) to preemption by higher-priority replicas.",
                 w.object, w.preempted
-            ));
+            );
+            text.push_str(&super::fit::wrap(&line, "  "));
+            text.push('\n');
         }
     }
     if !reasons.is_empty() {
@@ -292,15 +294,17 @@ pub fn report(headline: &str, report: &Report) -> String {
             } else {
                 w.health.as_str().to_lowercase()
             };
-            text.push_str(&format!(
-                "{} {what}: {}\n",
+            let line = format!(
+                "{} {what}: {}",
                 w.object,
                 w.reason.as_deref().unwrap_or_default()
-            ));
+            );
+            text.push_str(&super::fit::wrap(&line, "  "));
+            text.push('\n');
         }
     }
     text.push('\n');
-    text.push_str(&verdict(report));
+    text.push_str(&super::fit::wrap(&verdict(report), ""));
     text.push('\n');
     text
 }
@@ -354,9 +358,13 @@ fn verdict(report: &Report) -> String {
         };
         let mut text = format!("{lead}{budgets}.");
         if !dipped.is_empty() {
+            // A table's worth of names at most where tables are cut.
+            let named = match super::fit::width() {
+                Some(_) => super::fit::first_of(&dipped, 5),
+                None => dipped.join(", "),
+            };
             text.push_str(&format!(
-                " Availability dipped on the way: {} (at the lowest).",
-                dipped.join(", ")
+                " Availability dipped on the way: {named} (at the lowest)."
             ));
         }
         text

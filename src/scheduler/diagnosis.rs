@@ -111,8 +111,9 @@ pub struct FitError {
     pub nodes: usize,
     /// How many nodes each reason rejected.
     pub reasons: BTreeMap<Reason, usize>,
-    /// The PostFilter's message (DefaultPreemption's `preemption: …`),
-    /// appended after the reasons; None where no pod has a priority class.
+    /// DefaultPreemption's message (`preemption: …`), printed after the
+    /// reasons and DynamicResources' PostFilter message, as kube-scheduler
+    /// joins its PostFilter plugins' reasons; None before PostFilter ran.
     pub post_filter: Option<String>,
 }
 
@@ -127,10 +128,7 @@ impl fmt::Display for FitError {
         // A PreFilter rejection is printed alone (`FitError.Error`).
         if let Some(reason) = self.reasons.keys().find(|r| r.is_pre_filter()) {
             write!(f, "0/{} nodes are available: {reason}.", self.nodes)?;
-            return match &self.post_filter {
-                Some(message) => write!(f, " {message}"),
-                None => Ok(()),
-            };
+            return self.write_post_filter(f);
         }
         // kube-scheduler sorts the "<count> <reason>" strings as plain strings.
         let mut entries: Vec<String> = self
@@ -145,8 +143,20 @@ impl fmt::Display for FitError {
             self.nodes,
             entries.join(", ")
         )?;
+        self.write_post_filter(f)
+    }
+}
+
+/// DynamicResources' PostFilter reason for a pod without resource claims;
+/// it runs before DefaultPreemption in the default profile.
+pub const NO_CLAIMS_TO_DEALLOCATE: &str = "no new claims to deallocate";
+
+impl FitError {
+    /// ` no new claims to deallocate, preemption: …`: the PostFilter
+    /// plugins' reasons, joined as `RunPostFilterPlugins` joins them.
+    fn write_post_filter(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.post_filter {
-            Some(message) => write!(f, " {message}"),
+            Some(message) => write!(f, " {NO_CLAIMS_TO_DEALLOCATE}, {message}"),
             None => Ok(()),
         }
     }

@@ -111,7 +111,7 @@ fn a_failed_zone_without_room_leaves_replicas_pending_with_the_reason() {
     assert_eq!(
         web.reason.as_deref(),
         Some(
-            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. no new claims to deallocate, preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
         )
     );
     let budget = &report.budgets[0];
@@ -184,7 +184,9 @@ fn scaling_past_the_fleet_leaves_the_rest_pending_and_added_nodes_make_room() {
     );
     assert_eq!(
         impact_web.reason.as_deref(),
-        Some("0/3 nodes are available: 3 Insufficient cpu.")
+        Some(
+            "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+        )
     );
     assert_eq!(scaled.scale[0].from, 3);
     // With two more nodes (declared beside the fleet), all five run.

@@ -267,12 +267,23 @@ fn workloads(
     let reports = summarize(desired, state, state.clock);
     let mut items = Vec::new();
     let mut statuses = Vec::new();
-    for (workload, report) in desired.workloads.iter().zip(&reports) {
-        if selector.is_some_and(|s| !s.matches(&workload.labels)) {
+    // `summarize` reports the workloads in order, then the CronJobs.
+    let cron_labels: Vec<crate::model::labels::Labels> = desired
+        .cron_jobs
+        .iter()
+        .map(|c| template_labels(&c.manifest))
+        .collect();
+    let labels = desired
+        .workloads
+        .iter()
+        .map(|w| (&w.id, &w.labels))
+        .chain(desired.cron_jobs.iter().map(|c| &c.id).zip(&cron_labels));
+    for ((id, labels), report) in labels.zip(&reports) {
+        if selector.is_some_and(|s| !s.matches(labels)) {
             continue;
         }
         let revision = state
-            .workload(&workload.id)
+            .workload(id)
             .and_then(|w| w.current_revision())
             .map_or(0, |r| r.revision);
         items.push(WorkloadItem {
