@@ -293,3 +293,42 @@ fn an_hpa_removed_from_the_manifests_hands_the_count_back() {
     let state = std::fs::read_to_string(cluster.state()).unwrap();
     assert!(!state.contains("autoscalers:"), "{state}");
 }
+
+/// An HPA whose target waits for a dependency that never becomes available:
+/// the target has no replica to measure, no sync can change that, so the run
+/// ends Blocked on the dependency instead of syncing until its timeout.
+#[test]
+fn an_hpa_on_a_target_blocked_before_its_replicas_exist_does_not_hold_the_clock() {
+    let cluster = Cluster::new();
+    cluster.write(
+        "m.yaml",
+        &format!(
+            "{}{}\n        target: {{type: Utilization, averageUtilization: 50}}\n",
+            yaml(&[
+                &node("n1").cpu("1").memory("8Gi"),
+                &deployment("db").replicas(1).cpu("2"),
+                &deployment("api")
+                    .replicas(2)
+                    .cpu("100m")
+                    .depends_on("Deployment/db")
+                    .annotation("orch.dev/demand", "cpu: 0s=100m"),
+            ]),
+            hpa(2, 4, "cpu"),
+        ),
+    );
+    let output = cluster
+        .orch()
+        .args(["plan", "-f", "m.yaml", "-o", "json"])
+        .output()
+        .unwrap();
+    let run: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(run["outcome"], "Blocked", "{run}");
+    assert!(run["clock"].as_u64().unwrap() < 60, "{run}");
+    let api = run["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["object"] == "Deployment/default/api")
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(api["blocked"]["reason"], "WaitingForDependency", "{run}");
+}

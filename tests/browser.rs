@@ -163,7 +163,10 @@ fn a_what_if_report_shows_the_blast_radius_and_each_nodes_verdict() {
     assert_eq!(info["whatIf"], true);
     assert_eq!(info["outcome"], "Degraded");
     assert_eq!(info["fleetTimelines"], 1, "the node group scales the fleet");
-    assert_eq!(info["pendingItems"], 2, "api and db pending");
+    assert_eq!(
+        info["pendingItems"], 1,
+        "api pending; db's replica stays Terminating on its lost node"
+    );
     assert_eq!(
         info["verdictRows"], 6,
         "the first one's verdict on each node"

@@ -81,7 +81,7 @@ fn the_preview_lists_budgets_and_predicts_the_drain_exactly() {
         .run(&["node", "drain", "node-b1", "--dry-run"])
         .success()
         .stdout(predicate::str::starts_with(
-            "node/node-b1 drain would complete at t=46s: 2 evictions",
+            "node/node-b1 drain would complete at t=55s: 2 evictions",
         ));
     assert_eq!(cluster.state_bytes(), before);
 

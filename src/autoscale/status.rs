@@ -79,6 +79,12 @@ pub struct AutoscalerStatus {
     /// nothing, so a run without `--advance` need not wait for them.
     #[serde(default)]
     pub settled: bool,
+    /// Settled but for the target's replicas not all being there yet: the
+    /// HPA waits for their count (`current_replicas`) to change rather than
+    /// for its next sync (a target blocked before its replicas exist must
+    /// not keep the clock running).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting: bool,
 }
 
 impl AutoscalerState {

@@ -228,7 +228,12 @@ impl Autoscaling {
                 .find(|r| r.time == now as i64)
                 .map(|r| r.replicas.clamp(min, max.max(min)));
             let status = &mut record.status;
-            status.last_sync = Some(now);
+            // The controller's resync ticks every period: a sync the loop
+            // reaches late (it had no reason to wake) keeps the tick's grid.
+            status.last_sync = Some(match status.last_sync {
+                Some(last) => last + (now - last) / hpa::SYNC_PERIOD * hpa::SYNC_PERIOD,
+                None => now,
+            });
             status.current_replicas =
                 views.iter().filter(|v| !v.terminating && !v.failed).count() as i32;
             status.current_metrics = sync.current_metrics.iter().map(|&m| m.into()).collect();
@@ -265,11 +270,10 @@ impl Autoscaling {
                 v.ready_at
                     .is_some_and(|t| t + metrics::METRIC_RESOLUTION as u64 <= now)
             });
-            status.settled = !sync.rescale
-                && !held
-                && !starting
-                && counted == spec_replicas.max(0) as usize
-                && (active || sampled);
+            let quiet = !sync.rescale && !held && !starting && (active || sampled);
+            let complete = counted == spec_replicas.max(0) as usize;
+            status.settled = quiet && complete;
+            status.awaiting = quiet && !complete;
             // A warning is recorded when the controller's trouble changes,
             // not at every sync (Kubernetes counts the repeats on one event).
             let changed = record.condition("ScalingActive") != before.as_ref();
@@ -321,7 +325,14 @@ impl Autoscaling {
                     .map(|i| &state.autoscalers[i]);
                 match record.and_then(|r| r.status.last_sync.map(|t| (r, t))) {
                     None => Some(state.clock),
-                    Some((r, t)) if every || !r.status.settled => Some(t + hpa::SYNC_PERIOD),
+                    Some((r, t)) if every || !r.status.settled => {
+                        let waiting = r.status.awaiting
+                            && target_of(r).is_some_and(|target| {
+                                replicas_of(state, &target)
+                                    == r.status.current_replicas.max(0) as usize
+                            });
+                        (every || !waiting).then_some(t + hpa::SYNC_PERIOD)
+                    }
                     Some(_) => None,
                 }
             })
@@ -436,6 +447,17 @@ impl PodSource for Pods<'_> {
             .collect();
         metrics::samples(self.demand, resource, &views, self.now)
     }
+}
+
+/// How many replicas of `target` run or wait to (neither terminating nor failed).
+fn replicas_of(state: &State, target: &ObjectRef) -> usize {
+    state
+        .replicas
+        .iter()
+        .filter(|r| {
+            &r.workload == target && r.phase != Phase::Terminating && r.phase != Phase::Failed
+        })
+        .count()
 }
 
 /// Each stored HPA after a step, its target's replicas from the step's reports.
