@@ -250,23 +250,7 @@ fn run_once<E>(
     let mut final_reports = None;
     let declared = reconcile::Declared::new(desired);
     let reconcile = |desired: &Desired, state: &State| {
-        let mut plan = reconcile::reconcile_with(
-            &declared,
-            desired,
-            state,
-            state.clock,
-            scheduler,
-            &options.reconcile,
-        );
-        nodegroup::extend(
-            &mut plan,
-            &declared,
-            desired,
-            state,
-            scheduler,
-            options.reconcile.prune,
-        );
-        plan
+        controllers_pass(&declared, desired, state, scheduler, options)
     };
     // The HPAs' syncs come first at each instant: a rescale is a step of its own.
     let mut autoscaling = autoscale::Autoscaling::new(desired, state);
@@ -420,6 +404,34 @@ fn run_once<E>(
 }
 
 /// The reports of the workloads a run is judged on (not the cluster's own).
+/// One pass of the controllers at `state.clock`, with the node groups'
+/// decisions added: what both the main loop and `settle` run at each instant.
+fn controllers_pass(
+    declared: &std::sync::Arc<reconcile::Declared>,
+    desired: &Desired,
+    state: &State,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+) -> reconcile::Plan {
+    let mut plan = reconcile::reconcile_with(
+        declared,
+        desired,
+        state,
+        state.clock,
+        scheduler,
+        &options.reconcile,
+    );
+    nodegroup::extend(
+        &mut plan,
+        declared,
+        desired,
+        state,
+        scheduler,
+        options.reconcile.prune,
+    );
+    plan
+}
+
 fn judged(mut reports: Vec<WorkloadReport>, own: &BTreeSet<String>) -> Vec<WorkloadReport> {
     if !own.is_empty() {
         reports.retain(|r| !own.contains(&r.object));
@@ -478,23 +490,7 @@ pub fn settle<E>(
     let mut autoscaling = autoscale::Autoscaling::new(desired, state);
     let declared = reconcile::Declared::new(desired);
     let reconcile = |desired: &Desired, state: &State| {
-        let mut plan = reconcile::reconcile_with(
-            &declared,
-            desired,
-            state,
-            state.clock,
-            scheduler,
-            &options.reconcile,
-        );
-        nodegroup::extend(
-            &mut plan,
-            &declared,
-            desired,
-            state,
-            scheduler,
-            options.reconcile.prune,
-        );
-        plan
+        controllers_pass(&declared, desired, state, scheduler, options)
     };
     loop {
         let plan = autoscaling.pass(desired, state, &reconcile);
