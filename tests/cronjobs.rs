@@ -2,7 +2,7 @@
 //! CronJob starts its Jobs on schedule (in its time zone), and its
 //! concurrency policy decides what happens when runs overlap.
 
-use crate::common::Cluster;
+use crate::common::{Cluster, actions_showing};
 use serde_json::Value;
 
 const NODE: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n\
@@ -24,28 +24,8 @@ fn cluster(manifests: &str) -> Cluster {
     cluster
 }
 
-/// (time, op, object, detail) of every shown action.
-fn actions(run: &Value) -> Vec<(u64, String, String, String)> {
-    run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|step| {
-            let time = step["time"].as_u64().unwrap();
-            step["actions"].as_array().unwrap().iter().map(move |a| {
-                (
-                    time,
-                    a["op"].as_str().unwrap().to_string(),
-                    a["object"].as_str().unwrap().to_string(),
-                    a["reason"].as_str().unwrap_or("").to_string(),
-                )
-            })
-        })
-        .collect()
-}
-
 fn times(run: &Value, op: &str) -> Vec<u64> {
-    actions(run)
+    actions_showing(run, "reason")
         .into_iter()
         .filter(|(_, o, _, _)| o == op)
         .map(|(t, _, _, _)| t)
@@ -72,7 +52,7 @@ fn forbid_skips_an_overlapping_run_under_advance() {
     assert_eq!(times(&run, "skip-schedule"), [2 * HOUR, 4 * HOUR]);
     assert_eq!(times(&run, "job-complete"), [2 * HOUR + 30 * 60]);
     // Jobs are named after their schedule time in minutes since 1970.
-    let created: Vec<String> = actions(&run)
+    let created: Vec<String> = actions_showing(&run, "reason")
         .into_iter()
         .filter(|(_, op, _, _)| op == "create-job")
         .map(|(_, _, _, detail)| detail)

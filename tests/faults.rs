@@ -35,21 +35,10 @@ fn a_deleted_worker_is_replaced_and_a_crashed_one_restarts() {
 
     let crashed = after[0]["name"].as_str().unwrap().to_string();
     cluster.run(&["replica", "crash", &crashed]).success();
-    let doc = cluster.json(&["get", "replicas"]);
-    let replica = doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == crashed.as_str())
-        .unwrap()
-        .clone();
+    let replica = cluster.replica(&crashed);
     assert_eq!(replica["ready"], false);
     cluster.run(&["apply", "-f", "manifests/"]).success();
-    let replica = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == crashed.as_str())
-        .unwrap();
+    let replica = cluster.replica(&crashed);
     assert_eq!(
         replica["ready"], true,
         "restarted in place after the back-off"

@@ -2,7 +2,7 @@
 //! time, complete or fail, back off, and the Job's condition decides the
 //! exit code; `--advance` lets time run on past the end of a run.
 
-use crate::common::Cluster;
+use crate::common::{Cluster, text, timeline};
 use serde_json::Value;
 
 const NODE: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n\
@@ -25,20 +25,9 @@ fn cluster(manifests: &str) -> Cluster {
 
 /// (time, op, replica) of every shown action of a run document.
 fn actions(run: &Value) -> Vec<(u64, String, String)> {
-    run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|step| {
-            let time = step["time"].as_u64().unwrap();
-            step["actions"].as_array().unwrap().iter().map(move |a| {
-                (
-                    time,
-                    a["op"].as_str().unwrap().to_string(),
-                    a["replica"].as_str().unwrap_or("").to_string(),
-                )
-            })
-        })
+    timeline(run)
+        .into_iter()
+        .map(|(time, action)| (time, text(action, "op"), text(action, "replica")))
         .collect()
 }
 

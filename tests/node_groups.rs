@@ -3,7 +3,7 @@
 //! idle member goes after exactly ten unneeded minutes (under `--advance`),
 //! minSize holds, and a pod no group would take says why.
 
-use crate::common::Cluster;
+use crate::common::{Cluster, actions_showing};
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -27,28 +27,8 @@ fn api(replicas: u32) -> String {
     )
 }
 
-/// (time, op, object, node) of every shown action of a run document.
-fn actions(run: &Value) -> Vec<(u64, String, String, String)> {
-    run["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|step| {
-            let time = step["time"].as_u64().unwrap();
-            step["actions"].as_array().unwrap().iter().map(move |a| {
-                (
-                    time,
-                    a["op"].as_str().unwrap().to_string(),
-                    a["object"].as_str().unwrap().to_string(),
-                    a["node"].as_str().unwrap_or("").to_string(),
-                )
-            })
-        })
-        .collect()
-}
-
 fn times(run: &Value, op: &str, object: &str) -> Vec<u64> {
-    actions(run)
+    actions_showing(run, "node")
         .into_iter()
         .filter(|(_, o, obj, _)| o == op && obj == object)
         .map(|(t, _, _, _)| t)

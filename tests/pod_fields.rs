@@ -5,7 +5,6 @@
 
 use crate::common::Cluster;
 use predicates::prelude::*;
-use serde_json::Value;
 
 fn node(name: &str, extra: &str) -> String {
     format!(
@@ -27,14 +26,6 @@ fn deployment(name: &str, replicas: i32, spec: &str) -> String {
          selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    \
          spec:\n{spec}      containers: [{{name: c, image: i, resources: {{requests: {{cpu: 500m}}}}}}]\n"
     )
-}
-
-fn replica(cluster: &Cluster, name: &str) -> Value {
-    cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("no replica {name}"))
 }
 
 fn get_replicas(cluster: &Cluster) -> String {
@@ -62,7 +53,7 @@ fn a_gated_pod_waits_until_its_gates_are_removed() {
         blocked["message"],
         "batch is waiting for scheduling gates: [example.com/quota example.com/review]"
     );
-    let batch = replica(&cluster, "batch");
+    let batch = cluster.replica("batch");
     assert_eq!(batch["phase"], "Pending");
     assert!(batch["node"].is_null());
     assert!(get_replicas(&cluster).contains("SchedulingGated"));
@@ -81,7 +72,7 @@ fn a_gated_pod_waits_until_its_gates_are_removed() {
         &format!("{}{}", node("n1", ""), pod("batch", "", "500m")),
     );
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
-    let batch = replica(&cluster, "batch");
+    let batch = cluster.replica("batch");
     assert_eq!(batch["phase"], "Running");
     assert_eq!(batch["node"], "n1");
 }
@@ -164,7 +155,7 @@ fn a_pod_naming_its_node_bypasses_the_scheduler() {
     assert!(ops.contains(&"admit"), "{ops:?}");
     assert!(!ops.contains(&"bind"), "{ops:?}");
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
-    let pinned = replica(&cluster, "pinned");
+    let pinned = cluster.replica("pinned");
     assert_eq!(
         (pinned["node"].as_str(), pinned["phase"].as_str()),
         (Some("n2"), Some("Running"))
@@ -187,10 +178,10 @@ fn a_pod_that_does_not_fit_its_named_node_fails_out_of_cpu() {
     );
     let run = cluster.json(&["apply", "-f", "m.yaml"]);
     assert_eq!(run["outcome"], "Blocked", "{run}");
-    let second = replica(&cluster, "second");
+    let second = cluster.replica("second");
     assert_eq!(second["phase"], "Failed");
     assert_eq!(second["reason"], "OutOfcpu");
-    assert_eq!(replica(&cluster, "first")["phase"], "Running");
+    assert_eq!(cluster.replica("first")["phase"], "Running");
     let replicas = get_replicas(&cluster);
     assert!(replicas.contains("OutOfcpu"), "{replicas}");
     cluster
@@ -258,12 +249,12 @@ fn node_affinity_rejections_and_missing_nodes() {
         .stdout(predicate::str::contains(
             "nowhere names node n9 (spec.nodeName), which does not exist",
         ));
-    let picky = replica(&cluster, "picky");
+    let picky = cluster.replica("picky");
     assert_eq!(
         (picky["phase"].as_str(), picky["reason"].as_str()),
         (Some("Failed"), Some("NodeAffinity"))
     );
-    let nowhere = replica(&cluster, "nowhere");
+    let nowhere = cluster.replica("nowhere");
     assert_eq!(nowhere["phase"], "Pending");
     assert!(nowhere["node"].is_null());
 }

@@ -2,36 +2,18 @@
 //! the plan's timeline, partitioned rollouts, scale-down order, and a
 //! replica that keeps its identity through the loss of its node.
 
-use crate::common::{Cluster, node};
+use crate::common::{Cluster, node, stateful_set, text, timeline};
 use predicates::prelude::*;
 use serde_json::Value;
 
-/// A StatefulSet `db` with `replicas`, ready 10 s after start, and `extra`
-/// lines under `spec` (indented by two spaces).
-fn stateful_set(replicas: i32, version: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: db
-spec:
-  replicas: {replicas}
-  serviceName: db
-  selector:
-    matchLabels: {{app: db}}
-{extra}  template:
-    metadata:
-      labels: {{app: db}}
-      annotations: {{orch.dev/ready-after: 10s, version: \"{version}\"}}
-    spec:
-      containers:
-      - name: db
-        image: example/db:{version}
-        resources:
-          requests: {{cpu: 500m, memory: 256Mi}}
----
-"
-    )
+/// A StatefulSet `db` with `replicas`, ready 10 s after start, at
+/// `version`, and `extra` lines under `spec` (indented by two spaces).
+fn db(replicas: i32, version: &str, extra: &str) -> String {
+    stateful_set("db")
+        .replicas(replicas)
+        .version(version)
+        .spec(extra)
+        .yaml()
 }
 
 fn fleet() -> String {
@@ -52,20 +34,9 @@ fn cluster_with(set: &str) -> Cluster {
 
 /// (time, op, replica) of every shown action of a plan or apply document.
 fn actions(document: &Value) -> Vec<(u64, String, String)> {
-    document["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|step| {
-            let time = step["time"].as_u64().unwrap();
-            step["actions"].as_array().unwrap().iter().map(move |a| {
-                (
-                    time,
-                    a["op"].as_str().unwrap().to_string(),
-                    a["replica"].as_str().unwrap_or("").to_string(),
-                )
-            })
-        })
+    timeline(document)
+        .into_iter()
+        .map(|(time, action)| (time, text(action, "op"), text(action, "replica")))
         .collect()
 }
 
@@ -78,7 +49,7 @@ fn first(actions: &[(u64, String, String)], op: &str, replica: &str) -> usize {
 
 #[test]
 fn ordered_ready_starts_each_ordinal_after_the_previous_is_ready() {
-    let cluster = cluster_with(&stateful_set(3, "1", ""));
+    let cluster = cluster_with(&db(3, "1", ""));
     let plan = cluster.json(&["plan", "-f", "manifests/"]);
     assert_eq!(plan["outcome"], "Converged");
     let actions = actions(&plan);
@@ -102,7 +73,7 @@ fn ordered_ready_starts_each_ordinal_after_the_previous_is_ready() {
 
 #[test]
 fn parallel_starts_every_replica_at_once() {
-    let cluster = cluster_with(&stateful_set(3, "1", "  podManagementPolicy: Parallel\n"));
+    let cluster = cluster_with(&db(3, "1", "  podManagementPolicy: Parallel\n"));
     let plan = cluster.json(&["plan", "-f", "manifests/"]);
     let actions = actions(&plan);
     let creations: Vec<u64> = actions
@@ -116,9 +87,9 @@ fn parallel_starts_every_replica_at_once() {
 
 #[test]
 fn scale_down_removes_the_highest_ordinal_first_one_at_a_time() {
-    let cluster = cluster_with(&stateful_set(4, "1", ""));
+    let cluster = cluster_with(&db(4, "1", ""));
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    cluster.write("manifests/db.yaml", &stateful_set(1, "1", ""));
+    cluster.write("manifests/db.yaml", &db(1, "1", ""));
     let result = cluster.json(&["apply", "-f", "manifests/"]);
     assert_eq!(result["outcome"], "Converged");
     let steps = result["steps"].as_array().unwrap();
@@ -146,11 +117,11 @@ fn scale_down_removes_the_highest_ordinal_first_one_at_a_time() {
 
 #[test]
 fn a_partitioned_rollout_updates_the_ordinals_at_and_above_the_partition() {
-    let cluster = cluster_with(&stateful_set(3, "1", ""));
+    let cluster = cluster_with(&db(3, "1", ""));
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
     cluster.write(
         "manifests/db.yaml",
-        &stateful_set(
+        &db(
             3,
             "2",
             "  updateStrategy:\n    rollingUpdate: {partition: 1}\n",
@@ -190,14 +161,10 @@ fn a_partitioned_rollout_updates_the_ordinals_at_and_above_the_partition() {
     // A replica below the partition deleted by hand comes back at the old revision.
     cluster.run(&["replica", "delete", "db-0"]).success();
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let db0 = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == "db-0")
-        .unwrap();
+    let db0 = cluster.replica("db-0");
     assert_eq!(db0["revision"], 1);
     // Lowering the partition to 0 finishes the rollout; history and undo work.
-    cluster.write("manifests/db.yaml", &stateful_set(3, "2", ""));
+    cluster.write("manifests/db.yaml", &db(3, "2", ""));
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
     assert!(cluster.replicas().iter().all(|r| r["revision"] == 2));
     cluster
@@ -212,16 +179,9 @@ fn a_partitioned_rollout_updates_the_ordinals_at_and_above_the_partition() {
 
 #[test]
 fn a_replica_on_a_lost_node_keeps_its_identity_until_the_node_is_removed() {
-    let cluster = cluster_with(&stateful_set(3, "1", ""));
+    let cluster = cluster_with(&db(3, "1", ""));
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let lost = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == "db-1")
-        .unwrap()["node"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let lost = cluster.node_of("db-1");
     cluster.run(&["node", "fail", &lost]).success();
     let result = cluster.json(&["apply", "-f", "manifests/"]);
     assert_eq!(result["outcome"], "Blocked");
@@ -233,11 +193,7 @@ fn a_replica_on_a_lost_node_keeps_its_identity_until_the_node_is_removed() {
             .unwrap()
             .contains("makes no replacement of the same identity")
     );
-    let db1 = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == "db-1")
-        .unwrap();
+    let db1 = cluster.replica("db-1");
     assert_eq!(db1["phase"], "Terminating");
     assert_eq!(db1["node"], lost.as_str());
     cluster
@@ -255,27 +211,16 @@ fn a_replica_on_a_lost_node_keeps_its_identity_until_the_node_is_removed() {
         .collect();
     cluster.write("manifests/nodes.yaml", &remaining.concat());
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let db1 = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == "db-1")
-        .unwrap();
+    let db1 = cluster.replica("db-1");
     assert_eq!(db1["phase"], "Running");
     assert_ne!(db1["node"], lost.as_str());
 }
 
 #[test]
 fn an_out_of_service_taint_releases_the_identity() {
-    let cluster = cluster_with(&stateful_set(2, "1", ""));
+    let cluster = cluster_with(&db(2, "1", ""));
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let lost = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == "db-1")
-        .unwrap()["node"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let lost = cluster.node_of("db-1");
     cluster.run(&["node", "fail", &lost]).success();
     cluster.run(&["apply", "-f", "manifests/", "-q"]).code(3);
     let nodes: Vec<String> = ["n1", "n2", "n3"]
@@ -292,17 +237,13 @@ fn an_out_of_service_taint_releases_the_identity() {
         .collect();
     cluster.write("manifests/nodes.yaml", &nodes.concat());
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let db1 = cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == "db-1")
-        .unwrap();
+    let db1 = cluster.replica("db-1");
     assert_ne!(db1["node"], lost.as_str());
 }
 
 #[test]
 fn stateful_sets_appear_in_every_report() {
-    let cluster = cluster_with(&stateful_set(2, "1", ""));
+    let cluster = cluster_with(&db(2, "1", ""));
     cluster
         .run(&["apply", "-f", "manifests/", "-q", "--junit", "report.xml"])
         .success();
@@ -330,7 +271,7 @@ fn stateful_sets_appear_in_every_report() {
 
 #[test]
 fn stateful_set_input_is_checked_where_it_is_written() {
-    let cluster = cluster_with(&stateful_set(
+    let cluster = cluster_with(&db(
         2,
         "1",
         "  podManagementPolicy: Sometimes\n  updateStrategy:\n    rollingUpdate: {partition: -1}\n",
@@ -347,7 +288,7 @@ fn stateful_set_input_is_checked_where_it_is_written() {
                     "spec.updateStrategy.rollingUpdate.partition: Invalid value: -1",
                 )),
         );
-    let cluster = cluster_with(&stateful_set(
+    let cluster = cluster_with(&db(
         2,
         "1",
         "  updateStrategy:\n    rollingUpdate: {maxUnavailable: 2}\n",
@@ -372,18 +313,9 @@ fn a_drain_refills_ordinals_in_order() {
         "manifests/nodes.yaml",
         &[node("n1").zone("a").yaml(), node("n2").zone("a").yaml()].concat(),
     );
-    cluster.write("manifests/db.yaml", &stateful_set(3, "1", ""));
+    cluster.write("manifests/db.yaml", &db(3, "1", ""));
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let on = |name: &str| {
-        cluster
-            .replicas()
-            .into_iter()
-            .find(|r| r["name"] == name)
-            .unwrap()["node"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let on = |name: &str| cluster.node_of(name);
     // The spread puts ordinals 0 and 2 together.
     let held = on("db-0");
     assert_eq!(on("db-2"), held);

@@ -2,55 +2,27 @@
 //! volumes provisioned where the binding mode says, volumes that pin their
 //! replicas through node failures, and storage input that is wrong.
 
-use crate::common::{Cluster, node};
+use crate::common::{Cluster, node, stateful_set, storage_class};
 use predicates::prelude::*;
 use serde_json::Value;
 
 /// A StatefulSet `db` of `replicas` with one claim template `data` of
 /// `class` (10Gi, `modes`), and `extra` lines under `spec`.
-fn stateful_set(replicas: i32, class: &str, modes: &str, extra: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: db
-spec:
-  replicas: {replicas}
-  serviceName: db
-  selector:
-    matchLabels: {{app: db}}
-{extra}  template:
-    metadata:
-      labels: {{app: db}}
-      annotations: {{orch.dev/ready-after: 10s}}
-    spec:
-      containers:
-      - name: db
-        image: example/db:1
-        resources:
-          requests: {{cpu: 500m, memory: 256Mi}}
-  volumeClaimTemplates:
-  - metadata: {{name: data}}
-    spec:
-      accessModes: [{modes}]
-      storageClassName: {class}
-      resources:
-        requests: {{storage: 10Gi}}
----
-"
-    )
+fn db(replicas: i32, class: &str, modes: &str, extra: &str) -> String {
+    stateful_set("db")
+        .replicas(replicas)
+        .spec(extra)
+        .claim_template(class, modes)
+        .yaml()
 }
 
-fn class(name: &str, provisioner: &str, mode: &str) -> String {
+/// The provisioned class `zonal` (WaitForFirstConsumer) and `db` of
+/// `replicas` claiming from it, with `extra` lines under its `spec`.
+fn zonal_db(replicas: i32, extra: &str) -> String {
     format!(
-        "apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: {name}
-provisioner: {provisioner}
-volumeBindingMode: {mode}
----
-"
+        "{}{}",
+        storage_class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+        db(replicas, "zonal", "ReadWriteOnce", extra)
     )
 }
 
@@ -83,21 +55,6 @@ fn nodes(names: &[(&str, &str)]) -> String {
         .collect()
 }
 
-fn items(cluster: &Cluster, what: &str) -> Vec<Value> {
-    cluster.json(&["get", what])["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn replica(cluster: &Cluster, name: &str) -> Value {
-    cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("no replica {name}"))
-}
-
 fn zone_of(node: &str, fleet: &[(&str, &str)]) -> String {
     fleet
         .iter()
@@ -112,14 +69,7 @@ const ZONAL: [(&str, &str); 3] = [("a1", "zone-a"), ("a2", "zone-a"), ("b1", "zo
 fn wait_for_first_consumer_provisions_in_the_zone_of_the_chosen_node() {
     let cluster = Cluster::new();
     cluster.write("m/nodes.yaml", &nodes(&ZONAL));
-    cluster.write(
-        "m/db.yaml",
-        &format!(
-            "{}{}",
-            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
-            stateful_set(3, "zonal", "ReadWriteOnce", "")
-        ),
-    );
+    cluster.write("m/db.yaml", &zonal_db(3, ""));
     let plan = cluster.json(&["plan", "-f", "m/"]);
     assert_eq!(plan["outcome"], "Converged");
     // Each claim is made with its replica, provisioned and bound when the
@@ -137,7 +87,7 @@ fn wait_for_first_consumer_provisions_in_the_zone_of_the_chosen_node() {
     assert!(position("provision") < position("bind"), "{ops:?}");
     assert!(position("bind-volume") < position("bind"), "{ops:?}");
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    let claims = items(&cluster, "pvc");
+    let claims = cluster.items("pvc");
     assert_eq!(claims.len(), 3);
     for ordinal in 0..3 {
         let claim = claims
@@ -146,13 +96,13 @@ fn wait_for_first_consumer_provisions_in_the_zone_of_the_chosen_node() {
             .unwrap();
         assert_eq!(claim["phase"], "Bound");
         assert_eq!(claim["capacity"], "10Gi");
-        let node = replica(&cluster, &format!("db-{ordinal}"))["node"]
+        let node = cluster.replica(&format!("db-{ordinal}"))["node"]
             .as_str()
             .unwrap()
             .to_string();
         assert_eq!(claim["zone"], zone_of(&node, &ZONAL).as_str(), "{claim}");
     }
-    let volumes = items(&cluster, "pv");
+    let volumes = cluster.items("pv");
     assert_eq!(volumes.len(), 3);
     assert!(volumes.iter().all(|v| v["phase"] == "Bound"
         && v["storageClass"] == "zonal"
@@ -163,28 +113,15 @@ fn wait_for_first_consumer_provisions_in_the_zone_of_the_chosen_node() {
 fn a_zonal_volume_keeps_its_replica_in_its_zone() {
     let cluster = Cluster::new();
     cluster.write("m/nodes.yaml", &nodes(&ZONAL));
-    cluster.write(
-        "m/db.yaml",
-        &format!(
-            "{}{}",
-            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
-            stateful_set(1, "zonal", "ReadWriteOnce", "")
-        ),
-    );
+    cluster.write("m/db.yaml", &zonal_db(1, ""));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    let first = replica(&cluster, "db-0")["node"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = cluster.node_of("db-0");
     let zone = zone_of(&first, &ZONAL);
     // The node leaves the fleet: db-0 comes back in the same zone, on its other node.
     let remaining: Vec<(&str, &str)> = ZONAL.iter().copied().filter(|(n, _)| *n != first).collect();
     cluster.write("m/nodes.yaml", &nodes(&remaining));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    let second = replica(&cluster, "db-0")["node"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second = cluster.node_of("db-0");
     assert_ne!(second, first);
     assert_eq!(zone_of(&second, &ZONAL), zone, "replaced in its zone only");
     // With no node left in the zone, it waits with the volume's message.
@@ -207,18 +144,18 @@ fn a_local_volume_pins_its_replica_through_a_node_failure() {
         "m/db.yaml",
         &format!(
             "{}{}{}{}",
-            class(
+            storage_class(
                 "local",
                 "kubernetes.io/no-provisioner",
                 "WaitForFirstConsumer"
             ),
             local_volume("local-n1", "local", "20Gi", "n1"),
             local_volume("local-n2", "local", "20Gi", "n2"),
-            stateful_set(2, "local", "ReadWriteOnce", "")
+            db(2, "local", "ReadWriteOnce", "")
         ),
     );
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    let db1 = replica(&cluster, "db-1");
+    let db1 = cluster.replica("db-1");
     let pinned = db1["node"].as_str().unwrap().to_string();
     assert!(
         ["n1", "n2"].contains(&pinned.as_str()),
@@ -226,7 +163,7 @@ fn a_local_volume_pins_its_replica_through_a_node_failure() {
     );
     cluster.run(&["node", "fail", &pinned]).success();
     cluster.run(&["apply", "-f", "m/", "-q"]).code(3);
-    assert_eq!(replica(&cluster, "db-1")["phase"], "Terminating");
+    assert_eq!(cluster.replica("db-1")["phase"], "Terminating");
     // The node is removed: db-1 is made again, and waits for its volume's node.
     let remaining: Vec<(&str, &str)> = fleet
         .iter()
@@ -236,7 +173,7 @@ fn a_local_volume_pins_its_replica_through_a_node_failure() {
     cluster.write("m/nodes.yaml", &nodes(&remaining));
     let result = cluster.json(&["apply", "-f", "m/"]);
     assert_eq!(result["outcome"], "Blocked");
-    let db1 = replica(&cluster, "db-1");
+    let db1 = cluster.replica("db-1");
     assert_eq!(db1["phase"], "Pending");
     assert_eq!(
         db1["reason"],
@@ -313,14 +250,14 @@ spec:
         persistentVolumeClaim: {{claimName: shared}}
 ---
 ",
-            class("nfs", "kubernetes.io/no-provisioner", "Immediate"),
+            storage_class("nfs", "kubernetes.io/no-provisioner", "Immediate"),
             volume("big", "100Gi"),
             volume("medium", "20Gi"),
             volume("small", "5Gi"),
         ),
     );
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    let claims = items(&cluster, "pvc");
+    let claims = cluster.items("pvc");
     assert_eq!(claims[0]["volumeName"], "medium", "{claims:?}");
     assert_eq!(claims[0]["capacity"], "20Gi");
     let web: Vec<Value> = cluster
@@ -341,13 +278,13 @@ fn claims_that_cannot_bind_leave_replicas_pending_with_kubernetes_messages() {
         "m/db.yaml",
         &format!(
             "{}{}{}",
-            class(
+            storage_class(
                 "local",
                 "kubernetes.io/no-provisioner",
                 "WaitForFirstConsumer"
             ),
             local_volume("local-n1", "local", "20Gi", "n1"),
-            stateful_set(1, "local", "ReadWriteMany", "")
+            db(1, "local", "ReadWriteMany", "")
         ),
     );
     cluster
@@ -366,8 +303,8 @@ fn claims_that_cannot_bind_leave_replicas_pending_with_kubernetes_messages() {
         "m/db.yaml",
         &format!(
             "{}{}",
-            class("manual", "kubernetes.io/no-provisioner", "Immediate"),
-            stateful_set(1, "manual", "ReadWriteOnce", "")
+            storage_class("manual", "kubernetes.io/no-provisioner", "Immediate"),
+            db(1, "manual", "ReadWriteOnce", "")
         ),
     );
     cluster
@@ -376,22 +313,16 @@ fn claims_that_cannot_bind_leave_replicas_pending_with_kubernetes_messages() {
         .stdout(predicate::str::contains(
             "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
         ));
-    assert_eq!(items(&cluster, "pvc")[0]["phase"], "Pending");
+    assert_eq!(cluster.items("pvc")[0]["phase"], "Pending");
 }
 
 #[test]
 fn bad_storage_input_is_located_and_changes_nothing() {
     let cluster = Cluster::new();
     cluster.write("m/nodes.yaml", &nodes(&[("n1", "zone-a")]));
-    let no_request = stateful_set(1, "zonal", "ReadWriteOnce", "")
-        .replace("      resources:\n        requests: {storage: 10Gi}\n", "");
-    cluster.write(
-        "m/db.yaml",
-        &format!(
-            "{}{no_request}",
-            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer")
-        ),
-    );
+    let no_request =
+        zonal_db(1, "").replace("      resources:\n        requests: {storage: 10Gi}\n", "");
+    cluster.write("m/db.yaml", &no_request);
     cluster
         .run(&["apply", "-f", "m/"])
         .code(1)
@@ -399,29 +330,18 @@ fn bad_storage_input_is_located_and_changes_nothing() {
             "spec.volumeClaimTemplates[0].spec.resources.requests.storage: Required value",
         ));
     assert!(!cluster.state().exists());
-    cluster.write("m/db.yaml", &stateful_set(1, "fast", "ReadWriteOnce", ""));
+    cluster.write("m/db.yaml", &db(1, "fast", "ReadWriteOnce", ""));
     cluster.run(&["apply", "-f", "m/"]).code(1).stderr(
         predicate::str::contains("m/db.yaml:24:25").and(predicate::str::contains(
             "spec.volumeClaimTemplates[0].spec.storageClassName: Not found: \"fast\"",
         )),
     );
-    cluster.write(
-        "m/db.yaml",
-        &format!(
-            "{}{}",
-            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
-            stateful_set(1, "zonal", "ReadWriteOnce", "")
-        ),
-    );
+    cluster.write("m/db.yaml", &zonal_db(1, ""));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
     let before = cluster.state_bytes();
     cluster.write(
         "m/db.yaml",
-        &format!(
-            "{}{}",
-            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
-            stateful_set(1, "zonal", "ReadWriteOnce", "").replace("storage: 10Gi", "storage: 20Gi")
-        ),
+        &zonal_db(1, "").replace("storage: 10Gi", "storage: 20Gi"),
     );
     cluster
         .run(&["apply", "-f", "m/"])
@@ -441,35 +361,30 @@ fn the_retention_policy_decides_what_happens_to_claims() {
         &nodes(&[("n1", "zone-a"), ("n2", "zone-b")]),
     );
     let manifests = |replicas: i32, policy: &str| {
-        format!(
-            "{}{}",
-            class("zonal", "ebs.csi.aws.com", "WaitForFirstConsumer"),
-            stateful_set(
-                replicas,
-                "zonal",
-                "ReadWriteOnce",
-                &format!("  persistentVolumeClaimRetentionPolicy: {{whenScaled: {policy}}}\n"),
-            )
+        zonal_db(
+            replicas,
+            &format!("  persistentVolumeClaimRetentionPolicy: {{whenScaled: {policy}}}\n"),
         )
     };
     cluster.write("m/db.yaml", &manifests(3, "Retain"));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
     cluster.write("m/db.yaml", &manifests(1, "Retain"));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    assert_eq!(items(&cluster, "pvc").len(), 3, "kept when scaled down");
+    assert_eq!(cluster.items("pvc").len(), 3, "kept when scaled down");
     // Scaled up again: the replicas find their own claims.
     cluster.write("m/db.yaml", &manifests(3, "Delete"));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    assert_eq!(items(&cluster, "pv").len(), 3, "no new volume");
+    assert_eq!(cluster.items("pv").len(), 3, "no new volume");
     cluster.write("m/db.yaml", &manifests(1, "Delete"));
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    let claims: Vec<String> = items(&cluster, "pvc")
+    let claims: Vec<String> = cluster
+        .items("pvc")
         .iter()
         .map(|c| c["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(claims, ["data-db-0"]);
     assert_eq!(
-        items(&cluster, "pv").len(),
+        cluster.items("pv").len(),
         1,
         "provisioned volumes go with their claims"
     );

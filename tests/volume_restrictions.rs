@@ -1,9 +1,8 @@
 //! VolumeRestrictions' ReadWriteOncePod rule end to end, for every pod that
 //! names a claim (bare Pods, Deployments), not only a StatefulSet's.
 
-use crate::common::{Cluster, node};
+use crate::common::{Cluster, node, storage_class};
 use predicates::prelude::*;
-use serde_json::Value;
 
 fn nodes() -> String {
     [
@@ -11,27 +10,6 @@ fn nodes() -> String {
         node("b1").zone("zone-b").yaml(),
     ]
     .concat()
-}
-
-fn class(name: &str, provisioner: &str, mode: &str) -> String {
-    format!(
-        "apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: {name}
-provisioner: {provisioner}
-volumeBindingMode: {mode}
----
-"
-    )
-}
-
-fn replica(cluster: &Cluster, name: &str) -> Value {
-    cluster
-        .replicas()
-        .into_iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("no replica {name}"))
 }
 
 /// A ReadWriteOncePod claim `shared` bound to a local volume on `n1`.
@@ -88,19 +66,19 @@ fn a_read_write_once_pod_claim_admits_one_pod_whoever_owns_it() {
         "m/pods.yaml",
         &format!(
             "{}{}{}",
-            class("manual", "kubernetes.io/no-provisioner", "Immediate"),
+            storage_class("manual", "kubernetes.io/no-provisioner", "Immediate"),
             read_write_once_pod_claim(),
             pod_using("first", "shared")
         ),
     );
     cluster.run(&["apply", "-f", "m/", "-q"]).success();
-    assert_eq!(replica(&cluster, "first")["phase"], "Running");
+    assert_eq!(cluster.replica("first")["phase"], "Running");
     // A second bare Pod on the same claim waits, with the plugin's message.
     cluster.write("m/second.yaml", &pod_using("second", "shared"));
     cluster.run(&["apply", "-f", "m/"]).code(3).stdout(predicate::str::contains(
         "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode",
     ));
-    assert_eq!(replica(&cluster, "second")["phase"], "Pending");
+    assert_eq!(cluster.replica("second")["phase"], "Pending");
 }
 
 /// Two replicas of one Deployment placed in the same pass: the first takes
@@ -129,7 +107,7 @@ spec:
       - name: data
         persistentVolumeClaim: {{claimName: shared}}
 ",
-            class("manual", "kubernetes.io/no-provisioner", "Immediate"),
+            storage_class("manual", "kubernetes.io/no-provisioner", "Immediate"),
             read_write_once_pod_claim(),
         ),
     );
@@ -232,7 +210,7 @@ fn access_mode_conflicts_table() {
     ];
     for (name, claims, existing, message) in cases {
         let cluster = Cluster::new();
-        let mut storage = class("manual", "kubernetes.io/no-provisioner", "Immediate");
+        let mut storage = storage_class("manual", "kubernetes.io/no-provisioner", "Immediate");
         if name != "failed to get PVC" {
             storage.push_str(&claim("claim-with-rwop-1", "ReadWriteOncePod"));
             storage.push_str(&claim("claim-with-rwop-2", "ReadWriteOncePod"));
@@ -251,7 +229,7 @@ fn access_mode_conflicts_table() {
         cluster.run(&["apply", "-f", "m/", "-q"]).success();
         cluster.write("m/pod.yaml", &pod_with("pod", claims));
         let run = cluster.run(&["apply", "-f", "m/"]);
-        let pod = replica(&cluster, "pod");
+        let pod = cluster.replica("pod");
         match message {
             None => {
                 run.code(0);

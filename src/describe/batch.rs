@@ -3,8 +3,8 @@
 //! kubectl's `describeJob` and `describeCronJob` gather them.
 
 use super::{
-    DescribeError, EventRow, TemplateView, containers, event_rows, selector_text, string_map,
-    template_view, toleration_text,
+    DescribeError, EventRow, TemplateView, containers, declared, event_rows, report, selector_text,
+    string_map, template_view, toleration_text,
 };
 use crate::model::cron::CronJob;
 use crate::model::job::CompletionMode;
@@ -12,7 +12,6 @@ use crate::model::pod::Toleration;
 use crate::model::state::{API_VERSION, Phase, State};
 use crate::model::time::duration;
 use crate::model::workload::{Desired, Kind, ObjectRef};
-use crate::reconcile::summarize;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -152,18 +151,13 @@ pub fn job(
     state: &State,
     id: &ObjectRef,
 ) -> Result<JobDescription, DescribeError> {
-    let Some(workload) = desired.workloads.iter().find(|w| &w.id == id) else {
-        return Err(DescribeError::NotAWorkload(id.clone()));
-    };
+    let workload = declared(desired, id)?;
     let Some(spec) = workload.job.as_deref() else {
         return Err(DescribeError::NotAWorkload(id.clone()));
     };
     let object = id.to_string();
-    let reports = summarize(desired, state, state.clock);
-    let report = reports
-        .iter()
-        .find(|r| r.object == object)
-        .and_then(|r| r.job.as_ref())
+    let report = report(desired, state, id)?
+        .job
         .ok_or_else(|| DescribeError::NoStatus(id.clone()))?;
     let replicas: Vec<&crate::model::state::Replica> = state
         .replicas

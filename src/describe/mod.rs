@@ -28,7 +28,8 @@ use crate::model::labels::{LabelSelector, SelectorOperator};
 use crate::model::pod::{PodSpec, Toleration, TolerationEffect, TolerationOperator};
 use crate::model::state::{Event, State};
 use crate::model::time::duration;
-use crate::model::workload::{Kind, ObjectRef};
+use crate::model::workload::{Desired, Kind, ObjectRef, Workload};
+use crate::reconcile::{WorkloadReport, summarize};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -123,6 +124,29 @@ pub fn event_source(reason: EventReason, object_kind: &str, owner: Option<Kind>)
 }
 
 /// The events about `object` (`Replica/api-…`, `Node/n1`), oldest first.
+/// The declared pod-making workload `id`, the subject of `describe
+/// deployment|daemonset|statefulset|job`.
+fn declared<'d>(desired: &'d Desired, id: &ObjectRef) -> Result<&'d Workload, DescribeError> {
+    desired
+        .workloads
+        .iter()
+        .find(|w| &w.id == id)
+        .ok_or_else(|| DescribeError::NotAWorkload(id.clone()))
+}
+
+/// What the loop reports of workload `id` now: counts, conditions, a Job's progress.
+fn report(
+    desired: &Desired,
+    state: &State,
+    id: &ObjectRef,
+) -> Result<WorkloadReport, DescribeError> {
+    let object = id.to_string();
+    summarize(desired, state, state.clock)
+        .into_iter()
+        .find(|r| r.object == object)
+        .ok_or_else(|| DescribeError::NoStatus(id.clone()))
+}
+
 pub fn events<'a>(state: &'a State, object: &str) -> Vec<&'a Event> {
     state.events.iter().filter(|e| e.object == object).collect()
 }

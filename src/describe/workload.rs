@@ -2,12 +2,11 @@
 //! its strategy and pod template, and its replica sets (new and old).
 
 use super::{
-    ConditionRow, DescribeError, EventRow, TemplateView, event_rows, selector_text, string_map,
-    template_view,
+    ConditionRow, DescribeError, EventRow, TemplateView, declared, event_rows, report,
+    selector_text, string_map, template_view,
 };
 use crate::model::state::{API_VERSION, Phase, Replica, State};
 use crate::model::workload::{Desired, Kind, ObjectRef, Strategy};
-use crate::reconcile::summarize;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -99,15 +98,9 @@ pub fn workload(
     state: &State,
     id: &ObjectRef,
 ) -> Result<WorkloadDescription, DescribeError> {
-    let Some(workload) = desired.workloads.iter().find(|w| &w.id == id) else {
-        return Err(DescribeError::NotAWorkload(id.clone()));
-    };
+    let workload = declared(desired, id)?;
     let object = id.to_string();
-    let reports = summarize(desired, state, state.clock);
-    let report = reports
-        .iter()
-        .find(|r| r.object == object)
-        .ok_or_else(|| DescribeError::NoStatus(id.clone()))?;
+    let report = report(desired, state, id)?;
     let stored = state.workload(id);
     let current = stored.and_then(|w| w.current_revision());
     let live: Vec<&Replica> = state

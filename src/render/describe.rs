@@ -57,6 +57,18 @@ impl Describer {
         }
     }
 
+    /// An object's `Labels:` (`key=value`) and `Annotations:` (`key: value`),
+    /// one a line, as kubectl prints its metadata.
+    pub fn metadata(
+        &mut self,
+        level: usize,
+        labels: &BTreeMap<String, String>,
+        annotations: &BTreeMap<String, String>,
+    ) {
+        self.list(level, "Labels", &pairs(labels, "="));
+        self.list(level, "Annotations", &pairs(annotations, ": "));
+    }
+
     /// A table with a dashed rule under its headers.
     pub fn table(&mut self, level: usize, headers: &[&str], rows: &[Vec<String>]) {
         self.lines
@@ -271,8 +283,7 @@ pub fn workload(view: &WorkloadDescription) -> String {
     let mut d = Describer::default();
     d.field(0, "Name", &view.name);
     d.field(0, "Namespace", &view.namespace);
-    d.list(0, "Labels", &pairs(&view.labels, "="));
-    d.list(0, "Annotations", &pairs(&view.annotations, ": "));
+    d.metadata(0, &view.labels, &view.annotations);
     d.field(0, "Selector", &view.selector);
     if view.workload_kind == "DaemonSet" {
         d.field(

@@ -96,12 +96,73 @@ impl Cluster {
         })
     }
 
-    pub fn replicas(&self) -> Vec<Value> {
-        self.json(&["get", "replicas"])["items"]
+    /// The items of `orch get WHAT -o json` (`replicas`, `pvc`, `pv`, …).
+    pub fn items(&self, what: &str) -> Vec<Value> {
+        self.json(&["get", what])["items"]
             .as_array()
             .unwrap()
             .clone()
     }
+
+    pub fn replicas(&self) -> Vec<Value> {
+        self.items("replicas")
+    }
+
+    /// The replica named `name`, as `get replicas -o json` shows it.
+    pub fn replica(&self, name: &str) -> Value {
+        self.replicas()
+            .into_iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no replica {name}"))
+    }
+
+    /// The node the replica named `name` is bound to.
+    pub fn node_of(&self, name: &str) -> String {
+        let replica = self.replica(name);
+        replica["node"]
+            .as_str()
+            .unwrap_or_else(|| panic!("replica {name} has no node: {replica}"))
+            .to_string()
+    }
+}
+
+/// Every shown action of a run document (`plan` or `apply -o json`), with
+/// the time of its step.
+pub fn timeline(run: &Value) -> Vec<(u64, &Value)> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| {
+            let time = step["time"].as_u64().unwrap();
+            step["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |action| (time, action))
+        })
+        .collect()
+}
+
+/// (time, op, object, `detail`) of every shown action of a run document,
+/// `detail` the field a test reads beside them (`reason`, `node`).
+pub fn actions_showing(run: &Value, detail: &str) -> Vec<(u64, String, String, String)> {
+    timeline(run)
+        .into_iter()
+        .map(|(time, action)| {
+            (
+                time,
+                text(action, "op"),
+                text(action, "object"),
+                text(action, detail),
+            )
+        })
+        .collect()
+}
+
+/// A text field of a document, `""` where it has none.
+pub fn text(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or("").to_string()
 }
 
 pub fn nodes_on(replicas: &[Value]) -> Vec<String> {

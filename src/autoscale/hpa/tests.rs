@@ -51,17 +51,20 @@ impl Case {
                     last_transition: 0,
                 }),
                 start_time: Some(self.start.get(i).copied().unwrap_or(0)),
-                request: self.requests.get(i).map(|r| 2 * r),
-                metric: self.levels.get(i).map(|l| PodMetric {
-                    value: 2 * l,
-                    timestamp: 0,
-                    window: 60,
-                }),
+                ..ready_pod(
+                    self.requests.get(i).map(|r| 2 * r),
+                    self.levels.get(i).map(|l| PodMetric {
+                        value: 2 * l,
+                        timestamp: 0,
+                        window: 60,
+                    }),
+                )
             })
             .collect()
     }
 
-    fn run(&self) -> (i32, i32, i64) {
+    /// `GetResourceReplicas` on the case: (replicas, utilization, raw usage).
+    fn calculate(&self) -> Result<(i32, i32, i64), MetricError> {
         get_resource_replicas(
             &testing_calculator(),
             self.current,
@@ -70,7 +73,31 @@ impl Case {
             &self.pods(),
             NOW,
         )
-        .unwrap()
+    }
+
+    fn run(&self) -> (i32, i32, i64) {
+        self.calculate().unwrap()
+    }
+
+    /// The calculator's error message, for a case that has one.
+    fn error(&self) -> String {
+        self.calculate().unwrap_err().0
+    }
+}
+
+/// A Running pod, Ready since 0 and started then, with its cpu `request`
+/// and what metrics-server reports for it.
+fn ready_pod(request: Option<i64>, metric: Option<PodMetric>) -> PodSample {
+    PodSample {
+        phase: PodPhase::Running,
+        deleting: false,
+        ready: Some(ReadyCondition {
+            status: true,
+            last_transition: 0,
+        }),
+        start_time: Some(0),
+        request,
+        metric,
     }
 }
 
@@ -151,20 +178,15 @@ struct Fleet {
 impl PodSource for Fleet {
     fn pods(&self, _: MetricResource) -> Vec<PodSample> {
         (0..self.ready)
-            .map(|_| PodSample {
-                phase: Running,
-                deleting: false,
-                ready: Some(ReadyCondition {
-                    status: true,
-                    last_transition: 0,
-                }),
-                start_time: Some(0),
-                request: Some(self.request),
-                metric: self.total.map(|t| PodMetric {
-                    value: t / self.ready as i64,
-                    timestamp: NOW,
-                    window: 15,
-                }),
+            .map(|_| {
+                ready_pod(
+                    Some(self.request),
+                    self.total.map(|t| PodMetric {
+                        value: t / self.ready as i64,
+                        timestamp: NOW,
+                        window: 15,
+                    }),
+                )
             })
             .collect()
     }

@@ -2,7 +2,7 @@
 //! (`describeJob`, `describeCronJob` and `describeJobTemplate` of kubectl's
 //! describers), for the views `crate::describe` builds.
 
-use super::{Describer, pairs, template};
+use super::{Describer, template};
 use crate::describe::{CronJobDescription, JobDescription};
 
 /// `<unset>` for a field the object does not set.
@@ -15,8 +15,7 @@ pub fn job(view: &JobDescription) -> String {
     d.field(0, "Name", &view.name);
     d.field(0, "Namespace", &view.namespace);
     d.field(0, "Selector", &view.selector);
-    d.list(0, "Labels", &pairs(&view.labels, "="));
-    d.list(0, "Annotations", &pairs(&view.annotations, ": "));
+    d.metadata(0, &view.labels, &view.annotations);
     if let Some(owner) = &view.controlled_by {
         d.field(0, "Controlled By", owner);
     }
@@ -60,8 +59,7 @@ pub fn cron_job(view: &CronJobDescription) -> String {
     let mut d = Describer::default();
     d.field(0, "Name", &view.name);
     d.field(0, "Namespace", &view.namespace);
-    d.list(0, "Labels", &pairs(&view.labels, "="));
-    d.list(0, "Annotations", &pairs(&view.annotations, ": "));
+    d.metadata(0, &view.labels, &view.annotations);
     d.field(0, "Schedule", &view.schedule);
     d.field(0, "Concurrency Policy", &view.concurrency_policy);
     d.field(0, "Suspend", view.suspend.to_string());

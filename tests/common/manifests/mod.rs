@@ -12,10 +12,12 @@
 
 mod node;
 mod pdb;
+mod stateful;
 mod workloads;
 
 pub use node::{Node, node};
 pub use pdb::{PodDisruptionBudget, pdb};
+pub use stateful::{StatefulSet, stateful_set, storage_class};
 pub use workloads::{DaemonSet, Deployment, daemonset, deployment};
 
 /// A YAML scalar as written by hand: plain when it reads back as the same
@@ -108,7 +110,13 @@ macro_rules! manifest {
     };
 }
 
-manifest!(Node, Deployment, DaemonSet, PodDisruptionBudget);
+manifest!(
+    Node,
+    Deployment,
+    DaemonSet,
+    PodDisruptionBudget,
+    StatefulSet
+);
 
 /// The documents one after the other, as one file holds them:
 /// `yaml(&[&node("n1"), &deployment("web").replicas(2)])`.

@@ -2,27 +2,29 @@
 
 use super::*;
 
+/// `current` pods of one cpu each (`ones`), reporting `levels` (a pod past
+/// the last level reports nothing), against a `target` utilization.
+fn cpu_case(current: i32, levels: Vec<i64>, target: i32) -> Case {
+    Case {
+        current,
+        requests: ones(current as usize),
+        levels,
+        target,
+        ..Case::default()
+    }
+}
+
 #[test]
 fn replica_calc_scale_up() {
-    let case = Case {
-        current: 3,
-        requests: ones(3),
-        levels: vec![300, 500, 700],
-        target: 30,
-        ..Case::default()
-    };
+    let case = cpu_case(3, vec![300, 500, 700], 30);
     assert_eq!(case.run(), (5, 50, 2 * 500));
 }
 
 #[test]
 fn replica_calc_scale_up_unready_less_scale() {
     let case = Case {
-        current: 3,
         readiness: vec![false, true, true],
-        requests: ones(3),
-        levels: vec![300, 500, 700],
-        target: 30,
-        ..Case::default()
+        ..cpu_case(3, vec![300, 500, 700], 30)
     };
     assert_eq!(case.run(), (4, 60, 2 * 600));
 }
@@ -30,12 +32,8 @@ fn replica_calc_scale_up_unready_less_scale() {
 #[test]
 fn replica_calc_scale_up_hot_cpu_less_scale() {
     let case = Case {
-        current: 3,
         start: vec![HOT, COOL, COOL],
-        requests: ones(3),
-        levels: vec![300, 500, 700],
-        target: 30,
-        ..Case::default()
+        ..cpu_case(3, vec![300, 500, 700], 30)
     };
     assert_eq!(case.run(), (4, 60, 2 * 600));
 }
@@ -43,12 +41,8 @@ fn replica_calc_scale_up_hot_cpu_less_scale() {
 #[test]
 fn replica_calc_scale_up_unready_no_scale() {
     let case = Case {
-        current: 3,
         readiness: vec![true, false, false],
-        requests: ones(3),
-        levels: vec![400, 500, 700],
-        target: 30,
-        ..Case::default()
+        ..cpu_case(3, vec![400, 500, 700], 30)
     };
     assert_eq!(case.run(), (3, 40, 2 * 400));
 }
@@ -56,13 +50,9 @@ fn replica_calc_scale_up_unready_no_scale() {
 #[test]
 fn replica_calc_scale_hot_cpu_no_scale() {
     let case = Case {
-        current: 3,
         readiness: vec![true, false, false],
         start: vec![COOL, HOT, HOT],
-        requests: ones(3),
-        levels: vec![400, 500, 700],
-        target: 30,
-        ..Case::default()
+        ..cpu_case(3, vec![400, 500, 700], 30)
     };
     assert_eq!(case.run(), (3, 40, 2 * 400));
 }
@@ -98,25 +88,15 @@ fn replica_calc_scale_up_ignores_deletion_pods() {
 
 #[test]
 fn replica_calc_scale_down() {
-    let case = Case {
-        current: 5,
-        requests: ones(5),
-        levels: vec![100, 300, 500, 250, 250],
-        target: 50,
-        ..Case::default()
-    };
+    let case = cpu_case(5, vec![100, 300, 500, 250, 250], 50);
     assert_eq!(case.run(), (3, 28, 2 * 280));
 }
 
 #[test]
 fn replica_calc_scale_down_include_unready_pods() {
     let case = Case {
-        current: 5,
         readiness: vec![true, true, true, false, false],
-        requests: ones(5),
-        levels: vec![100, 300, 500, 250, 250],
-        target: 50,
-        ..Case::default()
+        ..cpu_case(5, vec![100, 300, 500, 250, 250], 50)
     };
     assert_eq!(case.run(), (2, 30, 2 * 300));
 }
@@ -124,13 +104,9 @@ fn replica_calc_scale_down_include_unready_pods() {
 #[test]
 fn replica_calc_scale_down_exclude_unscheduled_pods() {
     let case = Case {
-        current: 5,
         readiness: vec![true, false, false, false, false],
         phase: vec![Running, Pending, Pending, Pending, Pending],
-        requests: ones(5),
-        levels: vec![100],
-        target: 50,
-        ..Case::default()
+        ..cpu_case(5, vec![100], 50)
     };
     assert_eq!(case.run(), (1, 10, 2 * 100));
 }
@@ -138,12 +114,8 @@ fn replica_calc_scale_down_exclude_unscheduled_pods() {
 #[test]
 fn replica_calc_scale_down_ignore_hot_cpu_pods() {
     let case = Case {
-        current: 5,
         start: vec![COOL, COOL, COOL, HOT, HOT],
-        requests: ones(5),
-        levels: vec![100, 300, 500, 250, 250],
-        target: 50,
-        ..Case::default()
+        ..cpu_case(5, vec![100, 300, 500, 250, 250], 50)
     };
     assert_eq!(case.run(), (2, 30, 2 * 300));
 }
@@ -176,13 +148,7 @@ fn replica_calc_tolerance() {
 
 #[test]
 fn replica_calc_missing_metrics() {
-    let case = Case {
-        current: 4,
-        requests: ones(4),
-        levels: vec![400, 95],
-        target: 100,
-        ..Case::default()
-    };
+    let case = cpu_case(4, vec![400, 95], 100);
     assert_eq!(case.run(), (3, 24, 495));
 }
 
@@ -194,16 +160,8 @@ fn replica_calc_empty_metrics_and_cpu_request() {
         target: 100,
         ..Case::default()
     };
-    let error = get_resource_replicas(
-        &testing_calculator(),
-        4,
-        100,
-        MetricResource::Cpu,
-        &empty.pods(),
-        NOW,
-    );
     assert_eq!(
-        error.unwrap_err().0,
+        empty.error(),
         "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
     );
     let no_request = Case {
@@ -212,27 +170,13 @@ fn replica_calc_empty_metrics_and_cpu_request() {
         target: 100,
         ..Case::default()
     };
-    let error = get_resource_replicas(
-        &testing_calculator(),
-        1,
-        100,
-        MetricResource::Cpu,
-        &no_request.pods(),
-        NOW,
-    );
-    assert!(error.unwrap_err().0.contains("missing request for"));
+    assert!(no_request.error().contains("missing request for"));
 }
 
 #[test]
 fn replica_calc_missing_metrics_no_change() {
     for (level, utilization) in [(1000, 100), (1900, 190), (600, 60)] {
-        let case = Case {
-            current: 2,
-            requests: ones(2),
-            levels: vec![level],
-            target: 100,
-            ..Case::default()
-        };
+        let case = cpu_case(2, vec![level], 100);
         assert_eq!(case.run(), (2, utilization, 2 * level), "level {level}");
     }
 }
@@ -240,12 +184,8 @@ fn replica_calc_missing_metrics_no_change() {
 #[test]
 fn replica_calc_missing_metrics_unready_and_hot_cpu() {
     let unready = Case {
-        current: 3,
         readiness: vec![false, true, true],
-        requests: ones(3),
-        levels: vec![100, 450],
-        target: 50,
-        ..Case::default()
+        ..cpu_case(3, vec![100, 450], 50)
     };
     assert_eq!(unready.run(), (3, 45, 900), "UnreadyChange");
     let hot = Case {
@@ -267,12 +207,8 @@ fn replica_calc_missing_metrics_unready_and_hot_cpu() {
     };
     assert_eq!(hot_up.run(), (4, 200, 4000), "HotCpuScaleUp");
     let down = Case {
-        current: 4,
         readiness: vec![false, true, true, true],
-        requests: ones(4),
-        levels: vec![100, 100, 100],
-        target: 50,
-        ..Case::default()
+        ..cpu_case(4, vec![100, 100, 100], 50)
     };
     assert_eq!(down.run(), (3, 10, 200), "UnreadyScaleDown");
 }
@@ -316,13 +252,7 @@ fn replica_calc_computed_tolerance_alg_implementation() {
 /// turns the direction around, so the count stays (`GetResourceReplicas`).
 #[test]
 fn missing_pods_that_would_reverse_a_scale_down_keep_the_count() {
-    let case = Case {
-        current: 4,
-        requests: ones(4),
-        levels: vec![400, 95],
-        target: 50,
-        ..Case::default()
-    };
+    let case = cpu_case(4, vec![400, 95], 50);
     assert_eq!(case.run(), (4, 24, 495));
 }
 
@@ -334,16 +264,8 @@ fn no_metrics_at_all_is_kubernetes_error() {
         target: 50,
         ..Case::default()
     };
-    let error = get_resource_replicas(
-        &testing_calculator(),
-        2,
-        50,
-        MetricResource::Cpu,
-        &case.pods(),
-        NOW,
-    );
     assert_eq!(
-        error.unwrap_err().0,
+        case.error(),
         "unable to get metrics for resource cpu: no metrics returned from resource metrics API"
     );
 }
@@ -351,21 +273,9 @@ fn no_metrics_at_all_is_kubernetes_error() {
 #[test]
 fn tolerance_keeps_the_count_within_ten_percent() {
     // 55% against a 50% target: ratio 1.1, within the band.
-    let case = Case {
-        current: 4,
-        requests: ones(4),
-        levels: vec![550; 4],
-        target: 50,
-        ..Case::default()
-    };
+    let case = cpu_case(4, vec![550; 4], 50);
     assert_eq!(case.run(), (4, 55, 1100));
-    let case = Case {
-        current: 4,
-        requests: ones(4),
-        levels: vec![560; 4],
-        target: 50,
-        ..Case::default()
-    };
+    let case = cpu_case(4, vec![560; 4], 50);
     assert_eq!(case.run().0, 5);
 }
 
@@ -374,20 +284,15 @@ fn average_value_targets_use_the_plain_calculation() {
     // `TestReplicaCalcScaleUpCM`'s arithmetic: levels 20, 10, 30 against 15.
     let pods: Vec<PodSample> = [20000, 10000, 30000]
         .iter()
-        .map(|&v| PodSample {
-            phase: Running,
-            deleting: false,
-            ready: Some(ReadyCondition {
-                status: true,
-                last_transition: 0,
-            }),
-            start_time: Some(0),
-            request: Some(1000),
-            metric: Some(PodMetric {
-                value: v,
-                timestamp: 0,
-                window: 60,
-            }),
+        .map(|&value| {
+            ready_pod(
+                Some(1000),
+                Some(PodMetric {
+                    value,
+                    timestamp: 0,
+                    window: 60,
+                }),
+            )
         })
         .collect();
     let result = get_raw_resource_replicas(

@@ -7,28 +7,38 @@
 use super::super::drain::{Budgets, pods_on};
 use super::super::{Blocker, removable};
 use super::*;
+use crate::analysis::fixtures::desired;
 use crate::executor::{RunOptions, run};
-use crate::manifest::{ParseOptions, parse};
 use crate::scheduler::ScoringStrategy;
-use crate::sources::Source;
 
 const N1: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n\
                   status: {allocatable: {cpu: \"4\", memory: 16Gi, pods: \"110\"}}\n";
 
-fn desired(text: &str) -> Desired {
-    parse(
-        &[Source {
-            name: "m.yaml".into(),
-            text: text.to_string(),
-        }],
-        &ParseOptions::default(),
-    )
-    .expect("valid manifests")
-    .desired
-}
-
 fn scheduler() -> Scheduler {
     Scheduler::new(ScoringStrategy::LeastAllocated)
+}
+
+/// The state the loop reaches from empty on `desired`.
+fn converged(desired: &Desired) -> State {
+    let mut state = State::default();
+    run(
+        desired,
+        &mut state,
+        &scheduler(),
+        &RunOptions::default(),
+        |_, _| Ok::<(), ()>(()),
+    )
+    .unwrap();
+    state
+}
+
+/// A Deployment of `replicas` pods asking for `cpu` each.
+fn deployment(name: &str, replicas: u32, cpu: &str) -> String {
+    format!(
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  replicas: {replicas}\n  \
+         selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    \
+         spec: {{containers: [{{name: c, image: i, resources: {{requests: {{cpu: \"{cpu}\"}}}}}}]}}\n"
+    )
 }
 
 /// A Deployment (or bare Pod) of one replica, with extra pod-template text.
@@ -54,15 +64,7 @@ const EMPTY_DIR: &str = "      volumes: [{name: scratch, emptyDir: {}}]\n";
 /// Whether n1 could go, its pods moving to a roomy n2.
 fn verdict(manifests: &str) -> Result<(), Blocker> {
     let desired = desired(&format!("{N1}{manifests}"));
-    let mut state = State::default();
-    run(
-        &desired,
-        &mut state,
-        &scheduler(),
-        &RunOptions::default(),
-        |_, _| Ok::<(), ()>(()),
-    )
-    .unwrap();
+    let state = converged(&desired);
     let catalog = Catalog::build(&desired, &state);
     let budgets = Budgets::new(&desired, &state, &catalog);
     let pods = pods_on("n1", &desired, &state, &catalog, &budgets);
@@ -122,15 +124,7 @@ fn drainability_rules_read_as_cluster_autoscalers() {
 /// The name of the one replica a manifest makes (run again: names are deterministic).
 fn name_of(manifests: &str) -> String {
     let desired = desired(&format!("{N1}{manifests}"));
-    let mut state = State::default();
-    run(
-        &desired,
-        &mut state,
-        &scheduler(),
-        &RunOptions::default(),
-        |_, _| Ok::<(), ()>(()),
-    )
-    .unwrap();
+    let state = converged(&desired);
     state.replicas[0].name.clone()
 }
 
@@ -146,25 +140,14 @@ const GROUPS: &str = "---\napiVersion: orch.dev/v1\nkind: NodeGroup\nmetadata: {
 fn pending_state(desired: &Desired) -> State {
     let mut plain = desired.clone();
     plain.node_groups.clear();
-    let mut state = State::default();
-    run(
-        &plain,
-        &mut state,
-        &scheduler(),
-        &RunOptions::default(),
-        |_, _| Ok::<(), ()>(()),
-    )
-    .unwrap();
-    state
+    converged(&plain)
 }
 
 /// `scale_up_test.go`'s shape: the group whose template takes the pod
 /// would add a node after its own delay; the tainted group is not asked.
 #[test]
 fn a_pending_pod_is_told_which_group_would_add_a_node_and_when() {
-    let big = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 3\n  \
-               selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
-               spec: {containers: [{name: c, image: i, resources: {requests: {cpu: \"3\"}}}]}\n";
+    let big = deployment("api", 3, "3");
     let desired = desired(&format!("{N1}{GROUPS}{big}"));
     let state = pending_state(&desired);
     let catalog = Catalog::build(&desired, &state);
@@ -205,9 +188,7 @@ fn a_pending_pod_is_told_which_group_would_add_a_node_and_when() {
 
 #[test]
 fn a_pod_too_big_for_every_template_gets_not_trigger_scale_up() {
-    let huge = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: batch}\nspec:\n  replicas: 1\n  \
-                selector: {matchLabels: {app: batch}}\n  template:\n    metadata: {labels: {app: batch}}\n    \
-                spec: {containers: [{name: c, image: i, resources: {requests: {cpu: \"16\"}}}]}\n";
+    let huge = deployment("batch", 1, "16");
     let desired = desired(&format!("{N1}{GROUPS}{huge}"));
     let state = pending_state(&desired);
     let catalog = Catalog::build(&desired, &state);
@@ -242,9 +223,7 @@ fn grown_to_max_adds_the_missing_members_by_name() {
 /// the member instead, and the pod is told when it joins.
 #[test]
 fn a_pod_an_upcoming_member_takes_triggers_no_second_scale_up() {
-    let two = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 2\n  \
-               selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
-               spec: {containers: [{name: c, image: i, resources: {requests: {cpu: \"3\"}}}]}\n";
+    let two = deployment("api", 2, "3");
     let desired = desired(&format!("{N1}{GROUPS}{two}"));
     let mut state = pending_state(&desired);
     for group in &desired.node_groups {
