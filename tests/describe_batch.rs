@@ -3,31 +3,10 @@
 //! failed Job, a finished Job a CronJob started, and the
 //! example's nightly CronJob after a day and a bit of simulated time.
 
-use crate::common::Cluster;
+use crate::common::{Cluster, snapshot};
 
 const NODE: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n\
                     status: {allocatable: {cpu: \"4\", memory: 8Gi, pods: \"110\"}}\n";
-
-fn stdout(cluster: &Cluster, args: &[&str], code: i32) -> String {
-    let output = cluster.orch().args(args).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn snapshot(name: &str, command: &str, text: &str) {
-    insta::with_settings!({
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-        description => command,
-    }, {
-        insta::assert_snapshot!(name, text);
-    });
-}
 
 /// Completions 5 by 2 at a time, Indexed, pods of 30 seconds: done at 90s.
 const INDEXED: &str = "---\napiVersion: batch/v1\nkind: Job\n\
@@ -48,8 +27,8 @@ fn describe_job_reads_like_kubectl() {
     );
     cluster.write("m.yaml", &format!("{node}{INDEXED}"));
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).success();
-    let text = stdout(&cluster, &["describe", "job", "shards"], 0);
-    snapshot("describe_job_indexed", "orch describe job shards", &text);
+    let text = cluster.stdout(&["describe", "job", "shards"], 0);
+    snapshot!("describe_job_indexed", "orch describe job shards", &text);
     for line in [
         "Completion Mode:             Indexed",
         "Pods Statuses:               0 Active (0 Ready) / 5 Succeeded / 0 Failed",
@@ -60,7 +39,7 @@ fn describe_job_reads_like_kubectl() {
     }
     // The same view as the object, and as JSON with simulated seconds.
     assert_eq!(
-        stdout(&cluster, &["describe", "workload", "Job/default/shards"], 0),
+        cluster.stdout(&["describe", "workload", "Job/default/shards"], 0),
         text
     );
     let json = cluster.json(&["describe", "job", "default/shards"]);
@@ -79,8 +58,8 @@ fn describe_a_failed_job() {
         containers: [{name: c, image: i, resources: {requests: {cpu: 500m}}}]\n";
     cluster.write("m.yaml", &format!("{NODE}{failing}"));
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).code(3);
-    let text = stdout(&cluster, &["describe", "job", "flaky"], 0);
-    snapshot("describe_job_failed", "orch describe job flaky", &text);
+    let text = cluster.stdout(&["describe", "job", "flaky"], 0);
+    snapshot!("describe_job_failed", "orch describe job flaky", &text);
 }
 
 #[test]
@@ -89,8 +68,8 @@ fn describe_the_examples_cronjob_and_its_jobs() {
     cluster
         .run(&["apply", "-f", "manifests/", "-q", "--advance", "26h"])
         .success();
-    let text = stdout(&cluster, &["describe", "cronjob", "nightly-report"], 0);
-    snapshot(
+    let text = cluster.stdout(&["describe", "cronjob", "nightly-report"], 0);
+    snapshot!(
         "describe_cronjob_example",
         "orch apply -f manifests/ --advance 26h; orch describe cronjob nightly-report",
         &text,
@@ -105,8 +84,8 @@ fn describe_the_examples_cronjob_and_its_jobs() {
         .find(|o| o.starts_with("Job/"))
         .expect("a Job of the CronJob")
         .to_string();
-    let job = stdout(&cluster, &["describe", "job", &first], 0);
-    snapshot(
+    let job = cluster.stdout(&["describe", "job", &first], 0);
+    snapshot!(
         "describe_job_of_cronjob",
         "orch apply -f manifests/ --advance 26h; orch describe job FIRST",
         &job,
@@ -159,7 +138,7 @@ fn cronjobs_are_listed_with_the_workloads() {
         ),
         "{junit}"
     );
-    let graph = stdout(&cluster, &["graph", "-f", "manifests/", "-q"], 0);
+    let graph = cluster.stdout(&["graph", "-f", "manifests/", "-q"], 0);
     assert!(
         graph
             .lines()
@@ -167,11 +146,7 @@ fn cronjobs_are_listed_with_the_workloads() {
         "{graph}"
     );
     cluster.run(&["apply", "-f", "manifests/", "-q"]).success();
-    let table = stdout(
-        &cluster,
-        &["get", "workloads", "-l", "app=nightly-report"],
-        0,
-    );
+    let table = cluster.stdout(&["get", "workloads", "-l", "app=nightly-report"], 0);
     assert_eq!(
         table.lines().nth(1).unwrap().split_whitespace().next(),
         Some("CronJob/default/nightly-report"),

@@ -10,31 +10,8 @@
 //! CI sets `INSTA_UPDATE=no`, so there a difference fails and nothing is
 //! written.
 
-use crate::common::{Cluster, deployment, node, yaml};
+use crate::common::{Cluster, deployment, node, snapshot, yaml};
 use std::fs;
-
-/// The whole stdout of `orch ARGS`, which must exit with `code`.
-fn stdout(cluster: &Cluster, args: &[&str], code: i32) -> String {
-    let output = cluster.orch().args(args).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// Compare with `tests/snapshots/NAME.snap`, whose header names the command.
-fn snapshot(name: &str, command: &str, text: &str) {
-    insta::with_settings!({
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-        description => command,
-    }, {
-        insta::assert_snapshot!(name, text);
-    });
-}
 
 fn applied_example() -> Cluster {
     let cluster = Cluster::example();
@@ -70,24 +47,24 @@ fn example_with_five_video_workers() -> Cluster {
 fn get_tables_of_the_applied_example() {
     let cluster = applied_example();
     for what in ["nodes", "workloads", "replicas"] {
-        let text = stdout(&cluster, &["get", what], 0);
-        snapshot(&format!("get_{what}"), &format!("orch get {what}"), &text);
+        let text = cluster.stdout(&["get", what], 0);
+        snapshot!(&format!("get_{what}"), &format!("orch get {what}"), &text);
     }
 }
 
 #[test]
 fn plan_of_the_example_as_a_table() {
     let cluster = Cluster::example();
-    let text = stdout(&cluster, &["plan", "-f", "manifests/"], 0);
-    snapshot("plan", "orch plan -f manifests/", &text);
+    let text = cluster.stdout(&["plan", "-f", "manifests/"], 0);
+    snapshot!("plan", "orch plan -f manifests/", &text);
 }
 
 #[test]
 fn plan_of_the_example_as_json() {
     let cluster = Cluster::example();
-    let text = stdout(&cluster, &["plan", "-f", "manifests/", "-o", "json"], 0);
+    let text = cluster.stdout(&["plan", "-f", "manifests/", "-o", "json"], 0);
     serde_json::from_str::<serde_json::Value>(&text).expect("a JSON document");
-    snapshot("plan_json", "orch plan -f manifests/ -o json", &text);
+    snapshot!("plan_json", "orch plan -f manifests/ -o json", &text);
 }
 
 #[test]
@@ -104,8 +81,8 @@ fn describe_of_a_replica_no_node_can_take() {
     cluster.run(&["apply", "-f", "m.yaml", "-q"]).code(3);
     let replicas = cluster.replicas();
     let name = replicas[0]["name"].as_str().unwrap();
-    let text = stdout(&cluster, &["describe", "replica", name], 0);
-    snapshot(
+    let text = cluster.stdout(&["describe", "replica", name], 0);
+    snapshot!(
         "describe_pending_replica",
         "orch describe replica WEB-REPLICA (2 CPUs; big is tainted, small has 1)",
         &text,
@@ -115,12 +92,8 @@ fn describe_of_a_replica_no_node_can_take() {
 #[test]
 fn what_if_zone_b_fails() {
     let cluster = applied_example();
-    let text = stdout(
-        &cluster,
-        &["what-if", "-f", "manifests/", "--fail-zone", "zone-b"],
-        3,
-    );
-    snapshot(
+    let text = cluster.stdout(&["what-if", "-f", "manifests/", "--fail-zone", "zone-b"], 3);
+    snapshot!(
         "what_if_fail_zone_b",
         "orch what-if -f manifests/ --fail-zone zone-b",
         &text,
@@ -130,13 +103,12 @@ fn what_if_zone_b_fails() {
 #[test]
 fn junit_of_a_blocked_plan() {
     let cluster = example_with_five_video_workers();
-    stdout(
-        &cluster,
+    cluster.stdout(
         &["plan", "-f", "manifests/", "--junit", "report.xml", "-q"],
         3,
     );
     let text = fs::read_to_string(cluster.path("report.xml")).unwrap();
-    snapshot(
+    snapshot!(
         "junit_blocked_plan",
         "orch plan -f manifests/ --junit report.xml (video-worker scaled to 5)",
         &text,
@@ -149,14 +121,14 @@ fn get_and_describe_hpa_after_the_example_spike() {
     cluster
         .run(&["apply", "-f", "manifests/", "--advance", "1h50m", "-q"])
         .success();
-    let text = stdout(&cluster, &["get", "hpa"], 0);
-    snapshot(
+    let text = cluster.stdout(&["get", "hpa"], 0);
+    snapshot!(
         "get_hpa",
         "orch get hpa (after apply --advance 1h50m)",
         &text,
     );
-    let text = stdout(&cluster, &["describe", "hpa", "api"], 0);
-    snapshot(
+    let text = cluster.stdout(&["describe", "hpa", "api"], 0);
+    snapshot!(
         "describe_hpa",
         "orch describe hpa api (after apply --advance 1h50m)",
         &text,

@@ -1,18 +1,8 @@
 //! `--summary FILE` and `$GITHUB_STEP_SUMMARY`: the Markdown a CI job shows,
 //! whole, as a snapshot (`tests/snapshots/`), and where it goes.
 
-use crate::common::{Cluster, deployment, node, yaml};
+use crate::common::{Cluster, deployment, node, snapshot, yaml};
 use std::fs;
-
-fn snapshot(name: &str, command: &str, text: &str) {
-    insta::with_settings!({
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-        description => command,
-    }, {
-        insta::assert_snapshot!(name, text);
-    });
-}
 
 #[test]
 fn summary_of_the_example_plan() {
@@ -21,7 +11,7 @@ fn summary_of_the_example_plan() {
         .run(&["plan", "-f", "manifests", "--summary", "summary.md", "-q"])
         .success();
     let text = fs::read_to_string(cluster.path("summary.md")).unwrap();
-    snapshot(
+    snapshot!(
         "summary_example_plan",
         "orch plan -f manifests/ --summary summary.md",
         &text,

@@ -81,6 +81,18 @@ impl Cluster {
         self.orch().args(args).assert()
     }
 
+    /// The whole stdout of `orch ARGS`, which must exit with `code`.
+    pub fn stdout(&self, args: &[&str], code: i32) -> String {
+        let output = self.orch().args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     pub fn json(&self, args: &[&str]) -> Value {
         let output = self
             .orch()
@@ -185,3 +197,20 @@ pub fn eventually(limit: std::time::Duration, what: &str, mut check: impl FnMut(
     }
     panic!("{what}: not within {limit:?}");
 }
+
+/// `snapshot!(NAME, COMMAND, TEXT)`: compare `TEXT` with
+/// `tests/snapshots/NAME.snap`, whose header names the command. A macro, so
+/// that insta files the snapshot beside the test file that calls it.
+macro_rules! snapshot {
+    ($name:expr, $command:expr, $text:expr $(,)?) => {{
+        let (name, command, text): (&str, &str, &str) = ($name, $command, $text);
+        insta::with_settings!({
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            description => command,
+        }, {
+            insta::assert_snapshot!(name, text);
+        })
+    }};
+}
+pub(crate) use snapshot;
