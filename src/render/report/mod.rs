@@ -5,6 +5,7 @@
 //! blast radius, the events. The page draws on canvases from compact data
 //! (`data`), so it stays usable at 5,000 nodes and 150,000 replicas.
 
+pub mod autoscalers;
 pub mod data;
 
 pub use data::{Data, Recorder};
