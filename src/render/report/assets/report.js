@@ -127,6 +127,7 @@
   const cards = [];
   // Node groups in play: the ready nodes over the same time axis.
   const fleet = frames.some((f) => f.nodes !== undefined);
+  let drawFleet = () => {};
   if (fleet) {
     const canvas = el("canvas", { "data-series": "nodes" });
     const card = el("div", { class: "timeline fleet" },
@@ -134,7 +135,7 @@
       el("div", { class: "state", text: "ready nodes (node groups scale the fleet)" }),
       canvas);
     grid.append(card);
-    const drawFleet = () => {
+    drawFleet = () => {
       const width = canvas.clientWidth || 280, height = 96;
       const ctx = hidpi(canvas, width, height);
       // Beside HPA panels, the same plot width (theirs keeps a right axis).
@@ -156,6 +157,10 @@
         if (k === 0) ctx.moveTo(x, v); else { ctx.lineTo(x, y(frames[k - 1].nodes || 0)); ctx.lineTo(x, v); }
       });
       ctx.stroke();
+      // Where the slider is, as on the other timelines.
+      const x = pad.l + xOf(current, W);
+      ctx.strokeStyle = "rgba(29,36,48,.6)"; ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(x, pad.t); ctx.lineTo(x, pad.t + H); ctx.stroke();
     };
     axis.addEventListener("change", drawFleet);
     requestAnimationFrame(drawFleet);
@@ -543,6 +548,7 @@
     if (f) for (const c of f.counts) p += c[4];
     pendNow.textContent = "Pending at this step: " + p + " replica(s).";
     visible.forEach(drawTimeline);
+    drawFleet();
     autoscaling.redraw();
   }
   slider.addEventListener("input", () => showFrame(Number(slider.value)));
