@@ -4,8 +4,8 @@
 //! `tests/browser`). Each test builds the page with the real binary, opens
 //! it, and fails on any console error or network request; it checks what a
 //! reader looks at — one timeline per workload, one cell per node, the
-//! pending list — moves the step slider, hovers a node and saves a
-//! screenshot that must not be blank. Without Chromium or the npm packages
+//! pending list, a panel per HPA with the plan's counts — moves the step
+//! slider, hovers a node and saves a screenshot that must not be blank. Without Chromium or the npm packages
 //! the tests fail under `CI=true` and are skipped, loudly, elsewhere.
 
 use crate::common::Cluster;
@@ -136,6 +136,123 @@ fn the_example_report_opens_in_chromium_with_its_slider_map_and_timelines() {
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
 }
 
+/// The points of a curve as `orch.dev/demand` writes it (`0s=600m, 90m=4`):
+/// (seconds, millicores), read here, not by orch.
+fn curve(text: &str) -> Vec<(u64, i64)> {
+    text.split(',')
+        .map(|point| {
+            let (at, value) = point.trim().split_once('=').unwrap();
+            let (digits, unit) = at.split_at(at.len() - 1);
+            let scale = match unit {
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => panic!("{at}"),
+            };
+            let milli = match value.strip_suffix('m') {
+                Some(milli) => milli.parse().unwrap(),
+                None => value.parse::<i64>().unwrap() * 1000,
+            };
+            (digits.parse::<u64>().unwrap() * scale, milli)
+        })
+        .collect()
+}
+
+#[test]
+fn the_examples_hpa_panel_draws_the_spike_and_the_plans_counts_beside_the_nodes() {
+    if !browser_ready() {
+        return;
+    }
+    let cluster = Cluster::example();
+    let plan = cluster.json(&["plan", "-f", "manifests", "--advance", "3h"]);
+    let page = cluster.path("autoscaling.html");
+    cluster
+        .orch()
+        .args([
+            "apply",
+            "-f",
+            "manifests",
+            "--advance",
+            "3h",
+            "-q",
+            "--report",
+        ])
+        .arg(&page)
+        .assert()
+        .success();
+    let result = check(&[Path::new("report"), &page, &out("autoscaling.png")]);
+    let info = &result["info"];
+    let hpas = plan["autoscalers"].as_array().unwrap();
+    assert_eq!(info["autoscalerPanels"], hpas.len(), "one panel per HPA");
+    assert_eq!(info["fleetTimelines"], 1, "the ready nodes beside them");
+    let steps = plan["steps"].as_array().unwrap();
+    assert_eq!(info["frames"], steps.len() + 1, "the run the plan showed");
+    let drawn = result["autoscalers"].as_array().unwrap();
+    assert_eq!(drawn.len(), hpas.len());
+    for (i, hpa) in hpas.iter().enumerate() {
+        let series = &drawn[i];
+        assert_eq!(series["name"], hpa["object"]);
+        assert_eq!(series["canvas"], hpa["object"]);
+        // Frame 0 is the empty state; frame k + 1 is the plan's step k.
+        assert_eq!(series["desired"][0], Value::Null);
+        for (k, step) in steps.iter().enumerate() {
+            let status = step["autoscalers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["object"] == hpa["object"])
+                .unwrap();
+            assert_eq!(series["desired"][k + 1], status["desired"], "step {k}");
+            assert_eq!(series["current"][k + 1], status["current"], "step {k}");
+        }
+        // The spike takes it to its maximum and it comes back down.
+        let desired: Vec<i64> = series["desired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_i64)
+            .collect();
+        assert_eq!(desired.iter().max(), hpa["maxReplicas"].as_i64().as_ref());
+        assert_eq!(desired.last(), hpa["desiredReplicas"].as_i64().as_ref());
+        let pixels = &series["pixels"];
+        for colour in ["demand", "desired", "current"] {
+            assert!(pixels[colour].as_u64().unwrap() > 200, "{colour}: {pixels}");
+        }
+        // The last step in words, as the plan ends.
+        let last = steps.last().unwrap()["autoscalers"][i].clone();
+        let words = result["readouts"][1][i].as_str().unwrap();
+        assert!(
+            words.contains(&format!(
+                "desired {} · current {}",
+                last["desired"], last["current"]
+            )),
+            "{words}"
+        );
+    }
+    // The API's demand: the annotation's points, as written in the manifest.
+    let api = std::fs::read_to_string(cluster.path("manifests/api.yaml")).unwrap();
+    let annotation = api
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("orch.dev/demand: "))
+        .unwrap();
+    let points = curve(annotation.trim_matches('"').strip_prefix("cpu: ").unwrap());
+    let series = &drawn[0];
+    let drawn_points: Vec<(u64, i64)> = series["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_u64().unwrap(), p[1].as_i64().unwrap()))
+        .collect();
+    assert_eq!(drawn_points, points, "{annotation}");
+    // At the step the HPA first raises its count, the demand is the spike's.
+    let count = |f: usize| series["desired"][f].as_i64();
+    let first_rise = (1..steps.len() + 1)
+        .find(|&f| count(f - 1).is_some() && count(f) > count(f - 1))
+        .unwrap();
+    let spike = points.iter().map(|p| p.1).max().unwrap();
+    assert_eq!(series["demand"][first_rise], spike);
+}
+
 #[test]
 fn a_what_if_report_shows_the_blast_radius_and_each_nodes_verdict() {
     if !browser_ready() {
@@ -206,6 +323,11 @@ fn a_5000_node_fleet_report_is_small_and_opens_quickly() {
     assert!(bytes < 10_000_000, "{bytes} bytes");
     let result = check(&[Path::new("report"), &page, &out("fleet-5k.png")]);
     assert_report(&result, workloads, 5000);
+    assert!(
+        plan.get("autoscalers")
+            .is_none_or(|a| a == &serde_json::json!([]))
+    );
+    assert_eq!(result["info"]["autoscalerPanels"], 0, "no HPA, no panel");
     assert!(
         result["loadMs"].as_u64().unwrap() < 20_000,
         "drawn in {} ms",

@@ -69,6 +69,7 @@ async function report(file, screenshot) {
       ...window.orchReport,
       timelines: document.querySelectorAll(".timeline canvas[data-workload]").length,
       fleetTimelines: document.querySelectorAll(".timeline.fleet canvas").length,
+      autoscalerPanels: document.querySelectorAll(".timeline.autoscaler canvas[data-autoscaler]").length,
       cells: Number(document.getElementById("map").dataset.cells),
       pendingList: !!document.getElementById("pending"),
       pendingItems: document.querySelectorAll("#pending li.pending-item").length,
@@ -78,11 +79,34 @@ async function report(file, screenshot) {
       outcome: document.getElementById("outcome").textContent,
       label: document.getElementById("step-label").textContent,
     }));
+    // The HPAs' panels (the first ten): what each draws per frame, its
+    // colours' pixels once on screen, and its words at the slider's step.
+    const autoscalers = [];
+    for (let i = 0; i < Math.min(10, info.autoscalers || 0); i++) {
+      await page.$eval(".timeline.autoscaler[data-index=\"" + i + "\"]", (c) => c.scrollIntoView({ block: "center" }));
+      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+      autoscalers.push(await page.evaluate((i) => {
+        const series = window.orchReport.autoscalerSeries(i);
+        const canvas = document.querySelector(".timeline.autoscaler[data-index=\"" + i + "\"] canvas");
+        const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const near = (rgb, within = 24) => {
+          let n = 0;
+          for (let p = 0; p < d.length; p += 4) {
+            if (d[p + 3] > 200 && Math.abs(d[p] - rgb[0]) < within && Math.abs(d[p + 1] - rgb[1]) < within && Math.abs(d[p + 2] - rgb[2]) < within) n++;
+          }
+          return n;
+        };
+        const pixels = { demand: near([204, 121, 167]), desired: near([29, 36, 48], 40), current: near([0, 114, 178]) };
+        return { ...series, canvas: canvas.dataset.autoscaler, pixels };
+      }, i));
+    }
     // The slider: to the first step and back to the last.
     const labels = [];
+    const readouts = [];
     for (const value of [0, info.frames - 1]) {
       await page.$eval("#step", (s, v) => { s.value = String(v); s.dispatchEvent(new Event("input")); }, value);
       labels.push(await page.$eval("#step-label", (e) => e.textContent));
+      readouts.push(await page.$$eval(".timeline.autoscaler .readout", (r) => r.map((e) => e.textContent)));
     }
     // Hover the first node's cell: its tooltip names it.
     const box = await page.$eval("#map", (m) => { const r = m.getBoundingClientRect(); return { x: r.left, y: r.top }; });
@@ -94,7 +118,7 @@ async function report(file, screenshot) {
     const png = await page.screenshot({ path: screenshot, fullPage: false });
     const colours = await distinctColours(page, png);
     const bytes = readFileSync(file).length;
-    return { ok: true, info, labels, tip, colours, bytes, loadMs, mapTop: box.y };
+    return { ok: true, info, labels, tip, colours, bytes, loadMs, mapTop: box.y, autoscalers, readouts };
   });
 }
 

@@ -4,8 +4,10 @@
 //! state the executor hands its callback and keeps only these aggregates
 //! (a few numbers per changed node and workload), never a copy of a state,
 //! so a 150,000-replica run stays a page of a few megabytes. Workloads are
-//! whatever the state holds, of any kind.
+//! whatever the state holds, of any kind. HorizontalPodAutoscalers add
+//! their own series (`autoscalers`).
 
+use super::autoscalers::{Autoscaler, Sample, Series};
 use crate::executor::RunResult;
 use crate::model::state::{Phase, State};
 use crate::model::workload::{Desired, ObjectRef};
@@ -36,6 +38,9 @@ pub struct Data {
     pub pending: Vec<Pending>,
     pub events: Vec<(u64, String, String, String, String)>,
     pub what_if: Option<serde_json::Value>,
+    /// Each HPA's demand and counts on the frames' axis (none without HPAs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub autoscalers: Vec<Autoscaler>,
 }
 
 /// Nodes as parallel arrays, in zone then name order.
@@ -101,6 +106,7 @@ pub struct Recorder<'a> {
     by_ref: HashMap<ObjectRef, u32>,
     placed: HashMap<(u32, u32), i64>,
     used: Vec<(i64, i64)>,
+    autoscalers: Series,
 }
 
 impl<'a> Recorder<'a> {
@@ -119,6 +125,7 @@ impl<'a> Recorder<'a> {
             by_ref: HashMap::new(),
             placed: HashMap::new(),
             used: Vec::new(),
+            autoscalers: Series::default(),
         };
         recorder.nodes(state);
         for report in summarize(desired, state, state.clock) {
@@ -140,6 +147,32 @@ impl<'a> Recorder<'a> {
                 }
             }
         });
+        // HPAs of an earlier run: their count, and their target's replicas.
+        let hpas: Vec<(String, String, i32)> = state
+            .autoscalers
+            .iter()
+            .map(|r| {
+                let (kind, name) = r.target.split_once('/').unwrap_or_default();
+                let target = format!("{kind}/{}/{name}", r.namespace);
+                (r.id(), target, r.status.desired_replicas)
+            })
+            .collect();
+        let current: HashMap<&str, i32> = counts
+            .iter()
+            .map(|(object, value)| (object.as_str(), value[0]))
+            .collect();
+        recorder.autoscalers.record(
+            &mut recorder.data.autoscalers,
+            desired,
+            state,
+            (0, state.clock),
+            hpas.iter().map(|(name, target, count)| Sample {
+                name,
+                target,
+                desired: *count,
+                current: current.get(target.as_str()).copied().unwrap_or(0),
+            }),
+        );
         recorder
     }
 
@@ -261,6 +294,21 @@ impl<'a> Recorder<'a> {
                 }
             }
         });
+        if !step.autoscalers.is_empty() {
+            let frame = (self.data.frames.len() - 1) as u32;
+            self.autoscalers.record(
+                &mut self.data.autoscalers,
+                self.desired,
+                state,
+                (frame, step.time),
+                step.autoscalers.iter().map(|a| Sample {
+                    name: &a.object,
+                    target: &a.target,
+                    desired: a.desired,
+                    current: a.current,
+                }),
+            );
+        }
     }
 
     /// A frame of `state`: counts filled by `fill`, pending counted here, and
@@ -441,131 +489,4 @@ impl<'a> Recorder<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analysis::fixtures::{DAEMONSET, deployment, desired, node};
-    use crate::executor::{self, RunOptions};
-    use crate::scheduler::{Scheduler, ScoringStrategy};
-    use std::collections::BTreeMap;
-
-    /// Runs `text` from an empty state with a recorder; the recorder's data
-    /// and the final state.
-    fn recorded(text: &str) -> (Data, State, executor::RunResult) {
-        let desired = desired(text);
-        let mut state = State::default();
-        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
-        let mut recorder = Recorder::new(&desired, &state, "t", "plan");
-        let result = executor::run(
-            &desired,
-            &mut state,
-            &scheduler,
-            &RunOptions::default(),
-            |state, step| {
-                if let Some(step) = step {
-                    recorder.step(state, step);
-                }
-                Ok::<(), std::convert::Infallible>(())
-            },
-        )
-        .unwrap();
-        recorder.finish(&result, &state, "summary");
-        recorder.pending(&state, &scheduler);
-        (recorder.data, state, result)
-    }
-
-    #[test]
-    fn frames_replay_to_the_final_placement_and_counts() {
-        let text = format!(
-            "{}{}{}{}",
-            node("n1", "a", "2"),
-            node("n2", "b", "2"),
-            deployment("web", 3, "500m", ""),
-            DAEMONSET
-        );
-        let (data, state, result) = recorded(&text);
-        assert_eq!(data.frames.len(), result.steps.len() + 1);
-        assert_eq!(data.nodes.name.len(), 2);
-        assert_eq!(data.zones.len(), 2);
-        // Replaying every frame's deltas gives where each replica is at the end.
-        let mut replayed: BTreeMap<(String, String), i64> = BTreeMap::new();
-        let mut cpu = [0i64; 2];
-        for frame in &data.frames {
-            for triple in frame.place.chunks(3) {
-                let key = (
-                    data.nodes.name[triple[0] as usize].clone(),
-                    data.workloads[triple[1] as usize].name.clone(),
-                );
-                *replayed.entry(key).or_default() += triple[2];
-            }
-            for triple in frame.used.chunks(3) {
-                cpu[triple[0] as usize] += triple[1];
-            }
-        }
-        replayed.retain(|_, v| *v != 0);
-        let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for replica in &state.replicas {
-            let node = replica.node.clone().unwrap();
-            *expected
-                .entry((node, replica.workload.to_string()))
-                .or_default() += 1;
-        }
-        assert_eq!(replayed, expected);
-        // 3 × 500m of web and 2 × 100m of the agent.
-        assert_eq!(cpu.iter().sum::<i64>(), 1700);
-        // The last frame's counts are the run's final ones.
-        let last = data.frames.last().unwrap();
-        for report in &result.workloads {
-            let w = data
-                .workloads
-                .iter()
-                .position(|x| x.name == report.object)
-                .unwrap();
-            assert_eq!(
-                last.counts[w][..4],
-                [
-                    report.current,
-                    report.ready,
-                    report.available,
-                    report.updated
-                ]
-            );
-            assert_eq!(data.workloads[w].desired, report.desired);
-            assert_eq!(data.workloads[w].status, "Converged");
-        }
-        assert!(data.pending.is_empty());
-    }
-
-    #[test]
-    fn pending_replicas_are_grouped_with_every_nodes_verdict() {
-        let text = format!(
-            "{}{}{}",
-            node("n1", "a", "1"),
-            node("n2", "b", "1"),
-            deployment("big", 3, "800m", "")
-        );
-        let (data, _, result) = recorded(&text);
-        assert_eq!(result.outcome, executor::Outcome::Blocked);
-        assert_eq!(data.pending.len(), 1);
-        let pending = &data.pending[0];
-        assert_eq!(
-            data.workloads[pending.workload as usize].name,
-            "Deployment/default/big"
-        );
-        assert_eq!(pending.count, 1);
-        assert!(
-            pending.message.contains("Insufficient cpu"),
-            "{}",
-            pending.message
-        );
-        assert_eq!(pending.verdict.len(), 2);
-        assert!(pending.verdict.iter().all(|&v| v == 0), "{pending:?}");
-        assert_eq!(pending.reasons, ["NodeResourcesFit: Insufficient cpu"]);
-        let last = data.frames.last().unwrap();
-        assert_eq!(
-            last.counts[pending.workload as usize][4], 1,
-            "pending counted"
-        );
-        let big = &data.workloads[pending.workload as usize];
-        assert_eq!(big.reason.as_deref(), Some("Unschedulable"));
-    }
-}
+mod tests;

@@ -5,12 +5,15 @@
 //! blast radius, the events. The page draws on canvases from compact data
 //! (`data`), so it stays usable at 5,000 nodes and 150,000 replicas.
 
+pub mod autoscalers;
 pub mod data;
 
 pub use data::{Data, Recorder};
 
 const STYLE: &str = include_str!("assets/report.css");
 const SCRIPT: &str = include_str!("assets/report.js");
+/// The HPAs' panels: a function `SCRIPT` calls, declared first in the one script.
+const AUTOSCALERS: &str = include_str!("assets/autoscalers.js");
 
 /// The page for `data`.
 pub fn html(data: &Data) -> String {
@@ -25,7 +28,7 @@ pub fn html(data: &Data) -> String {
          <noscript>This report draws with JavaScript.</noscript>\n\
          <main id=\"app\"></main>\n\
          <script id=\"orch-data\" type=\"application/json\">{json}</script>\n\
-         <script>\n{SCRIPT}</script>\n</body>\n</html>\n"
+         <script>\n{AUTOSCALERS}{SCRIPT}</script>\n</body>\n</html>\n"
     )
 }
 

@@ -108,6 +108,7 @@
       const w = workloads[i];
       card.style.display = !q || w.name.toLowerCase().includes(q) || (w.status || "").toLowerCase().includes(q) ? "" : "none";
     });
+    autoscaling.filter(q);
   });
 
   const t0 = frames.length ? frames[0].time : 0;
@@ -126,6 +127,7 @@
   const cards = [];
   // Node groups in play: the ready nodes over the same time axis.
   const fleet = frames.some((f) => f.nodes !== undefined);
+  let drawFleet = () => {};
   if (fleet) {
     const canvas = el("canvas", { "data-series": "nodes" });
     const card = el("div", { class: "timeline fleet" },
@@ -133,10 +135,11 @@
       el("div", { class: "state", text: "ready nodes (node groups scale the fleet)" }),
       canvas);
     grid.append(card);
-    const drawFleet = () => {
+    drawFleet = () => {
       const width = canvas.clientWidth || 280, height = 96;
       const ctx = hidpi(canvas, width, height);
-      const pad = { l: 28, r: 6, t: 6, b: 16 };
+      // Beside HPA panels, the same plot width (theirs keeps a right axis).
+      const pad = { l: 28, r: autoscaling.count ? 44 : 6, t: 6, b: 16 };
       const W = width - pad.l - pad.r, H = height - pad.t - pad.b;
       const max = Math.max(1, ...frames.map((f) => f.nodes || 0));
       const y = (v) => pad.t + H - (v / max) * H;
@@ -154,10 +157,18 @@
         if (k === 0) ctx.moveTo(x, v); else { ctx.lineTo(x, y(frames[k - 1].nodes || 0)); ctx.lineTo(x, v); }
       });
       ctx.stroke();
+      // Where the slider is, as on the other timelines.
+      const x = pad.l + xOf(current, W);
+      ctx.strokeStyle = "rgba(29,36,48,.6)"; ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(x, pad.t); ctx.lineTo(x, pad.t + H); ctx.stroke();
     };
     axis.addEventListener("change", drawFleet);
     requestAnimationFrame(drawFleet);
   }
+  // HPAs: demand, desired and current replicas, beside the nodes (autoscalers.js).
+  const autoscaling = orchAutoscalers({ D, frames, grid, el, hidpi, duration, xOf, current: () => current });
+  if (autoscaling.count && fleet) grid.querySelector(".timeline.fleet").classList.add("wide");
+  axis.addEventListener("change", autoscaling.redraw);
   order.forEach((i) => {
     const w = workloads[i];
     const canvas = el("canvas", { "data-workload": w.name });
@@ -537,6 +548,8 @@
     if (f) for (const c of f.counts) p += c[4];
     pendNow.textContent = "Pending at this step: " + p + " replica(s).";
     visible.forEach(drawTimeline);
+    drawFleet();
+    autoscaling.redraw();
   }
   slider.addEventListener("input", () => showFrame(Number(slider.value)));
   window.addEventListener("resize", () => showFrame(current));
@@ -544,5 +557,5 @@
   if (!observer) cards.forEach((_, i) => drawTimeline(i));
   showFrame(current);
   if (pending.length) showVerdicts(0);
-  window.orchReport = { ready: true, frames: frames.length, workloads: workloads.length, nodes: nodeCount };
+  window.orchReport = { ready: true, frames: frames.length, workloads: workloads.length, nodes: nodeCount, autoscalers: autoscaling.count, autoscalerSeries: autoscaling.series };
 })();
