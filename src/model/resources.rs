@@ -33,6 +33,14 @@ impl Resources {
             && self.scalar.values().all(|v| *v == 0)
     }
 
+    /// Whether any amount is below zero.
+    pub fn has_negative(&self) -> bool {
+        self.milli_cpu < 0
+            || self.memory < 0
+            || self.ephemeral_storage < 0
+            || self.scalar.values().any(|v| *v < 0)
+    }
+
     pub fn get(&self, name: &str) -> i64 {
         match name {
             CPU => self.milli_cpu,

@@ -32,7 +32,7 @@ pub use deployment::is_available;
 pub use placement::{Background, backoff, occupied_snapshot, occupied_snapshot_of};
 pub use status::{WorkloadReport, summarize};
 
-use crate::model::state::{Phase, Replica, State, WorkloadState};
+use crate::model::state::{NodeState, Phase, Replica, State, WorkloadState};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::scheduler::Scheduler;
 use rustc_hash::FxHashMap as HashMap;
@@ -239,16 +239,15 @@ pub fn reconcile(
     )
 }
 
-/// `reconcile`, with the declared pods made once for many passes over the
-/// same manifests (`Declared::new(desired)`).
-pub fn reconcile_with(
+/// A pass's start: its indexes over the observed state, and the node fleet
+/// synced with the declared one.
+fn begin<'a>(
     declared: &std::sync::Arc<Declared>,
-    desired: &Desired,
-    observed: &State,
+    desired: &'a Desired,
+    observed: &'a State,
     now: u64,
-    scheduler: &Scheduler,
     options: &Options,
-) -> Plan {
+) -> (Pass<'a>, std::borrow::Cow<'a, [NodeState]>) {
     let mut pass = Pass {
         desired,
         observed,
@@ -265,11 +264,38 @@ pub fn reconcile_with(
         names: names::NameGenerator::new(observed),
         background: options.background.clone(),
     };
-    // The Jobs CronJobs started: not declared, but theirs.
-    let owned = cronjob::owned_jobs(desired, observed);
     let nodes = nodes::sync(&mut pass, options.prune);
     pass.node_of = node_positions(observed, &nodes);
     pass.by_node = index_by_node(observed, &nodes, &pass.node_of);
+    (pass, nodes)
+}
+
+/// A pass begun on `observed` (no controller run yet), for tests of one
+/// controller's part.
+#[cfg(test)]
+pub(crate) fn with_pass<R>(
+    desired: &Desired,
+    observed: &State,
+    f: impl FnOnce(&mut Pass, &[NodeState]) -> R,
+) -> R {
+    let declared = Declared::new(desired);
+    let (mut pass, nodes) = begin(&declared, desired, observed, 0, &Options::default());
+    f(&mut pass, &nodes)
+}
+
+/// `reconcile`, with the declared pods made once for many passes over the
+/// same manifests (`Declared::new(desired)`).
+pub fn reconcile_with(
+    declared: &std::sync::Arc<Declared>,
+    desired: &Desired,
+    observed: &State,
+    now: u64,
+    scheduler: &Scheduler,
+    options: &Options,
+) -> Plan {
+    let (mut pass, nodes) = begin(declared, desired, observed, now, options);
+    // The Jobs CronJobs started: not declared, but theirs.
+    let owned = cronjob::owned_jobs(desired, observed);
     remove_orphans(&mut pass, options.prune, &owned);
     // Budgets are kept in the state so that drains between applies honour them.
     for budget in &desired.disruption_budgets {

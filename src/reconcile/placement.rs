@@ -2,14 +2,15 @@
 //! scheduler against a snapshot that already holds every placed replica;
 //! bound replicas become ready once their readiness delay has passed.
 
+mod accounting;
+
 use super::daemonset::daemon_pod;
-use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
+use super::{Action, Catalog, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Replica, State};
 use crate::scheduler::batch::Batch;
-use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, FitError, Scheduler, ScoringStrategy};
+use crate::scheduler::{FitError, Scheduler};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     if pass.background.is_some() && waiting.is_empty() && pass.created.is_empty() {
         return;
     }
-    let mut snapshot = account_oldest_first(pass, nodes, bound);
+    let mut snapshot = accounting::account_oldest_first(pass, nodes, bound);
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     sort_queue(&mut waiting);
@@ -295,73 +296,6 @@ impl<'p, 'c> Templates<'p, 'c> {
         self.last = Some((replica, template));
         template
     }
-}
-
-/// Why a bound replica cannot stay where it is, if it cannot: its node no
-/// longer matches its selector or affinity, or lacks room for it next to the
-/// replicas already accounted there.
-fn drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
-    let node = &info.name;
-    if !pod.matches_node_selector(node, &info.labels) {
-        return Some(format!(
-            "{node} does not match its node selector or affinity"
-        ));
-    }
-    let fit = NodeResourcesFit {
-        strategy: ScoringStrategy::LeastAllocated,
-    };
-    fit.filter(pod, info, &CycleState::default())
-        .err()
-        .map(|reasons| {
-            let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-            format!("{node} has no room for it ({})", reasons.join(", "))
-        })
-}
-
-/// Every bound replica accounted on its node, oldest first (by creation,
-/// then name): a replica that does not fit next to the older ones is drift,
-/// deleted so that it is placed again.
-fn account_oldest_first(pass: &mut Pass, nodes: &[NodeState], mut bound: Vec<usize>) -> Snapshot {
-    let observed = pass.observed;
-    let mut snapshot = match &pass.background {
-        Some(background) => background.snapshot(nodes),
-        None => Snapshot::new(nodes),
-    };
-    // (Names are unique: the unstable sort gives the same order.)
-    bound.sort_unstable_by(|&a, &b| {
-        let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
-        (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
-    });
-    let mut templates = Templates { last: None };
-    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
-    // Drift, in the order it is met: deleted from the pass once the scan is done.
-    let mut drifted: Vec<(&Replica, String)> = Vec::new();
-    for i in bound {
-        let replica = &observed.replicas[i];
-        let Some(template) = templates.of(&pass.catalog, replica) else {
-            continue;
-        };
-        let index = pass.node_of[i] as usize;
-        let pod = replica_pod(template, replica);
-        // A pod orch does not manage is never moved: it is where it is.
-        let drifted_from = match replica.is_unmanaged() {
-            true => None,
-            false => drift(&pod, &snapshot.nodes[index]),
-        };
-        match drifted_from {
-            Some(why) => drifted.push((replica, why)),
-            None => {
-                let group = *groups
-                    .entry(Arc::as_ptr(template))
-                    .or_insert_with(|| snapshot.group_of(template));
-                snapshot.assume_in(index, &pod, group);
-            }
-        }
-    }
-    for (replica, why) in drifted {
-        pass.delete(replica, DeleteReason::Drift(why));
-    }
-    snapshot
 }
 
 /// The pod a replica runs: its template, pinned to its node for a DaemonSet replica.

@@ -245,6 +245,18 @@ impl Snapshot {
         }
     }
 
+    /// The group part of `assume_in` undone for one replica on `node`.
+    pub fn uncount_in_group(&mut self, group: usize, node: usize) {
+        let group = &mut self.groups[group];
+        if let Some(count) = group.per_node.get_mut(&node) {
+            *count -= 1;
+            if *count == 0 {
+                group.per_node.remove(&node);
+            }
+            group.total -= 1;
+        }
+    }
+
     /// The inverse of `assume`.
     pub fn forget(&mut self, node: usize, pod: &PodSpec) {
         let info = &mut self.nodes[node];

@@ -1,0 +1,326 @@
+//! The replicas already bound, accounted on their nodes before a pass
+//! places anything: oldest first, so that a replica that no longer fits
+//! next to the older ones is drift.
+
+use super::{Templates, replica_pod};
+use crate::model::pod::PodSpec;
+use crate::model::resources::Resources;
+use crate::model::state::NodeState;
+use crate::reconcile::{DeleteReason, Pass};
+use crate::scheduler::plugins::NodeResourcesFit;
+use crate::scheduler::snapshot::{NodeInfo, Snapshot};
+use crate::scheduler::{CycleState, FilterPlugin, ScoringStrategy};
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+/// Why a bound replica cannot stay where it is, if it cannot: its node no
+/// longer matches its selector or affinity, or lacks room for it next to the
+/// replicas already accounted there.
+#[cfg(test)]
+fn drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
+    selector_drift(pod, info).or_else(|| room_drift(pod, info))
+}
+
+/// `drift`'s first half: the node no longer matches the replica's selector
+/// or affinity (whatever else is on the node).
+fn selector_drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
+    let node = &info.name;
+    (!pod.matches_node_selector(node, &info.labels))
+        .then(|| format!("{node} does not match its node selector or affinity"))
+}
+
+/// `drift`'s second half: the node lacks room for the replica next to those
+/// accounted there.
+fn room_drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
+    let node = &info.name;
+    let fit = NodeResourcesFit {
+        strategy: ScoringStrategy::LeastAllocated,
+    };
+    fit.filter(pod, info, &CycleState::default())
+        .err()
+        .map(|reasons| {
+            let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            format!("{node} has no room for it ({})", reasons.join(", "))
+        })
+}
+
+/// Every bound replica accounted on its node, oldest first (by creation,
+/// then name): a replica that does not fit next to the older ones is drift,
+/// deleted so that it is placed again.
+///
+/// Whether a replica fits next to the older ones depends on the order only
+/// on a node whose replicas together exceed what it has room for (requests
+/// only add up), so the replicas are accounted in the state's order, and
+/// only such a node's are accounted again one by one, oldest first
+/// (`account_in_order` is the reference: `accounting_is_oldest_first`).
+pub(super) fn account_oldest_first(
+    pass: &mut Pass,
+    nodes: &[NodeState],
+    bound: Vec<usize>,
+) -> Snapshot {
+    let observed = pass.observed;
+    let mut snapshot = match &pass.background {
+        Some(background) => background.snapshot(nodes),
+        None => Snapshot::new(nodes),
+    };
+    // What each node holds before this pass's replicas (a background's).
+    let start: Vec<(Resources, Resources, i64)> = snapshot
+        .nodes
+        .iter()
+        .map(|n| (n.requested.clone(), n.non_zero_requested.clone(), n.pods))
+        .collect();
+    let mut templates = Templates { last: None };
+    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
+    let mut drifted: Vec<(usize, String)> = Vec::new();
+    // Replicas accounted, in the state's order: (replica, node, group).
+    let mut accounted: Vec<(usize, usize, usize)> = Vec::with_capacity(bound.len());
+    let mut negative = vec![false; snapshot.nodes.len()];
+    for i in bound {
+        let replica = &observed.replicas[i];
+        let Some(template) = templates.of(&pass.catalog, replica) else {
+            continue;
+        };
+        let index = pass.node_of[i] as usize;
+        let pod = replica_pod(template, replica);
+        // A pod orch does not manage is never moved: it is where it is.
+        if !replica.is_unmanaged()
+            && let Some(why) = selector_drift(&pod, &snapshot.nodes[index])
+        {
+            drifted.push((i, why));
+            continue;
+        }
+        let group = *groups
+            .entry(Arc::as_ptr(template))
+            .or_insert_with(|| snapshot.group_of(template));
+        negative[index] |= pod.requests.has_negative();
+        snapshot.assume_in(index, &pod, group);
+        accounted.push((i, index, group));
+    }
+    // The nodes where the order may matter: over their room in all.
+    let over: Vec<bool> = snapshot
+        .nodes
+        .iter()
+        .map(|info| negative[info.index] || !within_room(info))
+        .collect();
+    if over.iter().any(|&o| o) {
+        let mut again: FxHashMap<usize, Vec<(usize, usize)>> = FxHashMap::default();
+        for &(i, index, group) in &accounted {
+            if over[index] {
+                again.entry(index).or_default().push((i, group));
+            }
+        }
+        let mut again: Vec<_> = again.into_iter().collect();
+        again.sort_unstable_by_key(|(index, _)| *index);
+        for (index, mut replicas) in again {
+            let info = &mut snapshot.nodes[index];
+            (info.requested, info.non_zero_requested, info.pods) = start[index].clone();
+            for &(_, group) in &replicas {
+                snapshot.uncount_in_group(group, index);
+            }
+            // (Names are unique: the unstable sort gives the same order.)
+            replicas.sort_unstable_by(|&(a, _), &(b, _)| {
+                let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
+                (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
+            });
+            for (i, group) in replicas {
+                let replica = &observed.replicas[i];
+                let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+                    continue;
+                };
+                let pod = replica_pod(template, replica);
+                match replica.is_unmanaged() {
+                    false => match room_drift(&pod, &snapshot.nodes[index]) {
+                        Some(why) => drifted.push((i, why)),
+                        None => snapshot.assume_in(index, &pod, group),
+                    },
+                    true => snapshot.assume_in(index, &pod, group),
+                }
+            }
+        }
+    }
+    // Drift is deleted in the order it is met oldest first.
+    drifted.sort_unstable_by(|(a, _), (b, _)| {
+        let (a, b) = (&observed.replicas[*a], &observed.replicas[*b]);
+        (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
+    });
+    for (i, why) in drifted {
+        pass.delete(&observed.replicas[i], DeleteReason::Drift(why));
+    }
+    snapshot
+}
+
+/// Whether everything accounted on the node fits its room: then each of its
+/// replicas fits next to any of the others (`NodeResourcesFit`'s checks on
+/// amounts that only add up).
+fn within_room(info: &NodeInfo) -> bool {
+    let (room, used) = (&info.allocatable.resources, &info.requested);
+    info.pods <= info.allocatable.pods
+        && used.milli_cpu <= room.milli_cpu
+        && used.memory <= room.memory
+        && used.ephemeral_storage <= room.ephemeral_storage
+        && used
+            .scalar
+            .iter()
+            .all(|(name, &amount)| amount <= room.get(name))
+}
+
+/// The reference for `account_oldest_first`: every bound replica accounted
+/// one by one, oldest first; the snapshot and the drift found, in order.
+#[cfg(test)]
+pub(super) fn account_in_order(
+    pass: &Pass,
+    nodes: &[NodeState],
+    mut bound: Vec<usize>,
+) -> (Snapshot, Vec<(String, String)>) {
+    let observed = pass.observed;
+    let mut snapshot = match &pass.background {
+        Some(background) => background.snapshot(nodes),
+        None => Snapshot::new(nodes),
+    };
+    bound.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
+        (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
+    });
+    let mut drifted = Vec::new();
+    for i in bound {
+        let replica = &observed.replicas[i];
+        let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+            continue;
+        };
+        let index = pass.node_of[i] as usize;
+        let pod = replica_pod(template, replica);
+        let drifted_from = match replica.is_unmanaged() {
+            true => None,
+            false => drift(&pod, &snapshot.nodes[index]),
+        };
+        match drifted_from {
+            Some(why) => drifted.push((replica.name.clone(), why)),
+            None => {
+                let group = snapshot.group_of(template);
+                snapshot.assume_in(index, &pod, group);
+            }
+        }
+    }
+    (snapshot, drifted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixtures::{DAEMONSET, deployment, desired};
+    use crate::executor::{RunOptions, run};
+    use crate::model::state::State;
+    use crate::reconcile::{Action, with_pass};
+    use crate::scheduler::Scheduler;
+    use proptest::prelude::*;
+
+    fn fleet(cpus: &[u32], ssd: &[bool], workloads: &[(u8, u8, bool)]) -> String {
+        let mut text = String::new();
+        for (i, (&cpu, &ssd)) in cpus.iter().zip(ssd).enumerate() {
+            let disk = if ssd { ", disk: ssd" } else { "" };
+            text.push_str(&format!(
+                "apiVersion: v1\nkind: Node\nmetadata:\n  name: n{i}\n  labels: {{topology.kubernetes.io/zone: z{}{disk}}}\nstatus:\n  allocatable: {{cpu: \"{cpu}\", memory: 16Gi, pods: \"110\"}}\n---\n",
+                i % 2
+            ));
+        }
+        for (w, &(replicas, cpu, on_ssd)) in workloads.iter().enumerate() {
+            let selector = if on_ssd {
+                "      nodeSelector: {disk: ssd}\n"
+            } else {
+                ""
+            };
+            let cpu = format!("{}m", 250 * u32::from(cpu));
+            text.push_str(&deployment(
+                &format!("w{w}"),
+                i32::from(replicas),
+                &cpu,
+                selector,
+            ));
+        }
+        text.push_str(DAEMONSET);
+        text
+    }
+
+    /// A group as a comparable value: who it is, where its replicas are.
+    fn groups(snapshot: &Snapshot) -> Vec<String> {
+        let mut groups: Vec<String> = snapshot
+            .groups
+            .iter()
+            .filter(|g| g.total > 0)
+            .map(|g| {
+                format!(
+                    "{}/{:?}: {:?} {}",
+                    g.namespace, g.labels, g.per_node, g.total
+                )
+            })
+            .collect();
+        groups.sort();
+        groups
+    }
+
+    fn nodes(snapshot: &Snapshot) -> Vec<String> {
+        snapshot
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {:?} {:?} {}",
+                    n.name, n.requested, n.non_zero_requested, n.pods
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// `account_oldest_first` accounts what one by one, oldest first,
+        /// accounts, and finds the same drift in the same order, on a
+        /// converged fleet whose nodes then shrink and lose labels.
+        #[test]
+        fn accounting_is_oldest_first(
+            ssd in prop::collection::vec(any::<bool>(), 3..6),
+            shrink in prop::collection::vec(1u32..=4, 6),
+            relabel in prop::collection::vec(any::<bool>(), 6),
+            workloads in prop::collection::vec((1u8..6, 1u8..6, any::<bool>()), 1..5),
+            ages in prop::collection::vec(0u64..3, 40),
+        ) {
+            let cpus = vec![4; ssd.len()];
+            let before = desired(&fleet(&cpus, &ssd, &workloads));
+            let mut state = State::default();
+            let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+            let ran = run(&before, &mut state, &scheduler, &RunOptions::default(), |_, _| {
+                Ok::<(), ()>(())
+            });
+            prop_assert!(ran.is_ok());
+            // Replicas of several ages, names out of their creation order.
+            for (replica, &age) in state.replicas.iter_mut().zip(ages.iter().cycle()) {
+                replica.created_at = age;
+            }
+            let cpus: Vec<u32> = shrink.iter().take(ssd.len()).copied().collect();
+            let ssd: Vec<bool> = ssd.iter().zip(&relabel).map(|(&s, &r)| s != r).collect();
+            let after = desired(&fleet(&cpus, &ssd, &workloads));
+            let bound: Vec<usize> = (0..state.replicas.len())
+                .filter(|&i| state.replicas[i].node.is_some())
+                .collect();
+            let ((reference, drift), (fast, deleted)) = with_pass(&after, &state, |pass, nodes| {
+                let reference = account_in_order(pass, nodes, bound.clone());
+                let fast = account_oldest_first(pass, nodes, bound.clone());
+                let deleted: Vec<(String, String)> = pass
+                    .plan
+                    .actions
+                    .iter()
+                    .filter_map(|a| match a {
+                        Action::Delete { replica, reason: DeleteReason::Drift(why), .. } => {
+                            Some((replica.clone(), why.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (reference, (fast, deleted))
+            });
+            prop_assert_eq!(deleted, drift);
+            prop_assert_eq!(nodes(&fast), nodes(&reference));
+            prop_assert_eq!(groups(&fast), groups(&reference));
+        }
+    }
+}
