@@ -211,24 +211,91 @@ pub fn candidates_wanted(nodes: usize) -> usize {
 /// Each node's filter verdict for one pod (`None`: it passes), kept up to
 /// date node by node while a run of its replicas preempts: a pod that reads
 /// no counts across domains is judged on each node by that node alone.
+/// With them, what a FitError and the PostFilter count over every node is
+/// kept up to date too, so that neither counts the nodes again per replica.
 #[derive(Debug, Clone)]
 pub struct Verdicts {
-    pub reasons: Vec<Option<Vec<Reason>>>,
+    reasons: Vec<Option<Vec<Reason>>>,
     sensitive: bool,
+    /// How many nodes give each reason (the FitError when none passes).
+    counts: BTreeMap<Reason, usize>,
+    /// How many nodes pass.
+    passing: usize,
+    /// Nodes where every reason may be resolved by removing pods.
+    potential: Vec<bool>,
+}
+
+impl Verdicts {
+    fn new(
+        reasons: Vec<Option<Vec<Reason>>>,
+        sensitive: bool,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+    ) -> Self {
+        let mut verdicts = Verdicts {
+            potential: vec![false; reasons.len()],
+            reasons: Vec::new(),
+            sensitive,
+            counts: BTreeMap::new(),
+            passing: 0,
+        };
+        verdicts.reasons = vec![Some(Vec::new()); reasons.len()];
+        for (node, verdict) in reasons.into_iter().enumerate() {
+            verdicts.set(node, verdict, pod, &snapshot.nodes[node]);
+        }
+        verdicts
+    }
+
+    /// Node `node`'s verdict is now `verdict`.
+    fn set(&mut self, node: usize, verdict: Option<Vec<Reason>>, pod: &PodSpec, info: &NodeInfo) {
+        match &self.reasons[node] {
+            None => self.passing -= 1,
+            Some(reasons) => {
+                for reason in reasons {
+                    if let Some(count) = self.counts.get_mut(reason) {
+                        *count -= 1;
+                        if *count == 0 {
+                            self.counts.remove(reason);
+                        }
+                    }
+                }
+            }
+        }
+        match &verdict {
+            None => self.passing += 1,
+            Some(reasons) => {
+                for reason in reasons {
+                    match self.counts.get_mut(reason) {
+                        Some(count) => *count += 1,
+                        None => {
+                            self.counts.insert(reason.clone(), 1);
+                        }
+                    }
+                }
+            }
+        }
+        self.potential[node] = verdict
+            .as_ref()
+            .is_some_and(|reasons| !reasons.iter().any(|r| unresolvable(r, pod, info)));
+        self.reasons[node] = verdict;
+    }
+
+    /// Each node's verdict (`None`: it passes).
+    pub fn reasons(&self) -> &[Option<Vec<Reason>>] {
+        &self.reasons
+    }
 }
 
 impl Scheduler {
     /// Every node's verdict for `pod`.
     pub fn verdicts(&self, pod: &PodSpec, snapshot: &Snapshot) -> Verdicts {
         let state = self.pre_filter(pod, snapshot);
-        Verdicts {
-            reasons: snapshot
-                .nodes
-                .iter()
-                .map(|node| self.first_failure(pod, node, &state))
-                .collect(),
-            sensitive: reads_domains(pod, snapshot),
-        }
+        let reasons = snapshot
+            .nodes
+            .iter()
+            .map(|node| self.first_failure(pod, node, &state))
+            .collect();
+        Verdicts::new(reasons, reads_domains(pod, snapshot), pod, snapshot)
     }
 
     /// `verdicts` after `changed` nodes changed (all of them again when the
@@ -246,7 +313,8 @@ impl Scheduler {
         }
         let state = self.pre_filter(pod, snapshot);
         for &node in changed {
-            verdicts.reasons[node] = self.first_failure(pod, &snapshot.nodes[node], &state);
+            let info = &snapshot.nodes[node];
+            verdicts.set(node, self.first_failure(pod, info, &state), pod, info);
         }
     }
 
@@ -257,20 +325,16 @@ impl Scheduler {
         snapshot: &Snapshot,
         verdicts: &Verdicts,
     ) -> Result<super::Placement, FitError> {
-        let feasible: Vec<usize> = (0..snapshot.nodes.len())
-            .filter(|&i| verdicts.reasons[i].is_none())
-            .collect();
-        if feasible.is_empty() {
-            let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
-            for reason in verdicts.reasons.iter().flatten().flatten() {
-                *reasons.entry(reason.clone()).or_insert(0) += 1;
-            }
+        if verdicts.passing == 0 {
             return Err(FitError {
                 nodes: snapshot.nodes.len(),
-                reasons,
+                reasons: verdicts.counts.clone(),
                 post_filter: None,
             });
         }
+        let feasible: Vec<usize> = (0..snapshot.nodes.len())
+            .filter(|&i| verdicts.reasons[i].is_none())
+            .collect();
         let mut state = self.pre_filter(pod, snapshot);
         Ok(self.choose(pod, snapshot, feasible, &mut state))
     }
@@ -306,14 +370,12 @@ impl Scheduler {
         }
         // Each node's filter status: resolvable failures are the potential nodes.
         let mut statuses: BTreeMap<Reason, usize> = BTreeMap::new();
-        let mut potential = Vec::new();
-        for (node, verdict) in snapshot.nodes.iter().zip(&verdicts.reasons) {
-            match verdict {
-                Some(reasons) if !reasons.iter().any(|r| unresolvable(r, pod, node)) => {
-                    potential.push(node.index)
-                }
-                _ => *statuses.entry(Reason::PreemptionNotHelpful).or_insert(0) += 1,
-            }
+        let potential: Vec<usize> = (0..snapshot.nodes.len())
+            .filter(|&node| verdicts.potential[node])
+            .collect();
+        let not_helpful = snapshot.nodes.len() - potential.len();
+        if not_helpful > 0 {
+            statuses.insert(Reason::PreemptionNotHelpful, not_helpful);
         }
         if potential.is_empty() {
             return Outcome::NotHelpful(format!(

@@ -319,3 +319,43 @@ fn the_index_finds_only_nodes_below_a_priority() {
     assert_eq!(candidates_wanted(50), 50);
     assert_eq!(candidates_wanted(5000), 500);
 }
+
+const SIZES: [(&str, &str); 4] = [SMALL, MEDIUM, LARGE, VERY_LARGE];
+
+proptest::proptest! {
+    /// Verdicts kept up to date node by node (`refresh`) give what fresh
+    /// ones give: `schedule_with` the placement or FitError of `schedule`,
+    /// `preempt_with` the outcome of `preempt`, whatever was placed since.
+    #[test]
+    fn kept_verdicts_answer_as_fresh_ones(
+        placed in proptest::collection::vec((0usize..3, 0usize..4, 0usize..3), 0..12),
+        later in proptest::collection::vec((0usize..3, 0usize..4), 1..6),
+        size in 0usize..4,
+        priority in 0usize..3,
+    ) {
+        let priorities = [LOW, MID, HIGH];
+        let mut f = fleet(&MACHINES, VERY_LARGE);
+        for (node, size, priority) in placed {
+            f.place(MACHINES[node], SIZES[size], priorities[priority], 0);
+        }
+        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+        let pending = pod(SIZES[size], priorities[priority]);
+        let mut kept = scheduler.verdicts(&pending, &f.snapshot);
+        for (node, size) in later {
+            f.place(MACHINES[node], SIZES[size], LOW, 1);
+            let node = f.snapshot.index_of(MACHINES[node]).unwrap();
+            scheduler.refresh(&pending, &f.snapshot, &mut kept, &[node]);
+            let fresh = scheduler.verdicts(&pending, &f.snapshot);
+            proptest::prop_assert_eq!(kept.reasons(), fresh.reasons());
+            proptest::prop_assert_eq!(
+                scheduler.schedule_with(&pending, &f.snapshot, &kept),
+                scheduler.schedule(&pending, &f.snapshot)
+            );
+            let mut snapshot = f.snapshot.clone();
+            proptest::prop_assert_eq!(
+                scheduler.preempt_with(&pending, &mut snapshot, &f.occupants, &[], &kept),
+                scheduler.preempt(&pending, &mut f.snapshot.clone(), &f.occupants, &[])
+            );
+        }
+    }
+}
