@@ -71,6 +71,7 @@ pub(super) fn account_oldest_first(
         .collect();
     let mut templates = Templates { last: None };
     let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
+    let mut last_group: Option<(*const PodSpec, usize)> = None;
     let mut drifted: Vec<(usize, String)> = Vec::new();
     // Replicas accounted, in the state's order: (replica, node, group).
     let mut accounted: Vec<(usize, usize, usize)> = Vec::with_capacity(bound.len());
@@ -89,9 +90,17 @@ pub(super) fn account_oldest_first(
             drifted.push((i, why));
             continue;
         }
-        let group = *groups
-            .entry(Arc::as_ptr(template))
-            .or_insert_with(|| snapshot.group_of(template));
+        // (Replicas of one revision mostly come together in the state.)
+        let group = match last_group {
+            Some((pod, group)) if std::ptr::eq(pod, Arc::as_ptr(template)) => group,
+            _ => {
+                let group = *groups
+                    .entry(Arc::as_ptr(template))
+                    .or_insert_with(|| snapshot.group_of(template));
+                last_group = Some((Arc::as_ptr(template), group));
+                group
+            }
+        };
         negative[index] |= pod.requests.has_negative();
         snapshot.assume_in(index, &pod, group);
         accounted.push((i, index, group));
