@@ -13,6 +13,7 @@ pub mod pod;
 pub mod priority;
 pub mod quantity;
 pub mod resources;
+pub mod shared;
 pub mod state;
 pub mod stateful;
 pub mod storage;

@@ -44,8 +44,9 @@ pub struct State {
     pub nodes: Vec<NodeState>,
     #[serde(default)]
     pub workloads: Vec<WorkloadState>,
+    /// Shared with the copy a save holds (`Shared`).
     #[serde(default)]
-    pub replicas: Vec<Replica>,
+    pub replicas: super::shared::Shared<Replica>,
     #[serde(default)]
     pub events: Vec<Event>,
     /// PersistentVolumes, declared or provisioned (absent when none).
@@ -73,7 +74,7 @@ impl Default for State {
             epoch: DEFAULT_EPOCH,
             nodes: Vec::new(),
             workloads: Vec::new(),
-            replicas: Vec::new(),
+            replicas: Default::default(),
             events: Vec::new(),
             volumes: Vec::new(),
             claims: Vec::new(),

@@ -91,7 +91,8 @@ fn populated() -> State {
                 unmanaged: None,
                 finished_at: None,
             },
-        ],
+        ]
+        .into(),
         events: vec![Event {
             time: 3,
             kind: EventType::Warning,

@@ -356,7 +356,7 @@ fn state() -> impl Strategy<Value = State> {
                     clock,
                     nodes,
                     workloads,
-                    replicas,
+                    replicas: replicas.into(),
                     events,
                     ..State::default()
                 };
@@ -405,7 +405,8 @@ fn empty_and_tiny_states_are_written_exactly() {
             reason: None,
             unmanaged: None,
             finished_at: None,
-        }],
+        }]
+        .into(),
         ..State::default()
     };
     assert_same(&one_replica);
