@@ -123,6 +123,43 @@ pub trait ScorePlugin: Send + Sync {
     /// Write the pod fields `score` reads (used for `Reads::Node` and
     /// `Reads::NodeUsage`).
     fn sign(&self, _pod: &PodSpec, _signature: &mut Signature) {}
+    /// `score` on every node of `snapshot` (the batch layer's static scores
+    /// of a `Reads::Node` plugin): the same numbers, where a plugin may keep
+    /// parts shared by many pods in `memo`.
+    fn score_all(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        state: &CycleState,
+        _memo: &mut NodeMemo,
+    ) -> Vec<i64> {
+        (0..snapshot.nodes.len())
+            .map(|node| self.score(pod, snapshot, node, state))
+            .collect()
+    }
+}
+
+/// Per-node answers that the pods of one snapshot share, each kept once
+/// under the signature of what it answers (a node selector term's matches
+/// for NodeAffinity's preferred terms, whatever their weights).
+#[derive(Default)]
+pub struct NodeMemo {
+    answers: rustc_hash::FxHashMap<Signature, std::rc::Rc<Vec<bool>>>,
+}
+
+impl NodeMemo {
+    /// The answer kept under `key`, made by `answer` on every node when new.
+    pub fn get(
+        &mut self,
+        key: Signature,
+        snapshot: &Snapshot,
+        answer: impl Fn(&NodeInfo) -> bool,
+    ) -> std::rc::Rc<Vec<bool>> {
+        self.answers
+            .entry(key)
+            .or_insert_with(|| std::rc::Rc::new(snapshot.nodes.iter().map(answer).collect()))
+            .clone()
+    }
 }
 
 /// A score plugin and its weight in the profile.

@@ -28,6 +28,8 @@ pub(super) struct Cache {
     /// By (the filter's position in the profile, its signature of the pod).
     filters: HashMap<(usize, Signature), Rc<Vec<bool>>>,
     scores: HashMap<(usize, Signature), Rc<Vec<i64>>>,
+    /// Parts of scores shared between signatures (`ScorePlugin::score_all`).
+    memo: crate::scheduler::NodeMemo,
 }
 
 impl Cache {
@@ -83,13 +85,11 @@ impl Cache {
             .into_iter()
             .map(|key| {
                 let plugin = &scheduler.scorers()[key.0].plugin;
-                let scores = self.scores.entry(key).or_insert_with(|| {
-                    Rc::new(
-                        (0..nodes.len())
-                            .map(|i| plugin.score(pod, snapshot, i, &state))
-                            .collect(),
-                    )
-                });
+                let memo = &mut self.memo;
+                let scores = self
+                    .scores
+                    .entry(key)
+                    .or_insert_with(|| Rc::new(plugin.score_all(pod, snapshot, &state, memo)));
                 scores.clone()
             })
             .collect();

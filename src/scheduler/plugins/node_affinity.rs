@@ -5,7 +5,7 @@ use super::default_normalize;
 use crate::model::pod::PodSpec;
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
-use crate::scheduler::{CycleState, FilterPlugin, Reads, ScorePlugin, Signature};
+use crate::scheduler::{CycleState, FilterPlugin, NodeMemo, Reads, ScorePlugin, Signature};
 
 pub struct NodeAffinity;
 
@@ -62,6 +62,36 @@ impl ScorePlugin for NodeAffinity {
                 .map(|term| i64::from(term.weight))
                 .sum()
         })
+    }
+
+    /// Each preferred term's matches are kept once for every pod that
+    /// prefers it (the pods of a fleet share a few terms at many weights).
+    fn score_all(
+        &self,
+        pod: &PodSpec,
+        snapshot: &Snapshot,
+        _: &CycleState,
+        memo: &mut NodeMemo,
+    ) -> Vec<i64> {
+        let mut scores = vec![0; snapshot.nodes.len()];
+        let terms = pod
+            .affinity
+            .node_affinity
+            .iter()
+            .flat_map(|a| &a.preferred_during_scheduling_ignored_during_execution)
+            .filter(|term| term.weight != 0);
+        for term in terms {
+            let mut key = Signature::default();
+            key.add(&"NodeAffinity/preference");
+            key.add(&term.preference);
+            let matches = memo.get(key, snapshot, |node| {
+                term.preference.matches(&node.name, &node.labels)
+            });
+            for (score, _) in scores.iter_mut().zip(matches.iter()).filter(|(_, m)| **m) {
+                *score += i64::from(term.weight);
+            }
+        }
+        scores
     }
 
     fn normalize(&self, scores: &mut [i64], _: &CycleState) {
