@@ -134,7 +134,7 @@ pub fn count(
             if !unique {
                 return None;
             }
-            own_keys.push(key);
+            own_keys.push(snapshot.domains(&key));
         }
     }
     // Hard spread constraints: fixed verdicts when none selects the pod,
@@ -152,6 +152,7 @@ pub fn count(
         .filters()
         .iter()
         .find(|p| p.name() == "PodTopologySpread");
+    let spread_domains = dynamic.map(|s| snapshot.domains(&s.constraints[0].key));
     // What each node takes, cheapest verdicts first (a node without room
     // takes nothing whatever the others say).
     let take = |node: &NodeInfo| -> u64 {
@@ -163,12 +164,14 @@ pub fn count(
             return 0;
         }
         let spread_passes = match dynamic {
-            Some(s) => node.labels.contains_key(&s.constraints[0].key),
+            Some(_) => spread_domains
+                .as_ref()
+                .is_some_and(|d| d.of(node.index).is_some()),
             None => spread_filter.is_none_or(|p| p.passes(pod, node, &state)),
         };
         if !spread_passes {
             0
-        } else if own_keys.iter().any(|k| node.labels.contains_key(k)) {
+        } else if own_keys.iter().any(|d| d.of(node.index).is_some()) {
             room.min(1)
         } else {
             room
@@ -264,7 +267,7 @@ pub fn count(
     let error = scheduler.schedule(pod, snapshot).err();
     for (node, &took) in ends.iter().enumerate() {
         for _ in 0..took {
-            snapshot.forget(node, pod);
+            snapshot.forget_in(node, pod, group);
         }
     }
     Some(Probe {

@@ -13,6 +13,7 @@ use crate::scheduler::plugins::inter_pod_affinity::{preferred, required, resolve
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::sync::{Arc, RwLock};
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
@@ -105,6 +106,89 @@ pub struct Snapshot {
     /// of the replicas it selects, or in `affine_any` for a term requiring none.
     affine_by_label: HashMap<(String, String), Vec<usize>>,
     affine_any: Vec<usize>,
+    /// Groups by a hash of each label their replicas carry (key and value).
+    by_label: HashMap<u64, Vec<usize>>,
+    /// Each topology key's domains, made on first use (node labels do not
+    /// change during a snapshot's life).
+    domains: DomainCache,
+}
+
+/// The domains of one topology key: each node's value of the key as a
+/// small number, so counts per domain are a table indexed by it.
+#[derive(Debug)]
+pub struct Domains {
+    /// Per node (by index): its domain, or `NONE` when it lacks the key.
+    of_node: Vec<u32>,
+    len: usize,
+}
+
+impl Domains {
+    const NONE: u32 = u32::MAX;
+
+    fn new(nodes: &[NodeInfo], key: &str) -> Domains {
+        let mut ids: HashMap<&str, u32> = HashMap::default();
+        let of_node = nodes
+            .iter()
+            .map(|node| match node.labels.get(key) {
+                Some(value) => {
+                    let next = ids.len() as u32;
+                    *ids.entry(value.as_str()).or_insert(next)
+                }
+                None => Domains::NONE,
+            })
+            .collect();
+        Domains {
+            of_node,
+            len: ids.len(),
+        }
+    }
+
+    /// The domain of node `node`, or `None` when the node lacks the key.
+    pub fn of(&self, node: usize) -> Option<usize> {
+        let id = self.of_node[node];
+        (id != Domains::NONE).then_some(id as usize)
+    }
+
+    /// How many domains (distinct values of the key).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The key of `Snapshot::by_label`.
+fn label_hash(key: &str, value: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    (key, value).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Topology key → its domains, shared by the snapshot's clones (a cache:
+/// equal whatever it holds).
+#[derive(Default)]
+struct DomainCache(RwLock<HashMap<String, Arc<Domains>>>);
+
+impl Clone for DomainCache {
+    fn clone(&self) -> DomainCache {
+        DomainCache(RwLock::new(
+            self.0.read().expect("domain cache lock").clone(),
+        ))
+    }
+}
+
+impl PartialEq for DomainCache {
+    fn eq(&self, _: &DomainCache) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for DomainCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DomainCache")
+    }
 }
 
 impl Snapshot {
@@ -126,7 +210,32 @@ impl Snapshot {
             group_index: HashMap::default(),
             affine_by_label: HashMap::default(),
             affine_any: Vec::new(),
+            by_label: HashMap::default(),
+            domains: DomainCache::default(),
         }
+    }
+
+    /// Groups whose replicas may carry the label `key=value` (a superset:
+    /// callers still match), in index order.
+    pub fn groups_with_label(&self, key: &str, value: &str) -> &[usize] {
+        self.by_label
+            .get(&label_hash(key, value))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The domains of topology key `key` over this snapshot's nodes.
+    pub fn domains(&self, key: &str) -> Arc<Domains> {
+        if let Some(found) = self.domains.0.read().expect("domain cache lock").get(key) {
+            return found.clone();
+        }
+        let made = Arc::new(Domains::new(&self.nodes, key));
+        self.domains
+            .0
+            .write()
+            .expect("domain cache lock")
+            .entry(key.to_string())
+            .or_insert(made)
+            .clone()
     }
 
     /// Groups whose pod (anti-)affinity terms may select a replica with
@@ -167,6 +276,12 @@ impl Snapshot {
         }
         candidates.push(self.groups.len());
         let index = self.groups.len();
+        for (key, value) in &pod.labels {
+            self.by_label
+                .entry(label_hash(key, value))
+                .or_default()
+                .push(index);
+        }
         let affinity = &pod.affinity;
         let terms = required(&affinity.pod_affinity)
             .iter()
@@ -259,11 +374,16 @@ impl Snapshot {
 
     /// The inverse of `assume`.
     pub fn forget(&mut self, node: usize, pod: &PodSpec) {
+        let group = self.group_of(pod);
+        self.forget_in(node, pod, group);
+    }
+
+    /// `forget`, with the pod's group already known (`group_of`).
+    pub fn forget_in(&mut self, node: usize, pod: &PodSpec, group: usize) {
         let info = &mut self.nodes[node];
         info.requested.sub(&pod.requests);
         info.non_zero_requested.sub(&pod.non_zero_requests);
         info.pods -= 1;
-        let group = self.group_of(pod);
         let group = &mut self.groups[group];
         if let Some(count) = group.per_node.get_mut(&node) {
             *count -= 1;

@@ -9,30 +9,16 @@ use super::terms::Term;
 use crate::model::labels::Labels;
 use crate::model::pod::{PodAffinity, PodSpec};
 use crate::scheduler::diagnosis::Reason;
-use crate::scheduler::snapshot::{NodeInfo, ReplicaGroup, Snapshot};
+use crate::scheduler::snapshot::{Domains, NodeInfo, ReplicaGroup, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, Reads, ScorePlugin};
-use rustc_hash::FxHashMap;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// `hardPodAffinityWeight`: how much a placed replica's required affinity
 /// for the incoming one counts in scoring.
 const HARD_POD_AFFINITY_WEIGHT: i64 = 1;
 
 pub struct InterPodAffinity;
-
-/// Replicas per domain: topology key → value → count. Looked up by a
-/// node's labels without building a key.
-type DomainCounts = FxHashMap<String, FxHashMap<String, i64>>;
-
-/// The count of `node`'s domain for `key`: `None` when the node lacks the key.
-fn count_in(map: &DomainCounts, node: &NodeInfo, key: &str) -> Option<i64> {
-    node.labels.get(key).map(|value| {
-        map.get(key)
-            .and_then(|m| m.get(value))
-            .copied()
-            .unwrap_or(0)
-    })
-}
 
 pub(crate) fn required(affinity: &Option<PodAffinity>) -> &[crate::model::pod::PodAffinityTerm] {
     affinity.as_ref().map_or(&[], |a| {
@@ -61,28 +47,100 @@ pub(crate) fn resolve(
         .collect()
 }
 
-/// Add `count` to the domain of `node` for `key`, if the node has the key.
-fn add(map: &mut DomainCounts, snapshot: &Snapshot, node: usize, key: &str, count: i64) {
-    if let Some(value) = snapshot.nodes[node].labels.get(key) {
-        let values = match map.get_mut(key) {
-            Some(values) => values,
-            None => map.entry(key.to_string()).or_default(),
-        };
-        match values.get_mut(value) {
-            Some(total) => *total += count,
-            None => {
-                values.insert(value.clone(), count);
+/// The groups a pod's required terms may select, and those whose terms may
+/// select the pod (a superset of the groups PreFilter counts), in index order.
+fn own_candidates(
+    affinity_terms: &[Term],
+    anti_terms: &[Term],
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+) -> Vec<usize> {
+    // A group matching every affinity term is among any one term's candidates.
+    let affinity = if affinity_terms.is_empty() {
+        Some(&[][..])
+    } else {
+        affinity_terms
+            .iter()
+            .filter_map(|t| t.candidates(snapshot))
+            .min_by_key(|c| c.len())
+    };
+    let mut groups = snapshot.groups_selecting(&pod.labels);
+    for found in anti_terms
+        .iter()
+        .map(|t| t.candidates(snapshot))
+        .chain([affinity])
+    {
+        match found {
+            Some(found) => groups.extend_from_slice(found),
+            None => return (0..snapshot.groups.len()).collect(),
+        }
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    groups
+}
+
+/// Replicas per domain of one topology key (kube-scheduler's
+/// `topologyToMatchedTermCount`, for one key): a table indexed by the
+/// snapshot's domain numbers.
+#[derive(Debug, Clone)]
+struct KeyCounts {
+    key: String,
+    domains: Arc<Domains>,
+    counts: Vec<i64>,
+}
+
+impl KeyCounts {
+    /// The count of `node`'s domain: `None` when the node lacks the key.
+    fn at(&self, node: usize) -> Option<i64> {
+        self.domains.of(node).map(|d| self.counts[d])
+    }
+}
+
+/// Counts for each topology key, in order of first use.
+#[derive(Debug, Clone, Default)]
+struct DomainCounts(Vec<KeyCounts>);
+
+impl DomainCounts {
+    /// The position of `key`'s counts (made, all zero, when new).
+    fn slot(&mut self, snapshot: &Snapshot, key: &str) -> usize {
+        if let Some(found) = self.0.iter().position(|k| k.key == key) {
+            return found;
+        }
+        let domains = snapshot.domains(key);
+        self.0.push(KeyCounts {
+            key: key.to_string(),
+            counts: vec![0; domains.len()],
+            domains,
+        });
+        self.0.len() - 1
+    }
+
+    /// Add `count` to the domain of `node` in slot `slot`; whether the node
+    /// has the key.
+    fn add(&mut self, slot: usize, node: usize, count: i64) -> bool {
+        let k = &mut self.0[slot];
+        match k.domains.of(node) {
+            Some(domain) => {
+                k.counts[domain] += count;
+                true
             }
+            None => false,
         }
     }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct FilterState {
-    affinity_terms: Vec<Term>,
-    anti_terms: Vec<Term>,
+    /// Per required affinity term: its key's slot in `affinity_counts`.
+    affinity_terms: Vec<usize>,
+    /// Per required anti-affinity term: its key's slot in `anti_counts`.
+    anti_terms: Vec<usize>,
     /// Domains holding replicas that match every required affinity term.
     affinity_counts: DomainCounts,
+    /// Whether any replica was counted in `affinity_counts` (a domain of
+    /// some term holds one).
+    affinity_found: bool,
     /// Domains holding replicas that match a required anti-affinity term.
     anti_counts: DomainCounts,
     /// Domains closed by placed replicas' anti-affinity toward the incoming one.
@@ -117,13 +175,23 @@ impl FilterPlugin for InterPodAffinity {
                 .all(|t| t.matches(&pod.namespace, &pod.labels)),
             ..FilterState::default()
         };
+        s.affinity_terms = affinity_terms
+            .iter()
+            .map(|t| s.affinity_counts.slot(snapshot, &t.topology_key))
+            .collect();
+        s.anti_terms = anti_terms
+            .iter()
+            .map(|t| s.anti_counts.slot(snapshot, &t.topology_key))
+            .collect();
         // Without terms of its own, only groups whose terms may select the
         // pod matter: the snapshot indexes them.
         let candidates: Vec<usize> = if affinity_terms.is_empty() && anti_terms.is_empty() {
             snapshot.groups_selecting(&pod.labels)
         } else {
-            (0..snapshot.groups.len()).collect()
+            own_candidates(&affinity_terms, &anti_terms, pod, snapshot)
         };
+        let mut anti = Vec::new();
+        let mut existing = Vec::new();
         for group in candidates
             .into_iter()
             .map(|g| &snapshot.groups[g])
@@ -133,53 +201,38 @@ impl FilterPlugin for InterPodAffinity {
                 && affinity_terms
                     .iter()
                     .all(|t| t.matches(&group.namespace, &group.labels));
-            let anti: Vec<&Term> = anti_terms
-                .iter()
-                .filter(|t| t.matches(&group.namespace, &group.labels))
-                .collect();
-            let existing: Vec<&Term> = group
-                .required_anti
-                .iter()
-                .filter(|t| t.matches(&pod.namespace, &pod.labels))
-                .collect();
+            anti.clear();
+            anti.extend(
+                anti_terms
+                    .iter()
+                    .zip(&s.anti_terms)
+                    .filter(|(t, _)| t.matches(&group.namespace, &group.labels))
+                    .map(|(_, &slot)| slot),
+            );
+            existing.clear();
+            for term in &group.required_anti {
+                if term.matches(&pod.namespace, &pod.labels) {
+                    existing.push(s.existing_anti_counts.slot(snapshot, &term.topology_key));
+                }
+            }
             if !matches_all && anti.is_empty() && existing.is_empty() {
                 continue;
             }
             for (&node, &count) in &group.per_node {
                 let count = i64::from(count);
                 if matches_all {
-                    for term in &affinity_terms {
-                        add(
-                            &mut s.affinity_counts,
-                            snapshot,
-                            node,
-                            &term.topology_key,
-                            count,
-                        );
+                    for &slot in &s.affinity_terms {
+                        s.affinity_found |= s.affinity_counts.add(slot, node, count);
                     }
                 }
-                for term in &anti {
-                    add(
-                        &mut s.anti_counts,
-                        snapshot,
-                        node,
-                        &term.topology_key,
-                        count,
-                    );
+                for &slot in &anti {
+                    s.anti_counts.add(slot, node, count);
                 }
-                for term in &existing {
-                    add(
-                        &mut s.existing_anti_counts,
-                        snapshot,
-                        node,
-                        &term.topology_key,
-                        count,
-                    );
+                for &slot in &existing {
+                    s.existing_anti_counts.add(slot, node, count);
                 }
             }
         }
-        s.affinity_terms = affinity_terms;
-        s.anti_terms = anti_terms;
         state.affinity = Some(s);
     }
 
@@ -192,32 +245,31 @@ impl FilterPlugin for InterPodAffinity {
         let Some(s) = &state.affinity else {
             return Ok(());
         };
-        let count = |map: &DomainCounts, key: &str| count_in(map, node, key);
+        let node = node.index;
         // Own required affinity: every term's domain must hold a match.
         let mut pods_exist = true;
-        for term in &s.affinity_terms {
-            match count(&s.affinity_counts, &term.topology_key) {
+        for &slot in &s.affinity_terms {
+            match s.affinity_counts.0[slot].at(node) {
                 None => return Err(vec![Reason::AffinityRulesNotMatch]),
                 Some(n) if n <= 0 => pods_exist = false,
                 Some(_) => {}
             }
         }
         // The first replica of a group affine to itself may go anywhere.
-        let first_of_group = s.affinity_counts.is_empty() && s.self_affine;
+        let first_of_group = !s.affinity_found && s.self_affine;
         if !(pods_exist || first_of_group) {
             return Err(vec![Reason::AffinityRulesNotMatch]);
         }
-        for term in &s.anti_terms {
-            if count(&s.anti_counts, &term.topology_key).is_some_and(|n| n > 0) {
+        for &slot in &s.anti_terms {
+            if s.anti_counts.0[slot].at(node).is_some_and(|n| n > 0) {
                 return Err(vec![Reason::AntiAffinityRulesNotMatch]);
             }
         }
-        if s.existing_anti_counts.iter().any(|(key, values)| {
-            node.labels
-                .get(key)
-                .and_then(|value| values.get(value))
-                .is_some_and(|n| *n > 0)
-        }) {
+        if s.existing_anti_counts
+            .0
+            .iter()
+            .any(|k| k.at(node).is_some_and(|n| n > 0))
+        {
             return Err(vec![Reason::ExistingAntiAffinityRulesNotMatch]);
         }
         Ok(())

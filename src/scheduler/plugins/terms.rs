@@ -5,6 +5,7 @@
 
 use crate::model::labels::{LabelSelector, LabelSelectorRequirement, Labels, SelectorOperator};
 use crate::model::pod::PodAffinityTerm;
+use crate::scheduler::snapshot::Snapshot;
 
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
@@ -74,6 +75,18 @@ impl Term {
             selector,
             term: term.clone(),
             owner_namespace: owner_namespace.to_string(),
+        }
+    }
+
+    /// The replica groups of `snapshot` this term may select (a superset),
+    /// or `None` when it may select any.
+    pub fn candidates<'a>(&self, snapshot: &'a Snapshot) -> Option<&'a [usize]> {
+        match &self.selector {
+            // A term without a selector selects nothing.
+            None => Some(&[]),
+            Some(selector) => selector
+                .required_label()
+                .map(|(key, value)| snapshot.groups_with_label(&key, &value)),
         }
     }
 

@@ -32,6 +32,10 @@ impl FilterPlugin for VolumeZone {
     }
 
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
+        // Most pods have no zoned volume: no need to read the node's labels.
+        if self.skips(pod) {
+            return Ok(());
+        }
         let Some(node_zone) = ZONE_LABELS.iter().find_map(|k| node.labels.get(*k)) else {
             return Ok(());
         };
