@@ -81,6 +81,7 @@ pub fn headroom(
     let catalog = Catalog::build(desired, state);
     let mut snapshot = occupied_snapshot(state, &catalog, None);
     let mut shared = fast_capacity::Shared::default();
+    let priorities = crate::reconcile::preemption::in_use(desired);
     let replicas_of = |id: &ObjectRef| {
         state
             .replicas
@@ -109,7 +110,7 @@ pub fn headroom(
             let Some(pod) = catalog.pod(&workload.id, &workload.template_hash) else {
                 return headroom;
             };
-            if crate::reconcile::preemption::in_use(desired) {
+            if priorities {
                 // Preemption goes on from where the plain probe stopped.
                 let (found, end) = one_by_one_to_the_end(scheduler, &snapshot, pod, limit);
                 headroom.by_preemption = Some(if found.capped {

@@ -259,17 +259,9 @@ pub fn count(
     // snapshot for the scheduler's FitError, then forgotten.
     let ends = ends?;
     let group = snapshot.group_of(pod);
-    for (node, &took) in ends.iter().enumerate() {
-        for _ in 0..took {
-            snapshot.assume_in(node, pod, group);
-        }
-    }
+    snapshot.assume_copies(pod, group, &ends);
     let error = scheduler.schedule(pod, snapshot).err();
-    for (node, &took) in ends.iter().enumerate() {
-        for _ in 0..took {
-            snapshot.forget_in(node, pod, group);
-        }
-    }
+    snapshot.forget_copies(pod, group, &ends);
     Some(Probe {
         fits: total as usize,
         capped: false,

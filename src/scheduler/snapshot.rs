@@ -159,6 +159,40 @@ impl Domains {
     }
 }
 
+/// A group's per-node counts combined with `copies` per node index (only
+/// non-zero results kept), built in node order.
+fn merge(
+    per_node: &BTreeMap<usize, u32>,
+    copies: &[u64],
+    combine: impl Fn(u32, u32) -> u32,
+) -> BTreeMap<usize, u32> {
+    let mut held = per_node.iter().map(|(&n, &c)| (n, c)).peekable();
+    let mut merged = Vec::with_capacity(per_node.len() + copies.len());
+    for (node, &n) in copies.iter().enumerate() {
+        while let Some(&(before, count)) = held.peek().filter(|(h, _)| *h < node) {
+            merged.push((before, count));
+            held.next();
+        }
+        let count = match held.peek() {
+            Some(&(h, count)) if h == node => {
+                held.next();
+                count
+            }
+            _ => 0,
+        };
+        let count = if n == 0 {
+            count
+        } else {
+            combine(count, n as u32)
+        };
+        if count > 0 {
+            merged.push((node, count));
+        }
+    }
+    merged.extend(held);
+    merged.into_iter().collect()
+}
+
 /// The key of `Snapshot::by_label`.
 fn label_hash(key: &str, value: &str) -> u64 {
     let mut hasher = rustc_hash::FxHasher::default();
@@ -372,6 +406,40 @@ impl Snapshot {
         }
     }
 
+    /// `assume_in` of `copies[n]` replicas on each node `n`, the group's
+    /// per-node map merged in one go.
+    pub fn assume_copies(&mut self, pod: &PodSpec, group: usize, copies: &[u64]) {
+        self.account_copies(copies, |info| {
+            info.requested.add(&pod.requests);
+            info.non_zero_requested.add(&pod.non_zero_requests);
+            info.pods += 1;
+        });
+        let group = &mut self.groups[group];
+        group.total += copies.iter().sum::<u64>();
+        group.per_node = merge(&group.per_node, copies, |held, added| held + added);
+    }
+
+    /// The inverse of `assume_copies`.
+    pub fn forget_copies(&mut self, pod: &PodSpec, group: usize, copies: &[u64]) {
+        self.account_copies(copies, |info| {
+            info.requested.sub(&pod.requests);
+            info.non_zero_requested.sub(&pod.non_zero_requests);
+            info.pods -= 1;
+        });
+        let group = &mut self.groups[group];
+        group.total -= copies.iter().sum::<u64>();
+        group.per_node = merge(&group.per_node, copies, |held, taken| held - taken);
+    }
+
+    /// Apply `one` to each node once per copy it holds in `copies`.
+    fn account_copies(&mut self, copies: &[u64], one: impl Fn(&mut NodeInfo)) {
+        for (info, &n) in self.nodes.iter_mut().zip(copies) {
+            for _ in 0..n {
+                one(info);
+            }
+        }
+    }
+
     /// The inverse of `assume`.
     pub fn forget(&mut self, node: usize, pod: &PodSpec) {
         let group = self.group_of(pod);
@@ -384,13 +452,6 @@ impl Snapshot {
         info.requested.sub(&pod.requests);
         info.non_zero_requested.sub(&pod.non_zero_requests);
         info.pods -= 1;
-        let group = &mut self.groups[group];
-        if let Some(count) = group.per_node.get_mut(&node) {
-            *count -= 1;
-            if *count == 0 {
-                group.per_node.remove(&node);
-            }
-            group.total -= 1;
-        }
+        self.uncount_in_group(group, node);
     }
 }

@@ -475,3 +475,51 @@ fn an_empty_fleet_has_no_nodes_available() {
         "no nodes available to schedule pods"
     );
 }
+
+#[test]
+fn copies_assumed_at_once_are_copies_assumed_one_by_one() {
+    let nodes = || {
+        (0..6).map(|i| {
+            node(&format!("n{i}"))
+                .cpu("8")
+                .mem("8Gi")
+                .res("pods", "110")
+        })
+    };
+    let web = requesting("100m", "64Mi");
+    let mut one_by_one = snapshot(nodes().collect());
+    // Replicas already on n1 and n4, kept in the group's map.
+    for n in [1, 4, 4] {
+        one_by_one.assume(n, &web);
+    }
+    let before = one_by_one.clone();
+    let mut at_once = before.clone();
+    let copies = [2, 0, 1, 3, 1, 0];
+    for (n, &k) in copies.iter().enumerate() {
+        for _ in 0..k {
+            one_by_one.assume(n, &web);
+        }
+    }
+    let group = at_once.group_of(&web);
+    at_once.assume_copies(&web, group, &copies);
+    assert_eq!(at_once, one_by_one);
+    assert_eq!(at_once.groups[group].per_node.len(), 5);
+    at_once.forget_copies(&web, group, &copies);
+    assert_eq!(at_once, before);
+}
+
+#[test]
+fn domains_number_each_value_of_a_key_and_skip_nodes_without_it() {
+    let s = snapshot(vec![
+        node("a1").label("zone", "a"),
+        node("b1").label("zone", "b"),
+        node("none"),
+        node("a2").label("zone", "a"),
+    ]);
+    let zones = s.domains("zone");
+    assert_eq!(zones.len(), 2);
+    assert_eq!(zones.of(0), zones.of(3));
+    assert_ne!(zones.of(0), zones.of(1));
+    assert_eq!(zones.of(2), None);
+    assert!(s.domains("rack").is_empty());
+}
