@@ -242,38 +242,48 @@ impl FilterPlugin for InterPodAffinity {
         node: &NodeInfo,
         state: &CycleState,
     ) -> Result<(), Vec<Reason>> {
-        let Some(s) = &state.affinity else {
-            return Ok(());
-        };
-        let node = node.index;
-        // Own required affinity: every term's domain must hold a match.
-        let mut pods_exist = true;
-        for &slot in &s.affinity_terms {
-            match s.affinity_counts.0[slot].at(node) {
-                None => return Err(vec![Reason::AffinityRulesNotMatch]),
-                Some(n) if n <= 0 => pods_exist = false,
-                Some(_) => {}
-            }
+        match rejection(node, state) {
+            Some(reason) => Err(vec![reason]),
+            None => Ok(()),
         }
-        // The first replica of a group affine to itself may go anywhere.
-        let first_of_group = !s.affinity_found && s.self_affine;
-        if !(pods_exist || first_of_group) {
-            return Err(vec![Reason::AffinityRulesNotMatch]);
-        }
-        for &slot in &s.anti_terms {
-            if s.anti_counts.0[slot].at(node).is_some_and(|n| n > 0) {
-                return Err(vec![Reason::AntiAffinityRulesNotMatch]);
-            }
-        }
-        if s.existing_anti_counts
-            .0
-            .iter()
-            .any(|k| k.at(node).is_some_and(|n| n > 0))
-        {
-            return Err(vec![Reason::ExistingAntiAffinityRulesNotMatch]);
-        }
-        Ok(())
     }
+
+    fn passes(&self, _pod: &PodSpec, node: &NodeInfo, state: &CycleState) -> bool {
+        rejection(node, state).is_none()
+    }
+}
+
+/// Why the filter rejects `node`, if it does.
+fn rejection(node: &NodeInfo, state: &CycleState) -> Option<Reason> {
+    let s = state.affinity.as_ref()?;
+    let node = node.index;
+    // Own required affinity: every term's domain must hold a match.
+    let mut pods_exist = true;
+    for &slot in &s.affinity_terms {
+        match s.affinity_counts.0[slot].at(node) {
+            None => return Some(Reason::AffinityRulesNotMatch),
+            Some(n) if n <= 0 => pods_exist = false,
+            Some(_) => {}
+        }
+    }
+    // The first replica of a group affine to itself may go anywhere.
+    let first_of_group = !s.affinity_found && s.self_affine;
+    if !(pods_exist || first_of_group) {
+        return Some(Reason::AffinityRulesNotMatch);
+    }
+    for &slot in &s.anti_terms {
+        if s.anti_counts.0[slot].at(node).is_some_and(|n| n > 0) {
+            return Some(Reason::AntiAffinityRulesNotMatch);
+        }
+    }
+    if s.existing_anti_counts
+        .0
+        .iter()
+        .any(|k| k.at(node).is_some_and(|n| n > 0))
+    {
+        return Some(Reason::ExistingAntiAffinityRulesNotMatch);
+    }
+    None
 }
 
 /// PreScore: weight per (topology key, value), from both sides' terms.
