@@ -235,6 +235,10 @@ fn run_once<E>(
     options: &RunOptions,
     mut persist: impl FnMut(&State, Option<&Step>) -> Result<(), E>,
 ) -> Result<RunResult, E> {
+    let options = &RunOptions {
+        reconcile: options.reconcile.for_run(),
+        ..options.clone()
+    };
     let start = state.clock;
     // The run applies the manifests: a bare Pod lost in an earlier run is
     // declared again, and created again.
@@ -429,6 +433,7 @@ fn controllers_pass(
         scheduler,
         options.reconcile.prune,
     );
+    options.reconcile.passed(&plan);
     plan
 }
 

@@ -245,6 +245,27 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether carrying the action out leaves the scheduler's snapshot as
+    /// it was (the nodes and every bound replica): readiness, records of
+    /// status and why a replica waits, and new replicas not yet bound. The
+    /// rest may change it, and make the diagnoses remembered on it stale
+    /// (`scheduler::remembered`).
+    pub fn leaves_snapshot(&self) -> bool {
+        matches!(
+            self,
+            Action::Create { .. }
+                | Action::FailedScheduling { .. }
+                | Action::Gate { .. }
+                | Action::MarkReady { .. }
+                | Action::MarkUnready { .. }
+                | Action::SetStatus { .. }
+                | Action::SetReplicasAnnotations { .. }
+                | Action::SetCurrentRevision { .. }
+                | Action::SetJobStatus { .. }
+                | Action::SetCronStatus { .. }
+        )
+    }
+
     /// The stable `op` name used in JSON output and plan tables.
     pub fn op(&self) -> &'static str {
         match self {

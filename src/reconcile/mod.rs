@@ -35,6 +35,7 @@ pub use status::{WorkloadReport, summarize};
 use crate::model::state::{NodeState, Phase, Replica, State, WorkloadState};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::scheduler::Scheduler;
+use crate::scheduler::remembered::Diagnoses;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
 
@@ -58,6 +59,33 @@ pub struct Options {
     /// fleet. A state holding only some workloads' replicas is then
     /// scheduled as the whole one would be (what-if's shared scenarios).
     pub background: Option<std::sync::Arc<Background>>,
+    /// The diagnoses of pods that fit nowhere, kept from pass to pass of one
+    /// run (`Options::for_run`); None diagnoses them again at every pass.
+    pub diagnoses: Option<std::sync::Arc<Diagnoses>>,
+    /// Never keep diagnoses from pass to pass: the reference the kept ones
+    /// are tested against.
+    pub plain_diagnoses: bool,
+}
+
+impl Options {
+    /// The options of one run of the loop: its own diagnoses kept from
+    /// pass to pass, unless `plain_diagnoses`.
+    pub fn for_run(&self) -> Options {
+        Options {
+            diagnoses: (!self.plain_diagnoses).then(Default::default),
+            ..self.clone()
+        }
+    }
+
+    /// `plan` is the pass's: the diagnoses kept go stale when carrying it
+    /// out may change the scheduler's snapshot.
+    pub fn passed(&self, plan: &Plan) {
+        if let Some(diagnoses) = &self.diagnoses
+            && !plan.actions.iter().all(Action::leaves_snapshot)
+        {
+            diagnoses.forget();
+        }
+    }
 }
 
 /// The actions of one pass, and when the next pass has something to do if
@@ -122,6 +150,8 @@ pub(crate) struct Pass<'a> {
     pub names: names::NameGenerator<'a>,
     /// `Options::background`.
     pub background: Option<std::sync::Arc<Background>>,
+    /// `Options::diagnoses`.
+    pub diagnoses: Option<std::sync::Arc<Diagnoses>>,
 }
 
 /// A stored workload's identity as `State::workload` matches it.
@@ -263,6 +293,7 @@ fn begin<'a>(
         storage: storage::Overlay::default(),
         names: names::NameGenerator::new(observed),
         background: options.background.clone(),
+        diagnoses: options.diagnoses.clone(),
     };
     let nodes = nodes::sync(&mut pass, options.prune);
     pass.node_of = node_positions(observed, &nodes);

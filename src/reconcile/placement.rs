@@ -36,6 +36,12 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         return;
     }
     let mut snapshot = accounting::account_oldest_first(pass, nodes, bound);
+    // The diagnoses kept from earlier passes were made on this very
+    // snapshot, unless this pass changed it before placement.
+    let kept = pass
+        .diagnoses
+        .clone()
+        .filter(|_| pass.plan.actions.iter().all(Action::leaves_snapshot));
     let created = std::mem::take(&mut pass.created);
     waiting.extend(created.iter());
     sort_queue(&mut waiting);
@@ -47,7 +53,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     // Runs of identical replicas (one workload revision) are scheduled together:
     // the same placements as one at a time, with the shared work done once.
     let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
-    let mut batch = Batch::new(scheduler, &snapshot);
+    let mut batch = Batch::new(scheduler, &snapshot).remembering(kept);
     // Workloads whose replicas have claims of their own (claim templates).
     let templated: rustc_hash::FxHashMap<
         &crate::model::workload::ObjectRef,
@@ -170,7 +176,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             if !failed.is_empty() {
                 let preemptor =
                     preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
-                preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed);
+                preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, None);
                 if std::mem::take(&mut preemptor.changed) {
                     stats.merge(batch.stats());
                     batch = Batch::new(scheduler, &snapshot);
@@ -210,7 +216,8 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             let preemptor =
                 preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
             let pod = pod.into_owned();
-            preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed);
+            let kept = batch.remembered().cloned();
+            preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, kept);
             if std::mem::take(&mut preemptor.changed) {
                 // Pods were removed outside the batch layer: its caches start anew.
                 stats.merge(batch.stats());

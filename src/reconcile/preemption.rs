@@ -9,6 +9,7 @@ use crate::model::pod::PodSpec;
 use crate::model::state::{Phase, Replica, State};
 use crate::model::workload::Desired;
 use crate::scheduler::preemption::{Occupant, Occupants, Outcome};
+use crate::scheduler::remembered::Diagnoses;
 use crate::scheduler::snapshot::Snapshot;
 use crate::scheduler::{FitError, Scheduler};
 use std::collections::BTreeSet;
@@ -146,7 +147,8 @@ impl Preemptor {
     /// The replicas of one run that fit nowhere, in queue order: after a
     /// preemption the next one is scheduled again (the room left may fit
     /// it), else it preempts in turn, else it stays Pending with the
-    /// PostFilter's message.
+    /// PostFilter's message. `kept`: the diagnoses kept for the snapshot
+    /// as it is (`scheduler::remembered`), if it is still that one.
     pub fn resolve(
         &mut self,
         pass: &mut Pass,
@@ -154,6 +156,7 @@ impl Preemptor {
         snapshot: &mut Snapshot,
         pod: &PodSpec,
         failed: Vec<(&Replica, FitError)>,
+        mut kept: Option<std::sync::Arc<Diagnoses>>,
     ) {
         let mut fresh = true;
         let mut last: Option<FitError> = None;
@@ -183,6 +186,17 @@ impl Preemptor {
             };
             if pod.priority > self.lowest {
                 self.make_occupants(pass, snapshot);
+                // (Then the message reads the pods and budgets too.)
+                kept = None;
+            }
+            // Without a pod to preempt, the message is the snapshot's alone.
+            let kept = kept.take();
+            if let Some(message) = kept.as_ref().and_then(|k| k.post_filter(pod)) {
+                let mut error = error;
+                error.post_filter = Some(message);
+                record(pass, replica, error.clone());
+                last = Some(error);
+                continue;
             }
             let empty = Occupants::new(0);
             let occupants = self.occupants.as_ref().unwrap_or(&empty);
@@ -220,6 +234,9 @@ impl Preemptor {
                     bind(pass, replica, &node_name, pod);
                 }
                 Outcome::NotHelpful(message) => {
+                    if let Some(kept) = &kept {
+                        kept.remember_post_filter(pod, &message);
+                    }
                     let mut error = error;
                     error.post_filter = Some(message);
                     record(pass, replica, error.clone());

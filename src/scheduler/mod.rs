@@ -9,6 +9,7 @@ pub mod batch;
 pub mod diagnosis;
 pub mod plugins;
 pub mod preemption;
+pub mod remembered;
 pub mod snapshot;
 
 pub use diagnosis::{FitError, Reason};

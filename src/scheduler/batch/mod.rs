@@ -39,6 +39,7 @@ mod roles;
 mod shape;
 mod statics;
 
+use super::remembered::Diagnoses;
 use super::snapshot::Snapshot;
 use super::{FitError, Placement, Scheduler, Signature};
 use crate::model::pod::PodSpec;
@@ -50,6 +51,7 @@ use rustc_hash::FxHashMap;
 use shape::{Board, Shape};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// The pass's maps are looked up once or more per run: keys hashed with FxHash.
 type HashMap<K, V> = FxHashMap<K, V>;
@@ -130,6 +132,9 @@ pub struct Batch<'s> {
     frames: HashMap<Signature, Rc<counting::Frame>>,
     groups: GroupIndex,
     stats: Stats,
+    /// The diagnoses kept for the snapshot as the pass began, while the
+    /// batch has placed nothing (see `remembering`).
+    diagnoses: Option<Arc<Diagnoses>>,
 }
 
 impl<'s> Batch<'s> {
@@ -159,6 +164,32 @@ impl<'s> Batch<'s> {
             frames: HashMap::default(),
             groups: GroupIndex::default(),
             stats: Stats::default(),
+            diagnoses: None,
+        }
+    }
+
+    /// Diagnose pods that fit nowhere through `diagnoses`, kept for the
+    /// snapshot this batch starts from, until its first placement.
+    pub fn remembering(mut self, diagnoses: Option<Arc<Diagnoses>>) -> Self {
+        self.diagnoses = diagnoses;
+        self
+    }
+
+    /// The diagnoses kept for the snapshot as it is now, if it is still the
+    /// one they were kept for.
+    pub fn remembered(&self) -> Option<&Arc<Diagnoses>> {
+        self.diagnoses.as_ref()
+    }
+
+    /// `Scheduler::schedule`'s error for a pod that fits nowhere.
+    fn diagnose(&self, pod: &PodSpec, snapshot: &Snapshot) -> FitError {
+        let schedule = || match self.scheduler.schedule(pod, snapshot) {
+            Err(error) => error,
+            Ok(_) => unreachable!("the batch found no node the plain path finds"),
+        };
+        match &self.diagnoses {
+            Some(diagnoses) => diagnoses.error(pod, schedule),
+            None => schedule(),
         }
     }
 
@@ -205,16 +236,14 @@ impl<'s> Batch<'s> {
             let Some(placement) = model.best(&self.roles, self.scheduler) else {
                 // Nothing fits; nothing changes until the run ends, so every
                 // remaining replica gets the same (exactly diagnosed) error.
-                let error = match self.scheduler.schedule(pod, snapshot) {
-                    Err(error) => error,
-                    Ok(_) => unreachable!("the batch found no node the plain path finds"),
-                };
+                let error = self.diagnose(pod, snapshot);
                 for _ in done..count {
                     report(Err(error.clone()));
                 }
                 break;
             };
             snapshot.assume_in(placement.node, pod, group);
+            self.diagnoses = None;
             self.versions[placement.node] += 1;
             self.log.push(placement.node as u32);
             let version = self.versions[placement.node];
@@ -249,6 +278,7 @@ impl<'s> Batch<'s> {
             let result = self.scheduler.schedule(pod, snapshot);
             if let Ok(placement) = &result {
                 snapshot.assume(placement.node, pod);
+                self.diagnoses = None;
                 self.versions[placement.node] += 1;
                 self.log.push(placement.node as u32);
             }
