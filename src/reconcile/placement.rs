@@ -176,7 +176,8 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             if !failed.is_empty() {
                 let preemptor =
                     preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
-                preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, None);
+                let verdicts = batch.take_verdicts();
+                preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, None, verdicts);
                 if std::mem::take(&mut preemptor.changed) {
                     stats.merge(batch.stats());
                     batch = Batch::new(scheduler, &snapshot);
@@ -217,7 +218,8 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
                 preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
             let pod = pod.into_owned();
             let kept = batch.remembered().cloned();
-            preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, kept);
+            let verdicts = batch.take_verdicts();
+            preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, kept, verdicts);
             if std::mem::take(&mut preemptor.changed) {
                 // Pods were removed outside the batch layer: its caches start anew.
                 stats.merge(batch.stats());

@@ -148,7 +148,9 @@ impl Preemptor {
     /// preemption the next one is scheduled again (the room left may fit
     /// it), else it preempts in turn, else it stays Pending with the
     /// PostFilter's message. `kept`: the diagnoses kept for the snapshot
-    /// as it is (`scheduler::remembered`), if it is still that one.
+    /// as it is (`scheduler::remembered`), if it is still that one;
+    /// `verdicts`: the pod's verdicts on it, if made already.
+    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &mut self,
         pass: &mut Pass,
@@ -157,11 +159,12 @@ impl Preemptor {
         pod: &PodSpec,
         failed: Vec<(&Replica, FitError)>,
         mut kept: Option<std::sync::Arc<Diagnoses>>,
+        verdicts: Option<crate::scheduler::preemption::Verdicts>,
     ) {
         let mut fresh = true;
         let mut last: Option<FitError> = None;
         // The pod's verdict on every node, kept up to date as nodes change.
-        let mut verdicts: Option<crate::scheduler::preemption::Verdicts> = None;
+        let mut verdicts = verdicts;
         for (replica, error) in failed {
             let error = match (&last, fresh) {
                 (Some(previous), true) => {

@@ -387,7 +387,8 @@ impl Scheduler {
                 }
             ));
         }
-        let mut state = self.pre_filter(pod, snapshot);
+        // (PreFilter only for a node with victims to try.)
+        let mut state: Option<CycleState> = None;
         let wanted = candidates_wanted(potential.len());
         let sensitive = verdicts.sensitive;
         let mut fitting = Vec::new();
@@ -397,13 +398,16 @@ impl Scheduler {
                 break;
             }
             let result = if occupants.has_below(node, pod.priority) {
+                if state.is_none() {
+                    state = Some(self.pre_filter(pod, snapshot));
+                }
                 self.select_victims_on_node(
                     pod,
                     snapshot,
                     node,
                     occupants.on(node),
                     allowed,
-                    &mut state,
+                    state.as_mut().expect("made above"),
                     sensitive,
                 )
             } else {

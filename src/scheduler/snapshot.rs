@@ -9,11 +9,15 @@ use crate::model::labels::Labels;
 use crate::model::pod::{Affinity, PodSpec, Taint, TaintEffect};
 use crate::model::resources::{Allocatable, Resources};
 use crate::model::state::NodeState;
+use crate::scheduler::Signature;
 use crate::scheduler::plugins::inter_pod_affinity::{preferred, required, resolve};
+use crate::scheduler::plugins::pod_topology_spread::{
+    Constraint, EligibleDomains, eligible_domains,
+};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
@@ -111,6 +115,8 @@ pub struct Snapshot {
     /// Each topology key's domains, made on first use (node labels do not
     /// change during a snapshot's life).
     domains: DomainCache,
+    /// PodTopologySpread's eligible domains, found once per layout.
+    eligible: Layouts,
 }
 
 /// The domains of one topology key: each node's value of the key as a
@@ -225,6 +231,27 @@ impl std::fmt::Debug for DomainCache {
     }
 }
 
+/// The eligible domains of each spread layout (the constraints' keys and
+/// inclusion policies, and the pod fields those policies read), found on
+/// the snapshot's nodes: they depend on the nodes' names, labels and
+/// taints alone, which a snapshot's placements leave as they are. A copy
+/// starts without them (its nodes may be changed before it is used).
+#[derive(Debug, Default)]
+struct Layouts(Mutex<HashMap<Signature, Arc<EligibleDomains>>>);
+
+impl Clone for Layouts {
+    fn clone(&self) -> Self {
+        Layouts::default()
+    }
+}
+
+impl PartialEq for Layouts {
+    /// (A cache: equal snapshots find equal domains.)
+    fn eq(&self, _: &Layouts) -> bool {
+        true
+    }
+}
+
 impl Snapshot {
     pub fn new(nodes: &[NodeState]) -> Snapshot {
         let nodes: Vec<NodeInfo> = nodes
@@ -246,6 +273,7 @@ impl Snapshot {
             affine_any: Vec::new(),
             by_label: HashMap::default(),
             domains: DomainCache::default(),
+            eligible: Layouts::default(),
         }
     }
 
@@ -284,6 +312,27 @@ impl Snapshot {
         groups.sort_unstable();
         groups.dedup();
         groups
+    }
+
+    /// `pod_topology_spread::eligible_domains` of `pod`'s hard constraints,
+    /// found once per layout on this snapshot.
+    pub fn eligible_domains(
+        &self,
+        pod: &PodSpec,
+        constraints: &[Constraint],
+    ) -> Arc<EligibleDomains> {
+        let mut layout = Signature::default();
+        for c in constraints {
+            layout.add(&(&c.key, c.honor_affinity, c.honor_taints));
+        }
+        layout.add(&pod.node_selector);
+        layout.add(&pod.required_node_affinity());
+        layout.add(&pod.tolerations);
+        let mut known = self.eligible.0.lock().expect("never poisoned");
+        known
+            .entry(layout)
+            .or_insert_with(|| Arc::new(eligible_domains(pod, self, constraints)))
+            .clone()
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {

@@ -39,6 +39,7 @@ mod roles;
 mod shape;
 mod statics;
 
+use super::preemption::Verdicts;
 use super::remembered::Diagnoses;
 use super::snapshot::Snapshot;
 use super::{FitError, Placement, Scheduler, Signature};
@@ -135,6 +136,8 @@ pub struct Batch<'s> {
     /// The diagnoses kept for the snapshot as the pass began, while the
     /// batch has placed nothing (see `remembering`).
     diagnoses: Option<Arc<Diagnoses>>,
+    /// See `take_verdicts`.
+    verdicts: Option<Verdicts>,
 }
 
 impl<'s> Batch<'s> {
@@ -165,6 +168,7 @@ impl<'s> Batch<'s> {
             groups: GroupIndex::default(),
             stats: Stats::default(),
             diagnoses: None,
+            verdicts: None,
         }
     }
 
@@ -181,16 +185,32 @@ impl<'s> Batch<'s> {
         self.diagnoses.as_ref()
     }
 
-    /// `Scheduler::schedule`'s error for a pod that fits nowhere.
-    fn diagnose(&self, pod: &PodSpec, snapshot: &Snapshot) -> FitError {
-        let schedule = || match self.scheduler.schedule(pod, snapshot) {
-            Err(error) => error,
-            Ok(_) => unreachable!("the batch found no node the plain path finds"),
+    /// Every node's verdict for the pod of the last run, made to diagnose
+    /// it: what DefaultPreemption reads next (`Scheduler::verdicts`).
+    pub fn take_verdicts(&mut self) -> Option<Verdicts> {
+        self.verdicts.take()
+    }
+
+    /// `Scheduler::schedule`'s error for a pod that fits nowhere, from
+    /// every node's verdict (kept for `take_verdicts`).
+    fn diagnose(&mut self, pod: &PodSpec, snapshot: &Snapshot) -> FitError {
+        let scheduler = self.scheduler;
+        let mut made = None;
+        let mut schedule = || {
+            let verdicts = scheduler.verdicts(pod, snapshot);
+            let error = match scheduler.schedule_with(pod, snapshot, &verdicts) {
+                Err(error) => error,
+                Ok(_) => unreachable!("the batch found no node the plain path finds"),
+            };
+            made = Some(verdicts);
+            error
         };
-        match &self.diagnoses {
+        let error = match &self.diagnoses {
             Some(diagnoses) => diagnoses.error(pod, schedule),
             None => schedule(),
-        }
+        };
+        self.verdicts = made;
+        error
     }
 
     /// Treat keys with more than `limit` values as fine (tests use a low
@@ -215,6 +235,7 @@ impl<'s> Batch<'s> {
         count: usize,
         mut report: impl FnMut(Result<Placement, FitError>),
     ) {
+        self.verdicts = None;
         if count == 0 {
             return;
         }

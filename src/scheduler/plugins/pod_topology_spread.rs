@@ -217,12 +217,10 @@ pub fn domain_counts(
     snapshot: &Snapshot,
     constraints: &[Constraint],
 ) -> DomainCounts {
-    let EligibleDomains {
-        empty: mut counts,
-        counted,
-    } = eligible_domains(pod, snapshot, constraints);
+    let eligible = snapshot.eligible_domains(pod, constraints);
+    let mut counts = eligible.empty.clone();
     let mut minimum = Vec::with_capacity(constraints.len());
-    for ((c, counts), counted) in constraints.iter().zip(&mut counts).zip(&counted) {
+    for ((c, counts), counted) in constraints.iter().zip(&mut counts).zip(&eligible.counted) {
         // Every eligible domain is present, so the count adds without allocating.
         add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
         minimum.push(global_minimum(c, counts.len(), counts));
