@@ -5,12 +5,16 @@
 //! soft spread, required and preferred pod (anti-)affinity; and, now and
 //! then, a disruption budget or a priority, which make each scenario run
 //! alone), every single-node and single-zone failure reports the same with
-//! `what_if::Shared` as with `what_if::scenario` on its own copy of the base.
+//! `what_if::Shared` as with `what_if::scenario` on its own copy of the base,
+//! and both as a scenario run alone that diagnoses every pending pod at
+//! every pass (`reconcile::Options::plain_diagnoses`: no diagnosis kept
+//! from one pass to the next).
 
 use orch::analysis::what_if::{self, Shared, WorkloadImpact};
 use orch::executor::RunOptions;
 use orch::manifest::{ParseOptions, parse};
 use orch::model::state::State;
+use orch::reconcile::Options;
 use orch::scheduler::{Scheduler, ScoringStrategy};
 use orch::sources::Source;
 use proptest::prelude::*;
@@ -248,8 +252,22 @@ fn check(
             .iter()
             .map(|z| what_if::nodes_in_zone(&base.state, z)),
     );
+    let plain = RunOptions {
+        reconcile: Options {
+            plain_diagnoses: true,
+            ..Options::default()
+        },
+        ..RunOptions::default()
+    };
     for failed in &scenarios {
-        let alone = what_if::scenario(&base, failed, &scheduler, &options);
+        let alone = what_if::scenario(&base, failed, &scheduler, &plain);
+        prop_assert_eq!(
+            what_if::scenario(&base, failed, &scheduler, &options),
+            alone.clone(),
+            "{:?} with diagnoses kept from pass to pass\n{}",
+            failed,
+            text
+        );
         prop_assert_eq!(
             shared.scenario(failed),
             alone.clone(),

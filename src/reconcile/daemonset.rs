@@ -18,7 +18,7 @@ use crate::rollout::{
     self,
     daemonset::{Node, Pod, Removal},
 };
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 /// `AddOrUpdateDaemonPodTolerations` (pkg/controller/daemon/util).
 pub fn default_tolerations() -> Vec<Toleration> {
@@ -117,7 +117,7 @@ pub fn node_should_run(pod: &PodSpec, node: &NodeState) -> (bool, bool) {
 pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
     let template = daemon_pod(&workload.pod, "");
     let replicas: Vec<&Replica> = pass.replicas_of(&workload.id).collect();
-    let mut by_node: BTreeMap<&str, Vec<&Replica>> = BTreeMap::new();
+    let mut by_node: FxHashMap<&str, Vec<&Replica>> = FxHashMap::default();
     for replica in &replicas {
         if let Some(node) = replica.node.as_deref().or(replica.target_node.as_deref()) {
             by_node.entry(node).or_default().push(replica);
@@ -159,8 +159,11 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
     for i in decisions.create {
         deployment::create(pass, workload, revision, Some(nodes[i].name.clone()));
     }
-    // Replicas left in by_node sit on nodes that are gone; remove_orphans handled bound ones.
-    for replica in by_node.into_values().flatten() {
+    // Replicas left in by_node sit on nodes that are gone; remove_orphans
+    // handled bound ones. (In the order of their nodes' names.)
+    let mut gone: Vec<(&str, Vec<&Replica>)> = by_node.into_iter().collect();
+    gone.sort_unstable_by_key(|(node, _)| *node);
+    for replica in gone.into_iter().flat_map(|(_, replicas)| replicas) {
         pass.delete(replica, DeleteReason::NodeGone);
     }
 }

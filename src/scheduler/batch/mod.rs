@@ -145,7 +145,10 @@ impl<'s> Batch<'s> {
     /// batch's runs (cached per-node results rely on it).
     pub fn new(scheduler: &'s Scheduler, snapshot: &Snapshot) -> Batch<'s> {
         let mut order: Vec<usize> = (0..snapshot.nodes.len()).collect();
-        order.sort_by(|&a, &b| snapshot.nodes[a].name.cmp(&snapshot.nodes[b].name));
+        // (A state keeps its nodes sorted by name: then this is a check.)
+        if !snapshot.nodes.is_sorted_by(|a, b| a.name <= b.name) {
+            order.sort_by(|&a, &b| snapshot.nodes[a].name.cmp(&snapshot.nodes[b].name));
+        }
         let mut rank = vec![0u32; order.len()];
         for (position, &node) in order.iter().enumerate() {
             rank[node] = position as u32;
