@@ -24,7 +24,7 @@ use crate::scheduler::Scheduler;
 use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The base and what every scenario on it shares.
 pub struct Shared<'b> {
@@ -36,25 +36,42 @@ pub struct Shared<'b> {
 }
 
 struct Fast {
-    /// Every bound replica of the base, accounted on its node.
-    snapshot: Arc<Snapshot>,
-    catalog: Catalog,
+    /// Made for the first scenario that shares the base (a fleet whose
+    /// every failure touches most of its replicas never needs it).
+    shared: OnceLock<Common>,
     /// Replica positions (in the base state) per node and per workload.
     on_node: FxHashMap<String, Vec<usize>>,
     of_workload: FxHashMap<ObjectRef, Vec<usize>>,
     /// Workloads every scenario runs: those not converged or with replicas
     /// pending (their scheduler's message names the failed nodes).
     always: Vec<ObjectRef>,
-    /// The report of the scenario in which nothing fails.
-    unchanged: Report,
     /// What the base's own steps did, per workload.
     counts: StepCounts,
 }
 
+/// What the scenarios sharing the base start from.
+struct Common {
+    /// Every bound replica of the base, accounted on its node.
+    snapshot: Arc<Snapshot>,
+    catalog: Catalog,
+    /// The report of the scenario in which nothing fails.
+    unchanged: Report,
+}
+
+impl Common {
+    fn new(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Common {
+        let catalog = Catalog::build(&base.desired, &base.state);
+        Common {
+            snapshot: Arc::new(reconcile::occupied_snapshot(&base.state, &catalog, None)),
+            catalog,
+            unchanged: scenario(base, &[], scheduler, options),
+        }
+    }
+}
+
 impl<'b> Shared<'b> {
     pub fn new(base: &'b Base, scheduler: &'b Scheduler, options: &'b RunOptions) -> Shared<'b> {
-        let fast =
-            shareable(base, scheduler, options).map(|()| Fast::new(base, scheduler, options));
+        let fast = shareable(base, scheduler, options).map(|()| Fast::new(base));
         Shared {
             base,
             scheduler,
@@ -160,10 +177,8 @@ fn shareable(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Result
 }
 
 impl Fast {
-    fn new(base: &Base, scheduler: &Scheduler, options: &RunOptions) -> Fast {
+    fn new(base: &Base) -> Fast {
         let state = &base.state;
-        let catalog = Catalog::build(&base.desired, state);
-        let snapshot = Arc::new(reconcile::occupied_snapshot(state, &catalog, None));
         let mut on_node: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         let mut of_workload: FxHashMap<ObjectRef, Vec<usize>> = FxHashMap::default();
         for (i, replica) in state.replicas.iter().enumerate() {
@@ -185,11 +200,9 @@ impl Fast {
             .collect();
         Fast {
             always,
-            snapshot,
-            catalog,
+            shared: OnceLock::new(),
             on_node,
             of_workload,
-            unchanged: scenario(base, &[], scheduler, options),
             counts: StepCounts::of(base.steps.iter()),
         }
     }
@@ -223,6 +236,9 @@ impl Fast {
             return scenario(base, failed, scheduler, options);
         }
         kept.sort_unstable();
+        let shared = self
+            .shared
+            .get_or_init(|| Common::new(base, scheduler, options));
         // The scheduler's view of everything else: the base, less these.
         let mut without = Vec::new();
         for &i in &kept {
@@ -231,8 +247,8 @@ impl Fast {
                 continue;
             };
             if let (Some(index), Some(pod)) = (
-                self.snapshot.index_of(node),
-                self.catalog.pod(&replica.workload, &replica.hash),
+                shared.snapshot.index_of(node),
+                shared.catalog.pod(&replica.workload, &replica.hash),
             ) {
                 without.push((index, pod.clone()));
             }
@@ -279,7 +295,7 @@ impl Fast {
         let at_failure = summarize(&desired, &state, state.clock);
         let mut options = after_baseline(options);
         options.reconcile.background = Some(Arc::new(Background {
-            snapshot: self.snapshot.clone(),
+            snapshot: shared.snapshot.clone(),
             without,
         }));
         let never_fails =
@@ -319,7 +335,7 @@ impl Fast {
             .desired
             .workloads
             .iter()
-            .zip(&self.unchanged.workloads)
+            .zip(&shared.unchanged.workloads)
             .filter_map(|(workload, unchanged)| {
                 if affected.contains(&workload.id) {
                     impacts.next()
