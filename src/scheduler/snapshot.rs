@@ -27,7 +27,8 @@ pub struct NodeInfo {
     /// Position in `Snapshot::nodes`.
     pub index: usize,
     pub name: String,
-    pub labels: Labels,
+    /// (Shared by copies of a snapshot.)
+    pub labels: Arc<Labels>,
     /// Declared taints, then those Kubernetes adds from the node's condition
     /// (`TaintNodesByCondition`): not-ready and unschedulable, NoSchedule.
     pub taints: Vec<Taint>,
@@ -54,7 +55,7 @@ impl NodeInfo {
         NodeInfo {
             index,
             name: node.name.clone(),
-            labels: node.labels.clone(),
+            labels: Arc::new(node.labels.clone()),
             taints,
             unschedulable: node.unschedulable,
             ready: node.ready,
@@ -102,7 +103,8 @@ impl ReplicaGroup {
 pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
     by_name: HashMap<String, usize>,
-    pub groups: Vec<ReplicaGroup>,
+    /// (Shared by copies of a snapshot until one changes them.)
+    pub groups: Vec<Arc<ReplicaGroup>>,
     /// Groups by a hash of their namespace and labels (several when
     /// affinities differ, or hashes collide).
     group_index: HashMap<u64, Vec<usize>>,
@@ -389,7 +391,7 @@ impl Snapshot {
                 None => self.affine_any.push(index),
             }
         }
-        self.groups.push(ReplicaGroup {
+        self.groups.push(Arc::new(ReplicaGroup {
             namespace: pod.namespace.clone(),
             labels: pod.labels.clone(),
             affinity: Affinity {
@@ -404,7 +406,7 @@ impl Snapshot {
             ),
             per_node: BTreeMap::new(),
             total: 0,
-        });
+        }));
         self.groups.len() - 1
     }
 
@@ -420,15 +422,16 @@ impl Snapshot {
         info.requested.add(&pod.requests);
         info.non_zero_requested.add(&pod.non_zero_requests);
         info.pods += 1;
-        *self.groups[group].per_node.entry(node).or_insert(0) += 1;
-        self.groups[group].total += 1;
+        let group = Arc::make_mut(&mut self.groups[group]);
+        *group.per_node.entry(node).or_insert(0) += 1;
+        group.total += 1;
     }
 
     /// The group part of `assume_in` for one replica on each of `nodes`, in
     /// node order (whose node totals the caller has accounted).
     pub fn count_in_group(&mut self, group: usize, nodes: &[u32]) {
         debug_assert!(nodes.is_sorted(), "nodes in node order");
-        let group = &mut self.groups[group];
+        let group = Arc::make_mut(&mut self.groups[group]);
         group.total += nodes.len() as u64;
         // Counted per node in node order: a new group's map is built in one go.
         let counts = nodes
@@ -445,7 +448,10 @@ impl Snapshot {
 
     /// The group part of `assume_in` undone for one replica on `node`.
     pub fn uncount_in_group(&mut self, group: usize, node: usize) {
-        let group = &mut self.groups[group];
+        if !self.groups[group].per_node.contains_key(&node) {
+            return;
+        }
+        let group = Arc::make_mut(&mut self.groups[group]);
         if let Some(count) = group.per_node.get_mut(&node) {
             *count -= 1;
             if *count == 0 {
@@ -463,7 +469,7 @@ impl Snapshot {
             info.non_zero_requested.add(&pod.non_zero_requests);
             info.pods += 1;
         });
-        let group = &mut self.groups[group];
+        let group = Arc::make_mut(&mut self.groups[group]);
         group.total += copies.iter().sum::<u64>();
         group.per_node = merge(&group.per_node, copies, |held, added| held + added);
     }
@@ -475,7 +481,7 @@ impl Snapshot {
             info.non_zero_requested.sub(&pod.non_zero_requests);
             info.pods -= 1;
         });
-        let group = &mut self.groups[group];
+        let group = Arc::make_mut(&mut self.groups[group]);
         group.total -= copies.iter().sum::<u64>();
         group.per_node = merge(&group.per_node, copies, |held, taken| held - taken);
     }

@@ -463,7 +463,7 @@ fn candidate_groups<'a>(
     candidates.dedup();
     candidates
         .into_iter()
-        .map(|g| &snapshot.groups[g])
+        .map(|g| &*snapshot.groups[g])
         .filter(|g| g.total > 0)
 }
 
