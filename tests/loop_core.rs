@@ -251,7 +251,8 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Whatever the fleet and workloads: no node is ever over-committed,
-        /// the loop ends, and a state it leaves converged plans nothing more.
+        /// the loop ends, and a state it leaves converged plans nothing more;
+        /// the run is the one that keeps no diagnosis from pass to pass.
         #[test]
         fn the_loop_never_overcommits_and_converged_states_are_fixed_points(
             nodes in prop::collection::vec((1i64..16, 1i64..32), 1..6),
@@ -265,6 +266,25 @@ mod properties {
             let mut state = State::default();
             let result = run(&desired, &mut state);
             prop_assert!(result.outcome != Outcome::Timeout);
+            // Diagnoses kept from pass to pass change nothing: every pending
+            // replica diagnosed again at every pass gives the same run.
+            let mut plain_state = State::default();
+            let plain = executor::run(
+                &desired,
+                &mut plain_state,
+                &Scheduler::new(ScoringStrategy::LeastAllocated),
+                &RunOptions {
+                    reconcile: orch::reconcile::Options {
+                        plain_diagnoses: true,
+                        ..Default::default()
+                    },
+                    ..RunOptions::default()
+                },
+                |_, _| Ok::<(), ()>(()),
+            )
+            .unwrap();
+            prop_assert_eq!(&plain.steps, &result.steps);
+            prop_assert_eq!(&plain_state, &state);
             for node in &state.nodes {
                 let used: i64 = state
                     .replicas
