@@ -1,14 +1,17 @@
 //! Carrying out a pass's actions on the state, in order, each recorded as
 //! an event with Kubernetes' reason: how every action changes the state.
 
-use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
+use crate::model::condition::{ConditionStatus, ConditionType};
 use crate::model::event::EventReason;
 use crate::model::state::{
     Event, EventType, Phase, Replica, Revision, State, WorkloadState, WorkloadStatus,
 };
 use crate::model::workload::{Kind, ObjectRef};
-use crate::reconcile::{Action, DeleteReason};
+use crate::reconcile::Action;
 use rustc_hash::FxHashMap as HashMap;
+
+mod events;
+use events::{event_message, event_object, progress_event, rejection_event};
 
 /// Live replicas of each Deployment revision (its ReplicaSet), by workload and hash.
 fn replica_sets(state: &State) -> HashMap<ObjectRef, HashMap<String, i32>> {
@@ -203,115 +206,10 @@ pub(super) fn execute_actions(state: &mut State, actions: &[Action]) {
         .sort_by(|a, b| a.id_order().cmp(&b.id_order()));
 }
 
-fn event_object(action: &Action) -> String {
-    match action.replica() {
-        Some(replica) => format!("Replica/{replica}"),
-        None => action.object(),
-    }
-}
-
 /// Not (yet) in the state.
 const NOT_FOUND: usize = usize::MAX;
 
-/// The kubelet's event for a pod it refused: the rejection's reason.
-fn rejection_event(rejection: &crate::reconcile::admission::Rejection) -> EventReason {
-    use crate::reconcile::admission::Rejection;
-    match rejection {
-        Rejection::NodeAffinity => EventReason::NodeAffinity,
-        Rejection::TaintToleration => EventReason::TaintToleration,
-        Rejection::OutOf { resource, .. } => match resource.as_str() {
-            "cpu" => EventReason::OutOfCpu,
-            "memory" => EventReason::OutOfMemory,
-            "ephemeral-storage" => EventReason::OutOfEphemeralStorage,
-            "pods" => EventReason::OutOfPods,
-            // `OutOf<extended resource>` is no word of the closed set.
-            _ => EventReason::Failed,
-        },
-    }
-}
-
-/// The message of the event an action records (when it records one).
-fn event_message(action: &Action) -> String {
-    match action {
-        Action::AddNode(node) => format!("Node {} added", node.name),
-        Action::UpdateNode(node) => format!("Node {} updated from the manifests", node.name),
-        Action::RemoveNode { name } => format!("Node {name} removed"),
-        Action::RecordRevision { revision, hash, .. } => format!("Revision {revision} ({hash})"),
-        Action::RemoveWorkload { workload } => format!("{workload} removed: no longer declared"),
-        Action::Create { replica, .. } => format!("Created replica {replica}"),
-        Action::Bind { replica, node, .. } => format!("Successfully assigned {replica} to {node}"),
-        Action::FailedScheduling { error, .. } => error.to_string(),
-        Action::Reject { rejection, .. } => rejection.message(),
-        Action::MarkReady { replica, .. } => format!("Replica {replica} is ready"),
-        Action::Crash {
-            replica,
-            restarts,
-            backoff,
-            ..
-        } => {
-            format!("Back-off {backoff}s restarting failed replica {replica} (restart {restarts})")
-        }
-        Action::SetStatus { status, .. } => status
-            .condition(ConditionType::Progressing)
-            .map(|c| c.message.clone())
-            .unwrap_or_default(),
-        Action::MarkUnready {
-            replica, reason, ..
-        } => format!("Replica {replica} is not ready: {reason}"),
-        Action::Delete {
-            reason: DeleteReason::Preempted { by, node },
-            ..
-        } => format!("Preempted by pod {by} on node {node}"),
-        Action::Delete {
-            replica, reason, ..
-        } => format!("Deleted replica {replica}: {reason}"),
-        Action::Storage(action) => super::storage::message(action),
-        Action::FinishPod {
-            replica,
-            succeeded: true,
-            ..
-        } => format!("Replica {replica} completed"),
-        Action::FinishPod { replica, .. } => format!("Replica {replica} failed: Error"),
-        Action::FinishJob { status, .. } => status
-            .outcome
-            .map(|o| match o {
-                crate::model::job::JobOutcome::Complete => "Job completed".to_string(),
-                failed => failed.message().to_string(),
-            })
-            .unwrap_or_default(),
-        Action::CreateJob { job, .. } => format!("Created job {}", job.name),
-        Action::DeleteJob { job, .. } => format!("Deleted job {}", job.name),
-        Action::SkipSchedule {
-            forbidden: true, ..
-        } => "Not starting job because prior execution is running and concurrency policy is Forbid"
-            .to_string(),
-        Action::SkipSchedule { scheduled, .. } => {
-            format!("Missed scheduled time to start a job: simulated time {scheduled}s")
-        }
-        Action::Rescale { to, reason, .. } => format!("New size: {to}; reason: {reason}"),
-        Action::Gate { .. }
-        | Action::UpdatePod { .. }
-        | Action::Admit { .. }
-        | Action::ApplyWorkload { .. }
-        | Action::ForgetRevision { .. }
-        | Action::SetReplicasAnnotations { .. }
-        | Action::SetCurrentRevision { .. }
-        | Action::SetJobStatus { .. }
-        | Action::SetCronStatus { .. }
-        | Action::NodeGroup(_) => String::new(),
-    }
-}
-
 type EventRecord = (EventType, EventReason);
-
-/// The event a Deployment's new Progressing reason is announced with.
-fn progress_event(reason: Option<&ConditionReason>) -> EventReason {
-    match reason {
-        Some(ConditionReason::ProgressDeadlineExceeded) => EventReason::ProgressDeadlineExceeded,
-        Some(ConditionReason::NewReplicaSetAvailable) => EventReason::RolloutComplete,
-        _ => EventReason::RolloutProgressing,
-    }
-}
 
 /// Carry out one action on the state and say which event records it.
 /// Long by design: one arm per action, the table of how each action
