@@ -5,7 +5,7 @@
 use super::{Templates, replica_pod};
 use crate::model::pod::PodSpec;
 use crate::model::resources::Resources;
-use crate::model::state::NodeState;
+use crate::model::state::{NodeState, State};
 use crate::reconcile::{DeleteReason, Pass};
 use crate::scheduler::plugins::NodeResourcesFit;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
@@ -126,11 +126,7 @@ pub(super) fn account_oldest_first(
             for &(_, group) in &replicas {
                 snapshot.uncount_in_group(group, index);
             }
-            // (Names are unique: the unstable sort gives the same order.)
-            replicas.sort_unstable_by(|&(a, _), &(b, _)| {
-                let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
-                (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
-            });
+            replicas.sort_unstable_by(|&(a, _), &(b, _)| oldest_first(observed, a, b));
             for (i, group) in replicas {
                 let replica = &observed.replicas[i];
                 let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
@@ -148,14 +144,18 @@ pub(super) fn account_oldest_first(
         }
     }
     // Drift is deleted in the order it is met oldest first.
-    drifted.sort_unstable_by(|(a, _), (b, _)| {
-        let (a, b) = (&observed.replicas[*a], &observed.replicas[*b]);
-        (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
-    });
+    drifted.sort_unstable_by(|&(a, _), &(b, _)| oldest_first(observed, a, b));
     for (i, why) in drifted {
         pass.delete(&observed.replicas[i], DeleteReason::Drift(why));
     }
     snapshot
+}
+
+/// Replicas `a` and `b` of `observed` by creation, then name (names are
+/// unique: an unstable sort gives the one order).
+fn oldest_first(observed: &State, a: usize, b: usize) -> std::cmp::Ordering {
+    let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
+    (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
 }
 
 /// Whether everything accounted on the node fits its room: then each of its
@@ -186,10 +186,7 @@ pub(super) fn account_in_order(
         Some(background) => background.snapshot(nodes),
         None => Snapshot::new(nodes),
     };
-    bound.sort_unstable_by(|&a, &b| {
-        let (a, b) = (&observed.replicas[a], &observed.replicas[b]);
-        (a.created_at, &a.name).cmp(&(b.created_at, &b.name))
-    });
+    bound.sort_unstable_by(|&a, &b| oldest_first(observed, a, b));
     let mut drifted = Vec::new();
     for i in bound {
         let replica = &observed.replicas[i];
