@@ -359,16 +359,7 @@ fn pre_filter(
             add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
             minimum.push(global_minimum(c, counts.len(), counts));
         }
-        let self_match = constraints
-            .iter()
-            .map(|c| i64::from(c.selector.matches(&pod.labels)))
-            .collect();
-        state.spread = Some(FilterState {
-            constraints,
-            counts,
-            minimum,
-            self_match,
-        });
+        state.spread = Some(FilterState::new(pod, constraints, counts, minimum));
         found = Some(eligible);
     }
     (state, found)

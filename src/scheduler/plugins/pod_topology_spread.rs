@@ -240,6 +240,27 @@ pub struct FilterState {
     pub self_match: Vec<i64>,
 }
 
+impl FilterState {
+    /// The PreFilter's state for `pod` from its constraints' domain counts.
+    pub fn new(
+        pod: &PodSpec,
+        constraints: Vec<Constraint>,
+        counts: Vec<HashMap<String, i64>>,
+        minimum: Vec<i64>,
+    ) -> FilterState {
+        let self_match = constraints
+            .iter()
+            .map(|c| i64::from(c.selector.matches(&pod.labels)))
+            .collect();
+        FilterState {
+            constraints,
+            counts,
+            minimum,
+            self_match,
+        }
+    }
+}
+
 impl FilterPlugin for PodTopologySpread {
     fn name(&self) -> &'static str {
         "PodTopologySpread"
@@ -255,16 +276,7 @@ impl FilterPlugin for PodTopologySpread {
             return;
         }
         let DomainCounts { counts, minimum } = domain_counts(pod, snapshot, &constraints);
-        let self_match = constraints
-            .iter()
-            .map(|c| i64::from(c.selector.matches(&pod.labels)))
-            .collect();
-        state.spread = Some(FilterState {
-            constraints,
-            counts,
-            minimum,
-            self_match,
-        });
+        state.spread = Some(FilterState::new(pod, constraints, counts, minimum));
     }
 
     fn filter(
