@@ -24,6 +24,11 @@ pub enum Reason {
     AffinityRulesNotMatch,
     AntiAffinityRulesNotMatch,
     ExistingAntiAffinityRulesNotMatch,
+    /// The node is not in the PreFilter's result (NodeAffinity's
+    /// `metadata.name` terms): it was not filtered at all.
+    NotInPreFilterResult,
+    /// NodeAffinity PreFilter: the `metadata.name` terms name no node.
+    NodeAffinityTermsConflict,
     /// DefaultPreemption: no lower-priority pod on the node.
     NoPreemptionVictims,
     /// DefaultPreemption: the node's failure is not resolved by removing pods.
@@ -49,6 +54,7 @@ impl Reason {
         matches!(
             self,
             Reason::UnboundImmediateClaims
+                | Reason::NodeAffinityTermsConflict
                 | Reason::ClaimNotFound(_)
                 | Reason::ReadWriteOncePodConflict
         )
@@ -81,6 +87,10 @@ impl fmt::Display for Reason {
             Reason::ExistingAntiAffinityRulesNotMatch => {
                 f.write_str("node(s) didn't satisfy existing pods anti-affinity rules")
             }
+            Reason::NotInPreFilterResult => {
+                f.write_str("node(s) didn't satisfy plugin(s) [NodeAffinity]")
+            }
+            Reason::NodeAffinityTermsConflict => f.write_str("pod affinity terms conflict"),
             Reason::NoPreemptionVictims => {
                 f.write_str("No preemption victims found for incoming pod")
             }
@@ -163,6 +173,8 @@ impl FitError {
 }
 
 /// What would let a replica onto a node that rejected it for `reason`.
+/// One arm per reason, kept as one table beside `Reason`'s messages
+/// rather than split (hence its length).
 pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
     match reason {
         Reason::Unschedulable => format!(
@@ -268,6 +280,13 @@ pub fn remedy(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> String {
         }
         Reason::ReadWriteOncePodConflict => {
             "its ReadWriteOncePod claim is used by another replica".to_string()
+        }
+        Reason::NotInPreFilterResult => format!(
+            "the replica is for another node than {} (its node affinity names it)",
+            node.name
+        ),
+        Reason::NodeAffinityTermsConflict => {
+            "the required node affinity's metadata.name terms name no node in common".to_string()
         }
     }
 }

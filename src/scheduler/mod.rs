@@ -35,6 +35,11 @@ pub enum ScoringStrategy {
 /// by the plugins that need a view of the whole cluster.
 #[derive(Debug, Default)]
 pub struct CycleState {
+    /// NodeAffinity's PreFilter result: the only node names the pod may
+    /// pass on (`PreFilterResult.NodeNames`); every other node is reported
+    /// as not satisfying the plugin, unfiltered. An empty set: the terms
+    /// conflict and no node may pass.
+    pub pre_filter_nodes: Option<std::collections::BTreeSet<String>>,
     pub spread: Option<plugins::pod_topology_spread::FilterState>,
     pub spread_score: Option<plugins::pod_topology_spread::ScoreState>,
     pub affinity: Option<plugins::inter_pod_affinity::FilterState>,
@@ -263,12 +268,18 @@ impl Scheduler {
         state
     }
 
+    /// The first failing filter's reasons on `node`, or None when every
+    /// filter passes. A node outside the PreFilter's result is not filtered
+    /// (`findNodesThatFitPod` gives it the absent nodes' status).
     fn first_failure(
         &self,
         pod: &PodSpec,
         node: &NodeInfo,
         state: &CycleState,
     ) -> Option<Vec<Reason>> {
+        if let Some(reason) = outside_pre_filter_result(node, state) {
+            return Some(vec![reason]);
+        }
         self.filters
             .iter()
             .find_map(|plugin| plugin.filter(pod, node, state).err())
@@ -392,7 +403,9 @@ impl Scheduler {
     /// first failing filter's reasons (cluster-autoscaler asks this of
     /// template nodes).
     pub fn fits(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize) -> Result<(), Vec<Reason>> {
-        let state = self.pre_filter(pod, snapshot);
+        let mut state = self.pre_filter(pod, snapshot);
+        // The question is asked of one node by name: no narrowing by name.
+        state.pre_filter_nodes = None;
         match self.first_failure(pod, &snapshot.nodes[node], &state) {
             None => Ok(()),
             Some(reasons) => Err(reasons),
@@ -406,7 +419,18 @@ impl Scheduler {
         let mut feasible = Vec::new();
         for (i, node) in snapshot.nodes.iter().enumerate() {
             let mut filters = Vec::new();
-            for plugin in self.filters.iter().filter(|p| !p.skips(pod)) {
+            let outside = outside_pre_filter_result(node, &state);
+            if let Some(reason) = outside.clone() {
+                filters.push((
+                    FilterPlugin::name(&plugins::NodeAffinity),
+                    Err(vec![reason]),
+                ));
+            }
+            for plugin in self
+                .filters
+                .iter()
+                .filter(|p| !p.skips(pod) && outside.is_none())
+            {
                 let result = plugin.filter(pod, node, &state);
                 let failed = result.is_err();
                 filters.push((plugin.name(), result));
@@ -442,26 +466,26 @@ impl Scheduler {
     }
 }
 
+/// Why a node outside NodeAffinity's PreFilter result fails, if it is.
+fn outside_pre_filter_result(node: &NodeInfo, state: &CycleState) -> Option<Reason> {
+    let names = state.pre_filter_nodes.as_ref()?;
+    if names.is_empty() {
+        Some(Reason::NodeAffinityTermsConflict)
+    } else if names.contains(&node.name) {
+        None
+    } else {
+        Some(Reason::NotInPreFilterResult)
+    }
+}
+
 /// The only nodes a pod can pass on, when it names them: `spec.nodeName`, or
-/// a required node affinity whose every term has `metadata.name In [...]`.
+/// NodeAffinity's PreFilter result (every term with `metadata.name In`).
 pub(crate) fn pinned_nodes(pod: &PodSpec, snapshot: &Snapshot) -> Option<Vec<usize>> {
     if let Some(name) = &pod.node_name {
         return Some(snapshot.index_of(name).into_iter().collect());
     }
-    let terms = &pod.required_node_affinity()?.node_selector_terms;
-    if terms.is_empty() {
-        return None;
-    }
-    let mut nodes = Vec::new();
-    for term in terms {
-        let names = term.match_fields.iter().find(|r| {
-            r.key == "metadata.name" && r.operator == crate::model::labels::NodeSelectorOperator::In
-        })?;
-        nodes.extend(names.values.iter().filter_map(|n| snapshot.index_of(n)));
-    }
-    nodes.sort_unstable();
-    nodes.dedup();
-    Some(nodes)
+    let names = plugins::node_affinity::pre_filter_names(pod)?;
+    Some(names.iter().filter_map(|n| snapshot.index_of(n)).collect())
 }
 
 #[cfg(test)]

@@ -160,6 +160,8 @@ pub fn unresolvable(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> bool {
         | Reason::NodeName
         | Reason::UntoleratedTaint { .. }
         | Reason::NodeAffinity
+        | Reason::NotInPreFilterResult
+        | Reason::NodeAffinityTermsConflict
         | Reason::SpreadMissingLabel
         | Reason::AffinityRulesNotMatch
         | Reason::NoPreemptionVictims

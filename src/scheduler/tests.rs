@@ -523,3 +523,5 @@ fn domains_number_each_value_of_a_key_and_skip_nodes_without_it() {
     assert_eq!(zones.of(2), None);
     assert!(s.domains("rack").is_empty());
 }
+
+mod oracle_cases;

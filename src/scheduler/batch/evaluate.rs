@@ -112,6 +112,7 @@ impl Model {
                 false => vec![false; self.keys[self.counters[s.counter].key].domains],
             })
             .collect();
+        let mut keyless = vec![false; self.scores.len()];
         for &p in feasible {
             let profile = &self.profiles[p];
             if profile.key[self.ignored_slot] != 0 {
@@ -120,9 +121,13 @@ impl Model {
             considered += profile.fitting;
             for (s, score) in self.scores.iter().enumerate() {
                 if !score.hostname {
+                    // A node without the key (scored only under the system
+                    // defaults) is in one more domain, `""`.
                     let d = profile.key[self.slot[score.counter]];
                     if d != MISSING {
                         domains[s][d as usize] = true;
+                    } else {
+                        keyless[s] = true;
                     }
                 }
             }
@@ -130,10 +135,12 @@ impl Model {
         let weights: Vec<f64> = self
             .scores
             .iter()
-            .zip(&domains)
-            .map(|(s, seen)| match s.hostname {
+            .zip(domains.iter().zip(&keyless))
+            .map(|(s, (seen, &keyless))| match s.hostname {
                 true => spread::domain_weight(considered),
-                false => spread::domain_weight(seen.iter().filter(|d| **d).count()),
+                false => spread::domain_weight(
+                    seen.iter().filter(|d| **d).count() + usize::from(keyless),
+                ),
             })
             .collect();
         feasible

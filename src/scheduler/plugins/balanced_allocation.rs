@@ -1,5 +1,10 @@
 //! NodeResourcesBalancedAllocation: prefer nodes whose cpu and memory would
 //! be used in similar fractions (1 − standard deviation of the fractions).
+//!
+//! A pod that requests neither cpu nor memory is not scored at all, as
+//! kube-scheduler's `PreScore` returns `Skip` for it (`isBestEffortPod` in
+//! `noderesources/balanced_allocation.go`, kubernetes#129138): otherwise
+//! request-less replicas would all be drawn to the same balanced node.
 
 use crate::model::pod::PodSpec;
 use crate::model::resources::{CPU, MEMORY, Resources};
@@ -30,6 +35,12 @@ pub fn balanced(cpu: (i64, i64), memory: (i64, i64)) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
+/// `isBestEffortPod`: the pod requests none of the plugin's resources (cpu
+/// and memory, as requested, without the scoring defaults).
+pub fn is_best_effort(requests: &Resources) -> bool {
+    requests.milli_cpu == 0 && requests.memory == 0
+}
+
 impl ScorePlugin for BalancedAllocation {
     fn name(&self) -> &'static str {
         "NodeResourcesBalancedAllocation"
@@ -46,6 +57,10 @@ impl ScorePlugin for BalancedAllocation {
     fn score(&self, pod: &PodSpec, snapshot: &Snapshot, node: usize, _: &CycleState) -> i64 {
         let node = &snapshot.nodes[node];
         let (used, wanted) = (&node.requested, &pod.requests);
+        if is_best_effort(wanted) {
+            // Skipped: the same 0 on every node adds nothing to any total.
+            return 0;
+        }
         let capacity = &node.allocatable.resources;
         balanced(
             (used.milli_cpu + wanted.milli_cpu, capacity.milli_cpu),

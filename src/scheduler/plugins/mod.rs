@@ -2,7 +2,7 @@
 
 pub mod balanced_allocation;
 pub mod inter_pod_affinity;
-mod node_affinity;
+pub mod node_affinity;
 mod node_name;
 pub mod node_resources_fit;
 mod node_unschedulable;

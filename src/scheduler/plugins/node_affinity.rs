@@ -2,10 +2,12 @@
 //! matching preferred terms add their weights to the score.
 
 use super::default_normalize;
+use crate::model::labels::NodeSelectorOperator;
 use crate::model::pod::PodSpec;
 use crate::scheduler::diagnosis::Reason;
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, NodeMemo, Reads, ScorePlugin, Signature};
+use std::collections::BTreeSet;
 
 pub struct NodeAffinity;
 
@@ -23,6 +25,10 @@ impl FilterPlugin for NodeAffinity {
         signature.add(&pod.required_node_affinity());
     }
 
+    fn pre_filter(&self, pod: &PodSpec, _: &Snapshot, state: &mut CycleState) {
+        state.pre_filter_nodes = pre_filter_names(pod);
+    }
+
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
         if pod.matches_node_selector(&node.name, &node.labels) {
             Ok(())
@@ -30,6 +36,35 @@ impl FilterPlugin for NodeAffinity {
             Err(vec![Reason::NodeAffinity])
         }
     }
+}
+
+/// NodeAffinity's `PreFilter` result: when every required term names nodes
+/// (`matchFields metadata.name In`, the requirements of a term intersected,
+/// the terms united), the only nodes the pod may pass on, as a DaemonSet's
+/// replica names its node. None when some term names none (all nodes are
+/// candidates); an empty set when the terms conflict.
+pub fn pre_filter_names(pod: &PodSpec) -> Option<BTreeSet<String>> {
+    let terms = &pod.required_node_affinity()?.node_selector_terms;
+    if terms.is_empty() {
+        return None;
+    }
+    let mut names = BTreeSet::new();
+    for term in terms {
+        let mut in_term: Option<BTreeSet<String>> = None;
+        let requirements = term
+            .match_fields
+            .iter()
+            .filter(|r| r.key == "metadata.name" && r.operator == NodeSelectorOperator::In);
+        for requirement in requirements {
+            let values: BTreeSet<String> = requirement.values.iter().cloned().collect();
+            in_term = Some(match in_term {
+                None => values,
+                Some(before) => before.intersection(&values).cloned().collect(),
+            });
+        }
+        names.extend(in_term?);
+    }
+    Some(names)
 }
 
 impl ScorePlugin for NodeAffinity {

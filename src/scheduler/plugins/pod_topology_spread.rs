@@ -363,11 +363,13 @@ impl ScorePlugin for PodTopologySpread {
                 ignored.insert(i);
                 continue;
             }
+            // Under the system defaults a node without the key is in the
+            // domain `""` (`initPreScoreState` reads `labels[key]`): it adds
+            // one domain to the weight, and scores no count of its own.
             for (c, counts) in constraints.iter().zip(&mut counts) {
-                if c.key != HOSTNAME
-                    && let Some(value) = node.labels.get(&c.key)
-                {
-                    counts.entry(value.clone()).or_insert(0);
+                if c.key != HOSTNAME {
+                    let value = node.labels.get(&c.key).map_or("", String::as_str);
+                    counts.entry(value.to_string()).or_insert(0);
                 }
             }
         }
