@@ -29,7 +29,7 @@ pub use action::{Action, DeleteReason};
 pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
-pub use placement::{Background, backoff, occupied_snapshot, occupied_snapshot_of};
+pub use placement::{Background, Carry, backoff, occupied_snapshot, occupied_snapshot_of};
 pub use status::{WorkloadReport, summarize};
 
 use crate::model::state::{NodeState, Phase, Replica, State, WorkloadState};
@@ -62,8 +62,12 @@ pub struct Options {
     /// The diagnoses of pods that fit nowhere, kept from pass to pass of one
     /// run (`Options::for_run`); None diagnoses them again at every pass.
     pub diagnoses: Option<std::sync::Arc<Diagnoses>>,
-    /// Never keep diagnoses from pass to pass: the reference the kept ones
-    /// are tested against.
+    /// What the last pass of one run accounted (`Options::for_run`): the
+    /// next pass on the same fleet starts from it; None accounts every
+    /// bound replica anew at every pass.
+    pub carry: Option<std::sync::Arc<placement::Carry>>,
+    /// Never keep diagnoses nor the accounted snapshot from pass to pass:
+    /// the reference the kept ones are tested against.
     pub plain_diagnoses: bool,
 }
 
@@ -73,6 +77,7 @@ impl Options {
     pub fn for_run(&self) -> Options {
         Options {
             diagnoses: (!self.plain_diagnoses).then(Default::default),
+            carry: (!self.plain_diagnoses).then(Default::default),
             ..self.clone()
         }
     }
@@ -152,6 +157,8 @@ pub(crate) struct Pass<'a> {
     pub background: Option<std::sync::Arc<Background>>,
     /// `Options::diagnoses`.
     pub diagnoses: Option<std::sync::Arc<Diagnoses>>,
+    /// `Options::carry`.
+    pub carry: Option<std::sync::Arc<placement::Carry>>,
 }
 
 /// A stored workload's identity as `State::workload` matches it.
@@ -294,6 +301,7 @@ fn begin<'a>(
         names: names::NameGenerator::new(observed),
         background: options.background.clone(),
         diagnoses: options.diagnoses.clone(),
+        carry: options.carry.clone(),
     };
     let nodes = nodes::sync(&mut pass, options.prune);
     pass.node_of = node_positions(observed, &nodes);

@@ -3,6 +3,9 @@
 //! bound replicas become ready once their readiness delay has passed.
 
 mod accounting;
+mod carry;
+
+pub use carry::Carry;
 
 use super::daemonset::daemon_pod;
 use super::{Action, Catalog, NO_NODE, Pass};

@@ -2,6 +2,7 @@
 //! places anything: oldest first, so that a replica that no longer fits
 //! next to the older ones is drift.
 
+use super::carry::Held;
 use super::{Templates, replica_pod};
 use crate::model::pod::PodSpec;
 use crate::model::resources::Resources;
@@ -23,7 +24,7 @@ fn drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
 
 /// `drift`'s first half: the node no longer matches the replica's selector
 /// or affinity (whatever else is on the node).
-fn selector_drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
+pub(super) fn selector_drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
     let node = &info.name;
     (!pod.matches_node_selector(node, &info.labels))
         .then(|| format!("{node} does not match its node selector or affinity"))
@@ -53,11 +54,58 @@ fn room_drift(pod: &PodSpec, info: &NodeInfo) -> Option<String> {
 /// only add up), so the replicas are accounted in the state's order, and
 /// only such a node's are accounted again one by one, oldest first
 /// (`account_in_order` is the reference: `accounting_is_oldest_first`).
+///
+/// A run's later passes on the same fleet start from what the pass before
+/// accounted (`carry`), and put back what they account.
 pub(super) fn account_oldest_first(
     pass: &mut Pass,
     nodes: &[NodeState],
     bound: Vec<usize>,
 ) -> Snapshot {
+    let carry = pass.carry.clone().filter(|_| pass.background.is_none());
+    let Some(carry) = carry else {
+        return account_anew(pass, nodes, bound).0;
+    };
+    let mut kept = carry.take();
+    let carried = kept
+        .as_mut()
+        .and_then(|kept| super::carry::account(pass, nodes, &bound, kept));
+    let kept = match (carried, kept) {
+        (Some(drifted), Some(kept)) => {
+            delete_drift(pass, drifted);
+            kept
+        }
+        _ => match account_anew(pass, nodes, bound) {
+            (snapshot, Some(held)) => super::carry::Accounted {
+                nodes: nodes.to_vec(),
+                snapshot,
+                held,
+            },
+            (snapshot, None) => return snapshot,
+        },
+    };
+    let snapshot = kept.snapshot.clone();
+    carry.put(kept);
+    snapshot
+}
+
+/// Drift is deleted in the order it is met oldest first.
+fn delete_drift(pass: &mut Pass, mut drifted: Vec<(usize, String)>) {
+    let observed = pass.observed;
+    drifted.sort_unstable_by(|&(a, _), &(b, _)| oldest_first(observed, a, b));
+    for (i, why) in drifted {
+        pass.delete(&observed.replicas[i], DeleteReason::Drift(why));
+    }
+}
+
+/// `account_oldest_first` from an empty fleet (or the background), and what
+/// it holds per node and template, for the next pass to start from (None
+/// when a replica's requests are negative: those are accounted anew).
+fn account_anew(
+    pass: &mut Pass,
+    nodes: &[NodeState],
+    bound: Vec<usize>,
+) -> (Snapshot, Option<Vec<Vec<Held>>>) {
     let observed = pass.observed;
     let mut snapshot = match &pass.background {
         Some(background) => background.snapshot(nodes),
@@ -111,6 +159,7 @@ pub(super) fn account_oldest_first(
         .iter()
         .map(|info| negative[info.index] || !within_room(info))
         .collect();
+    let mut room_drift_met: rustc_hash::FxHashSet<usize> = Default::default();
     if over.iter().any(|&o| o) {
         let mut again: FxHashMap<usize, Vec<(usize, usize)>> = FxHashMap::default();
         for &(i, index, group) in &accounted {
@@ -135,7 +184,10 @@ pub(super) fn account_oldest_first(
                 let pod = replica_pod(template, replica);
                 match replica.is_unmanaged() {
                     false => match room_drift(&pod, &snapshot.nodes[index]) {
-                        Some(why) => drifted.push((i, why)),
+                        Some(why) => {
+                            room_drift_met.insert(i);
+                            drifted.push((i, why));
+                        }
                         None => snapshot.assume_in(index, &pod, group),
                     },
                     true => snapshot.assume_in(index, &pod, group),
@@ -143,12 +195,41 @@ pub(super) fn account_oldest_first(
             }
         }
     }
-    // Drift is deleted in the order it is met oldest first.
-    drifted.sort_unstable_by(|&(a, _), &(b, _)| oldest_first(observed, a, b));
-    for (i, why) in drifted {
-        pass.delete(&observed.replicas[i], DeleteReason::Drift(why));
+    delete_drift(pass, drifted);
+    let keep = pass.carry.is_some() && pass.background.is_none();
+    let held = match keep && !negative.iter().any(|&n| n) {
+        true => Some(held(
+            pass,
+            snapshot.nodes.len(),
+            &accounted,
+            &room_drift_met,
+        )),
+        false => None,
+    };
+    (snapshot, held)
+}
+
+/// The replicas `accounted` (replica, node, group), less those that did
+/// not fit, per node and template.
+fn held(
+    pass: &Pass,
+    nodes: usize,
+    accounted: &[(usize, usize, usize)],
+    drifted: &rustc_hash::FxHashSet<usize>,
+) -> Vec<Vec<Held>> {
+    let mut held: Vec<Vec<Held>> = (0..nodes).map(|_| Vec::new()).collect();
+    let mut templates = Templates { last: None };
+    for &(i, node, group) in accounted {
+        if drifted.contains(&i) {
+            continue;
+        }
+        let replica = &pass.observed.replicas[i];
+        let template = templates
+            .of(&pass.catalog, replica)
+            .expect("accounted replicas have templates");
+        super::carry::hold(&mut held[node], template, group);
     }
-    snapshot
+    held
 }
 
 /// Replicas `a` and `b` of `observed` by creation, then name (names are
@@ -161,7 +242,7 @@ fn oldest_first(observed: &State, a: usize, b: usize) -> std::cmp::Ordering {
 /// Whether everything accounted on the node fits its room: then each of its
 /// replicas fits next to any of the others (`NodeResourcesFit`'s checks on
 /// amounts that only add up).
-fn within_room(info: &NodeInfo) -> bool {
+pub(super) fn within_room(info: &NodeInfo) -> bool {
     let (room, used) = (&info.allocatable.resources, &info.requested);
     info.pods <= info.allocatable.pods
         && used.milli_cpu <= room.milli_cpu
@@ -327,6 +408,67 @@ mod tests {
             prop_assert_eq!(deleted, drift);
             prop_assert_eq!(nodes(&fast), nodes(&reference));
             prop_assert_eq!(groups(&fast), groups(&reference));
+        }
+
+        /// An accounting carried from an earlier one (of some of the bound
+        /// replicas, on the same fleet) accounts what accounting anew does
+        /// and finds the same drift: replicas gone, new, drifted, on nodes
+        /// that shrank (where it accounts anew) or lost labels.
+        #[test]
+        fn accounting_carried_is_accounting_anew(
+            ssd in prop::collection::vec(any::<bool>(), 3..6),
+            shrink in prop::collection::vec(1u32..=4, 6),
+            relabel in prop::collection::vec(any::<bool>(), 6),
+            workloads in prop::collection::vec((1u8..6, 1u8..6, any::<bool>()), 1..5),
+            earlier in prop::collection::vec(any::<bool>(), 40),
+            now in prop::collection::vec(any::<bool>(), 40),
+            change in any::<bool>(),
+        ) {
+            let cpus = vec![4; ssd.len()];
+            let before = desired(&fleet(&cpus, &ssd, &workloads));
+            let mut state = State::default();
+            let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+            let ran = run(&before, &mut state, &scheduler, &RunOptions::default(), |_, _| {
+                Ok::<(), ()>(())
+            });
+            prop_assert!(ran.is_ok());
+            let after = match change {
+                true => {
+                    let cpus: Vec<u32> = shrink.iter().take(ssd.len()).copied().collect();
+                    let ssd: Vec<bool> = ssd.iter().zip(&relabel).map(|(&s, &r)| s != r).collect();
+                    desired(&fleet(&cpus, &ssd, &workloads))
+                }
+                false => before.clone(),
+            };
+            let some = |mask: &[bool]| -> Vec<usize> {
+                (0..state.replicas.len())
+                    .filter(|&i| state.replicas[i].node.is_some() && mask[i % mask.len()])
+                    .collect()
+            };
+            let (earlier, now) = (some(&earlier), some(&now));
+            let ((reference, drift), (carried, deleted)) = with_pass(&after, &state, |pass, nodes| {
+                let reference = account_in_order(pass, nodes, now.clone());
+                pass.carry = Some(Default::default());
+                account_oldest_first(pass, nodes, earlier.clone());
+                pass.plan.actions.clear();
+                pass.deleted.clear();
+                let carried = account_oldest_first(pass, nodes, now.clone());
+                let deleted: Vec<(String, String)> = pass
+                    .plan
+                    .actions
+                    .iter()
+                    .filter_map(|a| match a {
+                        Action::Delete { replica, reason: DeleteReason::Drift(why), .. } => {
+                            Some((replica.clone(), why.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (reference, (carried, deleted))
+            });
+            prop_assert_eq!(deleted, drift);
+            prop_assert_eq!(nodes(&carried), nodes(&reference));
+            prop_assert_eq!(groups(&carried), groups(&reference));
         }
     }
 }

@@ -1,0 +1,149 @@
+//! The accounted snapshot carried from one pass of a run to the next.
+//!
+//! Every pass accounts the replicas already bound before it places any
+//! (`accounting`). From one pass to the next most of them are the same
+//! replicas on the same nodes, so a run keeps what a pass accounted, with
+//! each replica it holds, and the next pass on the same fleet only forgets
+//! the replicas gone or changed and accounts the new ones. Whenever the
+//! order could matter (a node over its room) or the fleet changed, the pass
+//! accounts everything again; `accounting_carried_is_accounting_anew` holds
+//! the two equal.
+
+use super::accounting::{selector_drift, within_room};
+use super::{Templates, replica_pod};
+use crate::model::pod::PodSpec;
+use crate::model::state::NodeState;
+use crate::reconcile::Pass;
+use crate::scheduler::snapshot::Snapshot;
+use rustc_hash::FxHashMap;
+use std::sync::{Arc, Mutex};
+
+/// A run's accounted snapshot, kept between its passes
+/// (`reconcile::Options::carry`).
+#[derive(Debug, Default)]
+pub struct Carry(Mutex<Option<Accounted>>);
+
+impl Carry {
+    /// What the last pass accounted, taken (a pass puts back its own).
+    pub(super) fn take(&self) -> Option<Accounted> {
+        self.0.lock().expect("never poisoned").take()
+    }
+
+    pub(super) fn put(&self, accounted: Accounted) {
+        *self.0.lock().expect("never poisoned") = Some(accounted);
+    }
+}
+
+/// One pass's accounting: the fleet, the snapshot of the bound replicas
+/// before anything was placed, and what it holds on each node.
+///
+/// What a snapshot accounts of a replica depends only on its node and its
+/// template, so a later pass needs no replica's identity: any replica bound
+/// to the same node with the same template stands for one held there (its
+/// node's labels and its template unchanged, it cannot have drifted).
+#[derive(Debug)]
+pub(super) struct Accounted {
+    pub nodes: Vec<NodeState>,
+    pub snapshot: Snapshot,
+    /// By node: the replicas held there, per template.
+    pub held: Vec<Vec<Held>>,
+}
+
+/// The replicas of one template held on a node.
+#[derive(Debug)]
+pub(super) struct Held {
+    /// The template (the pod's requests; a DaemonSet replica's pin adds none).
+    pub template: Arc<PodSpec>,
+    pub group: usize,
+    /// How many the snapshot accounts.
+    pub count: u32,
+    /// How many the accounting under way found bound.
+    pub found: u32,
+}
+
+/// Count one replica of `template` held on a node.
+pub(super) fn hold(on_node: &mut Vec<Held>, template: &Arc<PodSpec>, group: usize) {
+    match on_node
+        .iter_mut()
+        .find(|h| Arc::ptr_eq(&h.template, template))
+    {
+        Some(h) => h.count += 1,
+        None => on_node.push(Held {
+            template: template.clone(),
+            group,
+            count: 1,
+            found: 0,
+        }),
+    }
+}
+
+/// The bound replicas `bound` accounted from what an earlier pass accounted
+/// on the same fleet: that accounting brought up to date (what is no longer
+/// bound forgotten, what is new accounted), and the drift met (replica,
+/// why), in the state's order. None when it cannot be (a node over its
+/// room, negative requests): account everything anew.
+pub(super) fn account(
+    pass: &Pass,
+    nodes: &[NodeState],
+    bound: &[usize],
+    kept: &mut Accounted,
+) -> Option<Vec<(usize, String)>> {
+    if kept.nodes != nodes {
+        return None;
+    }
+    let observed = pass.observed;
+    let Accounted { snapshot, held, .. } = kept;
+    let mut templates = Templates { last: None };
+    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
+    let mut drifted = Vec::new();
+    for &i in bound {
+        let replica = &observed.replicas[i];
+        let Some(template) = templates.of(&pass.catalog, replica) else {
+            continue;
+        };
+        let index = pass.node_of[i] as usize;
+        let on_node = &mut held[index];
+        let same = on_node
+            .iter_mut()
+            .find(|h| Arc::ptr_eq(&h.template, template));
+        if let Some(h) = same
+            && h.found < h.count
+        {
+            h.found += 1;
+            continue;
+        }
+        if template.requests.has_negative() {
+            return None;
+        }
+        let pod = replica_pod(template, replica);
+        if !replica.is_unmanaged()
+            && let Some(why) = selector_drift(&pod, &snapshot.nodes[index])
+        {
+            drifted.push((i, why));
+            continue;
+        }
+        let group = *groups
+            .entry(Arc::as_ptr(template))
+            .or_insert_with(|| snapshot.group_of(template));
+        snapshot.assume_in(index, &pod, group);
+        hold(on_node, template, group);
+        on_node
+            .iter_mut()
+            .find(|h| Arc::ptr_eq(&h.template, template))
+            .expect("just held")
+            .found += 1;
+    }
+    for (node, on_node) in held.iter_mut().enumerate() {
+        for h in on_node.iter_mut() {
+            for _ in h.found..h.count {
+                snapshot.forget_in(node, &h.template, h.group);
+            }
+            (h.count, h.found) = (h.found, 0);
+        }
+        on_node.retain(|h| h.count > 0);
+    }
+    if !snapshot.nodes.iter().all(within_room) {
+        return None;
+    }
+    Some(drifted)
+}
