@@ -4,6 +4,11 @@
 //! pass (on a large cluster the two take about as long). Every step is
 //! saved, in order; a failed save stops the loop at its next hand-over;
 //! `persisting` returns only once the last save is on disk.
+//!
+//! The copy handed over shares the replicas with the loop's state
+//! (`model::shared`); a second thread detaches it at once, so that the
+//! loop, which changes the replicas at its next step, does not copy them
+//! itself while a save still holds them.
 
 use crate::model::state::State;
 use crate::state_store::StateLock;
@@ -45,11 +50,19 @@ impl<'a> Persister<'a> {
         // One state waiting while one is written: the loop runs at most a
         // step ahead of the disk.
         let (states, received) = sync_channel::<State>(1);
-        let background = std::thread::Builder::new()
+        let (detached, to_save) = sync_channel::<State>(1);
+        let saver = std::thread::Builder::new()
             .name("orch-persister".into())
-            .spawn_scoped(scope, move || save_each(lock, received))
-            .ok()
-            .map(|saver| Background { states, saver });
+            .spawn_scoped(scope, move || save_each(lock, to_save));
+        let detacher = std::thread::Builder::new()
+            .name("orch-detacher".into())
+            .spawn_scoped(scope, move || detach_each(received, detached));
+        // Without both threads (or with the saver alone, which then stops
+        // as its states stop coming), saves are made in `save`.
+        let background = match (saver, detacher) {
+            (Ok(saver), Ok(_)) => Some(Background { states, saver }),
+            _ => None,
+        };
         Persister { lock, background }
     }
 
@@ -76,6 +89,19 @@ impl<'a> Persister<'a> {
         saver
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// Each state received, its replicas copied apart from the loop's, passed
+/// on in order; stops when either side does.
+fn detach_each(states: Receiver<State>, detached: SyncSender<State>) {
+    for mut state in states {
+        if state.replicas.is_shared() {
+            state.replicas = state.replicas.detached();
+        }
+        if detached.send(state).is_err() {
+            return;
+        }
     }
 }
 
@@ -114,6 +140,26 @@ mod tests {
         let lock = state_store::lock(&path, false).unwrap();
         save_clocks(&lock, 1..=20).unwrap();
         assert_eq!(state_store::load(&path).unwrap().clock, 20);
+    }
+
+    /// A state handed over stops sharing the loop's replicas while it
+    /// still waits to be saved: the loop's next change copies nothing.
+    #[test]
+    fn a_state_waiting_to_be_saved_leaves_the_loops_replicas_its_own() {
+        let state = State::default();
+        let (states, received) = sync_channel::<State>(1);
+        let (detached, waiting) = sync_channel::<State>(1);
+        std::thread::scope(|scope| {
+            scope.spawn(|| detach_each(received, detached));
+            states.send(state.clone()).unwrap();
+            let waited = std::time::Instant::now();
+            while state.replicas.is_shared() {
+                assert!(waited.elapsed().as_secs() < 10, "still shared");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert_eq!(waiting.recv().unwrap(), state);
+            drop(states);
+        });
     }
 
     #[test]

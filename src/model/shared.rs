@@ -32,6 +32,19 @@ impl<T: Clone> DerefMut for Shared<T> {
     }
 }
 
+impl<T: Clone> Shared<T> {
+    /// A copy that shares nothing with this list: once every copy that
+    /// shares it is detached or dropped, changing it copies nothing.
+    pub fn detached(&self) -> Shared<T> {
+        Shared(Arc::new(self.0.as_ref().clone()))
+    }
+
+    /// Whether another copy shares this list (changing it would copy it).
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
+}
+
 impl<T> From<Vec<T>> for Shared<T> {
     fn from(items: Vec<T>) -> Self {
         Shared(Arc::new(items))
