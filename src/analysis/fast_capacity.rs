@@ -92,25 +92,7 @@ pub fn count(
         return None;
     }
     let (state, eligible) = pre_filter(scheduler, pod, snapshot, shared);
-    let statics = shared
-        .masks
-        .entry(signature)
-        .or_insert_with(|| {
-            Rc::new(
-                snapshot
-                    .nodes
-                    .iter()
-                    .map(|node| {
-                        scheduler
-                            .filters()
-                            .iter()
-                            .filter(|p| p.reads() == Reads::Node)
-                            .all(|p| p.passes(pod, node, &state))
-                    })
-                    .collect(),
-            )
-        })
-        .clone();
+    let statics = node_mask(scheduler, snapshot, pod, &state, signature, shared);
     let own_keys = own_anti_affinity_domains(snapshot, pod, shared)?;
     // Hard spread constraints: fixed verdicts when none selects the pod,
     // else exactly one that does, alone.
@@ -191,6 +173,37 @@ fn node_filters_signature(scheduler: &Scheduler, pod: &PodSpec) -> Option<Signat
         }
     }
     Some(signature)
+}
+
+/// Which nodes pass every filter that reads only the node, found once per
+/// `signature` of the pod under those filters.
+fn node_mask(
+    scheduler: &Scheduler,
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    state: &CycleState,
+    signature: Signature,
+    shared: &mut Shared,
+) -> Rc<Vec<bool>> {
+    shared
+        .masks
+        .entry(signature)
+        .or_insert_with(|| {
+            Rc::new(
+                snapshot
+                    .nodes
+                    .iter()
+                    .map(|node| {
+                        scheduler
+                            .filters()
+                            .iter()
+                            .filter(|p| p.reads() == Reads::Node)
+                            .all(|p| p.passes(pod, node, state))
+                    })
+                    .collect(),
+            )
+        })
+        .clone()
 }
 
 /// Anti-affinity terms that select the pod itself: one copy per node, so
