@@ -363,15 +363,12 @@ impl Run<'_> {
                 progress.persisted_clock = state.clock;
                 progress.steps.push(step);
                 if progress.steps.len() >= self.options.max_steps.min(MAX_STEPS) {
-                    let done = self.converged_at_budget(autoscaling, state);
-                    return Ok((
-                        if done {
-                            Outcome::Converged
-                        } else {
-                            Outcome::Timeout
-                        },
-                        None,
-                    ));
+                    let outcome = if self.converged_at_budget(autoscaling, state) {
+                        Outcome::Converged
+                    } else {
+                        Outcome::Timeout
+                    };
+                    return Ok((outcome, None));
                 }
                 if stuck(&reports) {
                     return Ok((Outcome::Blocked, None));
