@@ -224,9 +224,8 @@ fn rollback_failed(
     (rolled_back_set, rolled_back)
 }
 
-/// The loop, once: until converged, blocked or out of time. Long by
-/// design: observe, act, persist and the three ways out of the loop read
-/// as one loop.
+/// The loop, once: until converged, blocked or out of time
+/// (`converge`), then on to `--advance`'s end (`advance_on`).
 fn run_once<E>(
     desired: &Desired,
     own: &BTreeSet<String>,
@@ -247,143 +246,45 @@ fn run_once<E>(
             stored.status.lost = None;
         }
     }
-    let mut persisted_clock = state.clock;
-    let mut steps = Vec::new();
-    // The reports of the state the loop ended on, when it ended by finding
-    // nothing more to do (the state and clock do not change after that).
-    let mut final_reports = None;
     let declared = reconcile::Declared::new(desired);
     let reconcile = |desired: &Desired, state: &State| {
         controllers_pass(&declared, desired, state, scheduler, options)
     };
+    let run = Run {
+        declared: desired,
+        own,
+        options,
+        start,
+        reconcile: &reconcile,
+    };
     // The HPAs' syncs come first at each instant: a rescale is a step of its own.
     let mut autoscaling = autoscale::Autoscaling::new(desired, state);
-    let declared_set = desired;
-    let pass = |autoscaling: &mut autoscale::Autoscaling, state: &mut State| {
-        autoscaling.pass(declared_set, state, &reconcile)
+    let mut progress = Progress {
+        steps: Vec::new(),
+        scheduling: crate::scheduler::batch::Stats::default(),
+        persisted_clock: state.clock,
     };
-    let mut scheduling = crate::scheduler::batch::Stats::default();
-    let outcome = loop {
-        let plan = pass(&mut autoscaling, state);
-        scheduling.merge(&plan.scheduling);
-        if !plan.actions.is_empty() {
-            execute(state, &plan.actions);
-            autoscaling.refresh(state);
-            state.generation += 1;
-            let desired = autoscaling.desired(declared_set);
-            let reports = judged(reconcile::summarize(desired, state, state.clock), own);
-            let step = Step {
-                time: state.clock,
-                actions: plan.actions,
-                autoscalers: autoscale::step_status(state, &reports),
-                status: step_status(&reports),
-                nodes: nodegroup::fleet_size(desired, state),
-            };
-            persist(state, Some(&step))?;
-            persisted_clock = state.clock;
-            steps.push(step);
-            if steps.len() >= options.max_steps.min(MAX_STEPS) {
-                let next = reconcile(desired, state);
-                let done = next.actions.is_empty()
-                    && next.wake_at.is_none()
-                    && judged(reconcile::summarize(desired, state, state.clock), own)
-                        .iter()
-                        .all(WorkloadReport::converged)
-                    && (autoscaling.next_sync(declared_set, state, false).is_none()
-                        || autoscaling.quiet_end(
-                            declared_set,
-                            state,
-                            &reconcile,
-                            start.saturating_add(options.timeout),
-                        ));
-                break if done {
-                    Outcome::Converged
-                } else {
-                    Outcome::Timeout
-                };
-            }
-            if stuck(&reports) {
-                break Outcome::Blocked;
-            }
-            continue;
-        }
-        let desired = autoscaling.desired(declared_set);
-        let wake = autoscale::earliest(
-            plan.wake_at,
-            autoscaling.next_sync(declared_set, state, false),
-        );
-        if wake.is_some()
-            && stuck(&judged(
-                reconcile::summarize(desired, state, state.clock),
-                own,
-            ))
-        {
-            break Outcome::Blocked;
-        }
-        match wake {
-            Some(at) if at.saturating_sub(start) <= options.timeout => state.clock = at,
-            Some(_) => break Outcome::Timeout,
-            None => {
-                let reports = judged(reconcile::summarize(desired, state, state.clock), own);
-                let outcome = if !reports.iter().all(WorkloadReport::converged) {
-                    Outcome::Blocked
-                } else if steps.is_empty() {
-                    Outcome::NoChanges
-                } else {
-                    Outcome::Converged
-                };
-                final_reports = Some(reports);
-                break outcome;
-            }
-        }
-    };
+    // The reports of the state the loop ended on, when it ended by finding
+    // nothing more to do (the state and clock do not change after that).
+    let (outcome, mut final_reports) =
+        run.converge(&mut autoscaling, state, &mut progress, &mut persist)?;
     let outcome = if options.advance > 0 && outcome != Outcome::Timeout {
         final_reports = None;
-        let end = state.clock.saturating_add(options.advance);
-        let budget = options.max_steps.min(MAX_STEPS);
-        advance::run_on(
-            &pass,
-            declared_set,
-            &mut autoscaling,
-            state,
-            end,
-            budget,
-            &mut steps,
-            &mut scheduling,
-            &mut |desired, state, step| {
-                if let Some(step) = step {
-                    let reports = reconcile::summarize(desired, state, state.clock);
-                    let step = Step {
-                        autoscalers: autoscale::step_status(state, &reports),
-                        status: step_status(&reports),
-                        nodes: nodegroup::fleet_size(desired, state),
-                        ..step.clone()
-                    };
-                    persist(state, Some(&step))?;
-                    persisted_clock = state.clock;
-                    return Ok(Some(step));
-                }
-                Ok(None)
-            },
-        )?;
-        let reports = reconcile::summarize(autoscaling.desired(declared_set), state, state.clock);
-        if !reports.iter().all(WorkloadReport::converged) {
-            Outcome::Blocked
-        } else if steps.is_empty() {
-            Outcome::NoChanges
-        } else {
-            Outcome::Converged
-        }
+        run.advance_on(&mut autoscaling, state, &mut progress, &mut persist)?
     } else {
         outcome
     };
+    let Progress {
+        steps,
+        scheduling,
+        persisted_clock,
+    } = progress;
     if state.clock != persisted_clock && (!steps.is_empty() || options.advance > 0) {
         state.generation += 1;
         persist(state, None)?;
     }
-    let desired = autoscaling.desired(declared_set);
-    let mut workloads = final_reports
-        .unwrap_or_else(|| judged(reconcile::summarize(desired, state, state.clock), own));
+    let desired = autoscaling.desired(run.declared);
+    let mut workloads = final_reports.unwrap_or_else(|| run.reports(desired, state));
     if matches!(outcome, Outcome::Blocked | Outcome::Timeout) {
         for report in workloads
             .iter_mut()
@@ -405,6 +306,172 @@ fn run_once<E>(
         scheduling,
         autoscalers: state.autoscalers.clone(),
     })
+}
+
+/// What one run of the loop works with: the declared set, the workloads it
+/// is judged on, its options, when it started, and one pass of the
+/// controllers.
+struct Run<'r> {
+    declared: &'r Desired,
+    own: &'r BTreeSet<String>,
+    options: &'r RunOptions,
+    start: u64,
+    reconcile: &'r dyn Fn(&Desired, &State) -> reconcile::Plan,
+}
+
+/// What the loop has done so far: its steps, the scheduler's counts, and
+/// the clock the state was last persisted at.
+struct Progress {
+    steps: Vec<Step>,
+    scheduling: crate::scheduler::batch::Stats,
+    persisted_clock: u64,
+}
+
+impl Run<'_> {
+    /// The reports of `state` the run is judged on.
+    fn reports(&self, desired: &Desired, state: &State) -> Vec<WorkloadReport> {
+        judged(reconcile::summarize(desired, state, state.clock), self.own)
+    }
+
+    /// Observe, act, persist, until converged, blocked or out of time; the
+    /// reports of the state it ended on when it ended finding nothing to do.
+    fn converge<E>(
+        &self,
+        autoscaling: &mut autoscale::Autoscaling,
+        state: &mut State,
+        progress: &mut Progress,
+        persist: &mut impl FnMut(&State, Option<&Step>) -> Result<(), E>,
+    ) -> Result<(Outcome, Option<Vec<WorkloadReport>>), E> {
+        let declared = self.declared;
+        loop {
+            let plan = autoscaling.pass(declared, state, self.reconcile);
+            progress.scheduling.merge(&plan.scheduling);
+            if !plan.actions.is_empty() {
+                execute(state, &plan.actions);
+                autoscaling.refresh(state);
+                state.generation += 1;
+                let desired = autoscaling.desired(declared);
+                let reports = self.reports(desired, state);
+                let step = Step {
+                    time: state.clock,
+                    actions: plan.actions,
+                    autoscalers: autoscale::step_status(state, &reports),
+                    status: step_status(&reports),
+                    nodes: nodegroup::fleet_size(desired, state),
+                };
+                persist(state, Some(&step))?;
+                progress.persisted_clock = state.clock;
+                progress.steps.push(step);
+                if progress.steps.len() >= self.options.max_steps.min(MAX_STEPS) {
+                    let outcome = if self.converged_at_budget(autoscaling, state) {
+                        Outcome::Converged
+                    } else {
+                        Outcome::Timeout
+                    };
+                    return Ok((outcome, None));
+                }
+                if stuck(&reports) {
+                    return Ok((Outcome::Blocked, None));
+                }
+                continue;
+            }
+            let desired = autoscaling.desired(declared);
+            let wake =
+                autoscale::earliest(plan.wake_at, autoscaling.next_sync(declared, state, false));
+            if wake.is_some() && stuck(&self.reports(desired, state)) {
+                return Ok((Outcome::Blocked, None));
+            }
+            match wake {
+                Some(at) if at.saturating_sub(self.start) <= self.options.timeout => {
+                    state.clock = at
+                }
+                Some(_) => return Ok((Outcome::Timeout, None)),
+                None => {
+                    let reports = self.reports(desired, state);
+                    let outcome = ended(&reports, &progress.steps);
+                    return Ok((outcome, Some(reports)));
+                }
+            }
+        }
+    }
+
+    /// At the step budget: whether the run is done all the same (nothing
+    /// to do or wait for, every workload converged, the HPAs quiet).
+    fn converged_at_budget(&self, autoscaling: &autoscale::Autoscaling, state: &mut State) -> bool {
+        let declared = self.declared;
+        let desired = autoscaling.desired(declared);
+        let next = (self.reconcile)(desired, state);
+        next.actions.is_empty()
+            && next.wake_at.is_none()
+            && self
+                .reports(desired, state)
+                .iter()
+                .all(WorkloadReport::converged)
+            && (autoscaling.next_sync(declared, state, false).is_none()
+                || autoscaling.quiet_end(
+                    declared,
+                    state,
+                    self.reconcile,
+                    self.start.saturating_add(self.options.timeout),
+                ))
+    }
+
+    /// `--advance`: the clock runs on to its end, every step persisted;
+    /// the outcome is judged there.
+    fn advance_on<E>(
+        &self,
+        autoscaling: &mut autoscale::Autoscaling,
+        state: &mut State,
+        progress: &mut Progress,
+        persist: &mut impl FnMut(&State, Option<&Step>) -> Result<(), E>,
+    ) -> Result<Outcome, E> {
+        let declared = self.declared;
+        let pass = |autoscaling: &mut autoscale::Autoscaling, state: &mut State| {
+            autoscaling.pass(declared, state, self.reconcile)
+        };
+        let end = state.clock.saturating_add(self.options.advance);
+        let budget = self.options.max_steps.min(MAX_STEPS);
+        let persisted_clock = &mut progress.persisted_clock;
+        advance::run_on(
+            &pass,
+            declared,
+            autoscaling,
+            state,
+            end,
+            budget,
+            &mut progress.steps,
+            &mut progress.scheduling,
+            &mut |desired, state, step| {
+                if let Some(step) = step {
+                    let reports = reconcile::summarize(desired, state, state.clock);
+                    let step = Step {
+                        autoscalers: autoscale::step_status(state, &reports),
+                        status: step_status(&reports),
+                        nodes: nodegroup::fleet_size(desired, state),
+                        ..step.clone()
+                    };
+                    persist(state, Some(&step))?;
+                    *persisted_clock = state.clock;
+                    return Ok(Some(step));
+                }
+                Ok(None)
+            },
+        )?;
+        let reports = reconcile::summarize(autoscaling.desired(declared), state, state.clock);
+        Ok(ended(&reports, &progress.steps))
+    }
+}
+
+/// How a run that found nothing more to do ended: blocked unless every
+/// workload converged, else converged, or without changes if it took no step.
+fn ended(reports: &[WorkloadReport], steps: &[Step]) -> Outcome {
+    if !reports.iter().all(WorkloadReport::converged) {
+        Outcome::Blocked
+    } else if steps.is_empty() {
+        Outcome::NoChanges
+    } else {
+        Outcome::Converged
+    }
 }
 
 /// The reports of the workloads a run is judged on (not the cluster's own).
@@ -523,78 +590,4 @@ pub fn settle<E>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::manifest::{ParseOptions, parse};
-    use crate::model::event::EventReason;
-    use crate::model::state::MAX_EVENTS;
-    use crate::scheduler::ScoringStrategy;
-    use crate::sources::Source;
-
-    /// A step with more events than the state keeps writes only the newest
-    /// ones: the state is the one of carrying the actions out one by one.
-    #[test]
-    fn a_large_step_keeps_the_events_of_one_action_at_a_time() {
-        let mut text = String::from(
-            "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  allocatable: {cpu: \"64\", memory: 64Gi, pods: \"2000\"}\n---\n",
-        );
-        text += "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1500\n  \
-                 selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
-                 spec: {containers: [{name: c, image: i}]}\n";
-        let sources = [Source {
-            name: "fleet.yaml".into(),
-            text,
-        }];
-        let desired = parse(&sources, &ParseOptions::default())
-            .expect("valid manifests")
-            .desired;
-        let mut state = State::default();
-        run(
-            &desired,
-            &mut state,
-            &Scheduler::new(ScoringStrategy::LeastAllocated),
-            &RunOptions::default(),
-            |_, _| Ok::<(), ()>(()),
-        )
-        .expect("converges");
-        assert_eq!(state.replicas.len(), 1500);
-        for replica in &mut state.replicas {
-            replica.ready = false;
-            replica.ready_at = None;
-        }
-        state.clock += 7;
-        let mut actions: Vec<Action> = state
-            .replicas
-            .iter()
-            .map(|r| Action::MarkReady {
-                replica: r.name.clone(),
-                workload: r.workload.clone(),
-            })
-            .collect();
-        actions.insert(
-            700,
-            Action::MarkUnready {
-                replica: state.replicas[3].name.clone(),
-                workload: state.replicas[3].workload.clone(),
-                reason: "node n1 is not ready".into(),
-            },
-        );
-        let mut one_by_one = state.clone();
-        for action in &actions {
-            execute(&mut one_by_one, std::slice::from_ref(action));
-        }
-        execute(&mut state, &actions);
-        assert_eq!(state.events.len(), MAX_EVENTS);
-        assert_eq!(
-            state.events.last().map(|e| e.message.as_str()),
-            Some(format!("Replica {} is ready", state.replicas[1499].name).as_str())
-        );
-        assert!(
-            state
-                .events
-                .iter()
-                .any(|e| e.reason == EventReason::NodeNotReady)
-        );
-        assert_eq!(state, one_by_one);
-    }
-}
+mod tests;

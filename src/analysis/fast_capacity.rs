@@ -39,10 +39,11 @@ use crate::scheduler::plugins::pod_topology_spread::{
     Constraint, EligibleDomains, FilterState, add_matching, constraints, eligible_domains,
     global_minimum,
 };
-use crate::scheduler::snapshot::{NodeInfo, Snapshot};
+use crate::scheduler::snapshot::{Domains, NodeInfo, Snapshot};
 use crate::scheduler::{FitError, Reads, Scheduler, Signature};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// What probing a workload found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,57 +87,13 @@ pub fn count(
     limit: usize,
     shared: &mut Shared,
 ) -> Option<Probe> {
-    let mut signature = Signature::default();
-    for plugin in scheduler.filters() {
-        match (plugin.name(), plugin.reads()) {
-            (_, Reads::Node) => plugin.sign(pod, &mut signature),
-            ("NodeResourcesFit", Reads::NodeUsage)
-            | ("PodTopologySpread" | "InterPodAffinity", Reads::Domains) => {}
-            _ => return None,
-        }
-    }
+    let signature = node_filters_signature(scheduler, pod)?;
     if !required(&pod.affinity.pod_affinity).is_empty() {
         return None;
     }
     let (state, eligible) = pre_filter(scheduler, pod, snapshot, shared);
-    let statics = shared
-        .masks
-        .entry(signature)
-        .or_insert_with(|| {
-            Rc::new(
-                snapshot
-                    .nodes
-                    .iter()
-                    .map(|node| {
-                        scheduler
-                            .filters()
-                            .iter()
-                            .filter(|p| p.reads() == Reads::Node)
-                            .all(|p| p.passes(pod, node, &state))
-                    })
-                    .collect(),
-            )
-        })
-        .clone();
-    // Anti-affinity terms that select the pod itself: one copy per node.
-    let mut own_keys = Vec::new();
-    for term in resolve(
-        required(&pod.affinity.pod_anti_affinity),
-        &pod.namespace,
-        &pod.labels,
-    ) {
-        if term.matches(&pod.namespace, &pod.labels) {
-            let key = term.topology_key.clone();
-            let unique = *shared
-                .unique
-                .entry(key.clone())
-                .or_insert_with(|| unique_values(snapshot, &key));
-            if !unique {
-                return None;
-            }
-            own_keys.push(snapshot.domains(&key));
-        }
-    }
+    let statics = node_mask(scheduler, snapshot, pod, &state, signature, shared);
+    let own_keys = own_anti_affinity_domains(snapshot, pod, shared)?;
     // Hard spread constraints: fixed verdicts when none selects the pod,
     // else exactly one that does, alone.
     let spread = state.spread.as_ref();
@@ -177,80 +134,14 @@ pub fn count(
             room
         }
     };
-    // Visited in an order that reaches every domain early (nodes are often
-    // listed domain by domain): with a spread constraint, the copies counted
-    // so far bound the answer from below once they reach the limit.
-    let n = snapshot.nodes.len();
-    let mut takes = vec![0u64; n];
-    let mut sum = 0u64;
-    let mut rooms: HashMap<&str, u64> = HashMap::default();
     let bounded = dynamic.is_some() && eligible.as_ref().is_some_and(|e| e.complete[0]);
-    // Rounds of one node in `stride`: about √n rounds of √n nodes.
-    let stride = n.isqrt().max(1) + 1;
-    for start in 0..stride.min(n) {
-        for i in (start..n).step_by(stride) {
-            let node = &snapshot.nodes[i];
-            let took = take(node);
-            takes[i] = took;
-            sum = sum.saturating_add(took);
-            match dynamic {
-                // Every node takes all its room: enough so far is the answer.
-                None if sum >= limit as u64 => return Some(capped(limit)),
-                Some(s) if bounded && took > 0 => {
-                    let value = node.labels[&s.constraints[0].key].as_str();
-                    *rooms.entry(value).or_insert(0) += took;
-                }
-                _ => {}
-            }
-        }
-        if let Some(s) = dynamic.filter(|_| bounded) {
-            let room_of = |value: &str| rooms.get(value).map_or(0, |&r| r as i64);
-            if spread_added(&s.constraints[0], &s.counts[0], room_of).1 >= limit as u64 {
-                return Some(capped(limit));
-            }
-        }
-    }
+    let (takes, sum) = match node_takes(snapshot, take, dynamic, bounded, limit) {
+        Ok(found) => found,
+        Err(capped) => return Some(capped),
+    };
     let (total, ends) = match dynamic {
         None => (sum, Some(takes)),
-        Some(s) => {
-            let c = &s.constraints[0];
-            let counts = &s.counts[0];
-            // Per domain: the room its nodes have, and how many have some.
-            let mut room: HashMap<&str, (u64, usize)> = HashMap::default();
-            for (node, &took) in snapshot.nodes.iter().zip(&takes) {
-                if took > 0 {
-                    let value = node.labels[&c.key].as_str();
-                    if !counts.contains_key(value) {
-                        return None;
-                    }
-                    let entry = room.entry(value).or_insert((0, 0));
-                    *entry = (entry.0 + took, entry.1 + 1);
-                }
-            }
-            let room_of = |value: &str| room.get(value).map_or(0, |r| r.0 as i64);
-            let (added, total) = spread_added(c, counts, room_of);
-            // Where the copies went is known when each domain took all its
-            // room, none of it, or has one node to take it.
-            let ends = snapshot
-                .nodes
-                .iter()
-                .zip(&takes)
-                .map(|(node, &took)| {
-                    if took == 0 {
-                        return Some(0);
-                    }
-                    let value = node.labels[&c.key].as_str();
-                    let (room, takers) = room[value];
-                    match added[value] as u64 {
-                        0 => Some(0),
-                        all if all == room => Some(took),
-                        some if takers == 1 => Some(some),
-                        _ => None,
-                    }
-                })
-                .collect::<Option<Vec<u64>>>();
-            (total, ends)
-        }
+        Some(s) => spread_ends(snapshot, &takes, s)?,
     };
     if total >= limit as u64 {
         return Some(capped(limit));
@@ -267,6 +158,171 @@ pub fn count(
         capped: false,
         limit: Some(error?),
     })
+}
+
+/// The signature of the pod under the filters that read only the node, or
+/// `None` when a filter reads more than this module counts.
+fn node_filters_signature(scheduler: &Scheduler, pod: &PodSpec) -> Option<Signature> {
+    let mut signature = Signature::default();
+    for plugin in scheduler.filters() {
+        match (plugin.name(), plugin.reads()) {
+            (_, Reads::Node) => plugin.sign(pod, &mut signature),
+            ("NodeResourcesFit", Reads::NodeUsage)
+            | ("PodTopologySpread" | "InterPodAffinity", Reads::Domains) => {}
+            _ => return None,
+        }
+    }
+    Some(signature)
+}
+
+/// Which nodes pass every filter that reads only the node, found once per
+/// `signature` of the pod under those filters.
+fn node_mask(
+    scheduler: &Scheduler,
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    state: &CycleState,
+    signature: Signature,
+    shared: &mut Shared,
+) -> Rc<Vec<bool>> {
+    shared
+        .masks
+        .entry(signature)
+        .or_insert_with(|| {
+            Rc::new(
+                snapshot
+                    .nodes
+                    .iter()
+                    .map(|node| {
+                        scheduler
+                            .filters()
+                            .iter()
+                            .filter(|p| p.reads() == Reads::Node)
+                            .all(|p| p.passes(pod, node, state))
+                    })
+                    .collect(),
+            )
+        })
+        .clone()
+}
+
+/// Anti-affinity terms that select the pod itself: one copy per node, so
+/// their keys' domains; `None` when a key's values are shared by nodes.
+fn own_anti_affinity_domains(
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    shared: &mut Shared,
+) -> Option<Vec<Arc<Domains>>> {
+    let mut own_keys = Vec::new();
+    for term in resolve(
+        required(&pod.affinity.pod_anti_affinity),
+        &pod.namespace,
+        &pod.labels,
+    ) {
+        if term.matches(&pod.namespace, &pod.labels) {
+            let key = term.topology_key.clone();
+            let unique = *shared
+                .unique
+                .entry(key.clone())
+                .or_insert_with(|| unique_values(snapshot, &key));
+            if !unique {
+                return None;
+            }
+            own_keys.push(snapshot.domains(&key));
+        }
+    }
+    Some(own_keys)
+}
+
+/// What each node takes (`take`) and their sum, or, as soon as the copies
+/// counted reach the limit, the capped answer.
+fn node_takes(
+    snapshot: &Snapshot,
+    take: impl Fn(&NodeInfo) -> u64,
+    dynamic: Option<&FilterState>,
+    bounded: bool,
+    limit: usize,
+) -> Result<(Vec<u64>, u64), Probe> {
+    // Visited in an order that reaches every domain early (nodes are often
+    // listed domain by domain): with a spread constraint, the copies counted
+    // so far bound the answer from below once they reach the limit.
+    let n = snapshot.nodes.len();
+    let mut takes = vec![0u64; n];
+    let mut sum = 0u64;
+    let mut rooms: HashMap<&str, u64> = HashMap::default();
+    // Rounds of one node in `stride`: about √n rounds of √n nodes.
+    let stride = n.isqrt().max(1) + 1;
+    for start in 0..stride.min(n) {
+        for i in (start..n).step_by(stride) {
+            let node = &snapshot.nodes[i];
+            let took = take(node);
+            takes[i] = took;
+            sum = sum.saturating_add(took);
+            match dynamic {
+                // Every node takes all its room: enough so far is the answer.
+                None if sum >= limit as u64 => return Err(capped(limit)),
+                Some(s) if bounded && took > 0 => {
+                    let value = node.labels[&s.constraints[0].key].as_str();
+                    *rooms.entry(value).or_insert(0) += took;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = dynamic.filter(|_| bounded) {
+            let room_of = |value: &str| rooms.get(value).map_or(0, |&r| r as i64);
+            if spread_added(&s.constraints[0], &s.counts[0], room_of).1 >= limit as u64 {
+                return Err(capped(limit));
+            }
+        }
+    }
+    Ok((takes, sum))
+}
+
+/// Under the one hard spread constraint selecting the pod (`s`): how many
+/// copies fit, and how many each node ends with when that is known; `None`
+/// when a node's domain is not one the constraint counts.
+fn spread_ends(
+    snapshot: &Snapshot,
+    takes: &[u64],
+    s: &FilterState,
+) -> Option<(u64, Option<Vec<u64>>)> {
+    let c = &s.constraints[0];
+    let counts = &s.counts[0];
+    // Per domain: the room its nodes have, and how many have some.
+    let mut room: HashMap<&str, (u64, usize)> = HashMap::default();
+    for (node, &took) in snapshot.nodes.iter().zip(takes) {
+        if took > 0 {
+            let value = node.labels[&c.key].as_str();
+            if !counts.contains_key(value) {
+                return None;
+            }
+            let entry = room.entry(value).or_insert((0, 0));
+            *entry = (entry.0 + took, entry.1 + 1);
+        }
+    }
+    let room_of = |value: &str| room.get(value).map_or(0, |r| r.0 as i64);
+    let (added, total) = spread_added(c, counts, room_of);
+    // Where the copies went is known when each domain took all its
+    // room, none of it, or has one node to take it.
+    let ends = snapshot
+        .nodes
+        .iter()
+        .zip(takes)
+        .map(|(node, &took)| {
+            if took == 0 {
+                return Some(0);
+            }
+            let value = node.labels[&c.key].as_str();
+            let (room, takers) = room[value];
+            match added[value] as u64 {
+                0 => Some(0),
+                all if all == room => Some(took),
+                some if takers == 1 => Some(some),
+                _ => None,
+            }
+        })
+        .collect::<Option<Vec<u64>>>();
+    Some((total, ends))
 }
 
 /// Copies added per domain of a hard spread constraint selecting the pod,

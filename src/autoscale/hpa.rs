@@ -221,7 +221,10 @@ fn compute_for_resource_metric(
 
 /// `reconcileAutoscaler` for a target whose scale is `current_replicas`:
 /// the count it should have, the HPA's conditions and events. `memory` is
-/// updated as the controller's maps are.
+/// updated as the controller's maps are. Long by design: a transcription
+/// of upstream's function (horizontal.go), branch for branch, to be read
+/// and diffed beside it; its helpers (`computeReplicasForMetrics`, the
+/// normalizations) are already functions of their own here as there.
 pub fn reconcile_autoscaler(
     spec: &AutoscalerSpec,
     current_replicas: i32,

@@ -40,13 +40,24 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
             depends_on: &[],
         }))
         .collect();
-    // Wave of each workload: 0 without dependencies, else one past its latest dependency
-    // (validation has already refused cycles and missing references).
+    let wave = waves(&workloads);
+    let text = match args.format {
+        GraphFormat::Dot => dot(&workloads),
+        GraphFormat::Mermaid => mermaid(&workloads, &wave),
+        GraphFormat::Text => text(&workloads, &wave),
+    };
+    out(&text);
+    Ok(Exit::Success)
+}
+
+/// Wave of each workload: 0 without dependencies, else one past its latest dependency
+/// (validation has already refused cycles and missing references).
+fn waves(workloads: &[Entry]) -> BTreeMap<String, usize> {
     let mut wave: BTreeMap<String, usize> = BTreeMap::new();
     let mut changed = true;
     while changed {
         changed = false;
-        for workload in &workloads {
+        for workload in workloads {
             let level = workload
                 .depends_on
                 .iter()
@@ -59,85 +70,88 @@ pub fn run(context: &Context, args: GraphArgs) -> Result<Exit> {
             }
         }
     }
-    let text = match args.format {
-        GraphFormat::Dot => {
-            let mut dot = String::from("digraph workloads {\n  rankdir=LR;\n");
-            for workload in &workloads {
-                dot.push_str(&format!("  \"{}\";\n", workload.id));
-                for dependency in workload.depends_on {
-                    dot.push_str(&format!("  \"{}\" -> \"{}\";\n", dependency, workload.id));
-                }
-            }
-            dot.push_str("}\n");
-            dot
+    wave
+}
+
+/// The graph in DOT, left to right.
+fn dot(workloads: &[Entry]) -> String {
+    let mut dot = String::from("digraph workloads {\n  rankdir=LR;\n");
+    for workload in workloads {
+        dot.push_str(&format!("  \"{}\";\n", workload.id));
+        for dependency in workload.depends_on {
+            dot.push_str(&format!("  \"{}\" -> \"{}\";\n", dependency, workload.id));
         }
-        GraphFormat::Mermaid => {
-            let ids: BTreeMap<String, usize> = workloads
-                .iter()
-                .enumerate()
-                .map(|(i, w)| (w.id.to_string(), i))
-                .collect();
-            let mut by_wave: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-            for (i, workload) in workloads.iter().enumerate() {
-                by_wave
-                    .entry(wave[&workload.id.to_string()])
-                    .or_default()
-                    .push(i);
-            }
-            let mut chart = String::from(
-                "flowchart LR
+    }
+    dot.push_str("}\n");
+    dot
+}
+
+/// The graph as a Mermaid flowchart, one subgraph per wave.
+fn mermaid(workloads: &[Entry], wave: &BTreeMap<String, usize>) -> String {
+    let ids: BTreeMap<String, usize> = workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.id.to_string(), i))
+        .collect();
+    let mut by_wave: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, workload) in workloads.iter().enumerate() {
+        by_wave
+            .entry(wave[&workload.id.to_string()])
+            .or_default()
+            .push(i);
+    }
+    let mut chart = String::from(
+        "flowchart LR
 ",
-            );
-            for (level, members) in &by_wave {
-                chart.push_str(&format!(
-                    "  subgraph wave{}[\"wave {}\"]\n",
-                    level + 1,
-                    level + 1
-                ));
-                for &i in members {
-                    let label = workloads[i].id.to_string().replace('"', "#quot;");
-                    chart.push_str(&format!("    w{i}[\"{label}\"]\n"));
-                }
-                chart.push_str("  end\n");
-            }
-            for (i, workload) in workloads.iter().enumerate() {
-                for dependency in workload.depends_on {
-                    if let Some(from) = ids.get(&dependency.to_string()) {
-                        chart.push_str(&format!("  w{from} --> w{i}\n"));
-                    }
-                }
-            }
-            chart
+    );
+    for (level, members) in &by_wave {
+        chart.push_str(&format!(
+            "  subgraph wave{}[\"wave {}\"]\n",
+            level + 1,
+            level + 1
+        ));
+        for &i in members {
+            let label = workloads[i].id.to_string().replace('"', "#quot;");
+            chart.push_str(&format!("    w{i}[\"{label}\"]\n"));
         }
-        GraphFormat::Text => {
-            let mut by_wave: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-            for workload in &workloads {
-                let line = if workload.depends_on.is_empty() {
-                    workload.id.to_string()
-                } else {
-                    let after: Vec<String> = workload
-                        .depends_on
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    format!("{} (after {})", workload.id, after.join(", "))
-                };
-                by_wave
-                    .entry(wave[&workload.id.to_string()])
-                    .or_default()
-                    .push(line);
+        chart.push_str("  end\n");
+    }
+    for (i, workload) in workloads.iter().enumerate() {
+        for dependency in workload.depends_on {
+            if let Some(from) = ids.get(&dependency.to_string()) {
+                chart.push_str(&format!("  w{from} --> w{i}\n"));
             }
-            let mut text = String::new();
-            for (level, lines) in by_wave {
-                for line in lines {
-                    text.push_str(&format!("{}. {line}\n", level + 1));
-                }
-            }
-            text
         }
-    };
-    out(&text);
-    Ok(Exit::Success)
+    }
+    chart
+}
+
+/// The waves as numbered lines, each workload with what it starts after.
+fn text(workloads: &[Entry], wave: &BTreeMap<String, usize>) -> String {
+    let mut by_wave: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for workload in workloads {
+        let line = if workload.depends_on.is_empty() {
+            workload.id.to_string()
+        } else {
+            let after: Vec<String> = workload
+                .depends_on
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            format!("{} (after {})", workload.id, after.join(", "))
+        };
+        by_wave
+            .entry(wave[&workload.id.to_string()])
+            .or_default()
+            .push(line);
+    }
+    let mut text = String::new();
+    for (level, lines) in by_wave {
+        for line in lines {
+            text.push_str(&format!("{}. {line}\n", level + 1));
+        }
+    }
+    text
 }
 
 /// A node of the graph: a workload and what it waits for.

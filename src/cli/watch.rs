@@ -56,21 +56,11 @@ fn seconds(text: &str) -> Result<u64, String> {
 }
 
 /// `orch watch`: reconcile now, then on every wake-up (a change, the
-/// resync, a signal) until stopped. Long by design: the setup and the one
-/// loop that never ends, which reads best whole.
+/// resync, a signal) until stopped: the setup and the one loop that never
+/// ends, which reads best whole.
 pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
     if args.once {
-        return super::apply::apply(
-            context,
-            ApplyArgs {
-                plan: None,
-                common: args.common,
-                wait_lock: true,
-                atomic: false,
-                report: Default::default(),
-                visual: Default::default(),
-            },
-        );
+        return once(context, args);
     }
     if !(args.speed > 0.0 && args.speed.is_finite()) {
         return Err(anyhow!("--speed must be a positive number"));
@@ -146,28 +136,55 @@ pub fn run(context: &Context, args: WatchArgs) -> Result<Exit> {
             break;
         }
         if manifests_changed {
-            match load_manifests(&args.common.manifests, true) {
-                Ok(fresh) => match refused_updates(&args.common.manifests, &fresh, context) {
-                    Some(lines) => {
-                        for line in lines {
-                            log.line(&line);
-                        }
-                        log.line("manifests rejected, keeping the last good set");
-                    }
-                    None => {
-                        log.line("manifests changed; reconciling");
-                        loaded = fresh;
-                    }
-                },
-                Err(error) => log.line(&format!(
-                    "manifests rejected, keeping the last good set: {error:#}"
-                )),
-            }
+            reload(context, &args.common.manifests, &log, &mut loaded);
         }
     }
     log.finish();
     log.line("stopped; state saved");
     Ok(Exit::Success)
+}
+
+/// `--once`: one `apply`, waiting for the lock.
+fn once(context: &Context, args: WatchArgs) -> Result<Exit> {
+    super::apply::apply(
+        context,
+        ApplyArgs {
+            plan: None,
+            common: args.common,
+            wait_lock: true,
+            atomic: false,
+            report: Default::default(),
+            visual: Default::default(),
+        },
+    )
+}
+
+/// The changed manifests become the set reconciled, unless they fail to
+/// load or update fields the API server keeps immutable: then the last
+/// good set stays.
+fn reload(
+    context: &Context,
+    manifests: &super::shared::ManifestArgs,
+    log: &Log,
+    loaded: &mut Loaded,
+) {
+    match load_manifests(manifests, true) {
+        Ok(fresh) => match refused_updates(manifests, &fresh, context) {
+            Some(lines) => {
+                for line in lines {
+                    log.line(&line);
+                }
+                log.line("manifests rejected, keeping the last good set");
+            }
+            None => {
+                log.line("manifests changed; reconciling");
+                *loaded = fresh;
+            }
+        },
+        Err(error) => log.line(&format!(
+            "manifests rejected, keeping the last good set: {error:#}"
+        )),
+    }
 }
 
 /// The located errors for fields the API server keeps immutable that the

@@ -138,60 +138,87 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     if args.all_zones || args.all_nodes {
         let domain = if args.all_zones { "zone" } else { "node" };
         scenario.failure_domain = Some(domain);
-        // The table names only the workloads a failure touches; the
-        // documents and the report list every workload of every failure.
-        let every_workload = context.output.is_document() || args.html.is_some();
-        let failures = every_single_failure(
-            context,
-            &base,
-            args.all_zones,
-            every_workload,
-            &scheduler,
-            &options,
+        return every_failure(context, &args, &base, &scenario, &scheduler, &options);
+    }
+    one_scenario(context, &args, &base, &scenario, &scheduler, &options)
+}
+
+/// `--all-zones` / `--all-nodes`: every single failure of the domain the
+/// scenario names, one at a time; exit 3 unless each leaves availability.
+fn every_failure(
+    context: &Context,
+    args: &WhatIfArgs,
+    base: &Base,
+    scenario: &ScenarioDocument,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+) -> Result<Exit> {
+    let domain = if args.all_zones { "zone" } else { "node" };
+    // The table names only the workloads a failure touches; the
+    // documents and the report list every workload of every failure.
+    let every_workload = context.output.is_document() || args.html.is_some();
+    let failures = every_single_failure(
+        context,
+        base,
+        args.all_zones,
+        every_workload,
+        scheduler,
+        options,
+    );
+    if context.output.is_document() {
+        out_document(
+            &render::what_if::resilience_document(scenario, &failures),
+            context.output,
         );
-        if context.output.is_document() {
-            out_document(
-                &render::what_if::resilience_document(&scenario, &failures),
-                context.output,
-            );
-        } else {
-            out(&render::what_if::resilience(
-                domain,
-                &failures,
-                context.output == render::Format::Wide,
-            ));
-        }
-        if let Some(path) = &args.html {
-            let mut recorder = Recorder::new(&base.desired, &base.state, "orch what-if", "what-if");
-            recorder.reports(&crate::reconcile::summarize(
-                &base.desired,
-                &base.state,
-                base.state.clock,
-            ));
-            recorder.events(&base.state);
-            recorder.data.outcome = if failures.iter().all(|(_, r)| r.resilient()) {
-                "Resilient"
-            } else {
-                "Degraded"
-            }
-            .to_string();
-            let mut document =
-                serde_json::to_value(render::what_if::resilience_document(&scenario, &failures))?;
-            document["headline"] = format!("Every single {domain} failure, one at a time").into();
-            recorder.data.what_if = Some(document);
-            write_report(context, path, &recorder)?;
-        }
-        return Ok(Exit::from_check(
-            failures.iter().all(|(_, r)| r.resilient()),
+    } else {
+        out(&render::what_if::resilience(
+            domain,
+            &failures,
+            context.output == render::Format::Wide,
         ));
     }
+    if let Some(path) = &args.html {
+        let mut recorder = Recorder::new(&base.desired, &base.state, "orch what-if", "what-if");
+        recorder.reports(&crate::reconcile::summarize(
+            &base.desired,
+            &base.state,
+            base.state.clock,
+        ));
+        recorder.events(&base.state);
+        recorder.data.outcome = if failures.iter().all(|(_, r)| r.resilient()) {
+            "Resilient"
+        } else {
+            "Degraded"
+        }
+        .to_string();
+        let mut document =
+            serde_json::to_value(render::what_if::resilience_document(scenario, &failures))?;
+        document["headline"] = format!("Every single {domain} failure, one at a time").into();
+        recorder.data.what_if = Some(document);
+        write_report(context, path, &recorder)?;
+    }
+    Ok(Exit::from_check(
+        failures.iter().all(|(_, r)| r.resilient()),
+    ))
+}
+
+/// The failures and changes the flags name, as one scenario: its table or
+/// document, and the report; exit 3 unless it leaves availability.
+fn one_scenario(
+    context: &Context,
+    args: &WhatIfArgs,
+    base: &Base,
+    scenario: &ScenarioDocument,
+    scheduler: &Scheduler,
+    options: &RunOptions,
+) -> Result<Exit> {
     let failed = what_if::failures(&base.state, &args.fail_nodes, &args.fail_zones)?;
     let mut recorder = args
         .html
         .as_ref()
         .map(|_| Recorder::new(&base.desired, &base.state, "orch what-if", "what-if"));
     let (report, after) =
-        what_if::scenario_watched(&base, &failed, &scheduler, &options, |state, step| {
+        what_if::scenario_watched(base, &failed, scheduler, options, |state, step| {
             if let (Some(recorder), Some(step)) = (&mut recorder, step) {
                 recorder.step(state, step);
             }
@@ -203,33 +230,28 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
             after.clock,
         ));
         recorder.events(&after);
-        recorder.pending(&after, &scheduler);
+        recorder.pending(&after, scheduler);
         recorder.data.outcome = if report.resilient() {
             "Resilient"
         } else {
             "Degraded"
         }
         .to_string();
-        let line = headline(&args, &base, &failed, false);
+        let line = headline(args, base, &failed, false);
         recorder.data.summary = line.clone();
-        let mut document = serde_json::to_value(render::what_if::document(&scenario, &report))?;
+        let mut document = serde_json::to_value(render::what_if::document(scenario, &report))?;
         document["headline"] = line.into();
         recorder.data.what_if = Some(document);
         write_report(context, path, &recorder)?;
     }
     if context.output.is_document() {
         out_document(
-            &render::what_if::document(&scenario, &report),
+            &render::what_if::document(scenario, &report),
             context.output,
         );
     } else {
         out(&render::what_if::report(
-            &headline(
-                &args,
-                &base,
-                &failed,
-                context.output == render::Format::Wide,
-            ),
+            &headline(args, base, &failed, context.output == render::Format::Wide),
             &report,
         ));
     }

@@ -17,6 +17,7 @@
 use crate::autoscale::demand::{Demand, MetricResource};
 use crate::autoscale::hpa::{self, PodSample, PodSource};
 use crate::autoscale::metrics::{self, ReplicaView};
+use crate::autoscale::spec::Autoscaler;
 use crate::autoscale::status::AutoscalerState;
 use crate::model::event::EventReason;
 use crate::model::state::{Event, EventType, Phase, State};
@@ -157,45 +158,11 @@ impl Autoscaling {
             return Vec::new();
         }
         let now = state.clock;
-        let mut due = Vec::new();
-        for autoscaler in &declared.autoscalers {
-            let at = match position(state, &autoscaler.namespace, &autoscaler.name) {
-                Ok(at) => at,
-                Err(at) => {
-                    let replicas = self
-                        .workload(&target_id(autoscaler))
-                        .map_or(0, |w| w.replicas);
-                    state
-                        .autoscalers
-                        .insert(at, AutoscalerState::new(autoscaler, replicas, now));
-                    at
-                }
-            };
-            let last = state.autoscalers[at].status.last_sync;
-            if last.is_none_or(|t| now >= t + hpa::SYNC_PERIOD) {
-                due.push((autoscaler, at));
-            }
-        }
+        let due = self.due(declared, state, now);
         if due.is_empty() {
             return Vec::new();
         }
-        // The targets' replicas, in one pass over the fleet.
-        let mut pods: HashMap<ObjectRef, Vec<ReplicaView>> = due
-            .iter()
-            .map(|(autoscaler, _)| (target_id(autoscaler), Vec::new()))
-            .collect();
-        for replica in &state.replicas {
-            if let Some(views) = pods.get_mut(&replica.workload) {
-                views.push(ReplicaView {
-                    started_at: replica.started_at,
-                    ready_at: replica.ready_at,
-                    ready: replica.ready,
-                    terminating: replica.phase == Phase::Terminating,
-                    failed: replica.phase == Phase::Failed,
-                    request: None,
-                });
-            }
-        }
+        let mut pods = target_replicas(&due, state);
         let mut actions = Vec::new();
         let mut warnings = Vec::new();
         for (autoscaler, at) in due {
@@ -218,99 +185,50 @@ impl Autoscaling {
                 &mut record.memory,
                 now as i64,
             );
-            // A window holds a change back only if the count will move once
-            // it passes: a recommendation below minReplicas changes nothing.
-            let (min, max) = (autoscaler.spec.min_replicas, autoscaler.spec.max_replicas);
-            let proposal = record
-                .memory
-                .recommendations
-                .iter()
-                .find(|r| r.time == now as i64)
-                .map(|r| r.replicas.clamp(min, max.max(min)));
-            let status = &mut record.status;
-            // The controller's resync ticks every period: a sync the loop
-            // reaches late (it had no reason to wake) keeps the tick's grid.
-            status.last_sync = Some(match status.last_sync {
-                Some(last) => last + (now - last) / hpa::SYNC_PERIOD * hpa::SYNC_PERIOD,
-                None => now,
-            });
-            status.current_replicas =
-                views.iter().filter(|v| !v.terminating && !v.failed).count() as i32;
-            status.current_metrics = sync.current_metrics.iter().map(|&m| m.into()).collect();
-            for condition in &sync.conditions {
-                match status
-                    .conditions
-                    .iter_mut()
-                    .find(|c| c.kind == condition.kind)
-                {
-                    Some(existing) => *existing = condition.clone(),
-                    None => status.conditions.push(condition.clone()),
-                }
-            }
-            let held = status.conditions.iter().any(|c| {
-                c.kind == "AbleToScale"
-                    && matches!(
-                        c.reason.as_str(),
-                        "ScaleDownStabilized" | "ScaleUpStabilized"
-                    )
-            }) && proposal != Some(sync.desired_replicas);
-            // Replicas started but not Ready yet will change the metrics;
-            // Pending ones wait for room, which the HPA does not make.
-            let starting = views
-                .iter()
-                .any(|v| v.started_at.is_some() && !v.ready && !v.terminating && !v.failed);
-            let counted = views.iter().filter(|v| !v.terminating && !v.failed).count();
-            // Metrics that failed only because the replicas are new come
-            // once they have been Ready for a sample's window.
-            let active = status
-                .conditions
-                .iter()
-                .any(|c| c.kind == "ScalingActive" && c.status == "True");
-            let sampled = views.iter().filter(|v| v.ready).all(|v| {
-                v.ready_at
-                    .is_some_and(|t| t + metrics::METRIC_RESOLUTION as u64 <= now)
-            });
-            let quiet = !sync.rescale && !held && !starting && (active || sampled);
-            let complete = counted == spec_replicas.max(0) as usize;
-            status.settled = quiet && complete;
-            status.awaiting = quiet && !complete;
+            record_sync(record, autoscaler, &sync, &views, spec_replicas, now);
             // A warning is recorded when the controller's trouble changes,
             // not at every sync (Kubernetes counts the repeats on one event).
             let changed = record.condition("ScalingActive") != before.as_ref();
-            let id = record.id();
-            for event in &sync.events {
-                if event.reason == "SuccessfulRescale" {
-                    let prefix = format!("New size: {}; reason: ", sync.desired_replicas);
-                    actions.push(Action::Rescale {
-                        autoscaler: id.clone(),
-                        target: target.clone(),
-                        from: spec_replicas,
-                        to: sync.desired_replicas,
-                        reason: event
-                            .message
-                            .strip_prefix(&prefix)
-                            .unwrap_or(&event.message)
-                            .to_string(),
-                    });
-                } else if event.warning && changed {
-                    warnings.push(Event {
-                        time: now,
-                        kind: EventType::Warning,
-                        reason: match event.reason {
-                            "FailedGetResourceMetric" => EventReason::FailedGetResourceMetric,
-                            _ => EventReason::FailedComputeMetricsReplicas,
-                        },
-                        object: id.clone(),
-                        message: event.message.clone(),
-                    });
-                }
-            }
+            let (rescales, warned) =
+                sync_events(&record.id(), &target, spec_replicas, &sync, changed, now);
+            actions.extend(rescales);
+            warnings.extend(warned);
         }
         for event in warnings {
             state.record_event(event);
         }
         state.trim_events();
         actions
+    }
+
+    /// The declared HPAs due for a sync at `now`, with their records'
+    /// positions in the state (a new HPA's record is made first).
+    fn due<'d>(
+        &self,
+        declared: &'d Desired,
+        state: &mut State,
+        now: u64,
+    ) -> Vec<(&'d Autoscaler, usize)> {
+        let mut due = Vec::new();
+        for autoscaler in &declared.autoscalers {
+            let at = match position(state, &autoscaler.namespace, &autoscaler.name) {
+                Ok(at) => at,
+                Err(at) => {
+                    let replicas = self
+                        .workload(&target_id(autoscaler))
+                        .map_or(0, |w| w.replicas);
+                    state
+                        .autoscalers
+                        .insert(at, AutoscalerState::new(autoscaler, replicas, now));
+                    at
+                }
+            };
+            let last = state.autoscalers[at].status.last_sync;
+            if last.is_none_or(|t| now >= t + hpa::SYNC_PERIOD) {
+                due.push((autoscaler, at));
+            }
+        }
+        due
     }
 
     /// When the next sync is due: of any declared HPA with `every`, else of
@@ -408,13 +326,147 @@ fn position(state: &State, namespace: &str, name: &str) -> Result<usize, usize> 
         .binary_search_by(|r| (r.namespace.as_str(), r.name.as_str()).cmp(&(namespace, name)))
 }
 
-fn target_id(autoscaler: &crate::autoscale::spec::Autoscaler) -> ObjectRef {
+fn target_id(autoscaler: &Autoscaler) -> ObjectRef {
     let target = &autoscaler.spec.scale_target_ref;
     ObjectRef::new(
         Kind::parse(&target.kind).unwrap_or(Kind::Deployment),
         &autoscaler.namespace,
         &target.name,
     )
+}
+
+/// The replicas of the due HPAs' targets, in one pass over the fleet.
+fn target_replicas(
+    due: &[(&Autoscaler, usize)],
+    state: &State,
+) -> HashMap<ObjectRef, Vec<ReplicaView>> {
+    let mut pods: HashMap<ObjectRef, Vec<ReplicaView>> = due
+        .iter()
+        .map(|(autoscaler, _)| (target_id(autoscaler), Vec::new()))
+        .collect();
+    for replica in &state.replicas {
+        if let Some(views) = pods.get_mut(&replica.workload) {
+            views.push(ReplicaView {
+                started_at: replica.started_at,
+                ready_at: replica.ready_at,
+                ready: replica.ready,
+                terminating: replica.phase == Phase::Terminating,
+                failed: replica.phase == Phase::Failed,
+                request: None,
+            });
+        }
+    }
+    pods
+}
+
+/// What one sync says of the HPA, written to its record: when it ran, the
+/// target's replicas and metrics, the conditions, and whether it settled
+/// (nothing moves until the demand does) or awaits the target's replicas.
+fn record_sync(
+    record: &mut AutoscalerState,
+    autoscaler: &Autoscaler,
+    sync: &hpa::Sync,
+    views: &[ReplicaView],
+    spec_replicas: i32,
+    now: u64,
+) {
+    // A window holds a change back only if the count will move once
+    // it passes: a recommendation below minReplicas changes nothing.
+    let (min, max) = (autoscaler.spec.min_replicas, autoscaler.spec.max_replicas);
+    let proposal = record
+        .memory
+        .recommendations
+        .iter()
+        .find(|r| r.time == now as i64)
+        .map(|r| r.replicas.clamp(min, max.max(min)));
+    let status = &mut record.status;
+    // The controller's resync ticks every period: a sync the loop
+    // reaches late (it had no reason to wake) keeps the tick's grid.
+    status.last_sync = Some(match status.last_sync {
+        Some(last) => last + (now - last) / hpa::SYNC_PERIOD * hpa::SYNC_PERIOD,
+        None => now,
+    });
+    status.current_replicas = views.iter().filter(|v| !v.terminating && !v.failed).count() as i32;
+    status.current_metrics = sync.current_metrics.iter().map(|&m| m.into()).collect();
+    for condition in &sync.conditions {
+        match status
+            .conditions
+            .iter_mut()
+            .find(|c| c.kind == condition.kind)
+        {
+            Some(existing) => *existing = condition.clone(),
+            None => status.conditions.push(condition.clone()),
+        }
+    }
+    let held = status.conditions.iter().any(|c| {
+        c.kind == "AbleToScale"
+            && matches!(
+                c.reason.as_str(),
+                "ScaleDownStabilized" | "ScaleUpStabilized"
+            )
+    }) && proposal != Some(sync.desired_replicas);
+    // Replicas started but not Ready yet will change the metrics;
+    // Pending ones wait for room, which the HPA does not make.
+    let starting = views
+        .iter()
+        .any(|v| v.started_at.is_some() && !v.ready && !v.terminating && !v.failed);
+    let counted = views.iter().filter(|v| !v.terminating && !v.failed).count();
+    // Metrics that failed only because the replicas are new come
+    // once they have been Ready for a sample's window.
+    let active = status
+        .conditions
+        .iter()
+        .any(|c| c.kind == "ScalingActive" && c.status == "True");
+    let sampled = views.iter().filter(|v| v.ready).all(|v| {
+        v.ready_at
+            .is_some_and(|t| t + metrics::METRIC_RESOLUTION as u64 <= now)
+    });
+    let quiet = !sync.rescale && !held && !starting && (active || sampled);
+    let complete = counted == spec_replicas.max(0) as usize;
+    status.settled = quiet && complete;
+    status.awaiting = quiet && !complete;
+}
+
+/// A sync's events: a rescale becomes the action that carries it out, a
+/// warning is recorded when the controller's trouble `changed`.
+fn sync_events(
+    id: &str,
+    target: &ObjectRef,
+    spec_replicas: i32,
+    sync: &hpa::Sync,
+    changed: bool,
+    now: u64,
+) -> (Vec<Action>, Vec<Event>) {
+    let mut actions = Vec::new();
+    let mut warnings = Vec::new();
+    for event in &sync.events {
+        if event.reason == "SuccessfulRescale" {
+            let prefix = format!("New size: {}; reason: ", sync.desired_replicas);
+            actions.push(Action::Rescale {
+                autoscaler: id.to_string(),
+                target: target.clone(),
+                from: spec_replicas,
+                to: sync.desired_replicas,
+                reason: event
+                    .message
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&event.message)
+                    .to_string(),
+            });
+        } else if event.warning && changed {
+            warnings.push(Event {
+                time: now,
+                kind: EventType::Warning,
+                reason: match event.reason {
+                    "FailedGetResourceMetric" => EventReason::FailedGetResourceMetric,
+                    _ => EventReason::FailedComputeMetricsReplicas,
+                },
+                object: id.to_string(),
+                message: event.message.clone(),
+            });
+        }
+    }
+    (actions, warnings)
 }
 
 /// The target a stored HPA scales (`Kind/name` in its namespace).

@@ -141,100 +141,122 @@ impl Input<'_> {
         pods: &[&(ObjectRef, Option<String>, &Object)],
     ) -> Mapping {
         let id = &workload.id;
-        let mut found: Vec<Found> = Vec::new();
         let live = self.get(id.kind.as_str(), &id.namespace, &id.name);
-        let number = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok());
-        let current_number;
-        match id.kind {
+        let (current_number, mut found) = match id.kind {
             Kind::Deployment => {
-                current_number =
+                let current_number =
                     number(live.and_then(|d| d.annotation("deployment.kubernetes.io/revision")));
-                let live_template = live.map(|d| {
-                    let mut spec = d.root.to_json().get("spec").cloned().unwrap_or_default();
-                    spec::clean_spec(d.kind(), &mut spec);
-                    spec.get("template").cloned().unwrap_or_default()
-                });
-                for rs in self.of_kind("ReplicaSet").filter(|rs| {
-                    rs.namespace() == &*id.namespace
-                        && rs.owners().contains(&("Deployment", &*id.name))
-                }) {
-                    let Some(key) = rs.labels().get("pod-template-hash").cloned() else {
-                        continue;
-                    };
-                    let revision = number(rs.annotation("deployment.kubernetes.io/revision"));
-                    let template = spec::replica_set_template(rs);
-                    let current = match current_number {
-                        Some(n) => revision == Some(n),
-                        None => template.is_some() && template == live_template,
-                    };
-                    let annotated =
-                        |name: &str| rs.annotation(name).and_then(|v| v.parse::<i32>().ok());
-                    found.push(Found {
-                        key,
-                        number: revision,
-                        template,
-                        current,
-                        replicas_annotations: annotated(
-                            "deployment.kubernetes.io/desired-replicas",
-                        )
-                        .zip(annotated("deployment.kubernetes.io/max-replicas")),
-                    });
-                }
+                (current_number, self.replica_sets(id, live, current_number))
             }
-            _ => {
-                current_number = number(
-                    live.and_then(|d| d.annotation("deprecated.daemonset.template.generation")),
-                );
-            }
-        }
+            _ => (
+                number(live.and_then(|d| d.annotation("deprecated.daemonset.template.generation"))),
+                Vec::new(),
+            ),
+        };
         // A StatefulSet names the revision it updates to in its status.
         let update_revision = match id.kind {
             Kind::StatefulSet => live.and_then(|s| s.str(&["status", "updateRevision"])),
             _ => None,
         };
-        // Hashes seen only on pods (no ReplicaSet in the input, or a DaemonSet).
-        let keys: BTreeSet<&str> = pods.iter().filter_map(|(_, k, _)| k.as_deref()).collect();
-        let only_key = keys.len() == 1;
-        for key in keys {
-            if found.iter().any(|f| f.key == key) {
-                continue;
-            }
-            let pod = pods
-                .iter()
-                .find(|(_, k, _)| k.as_deref() == Some(key))
-                .map(|(_, _, p)| *p);
-            let generation = pod.and_then(|p| {
-                p.labels()
-                    .get("pod-template-generation")
-                    .and_then(|g| g.parse::<u64>().ok())
-            });
-            let current = match (id.kind, current_number, generation) {
-                (Kind::DaemonSet, Some(n), Some(g)) => n == g,
-                (Kind::StatefulSet, _, _) if update_revision.is_some() => {
-                    update_revision == Some(key)
-                }
-                (Kind::Deployment, _, _) if found.is_empty() => only_key,
-                (Kind::Deployment, _, _) => false,
-                _ => only_key,
-            };
-            found.push(Found {
-                key: key.to_string(),
-                number: if id.kind == Kind::DaemonSet {
-                    generation
-                } else {
-                    None
-                },
-                template: pod.map(|p| spec::pod_template(p, id.kind == Kind::DaemonSet)),
-                current,
-                replicas_annotations: None,
-            });
-        }
+        pod_revisions(id.kind, pods, current_number, update_revision, &mut found);
         map(
             &workload.template_hash,
             &workload.template,
             current_number,
             &found,
         )
+    }
+
+    /// A Deployment's ReplicaSets, each a revision: current when it has the
+    /// Deployment's revision number (`current_number`), or, without one, its
+    /// template.
+    fn replica_sets(
+        &self,
+        id: &ObjectRef,
+        live: Option<&Object>,
+        current_number: Option<u64>,
+    ) -> Vec<Found> {
+        let live_template = live.map(|d| {
+            let mut spec = d.root.to_json().get("spec").cloned().unwrap_or_default();
+            spec::clean_spec(d.kind(), &mut spec);
+            spec.get("template").cloned().unwrap_or_default()
+        });
+        let mut found = Vec::new();
+        for rs in self.of_kind("ReplicaSet").filter(|rs| {
+            rs.namespace() == &*id.namespace && rs.owners().contains(&("Deployment", &*id.name))
+        }) {
+            let Some(key) = rs.labels().get("pod-template-hash").cloned() else {
+                continue;
+            };
+            let revision = number(rs.annotation("deployment.kubernetes.io/revision"));
+            let template = spec::replica_set_template(rs);
+            let current = match current_number {
+                Some(n) => revision == Some(n),
+                None => template.is_some() && template == live_template,
+            };
+            let annotated = |name: &str| rs.annotation(name).and_then(|v| v.parse::<i32>().ok());
+            found.push(Found {
+                key,
+                number: revision,
+                template,
+                current,
+                replicas_annotations: annotated("deployment.kubernetes.io/desired-replicas")
+                    .zip(annotated("deployment.kubernetes.io/max-replicas")),
+            });
+        }
+        found
+    }
+}
+
+/// A revision number written as text.
+fn number(text: Option<&str>) -> Option<u64> {
+    text.and_then(|t| t.parse::<u64>().ok())
+}
+
+/// The revisions seen only on pods (no ReplicaSet in the input, or a
+/// DaemonSet or StatefulSet), added to `found`; which one is current
+/// depends on the kind.
+fn pod_revisions(
+    kind: Kind,
+    pods: &[&(ObjectRef, Option<String>, &Object)],
+    current_number: Option<u64>,
+    update_revision: Option<&str>,
+    found: &mut Vec<Found>,
+) {
+    // Hashes seen only on pods (no ReplicaSet in the input, or a DaemonSet).
+    let keys: BTreeSet<&str> = pods.iter().filter_map(|(_, k, _)| k.as_deref()).collect();
+    let only_key = keys.len() == 1;
+    for key in keys {
+        if found.iter().any(|f| f.key == key) {
+            continue;
+        }
+        let pod = pods
+            .iter()
+            .find(|(_, k, _)| k.as_deref() == Some(key))
+            .map(|(_, _, p)| *p);
+        let generation = pod.and_then(|p| {
+            p.labels()
+                .get("pod-template-generation")
+                .and_then(|g| g.parse::<u64>().ok())
+        });
+        let current = match (kind, current_number, generation) {
+            (Kind::DaemonSet, Some(n), Some(g)) => n == g,
+            (Kind::StatefulSet, _, _) if update_revision.is_some() => update_revision == Some(key),
+            (Kind::Deployment, _, _) if found.is_empty() => only_key,
+            (Kind::Deployment, _, _) => false,
+            _ => only_key,
+        };
+        found.push(Found {
+            key: key.to_string(),
+            number: if kind == Kind::DaemonSet {
+                generation
+            } else {
+                None
+            },
+            template: pod.map(|p| spec::pod_template(p, kind == Kind::DaemonSet)),
+            current,
+            replicas_annotations: None,
+        });
     }
 }
 

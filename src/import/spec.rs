@@ -85,6 +85,9 @@ pub fn applied(object: &Object) -> Result<(Value, Origin), Diagnostic> {
     Ok((Value::Object(result), Origin::Live))
 }
 
+/// The object each source was made from, and where its manifest came from.
+type Owners<'s> = Vec<(&'s Object<'s>, Origin)>;
+
 impl Input<'_> {
     /// Every workload and budget as applied, read by the manifest parser (so
     /// the state holds exactly what `apply` of the same manifests would).
@@ -93,6 +96,41 @@ impl Input<'_> {
         notices: &mut Vec<String>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> (Desired, BTreeMap<ObjectRef, Origin>) {
+        let (mut sources, owners, origins) = self.applied_sources(notices, diagnostics);
+        if sources.is_empty() {
+            return (Desired::default(), origins);
+        }
+        let (parsed, dropped) = parse_dropping_unknown(&mut sources);
+        for (index, fields) in dropped {
+            notices.push(format!(
+                "{}: {}: dropped fields orch does not know: {}",
+                owners[index].0.location(),
+                owners[index].0.id(),
+                fields.join(", ")
+            ));
+        }
+        let errors = match parsed {
+            Ok(desired) => return (desired, origins),
+            Err(errors) => errors,
+        };
+        for error in errors {
+            let Some((object, origin)) =
+                error.file.parse::<usize>().ok().and_then(|i| owners.get(i))
+            else {
+                continue;
+            };
+            diagnostics.push(not_accepted(object, *origin, &error));
+        }
+        (Desired::default(), origins)
+    }
+
+    /// Each workload and budget as applied, as a source named by its
+    /// position, with the object and where its manifest came from.
+    fn applied_sources(
+        &self,
+        notices: &mut Vec<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> (Vec<Source>, Owners<'_>, BTreeMap<ObjectRef, Origin>) {
         let mut sources = Vec::new();
         let mut owners = Vec::new();
         let mut origins = BTreeMap::new();
@@ -138,78 +176,71 @@ impl Input<'_> {
                 }
             }
         }
-        if sources.is_empty() {
-            return (Desired::default(), origins);
-        }
-        // Fields this orch does not know (a newer Kubernetes) are dropped with
-        // a notice: the API server accepted them, so they are not typos.
-        let mut dropped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        let parsed = loop {
-            let errors = match manifest::parse(&sources, &ParseOptions { strict: true }) {
-                Ok(loaded) => break Ok(loaded.desired),
-                Err(errors) => errors,
-            };
-            let mut removed = false;
-            for error in errors
-                .iter()
-                .filter(|e| e.message.starts_with("unknown field"))
-            {
-                let Ok(index) = error.file.parse::<usize>() else {
-                    continue;
-                };
-                let mut value: serde_json::Value =
-                    serde_json::from_str(&sources[index].text).unwrap_or_default();
-                if remove_path(&mut value, &error.field) {
-                    sources[index].text = serde_json::to_string(&value).unwrap_or_default();
-                    dropped.entry(index).or_default().push(error.field.clone());
-                    removed = true;
-                }
-            }
-            if !removed {
-                break Err(errors);
-            }
-        };
-        for (index, fields) in dropped {
-            notices.push(format!(
-                "{}: {}: dropped fields orch does not know: {}",
-                owners[index].0.location(),
-                owners[index].0.id(),
-                fields.join(", ")
-            ));
-        }
-        let errors = match parsed {
-            Ok(desired) => return (desired, origins),
+        (sources, owners, origins)
+    }
+}
+
+/// The sources parsed; fields this orch does not know (a newer Kubernetes)
+/// are dropped, by source, and the parse tried again: the API server
+/// accepted them, so they are not typos.
+fn parse_dropping_unknown(
+    sources: &mut [Source],
+) -> (
+    Result<Desired, Vec<Diagnostic>>,
+    BTreeMap<usize, Vec<String>>,
+) {
+    let mut dropped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let parsed = loop {
+        let errors = match manifest::parse(sources, &ParseOptions { strict: true }) {
+            Ok(loaded) => break Ok(loaded.desired),
             Err(errors) => errors,
         };
-        for error in errors {
-            let Some((object, origin)) =
-                error.file.parse::<usize>().ok().and_then(|i| owners.get(i))
-            else {
+        let mut removed = false;
+        for error in errors
+            .iter()
+            .filter(|e| e.message.starts_with("unknown field"))
+        {
+            let Ok(index) = error.file.parse::<usize>() else {
                 continue;
             };
-            let (path, from) = match origin {
-                Origin::LastApplied => (
-                    format!("metadata.annotations.{}", LAST_APPLIED),
-                    "its last-applied configuration",
-                ),
-                Origin::Live => (error.field.clone(), "the live object"),
-            };
-            let mut diagnostic = object.error(&path, String::new());
-            diagnostic.message = format!(
-                "{} as applied ({from}) is not a manifest orch accepts: {}{}",
-                object.id(),
-                if error.field.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: ", error.field)
-                },
-                error.message
-            );
-            diagnostic.field = path;
-            diagnostics.push(diagnostic);
+            let mut value: serde_json::Value =
+                serde_json::from_str(&sources[index].text).unwrap_or_default();
+            if remove_path(&mut value, &error.field) {
+                sources[index].text = serde_json::to_string(&value).unwrap_or_default();
+                dropped.entry(index).or_default().push(error.field.clone());
+                removed = true;
+            }
         }
-        (Desired::default(), origins)
-    }
+        if !removed {
+            break Err(errors);
+        }
+    };
+    (parsed, dropped)
+}
+
+/// An error of `object`'s manifest as applied (from `origin`), located on
+/// the object.
+fn not_accepted(object: &Object, origin: Origin, error: &Diagnostic) -> Diagnostic {
+    let (path, from) = match origin {
+        Origin::LastApplied => (
+            format!("metadata.annotations.{}", LAST_APPLIED),
+            "its last-applied configuration",
+        ),
+        Origin::Live => (error.field.clone(), "the live object"),
+    };
+    let mut diagnostic = object.error(&path, String::new());
+    diagnostic.message = format!(
+        "{} as applied ({from}) is not a manifest orch accepts: {}{}",
+        object.id(),
+        if error.field.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", error.field)
+        },
+        error.message
+    );
+    diagnostic.field = path;
+    diagnostic
 }
 
 /// The condition a finished Job reached (`Complete` or `Failed`), if it did.

@@ -52,19 +52,7 @@ fn not_negative(ctx: &mut Ctx, path: &str, value: Option<i64>) -> Option<u64> {
 /// CronJob): validated, with the defaults of `SetDefaults_Job`.
 pub(super) fn job_spec(ctx: &mut Ctx, path: &str, spec: &JobSpecWire) -> JobSpec {
     let at = |field: &str| super::pod::join(path, field);
-    let mode = match spec.completion_mode.as_deref() {
-        None | Some("NonIndexed") => CompletionMode::NonIndexed,
-        Some("Indexed") => CompletionMode::Indexed,
-        Some(other) => {
-            ctx.error(
-                &at("completionMode"),
-                format!(
-                    "Unsupported value: \"{other}\": supported values: \"NonIndexed\", \"Indexed\""
-                ),
-            );
-            CompletionMode::NonIndexed
-        }
-    };
+    let mode = completion_mode(ctx, &at("completionMode"), spec.completion_mode.as_deref());
     let parallelism = not_negative(ctx, &at("parallelism"), spec.parallelism.map(i64::from));
     let completions = not_negative(ctx, &at("completions"), spec.completions.map(i64::from));
     let backoff = not_negative(ctx, &at("backoffLimit"), spec.backoff_limit.map(i64::from));
@@ -90,6 +78,65 @@ pub(super) fn job_spec(ctx: &mut Ctx, path: &str, spec: &JobSpecWire) -> JobSpec
             format!("Invalid value: {value}: must be greater than 0"),
         );
     }
+    check_indexes(
+        ctx,
+        &at,
+        mode,
+        (completions, parallelism),
+        (per_index, max_failed),
+    );
+    check_restart_policy(ctx, &at("template.spec.restartPolicy"), spec);
+    // `SetDefaults_Job`: completions and parallelism both default to 1
+    // when neither is set; backoffLimit to 6, or unbounded per index.
+    let (completions, parallelism) = match (completions, parallelism) {
+        (None, None) => (Some(1), 1),
+        (c, p) => (c, p.unwrap_or(1)),
+    };
+    let backoff_limit = match (backoff, per_index) {
+        (Some(limit), _) => limit,
+        (None, Some(_)) => i32::MAX as u64,
+        (None, None) => DEFAULT_BACKOFF_LIMIT as u64,
+    };
+    let clamp = |v: u64| v.min(i32::MAX as u64) as i32;
+    JobSpec {
+        parallelism: clamp(parallelism),
+        completions: completions.map(clamp),
+        completion_mode: mode,
+        backoff_limit: clamp(backoff_limit),
+        backoff_limit_per_index: per_index.map(clamp),
+        max_failed_indexes: max_failed.map(clamp),
+        active_deadline_seconds: deadline.filter(|&v| v > 0).map(|v| v as u64),
+        suspend: spec.suspend.unwrap_or(false),
+        ttl_seconds_after_finished: ttl,
+    }
+}
+
+/// `completionMode`: NonIndexed unless Indexed.
+fn completion_mode(ctx: &mut Ctx, at: &str, mode: Option<&str>) -> CompletionMode {
+    match mode {
+        None | Some("NonIndexed") => CompletionMode::NonIndexed,
+        Some("Indexed") => CompletionMode::Indexed,
+        Some(other) => {
+            ctx.error(
+                at,
+                format!(
+                    "Unsupported value: \"{other}\": supported values: \"NonIndexed\", \"Indexed\""
+                ),
+            );
+            CompletionMode::NonIndexed
+        }
+    }
+}
+
+/// What an Indexed Job needs (completions, bounded with parallelism) and
+/// what only it may set (per-index back-off, maxFailedIndexes).
+fn check_indexes(
+    ctx: &mut Ctx,
+    at: &dyn Fn(&str) -> String,
+    mode: CompletionMode,
+    (completions, parallelism): (Option<u64>, Option<u64>),
+    (per_index, max_failed): (Option<u64>, Option<u64>),
+) {
     if mode == CompletionMode::Indexed {
         match completions {
             None => ctx.error(
@@ -132,6 +179,10 @@ pub(super) fn job_spec(ctx: &mut Ctx, path: &str, spec: &JobSpecWire) -> JobSpec
             );
         }
     }
+}
+
+/// A Job's pods end: `restartPolicy` OnFailure or Never.
+fn check_restart_policy(ctx: &mut Ctx, at: &str, spec: &JobSpecWire) {
     let restart = spec
         .template
         .as_ref()
@@ -140,32 +191,9 @@ pub(super) fn job_spec(ctx: &mut Ctx, path: &str, spec: &JobSpecWire) -> JobSpec
         .unwrap_or("Always");
     if restart != "OnFailure" && restart != "Never" {
         ctx.error(
-            &at("template.spec.restartPolicy"),
+            at,
             format!("Unsupported value: \"{restart}\": supported values: \"OnFailure\", \"Never\""),
         );
-    }
-    // `SetDefaults_Job`: completions and parallelism both default to 1
-    // when neither is set; backoffLimit to 6, or unbounded per index.
-    let (completions, parallelism) = match (completions, parallelism) {
-        (None, None) => (Some(1), 1),
-        (c, p) => (c, p.unwrap_or(1)),
-    };
-    let backoff_limit = match (backoff, per_index) {
-        (Some(limit), _) => limit,
-        (None, Some(_)) => i32::MAX as u64,
-        (None, None) => DEFAULT_BACKOFF_LIMIT as u64,
-    };
-    let clamp = |v: u64| v.min(i32::MAX as u64) as i32;
-    JobSpec {
-        parallelism: clamp(parallelism),
-        completions: completions.map(clamp),
-        completion_mode: mode,
-        backoff_limit: clamp(backoff_limit),
-        backoff_limit_per_index: per_index.map(clamp),
-        max_failed_indexes: max_failed.map(clamp),
-        active_deadline_seconds: deadline.filter(|&v| v > 0).map(|v| v as u64),
-        suspend: spec.suspend.unwrap_or(false),
-        ttl_seconds_after_finished: ttl,
     }
 }
 
@@ -202,7 +230,6 @@ pub(super) fn cron_job(
     id: &crate::model::workload::ObjectRef,
     object: &CronJob,
 ) -> Option<crate::model::cron::CronJob> {
-    use crate::model::cron::{ConcurrencyPolicy, Schedule, time_zone};
     if id.name.len() > MAX_CRONJOB_NAME {
         ctx.error(
             "metadata.name",
@@ -214,7 +241,48 @@ pub(super) fn cron_job(
     }
     let empty = CronJobSpecWire::default();
     let spec = object.spec.as_ref().unwrap_or(&empty);
-    let tz = match spec.time_zone.as_deref() {
+    let tz = time_zone_of(ctx, spec.time_zone.as_deref());
+    let schedule = schedule_of(ctx, spec.schedule.as_deref(), tz.as_ref());
+    let concurrency = concurrency_of(ctx, spec.concurrency_policy.as_deref());
+    let deadline = not_negative(
+        ctx,
+        "spec.startingDeadlineSeconds",
+        spec.starting_deadline_seconds,
+    );
+    let successful = not_negative(
+        ctx,
+        "spec.successfulJobsHistoryLimit",
+        spec.successful_jobs_history_limit.map(i64::from),
+    );
+    let failed = not_negative(
+        ctx,
+        "spec.failedJobsHistoryLimit",
+        spec.failed_jobs_history_limit.map(i64::from),
+    );
+    let template = job_template_of(ctx, id, spec.job_template.as_ref());
+    template?;
+    let schedule = schedule?;
+    tz?;
+    Some(crate::model::cron::CronJob {
+        id: id.clone(),
+        schedule_text: spec.schedule.clone().unwrap_or_default(),
+        schedule,
+        time_zone: spec.time_zone.clone(),
+        concurrency_policy: concurrency,
+        starting_deadline_seconds: deadline.map(|d| d as i64),
+        suspend: spec.suspend.unwrap_or(false),
+        successful_jobs_history_limit: successful.unwrap_or(3).min(u32::MAX as u64) as u32,
+        failed_jobs_history_limit: failed.unwrap_or(1).min(u32::MAX as u64) as u32,
+        job_template: ctx.root.locate("spec.jobTemplate").to_json(),
+        manifest: ctx.root.to_json().into(),
+        source: Some(ctx.source("kind")),
+    })
+}
+
+/// `spec.timeZone`: UTC when unset; `None` when it is not a time zone.
+fn time_zone_of(ctx: &mut Ctx, name: Option<&str>) -> Option<jiff::tz::TimeZone> {
+    use crate::model::cron::time_zone;
+    match name {
         None => Some(jiff::tz::TimeZone::UTC),
         Some("") => {
             ctx.error(
@@ -233,8 +301,17 @@ pub(super) fn cron_job(
                 None
             }
         },
-    };
-    let schedule = match spec.schedule.as_deref() {
+    }
+}
+
+/// `spec.schedule`, read in the CronJob's time zone (`tz`, UTC when it has none).
+fn schedule_of(
+    ctx: &mut Ctx,
+    text: Option<&str>,
+    tz: Option<&jiff::tz::TimeZone>,
+) -> Option<crate::model::cron::Schedule> {
+    use crate::model::cron::Schedule;
+    match text {
         None | Some("") => {
             ctx.error("spec.schedule", "Required value");
             None
@@ -246,20 +323,23 @@ pub(super) fn cron_job(
             );
             None
         }
-        Some(text) => {
-            match Schedule::parse(text, tz.as_ref().unwrap_or(&jiff::tz::TimeZone::UTC)) {
-                Ok(schedule) => Some(schedule),
-                Err(error) => {
-                    ctx.error(
-                        "spec.schedule",
-                        format!("Invalid value: \"{text}\": {error}"),
-                    );
-                    None
-                }
+        Some(text) => match Schedule::parse(text, tz.unwrap_or(&jiff::tz::TimeZone::UTC)) {
+            Ok(schedule) => Some(schedule),
+            Err(error) => {
+                ctx.error(
+                    "spec.schedule",
+                    format!("Invalid value: \"{text}\": {error}"),
+                );
+                None
             }
-        }
-    };
-    let concurrency = match spec.concurrency_policy.as_deref() {
+        },
+    }
+}
+
+/// `spec.concurrencyPolicy`: Allow unless Forbid or Replace.
+fn concurrency_of(ctx: &mut Ctx, policy: Option<&str>) -> crate::model::cron::ConcurrencyPolicy {
+    use crate::model::cron::ConcurrencyPolicy;
+    match policy {
         None | Some("Allow") => ConcurrencyPolicy::Allow,
         Some("Forbid") => ConcurrencyPolicy::Forbid,
         Some("Replace") => ConcurrencyPolicy::Replace,
@@ -270,23 +350,17 @@ pub(super) fn cron_job(
             );
             ConcurrencyPolicy::Allow
         }
-    };
-    let deadline = not_negative(
-        ctx,
-        "spec.startingDeadlineSeconds",
-        spec.starting_deadline_seconds,
-    );
-    let successful = not_negative(
-        ctx,
-        "spec.successfulJobsHistoryLimit",
-        spec.successful_jobs_history_limit.map(i64::from),
-    );
-    let failed = not_negative(
-        ctx,
-        "spec.failedJobsHistoryLimit",
-        spec.failed_jobs_history_limit.map(i64::from),
-    );
-    let template = match spec.job_template.as_ref() {
+    }
+}
+
+/// `spec.jobTemplate`: its Job spec, with its pod template checked;
+/// `None` when either is missing.
+fn job_template_of(
+    ctx: &mut Ctx,
+    id: &crate::model::workload::ObjectRef,
+    template: Option<&JobTemplateSpec>,
+) -> Option<JobSpec> {
+    match template {
         None => {
             ctx.error("spec.jobTemplate", "Required value");
             None
@@ -313,22 +387,5 @@ pub(super) fn cron_job(
                 }
             }
         }
-    };
-    template?;
-    let schedule = schedule?;
-    tz?;
-    Some(crate::model::cron::CronJob {
-        id: id.clone(),
-        schedule_text: spec.schedule.clone().unwrap_or_default(),
-        schedule,
-        time_zone: spec.time_zone.clone(),
-        concurrency_policy: concurrency,
-        starting_deadline_seconds: deadline.map(|d| d as i64),
-        suspend: spec.suspend.unwrap_or(false),
-        successful_jobs_history_limit: successful.unwrap_or(3).min(u32::MAX as u64) as u32,
-        failed_jobs_history_limit: failed.unwrap_or(1).min(u32::MAX as u64) as u32,
-        job_template: ctx.root.locate("spec.jobTemplate").to_json(),
-        manifest: ctx.root.to_json().into(),
-        source: Some(ctx.source("kind")),
-    })
+    }
 }

@@ -200,51 +200,59 @@ impl<'b> Builder<'b> {
                     self.bare_pod(ctx, object);
                 }
             }
-            Kind::ReplicaSet => {
-                if let Some(object) = ctx.read::<super::bare::ReplicaSet>(root, "") {
-                    let spec = object.spec.unwrap_or_default();
-                    self.replica_set(
-                        ctx,
-                        Kind::ReplicaSet,
-                        &object.metadata,
-                        spec.replicas,
-                        spec.min_ready_seconds,
-                        spec.selector.as_ref(),
-                        spec.template.as_ref(),
-                    );
-                }
-            }
-            Kind::ReplicationController => {
-                if let Some(object) = ctx.read::<super::bare::ReplicationController>(root, "") {
-                    let spec = object.spec.unwrap_or_default();
-                    // The selector defaults to the template's labels.
-                    let labels = spec
-                        .selector
-                        .clone()
-                        .or_else(|| spec.template.as_ref().map(|t| t.metadata.labels.clone()));
-                    let selector = labels.map(|match_labels| LabelSelector {
-                        match_labels,
-                        ..LabelSelector::default()
-                    });
-                    self.replica_set(
-                        ctx,
-                        Kind::ReplicationController,
-                        &object.metadata,
-                        spec.replicas,
-                        spec.min_ready_seconds,
-                        selector.as_ref(),
-                        spec.template.as_ref(),
-                    );
-                }
-            }
-            Kind::CronJob => {
-                if let Some(object) = ctx.read::<super::batch::CronJob>(root, "") {
-                    let id = self.identity(ctx, Kind::CronJob, &object.metadata);
-                    if let Some(cron) = id.and_then(|id| super::batch::cron_job(ctx, &id, &object))
-                    {
-                        self.desired.cron_jobs.push(cron);
-                    }
-                }
+            Kind::ReplicaSet => self.read_replica_set(ctx, root),
+            Kind::ReplicationController => self.read_replication_controller(ctx, root),
+            Kind::CronJob => self.read_cron_job(ctx, root),
+        }
+    }
+
+    /// A bare ReplicaSet (one no Deployment owns).
+    fn read_replica_set(&mut self, ctx: &mut Ctx, root: &Node) {
+        if let Some(object) = ctx.read::<super::bare::ReplicaSet>(root, "") {
+            let spec = object.spec.unwrap_or_default();
+            self.replica_set(
+                ctx,
+                Kind::ReplicaSet,
+                &object.metadata,
+                spec.replicas,
+                spec.min_ready_seconds,
+                spec.selector.as_ref(),
+                spec.template.as_ref(),
+            );
+        }
+    }
+
+    /// A ReplicationController, read as the ReplicaSet it would be.
+    fn read_replication_controller(&mut self, ctx: &mut Ctx, root: &Node) {
+        if let Some(object) = ctx.read::<super::bare::ReplicationController>(root, "") {
+            let spec = object.spec.unwrap_or_default();
+            // The selector defaults to the template's labels.
+            let labels = spec
+                .selector
+                .clone()
+                .or_else(|| spec.template.as_ref().map(|t| t.metadata.labels.clone()));
+            let selector = labels.map(|match_labels| LabelSelector {
+                match_labels,
+                ..LabelSelector::default()
+            });
+            self.replica_set(
+                ctx,
+                Kind::ReplicationController,
+                &object.metadata,
+                spec.replicas,
+                spec.min_ready_seconds,
+                selector.as_ref(),
+                spec.template.as_ref(),
+            );
+        }
+    }
+
+    /// A CronJob (declared apart from the workloads).
+    fn read_cron_job(&mut self, ctx: &mut Ctx, root: &Node) {
+        if let Some(object) = ctx.read::<super::batch::CronJob>(root, "") {
+            let id = self.identity(ctx, Kind::CronJob, &object.metadata);
+            if let Some(cron) = id.and_then(|id| super::batch::cron_job(ctx, &id, &object)) {
+                self.desired.cron_jobs.push(cron);
             }
         }
     }

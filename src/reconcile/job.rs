@@ -160,7 +160,10 @@ fn outcome(spec: &JobSpec, pods: &JobPods) -> Option<JobOutcome> {
     }
 }
 
-/// One sync of the Job controller for `workload` (a Job).
+/// One sync of the Job controller for `workload` (a Job): its pods
+/// counted (those ending now finished), then a finished Job expires, a
+/// suspended one stops its pods, one that reached its end finishes, and
+/// any other makes the pods it lacks.
 pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
     let Some(spec) = workload.job.as_deref() else {
         return;
@@ -170,49 +173,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
         .stored(&workload.id)
         .and_then(|w| w.status.job.as_deref().cloned())
         .unwrap_or_default();
-    let observed = pass.observed;
-    let mut pods = JobPods::default();
-    let mut finishing: Vec<(&Replica, bool)> = Vec::new();
-    for &i in pass.by_workload.get(&workload.id).into_iter().flatten() {
-        let replica = &observed.replicas[i];
-        if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
-            continue;
-        }
-        let mut phase = replica.phase;
-        let mut at = replica.finished_at.unwrap_or(replica.created_at);
-        // The kubelet's part: a running pod on a ready node ends on time.
-        let node = pass.node_of[i];
-        if replica.phase == Phase::Running
-            && status.outcome.is_none()
-            && node != NO_NODE
-            && nodes[node as usize].ready
-            && let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash)
-            && let Some((end, success)) = finish_of(pod, replica)
-        {
-            if end <= now {
-                finishing.push((replica, success));
-                phase = if success {
-                    Phase::Succeeded
-                } else {
-                    Phase::Failed
-                };
-                at = now;
-            } else {
-                pass.plan.wake(end);
-            }
-        }
-        pods.count(&workload.id, replica, phase, at);
-    }
-    for (replica, succeeded) in finishing {
-        // Finished in this pass: it holds its node no longer, and nothing
-        // else (readiness, eviction) acts on it.
-        pass.deleted.insert(replica.name.clone());
-        pass.plan.actions.push(Action::FinishPod {
-            replica: replica.name.clone(),
-            workload: workload.id.clone(),
-            succeeded,
-        });
-    }
+    let mut pods = observe(pass, workload, nodes, &status);
     if status.outcome.is_some() {
         expire(pass, workload, spec, &status);
         return;
@@ -274,6 +235,62 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload, nodes: &[NodeState]) {
     } else {
         create_plain(pass, workload, spec, &pods);
     }
+}
+
+/// The Job's pods as the controller counts them, with the kubelet's part
+/// first: a running pod on a ready node that ends by now is finished
+/// (`Action::FinishPod`), one that ends later wakes the loop then.
+fn observe<'a>(
+    pass: &mut Pass<'a>,
+    workload: &Workload,
+    nodes: &[NodeState],
+    status: &JobStatus,
+) -> JobPods<'a> {
+    let now = pass.now;
+    let observed = pass.observed;
+    let mut pods = JobPods::default();
+    let mut finishing: Vec<(&Replica, bool)> = Vec::new();
+    for &i in pass.by_workload.get(&workload.id).into_iter().flatten() {
+        let replica = &observed.replicas[i];
+        if replica.phase == Phase::Terminating || pass.deleted.contains(&replica.name) {
+            continue;
+        }
+        let mut phase = replica.phase;
+        let mut at = replica.finished_at.unwrap_or(replica.created_at);
+        // The kubelet's part: a running pod on a ready node ends on time.
+        let node = pass.node_of[i];
+        if replica.phase == Phase::Running
+            && status.outcome.is_none()
+            && node != NO_NODE
+            && nodes[node as usize].ready
+            && let Some(pod) = pass.catalog.pod(&replica.workload, &replica.hash)
+            && let Some((end, success)) = finish_of(pod, replica)
+        {
+            if end <= now {
+                finishing.push((replica, success));
+                phase = if success {
+                    Phase::Succeeded
+                } else {
+                    Phase::Failed
+                };
+                at = now;
+            } else {
+                pass.plan.wake(end);
+            }
+        }
+        pods.count(&workload.id, replica, phase, at);
+    }
+    for (replica, succeeded) in finishing {
+        // Finished in this pass: it holds its node no longer, and nothing
+        // else (readiness, eviction) acts on it.
+        pass.deleted.insert(replica.name.clone());
+        pass.plan.actions.push(Action::FinishPod {
+            replica: replica.name.clone(),
+            workload: workload.id.clone(),
+            succeeded,
+        });
+    }
+    pods
 }
 
 /// A NonIndexed Job's new pods: up to `parallelism` active, no more than

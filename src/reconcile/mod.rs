@@ -336,6 +336,32 @@ pub fn reconcile_with(
     // The Jobs CronJobs started: not declared, but theirs.
     let owned = cronjob::owned_jobs(desired, observed);
     remove_orphans(&mut pass, options.prune, &owned);
+    record_policies(&mut pass, desired);
+    storage::sync(&mut pass);
+    eviction::finish_terminations(&mut pass);
+    eviction::node_loss(&mut pass, &nodes);
+    eviction::drain(&mut pass, &nodes);
+    reserve_for_lacking(&mut pass, desired, observed, nodes.len());
+    let gated = sync_workloads(&mut pass, desired, observed, &nodes, now);
+    for job in &owned {
+        deployment::record_spec(&mut pass, job);
+        job::sync(&mut pass, job, &nodes);
+    }
+    for cron in &desired.cron_jobs {
+        cronjob::sync(&mut pass, cron, &owned);
+    }
+    // A workload waiting on its dependencies is not failing to progress.
+    for workload in desired.workloads.iter().filter(|w| !gated.contains(&w.id)) {
+        progress::sync(&mut pass, workload);
+    }
+    storage::bind_immediate(&mut pass);
+    placement::place(&mut pass, &nodes, scheduler);
+    placement::readiness(&mut pass, &nodes);
+    pass.plan
+}
+
+/// Budgets and PriorityClasses are kept in the state as applied.
+fn record_policies(pass: &mut Pass, desired: &Desired) {
     // Budgets are kept in the state so that drains between applies honour them.
     for budget in &desired.disruption_budgets {
         if pass
@@ -364,19 +390,18 @@ pub fn reconcile_with(
             });
         }
     }
-    storage::sync(&mut pass);
-    eviction::finish_terminations(&mut pass);
-    eviction::node_loss(&mut pass, &nodes);
-    eviction::drain(&mut pass, &nodes);
-    // Room for the replicas the workloads lack, created and then bound in
-    // this pass (the lists grow once, not by doubling, on a cold start).
+}
+
+/// Room for the replicas the workloads lack, created and then bound in
+/// this pass (the lists grow once, not by doubling, on a cold start).
+fn reserve_for_lacking(pass: &mut Pass, desired: &Desired, observed: &State, nodes: usize) {
     let declared_replicas: usize = desired
         .workloads
         .iter()
         .map(|w| match w.kind() {
             crate::model::workload::WorkloadKind::Deployment
             | crate::model::workload::WorkloadKind::StatefulSet => w.replicas.max(0) as usize,
-            crate::model::workload::WorkloadKind::DaemonSet => nodes.len(),
+            crate::model::workload::WorkloadKind::DaemonSet => nodes,
             crate::model::workload::WorkloadKind::Job
             | crate::model::workload::WorkloadKind::ReplicaSet
             | crate::model::workload::WorkloadKind::Pod => w.replicas.max(0) as usize,
@@ -385,9 +410,20 @@ pub fn reconcile_with(
     let lacking = declared_replicas.saturating_sub(observed.replicas.len());
     pass.created.reserve(lacking);
     pass.plan.actions.reserve(2 * lacking);
+}
+
+/// Each declared workload's controller syncs it, but a workload waiting on
+/// its dependencies for a rollout: those are returned.
+fn sync_workloads<'d>(
+    pass: &mut Pass,
+    desired: &'d Desired,
+    observed: &State,
+    nodes: &[NodeState],
+    now: u64,
+) -> BTreeSet<&'d ObjectRef> {
     let mut gated = BTreeSet::new();
     for workload in &desired.workloads {
-        deployment::record_spec(&mut pass, workload);
+        deployment::record_spec(pass, workload);
         // `orch.dev/depends-on`: created or rolled out only once every
         // dependency is available; scaling and repair go on regardless.
         let needs_rollout = {
@@ -399,37 +435,19 @@ pub fn reconcile_with(
             continue;
         }
         match workload.kind() {
-            crate::model::workload::WorkloadKind::Deployment => {
-                deployment::sync(&mut pass, workload)
-            }
+            crate::model::workload::WorkloadKind::Deployment => deployment::sync(pass, workload),
             crate::model::workload::WorkloadKind::DaemonSet => {
-                daemonset::sync(&mut pass, workload, &nodes)
+                daemonset::sync(pass, workload, nodes)
             }
             crate::model::workload::WorkloadKind::StatefulSet => {
-                statefulset::sync_set(&mut pass, workload)
+                statefulset::sync_set(pass, workload)
             }
-            crate::model::workload::WorkloadKind::Job => job::sync(&mut pass, workload, &nodes),
-            crate::model::workload::WorkloadKind::ReplicaSet => {
-                replicaset::sync(&mut pass, workload)
-            }
-            crate::model::workload::WorkloadKind::Pod => replicaset::sync_pod(&mut pass, workload),
+            crate::model::workload::WorkloadKind::Job => job::sync(pass, workload, nodes),
+            crate::model::workload::WorkloadKind::ReplicaSet => replicaset::sync(pass, workload),
+            crate::model::workload::WorkloadKind::Pod => replicaset::sync_pod(pass, workload),
         }
     }
-    for job in &owned {
-        deployment::record_spec(&mut pass, job);
-        job::sync(&mut pass, job, &nodes);
-    }
-    for cron in &desired.cron_jobs {
-        cronjob::sync(&mut pass, cron, &owned);
-    }
-    // A workload waiting on its dependencies is not failing to progress.
-    for workload in desired.workloads.iter().filter(|w| !gated.contains(&w.id)) {
-        progress::sync(&mut pass, workload);
-    }
-    storage::bind_immediate(&mut pass);
-    placement::place(&mut pass, &nodes, scheduler);
-    placement::readiness(&mut pass, &nodes);
-    pass.plan
+    gated
 }
 
 /// Replica indexes by workload. A workload's replicas mostly sit together in

@@ -8,9 +8,9 @@ use crate::model::workload::NodeSpec;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Emits the node actions and returns the fleet as it will be after them, sorted by name.
-/// Long by design: one merge of the declared and the observed nodes by
-/// name, each case (added, changed, removed, failed, recovered) an arm.
+/// Emits the node actions and returns the fleet as it will be after them, sorted by name:
+/// one merge of the declared and the observed nodes by name, each case
+/// (kept, changed, drained, removed, added) an arm.
 pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]> {
     let declared: BTreeMap<&str, &NodeSpec> = pass
         .desired
@@ -25,48 +25,11 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
     };
     // Usually nothing changes: every node stays as it is, none is added.
     let observed: &'a [NodeState] = &pass.observed.nodes;
-    let mut still_declared = 0;
-    let unchanged = observed.windows(2).all(|w| w[0].name < w[1].name)
-        && observed
-            .iter()
-            .all(|node| match declared.get(node.name.as_str()) {
-                Some(spec) => {
-                    still_declared += 1;
-                    is_current(node, spec)
-                }
-                // Kept as it is (not leaving, not pruned).
-                None => {
-                    let pruned = node.source == NodeSource::Manifest && remove_undeclared;
-                    !(node.removing || pruned)
-                }
-            })
-        && still_declared == declared.len();
-    if unchanged {
+    if unchanged(observed, &declared, remove_undeclared) {
         return Cow::Borrowed(observed);
     }
     let mut fleet: BTreeMap<String, NodeState> = BTreeMap::new();
-    // A node on its way out leaves once no replica (but DaemonSet ones) is left on it.
-    // (Collected only when some node is leaving or may be.)
-    let may_leave = pass.observed.nodes.iter().any(|n| {
-        n.removing
-            || (n.source == NodeSource::Manifest
-                && remove_undeclared
-                && !declared.contains_key(n.name.as_str()))
-    });
-    let holding: rustc_hash::FxHashSet<&str> = if may_leave {
-        pass.observed
-            .replicas
-            .iter()
-            .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
-            // A node's mirror pods and the pods orch does not manage leave with it.
-            .filter(|r| !r.is_unmanaged())
-            // (A replica left Terminating on a lost node goes with it.)
-            .filter(|r| r.phase != crate::model::state::Phase::Terminating)
-            .filter_map(|r| r.node.as_deref())
-            .collect()
-    } else {
-        Default::default()
-    };
+    let holding = holding_replicas(pass, &declared, remove_undeclared);
     for node in &pass.observed.nodes {
         let holds_replicas = holding.contains(node.name.as_str());
         let undeclared = !declared.contains_key(node.name.as_str());
@@ -127,6 +90,60 @@ pub(super) fn sync<'a>(pass: &mut Pass<'a>, prune: Prune) -> Cow<'a, [NodeState]
         }
     }
     Cow::Owned(fleet.into_values().collect())
+}
+
+/// Whether the fleet stays as it is: sorted, every declared node current,
+/// no node leaving or pruned, none to add.
+fn unchanged(
+    observed: &[NodeState],
+    declared: &BTreeMap<&str, &NodeSpec>,
+    remove_undeclared: bool,
+) -> bool {
+    let mut still_declared = 0;
+    observed.windows(2).all(|w| w[0].name < w[1].name)
+        && observed
+            .iter()
+            .all(|node| match declared.get(node.name.as_str()) {
+                Some(spec) => {
+                    still_declared += 1;
+                    is_current(node, spec)
+                }
+                // Kept as it is (not leaving, not pruned).
+                None => {
+                    let pruned = node.source == NodeSource::Manifest && remove_undeclared;
+                    !(node.removing || pruned)
+                }
+            })
+        && still_declared == declared.len()
+}
+
+/// The nodes that hold replicas (but DaemonSet ones): a node on its way
+/// out leaves once no replica (but DaemonSet ones) is left on it.
+/// (Collected only when some node is leaving or may be.)
+fn holding_replicas<'a>(
+    pass: &Pass<'a>,
+    declared: &BTreeMap<&str, &NodeSpec>,
+    remove_undeclared: bool,
+) -> rustc_hash::FxHashSet<&'a str> {
+    let may_leave = pass.observed.nodes.iter().any(|n| {
+        n.removing
+            || (n.source == NodeSource::Manifest
+                && remove_undeclared
+                && !declared.contains_key(n.name.as_str()))
+    });
+    if !may_leave {
+        return Default::default();
+    }
+    pass.observed
+        .replicas
+        .iter()
+        .filter(|r| r.workload.kind != crate::model::workload::Kind::DaemonSet)
+        // A node's mirror pods and the pods orch does not manage leave with it.
+        .filter(|r| !r.is_unmanaged())
+        // (A replica left Terminating on a lost node goes with it.)
+        .filter(|r| r.phase != crate::model::state::Phase::Terminating)
+        .filter_map(|r| r.node.as_deref())
+        .collect()
 }
 
 pub fn new_node(spec: &NodeSpec) -> NodeState {

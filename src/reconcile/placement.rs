@@ -4,6 +4,7 @@
 
 mod accounting;
 mod carry;
+mod queue;
 
 pub use carry::Carry;
 
@@ -11,13 +12,15 @@ use super::daemonset::daemon_pod;
 use super::{Action, Catalog, NO_NODE, Pass};
 use crate::model::pod::{PodSpec, Simulate};
 use crate::model::state::{NodeState, Replica, State};
-use crate::scheduler::batch::Batch;
+use crate::model::workload::{ObjectRef, Workload};
 use crate::scheduler::snapshot::{NodeInfo, Snapshot};
 use crate::scheduler::{FitError, Scheduler};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+/// Every replica that waits for a node (and every one this pass created)
+/// goes through the scheduler, in the queue's order, run by run.
 pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler) {
     let observed = pass.observed;
     let mut waiting: Vec<&Replica> = Vec::new();
@@ -38,7 +41,7 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     if pass.background.is_some() && waiting.is_empty() && pass.created.is_empty() {
         return;
     }
-    let mut snapshot = accounting::account_oldest_first(pass, nodes, bound);
+    let snapshot = accounting::account_oldest_first(pass, nodes, bound);
     // The diagnoses kept from earlier passes were made on this very
     // snapshot, unless this pass changed it before placement.
     let kept = pass
@@ -51,17 +54,9 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
     if super::preemption::in_use(pass.desired) {
         super::preemption::sort_by_priority(&mut waiting, &pass.catalog);
     }
-    let mut preemptor: Option<super::preemption::Preemptor> = None;
-    let mut stats = crate::scheduler::batch::Stats::default();
-    // Runs of identical replicas (one workload revision) are scheduled together:
-    // the same placements as one at a time, with the shared work done once.
-    let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
-    let mut batch = Batch::new(scheduler, &snapshot).remembering(kept);
+    let mut queue = queue::Queue::new(scheduler, nodes, snapshot, kept);
     // Workloads whose replicas have claims of their own (claim templates).
-    let templated: rustc_hash::FxHashMap<
-        &crate::model::workload::ObjectRef,
-        &crate::model::workload::Workload,
-    > = pass
+    let templated: FxHashMap<&ObjectRef, &Workload> = pass
         .desired
         .workloads
         .iter()
@@ -90,102 +85,15 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
             {
                 end += 1;
             }
-            let run = &waiting[start..end];
+            queue.hold(pass, &template, &waiting[start..end], gated);
             start = end;
-            match gated {
-                Some(message) => gate(pass, run, &message),
-                None if super::admission::admit_all(pass, &mut snapshot, &template, run) => {
-                    // Replicas were added outside the batch layer: its caches start anew.
-                    stats.merge(batch.stats());
-                    batch = Batch::new(scheduler, &snapshot);
-                }
-                None => {}
-            }
             continue;
         }
         let claims =
             super::storage::claims_of(&template, first, templated.get(&first.workload).copied());
         if !claims.is_empty() {
-            // Replicas with claims carry what their claims allow; a run of
-            // them shares a pod only while binding one cannot change what
-            // the next may bind (no volume to choose among).
-            let mut pod = replica_pod(&template, first).into_owned();
-            let namespace = pod.namespace.clone();
-            let constraints = |replica: &Replica, claims: &[String], pass: &Pass| {
-                super::storage::constraints(
-                    claims,
-                    &namespace,
-                    replica,
-                    pass.observed,
-                    &pass.catalog,
-                    &pass.desired.storage,
-                    &pass.storage,
-                )
-            };
-            let volumes = constraints(first, &claims, pass);
-            let alone = super::storage::has_read_write_once_pod(
-                &claims,
-                &namespace,
-                pass.observed,
-                &pass.storage,
-            );
-            let mut members = vec![(first, claims)];
-            if super::storage::stable(&volumes) && !alone {
-                while let Some(&next) = waiting.get(start + members.len()) {
-                    if next.workload != first.workload
-                        || next.hash != first.hash
-                        || next.target_node.is_some()
-                    {
-                        break;
-                    }
-                    let claims = super::storage::claims_of(
-                        &template,
-                        next,
-                        templated.get(&next.workload).copied(),
-                    );
-                    if constraints(next, &claims, pass) != volumes {
-                        break;
-                    }
-                    members.push((next, claims));
-                }
-            }
-            pod.volumes = volumes;
-            start += members.len();
-            let mut replicas = members.iter();
-            let mut failed: Vec<(&Replica, FitError)> = Vec::new();
-            batch.run(&pod, &mut snapshot, members.len(), |result| {
-                let (replica, claims) = replicas.next().expect("one result per replica");
-                match result {
-                    Ok(placement) => {
-                        let node = &nodes[placement.node];
-                        super::storage::bind_for_node(
-                            pass,
-                            claims,
-                            &pod.namespace,
-                            &node.name,
-                            &node.labels,
-                        );
-                        super::storage::take_read_write_once_pod(pass, claims, &pod.namespace);
-                        pass.plan.actions.push(Action::Bind {
-                            replica: replica.name.clone(),
-                            workload: replica.workload.clone(),
-                            node: node_names[placement.node].clone(),
-                        });
-                        pass.plan.wake(pass.now + pod.ready_after);
-                    }
-                    Err(error) => failed.push((replica, error)),
-                }
-            });
-            if !failed.is_empty() {
-                let preemptor =
-                    preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
-                let verdicts = batch.take_verdicts();
-                preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, None, verdicts);
-                if std::mem::take(&mut preemptor.changed) {
-                    stats.merge(batch.stats());
-                    batch = Batch::new(scheduler, &snapshot);
-                }
-            }
+            start +=
+                queue.place_with_claims(pass, &template, &waiting[start..], claims, &templated);
             continue;
         }
         let mut end = start + 1;
@@ -197,41 +105,10 @@ pub(super) fn place(pass: &mut Pass, nodes: &[NodeState], scheduler: &Scheduler)
         {
             end += 1;
         }
-        let run = &waiting[start..end];
+        queue.place_run(pass, &template, &waiting[start..end]);
         start = end;
-        let pod = replica_pod(&template, first);
-        let mut replicas = run.iter();
-        let mut failed: Vec<(&Replica, FitError)> = Vec::new();
-        batch.run(&pod, &mut snapshot, run.len(), |result| {
-            let replica = replicas.next().expect("one result per replica");
-            match result {
-                Ok(placement) => {
-                    pass.plan.actions.push(Action::Bind {
-                        replica: replica.name.clone(),
-                        workload: replica.workload.clone(),
-                        node: node_names[placement.node].clone(),
-                    });
-                    pass.plan.wake(pass.now + pod.ready_after);
-                }
-                Err(error) => failed.push((replica, error)),
-            }
-        });
-        if !failed.is_empty() {
-            let preemptor =
-                preemptor.get_or_insert_with(|| super::preemption::Preemptor::new(pass));
-            let pod = pod.into_owned();
-            let kept = batch.remembered().cloned();
-            let verdicts = batch.take_verdicts();
-            preemptor.resolve(pass, scheduler, &mut snapshot, &pod, failed, kept, verdicts);
-            if std::mem::take(&mut preemptor.changed) {
-                // Pods were removed outside the batch layer: its caches start anew.
-                stats.merge(batch.stats());
-                batch = Batch::new(scheduler, &snapshot);
-            }
-        }
     }
-    stats.merge(batch.stats());
-    pass.plan.scheduling.merge(&stats);
+    pass.plan.scheduling.merge(&queue.finish());
     pass.created = created;
 }
 

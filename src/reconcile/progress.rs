@@ -69,8 +69,9 @@ fn about(condition: &Condition, replica_set: &str) -> bool {
 }
 
 /// The Deployment controller's progress and availability conditions for
-/// one workload (`syncRolloutStatus`, `progress.go`). Long by design: it
-/// follows upstream's function step by step, to be read beside it.
+/// one workload (`syncRolloutStatus`, `progress.go`), in upstream's steps:
+/// the counts and the Available condition (`calculateStatus`), then the
+/// Progressing condition, then the wake-up for its deadline.
 pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     if workload.kind() != WorkloadKind::Deployment {
         return;
@@ -80,6 +81,54 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     };
     let now = pass.now;
     let previous = &stored.status;
+    let (mut status, unschedulable) = calculate_status(pass, workload, previous);
+    let replica_set = format!("{}-{}", workload.id.name, workload.template_hash);
+    let last = previous.condition(ConditionType::Progressing);
+    let paused = workload.paused || previous.paused;
+    let desired = workload.replicas;
+    let complete =
+        status.updated == desired && status.replicas == desired && status.available == desired;
+    let old = status.replicas - status.updated;
+    let new_rollout = last.is_none_or(|c| !about(c, &replica_set));
+    let progressed = new_rollout
+        || status.updated > previous.updated
+        || status.ready > previous.ready
+        || status.available > previous.available
+        || old < previous.replicas - previous.updated;
+    let progressing = progressing_condition(
+        workload,
+        last,
+        &replica_set,
+        (paused, complete, progressed),
+        now,
+    );
+    // Wake when the deadline would pass, unless only capacity can unblock it.
+    if !paused
+        && !complete
+        && !unschedulable
+        && progressing.status == ConditionStatus::True
+        && progressing.reason != Some(ConditionReason::NewReplicaSetAvailable)
+    {
+        pass.plan
+            .wake(progressing.last_update_time + workload.progress_deadline_seconds + 1);
+    }
+    status.conditions.push(progressing);
+    if status != *previous {
+        pass.plan.actions.push(Action::SetStatus {
+            workload: workload.id.clone(),
+            status,
+        });
+    }
+}
+
+/// `calculateStatus`: the workload's replica counts and its Available
+/// condition (the status's first), and whether a replica waits for room.
+fn calculate_status(
+    pass: &Pass,
+    workload: &Workload,
+    previous: &WorkloadStatus,
+) -> (WorkloadStatus, bool) {
+    let now = pass.now;
     let mut status = WorkloadStatus {
         paused: previous.paused,
         desired: workload.replicas,
@@ -125,21 +174,21 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
         now,
         false,
     );
+    status.conditions = vec![available];
+    (status, unschedulable)
+}
 
-    let replica_set = format!("{}-{}", workload.id.name, workload.template_hash);
-    let last = previous.condition(ConditionType::Progressing);
-    let paused = workload.paused || previous.paused;
-    let complete =
-        status.updated == desired && status.replicas == desired && status.available == desired;
-    let old = status.replicas - status.updated;
-    let new_rollout = last.is_none_or(|c| !about(c, &replica_set));
-    let progressed = new_rollout
-        || status.updated > previous.updated
-        || status.ready > previous.ready
-        || status.available > previous.available
-        || old < previous.replicas - previous.updated;
+/// The Progressing condition after `last`, about the new ReplicaSet
+/// `replica_set`, for a rollout `(paused, complete, progressed)`.
+fn progressing_condition(
+    workload: &Workload,
+    last: Option<&Condition>,
+    replica_set: &str,
+    (paused, complete, progressed): (bool, bool, bool),
+    now: u64,
+) -> Condition {
     let progressing = |status, reason, touch| {
-        let message = progressing_message(&reason, &replica_set).unwrap_or_default();
+        let message = progressing_message(&reason, replica_set).unwrap_or_default();
         condition(
             ConditionType::Progressing,
             last,
@@ -150,7 +199,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             touch,
         )
     };
-    let progressing = match last {
+    match last {
         _ if paused => condition(
             ConditionType::Progressing,
             last,
@@ -188,22 +237,5 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
             ConditionReason::ReplicaSetUpdated,
             true,
         ),
-    };
-    // Wake when the deadline would pass, unless only capacity can unblock it.
-    if !paused
-        && !complete
-        && !unschedulable
-        && progressing.status == ConditionStatus::True
-        && progressing.reason != Some(ConditionReason::NewReplicaSetAvailable)
-    {
-        pass.plan
-            .wake(progressing.last_update_time + workload.progress_deadline_seconds + 1);
-    }
-    status.conditions = vec![available, progressing];
-    if status != *previous {
-        pass.plan.actions.push(Action::SetStatus {
-            workload: workload.id.clone(),
-            status,
-        });
     }
 }

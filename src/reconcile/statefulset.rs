@@ -86,7 +86,9 @@ fn new_pod<'a>(spec: &SetSpec<'a>, ordinal: i32) -> Pod<'a> {
 }
 
 /// `updateStatefulSet`: the decisions of one sync over `pods` (every
-/// replica of the set, terminating ones included).
+/// replica of the set, terminating ones included), in upstream's phases:
+/// `processReplica` over the ordinals in range, `processCondemned` over
+/// the others, then the rolling update; each may end the sync.
 pub fn sync(spec: &SetSpec, pods: &[Pod]) -> Decisions {
     let mut decisions = Decisions::default();
     let count = spec.replicas.max(0) as usize;
@@ -115,72 +117,10 @@ pub fn sync(spec: &SetSpec, pods: &[Pod]) -> Decisions {
                 .find(|p| !p.available)
                 .map(|p| p.name)
         });
-    // processReplica, for each ordinal in range.
-    for (i, slot) in slots.iter_mut().enumerate() {
-        let ordinal = spec.start + i as i32;
-        let pod = match slot {
-            Some(pod) => *pod,
-            None => {
-                let pod = new_pod(spec, ordinal);
-                decisions.create.push((ordinal, pod.hash.to_string()));
-                *slot = Some(pod);
-                if monotonic {
-                    return decisions;
-                }
-                continue;
-            }
-        };
-        if pod.failed && !pod.terminating {
-            decisions
-                .delete
-                .push((pod.name.to_string(), Removal::Failed));
-            if monotonic {
-                return decisions;
-            }
-            continue;
-        }
-        if !monotonic {
-            continue;
-        }
-        let waiting = if pod.terminating {
-            Some("to Terminate")
-        } else if !pod.running_and_ready {
-            Some("to be Running and Ready")
-        } else if !pod.available {
-            Some("to be Available")
-        } else {
-            None
-        };
-        if let Some(what) = waiting {
-            decisions.waiting = Some(format!("waiting for {} {what}", pod.name));
-            return decisions;
-        }
-    }
-    // processCondemned, highest ordinal first.
-    for pod in &condemned {
-        if pod.terminating {
-            if monotonic {
-                decisions.waiting = Some(format!(
-                    "waiting for {} to Terminate prior to scale down",
-                    pod.name
-                ));
-                return decisions;
-            }
-            continue;
-        }
-        if monotonic && !pod.available && first_unavailable != Some(pod.name) {
-            let first = first_unavailable.unwrap_or(pod.name);
-            decisions.waiting = Some(format!(
-                "waiting for {first} to be Running and Available prior to scale down"
-            ));
-            return decisions;
-        }
-        decisions
-            .delete
-            .push((pod.name.to_string(), Removal::ScaledDown));
-        if monotonic {
-            return decisions;
-        }
+    if process_replicas(spec, &mut slots, monotonic, &mut decisions)
+        || process_condemned(&condemned, monotonic, first_unavailable, &mut decisions)
+    {
+        return decisions;
     }
     // OnDelete: replicas are updated only when deleted.
     let Some(partition) = spec.partition else {
@@ -202,6 +142,92 @@ pub fn sync(spec: &SetSpec, pods: &[Pod]) -> Decisions {
         }
     }
     decisions
+}
+
+/// `processReplica`, for each ordinal in range (`slots`, whose missing
+/// replicas are created): whether the sync ends here.
+fn process_replicas<'a>(
+    spec: &SetSpec<'a>,
+    slots: &mut [Option<Pod<'a>>],
+    monotonic: bool,
+    decisions: &mut Decisions,
+) -> bool {
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let ordinal = spec.start + i as i32;
+        let pod = match slot {
+            Some(pod) => *pod,
+            None => {
+                let pod = new_pod(spec, ordinal);
+                decisions.create.push((ordinal, pod.hash.to_string()));
+                *slot = Some(pod);
+                if monotonic {
+                    return true;
+                }
+                continue;
+            }
+        };
+        if pod.failed && !pod.terminating {
+            decisions
+                .delete
+                .push((pod.name.to_string(), Removal::Failed));
+            if monotonic {
+                return true;
+            }
+            continue;
+        }
+        if !monotonic {
+            continue;
+        }
+        let waiting = if pod.terminating {
+            Some("to Terminate")
+        } else if !pod.running_and_ready {
+            Some("to be Running and Ready")
+        } else if !pod.available {
+            Some("to be Available")
+        } else {
+            None
+        };
+        if let Some(what) = waiting {
+            decisions.waiting = Some(format!("waiting for {} {what}", pod.name));
+            return true;
+        }
+    }
+    false
+}
+
+/// `processCondemned`, highest ordinal first: whether the sync ends here.
+fn process_condemned(
+    condemned: &[Pod],
+    monotonic: bool,
+    first_unavailable: Option<&str>,
+    decisions: &mut Decisions,
+) -> bool {
+    for pod in condemned {
+        if pod.terminating {
+            if monotonic {
+                decisions.waiting = Some(format!(
+                    "waiting for {} to Terminate prior to scale down",
+                    pod.name
+                ));
+                return true;
+            }
+            continue;
+        }
+        if monotonic && !pod.available && first_unavailable != Some(pod.name) {
+            let first = first_unavailable.unwrap_or(pod.name);
+            decisions.waiting = Some(format!(
+                "waiting for {first} to be Running and Available prior to scale down"
+            ));
+            return true;
+        }
+        decisions
+            .delete
+            .push((pod.name.to_string(), Removal::ScaledDown));
+        if monotonic {
+            return true;
+        }
+    }
+    false
 }
 
 /// `completeRollingUpdate`: the update revision becomes the current one once

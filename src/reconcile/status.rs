@@ -4,7 +4,7 @@
 use super::daemonset::{daemon_pod, node_should_run};
 use super::deployment::is_available;
 use crate::model::condition::{ConditionReason, ConditionStatus, ConditionType};
-use crate::model::state::{Phase, State};
+use crate::model::state::{Phase, Replica, State, WorkloadState};
 use crate::model::words::words;
 use crate::model::workload::{Desired, ObjectRef, Workload, WorkloadKind};
 use crate::rollout;
@@ -234,38 +234,78 @@ fn desired_of(workload: &Workload, daemon_nodes: Option<&[bool]>) -> i32 {
 }
 
 /// Each workload's report (counts, conditions, blocked reason) on `state`
-/// at `now`. Long by design: one pass over the replicas gathers every
-/// count of every workload, then each workload's report is made from them;
-/// split, the counts would be gathered once per kind of count.
+/// at `now`: one pass over the replicas gathers every count of every
+/// workload (`count_replicas`), then each workload's report is finished
+/// from them (`finish_report`).
 pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadReport> {
-    let mut index: HashMap<&ObjectRef, usize> = HashMap::default();
-    let mut reports: Vec<WorkloadReport> = Vec::new();
     // DaemonSets: whether each node should run one, in the state's node order.
     let should_run: Vec<Option<Vec<bool>>> = desired
         .workloads
         .iter()
         .map(|w| daemon_nodes(w, state))
         .collect();
-    for (workload, should_run) in desired.workloads.iter().zip(&should_run) {
-        index.insert(&workload.id, reports.len());
-        reports.push(WorkloadReport {
-            object: workload.id.to_string(),
-            desired: desired_of(workload, should_run.as_deref()),
-            current: 0,
-            ready: 0,
-            available: 0,
-            updated: 0,
-            pending: 0,
-            on_delete: workload.strategy == crate::model::workload::Strategy::OnDelete,
-            partition: workload
-                .stateful
-                .as_ref()
-                .map_or(0, |s| s.partition.min(workload.replicas)),
-            conditions: Vec::new(),
-            blocked: None,
-            job: None,
-            cron: None,
-        });
+    let mut reports: Vec<WorkloadReport> = desired
+        .workloads
+        .iter()
+        .zip(&should_run)
+        .map(|(workload, should_run)| empty_report(workload, should_run.as_deref()))
+        .collect();
+    count_replicas(desired, state, now, &should_run, &mut reports);
+    let stored_workloads = super::stored_workloads(state);
+    let job_replicas = super::job::replicas_by_job(desired, state);
+    for (workload, report) in desired.workloads.iter().zip(&mut reports) {
+        let stored = super::stored_workload(&stored_workloads, &workload.id)
+            .filter(|w| w.kind == workload.id.kind);
+        if let Some(spec) = workload.job.as_deref() {
+            let replicas = job_replicas
+                .get(&workload.id)
+                .map_or(&[][..], Vec::as_slice);
+            job_report(spec, workload, stored, replicas, report);
+            continue;
+        }
+        finish_report(desired, workload, stored, state, now, report);
+    }
+    for cron in &desired.cron_jobs {
+        reports.push(cron_report(cron, state, now));
+    }
+    reports
+}
+
+/// A workload's report before its replicas are counted.
+fn empty_report(workload: &Workload, should_run: Option<&[bool]>) -> WorkloadReport {
+    WorkloadReport {
+        object: workload.id.to_string(),
+        desired: desired_of(workload, should_run),
+        current: 0,
+        ready: 0,
+        available: 0,
+        updated: 0,
+        pending: 0,
+        on_delete: workload.strategy == crate::model::workload::Strategy::OnDelete,
+        partition: workload
+            .stateful
+            .as_ref()
+            .map_or(0, |s| s.partition.min(workload.replicas)),
+        conditions: Vec::new(),
+        blocked: None,
+        job: None,
+        cron: None,
+    }
+}
+
+/// The one pass over the replicas: each counted in its workload's report
+/// (`reports`, in the order of `desired.workloads`), with the first reason
+/// one of them blocks it.
+fn count_replicas(
+    desired: &Desired,
+    state: &State,
+    now: u64,
+    should_run: &[Option<Vec<bool>>],
+    reports: &mut [WorkloadReport],
+) {
+    let mut index: HashMap<&ObjectRef, usize> = HashMap::default();
+    for (i, workload) in desired.workloads.iter().enumerate() {
+        index.insert(&workload.id, i);
     }
     // Replicas of one workload mostly sit next to each other: one lookup per run.
     let mut last: Option<(&ObjectRef, usize)> = None;
@@ -281,33 +321,11 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         position
     };
     for replica in &state.replicas {
-        if replica.phase == Phase::Terminating {
-            // A StatefulSet replica left Terminating on a lost node holds its identity.
+        if !replica.phase.is_active() {
             if let Some(&i) = index.get(&replica.workload)
                 && reports[i].blocked.is_none()
-                && crate::model::stateful::stays_terminating(
-                    replica,
-                    replica.node.as_deref().and_then(|n| state.node(n)),
-                )
             {
-                reports[i].blocked = Some(stuck_terminating(replica));
-            }
-            continue;
-        }
-        if !replica.phase.is_active() {
-            if super::admission::is_rejected(replica)
-                && let Some(&i) = index.get(&replica.workload)
-                && reports[i].blocked.is_none()
-            {
-                reports[i].blocked = Some(Blocked {
-                    reason: BlockedReason::Rejected,
-                    message: format!(
-                        "{} was rejected by the kubelet of node {} ({}): it names its node (spec.nodeName), so no scheduler places it elsewhere",
-                        replica.name,
-                        replica.node.as_deref().unwrap_or_default(),
-                        replica.reason.as_deref().unwrap_or_default(),
-                    ),
-                });
+                reports[i].blocked = inactive_blocked(replica, state);
             }
             continue;
         }
@@ -337,138 +355,157 @@ pub fn summarize(desired: &Desired, state: &State, now: u64) -> Vec<WorkloadRepo
         report.updated += i32::from(replica.hash == workload.template_hash);
         if replica.node.is_none() {
             report.pending += 1;
-            // A pod naming a node that does not exist: nothing acts on it.
-            if report.blocked.is_none()
-                && replica.reason.is_none()
-                && replica.hash == workload.template_hash
-                && let Some(name) = &workload.pod.node_name
-                && state.node(name).is_none()
-            {
-                report.blocked = Some(Blocked {
-                    reason: BlockedReason::Unschedulable,
-                    message: format!(
-                        "{} names node {name} (spec.nodeName), which does not exist: no scheduler places it and no kubelet runs it",
-                        replica.name
-                    ),
-                });
-            }
-            let gated_old = replica.hash != workload.template_hash
-                && crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref());
-            // A gated replica of an older template waits for the rollout to remove it.
-            if report.blocked.is_none()
-                && !gated_old
-                && let Some(reason) = &replica.reason
-            {
-                let deadlocked = replica.hash == workload.template_hash
-                    && workload.kind() == WorkloadKind::Deployment
-                    && rollout::max_unavailable(&workload.strategy, workload.replicas) == 0
-                    && state.replicas.iter().any(|r| {
-                        r.workload == workload.id
-                            && r.hash != workload.template_hash
-                            && r.phase.is_active()
-                    });
-                let gated = crate::scheduler::plugins::scheduling_gates::is_gated(Some(reason));
-                report.blocked = Some(if gated {
-                    Blocked {
-                        reason: BlockedReason::SchedulingGated,
-                        message: format!("{} is {reason}", replica.name),
-                    }
-                } else if deadlocked {
-                    Blocked {
-                        reason: BlockedReason::RolloutDeadlock,
-                        message: format!(
-                            "maxUnavailable is 0, so no old replica may go before a new one is available, and no new replica can be placed: {reason}"
-                        ),
-                    }
-                } else {
-                    Blocked {
-                        reason: BlockedReason::Unschedulable,
-                        message: reason.clone(),
-                    }
-                });
+            if report.blocked.is_none() {
+                report.blocked = pending_blocked(replica, workload, state);
             }
         }
     }
-    let stored_workloads = super::stored_workloads(state);
-    let job_replicas = super::job::replicas_by_job(desired, state);
-    for (workload, report) in desired.workloads.iter().zip(&mut reports) {
-        let stored = super::stored_workload(&stored_workloads, &workload.id)
-            .filter(|w| w.kind == workload.id.kind);
-        if let Some(spec) = workload.job.as_deref() {
-            let replicas = job_replicas
-                .get(&workload.id)
-                .map_or(&[][..], Vec::as_slice);
-            job_report(spec, workload, stored, replicas, report);
-            continue;
+}
+
+/// What a replica that is no longer active (terminating, or ended) says
+/// blocks its workload, if anything.
+fn inactive_blocked(replica: &Replica, state: &State) -> Option<Blocked> {
+    if replica.phase == Phase::Terminating {
+        // A StatefulSet replica left Terminating on a lost node holds its identity.
+        return crate::model::stateful::stays_terminating(
+            replica,
+            replica.node.as_deref().and_then(|n| state.node(n)),
+        )
+        .then(|| stuck_terminating(replica));
+    }
+    super::admission::is_rejected(replica).then(|| Blocked {
+        reason: BlockedReason::Rejected,
+        message: format!(
+            "{} was rejected by the kubelet of node {} ({}): it names its node (spec.nodeName), so no scheduler places it elsewhere",
+            replica.name,
+            replica.node.as_deref().unwrap_or_default(),
+            replica.reason.as_deref().unwrap_or_default(),
+        ),
+    })
+}
+
+/// Why a pending (unbound) replica of `workload` blocks it, if it does.
+fn pending_blocked(replica: &Replica, workload: &Workload, state: &State) -> Option<Blocked> {
+    // A pod naming a node that does not exist: nothing acts on it.
+    if replica.reason.is_none()
+        && replica.hash == workload.template_hash
+        && let Some(name) = &workload.pod.node_name
+        && state.node(name).is_none()
+    {
+        return Some(Blocked {
+            reason: BlockedReason::Unschedulable,
+            message: format!(
+                "{} names node {name} (spec.nodeName), which does not exist: no scheduler places it and no kubelet runs it",
+                replica.name
+            ),
+        });
+    }
+    let gated_old = replica.hash != workload.template_hash
+        && crate::scheduler::plugins::scheduling_gates::is_gated(replica.reason.as_deref());
+    // A gated replica of an older template waits for the rollout to remove it.
+    if gated_old {
+        return None;
+    }
+    let reason = replica.reason.as_ref()?;
+    let deadlocked = replica.hash == workload.template_hash
+        && workload.kind() == WorkloadKind::Deployment
+        && rollout::max_unavailable(&workload.strategy, workload.replicas) == 0
+        && state.replicas.iter().any(|r| {
+            r.workload == workload.id && r.hash != workload.template_hash && r.phase.is_active()
+        });
+    let gated = crate::scheduler::plugins::scheduling_gates::is_gated(Some(reason));
+    Some(if gated {
+        Blocked {
+            reason: BlockedReason::SchedulingGated,
+            message: format!("{} is {reason}", replica.name),
         }
-        if workload.id.kind == crate::model::workload::Kind::Pod
-            && report.current == 0
-            && let Some(loss) = stored.and_then(|w| w.status.lost.as_deref())
-        {
-            let (at, why) = (loss.at, &loss.reason);
-            report.blocked = Some(Blocked {
-                reason: BlockedReason::PodLost,
-                message: format!(
-                    "the bare Pod was deleted at t={} ({why}); nothing recreates it until its manifest is applied again",
-                    crate::model::time::duration(at)
-                ),
-            });
+    } else if deadlocked {
+        Blocked {
+            reason: BlockedReason::RolloutDeadlock,
+            message: format!(
+                "maxUnavailable is 0, so no old replica may go before a new one is available, and no new replica can be placed: {reason}"
+            ),
         }
-        // A paused Deployment is still scaled (`sync`): it is held only once
-        // what it runs is placed and available.
+    } else {
+        Blocked {
+            reason: BlockedReason::Unschedulable,
+            message: reason.clone(),
+        }
+    })
+}
+
+/// A (non-Job) workload's report once its replicas are counted: a lost
+/// bare Pod, a paused rollout, the stored Progressing condition and the
+/// dependencies it waits for, then its Available condition first.
+fn finish_report(
+    desired: &Desired,
+    workload: &Workload,
+    stored: Option<&WorkloadState>,
+    state: &State,
+    now: u64,
+    report: &mut WorkloadReport,
+) {
+    if workload.id.kind == crate::model::workload::Kind::Pod
+        && report.current == 0
+        && let Some(loss) = stored.and_then(|w| w.status.lost.as_deref())
+    {
+        let (at, why) = (loss.at, &loss.reason);
+        report.blocked = Some(Blocked {
+            reason: BlockedReason::PodLost,
+            message: format!(
+                "the bare Pod was deleted at t={} ({why}); nothing recreates it until its manifest is applied again",
+                crate::model::time::duration(at)
+            ),
+        });
+    }
+    // A paused Deployment is still scaled (`sync`): it is held only once
+    // what it runs is placed and available.
+    if report.blocked.is_none()
+        && !report.converged()
+        && report.pending == 0
+        && report.available == report.current
+        && (workload.paused || stored.is_some_and(|w| w.status.paused))
+    {
+        report.blocked = Some(Blocked {
+            reason: BlockedReason::Paused,
+            message: format!(
+                "the rollout is paused: `orch rollout resume {}`",
+                workload.id
+            ),
+        });
+    }
+    if let Some(progressing) = stored.and_then(|w| w.status.condition(ConditionType::Progressing)) {
         if report.blocked.is_none()
-            && !report.converged()
-            && report.pending == 0
-            && report.available == report.current
-            && (workload.paused || stored.is_some_and(|w| w.status.paused))
+            && progressing.reason == Some(ConditionReason::ProgressDeadlineExceeded)
         {
             report.blocked = Some(Blocked {
-                reason: BlockedReason::Paused,
-                message: format!(
-                    "the rollout is paused: `orch rollout resume {}`",
-                    workload.id
-                ),
-            });
-        }
-        if let Some(progressing) =
-            stored.and_then(|w| w.status.condition(ConditionType::Progressing))
-        {
-            if report.blocked.is_none()
-                && progressing.reason == Some(ConditionReason::ProgressDeadlineExceeded)
-            {
-                report.blocked = Some(Blocked {
-                    reason: BlockedReason::ProgressDeadlineExceeded,
-                    message: progressing.message.clone(),
-                });
-            }
-            report.conditions.push(ConditionReport {
-                kind: progressing.kind,
-                status: progressing.status,
-                reason: progressing.reason.clone(),
+                reason: BlockedReason::ProgressDeadlineExceeded,
                 message: progressing.message.clone(),
             });
         }
-        if report.blocked.is_none()
-            && report.updated < report.desired
-            && let Some(dependency) = waiting_for(desired, workload, state, now)
-        {
-            report.blocked = Some(Blocked {
-                reason: BlockedReason::WaitingForDependency,
-                message: format!("waiting for {} to be available", dependency.id),
-            });
-        }
-        report
-            .conditions
-            .insert(0, available_condition(workload, report));
+        report.conditions.push(ConditionReport {
+            kind: progressing.kind,
+            status: progressing.status,
+            reason: progressing.reason.clone(),
+            message: progressing.message.clone(),
+        });
     }
-    for cron in &desired.cron_jobs {
-        reports.push(cron_report(cron, state, now));
+    if report.blocked.is_none()
+        && report.updated < report.desired
+        && let Some(dependency) = waiting_for(desired, workload, state, now)
+    {
+        report.blocked = Some(Blocked {
+            reason: BlockedReason::WaitingForDependency,
+            message: format!("waiting for {} to be available", dependency.id),
+        });
     }
-    reports
+    report
+        .conditions
+        .insert(0, available_condition(workload, report));
 }
 
 /// Why a StatefulSet waits on a replica left Terminating on a lost node.
-fn stuck_terminating(replica: &crate::model::state::Replica) -> Blocked {
+fn stuck_terminating(replica: &Replica) -> Blocked {
     Blocked {
         reason: BlockedReason::StuckTerminating,
         message: crate::model::stateful::terminating_message(replica),

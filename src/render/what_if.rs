@@ -240,31 +240,47 @@ pub fn report(headline: &str, report: &Report) -> String {
     ));
     if !report.budgets.is_empty() {
         text.push('\n');
-        let rows = report
-            .budgets
-            .iter()
-            .map(|b| {
-                vec![
-                    b.object.clone(),
-                    b.rule.clone(),
-                    format!("{} → {}", b.healthy_before, b.healthy_after),
-                    b.desired_healthy.to_string(),
-                    if b.holds {
-                        "Holds"
-                    } else if b.violated_before() {
-                        "Violated (before too)"
-                    } else {
-                        "Violated"
-                    }
-                    .to_string(),
-                ]
-            })
-            .collect();
-        text.push_str(&table(
-            &["DISRUPTION BUDGET", "RULE", "HEALTHY", "NEEDED", "STATUS"],
-            rows,
-        ));
+        text.push_str(&budgets_table(report));
     }
+    text.push_str(&notes(report));
+    text.push('\n');
+    text.push_str(&super::fit::wrap(&verdict(report), ""));
+    text.push('\n');
+    text
+}
+
+/// The disruption budgets' table: each one's rule, health and verdict.
+fn budgets_table(report: &Report) -> String {
+    let rows = report
+        .budgets
+        .iter()
+        .map(|b| {
+            vec![
+                b.object.clone(),
+                b.rule.clone(),
+                format!("{} → {}", b.healthy_before, b.healthy_after),
+                b.desired_healthy.to_string(),
+                if b.holds {
+                    "Holds"
+                } else if b.violated_before() {
+                    "Violated (before too)"
+                } else {
+                    "Violated"
+                }
+                .to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &["DISRUPTION BUDGET", "RULE", "HEALTHY", "NEEDED", "STATUS"],
+        rows,
+    )
+}
+
+/// The notes under the tables: the workloads preempted, then the reason
+/// of each that is short.
+fn notes(report: &Report) -> String {
+    let mut text = String::new();
     let reasons: Vec<&WorkloadImpact> = report
         .workloads
         .iter()
@@ -303,9 +319,6 @@ pub fn report(headline: &str, report: &Report) -> String {
             text.push('\n');
         }
     }
-    text.push('\n');
-    text.push_str(&super::fit::wrap(&verdict(report), ""));
-    text.push('\n');
     text
 }
 
@@ -401,57 +414,10 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
     };
     // Thousands of failures (every node of a large fleet) are a table of
     // the ones that matter: those that hurt, then those that lose the most.
-    let shown: Vec<&(String, Report)> = if wide || failures.len() <= ROWS_KEPT {
-        failures.iter().collect()
-    } else {
-        let mut ranked: Vec<(usize, &(String, Report))> = failures.iter().enumerate().collect();
-        ranked.sort_by_key(|(i, (_, report))| (report.resilient(), -lost(report), *i));
-        ranked.truncate(ROWS_KEPT);
-        ranked.sort_by_key(|(i, _)| *i);
-        ranked.into_iter().map(|(_, failure)| failure).collect()
-    };
+    let shown = shown(failures, wide);
     let rows = shown
         .iter()
-        .map(|(failure, report)| {
-            let affected: Vec<String> = report
-                .workloads
-                .iter()
-                .filter(|w| w.affected())
-                .map(affected)
-                .collect();
-            let violated: Vec<String> = report
-                .budgets
-                .iter()
-                .filter(|b| b.broken())
-                .map(|b| {
-                    format!(
-                        "{}: {} healthy, {} needed",
-                        b.object, b.healthy_after, b.desired_healthy
-                    )
-                })
-                .collect();
-            let lines = |items: Vec<String>| {
-                if items.is_empty() {
-                    "-".to_string()
-                } else {
-                    super::fit::first_lines(&items, lines_kept)
-                }
-            };
-            vec![
-                failure.clone(),
-                super::fit::first_of(&report.failed_nodes, nodes_kept),
-                lost(report).to_string(),
-                report
-                    .workloads
-                    .iter()
-                    .map(|w| w.pending)
-                    .sum::<i32>()
-                    .to_string(),
-                lines(affected),
-                lines(violated),
-                outcome(report).to_string(),
-            ]
-        })
+        .map(|(failure, report)| resilience_row(failure, report, nodes_kept, lines_kept))
         .collect();
     let header = domain.to_uppercase();
     let mut text = table(
@@ -493,6 +459,68 @@ pub fn resilience(domain: &str, failures: &[(String, Report)], wide: bool) -> St
         )
     });
     text
+}
+
+/// The failures the table shows: every one when `wide` or few, else the
+/// `ROWS_KEPT` that hurt, then lose the most, in their order.
+fn shown(failures: &[(String, Report)], wide: bool) -> Vec<&(String, Report)> {
+    if wide || failures.len() <= ROWS_KEPT {
+        failures.iter().collect()
+    } else {
+        let mut ranked: Vec<(usize, &(String, Report))> = failures.iter().enumerate().collect();
+        ranked.sort_by_key(|(i, (_, report))| (report.resilient(), -lost(report), *i));
+        ranked.truncate(ROWS_KEPT);
+        ranked.sort_by_key(|(i, _)| *i);
+        ranked.into_iter().map(|(_, failure)| failure).collect()
+    }
+}
+
+/// One failure's row of the resilience table, long cells cut to their
+/// first `nodes_kept` nodes and `lines_kept` lines.
+fn resilience_row(
+    failure: &str,
+    report: &Report,
+    nodes_kept: usize,
+    lines_kept: usize,
+) -> Vec<String> {
+    let affected: Vec<String> = report
+        .workloads
+        .iter()
+        .filter(|w| w.affected())
+        .map(affected)
+        .collect();
+    let violated: Vec<String> = report
+        .budgets
+        .iter()
+        .filter(|b| b.broken())
+        .map(|b| {
+            format!(
+                "{}: {} healthy, {} needed",
+                b.object, b.healthy_after, b.desired_healthy
+            )
+        })
+        .collect();
+    let lines = |items: Vec<String>| {
+        if items.is_empty() {
+            "-".to_string()
+        } else {
+            super::fit::first_lines(&items, lines_kept)
+        }
+    };
+    vec![
+        failure.to_string(),
+        super::fit::first_of(&report.failed_nodes, nodes_kept),
+        lost(report).to_string(),
+        report
+            .workloads
+            .iter()
+            .map(|w| w.pending)
+            .sum::<i32>()
+            .to_string(),
+        lines(affected),
+        lines(violated),
+        outcome(report).to_string(),
+    ]
 }
 
 /// Rows of the resilience table beyond which only the failures that matter are shown.

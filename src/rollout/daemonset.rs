@@ -178,8 +178,9 @@ fn find_updated_pods_on_node<'a>(pods: &[Option<Pod<'a>>]) -> Option<(OnNode<'a>
 }
 
 /// `rollingUpdate` (`update.go`), on the pods `manage` left. Nodes that
-/// want a pod count even without one (`updatedDesiredNodeCounts`).
-/// Long by design: a line-by-line port, to be read beside upstream's.
+/// want a pod count even without one (`updatedDesiredNodeCounts`). A
+/// line-by-line port, to be read beside upstream's: its two branches
+/// (without surge, with surge) are the two functions that follow.
 fn rolling_update(
     max_surge: IntOrPercent,
     max_unavailable: IntOrPercent,
@@ -194,41 +195,71 @@ fn rolling_update(
     if desired > 0 && max_surge == 0 && max_unavailable == 0 {
         max_unavailable = 1;
     }
-    // The nodes `getNodesToDaemonPods` lists: those with a pod, and those that want one.
-    let listed = |i: usize| nodes[i].should_run || left[i].iter().any(Option::is_some);
     if max_surge == 0 {
-        let mut unavailable = 0;
-        let mut allowed_replacements = Vec::new();
-        let mut candidates = Vec::new();
-        for (i, pods) in left.iter().enumerate().filter(|(i, _)| listed(*i)) {
-            let Some((new, old)) = find_updated_pods_on_node(pods) else {
-                unavailable += 1;
-                continue;
-            };
-            match (new, old) {
-                (None, None) | (Some(_), Some(_)) => unavailable += 1,
-                (Some((_, new)), None) => unavailable += i32::from(!new.available),
-                (None, Some((j, old))) => {
-                    if !old.available {
-                        // An old pod that is not available is replaced, and
-                        // counts against maxUnavailable (kubernetes#123233).
-                        allowed_replacements.push((i, j));
-                        unavailable += 1;
-                    } else if unavailable < max_unavailable {
-                        candidates.push((i, j));
-                    }
+        replace_without_surge(nodes, left, max_unavailable, decisions);
+    } else {
+        replace_with_surge(nodes, left, desired, max_surge, decisions);
+    }
+}
+
+/// The nodes `getNodesToDaemonPods` lists: those with a pod, and those that want one.
+fn listed(nodes: &[Node], left: &[Vec<Option<Pod>>], i: usize) -> bool {
+    nodes[i].should_run || left[i].iter().any(Option::is_some)
+}
+
+/// Without surge: an old pod goes before its replacement comes, as far
+/// as `max_unavailable` allows; an unavailable old pod goes in any case.
+fn replace_without_surge(
+    nodes: &[Node],
+    left: &[Vec<Option<Pod>>],
+    max_unavailable: i32,
+    decisions: &mut Decisions,
+) {
+    let mut unavailable = 0;
+    let mut allowed_replacements = Vec::new();
+    let mut candidates = Vec::new();
+    for (i, pods) in left
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| listed(nodes, left, *i))
+    {
+        let Some((new, old)) = find_updated_pods_on_node(pods) else {
+            unavailable += 1;
+            continue;
+        };
+        match (new, old) {
+            (None, None) | (Some(_), Some(_)) => unavailable += 1,
+            (Some((_, new)), None) => unavailable += i32::from(!new.available),
+            (None, Some((j, old))) => {
+                if !old.available {
+                    // An old pod that is not available is replaced, and
+                    // counts against maxUnavailable (kubernetes#123233).
+                    allowed_replacements.push((i, j));
+                    unavailable += 1;
+                } else if unavailable < max_unavailable {
+                    candidates.push((i, j));
                 }
             }
         }
-        let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i32);
-        for (i, j) in allowed_replacements
-            .into_iter()
-            .chain(candidates.into_iter().take(remaining as usize))
-        {
-            decisions.delete.push((i, j, Removal::Replaced));
-        }
-        return;
     }
+    let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i32);
+    for (i, j) in allowed_replacements
+        .into_iter()
+        .chain(candidates.into_iter().take(remaining as usize))
+    {
+        decisions.delete.push((i, j, Removal::Replaced));
+    }
+}
+
+/// With surge: a new pod comes beside the old one, up to `max_surge` at
+/// once; the old one goes once the new one is available.
+fn replace_with_surge(
+    nodes: &[Node],
+    left: &[Vec<Option<Pod>>],
+    desired: i32,
+    max_surge: i32,
+    decisions: &mut Decisions,
+) {
     let mut surging = 0;
     let mut available = 0;
     let mut old_pods_to_delete = Vec::new();
@@ -236,7 +267,11 @@ fn rolling_update(
     let mut should_not_run = Vec::new();
     let mut allowed_new_nodes = Vec::new();
     let mut candidate_new_nodes = Vec::new();
-    for (i, pods) in left.iter().enumerate().filter(|(i, _)| listed(*i)) {
+    for (i, pods) in left
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| listed(nodes, left, *i))
+    {
         let Some((new, old)) = find_updated_pods_on_node(pods) else {
             surging += 1;
             continue;

@@ -17,6 +17,7 @@ use super::{
     scenario, workload_impacts,
 };
 use crate::executor::{self, RunOptions};
+use crate::model::pod::PodSpec;
 use crate::model::state::{Phase, State};
 use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::{self, Background, Catalog, summarize};
@@ -66,6 +67,25 @@ impl Common {
             catalog,
             unchanged: scenario(base, &[], scheduler, options),
         }
+    }
+
+    /// The scheduler's view of everything else: the base, less the bound
+    /// replicas a scenario runs (`kept`, positions in `whole`).
+    fn without(&self, whole: &State, kept: &[usize]) -> Vec<(usize, Arc<PodSpec>)> {
+        let mut without = Vec::new();
+        for &i in kept {
+            let replica = &whole.replicas[i];
+            let (Some(node), true) = (&replica.node, replica.phase.is_active()) else {
+                continue;
+            };
+            if let (Some(index), Some(pod)) = (
+                self.snapshot.index_of(node),
+                self.catalog.pod(&replica.workload, &replica.hash),
+            ) {
+                without.push((index, pod.clone()));
+            }
+        }
+        without
     }
 }
 
@@ -239,45 +259,7 @@ impl Fast {
         let shared = self
             .shared
             .get_or_init(|| Common::new(base, scheduler, options));
-        // The scheduler's view of everything else: the base, less these.
-        let mut without = Vec::new();
-        for &i in &kept {
-            let replica = &whole.replicas[i];
-            let (Some(node), true) = (&replica.node, replica.phase.is_active()) else {
-                continue;
-            };
-            if let (Some(index), Some(pod)) = (
-                shared.snapshot.index_of(node),
-                shared.catalog.pod(&replica.workload, &replica.hash),
-            ) {
-                without.push((index, pod.clone()));
-            }
-        }
-        let mut state = State {
-            api_version: whole.api_version.clone(),
-            kind: whole.kind.clone(),
-            generation: whole.generation,
-            clock: whole.clock,
-            epoch: whole.epoch,
-            nodes: whole.nodes.clone(),
-            workloads: {
-                let mut positions: Vec<usize> = affected
-                    .iter()
-                    .filter_map(|id| whole.workload_position(id).ok())
-                    .collect();
-                positions.sort_unstable();
-                positions
-                    .into_iter()
-                    .map(|i| whole.workloads[i].clone())
-                    .collect()
-            },
-            replicas: kept.iter().map(|&i| whole.replicas[i].clone()).collect(),
-            events: Vec::new(),
-            volumes: Vec::new(),
-            claims: Vec::new(),
-            node_groups: whole.node_groups.clone(),
-            autoscalers: whole.autoscalers.clone(),
-        };
+        let mut state = partial_state(whole, &affected, &kept);
         let lost = on_nodes(&state, &failed_set);
         let failed_at = state.clock;
         state.fail_nodes(failed);
@@ -296,7 +278,7 @@ impl Fast {
         let mut options = after_baseline(options);
         options.reconcile.background = Some(Arc::new(Background {
             snapshot: shared.snapshot.clone(),
-            without,
+            without: shared.without(whole, &kept),
         }));
         let never_fails =
             |_: &State, _: Option<&executor::Step>| Ok::<(), std::convert::Infallible>(());
@@ -304,31 +286,7 @@ impl Fast {
             Ok(result) => result,
             Err(never) => match never {},
         };
-        let run = StepCounts::of(result.steps.iter());
-        let combined = |base: &BTreeMap<String, i32>,
-                        run: &BTreeMap<String, i32>,
-                        join: fn(i32, i32) -> i32| {
-            let mut out = BTreeMap::new();
-            for report in &result.workloads {
-                let object = &report.object;
-                let value = match (base.get(object), run.get(object)) {
-                    (Some(a), Some(b)) => join(*a, *b),
-                    (Some(v), None) | (None, Some(v)) => *v,
-                    (None, None) => continue,
-                };
-                out.insert(object.clone(), value);
-            }
-            out
-        };
-        let in_steps = combined(&self.counts.lowest, &run.lowest, i32::min);
-        let tallies = Tallies {
-            stuck: on_nodes(&state, &failed_set),
-            lowest: lowest_available(&result, &in_steps, &at_failure),
-            placed: combined(&self.counts.placed, &run.placed, |a, b| a + b),
-            preempted: combined(&self.counts.preempted, &run.preempted, |a, b| a + b),
-            lost,
-            pending_reasons: pending_reasons(&state),
-        };
+        let tallies = self.tallies(&result, &state, &failed_set, &at_failure, lost);
         let mut impacts = workload_impacts(base, &desired.workloads, &result, &tallies).into_iter();
         // (Thousands of scenarios need not copy what they leave unchanged.)
         let workloads = base
@@ -353,5 +311,70 @@ impl Fast {
             // (A shared base declares no disruption budget.)
             budgets: Vec::new(),
         }
+    }
+
+    /// What a scenario's run counts per workload, the base's own steps
+    /// included (`lost`: the replicas on the failed nodes when they failed).
+    fn tallies(
+        &self,
+        result: &executor::RunResult,
+        state: &State,
+        failed_set: &BTreeSet<&str>,
+        at_failure: &[reconcile::WorkloadReport],
+        lost: BTreeMap<String, i32>,
+    ) -> Tallies {
+        let run = StepCounts::of(result.steps.iter());
+        let combined = |base: &BTreeMap<String, i32>,
+                        run: &BTreeMap<String, i32>,
+                        join: fn(i32, i32) -> i32| {
+            let mut out = BTreeMap::new();
+            for report in &result.workloads {
+                let object = &report.object;
+                let value = match (base.get(object), run.get(object)) {
+                    (Some(a), Some(b)) => join(*a, *b),
+                    (Some(v), None) | (None, Some(v)) => *v,
+                    (None, None) => continue,
+                };
+                out.insert(object.clone(), value);
+            }
+            out
+        };
+        let in_steps = combined(&self.counts.lowest, &run.lowest, i32::min);
+        Tallies {
+            stuck: on_nodes(state, failed_set),
+            lowest: lowest_available(result, &in_steps, at_failure),
+            placed: combined(&self.counts.placed, &run.placed, |a, b| a + b),
+            preempted: combined(&self.counts.preempted, &run.preempted, |a, b| a + b),
+            lost,
+            pending_reasons: pending_reasons(state),
+        }
+    }
+}
+
+/// The base state cut down to the `affected` workloads and their replicas
+/// (`kept`, positions in `whole` in order): what a shared scenario runs on.
+fn partial_state(whole: &State, affected: &FxHashSet<&ObjectRef>, kept: &[usize]) -> State {
+    let mut positions: Vec<usize> = affected
+        .iter()
+        .filter_map(|id| whole.workload_position(id).ok())
+        .collect();
+    positions.sort_unstable();
+    State {
+        api_version: whole.api_version.clone(),
+        kind: whole.kind.clone(),
+        generation: whole.generation,
+        clock: whole.clock,
+        epoch: whole.epoch,
+        nodes: whole.nodes.clone(),
+        workloads: positions
+            .into_iter()
+            .map(|i| whole.workloads[i].clone())
+            .collect(),
+        replicas: kept.iter().map(|&i| whole.replicas[i].clone()).collect(),
+        events: Vec::new(),
+        volumes: Vec::new(),
+        claims: Vec::new(),
+        node_groups: whole.node_groups.clone(),
+        autoscalers: whole.autoscalers.clone(),
     }
 }

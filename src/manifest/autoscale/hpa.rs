@@ -309,30 +309,8 @@ fn path_segment_problem(text: &str) -> Option<String> {
 
 /// One `metrics[i]` entry: a `Resource` metric on cpu or memory.
 fn metric(ctx: &mut Ctx, at: &str, spec: &MetricSpec) -> Option<ResourceMetric> {
-    const TYPES: &str = "\"ContainerResource\", \"External\", \"Object\", \"Pods\", \"Resource\"";
-    let Some(kind) = spec.kind.as_deref() else {
-        ctx.error(
-            &format!("{at}.type"),
-            "Required value: must specify a metric source type",
-        );
+    if !resource_type(ctx, at, spec.kind.as_deref()) {
         return None;
-    };
-    match kind {
-        "Resource" => {}
-        "ContainerResource" | "External" | "Object" | "Pods" => {
-            ctx.error(
-                &format!("{at}.type"),
-                format!("Unsupported value: \"{kind}\": orch simulates Resource metrics (cpu, memory) from orch.dev/demand; {kind} metrics need a metrics adapter it does not have"),
-            );
-            return None;
-        }
-        _ => {
-            ctx.error(
-                &format!("{at}.type"),
-                format!("Unsupported value: \"{kind}\": supported values: {TYPES}"),
-            );
-            return None;
-        }
     }
     let Some(source) = &spec.resource else {
         ctx.error(
@@ -342,7 +320,48 @@ fn metric(ctx: &mut Ctx, at: &str, spec: &MetricSpec) -> Option<ResourceMetric> 
         return None;
     };
     let at = format!("{at}.resource");
-    let resource = match source.name.as_deref() {
+    let resource = resource_name(ctx, &at, source.name.as_deref());
+    let empty = Target::default();
+    let (target, valid) = metric_target(ctx, &at, source.target.as_ref().unwrap_or(&empty));
+    let target = target?;
+    (valid && resource.is_some()).then(|| ResourceMetric {
+        resource: resource.unwrap_or(MetricResource::Cpu),
+        target,
+    })
+}
+
+/// Whether a metric's `type` is `Resource`, the one orch simulates.
+fn resource_type(ctx: &mut Ctx, at: &str, kind: Option<&str>) -> bool {
+    const TYPES: &str = "\"ContainerResource\", \"External\", \"Object\", \"Pods\", \"Resource\"";
+    let Some(kind) = kind else {
+        ctx.error(
+            &format!("{at}.type"),
+            "Required value: must specify a metric source type",
+        );
+        return false;
+    };
+    match kind {
+        "Resource" => true,
+        "ContainerResource" | "External" | "Object" | "Pods" => {
+            ctx.error(
+                &format!("{at}.type"),
+                format!("Unsupported value: \"{kind}\": orch simulates Resource metrics (cpu, memory) from orch.dev/demand; {kind} metrics need a metrics adapter it does not have"),
+            );
+            false
+        }
+        _ => {
+            ctx.error(
+                &format!("{at}.type"),
+                format!("Unsupported value: \"{kind}\": supported values: {TYPES}"),
+            );
+            false
+        }
+    }
+}
+
+/// A `Resource` metric's `name`: cpu or memory.
+fn resource_name(ctx: &mut Ctx, at: &str, name: Option<&str>) -> Option<MetricResource> {
+    match name {
         None | Some("") => {
             ctx.error(
                 &format!("{at}.name"),
@@ -360,9 +379,12 @@ fn metric(ctx: &mut Ctx, at: &str, spec: &MetricSpec) -> Option<ResourceMetric> 
             }
             resource
         }
-    };
-    let empty = Target::default();
-    let target = source.target.as_ref().unwrap_or(&empty);
+    }
+}
+
+/// A `Resource` metric's `target` (at `{at}.target`): what it aims at, if
+/// anything, and whether it is valid.
+fn metric_target(ctx: &mut Ctx, at: &str, target: &Target) -> (Option<MetricTarget>, bool) {
     let at = format!("{at}.target");
     let mut valid = true;
     match target.kind.as_deref() {
@@ -436,15 +458,12 @@ fn metric(ctx: &mut Ctx, at: &str, spec: &MetricSpec) -> Option<ResourceMetric> 
         }
         _ => {}
     }
-    let target = match (average_value, target.average_utilization) {
-        (Some(milli), _) => MetricTarget::AverageValue(milli),
-        (None, Some(utilization)) => MetricTarget::Utilization(utilization),
-        (None, None) => return None,
+    let aim = match (average_value, target.average_utilization) {
+        (Some(milli), _) => Some(MetricTarget::AverageValue(milli)),
+        (None, Some(utilization)) => Some(MetricTarget::Utilization(utilization)),
+        (None, None) => None,
     };
-    (valid && resource.is_some()).then(|| ResourceMetric {
-        resource: resource.unwrap_or(MetricResource::Cpu),
-        target,
-    })
+    (aim, valid)
 }
 
 fn positive(text: &str) -> bool {
