@@ -161,38 +161,13 @@ fn account_anew(
         .collect();
     let mut room_drift_met: rustc_hash::FxHashSet<usize> = Default::default();
     if over.iter().any(|&o| o) {
-        let mut again: FxHashMap<usize, Vec<(usize, usize)>> = FxHashMap::default();
-        for &(i, index, group) in &accounted {
-            if over[index] {
-                again.entry(index).or_default().push((i, group));
-            }
-        }
-        let mut again: Vec<_> = again.into_iter().collect();
-        again.sort_unstable_by_key(|(index, _)| *index);
-        for (index, mut replicas) in again {
-            let info = &mut snapshot.nodes[index];
-            (info.requested, info.non_zero_requested, info.pods) = start[index].clone();
-            for &(_, group) in &replicas {
-                snapshot.uncount_in_group(group, index);
-            }
-            replicas.sort_unstable_by(|&(a, _), &(b, _)| oldest_first(observed, a, b));
-            for (i, group) in replicas {
-                let replica = &observed.replicas[i];
-                let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
-                    continue;
-                };
-                let pod = replica_pod(template, replica);
-                match replica.is_unmanaged() {
-                    false => match room_drift(&pod, &snapshot.nodes[index]) {
-                        Some(why) => {
-                            room_drift_met.insert(i);
-                            drifted.push((i, why));
-                        }
-                        None => snapshot.assume_in(index, &pod, group),
-                    },
-                    true => snapshot.assume_in(index, &pod, group),
-                }
-            }
+        let again = Over {
+            over: &over,
+            start: &start,
+        };
+        for (i, why) in again.account_again(pass, &mut snapshot, &accounted) {
+            room_drift_met.insert(i);
+            drifted.push((i, why));
         }
     }
     delete_drift(pass, drifted);
@@ -207,6 +182,59 @@ fn account_anew(
         false => None,
     };
     (snapshot, held)
+}
+
+/// The nodes over their room, and what each held before this pass's
+/// replicas.
+struct Over<'a> {
+    over: &'a [bool],
+    start: &'a [(Resources, Resources, i64)],
+}
+
+impl Over<'_> {
+    /// The replicas `accounted` (replica, node, group) on the nodes over
+    /// their room accounted again one by one, oldest first; those that no
+    /// longer fit, with why.
+    fn account_again(
+        &self,
+        pass: &Pass,
+        snapshot: &mut Snapshot,
+        accounted: &[(usize, usize, usize)],
+    ) -> Vec<(usize, String)> {
+        let observed = pass.observed;
+        let mut again: FxHashMap<usize, Vec<(usize, usize)>> = FxHashMap::default();
+        for &(i, index, group) in accounted {
+            if self.over[index] {
+                again.entry(index).or_default().push((i, group));
+            }
+        }
+        let mut again: Vec<_> = again.into_iter().collect();
+        again.sort_unstable_by_key(|(index, _)| *index);
+        let mut drifted = Vec::new();
+        for (index, mut replicas) in again {
+            let info = &mut snapshot.nodes[index];
+            (info.requested, info.non_zero_requested, info.pods) = self.start[index].clone();
+            for &(_, group) in &replicas {
+                snapshot.uncount_in_group(group, index);
+            }
+            replicas.sort_unstable_by(|&(a, _), &(b, _)| oldest_first(observed, a, b));
+            for (i, group) in replicas {
+                let replica = &observed.replicas[i];
+                let Some(template) = pass.catalog.pod(&replica.workload, &replica.hash) else {
+                    continue;
+                };
+                let pod = replica_pod(template, replica);
+                match replica.is_unmanaged() {
+                    false => match room_drift(&pod, &snapshot.nodes[index]) {
+                        Some(why) => drifted.push((i, why)),
+                        None => snapshot.assume_in(index, &pod, group),
+                    },
+                    true => snapshot.assume_in(index, &pod, group),
+                }
+            }
+        }
+        drifted
+    }
 }
 
 /// The replicas `accounted` (replica, node, group), less those that did

@@ -80,6 +80,8 @@ fn normalize_desired_replicas() {
 }
 
 /// `TestNormalizeDesiredReplicasWithBehavior` (`stabilizeRecommendationWithBehaviors`).
+/// Upstream's table row for row, kept whole to be read beside it (hence
+/// its length).
 #[test]
 fn normalize_desired_replicas_with_behavior() {
     type Row = (
@@ -236,7 +238,8 @@ fn normalize_desired_replicas_with_behavior() {
     }
 }
 
-/// `TestStoreScaleEvents`, both directions.
+/// `TestStoreScaleEvents`, both directions: upstream's table row for row,
+/// kept whole to be read beside it (hence its length).
 #[test]
 fn store_scale_events() {
     type Row = (

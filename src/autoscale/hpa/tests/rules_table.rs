@@ -3,6 +3,8 @@
 use super::*;
 
 /// `TestScalingWithRules` (`convertDesiredReplicasWithBehaviorRate`).
+/// Upstream's table row for row, kept whole to be read beside it (hence
+/// its length).
 #[test]
 fn scaling_with_rules() {
     type Row = (
