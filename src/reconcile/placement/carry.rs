@@ -2,9 +2,9 @@
 //!
 //! Every pass accounts the replicas already bound before it places any
 //! (`accounting`). From one pass to the next most of them are the same
-//! replicas on the same nodes, so a run keeps what a pass accounted, with
-//! each replica it holds, and the next pass on the same fleet only forgets
-//! the replicas gone or changed and accounts the new ones. Whenever the
+//! replicas on the same nodes, so a run keeps what a pass accounted, per
+//! node and template, and the next pass on the same fleet only forgets
+//! what is no longer bound and accounts what is new. Whenever the
 //! order could matter (a node over its room) or the fleet changed, the pass
 //! accounts everything again; `accounting_carried_is_accounting_anew` holds
 //! the two equal.
