@@ -386,6 +386,22 @@ mod tests {
             .collect()
     }
 
+    /// The replicas the pass deleted as drift, with why, in order.
+    fn drift_deleted(pass: &Pass) -> Vec<(String, String)> {
+        pass.plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Delete {
+                    replica,
+                    reason: DeleteReason::Drift(why),
+                    ..
+                } => Some((replica.clone(), why.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// `account_oldest_first` accounts what one by one, oldest first,
@@ -420,17 +436,7 @@ mod tests {
             let ((reference, drift), (fast, deleted)) = with_pass(&after, &state, |pass, nodes| {
                 let reference = account_in_order(pass, nodes, bound.clone());
                 let fast = account_oldest_first(pass, nodes, bound.clone());
-                let deleted: Vec<(String, String)> = pass
-                    .plan
-                    .actions
-                    .iter()
-                    .filter_map(|a| match a {
-                        Action::Delete { replica, reason: DeleteReason::Drift(why), .. } => {
-                            Some((replica.clone(), why.clone()))
-                        }
-                        _ => None,
-                    })
-                    .collect();
+                let deleted = drift_deleted(pass);
                 (reference, (fast, deleted))
             });
             prop_assert_eq!(deleted, drift);
@@ -481,17 +487,7 @@ mod tests {
                 pass.plan.actions.clear();
                 pass.deleted.clear();
                 let carried = account_oldest_first(pass, nodes, now.clone());
-                let deleted: Vec<(String, String)> = pass
-                    .plan
-                    .actions
-                    .iter()
-                    .filter_map(|a| match a {
-                        Action::Delete { replica, reason: DeleteReason::Drift(why), .. } => {
-                            Some((replica.clone(), why.clone()))
-                        }
-                        _ => None,
-                    })
-                    .collect();
+                let deleted = drift_deleted(pass);
                 (reference, (carried, deleted))
             });
             prop_assert_eq!(deleted, drift);

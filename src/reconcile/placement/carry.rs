@@ -61,20 +61,31 @@ pub(super) struct Held {
     pub found: u32,
 }
 
-/// Count one replica of `template` held on a node.
-pub(super) fn hold(on_node: &mut Vec<Held>, template: &Arc<PodSpec>, group: usize) {
-    match on_node
-        .iter_mut()
-        .find(|h| Arc::ptr_eq(&h.template, template))
+/// Count one replica of `template` held on a node; its entry.
+pub(super) fn hold<'h>(
+    on_node: &'h mut Vec<Held>,
+    template: &Arc<PodSpec>,
+    group: usize,
+) -> &'h mut Held {
+    let at = match on_node
+        .iter()
+        .position(|h| Arc::ptr_eq(&h.template, template))
     {
-        Some(h) => h.count += 1,
-        None => on_node.push(Held {
-            template: template.clone(),
-            group,
-            count: 1,
-            found: 0,
-        }),
-    }
+        Some(at) => {
+            on_node[at].count += 1;
+            at
+        }
+        None => {
+            on_node.push(Held {
+                template: template.clone(),
+                group,
+                count: 1,
+                found: 0,
+            });
+            on_node.len() - 1
+        }
+    };
+    &mut on_node[at]
 }
 
 /// The bound replicas `bound` accounted from what an earlier pass accounted
@@ -126,12 +137,7 @@ pub(super) fn account(
             .entry(Arc::as_ptr(template))
             .or_insert_with(|| snapshot.group_of(template));
         snapshot.assume_in(index, &pod, group);
-        hold(on_node, template, group);
-        on_node
-            .iter_mut()
-            .find(|h| Arc::ptr_eq(&h.template, template))
-            .expect("just held")
-            .found += 1;
+        hold(on_node, template, group).found += 1;
     }
     for (node, on_node) in held.iter_mut().enumerate() {
         for h in on_node.iter_mut() {

@@ -94,12 +94,7 @@ impl<'s, 'n> Queue<'s, 'n> {
                 let replica = replicas.next().expect("one result per replica");
                 match result {
                     Ok(placement) => {
-                        pass.plan.actions.push(Action::Bind {
-                            replica: replica.name.clone(),
-                            workload: replica.workload.clone(),
-                            node: node_names[placement.node].clone(),
-                        });
-                        pass.plan.wake(pass.now + pod.ready_after);
+                        bind(pass, replica, &node_names[placement.node], &pod);
                     }
                     Err(error) => failed.push((replica, error)),
                 }
@@ -185,12 +180,7 @@ impl<'s, 'n> Queue<'s, 'n> {
                             claims,
                             &pod.namespace,
                         );
-                        pass.plan.actions.push(Action::Bind {
-                            replica: replica.name.clone(),
-                            workload: replica.workload.clone(),
-                            node: node_names[placement.node].clone(),
-                        });
-                        pass.plan.wake(pass.now + pod.ready_after);
+                        bind(pass, replica, &node_names[placement.node], &pod);
                     }
                     Err(error) => failed.push((replica, error)),
                 }
@@ -227,4 +217,14 @@ impl<'s, 'n> Queue<'s, 'n> {
             self.restart_batch();
         }
     }
+}
+
+/// A replica placed: bound to its node, and the pass woken when it is ready.
+fn bind(pass: &mut Pass, replica: &Replica, node: &str, pod: &PodSpec) {
+    pass.plan.actions.push(Action::Bind {
+        replica: replica.name.clone(),
+        workload: replica.workload.clone(),
+        node: node.to_string(),
+    });
+    pass.plan.wake(pass.now + pod.ready_after);
 }
