@@ -9,7 +9,7 @@
 //! loop's thread does that in its callback.
 
 use crate::model::state::State;
-use crate::model::workload::{Desired, Kind};
+use crate::model::workload::{Desired, Kind, ObjectRef};
 use crate::reconcile::status::{Blocked, BlockedReason, WorkloadReport};
 use crate::reconcile::{self, Action, Options, undo};
 use crate::scheduler::Scheduler;
@@ -132,10 +132,12 @@ pub fn run<E>(
     // The cluster's own imported workloads run too, but the outcome and the
     // counts judge the -f set alone.
     let merged = crate::import::with_cluster_workloads(desired, state);
+    let declared: std::collections::HashSet<&ObjectRef> =
+        desired.workloads.iter().map(|d| &d.id).collect();
     let own: BTreeSet<String> = merged
         .workloads
         .iter()
-        .filter(|w| !desired.workloads.iter().any(|d| d.id == w.id))
+        .filter(|w| !declared.contains(&w.id))
         .map(|w| w.id.to_string())
         .collect();
     let desired = &*merged;
