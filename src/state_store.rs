@@ -161,7 +161,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     }
     // One full parse when the document is a State of this version; the
     // header alone is read only to explain a document that is not one.
-    let mut state: State = match decode(path, text) {
+    // Replicas share their workloads' references and hashes as they are read.
+    let sharing = crate::model::intern::Scope::new();
+    let decoded = decode(path, text);
+    drop(sharing);
+    let mut state: State = match decoded {
         Ok(state) => state,
         Err(error) => {
             // A list would fill the header by position ("apiVersion a").
@@ -286,7 +290,7 @@ fn check_unique(path: &Path, state: &State) -> Result<(), StateError> {
             ));
         }
     }
-    let mut replicas = HashSet::default();
+    let mut replicas = HashSet::with_capacity_and_hasher(state.replicas.len(), Default::default());
     for replica in &state.replicas {
         if !replicas.insert(&replica.name) {
             return Err(invalid(

@@ -199,8 +199,10 @@ pub fn prepare(
             to: *replicas,
         });
         workload.replicas = *replicas;
-        if let Some(spec) = std::sync::Arc::make_mut(&mut workload.manifest).get_mut("spec") {
+        let mut manifest = workload.manifest.value();
+        if let Some(spec) = manifest.get_mut("spec") {
             spec["replicas"] = serde_json::Value::from(*replicas);
+            workload.manifest = manifest.into();
         }
     }
     let changes = run(&desired, &mut state, scheduler, &after_baseline(options));

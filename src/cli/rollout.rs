@@ -170,7 +170,7 @@ fn history(context: &Context, text: &str) -> Result<Exit> {
     let rows = revisions
         .iter()
         .map(|r| {
-            let images: Vec<String> = r.template["spec"]["containers"]
+            let images: Vec<String> = r.template.value()["spec"]["containers"]
                 .as_array()
                 .into_iter()
                 .flatten()

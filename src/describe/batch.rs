@@ -172,7 +172,7 @@ pub fn job(
         let pods = crate::reconcile::job::pods_of(id, &replicas);
         cap_indexes(&index_ranges(pods.succeeded_indexes.iter().copied()))
     });
-    let manifest = &workload.manifest;
+    let manifest = &workload.manifest.value();
     // `status.completionTime` is set only when the Job completes.
     let completed = report
         .finished_at
@@ -210,7 +210,7 @@ pub fn job(
         succeeded: report.succeeded,
         failed: report.failed,
         completed_indexes,
-        template: template_view(&workload.template, &workload.pod),
+        template: template_view(&workload.template.value(), &workload.pod),
         events: event_rows(state, &id.to_string(), Some(Kind::Job)),
     })
 }
@@ -239,7 +239,7 @@ pub fn cron_job(
         .cloned()
         .collect();
     let job_spec = &cron.job_template["spec"];
-    let manifest = &cron.manifest;
+    let manifest = &cron.manifest.value();
     Ok(CronJobDescription {
         api_version: API_VERSION,
         kind: "CronJobDescription",

@@ -48,7 +48,7 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
     let template = state
         .workload(&replica.workload)
         .and_then(|w| w.revisions.iter().find(|r| *r.hash == *replica.hash))
-        .map(|r| (*r.template).clone())
+        .map(|r| r.template.value())
         .unwrap_or(Value::Null);
     let mut labels = pod.map(|p| p.labels.clone()).unwrap_or_default();
     let (controlled_by, hash_label) = match replica.workload.kind {

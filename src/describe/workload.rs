@@ -108,7 +108,7 @@ pub fn workload(
         .iter()
         .filter(|r| &r.workload == id && r.phase.is_active())
         .collect();
-    let mut annotations = string_map(&workload.manifest["metadata"]["annotations"]);
+    let mut annotations = string_map(&workload.manifest.value()["metadata"]["annotations"]);
     if id.kind == Kind::Deployment
         && let Some(revision) = current
     {
@@ -169,7 +169,7 @@ pub fn workload(
         strategy: strategy.into(),
         rolling_update,
         min_ready_seconds: workload.min_ready_seconds,
-        template: template_view(&workload.template, &workload.pod),
+        template: template_view(&workload.template.value(), &workload.pod),
         conditions: report
             .conditions
             .iter()
@@ -188,7 +188,8 @@ pub fn workload(
             .then_some(new_replica_set)
             .flatten(),
         old_replica_sets,
-        volume_claims: (id.kind == Kind::StatefulSet).then(|| claim_templates(&workload.manifest)),
+        volume_claims: (id.kind == Kind::StatefulSet)
+            .then(|| claim_templates(&workload.manifest.value())),
         events: event_rows(state, &object, Some(id.kind)),
     })
 }

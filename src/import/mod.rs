@@ -471,7 +471,7 @@ pub fn with_cluster_workloads<'a>(
     let objects = names
         .iter()
         .map(String::as_str)
-        .zip(own.iter().map(|w| &*w.spec));
+        .zip(own.iter().map(|w| w.spec.value()));
     let options = crate::manifest::ParseOptions { strict: false };
     // A spec import stored was read by the same parser; one that no longer
     // reads is left out rather than failing every command.

@@ -161,7 +161,7 @@ impl Input<'_> {
         pod_revisions(id.kind, pods, current_number, update_revision, &mut found);
         map(
             &workload.template_hash,
-            &workload.template,
+            &workload.template.value(),
             current_number,
             &found,
         )
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(mapping.of(Some("k8s-v3")), (3, "orchhash".to_string()));
         let v1 = json!({"spec": {"containers": [{"name": "c", "image": "v1"}]}});
         assert_eq!(mapping.of(Some("k8s-v1")), (1, template_hash(&v1)));
-        assert_eq!(*mapping.revisions[0].template, v1);
+        assert_eq!(mapping.revisions[0].template.value(), v1);
         assert_eq!(mapping.of(None).0, 3);
     }
 

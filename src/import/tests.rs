@@ -146,7 +146,7 @@ fn daemon_set_pods_map_by_template_generation() {
     assert_eq!(numbers, vec![2, 3]);
     // The old revision's template is the pod's, without the controller's labels.
     assert_eq!(
-        agent.revisions[0].template["metadata"]["labels"],
+        agent.revisions[0].template.value()["metadata"]["labels"],
         serde_json::json!({"app": "agent"})
     );
     assert!(!workloads[0].last_applied);

@@ -274,7 +274,7 @@ pub(super) fn cron_job(
         successful_jobs_history_limit: successful.unwrap_or(3).min(u32::MAX as u64) as u32,
         failed_jobs_history_limit: failed.unwrap_or(1).min(u32::MAX as u64) as u32,
         job_template: ctx.root.locate("spec.jobTemplate").to_json(),
-        manifest: ctx.root.to_json().into(),
+        manifest: ctx.root.json_text(),
         source: Some(ctx.source("kind")),
     })
 }

@@ -127,7 +127,11 @@ pub fn changes(desired: &Desired, state: &State) -> Vec<Change> {
         let Some(old) = stored.get(&(kind, &*id.namespace, &*id.name)) else {
             continue;
         };
-        for (path, message) in refused(kind, &old.spec, &workload.manifest) {
+        // The same text is the same object: nothing of it changed.
+        if old.spec.as_str() == workload.manifest.as_str() {
+            continue;
+        }
+        for (path, message) in refused(kind, &old.spec.value(), &workload.manifest.value()) {
             found.push(Change {
                 object: id.to_string(),
                 kind: kind.to_string(),

@@ -202,12 +202,12 @@ fn template_action(text: &str) -> Option<(usize, usize)> {
 /// Objects orch stored itself (workload specs in the state), read without a
 /// text round trip; `name` says where each came from in diagnostics.
 pub fn parse_stored<'a>(
-    objects: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+    objects: impl IntoIterator<Item = (&'a str, serde_json::Value)>,
     options: &ParseOptions,
 ) -> Result<Loaded, Vec<Diagnostic>> {
     let documents: Vec<(&str, Node)> = objects
         .into_iter()
-        .map(|(name, value)| (name, Node::from_json(value)))
+        .map(|(name, value)| (name, Node::from_json(&value)))
         .collect();
     // They were validated when applied; they have no positions to report.
     build(&documents, Vec::new(), options, false)

@@ -410,7 +410,7 @@ impl<'b> Builder<'b> {
                 selector: spec.selector,
                 min_available,
                 max_unavailable,
-                manifest: ctx.root.to_json().into(),
+                manifest: ctx.root.json_text(),
             });
         }
     }

@@ -130,8 +130,11 @@ fn a_real_world_deployment_loads_with_kubernetes_defaults() {
     assert_eq!(pod.non_zero_requests.milli_cpu, 2000);
     assert_eq!(pod.non_zero_requests.memory, (512 << 20) + (200 << 20));
     assert_eq!(pod.ready_after, 5 + 3 * 2);
-    assert_eq!(workload.template["metadata"]["labels"]["version"], "v1");
-    assert_eq!(workload.manifest["metadata"]["name"], "api");
+    assert_eq!(
+        workload.template.value()["metadata"]["labels"]["version"],
+        "v1"
+    );
+    assert_eq!(workload.manifest.value()["metadata"]["name"], "api");
 }
 
 #[test]
@@ -522,6 +525,6 @@ fn syntax_errors_alias_bombs_and_nesting_are_diagnostics() {
 #[test]
 fn stored_templates_rebuild_the_scheduling_view() {
     let workload = &load(REALISTIC).desired.workloads[0];
-    let pod = pod_spec_from_template("shop", &workload.template).unwrap();
+    let pod = pod_spec_from_template("shop", &workload.template.value()).unwrap();
     assert_eq!(pod, workload.pod);
 }

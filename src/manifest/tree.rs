@@ -157,6 +157,12 @@ impl Node {
         }
     }
 
+    /// `to_json`'s value kept as its text (`Json`), written straight from
+    /// the tree: keys sorted, a repeated key's last value, as the value has.
+    pub fn json_text(&self) -> crate::model::json::Json {
+        crate::model::json::Json::of(&Sorted(self))
+    }
+
     /// A scalar as text (map keys, messages).
     pub fn scalar_text(&self) -> String {
         match &self.value {
@@ -303,6 +309,56 @@ fn clean_message(message: &str) -> String {
     stripped.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
 }
 
+/// A tree serialized as its `to_json` value is: maps with their keys sorted
+/// and each key once (its last value).
+struct Sorted<'a>(&'a Node);
+
+impl serde::Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match &self.0.value {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::UInt(u) => serializer.serialize_u64(*u),
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(number) => number.serialize(serializer),
+                None => serializer.serialize_unit(),
+            },
+            Value::Str(s) => serializer.serialize_str(s),
+            Value::Seq(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Sorted(item))?;
+                }
+                seq.end()
+            }
+            Value::Map(entries) => {
+                let mut keyed: Vec<(std::borrow::Cow<'_, str>, &Node)> = entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match &k.value {
+                            Value::Str(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                            _ => std::borrow::Cow::Owned(k.scalar_text()),
+                        };
+                        (key, v)
+                    })
+                    .collect();
+                // Stable: of a repeated key, the last written stays last.
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut map = serializer.serialize_map(None)?;
+                for (i, (key, value)) in keyed.iter().enumerate() {
+                    if keyed.get(i + 1).is_some_and(|next| next.0 == *key) {
+                        continue;
+                    }
+                    map.serialize_entry(key, &Sorted(value))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +432,28 @@ mod tests {
             let direct = Node::from_json(&value);
             prop_assert_eq!(without_locations(&parsed[0]), direct.clone());
             prop_assert_eq!(direct.to_json(), value);
+        }
+
+        /// The text written straight from a tree is its value's text: for
+        /// any tree a document parses to (non-string keys too), and for
+        /// trees made in code that repeat a key (the value keeps the last).
+        #[test]
+        fn the_text_written_from_a_tree_is_its_values_text(
+            inner in json(),
+            repeated in prop::collection::vec(("[ab]", -3i64..3), 0..4),
+        ) {
+            let text = format!("spec: {}\n3: three\ntrue: yes\n", serde_json::to_string(&inner).unwrap());
+            let mut node = parse_documents(&text).unwrap().remove(0);
+            if let Value::Map(entries) = &mut node.value {
+                for (key, value) in &repeated {
+                    entries.push((
+                        Node::at_start(Value::Str(key.clone())),
+                        Node::at_start(Value::Int(*value)),
+                    ));
+                }
+            }
+            let written = node.json_text();
+            prop_assert_eq!(written.as_str(), node.to_json().to_string());
         }
     }
 

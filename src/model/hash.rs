@@ -23,8 +23,12 @@ pub fn safe_encode(text: &str) -> String {
 /// The pod-template-hash of a template: FNV-1a over its canonical JSON,
 /// encoded as the Deployment controller encodes it.
 pub fn template_hash(template: &serde_json::Value) -> String {
-    let bytes = serde_json::to_vec(template).unwrap_or_default();
-    safe_encode(&fnv1a32(&bytes).to_string())
+    kept_template_hash(&super::json::Json::new(template))
+}
+
+/// `template_hash` of a template kept as its text.
+pub fn kept_template_hash(template: &super::json::Json) -> String {
+    safe_encode(&fnv1a32(template.as_str().as_bytes()).to_string())
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ pub struct Condition {
 pub struct Revision {
     pub revision: u64,
     pub hash: String,
-    pub template: std::sync::Arc<serde_json::Value>,
+    pub template: super::json::Json,
     /// A Deployment revision's `deployment.kubernetes.io/desired-replicas`:
     /// `spec.replicas` when the controller last scaled its ReplicaSet (a
     /// differing value marks a scaling event, `isScalingEvent`).
@@ -298,6 +298,7 @@ pub struct Replica {
     pub name: String,
     pub workload: ObjectRef,
     pub revision: u64,
+    #[serde(deserialize_with = "super::intern::text")]
     pub hash: Arc<str>,
     pub node: Option<String>,
     /// DaemonSet replicas: the node this replica exists for.
@@ -335,7 +336,7 @@ pub struct Unmanaged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// The pod's labels and spec, as a template (`metadata`, `spec`).
-    pub template: Arc<serde_json::Value>,
+    pub template: super::json::Json,
 }
 
 impl Replica {

@@ -137,12 +137,15 @@ impl Serialize for ObjectRef {
 
 impl<'de> Deserialize<'de> for ObjectRef {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        ObjectRef::parse(&text, "default").ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not an object reference Kind/namespace/name"
-            ))
-        })
+        super::intern::read_str(deserializer, |text| {
+            super::intern::object_ref(text, |text| ObjectRef::parse(text, "default")).ok_or_else(
+                || {
+                    serde::de::Error::custom(format!(
+                        "`{text}` is not an object reference Kind/namespace/name"
+                    ))
+                },
+            )
+        })?
     }
 }
 
@@ -235,7 +238,7 @@ pub struct Workload {
     pub replicas: i32,
     pub selector: LabelSelector,
     /// The pod template exactly as declared (keys sorted): its hash names the revision.
-    pub template: Arc<serde_json::Value>,
+    pub template: super::json::Json,
     pub template_hash: Arc<str>,
     pub pod: PodSpec,
     pub strategy: Strategy,
@@ -291,7 +294,7 @@ pub struct DisruptionBudget {
 /// An object as applied. Shared, not copied, between the manifests, the
 /// actions and the state: once applied, the stored one is the declared one,
 /// and every later pass of the run sees that without comparing them.
-pub type Manifest = std::sync::Arc<serde_json::Value>;
+pub type Manifest = super::json::Json;
 
 /// Everything the `-f` set declares, sorted by identity.
 #[derive(Debug, Clone, Default, PartialEq)]

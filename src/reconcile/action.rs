@@ -82,7 +82,7 @@ pub enum Action {
         workload: ObjectRef,
         revision: u64,
         hash: String,
-        template: Arc<serde_json::Value>,
+        template: crate::model::json::Json,
     },
     /// The bookkeeping the Deployment controller writes on a revision's
     /// ReplicaSet whenever it creates or scales it (`SetReplicasAnnotations`):

@@ -110,7 +110,7 @@ impl Catalog {
                 // converts, account its replicas as requesting nothing.
                 let pod = crate::manifest::pod_spec_from_template(
                     &workload.namespace,
-                    &revision.template,
+                    &revision.template.value(),
                 )
                 .unwrap_or_else(|_| PodSpec {
                     namespace: workload.namespace.clone(),
@@ -147,11 +147,12 @@ impl Catalog {
                 continue;
             };
             let namespace = &replica.workload.namespace;
-            let pod = crate::manifest::pod_spec_from_template(namespace, &unmanaged.template)
-                .unwrap_or_else(|_| PodSpec {
-                    namespace: namespace.to_string(),
-                    ..PodSpec::default()
-                });
+            let pod =
+                crate::manifest::pod_spec_from_template(namespace, &unmanaged.template.value())
+                    .unwrap_or_else(|_| PodSpec {
+                        namespace: namespace.to_string(),
+                        ..PodSpec::default()
+                    });
             stored
                 .entry(replica.workload.clone())
                 .or_default()

@@ -34,14 +34,11 @@ pub fn owned_jobs(desired: &Desired, observed: &State) -> Vec<Workload> {
             let id = ObjectRef::new(Kind::Job, &cron.id.namespace, name);
             if let Some(stored) = observed.workload(&id) {
                 names.push(format!("{id}"));
-                objects.push(stored.spec.clone());
+                objects.push(stored.spec.value());
             }
         }
     }
-    let pairs = names
-        .iter()
-        .map(String::as_str)
-        .zip(objects.iter().map(|o| &**o));
+    let pairs = names.iter().map(String::as_str).zip(objects);
     // A stored Job manifest was valid when its CronJob made it.
     parse_stored(pairs, &ParseOptions::default())
         .map(|loaded| loaded.desired.workloads)

@@ -62,7 +62,7 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
 /// Whether a stored manifest is the declared one: the same one when an
 /// earlier pass of the run applied it, else compared in full.
 pub(super) fn same_manifest(stored: &Manifest, declared: &Manifest) -> bool {
-    std::sync::Arc::ptr_eq(stored, declared) || **stored == **declared
+    stored == declared
 }
 
 /// `spec.paused`, or paused with `orch rollout pause`.

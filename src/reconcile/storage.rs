@@ -493,7 +493,7 @@ pub(super) fn workload_removed(pass: &mut Pass, stored: &crate::model::state::Wo
     match stored.kind {
         Kind::StatefulSet => {
             let policy =
-                &stored.spec["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"];
+                &stored.spec.value()["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"];
             if policy == "Delete" {
                 let id = stored.id();
                 for claim in observed

@@ -48,13 +48,15 @@ pub fn rollback(
             .max_by_key(|r| r.revision)
             .ok_or_else(|| UndoError::NoPrevious(workload.clone()))?,
     };
-    let pod = pod_spec_from_template(&workload.namespace, &revision.template)
+    let pod = pod_spec_from_template(&workload.namespace, &revision.template.value())
         .map_err(|_| UndoError::Unreadable(workload.clone(), revision.revision))?;
     target.template = revision.template.clone();
     target.template_hash = revision.hash.as_str().into();
     target.pod = pod;
-    if let Some(spec) = std::sync::Arc::make_mut(&mut target.manifest).get_mut("spec") {
-        spec["template"] = (*revision.template).clone();
+    let mut manifest = target.manifest.value();
+    if let Some(spec) = manifest.get_mut("spec") {
+        spec["template"] = revision.template.value();
+        target.manifest = manifest.into();
     }
     Ok(revision.revision)
 }

@@ -38,7 +38,7 @@ fn template<'s>(
     desired: &'s Desired,
     state: &'s State,
     replica: &Replica,
-) -> Option<&'s serde_json::Value> {
+) -> Option<&'s crate::model::json::Json> {
     if let Some(workload) = desired
         .workloads
         .iter()
@@ -51,7 +51,7 @@ fn template<'s>(
         .revisions
         .iter()
         .find(|r| r.hash == *replica.hash)
-        .map(|r| &*r.template)
+        .map(|r| &r.template)
 }
 
 /// Whether the template mounts node-local storage (an `emptyDir` or a
@@ -112,7 +112,7 @@ pub fn pods_on<'s>(
         let Some(pod) = catalog.pod(&replica.workload, &replica.hash) else {
             continue;
         };
-        let template = template(desired, state, replica);
+        let template = template(desired, state, replica).map(crate::model::json::Json::value);
         let unmanaged_owner = replica
             .unmanaged
             .as_ref()
@@ -123,9 +123,9 @@ pub fn pods_on<'s>(
             replicated: (replica.workload.kind != Kind::Pod && !replica.is_unmanaged())
                 || unmanaged_owner,
             daemon: replica.workload.kind == Kind::DaemonSet,
-            local_storage: template.is_some_and(has_local_storage),
+            local_storage: template.as_ref().is_some_and(has_local_storage),
             system: pod.namespace == "kube-system" && !covered[i],
-            safe_to_evict: template.and_then(safe_to_evict),
+            safe_to_evict: template.as_ref().and_then(safe_to_evict),
             blocking_budget: blocking[i].map(ToString::to_string),
         });
     }

@@ -423,8 +423,9 @@ fn status_word(item: &ReplicaItem) -> String {
 }
 
 /// The labels of a stored pod template (`metadata.labels`).
-fn template_labels(template: &serde_json::Value) -> crate::model::labels::Labels {
+fn template_labels(template: &crate::model::json::Json) -> crate::model::labels::Labels {
     template
+        .value()
         .pointer("/metadata/labels")
         .and_then(serde_json::Value::as_object)
         .into_iter()

@@ -179,7 +179,7 @@ fn stored_workloads(state: &State) -> Result<Desired> {
     let objects = names
         .iter()
         .map(String::as_str)
-        .zip(state.workloads.iter().map(|w| &*w.spec));
+        .zip(state.workloads.iter().map(|w| w.spec.value()));
     manifest::parse_stored(objects, &ParseOptions { strict: false })
         .map(|loaded| loaded.desired)
         .map_err(|diagnostics| {

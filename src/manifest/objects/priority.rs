@@ -94,7 +94,7 @@ impl Builder<'_> {
                 global_default: object.global_default,
                 preemption_policy,
                 description: object.description,
-                manifest: Some(ctx.root.to_json().into()),
+                manifest: Some(ctx.root.json_text()),
             });
         }
     }

@@ -362,7 +362,7 @@ impl Builder<'_> {
         self.desired
             .storage
             .manifests
-            .push((id.clone(), ctx.root.to_json().into()));
+            .push((id.clone(), ctx.root.json_text()));
     }
 
     /// Claims naming a class no manifest declares: an error at the name

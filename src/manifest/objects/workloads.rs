@@ -7,14 +7,15 @@ use super::super::fields::{non_negative, strategy};
 use super::super::pod::{pod_spec, validate_selector};
 use super::super::{Ctx, wire};
 use super::{Builder, Dependencies, JOB_NAME_LABEL, MAX_REPLICAS};
-use crate::model::hash::template_hash;
+use crate::model::hash::kept_template_hash;
+use crate::model::json::Json;
 use crate::model::labels::{LabelSelector, Labels};
 use crate::model::pod::PodSpec;
 use crate::model::workload::{Kind, ObjectRef, Strategy, Workload};
 
 /// What `workload_parts` reads of a template: selector, template (JSON),
 /// scheduling view and declared dependencies.
-pub(super) type Parts = (LabelSelector, serde_json::Value, PodSpec, Dependencies);
+pub(super) type Parts = (LabelSelector, Json, PodSpec, Dependencies);
 
 /// `spec.replicas` (default 1): not negative, at most `MAX_REPLICAS`.
 pub(super) fn replica_count(ctx: &mut Ctx, replicas: Option<i32>) -> i32 {
@@ -41,14 +42,14 @@ pub(super) fn new_workload(
     id: ObjectRef,
     labels: &Labels,
     replicas: i32,
-    (selector, template, pod): (LabelSelector, serde_json::Value, PodSpec),
+    (selector, template, pod): (LabelSelector, Json, PodSpec),
 ) -> Workload {
     Workload {
         labels: labels.clone(),
         replicas,
         selector,
-        template_hash: template_hash(&template).into(),
-        template: template.into(),
+        template_hash: kept_template_hash(&template).into(),
+        template,
         pod,
         strategy: Strategy::OnDelete,
         min_ready_seconds: 0,
@@ -56,7 +57,7 @@ pub(super) fn new_workload(
         revision_history_limit: 10,
         paused: false,
         depends_on: Vec::new(),
-        manifest: ctx.root.to_json().into(),
+        manifest: ctx.root.json_text(),
         source: Some(ctx.source("kind")),
         job: None,
         stateful: None,
@@ -227,7 +228,7 @@ impl Builder<'_> {
             match_labels: object.metadata.labels.clone(),
             ..LabelSelector::default()
         };
-        let base = (selector, template_json, pod);
+        let base = (selector, Json::new(&template_json), pod);
         let workload = new_workload(ctx, id, &object.metadata.labels, 1, base);
         self.desired.workloads.push(workload);
     }
@@ -251,7 +252,7 @@ impl Builder<'_> {
             &object.metadata.annotations,
         );
         let depends_on = dependencies(ctx, &object.metadata, template, namespace);
-        let template = ctx.root.locate("spec.template").to_json();
+        let template = ctx.root.locate("spec.template").json_text();
         let Some(id) = id else {
             return;
         };
@@ -324,7 +325,7 @@ impl Builder<'_> {
             &metadata.annotations,
         );
         let depends_on = dependencies(ctx, metadata, template, namespace);
-        let template_json = ctx.root.locate("spec.template").to_json();
+        let template_json = ctx.root.locate("spec.template").json_text();
         Some((selector?, template_json, pod, depends_on))
     }
 }
