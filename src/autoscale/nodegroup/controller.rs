@@ -124,9 +124,10 @@ fn membership(desired: &Desired, state: &State, forget: bool, plan: &mut GroupPl
                 ..node.clone()
             })));
         }
-        plan.actions.push(Action::NodeGroup(GroupAction::Forget {
-            group: old.name.clone(),
-        }));
+        plan.actions
+            .push(Action::NodeGroup(Box::new(GroupAction::Forget {
+                group: old.name.clone(),
+            })));
     }
     for group in &desired.node_groups {
         let Some(old) = record(state, &group.name) else {
@@ -135,10 +136,12 @@ fn membership(desired: &Desired, state: &State, forget: bool, plan: &mut GroupPl
                     .push(Action::AddNode(Box::new(group.member_node(n))));
             }
             plan.actions
-                .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {
-                    next_member: group.min_size,
-                    ..specified(group, &NodeGroupState::default())
-                })));
+                .push(Action::NodeGroup(Box::new(GroupAction::SetStatus(
+                    NodeGroupState {
+                        next_member: group.min_size,
+                        ..specified(group, &NodeGroupState::default())
+                    },
+                ))));
             continue;
         };
         let (due, waiting): (Vec<&Provisioning>, Vec<&Provisioning>) =
@@ -156,10 +159,12 @@ fn membership(desired: &Desired, state: &State, forget: bool, plan: &mut GroupPl
             plan.actions.push(Action::AddNode(Box::new(node)));
         }
         plan.actions
-            .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {
-                provisioning: waiting.into_iter().cloned().collect(),
-                ..specified(group, old)
-            })));
+            .push(Action::NodeGroup(Box::new(GroupAction::SetStatus(
+                NodeGroupState {
+                    provisioning: waiting.into_iter().cloned().collect(),
+                    ..specified(group, old)
+                },
+            ))));
     }
 }
 
@@ -404,24 +409,25 @@ fn scale_up_pending(
     ) {
         let group = &groups[up.group];
         let first = sizes[up.group].next_member;
-        plan.actions.push(Action::NodeGroup(GroupAction::ScaleUp {
-            group: group.name.clone(),
-            from: up.from,
-            to: up.to,
-            max: group.max_size,
-            nodes: (first..first + (up.to - up.from))
-                .map(|n| group.member(n).name)
-                .collect(),
-            ready_at: state.clock + group.provision_delay,
-            pods: up
-                .pods
-                .iter()
-                .map(|&k| {
-                    let r = pending[helpless[k]];
-                    (r.name.clone(), r.workload.clone())
-                })
-                .collect(),
-        }));
+        plan.actions
+            .push(Action::NodeGroup(Box::new(GroupAction::ScaleUp {
+                group: group.name.clone(),
+                from: up.from,
+                to: up.to,
+                max: group.max_size,
+                nodes: (first..first + (up.to - up.from))
+                    .map(|n| group.member(n).name)
+                    .collect(),
+                ready_at: state.clock + group.provision_delay,
+                pods: up
+                    .pods
+                    .iter()
+                    .map(|&k| {
+                        let r = pending[helpless[k]];
+                        (r.name.clone(), r.workload.clone())
+                    })
+                    .collect(),
+            })));
         return;
     }
     let recorded: BTreeSet<(&str, &str)> = state
@@ -435,11 +441,11 @@ fn scale_up_pending(
             let object = format!("Replica/{}", pending[i].name);
             if !recorded.contains(&(object.as_str(), message.as_str())) {
                 plan.actions
-                    .push(Action::NodeGroup(GroupAction::NotTriggered {
+                    .push(Action::NodeGroup(Box::new(GroupAction::NotTriggered {
                         replica: pending[i].name.clone(),
                         workload: pending[i].workload.clone(),
                         message: message.clone(),
-                    }));
+                    })));
             }
         }
     }
@@ -500,10 +506,12 @@ fn scale_down(
             .collect();
         if timers != old.unneeded {
             plan.actions
-                .push(Action::NodeGroup(GroupAction::SetStatus(NodeGroupState {
-                    unneeded: timers.clone(),
-                    ..specified(group, old)
-                })));
+                .push(Action::NodeGroup(Box::new(GroupAction::SetStatus(
+                    NodeGroupState {
+                        unneeded: timers.clone(),
+                        ..specified(group, old)
+                    },
+                ))));
         }
         // Empty members first, as cluster-autoscaler deletes them before
         // the ones whose pods must move; then the least used.
@@ -513,11 +521,12 @@ fn scale_down(
             .min_by(|a, b| a.1.1.total_cmp(&b.1.1).then_with(|| a.0.cmp(b.0)));
         match removable_now {
             Some((node, (_, used))) if size.target > group.min_size => {
-                plan.actions.push(Action::NodeGroup(GroupAction::ScaleDown {
-                    group: group.name.clone(),
-                    node: node.clone(),
-                    utilization: (used * 100.0).round() as u32,
-                }));
+                plan.actions
+                    .push(Action::NodeGroup(Box::new(GroupAction::ScaleDown {
+                        group: group.name.clone(),
+                        node: node.clone(),
+                        utilization: (used * 100.0).round() as u32,
+                    })));
             }
             _ if size.target > group.min_size => {
                 for since in timers.values() {

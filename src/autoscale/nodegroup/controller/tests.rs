@@ -167,7 +167,10 @@ fn a_pending_pod_is_told_which_group_would_add_a_node_and_when() {
     // the same pass: one pod per 4-cpu member, two members.
     let ops: Vec<&str> = plan.actions.iter().map(Action::op).collect();
     assert_eq!(ops, ["node-group-status", "node-group-status", "scale-up"]);
-    let Action::NodeGroup(GroupAction::ScaleUp {
+    let Action::NodeGroup(decision) = &plan.actions[2] else {
+        panic!("{:?}", plan.actions);
+    };
+    let GroupAction::ScaleUp {
         group,
         from,
         to,
@@ -175,7 +178,7 @@ fn a_pending_pod_is_told_which_group_would_add_a_node_and_when() {
         ready_at,
         pods,
         ..
-    }) = &plan.actions[2]
+    } = &**decision
     else {
         panic!("{:?}", plan.actions);
     };
