@@ -112,7 +112,16 @@ pub fn pods_on<'s>(
         let Some(pod) = catalog.pod(&replica.workload, &replica.hash) else {
             continue;
         };
-        let template = template(desired, state, replica).map(crate::model::json::Json::value);
+        // Parsed only when its text names what is read of it (the text is
+        // serde_json's, keys unescaped): most templates mention neither.
+        let template = template(desired, state, replica)
+            .filter(|t| {
+                let text = t.as_str();
+                text.contains("emptyDir")
+                    || text.contains("hostPath")
+                    || text.contains(SAFE_TO_EVICT)
+            })
+            .map(crate::model::json::Json::value);
         let unmanaged_owner = replica
             .unmanaged
             .as_ref()
