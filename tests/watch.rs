@@ -105,7 +105,14 @@ fn watch_follows_edits_survives_typos_handles_faults_and_stops_cleanly() {
             .contains("keeping the last good set")
     });
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(ready(&cluster, WORKER), Some((3, 3)));
+    // Read until a read succeeds (once, under a loaded machine, a read gave
+    // no listing); the counts read must then be the running ones.
+    let mut seen = None;
+    eventually(Duration::from_secs(3), "the workloads read", || {
+        seen = ready(&cluster, WORKER);
+        seen.is_some()
+    });
+    assert_eq!(seen, Some((3, 3)));
     std::fs::write(&path, good).unwrap();
 
     // A fault from another process: replicas leave the failed node after the
