@@ -325,6 +325,7 @@ mod tests {
     use crate::analysis::fixtures::{DAEMONSET, deployment, desired};
     use crate::executor::{RunOptions, run};
     use crate::model::state::State;
+    use crate::model::workload::Desired;
     use crate::reconcile::{Action, with_pass};
     use crate::scheduler::Scheduler;
     use proptest::prelude::*;
@@ -357,6 +358,34 @@ mod tests {
     }
 
     /// A group as a comparable value: who it is, where its replicas are.
+    /// The state the loop converges to on `desired`.
+    fn converged(desired: &Desired) -> State {
+        let mut state = State::default();
+        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+        run(
+            desired,
+            &mut state,
+            &scheduler,
+            &RunOptions::default(),
+            |_, _| Ok::<(), ()>(()),
+        )
+        .expect("the loop runs");
+        state
+    }
+
+    /// The fleet with nodes shrunk to `shrink` cpus and the `relabel`ed
+    /// ones' disks swapped.
+    fn changed(
+        ssd: &[bool],
+        shrink: &[u32],
+        relabel: &[bool],
+        workloads: &[(u8, u8, bool)],
+    ) -> Desired {
+        let cpus: Vec<u32> = shrink.iter().take(ssd.len()).copied().collect();
+        let ssd: Vec<bool> = ssd.iter().zip(relabel).map(|(&s, &r)| s != r).collect();
+        desired(&fleet(&cpus, &ssd, workloads))
+    }
+
     fn groups(snapshot: &Snapshot) -> Vec<String> {
         let mut groups: Vec<String> = snapshot
             .groups
@@ -415,21 +444,13 @@ mod tests {
             workloads in prop::collection::vec((1u8..6, 1u8..6, any::<bool>()), 1..5),
             ages in prop::collection::vec(0u64..3, 40),
         ) {
-            let cpus = vec![4; ssd.len()];
-            let before = desired(&fleet(&cpus, &ssd, &workloads));
-            let mut state = State::default();
-            let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
-            let ran = run(&before, &mut state, &scheduler, &RunOptions::default(), |_, _| {
-                Ok::<(), ()>(())
-            });
-            prop_assert!(ran.is_ok());
+            let before = desired(&fleet(&vec![4; ssd.len()], &ssd, &workloads));
+            let mut state = converged(&before);
             // Replicas of several ages, names out of their creation order.
             for (replica, &age) in state.replicas.iter_mut().zip(ages.iter().cycle()) {
                 replica.created_at = age;
             }
-            let cpus: Vec<u32> = shrink.iter().take(ssd.len()).copied().collect();
-            let ssd: Vec<bool> = ssd.iter().zip(&relabel).map(|(&s, &r)| s != r).collect();
-            let after = desired(&fleet(&cpus, &ssd, &workloads));
+            let after = changed(&ssd, &shrink, &relabel, &workloads);
             let bound: Vec<usize> = (0..state.replicas.len())
                 .filter(|&i| state.replicas[i].node.is_some())
                 .collect();
@@ -458,20 +479,10 @@ mod tests {
             now in prop::collection::vec(any::<bool>(), 40),
             change in any::<bool>(),
         ) {
-            let cpus = vec![4; ssd.len()];
-            let before = desired(&fleet(&cpus, &ssd, &workloads));
-            let mut state = State::default();
-            let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
-            let ran = run(&before, &mut state, &scheduler, &RunOptions::default(), |_, _| {
-                Ok::<(), ()>(())
-            });
-            prop_assert!(ran.is_ok());
+            let before = desired(&fleet(&vec![4; ssd.len()], &ssd, &workloads));
+            let state = converged(&before);
             let after = match change {
-                true => {
-                    let cpus: Vec<u32> = shrink.iter().take(ssd.len()).copied().collect();
-                    let ssd: Vec<bool> = ssd.iter().zip(&relabel).map(|(&s, &r)| s != r).collect();
-                    desired(&fleet(&cpus, &ssd, &workloads))
-                }
+                true => changed(&ssd, &shrink, &relabel, &workloads),
                 false => before.clone(),
             };
             let some = |mask: &[bool]| -> Vec<usize> {
