@@ -56,7 +56,7 @@ fn outcome(pass: &Pass, id: &ObjectRef) -> Option<JobOutcome> {
 pub(super) fn sync(pass: &mut Pass, cron: &CronJob, owned: &[Workload]) {
     let now = pass.now;
     let stored = pass.stored(&cron.id);
-    if stored.is_none_or(|s| !super::deployment::same_manifest(&s.spec, &cron.manifest)) {
+    if stored.is_none_or(|s| s.spec != cron.manifest) {
         pass.plan.actions.push(Action::ApplyWorkload {
             workload: cron.id.clone(),
             spec: cron.manifest.clone(),

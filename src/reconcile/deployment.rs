@@ -3,14 +3,14 @@
 
 use super::{Action, DeleteReason, Pass};
 use crate::model::state::{Replica, WorkloadState};
-use crate::model::workload::{Manifest, Workload, WorkloadKind};
+use crate::model::workload::{Workload, WorkloadKind};
 use crate::rollout::{self, RevisionCounts};
 use std::collections::BTreeMap;
 
 /// Record the manifest as last applied, and a revision for a new template.
 pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
     let stored = pass.stored(&workload.id);
-    if stored.is_none_or(|s| !same_manifest(&s.spec, &workload.manifest)) {
+    if stored.is_none_or(|s| s.spec != workload.manifest) {
         pass.plan.actions.push(Action::ApplyWorkload {
             workload: workload.id.clone(),
             spec: workload.manifest.clone(),
@@ -57,12 +57,6 @@ pub(super) fn record_spec(pass: &mut Pass, workload: &Workload) {
             }
         }
     }
-}
-
-/// Whether a stored manifest is the declared one: the same one when an
-/// earlier pass of the run applied it, else compared in full.
-pub(super) fn same_manifest(stored: &Manifest, declared: &Manifest) -> bool {
-    stored == declared
 }
 
 /// `spec.paused`, or paused with `orch rollout pause`.

@@ -366,7 +366,7 @@ fn record_policies(pass: &mut Pass, desired: &Desired) {
     for budget in &desired.disruption_budgets {
         if pass
             .stored(&budget.id)
-            .is_none_or(|stored| !deployment::same_manifest(&stored.spec, &budget.manifest))
+            .is_none_or(|stored| stored.spec != budget.manifest)
         {
             pass.plan.actions.push(Action::ApplyWorkload {
                 workload: budget.id.clone(),
@@ -382,7 +382,7 @@ fn record_policies(pass: &mut Pass, desired: &Desired) {
         let id = ObjectRef::new(Kind::PriorityClass, "", &class.name);
         if pass
             .stored(&id)
-            .is_none_or(|stored| !deployment::same_manifest(&stored.spec, manifest))
+            .is_none_or(|stored| stored.spec != *manifest)
         {
             pass.plan.actions.push(Action::ApplyWorkload {
                 workload: id,

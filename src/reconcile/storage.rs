@@ -107,7 +107,7 @@ pub(super) fn sync(pass: &mut Pass) {
     for (id, manifest) in &declared.manifests {
         if pass
             .stored(id)
-            .is_none_or(|stored| !super::deployment::same_manifest(&stored.spec, manifest))
+            .is_none_or(|stored| stored.spec != *manifest)
         {
             pass.plan.actions.push(Action::ApplyWorkload {
                 workload: id.clone(),
