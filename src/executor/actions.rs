@@ -2,7 +2,7 @@
 //! an event with Kubernetes' reason: how every action changes the state.
 
 use crate::model::event::EventReason;
-use crate::model::state::{Event, EventType, Phase, State};
+use crate::model::state::{Event, EventType, Phase, Replica, State};
 use crate::model::workload::{Kind, ObjectRef};
 use crate::reconcile::Action;
 use rustc_hash::FxHashMap as HashMap;
@@ -253,12 +253,12 @@ fn apply_one<'a>(
             target_node,
         } => {
             index.insert(replica.as_str(), state.replicas.len());
-            state.replicas.push(replicas::pending(
-                replica,
-                workload,
+            state.replicas.push(Replica::pending(
+                replica.clone(),
+                workload.clone(),
                 *revision,
-                hash,
-                target_node,
+                hash.clone(),
+                target_node.clone(),
                 now,
             ));
             Some((EventType::Normal, EventReason::SuccessfulCreate))

@@ -200,23 +200,14 @@ impl<'a> Pass<'a> {
             hash: hash.clone(),
             target_node: target_node.clone(),
         });
-        self.created.push(Replica {
+        self.created.push(Replica::pending(
             name,
-            workload: workload.clone(),
+            workload.clone(),
             revision,
             hash,
-            node: None,
             target_node,
-            phase: Phase::Pending,
-            ready: false,
-            created_at: self.now,
-            started_at: None,
-            ready_at: None,
-            restarts: 0,
-            reason: None,
-            unmanaged: None,
-            finished_at: None,
-        });
+            self.now,
+        ));
     }
 
     /// The stored workload `id` (`observed.workload(id)`).

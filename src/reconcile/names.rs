@@ -98,23 +98,14 @@ mod tests {
     }
 
     fn replica(name: String) -> crate::model::state::Replica {
-        crate::model::state::Replica {
+        crate::model::state::Replica::pending(
             name,
-            workload: ObjectRef::new(Kind::Deployment, "default", "x"),
-            revision: 1,
-            hash: "h".into(),
-            node: None,
-            target_node: None,
-            phase: crate::model::state::Phase::Pending,
-            ready: false,
-            created_at: 0,
-            started_at: None,
-            ready_at: None,
-            restarts: 0,
-            reason: None,
-            unmanaged: None,
-            finished_at: None,
-        }
+            ObjectRef::new(Kind::Deployment, "default", "x"),
+            1,
+            "h".into(),
+            None,
+            0,
+        )
     }
 
     /// Names the state holds, and names given out, are skipped; workloads

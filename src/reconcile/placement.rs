@@ -370,34 +370,34 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
         }));
 }
 
+/// A replica placed: bound to its node, and the pass woken when it is ready.
+pub(super) fn bind(pass: &mut Pass, replica: &Replica, node: &str, pod: &PodSpec) {
+    pass.plan.actions.push(Action::Bind {
+        replica: replica.name.clone(),
+        workload: replica.workload.clone(),
+        node: node.to_string(),
+    });
+    pass.plan.wake(pass.now + pod.ready_after);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::state::Phase;
     use proptest::prelude::*;
 
     fn replica(created_at: u64, workload: u8, name: u16) -> Replica {
-        Replica {
-            name: format!("r{name}"),
-            workload: crate::model::workload::ObjectRef::new(
+        Replica::pending(
+            format!("r{name}"),
+            crate::model::workload::ObjectRef::new(
                 crate::model::workload::Kind::Deployment,
                 "default",
                 &format!("w{workload}"),
             ),
-            revision: 1,
-            hash: "h".into(),
-            node: None,
-            target_node: None,
-            phase: Phase::Pending,
-            ready: false,
+            1,
+            "h".into(),
+            None,
             created_at,
-            started_at: None,
-            ready_at: None,
-            restarts: 0,
-            reason: None,
-            unmanaged: None,
-            finished_at: None,
-        }
+        )
     }
 
     proptest! {

@@ -4,6 +4,7 @@
 //! its victims are deleted (`preempt`), the preemptor bound to their node,
 //! and the victims' controllers replace them in the next pass.
 
+use super::placement::bind;
 use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
 use crate::model::pod::PodSpec;
 use crate::model::state::{Phase, Replica, State};
@@ -249,15 +250,6 @@ impl Preemptor {
             }
         }
     }
-}
-
-fn bind(pass: &mut Pass, replica: &Replica, node: &str, pod: &PodSpec) {
-    pass.plan.actions.push(Action::Bind {
-        replica: replica.name.clone(),
-        workload: replica.workload.clone(),
-        node: node.to_string(),
-    });
-    pass.plan.wake(pass.now + pod.ready_after);
 }
 
 fn record(pass: &mut Pass, replica: &Replica, error: FitError) {

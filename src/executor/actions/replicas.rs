@@ -7,35 +7,6 @@ use crate::model::state::{EventType, Phase, Replica, State};
 use crate::model::workload::{Kind, ObjectRef};
 use crate::reconcile::{Action, DeleteReason};
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::Arc;
-
-/// `Action::Create`: a new replica, Pending, as the controller made it.
-pub(super) fn pending(
-    name: &str,
-    workload: &ObjectRef,
-    revision: u64,
-    hash: &Arc<str>,
-    target_node: &Option<String>,
-    now: u64,
-) -> Replica {
-    Replica {
-        name: name.to_string(),
-        workload: workload.clone(),
-        revision,
-        hash: hash.clone(),
-        node: None,
-        target_node: target_node.clone(),
-        phase: Phase::Pending,
-        ready: false,
-        created_at: now,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        reason: None,
-        unmanaged: None,
-        finished_at: None,
-    }
-}
 
 /// `Action::Delete`: the replica starts terminating (`removed` says some did).
 pub(super) fn delete(

@@ -1,11 +1,11 @@
 //! One pass's scheduling queue, run by run: what the scheduler places
 //! binds, what it cannot place goes to preemption.
 
-use super::{gate, replica_pod};
+use super::{bind, gate, replica_pod};
 use crate::model::pod::PodSpec;
 use crate::model::state::{NodeState, Replica};
 use crate::model::workload::{ObjectRef, Workload};
-use crate::reconcile::{Action, Pass};
+use crate::reconcile::Pass;
 use crate::scheduler::batch::{Batch, Stats};
 use crate::scheduler::remembered::Diagnoses;
 use crate::scheduler::snapshot::Snapshot;
@@ -217,14 +217,4 @@ impl<'s, 'n> Queue<'s, 'n> {
             self.restart_batch();
         }
     }
-}
-
-/// A replica placed: bound to its node, and the pass woken when it is ready.
-fn bind(pass: &mut Pass, replica: &Replica, node: &str, pod: &PodSpec) {
-    pass.plan.actions.push(Action::Bind {
-        replica: replica.name.clone(),
-        workload: replica.workload.clone(),
-        node: node.to_string(),
-    });
-    pass.plan.wake(pass.now + pod.ready_after);
 }
