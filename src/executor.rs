@@ -70,6 +70,11 @@ pub struct RunOptions {
     /// time runs on this many seconds more, every controller active; the
     /// outcome is judged at the end.
     pub advance: u64,
+    /// Whether `RunResult::steps` keeps every step. A caller that folds the
+    /// steps as its callback is handed them (a what-if scenario counting
+    /// placements) sets it false: a run of 150,000 placements then holds no
+    /// step's actions after its callback returns.
+    pub keep_steps: bool,
 }
 
 impl Default for RunOptions {
@@ -80,6 +85,7 @@ impl Default for RunOptions {
             max_steps: MAX_STEPS,
             atomic: false,
             advance: 0,
+            keep_steps: true,
         }
     }
 }
@@ -262,7 +268,7 @@ fn run_once<E>(
     // The HPAs' syncs come first at each instant: a rescale is a step of its own.
     let mut autoscaling = autoscale::Autoscaling::new(desired, state);
     let mut progress = Progress {
-        steps: Vec::new(),
+        steps: Steps::new(options.keep_steps),
         scheduling: crate::scheduler::batch::Stats::default(),
         persisted_clock: state.clock,
     };
@@ -281,7 +287,7 @@ fn run_once<E>(
         scheduling,
         persisted_clock,
     } = progress;
-    if state.clock != persisted_clock && (!steps.is_empty() || options.advance > 0) {
+    if state.clock != persisted_clock && (steps.taken > 0 || options.advance > 0) {
         state.generation += 1;
         persist(state, None)?;
     }
@@ -300,7 +306,7 @@ fn run_once<E>(
         outcome,
         rolled_back: Vec::new(),
         rolled_back_set: None,
-        steps,
+        steps: steps.kept,
         start,
         clock: state.clock,
         workloads,
@@ -321,10 +327,35 @@ struct Run<'r> {
     reconcile: &'r dyn Fn(&Desired, &State) -> reconcile::Plan,
 }
 
+/// The steps a run took: how many, and every one of them unless the
+/// caller folds them as they come (`RunOptions::keep_steps`).
+struct Steps {
+    kept: Vec<Step>,
+    taken: usize,
+    keep: bool,
+}
+
+impl Steps {
+    fn new(keep: bool) -> Steps {
+        Steps {
+            kept: Vec::new(),
+            taken: 0,
+            keep,
+        }
+    }
+
+    fn push(&mut self, step: Step) {
+        self.taken += 1;
+        if self.keep {
+            self.kept.push(step);
+        }
+    }
+}
+
 /// What the loop has done so far: its steps, the scheduler's counts, and
 /// the clock the state was last persisted at.
 struct Progress {
-    steps: Vec<Step>,
+    steps: Steps,
     scheduling: crate::scheduler::batch::Stats,
     persisted_clock: u64,
 }
@@ -364,7 +395,7 @@ impl Run<'_> {
                 persist(state, Some(&step))?;
                 progress.persisted_clock = state.clock;
                 progress.steps.push(step);
-                if progress.steps.len() >= self.options.max_steps.min(MAX_STEPS) {
+                if progress.steps.taken >= self.options.max_steps.min(MAX_STEPS) {
                     let outcome = if self.converged_at_budget(autoscaling, state) {
                         Outcome::Converged
                     } else {
@@ -390,7 +421,7 @@ impl Run<'_> {
                 Some(_) => return Ok((Outcome::Timeout, None)),
                 None => {
                     let reports = self.reports(desired, state);
-                    let outcome = ended(&reports, &progress.steps);
+                    let outcome = ended(&reports, progress.steps.taken);
                     return Ok((outcome, Some(reports)));
                 }
             }
@@ -460,16 +491,16 @@ impl Run<'_> {
             },
         )?;
         let reports = reconcile::summarize(autoscaling.desired(declared), state, state.clock);
-        Ok(ended(&reports, &progress.steps))
+        Ok(ended(&reports, progress.steps.taken))
     }
 }
 
 /// How a run that found nothing more to do ended: blocked unless every
 /// workload converged, else converged, or without changes if it took no step.
-fn ended(reports: &[WorkloadReport], steps: &[Step]) -> Outcome {
+fn ended(reports: &[WorkloadReport], steps: usize) -> Outcome {
     if !reports.iter().all(WorkloadReport::converged) {
         Outcome::Blocked
-    } else if steps.is_empty() {
+    } else if steps == 0 {
         Outcome::NoChanges
     } else {
         Outcome::Converged

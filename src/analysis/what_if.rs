@@ -229,6 +229,15 @@ fn after_baseline(options: &RunOptions) -> RunOptions {
     }
 }
 
+/// A scenario's run: after the baseline, its steps counted as they come
+/// (`StepCounts::add`) rather than kept.
+fn scenario_options(options: &RunOptions) -> RunOptions {
+    RunOptions {
+        keep_steps: false,
+        ..after_baseline(options)
+    }
+}
+
 fn run(
     desired: &Desired,
     state: &mut State,
@@ -317,21 +326,25 @@ pub fn scenario_watched(
     state.fail_nodes(failed);
     let desired = &base.desired;
     let at_failure = summarize(desired, &state, state.clock);
+    // The steps are counted as they come, not kept.
+    let mut counts = StepCounts::of(base.steps.iter());
     let never_fails = |state: &State, step: Option<&Step>| {
         watch(state, step);
+        if let Some(step) = step {
+            counts.add(step);
+        }
         Ok::<(), std::convert::Infallible>(())
     };
     let result = match executor::run(
         desired,
         &mut state,
         scheduler,
-        &after_baseline(options),
+        &scenario_options(options),
         never_fails,
     ) {
         Ok(result) => result,
         Err(never) => match never {},
     };
-    let counts = StepCounts::of(base.steps.iter().chain(&result.steps));
     let tallies = Tallies {
         stuck: on_nodes(&state, &failed_set),
         lowest: lowest_available(&result, &counts.lowest, &at_failure),
@@ -391,28 +404,33 @@ impl StepCounts {
     fn of<'s>(steps: impl Iterator<Item = &'s Step>) -> StepCounts {
         let mut counts = StepCounts::default();
         for step in steps {
-            for action in &step.actions {
-                match action {
-                    Action::Bind { workload, .. } => {
-                        *counts.placed.entry(workload.to_string()).or_insert(0) += 1;
-                    }
-                    Action::Delete {
-                        workload,
-                        reason: crate::reconcile::DeleteReason::Preempted { .. },
-                        ..
-                    } => *counts.preempted.entry(workload.to_string()).or_insert(0) += 1,
-                    _ => {}
-                }
-            }
-            for status in &step.status {
-                let lowest = counts
-                    .lowest
-                    .entry(status.object.clone())
-                    .or_insert(status.available);
-                *lowest = (*lowest).min(status.available);
-            }
+            counts.add(step);
         }
         counts
+    }
+
+    /// Count one more step.
+    fn add(&mut self, step: &Step) {
+        for action in &step.actions {
+            match action {
+                Action::Bind { workload, .. } => {
+                    *self.placed.entry(workload.to_string()).or_insert(0) += 1;
+                }
+                Action::Delete {
+                    workload,
+                    reason: crate::reconcile::DeleteReason::Preempted { .. },
+                    ..
+                } => *self.preempted.entry(workload.to_string()).or_insert(0) += 1,
+                _ => {}
+            }
+        }
+        for status in &step.status {
+            let lowest = self
+                .lowest
+                .entry(status.object.clone())
+                .or_insert(status.available);
+            *lowest = (*lowest).min(status.available);
+        }
     }
 }
 

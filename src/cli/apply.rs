@@ -190,6 +190,7 @@ fn run_options(options: &PlanOptions) -> RunOptions {
         }),
         atomic: options.atomic,
         advance: options.advance,
+        keep_steps: true,
     }
 }
 

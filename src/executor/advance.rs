@@ -4,7 +4,7 @@
 //! instant, whatever the state, and the caller judges the outcome there.
 
 use super::autoscale::Autoscaling;
-use super::{Step, execute};
+use super::{Step, Steps, execute};
 use crate::model::state::State;
 use crate::model::workload::Desired;
 use crate::reconcile::Plan;
@@ -28,7 +28,7 @@ pub(super) fn run_on<E>(
     state: &mut State,
     end: u64,
     budget: usize,
-    steps: &mut Vec<Step>,
+    steps: &mut Steps,
     scheduling: &mut crate::scheduler::batch::Stats,
     record: &mut Record<'_, E>,
 ) -> Result<(), E> {
@@ -36,7 +36,7 @@ pub(super) fn run_on<E>(
         let plan = pass(autoscaling, state);
         scheduling.merge(&plan.scheduling);
         if !plan.actions.is_empty() {
-            if steps.len() >= budget {
+            if steps.taken >= budget {
                 return Ok(());
             }
             execute(state, &plan.actions);

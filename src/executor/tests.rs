@@ -71,3 +71,70 @@ fn a_large_step_keeps_the_events_of_one_action_at_a_time() {
     );
     assert_eq!(state, one_by_one);
 }
+
+/// A run that does not keep its steps (`RunOptions::keep_steps`) hands the
+/// same steps to its callback and ends where the run that keeps them ends,
+/// `--advance` and `--max-steps` included (they count the steps taken).
+#[test]
+fn a_run_that_folds_its_steps_is_the_run_that_keeps_them() {
+    let text = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus:\n  allocatable: {cpu: \"4\", memory: 8Gi, pods: \"110\"}\n---\n\
+                apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 6\n  \
+                strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}\n  \
+                selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
+                spec: {containers: [{name: c, image: i, resources: {requests: {cpu: 500m}}}]}\n---\n\
+                apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: tick}\nspec:\n  schedule: \"*/10 * * * *\"\n  \
+                jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          \
+                containers: [{name: c, image: i}]\n";
+    let sources = [Source {
+        name: "fleet.yaml".into(),
+        text: text.into(),
+    }];
+    let desired = parse(&sources, &ParseOptions::default())
+        .expect("valid manifests")
+        .desired;
+    let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+    for (advance, max_steps) in [(0, MAX_STEPS), (3600, MAX_STEPS), (3600, 4), (0, 2)] {
+        let run_with = |keep_steps: bool| {
+            let mut state = State::default();
+            let mut handed = Vec::new();
+            let options = RunOptions {
+                advance,
+                max_steps,
+                keep_steps,
+                ..RunOptions::default()
+            };
+            let result = run(&desired, &mut state, &scheduler, &options, |_, step| {
+                if let Some(step) = step {
+                    handed.push((step.time, step.actions.clone()));
+                }
+                Ok::<(), ()>(())
+            })
+            .expect("runs");
+            (result, state, handed)
+        };
+        let (kept, kept_state, kept_handed) = run_with(true);
+        let (folded, folded_state, folded_handed) = run_with(false);
+        assert!(
+            !kept.steps.is_empty(),
+            "advance {advance}: the run takes steps"
+        );
+        assert!(folded.steps.is_empty(), "advance {advance}: no step kept");
+        let kept_steps: Vec<_> = kept
+            .steps
+            .iter()
+            .map(|s| (s.time, s.actions.clone()))
+            .collect();
+        assert_eq!(kept_handed, kept_steps, "advance {advance}");
+        assert_eq!(
+            folded_handed, kept_handed,
+            "advance {advance}, {max_steps} steps"
+        );
+        assert_eq!(
+            folded.outcome, kept.outcome,
+            "advance {advance}, {max_steps} steps"
+        );
+        assert_eq!(folded.clock, kept.clock);
+        assert_eq!(folded.workloads, kept.workloads);
+        assert_eq!(folded_state, kept_state);
+    }
+}

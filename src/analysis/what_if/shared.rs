@@ -14,7 +14,7 @@
 
 use super::{
     Base, Report, StepCounts, Tallies, after_baseline, lowest_available, on_nodes, pending_reasons,
-    scenario, workload_impacts,
+    scenario, scenario_options, workload_impacts,
 };
 use crate::executor::{self, RunOptions};
 use crate::model::pod::PodSpec;
@@ -275,18 +275,24 @@ impl Fast {
             ..Default::default()
         };
         let at_failure = summarize(&desired, &state, state.clock);
-        let mut options = after_baseline(options);
+        let mut options = scenario_options(options);
         options.reconcile.background = Some(Arc::new(Background {
             snapshot: shared.snapshot.clone(),
             without: shared.without(whole, &kept),
         }));
-        let never_fails =
-            |_: &State, _: Option<&executor::Step>| Ok::<(), std::convert::Infallible>(());
+        // The steps are counted as they come, not kept.
+        let mut run = StepCounts::default();
+        let never_fails = |_: &State, step: Option<&executor::Step>| {
+            if let Some(step) = step {
+                run.add(step);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        };
         let result = match executor::run(&desired, &mut state, scheduler, &options, never_fails) {
             Ok(result) => result,
             Err(never) => match never {},
         };
-        let tallies = self.tallies(&result, &state, &failed_set, &at_failure, lost);
+        let tallies = self.tallies(&result, run, &state, &failed_set, &at_failure, lost);
         let mut impacts = workload_impacts(base, &desired.workloads, &result, &tallies).into_iter();
         // (Thousands of scenarios need not copy what they leave unchanged.)
         let workloads = base
@@ -318,12 +324,12 @@ impl Fast {
     fn tallies(
         &self,
         result: &executor::RunResult,
+        run: StepCounts,
         state: &State,
         failed_set: &BTreeSet<&str>,
         at_failure: &[reconcile::WorkloadReport],
         lost: BTreeMap<String, i32>,
     ) -> Tallies {
-        let run = StepCounts::of(result.steps.iter());
         let combined = |base: &BTreeMap<String, i32>,
                         run: &BTreeMap<String, i32>,
                         join: fn(i32, i32) -> i32| {
