@@ -134,7 +134,7 @@ pub fn preview(
                 budgets.push(view);
             }
             ReplicaView {
-                name: replica.name.clone(),
+                name: replica.name.to_string(),
                 workload: replica.workload.clone(),
                 stays,
                 budgets,
@@ -198,7 +198,7 @@ fn view(
     desired: &Desired,
     state: &State,
     catalog: &Catalog,
-    gone: &BTreeSet<String>,
+    gone: &BTreeSet<std::sync::Arc<str>>,
 ) -> BudgetView {
     BudgetView {
         min_available: budget.min_available,
@@ -220,7 +220,7 @@ pub fn evictions(result: &RunResult, node: &str) -> Vec<Eviction> {
                 node: Some(on),
                 reason: DeleteReason::Evicted(_),
             } if on == node => Some(Eviction {
-                replica: replica.clone(),
+                replica: replica.to_string(),
                 workload: workload.clone(),
                 time,
             }),

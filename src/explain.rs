@@ -54,7 +54,7 @@ pub fn explain(
     let replica = state
         .replicas
         .iter()
-        .find(|r| r.name == name)
+        .find(|r| *r.name == *name)
         .ok_or_else(|| ExplainError::NotFound(name.into()))?;
     let catalog = Catalog::build(desired, state);
     let snapshot = crate::reconcile::occupied_snapshot(state, &catalog, Some(&replica.name));
@@ -136,7 +136,7 @@ fn node_group(
     use crate::autoscale::nodegroup::controller::{PendingOutlook, outlook};
     let now = state.clock;
     Some(
-        match outlook(desired, state, scheduler, catalog).remove(&replica.name)? {
+        match outlook(desired, state, scheduler, catalog).remove(&*replica.name)? {
             PendingOutlook::Upcoming { node, ready_at } => format!(
                 "node {node} of its node group joins at +{}s and would take it",
                 ready_at.saturating_sub(now)
@@ -159,7 +159,7 @@ fn preemption(
     name: &str,
 ) -> Preemption {
     use crate::reconcile::preemption::{allowed, occupants};
-    let occupants = occupants(desired, state, catalog, &snapshot, |_, r| r.name == name);
+    let occupants = occupants(desired, state, catalog, &snapshot, |_, r| *r.name == *name);
     let allowed = allowed(desired, state, catalog);
     match scheduler.preempt(pod, &mut snapshot, &occupants, &allowed) {
         crate::scheduler::preemption::Outcome::Preempt(victims) => Preemption::Would {
@@ -168,7 +168,7 @@ fn preemption(
                 .keys
                 .iter()
                 .zip(&victims.pods)
-                .map(|(&key, &(priority, _))| (state.replicas[key].name.clone(), priority))
+                .map(|(&key, &(priority, _))| (state.replicas[key].name.to_string(), priority))
                 .collect(),
         },
         crate::scheduler::preemption::Outcome::NotHelpful(message) => Preemption::Not(message),

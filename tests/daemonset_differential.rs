@@ -475,7 +475,7 @@ fn differential(scenario: &Scenario) -> Result<usize, String> {
                 continue;
             };
             pods.entry(node.clone()).or_default().push(upstream::Pod {
-                name: replica.name.clone(),
+                name: replica.name.to_string(),
                 hash: replica.hash.to_string(),
                 node_name: replica.node.clone(),
                 ready: replica.ready,
@@ -491,7 +491,7 @@ fn differential(scenario: &Scenario) -> Result<usize, String> {
         let mut orch_created: Vec<String> = Vec::new();
         for action in &plan.actions {
             match action {
-                Action::Delete { replica, .. } => orch_deleted.push(replica.clone()),
+                Action::Delete { replica, .. } => orch_deleted.push(replica.to_string()),
                 Action::Create { target_node, .. } => {
                     orch_created.push(target_node.clone().unwrap_or_default())
                 }

@@ -145,13 +145,13 @@ fn scaling_up_and_down_keeps_existing_replicas_where_possible() {
     run(&desired, &mut state);
     let first: Vec<String> = running(&state, "api")
         .iter()
-        .map(|r| r.name.clone())
+        .map(|r| r.name.to_string())
         .collect();
     desired.workloads[0] = deployment("api", 5, 500, "v1");
     assert_eq!(run(&desired, &mut state).outcome, Outcome::Converged);
     let grown: Vec<String> = running(&state, "api")
         .iter()
-        .map(|r| r.name.clone())
+        .map(|r| r.name.to_string())
         .collect();
     assert_eq!(grown.len(), 5);
     assert!(

@@ -886,7 +886,7 @@ fn differential(first: Spec, changes: &[(usize, Change)]) -> Result<usize, Strin
         let ranks: BTreeMap<String, (String, (bool, bool, bool))> = state
             .replicas
             .iter()
-            .map(|r| (r.name.clone(), (r.hash.to_string(), rank(r))))
+            .map(|r| (r.name.to_string(), (r.hash.to_string(), rank(r))))
             .collect();
         executor::execute(&mut state, &plan.actions);
         state.generation += 1;
@@ -934,7 +934,7 @@ fn differential(first: Spec, changes: &[(usize, Change)]) -> Result<usize, Strin
         let mut deleted: BTreeMap<&str, Vec<(bool, bool, bool)>> = BTreeMap::new();
         for action in &plan.actions {
             if let Action::Delete { replica, .. } = action
-                && let Some((hash, rank)) = ranks.get(replica)
+                && let Some((hash, rank)) = ranks.get(&**replica)
             {
                 deleted.entry(hash.as_str()).or_default().push(*rank);
             }
@@ -946,7 +946,7 @@ fn differential(first: Spec, changes: &[(usize, Change)]) -> Result<usize, Strin
                 .replicas
                 .iter()
                 .filter(|r| *r.hash == *hash)
-                .filter_map(|r| ranks.get(&r.name).map(|(_, rank)| *rank))
+                .filter_map(|r| ranks.get(&*r.name).map(|(_, rank)| *rank))
                 .min();
             if let (Some(deleted), Some(kept)) = (worst_deleted, best_kept)
                 && deleted > kept

@@ -418,7 +418,7 @@ impl StepCounts {
                 }
                 Action::Delete {
                     workload,
-                    reason: crate::reconcile::DeleteReason::Preempted { .. },
+                    reason: crate::reconcile::DeleteReason::Preempted(_),
                     ..
                 } => *self.preempted.entry(workload.to_string()).or_insert(0) += 1,
                 _ => {}

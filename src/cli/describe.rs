@@ -141,7 +141,7 @@ fn explained(state: &State, args: &ExplainArgs) -> Result<(Desired, Explanation)
         Ok(explanation) => Ok((desired, explanation)),
         Err(error @ ExplainError::NotFound(_)) => Err(anyhow!(
             "{error}{}",
-            hint(&args.name, state.replicas.iter().map(|r| r.name.as_str()))
+            hint(&args.name, state.replicas.iter().map(|r| &*r.name))
         )),
         Err(error) => Err(error.into()),
     }
@@ -151,7 +151,7 @@ fn explained(state: &State, args: &ExplainArgs) -> Result<(Desired, Explanation)
 /// pending replica (by name) stands for the others, which wait for the same
 /// pod; the line said before the explanation. None when NAME is a replica.
 fn pending_of_workload(state: &State, name: &str) -> Result<Option<(String, String)>> {
-    if state.replicas.iter().any(|r| r.name == name) || !name.contains('/') {
+    if state.replicas.iter().any(|r| *r.name == *name) || !name.contains('/') {
         return Ok(None);
     }
     let Some(id) = crate::model::workload::ObjectRef::parse(name, "default") else {
@@ -169,7 +169,7 @@ fn pending_of_workload(state: &State, name: &str) -> Result<Option<(String, Stri
     let pending: Vec<&str> = replicas
         .iter()
         .filter(|r| r.node.is_none())
-        .map(|r| r.name.as_str())
+        .map(|r| &*r.name)
         .collect();
     let Some(first) = pending.first() else {
         return Err(anyhow!(

@@ -35,13 +35,13 @@ pub fn run(context: &Context, command: ReplicaCommand) -> Result<Exit> {
     let index = state
         .replicas
         .iter()
-        .position(|r| r.name == args.name)
+        .position(|r| *r.name == *args.name)
         .ok_or_else(|| {
             anyhow!(
                 "replica {} not found in state {}{}",
                 args.name,
                 context.state.display(),
-                hint(&args.name, state.replicas.iter().map(|r| r.name.as_str()))
+                hint(&args.name, state.replicas.iter().map(|r| &*r.name))
             )
         })?;
     let (kind, reason, message, verb) = if crash {

@@ -55,7 +55,7 @@ pub fn claim(state: &State, name: &str) -> Result<ClaimDescription, DescribeErro
                         .ends_with(&format!("-{}-{ordinal}", r.workload.name))
             })
         })
-        .map(|r| r.name.clone())
+        .map(|r| r.name.to_string())
         .collect();
     let volume_node_affinity = volume
         .and_then(|v| v.node_affinity.as_ref())

@@ -82,7 +82,7 @@ pub fn node(
         };
         replicas.push(NodeReplicaRow {
             namespace: replica.workload.namespace.to_string(),
-            name: replica.name.clone(),
+            name: replica.name.to_string(),
             cpu_requests: share(CPU),
             memory_requests: share(MEMORY),
             age: duration(state.clock.saturating_sub(replica.created_at)),

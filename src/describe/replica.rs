@@ -87,7 +87,7 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
         Phase::Terminating | Phase::Failed | Phase::Succeeded => "Terminated",
     };
     ReplicaDescription {
-        name: replica.name.clone(),
+        name: replica.name.to_string(),
         namespace: replica.workload.namespace.to_string(),
         priority: crate::reconcile::preemption::in_use(desired)
             .then(|| pod.map(|p| (p.priority, p.priority_class_name.clone())))

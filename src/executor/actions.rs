@@ -130,7 +130,7 @@ pub(super) fn execute_actions(state: &mut State, actions: &[Action]) {
             .map(|name| (name, NOT_FOUND)),
     );
     for (i, replica) in state.replicas.iter().enumerate() {
-        if let Some(position) = index.get_mut(replica.name.as_str()) {
+        if let Some(position) = index.get_mut(&*replica.name) {
             *position = i;
         }
     }
@@ -252,7 +252,7 @@ fn apply_one<'a>(
             hash,
             target_node,
         } => {
-            index.insert(replica.as_str(), state.replicas.len());
+            index.insert(&**replica, state.replicas.len());
             state.replicas.push(Replica::pending(
                 replica.clone(),
                 workload.clone(),
@@ -273,7 +273,7 @@ fn apply_one<'a>(
         | Action::Crash { replica, .. }
         | Action::MarkUnready { replica, .. }
         | Action::FinishPod { replica, .. } => {
-            let r = &mut state.replicas[*index.get(replica.as_str())?];
+            let r = &mut state.replicas[*index.get(&**replica)?];
             replicas::change(r, action, now)
         }
         Action::Rescale { autoscaler, to, .. } => {

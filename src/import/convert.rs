@@ -162,7 +162,7 @@ pub(super) fn replica(
         .at(pod.str(&["metadata", "creationTimestamp"]))
         .unwrap_or(0);
     Replica {
-        name: pod.name().to_string(),
+        name: pod.name().into(),
         workload: workload.clone(),
         revision,
         hash: hash.into(),

@@ -523,7 +523,7 @@ fn record_status(desired: &Desired, state: &mut State) {
         if let Action::SetStatus { workload, status } = action
             && let Some(stored) = state.workload_mut(&workload)
         {
-            stored.status = status;
+            stored.status = *status;
         }
     }
 }

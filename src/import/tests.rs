@@ -117,7 +117,7 @@ fn daemon_set_pods_map_by_template_generation() {
     let pending = state
         .replicas
         .iter()
-        .find(|r| r.name == "agent-x1")
+        .find(|r| &*r.name == "agent-x1")
         .unwrap();
     assert_eq!(pending.phase, Phase::Pending);
     assert_eq!(pending.node, None);
@@ -130,7 +130,7 @@ fn daemon_set_pods_map_by_template_generation() {
     let old = state
         .replicas
         .iter()
-        .find(|r| r.name == "agent-old")
+        .find(|r| &*r.name == "agent-old")
         .unwrap();
     assert_eq!(
         (old.revision, old.restarts, old.node.as_deref()),

@@ -295,7 +295,7 @@ impl Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Replica {
-    pub name: String,
+    pub name: Arc<str>,
     pub workload: ObjectRef,
     pub revision: u64,
     #[serde(deserialize_with = "super::intern::text")]
@@ -342,7 +342,7 @@ pub struct Unmanaged {
 impl Replica {
     /// A new replica as its controller creates it: Pending, on no node yet.
     pub fn pending(
-        name: String,
+        name: Arc<str>,
         workload: ObjectRef,
         revision: u64,
         hash: Arc<str>,

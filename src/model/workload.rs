@@ -83,16 +83,72 @@ impl fmt::Display for Kind {
 
 /// `Kind/namespace/name` (cluster-scoped kinds: `Kind/name`), the identity of
 /// every object in output, events and the state file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectRef {
+///
+/// One pointer: every replica and every action names its workload, millions
+/// on a large fleet, and they share the one identity (compared by pointer
+/// first, then by its parts; ordered and hashed by its parts).
+#[derive(Clone)]
+pub struct ObjectRef(Arc<Identity>);
+
+/// What an `ObjectRef` names; its fields are read through the reference.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Identity {
     pub kind: Kind,
     pub namespace: Arc<str>,
     pub name: Arc<str>,
 }
 
+impl std::ops::Deref for ObjectRef {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
+impl PartialEq for ObjectRef {
+    fn eq(&self, other: &ObjectRef) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for ObjectRef {}
+
+impl PartialOrd for ObjectRef {
+    fn partial_cmp(&self, other: &ObjectRef) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ObjectRef {
+    fn cmp(&self, other: &ObjectRef) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl std::hash::Hash for ObjectRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl fmt::Debug for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectRef")
+            .field("kind", &self.kind)
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 impl ObjectRef {
     pub fn new(kind: Kind, namespace: &str, name: &str) -> ObjectRef {
-        ObjectRef {
+        ObjectRef(Arc::new(Identity {
             kind,
             namespace: if kind.is_namespaced() {
                 namespace.into()
@@ -100,7 +156,7 @@ impl ObjectRef {
                 "".into()
             },
             name: name.into(),
-        }
+        }))
     }
 
     /// Parses `Kind/namespace/name`, `Kind/name` (namespace `default` for

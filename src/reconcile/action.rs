@@ -24,8 +24,9 @@ pub enum DeleteReason {
     Evicted(String),
     /// The state was edited so that the replica no longer fits where it is.
     Drift(String),
-    /// A victim of DefaultPreemption: `by` (namespace/name) needs its room on `node`.
-    Preempted { by: String, node: String },
+    /// A victim of DefaultPreemption (boxed: rare, and every action is as
+    /// large as its largest reason).
+    Preempted(Box<PreemptedBy>),
     /// A Job's active pod, deleted when the Job is suspended.
     JobSuspended,
     /// A Job's active pod, deleted when the Job finished (its condition's reason).
@@ -34,13 +35,20 @@ pub enum DeleteReason {
     TtlExpired,
 }
 
+/// Who preempted a victim: `by` (namespace/name) needs its room on `node`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreemptedBy {
+    pub by: String,
+    pub node: String,
+}
+
 impl DeleteReason {
     /// The event reason Kubernetes would record.
     pub fn event(&self) -> EventReason {
         match self {
             DeleteReason::Evicted(_) => EventReason::Evicted,
             DeleteReason::Drift(_) => EventReason::DriftCorrected,
-            DeleteReason::Preempted { .. } => EventReason::Preempted,
+            DeleteReason::Preempted(_) => EventReason::Preempted,
             _ => EventReason::Killing,
         }
     }
@@ -56,7 +64,8 @@ impl fmt::Display for DeleteReason {
             DeleteReason::NodeNotEligible => "node no longer eligible",
             DeleteReason::Evicted(why) => return write!(f, "evicted: {why}"),
             DeleteReason::Drift(why) => return write!(f, "drift: {why}"),
-            DeleteReason::Preempted { by, node } => {
+            DeleteReason::Preempted(preempted) => {
+                let PreemptedBy { by, node } = &**preempted;
                 return write!(f, "preempted by pod {by} on node {node}");
             }
             DeleteReason::JobSuspended => "job suspended",
@@ -109,34 +118,34 @@ pub enum Action {
         workload: ObjectRef,
     },
     Create {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         revision: u64,
         hash: Arc<str>,
         target_node: Option<String>,
     },
     Bind {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         node: String,
     },
     /// No node fits: every node's reason, counted. Rendered as
     /// kube-scheduler's message only where it is shown or recorded.
     FailedScheduling {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
-        error: FitError,
+        error: Box<FitError>,
     },
     /// The replica carries scheduling gates: it is not queued (SchedulingGates'
     /// PreEnqueue) and waits, Pending, until they are removed.
     Gate {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         message: String,
     },
     /// A gated bare Pod takes its applied spec in place (its gates removed).
     UpdatePod {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         revision: u64,
         hash: Arc<str>,
@@ -144,31 +153,31 @@ pub enum Action {
     /// The pod names its node (`spec.nodeName`): the scheduler is bypassed
     /// and the kubelet admits it there.
     Admit {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         node: String,
     },
     /// The kubelet of its named node refused it: phase Failed, with the reason.
     Reject {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         node: String,
-        rejection: super::admission::Rejection,
+        rejection: Box<super::admission::Rejection>,
     },
     MarkReady {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
     },
     /// The replica stops being ready (its node failed).
     MarkUnready {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         reason: String,
     },
     /// The replica's container exits (`orch.dev/simulate: crash-after`): it is
     /// not ready, and restarts after the back-off.
     Crash {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         restarts: u32,
         backoff: u64,
@@ -176,10 +185,10 @@ pub enum Action {
     /// The workload's status as the Deployment controller would write it.
     SetStatus {
         workload: ObjectRef,
-        status: WorkloadStatus,
+        status: Box<WorkloadStatus>,
     },
     Delete {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         node: Option<String>,
         reason: DeleteReason,
@@ -188,7 +197,7 @@ pub enum Action {
     Storage(super::storage::StorageAction),
     /// A Job's pod ran to its end: phase Succeeded (`complete`) or Failed (`fail`).
     FinishPod {
-        replica: String,
+        replica: Arc<str>,
         workload: ObjectRef,
         succeeded: bool,
     },
@@ -290,7 +299,7 @@ impl Action {
             Action::Crash { .. } => "crash",
             Action::SetStatus { .. } => "status",
             Action::Delete {
-                reason: DeleteReason::Preempted { .. },
+                reason: DeleteReason::Preempted(_),
                 ..
             } => "preempt",
             Action::Delete { .. } => "delete",
@@ -454,5 +463,7 @@ impl Action {
 
 // A cold apply's steps keep an action per replica created, bound and made
 // ready: millions on a large fleet. A rare large variant is boxed so that
-// it does not make every action as large (a NodeGroup's status made them 224).
-const _: () = assert!(std::mem::size_of::<Action>() <= 144);
+// it does not make every action as large (a NodeGroup's status made them
+// 224, a workload's status 144), and the replica's name and workload are
+// shared with the state's replica (`Arc`), not copied.
+const _: () = assert!(std::mem::size_of::<Action>() <= 80);

@@ -154,7 +154,7 @@ pub(super) fn admit_all(
                 replica: replica.name.clone(),
                 workload: replica.workload.clone(),
                 node: name.clone(),
-                rejection,
+                rejection: Box::new(rejection),
             }),
         }
     }

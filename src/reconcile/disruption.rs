@@ -72,7 +72,7 @@ pub fn status(
     desired: &Desired,
     state: &State,
     catalog: &Catalog,
-    gone: &BTreeSet<String>,
+    gone: &BTreeSet<std::sync::Arc<str>>,
 ) -> BudgetStatus {
     let matching: Vec<&Replica> = state
         .replicas

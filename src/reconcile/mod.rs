@@ -25,7 +25,7 @@ pub mod status;
 pub mod storage;
 pub mod undo;
 
-pub use action::{Action, DeleteReason};
+pub use action::{Action, DeleteReason, PreemptedBy};
 pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
@@ -38,6 +38,7 @@ use crate::scheduler::Scheduler;
 use crate::scheduler::remembered::Diagnoses;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What happens to workloads that were applied before and are absent now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -143,7 +144,7 @@ pub(crate) struct Pass<'a> {
     /// Per replica (by index into `observed.replicas`): the position of its
     /// node in the pass's fleet, `NO_NODE` when unbound or the node is gone.
     pub node_of: Vec<u32>,
-    pub deleted: BTreeSet<String>,
+    pub deleted: BTreeSet<Arc<str>>,
     /// The stored workloads by identity: looked up several times per
     /// workload in a pass, where a binary search over the state's list reads
     /// a dozen scattered names.
@@ -193,6 +194,7 @@ impl<'a> Pass<'a> {
         hash: std::sync::Arc<str>,
         target_node: Option<String>,
     ) {
+        let name: Arc<str> = name.into();
         self.plan.actions.push(Action::Create {
             replica: name.clone(),
             workload: workload.clone(),

@@ -41,7 +41,7 @@ impl<'a> NameGenerator<'a> {
         let state = self.state;
         let taken = self
             .taken
-            .get_or_insert_with(|| state.replicas.iter().map(|r| r.name.as_str()).collect());
+            .get_or_insert_with(|| state.replicas.iter().map(|r| &*r.name).collect());
         loop {
             self.counter += 1;
             let seed = format!("{workload}/{}/{}", self.generation, self.counter);
@@ -99,7 +99,7 @@ mod tests {
 
     fn replica(name: String) -> crate::model::state::Replica {
         crate::model::state::Replica::pending(
-            name,
+            name.into(),
             ObjectRef::new(Kind::Deployment, "default", "x"),
             1,
             "h".into(),

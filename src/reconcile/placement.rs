@@ -255,7 +255,7 @@ pub fn occupied_snapshot_of(
     // looked up once per run of them, not once per replica.
     let mut last: Option<(&Replica, Option<PodAndGroup>)> = None;
     for replica in &state.replicas {
-        if Some(replica.name.as_str()) == except || !replica.phase.is_active() {
+        if Some(&*replica.name) == except || !replica.phase.is_active() {
             continue;
         }
         let Some(index) = replica.node.as_deref().and_then(|n| snapshot.index_of(n)) else {
@@ -387,7 +387,7 @@ mod tests {
 
     fn replica(created_at: u64, workload: u8, name: u16) -> Replica {
         Replica::pending(
-            format!("r{name}"),
+            format!("r{name}").into(),
             crate::model::workload::ObjectRef::new(
                 crate::model::workload::Kind::Deployment,
                 "default",
@@ -422,7 +422,7 @@ mod tests {
                     replica(at, w, next % 97)
                 })
                 .collect();
-            let mut names: Vec<&str> = replicas.iter().map(|r| r.name.as_str()).collect();
+            let mut names: Vec<&str> = replicas.iter().map(|r| &*r.name).collect();
             names.sort_unstable();
             names.dedup();
             prop_assume!(names.len() == replicas.len());

@@ -5,7 +5,7 @@
 //! and the victims' controllers replace them in the next pass.
 
 use super::placement::bind;
-use super::{Action, Catalog, DeleteReason, NO_NODE, Pass};
+use super::{Action, Catalog, DeleteReason, NO_NODE, Pass, PreemptedBy};
 use crate::model::pod::PodSpec;
 use crate::model::state::{Phase, Replica, State};
 use crate::model::workload::Desired;
@@ -222,10 +222,10 @@ impl Preemptor {
                         let observed = pass.observed;
                         pass.delete(
                             &observed.replicas[key],
-                            DeleteReason::Preempted {
+                            DeleteReason::Preempted(Box::new(PreemptedBy {
                                 by: by.clone(),
                                 node: node_name.clone(),
-                            },
+                            })),
                         );
                     }
                     snapshot.assume(node, pod);
@@ -257,7 +257,7 @@ fn record(pass: &mut Pass, replica: &Replica, error: FitError) {
         pass.plan.actions.push(Action::FailedScheduling {
             replica: replica.name.clone(),
             workload: replica.workload.clone(),
-            error,
+            error: Box::new(error),
         });
     }
 }

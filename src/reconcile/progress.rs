@@ -116,7 +116,7 @@ pub(super) fn sync(pass: &mut Pass, workload: &Workload) {
     if status != *previous {
         pass.plan.actions.push(Action::SetStatus {
             workload: workload.id.clone(),
-            status,
+            status: Box::new(status),
         });
     }
 }

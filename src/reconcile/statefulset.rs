@@ -318,7 +318,7 @@ pub(super) fn sync_set(pass: &mut Pass, workload: &Workload) {
             Removal::Failed | Removal::ScaledDown => DeleteReason::ScaledDown,
             Removal::Updated => DeleteReason::Superseded,
         };
-        if let Some(replica) = replicas.iter().find(|r| r.name == name) {
+        if let Some(replica) = replicas.iter().find(|r| *r.name == *name) {
             pass.delete(replica, reason);
         }
         // persistentVolumeClaimRetentionPolicy.whenScaled: Delete.

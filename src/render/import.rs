@@ -36,7 +36,7 @@ fn unmanaged(state: &crate::model::state::State) -> Vec<UnmanagedOwner> {
         by_owner
             .entry(replica.owner_name())
             .or_default()
-            .push(replica.name.clone());
+            .push(replica.name.to_string());
     }
     by_owner
         .into_iter()

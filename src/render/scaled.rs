@@ -336,11 +336,7 @@ mod tests {
     use crate::model::workload::{Kind, ObjectRef};
 
     fn workload(name: &str) -> ObjectRef {
-        ObjectRef {
-            kind: Kind::Deployment,
-            namespace: "shop".into(),
-            name: name.into(),
-        }
+        ObjectRef::new(Kind::Deployment, "shop", name)
     }
 
     fn result(steps: Vec<Step>) -> RunResult {
@@ -362,7 +358,7 @@ mod tests {
     fn binds(name: &str, count: usize) -> Vec<Action> {
         (0..count)
             .map(|i| Action::Bind {
-                replica: format!("{name}-{i}"),
+                replica: format!("{name}-{i}").into(),
                 workload: workload(name),
                 node: format!("n{i}"),
             })

@@ -326,7 +326,7 @@ pub fn outlook(
                 .find(|p| &p.node == name)
                 .map_or(state.clock, |p| p.ready_at);
             out.insert(
-                pending[i].name.clone(),
+                pending[i].name.to_string(),
                 PendingOutlook::Upcoming {
                     node: name.clone(),
                     ready_at,
@@ -363,7 +363,7 @@ pub fn outlook(
                 }
             }
         };
-        out.insert(pending[i].name.clone(), outlook);
+        out.insert(pending[i].name.to_string(), outlook);
     }
     out
 }
@@ -391,7 +391,7 @@ fn scale_up_pending(
     let helpless: Vec<usize> = (0..pending.len())
         .filter(|&i| {
             !matches!(
-                outlook.get(&pending[i].name),
+                outlook.get(&*pending[i].name),
                 Some(PendingOutlook::Upcoming { .. })
             )
         })
@@ -424,7 +424,7 @@ fn scale_up_pending(
                     .iter()
                     .map(|&k| {
                         let r = pending[helpless[k]];
-                        (r.name.clone(), r.workload.clone())
+                        (r.name.to_string(), r.workload.clone())
                     })
                     .collect(),
             })));
@@ -437,12 +437,12 @@ fn scale_up_pending(
         .map(|e| (e.object.as_str(), e.message.as_str()))
         .collect();
     for &i in &helpless {
-        if let Some(PendingOutlook::NoScaleUp(message)) = outlook.get(&pending[i].name) {
+        if let Some(PendingOutlook::NoScaleUp(message)) = outlook.get(&*pending[i].name) {
             let object = format!("Replica/{}", pending[i].name);
             if !recorded.contains(&(object.as_str(), message.as_str())) {
                 plan.actions
                     .push(Action::NodeGroup(Box::new(GroupAction::NotTriggered {
-                        replica: pending[i].name.clone(),
+                        replica: pending[i].name.to_string(),
                         workload: pending[i].workload.clone(),
                         message: message.clone(),
                     })));

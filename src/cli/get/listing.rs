@@ -352,7 +352,7 @@ fn replicas(
         }
         ages.push(state.clock.saturating_sub(replica.created_at));
         items.push(ReplicaItem {
-            name: replica.name.clone(),
+            name: replica.name.to_string(),
             workload: replica.owner_name(),
             revision: replica.revision,
             node: replica.node.clone(),

@@ -58,9 +58,12 @@ pub(super) fn event_message(action: &Action) -> String {
             replica, reason, ..
         } => format!("Replica {replica} is not ready: {reason}"),
         Action::Delete {
-            reason: DeleteReason::Preempted { by, node },
+            reason: DeleteReason::Preempted(preempted),
             ..
-        } => format!("Preempted by pod {by} on node {node}"),
+        } => format!(
+            "Preempted by pod {} on node {}",
+            preempted.by, preempted.node
+        ),
         Action::Delete {
             replica, reason, ..
         } => format!("Deleted replica {replica}: {reason}"),

@@ -58,7 +58,7 @@ pub(super) fn workload(state: &mut State, action: &Action) -> Option<EventRecord
                 .status
                 .condition(ConditionType::Progressing)
                 .map(|c| (c.status, c.reason.clone()));
-            stored.status = status.clone();
+            stored.status = (**status).clone();
             let after = status.condition(ConditionType::Progressing)?;
             (before != Some((after.status, after.reason.clone()))).then(|| {
                 let kind = if after.status == ConditionStatus::False {

@@ -309,7 +309,7 @@ pub(super) fn account_in_order(
             false => drift(&pod, &snapshot.nodes[index]),
         };
         match drifted_from {
-            Some(why) => drifted.push((replica.name.clone(), why)),
+            Some(why) => drifted.push((replica.name.to_string(), why)),
             None => {
                 let group = snapshot.group_of(template);
                 snapshot.assume_in(index, &pod, group);
@@ -425,7 +425,7 @@ mod tests {
                     replica,
                     reason: DeleteReason::Drift(why),
                     ..
-                } => Some((replica.clone(), why.clone())),
+                } => Some((replica.to_string(), why.clone())),
                 _ => None,
             })
             .collect()

@@ -451,7 +451,7 @@ impl<'a> Recorder<'a> {
             let mut pending = Pending {
                 workload: w,
                 count: replicas.len(),
-                replica: first.name.clone(),
+                replica: first.name.to_string(),
                 message: first.reason.clone().unwrap_or_default(),
                 ..Pending::default()
             };

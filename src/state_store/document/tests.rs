@@ -296,7 +296,7 @@ fn replica() -> impl Strategy<Value = Replica> {
                 (ready, created_at, started_at, ready_at),
                 (restarts, reason),
             )| Replica {
-                name,
+                name: name.into(),
                 workload: ObjectRef::new(kind, &namespace, &workload),
                 revision,
                 hash: hash.into(),

@@ -125,7 +125,7 @@ fn drainability_rules_read_as_cluster_autoscalers() {
 fn name_of(manifests: &str) -> String {
     let desired = desired(&format!("{N1}{manifests}"));
     let state = converged(&desired);
-    state.replicas[0].name.clone()
+    state.replicas[0].name.to_string()
 }
 
 const GROUPS: &str = "---\napiVersion: orch.dev/v1\nkind: NodeGroup\nmetadata: {name: general}\n\
