@@ -219,7 +219,7 @@ pub fn evictions(result: &RunResult, node: &str) -> Vec<Eviction> {
                 workload,
                 node: Some(on),
                 reason: DeleteReason::Evicted(_),
-            } if on == node => Some(Eviction {
+            } if **on == *node => Some(Eviction {
                 replica: replica.to_string(),
                 workload: workload.clone(),
                 time,

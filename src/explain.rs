@@ -96,7 +96,7 @@ pub fn explain(
         .result
         .as_ref()
         .ok()
-        .map(|p| snapshot.nodes[p.node].name.clone());
+        .map(|p| snapshot.nodes[p.node].name.to_string());
     let preemption = evaluation.result.is_err().then(|| {
         preemption(
             desired,
@@ -163,7 +163,7 @@ fn preemption(
     let allowed = allowed(desired, state, catalog);
     match scheduler.preempt(pod, &mut snapshot, &occupants, &allowed) {
         crate::scheduler::preemption::Outcome::Preempt(victims) => Preemption::Would {
-            node: snapshot.nodes[victims.node].name.clone(),
+            node: snapshot.nodes[victims.node].name.to_string(),
             victims: victims
                 .keys
                 .iter()

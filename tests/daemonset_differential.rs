@@ -471,17 +471,19 @@ fn differential(scenario: &Scenario) -> Result<usize, String> {
             .iter()
             .filter(|r| r.phase != Phase::Terminating)
         {
-            let Some(node) = replica.node.as_ref().or(replica.target_node.as_ref()) else {
+            let Some(node) = replica.node.as_deref().or(replica.target_node.as_deref()) else {
                 continue;
             };
-            pods.entry(node.clone()).or_default().push(upstream::Pod {
-                name: replica.name.to_string(),
-                hash: replica.hash.to_string(),
-                node_name: replica.node.clone(),
-                ready: replica.ready,
-                available: is_available(replica, spec.min_ready_seconds, state.clock),
-                created: replica.created_at,
-            });
+            pods.entry(node.to_string())
+                .or_default()
+                .push(upstream::Pod {
+                    name: replica.name.to_string(),
+                    hash: replica.hash.to_string(),
+                    node_name: replica.node.as_deref().map(str::to_string),
+                    ready: replica.ready,
+                    available: is_available(replica, spec.min_ready_seconds, state.clock),
+                    created: replica.created_at,
+                });
         }
         let (mut deleted, mut created) = upstream::sync(&model_daemonset(&spec), &pods);
         deleted.sort();

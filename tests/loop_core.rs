@@ -690,7 +690,7 @@ fn daemonset_targets_follow_kubernetes_rules() {
         let mut n: Vec<String> = state
             .replicas
             .iter()
-            .filter_map(|r| r.node.clone())
+            .filter_map(|r| r.node.as_deref().map(str::to_string))
             .collect();
         n.sort();
         n

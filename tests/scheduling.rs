@@ -140,7 +140,7 @@ fn run_case(file: &str, case: &Value) -> Result<(), String> {
     ) {
         (Ok(placement), Some(chosen), _) => {
             let got = &snapshot.nodes[placement.node].name;
-            if *got != text(chosen) {
+            if **got != *text(chosen) {
                 return fail("chosen", &text(chosen), got);
             }
         }

@@ -51,7 +51,7 @@ fn converged(desired: &Desired) -> State {
 fn move_all(state: &mut State, from: &str, to: &str) {
     for replica in &mut state.replicas {
         if replica.node.as_deref() == Some(from) {
-            replica.node = Some(to.to_string());
+            replica.node = Some(to.into());
         }
     }
 }
@@ -163,7 +163,7 @@ fn domains_follow_the_scheduler_eligibility_rules() {
         .iter_mut()
         .find(|r| r.node.as_deref() == Some("b1"))
         .unwrap();
-    moved.node = Some("a1".to_string());
+    moved.node = Some("a1".into());
     let findings = spread(&desired, &state);
     assert_eq!(findings.len(), 1);
     assert_eq!((findings[0].skew, findings[0].max_skew), (3, 2));

@@ -92,7 +92,7 @@ pub fn replica(desired: &Desired, state: &State, explanation: &Explanation) -> R
         priority: crate::reconcile::preemption::in_use(desired)
             .then(|| pod.map(|p| (p.priority, p.priority_class_name.clone())))
             .flatten(),
-        node: replica.node.clone(),
+        node: replica.node.as_deref().map(str::to_string),
         start_time: replica.started_at.map(|t| format!("t={}", duration(t))),
         labels,
         status: format!("{:?}", replica.phase),

@@ -194,7 +194,7 @@ pub(super) fn replica(
             _ => None,
         },
         finished_at: None,
-        node,
+        node: node.map(Into::into),
     }
 }
 

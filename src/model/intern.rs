@@ -90,6 +90,16 @@ pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::E
     })
 }
 
+/// `text` for an optional string (`null` is None).
+pub fn optional_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Arc<str>>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Shared(#[serde(deserialize_with = "text")] Arc<str>);
+    let read: Option<Shared> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(read.map(|Shared(text)| text))
+}
+
 /// A string read without a copy of its own where the format allows it,
 /// handed to `read`.
 pub fn read_str<'de, D: Deserializer<'de>, R>(
@@ -121,9 +131,13 @@ mod tests {
         workload: ObjectRef,
         #[serde(deserialize_with = "text")]
         hash: Arc<str>,
+        #[serde(default, deserialize_with = "optional_text")]
+        node: Option<Arc<str>>,
     }
 
-    const ITEMS: &str = r#"[{"workload":"Deployment/shop/api","hash":"abc"},
+    const ITEMS: &str = r#"[{"workload":"Deployment/shop/api","hash":"abc","node":"n1"},
+                            {"workload":"Deployment/shop/api","hash":"abc","node":"n1"},
+                            {"workload":"Deployment/shop/api","hash":"abc","node":null},
                             {"workload":"Deployment/shop/api","hash":"abc"}]"#;
 
     #[test]
@@ -137,6 +151,13 @@ mod tests {
             &items[0].workload.name,
             &items[1].workload.name
         ));
+        let nodes = (items[0].node.as_ref(), items[1].node.as_ref());
+        assert!(Arc::ptr_eq(nodes.0.unwrap(), nodes.1.unwrap()));
+        assert_eq!(items[1].node.as_deref(), Some("n1"));
+        assert_eq!(
+            (items[2].node.as_deref(), items[3].node.as_deref()),
+            (None, None)
+        );
         assert_eq!(items[1].workload.to_string(), "Deployment/shop/api");
         assert_eq!(&*items[1].hash, "abc");
     }
@@ -145,6 +166,8 @@ mod tests {
     fn outside_a_scope_each_read_is_its_own() {
         let items: Vec<Item> = serde_json::from_str(ITEMS).unwrap();
         assert!(!Arc::ptr_eq(&items[0].hash, &items[1].hash));
+        let nodes = (items[0].node.as_ref(), items[1].node.as_ref());
+        assert!(!Arc::ptr_eq(nodes.0.unwrap(), nodes.1.unwrap()));
         assert_eq!(items[0].workload, items[1].workload);
         // A scope that ended left nothing behind.
         drop(Scope::new());

@@ -300,7 +300,10 @@ pub struct Replica {
     pub revision: u64,
     #[serde(deserialize_with = "super::intern::text")]
     pub hash: Arc<str>,
-    pub node: Option<String>,
+    /// (Shared with the other replicas on the node as a state is read, and
+    /// with the bind action that put it there.)
+    #[serde(default, deserialize_with = "super::intern::optional_text")]
+    pub node: Option<Arc<str>>,
     /// DaemonSet replicas: the node this replica exists for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_node: Option<String>,

@@ -127,7 +127,7 @@ pub enum Action {
     Bind {
         replica: Arc<str>,
         workload: ObjectRef,
-        node: String,
+        node: Arc<str>,
     },
     /// No node fits: every node's reason, counted. Rendered as
     /// kube-scheduler's message only where it is shown or recorded.
@@ -190,7 +190,7 @@ pub enum Action {
     Delete {
         replica: Arc<str>,
         workload: ObjectRef,
-        node: Option<String>,
+        node: Option<Arc<str>>,
         reason: DeleteReason,
     },
     /// Volumes and claims: made, provisioned, bound, deleted.
@@ -394,9 +394,8 @@ impl Action {
 
     pub fn node(&self) -> Option<&str> {
         match self {
-            Action::Bind { node, .. }
-            | Action::Admit { node, .. }
-            | Action::Reject { node, .. } => Some(node),
+            Action::Bind { node, .. } => Some(node),
+            Action::Admit { node, .. } | Action::Reject { node, .. } => Some(node),
             Action::Create { target_node, .. } => target_node.as_deref(),
             Action::Delete { node, .. } => node.as_deref(),
             Action::NodeGroup(action) => action.node(),

@@ -233,7 +233,7 @@ pub(super) fn scale_down(
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
     for replica in pass.replicas_of(&workload.id) {
         if let Some(node) = &replica.node {
-            *per_node.entry(node.as_str()).or_default() += 1;
+            *per_node.entry(&**node).or_default() += 1;
         }
     }
     members.sort_by(|a, b| {

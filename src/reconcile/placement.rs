@@ -371,11 +371,11 @@ pub(super) fn readiness(pass: &mut Pass, nodes: &[NodeState]) {
 }
 
 /// A replica placed: bound to its node, and the pass woken when it is ready.
-pub(super) fn bind(pass: &mut Pass, replica: &Replica, node: &str, pod: &PodSpec) {
+pub(super) fn bind(pass: &mut Pass, replica: &Replica, node: &Arc<str>, pod: &PodSpec) {
     pass.plan.actions.push(Action::Bind {
         replica: replica.name.clone(),
         workload: replica.workload.clone(),
-        node: node.to_string(),
+        node: node.clone(),
     });
     pass.plan.wake(pass.now + pod.ready_after);
 }

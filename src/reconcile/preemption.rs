@@ -224,7 +224,7 @@ impl Preemptor {
                             &observed.replicas[key],
                             DeleteReason::Preempted(Box::new(PreemptedBy {
                                 by: by.clone(),
-                                node: node_name.clone(),
+                                node: node_name.to_string(),
                             })),
                         );
                     }

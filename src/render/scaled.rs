@@ -360,7 +360,7 @@ mod tests {
             .map(|i| Action::Bind {
                 replica: format!("{name}-{i}").into(),
                 workload: workload(name),
-                node: format!("n{i}"),
+                node: format!("n{i}").into(),
             })
             .collect()
     }

@@ -442,7 +442,7 @@ impl Scheduler {
                 feasible.push(i);
             }
             verdicts.push(NodeVerdict {
-                node: node.name.clone(),
+                node: node.name.to_string(),
                 filters,
                 scores: Vec::new(),
                 total: None,
@@ -471,7 +471,7 @@ fn outside_pre_filter_result(node: &NodeInfo, state: &CycleState) -> Option<Reas
     let names = state.pre_filter_nodes.as_ref()?;
     if names.is_empty() {
         Some(Reason::NodeAffinityTermsConflict)
-    } else if names.contains(&node.name) {
+    } else if names.contains(&*node.name) {
         None
     } else {
         Some(Reason::NotInPreFilterResult)

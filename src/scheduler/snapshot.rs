@@ -26,7 +26,8 @@ pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 pub struct NodeInfo {
     /// Position in `Snapshot::nodes`.
     pub index: usize,
-    pub name: String,
+    /// (Shared by the bind actions to the node.)
+    pub name: Arc<str>,
     /// (Shared by copies of a snapshot.)
     pub labels: Arc<Labels>,
     /// Declared taints, then those Kubernetes adds from the node's condition
@@ -54,7 +55,7 @@ impl NodeInfo {
         }
         NodeInfo {
             index,
-            name: node.name.clone(),
+            name: node.name.as_str().into(),
             labels: Arc::new(node.labels.clone()),
             taints,
             unschedulable: node.unschedulable,
@@ -264,7 +265,7 @@ impl Snapshot {
         let by_name = nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.name.clone(), i))
+            .map(|(i, n)| (n.name.to_string(), i))
             .collect();
         Snapshot {
             nodes,

@@ -87,7 +87,7 @@ fn chosen(pod: &PodSpec, snapshot: &Snapshot) -> String {
     let placement = scheduler()
         .schedule(pod, snapshot)
         .unwrap_or_else(|e| panic!("{e}"));
-    snapshot.nodes[placement.node].name.clone()
+    snapshot.nodes[placement.node].name.to_string()
 }
 
 fn message(pod: &PodSpec, snapshot: &Snapshot) -> String {
@@ -445,7 +445,7 @@ fn ties_go_to_the_lowest_name_and_most_allocated_packs() {
     );
     let most = Scheduler::new(ScoringStrategy::MostAllocated);
     assert_eq!(
-        packed.nodes[most.schedule(&p, &packed).unwrap().node].name,
+        &*packed.nodes[most.schedule(&p, &packed).unwrap().node].name,
         "c",
         "most allocated fills it"
     );

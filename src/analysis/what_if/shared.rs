@@ -203,7 +203,7 @@ impl Fast {
         let mut of_workload: FxHashMap<ObjectRef, Vec<usize>> = FxHashMap::default();
         for (i, replica) in state.replicas.iter().enumerate() {
             if let Some(node) = &replica.node {
-                on_node.entry(node.clone()).or_default().push(i);
+                on_node.entry(node.to_string()).or_default().push(i);
             }
             of_workload
                 .entry(replica.workload.clone())

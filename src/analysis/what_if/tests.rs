@@ -50,7 +50,9 @@ fn a_failed_node_loses_its_replicas_and_they_are_placed_elsewhere() {
             .iter()
             .fold(BTreeMap::new(), |mut counts, r| {
                 if &*r.workload.name == "web" {
-                    *counts.entry(r.node.clone().unwrap()).or_insert(0) += 1;
+                    *counts
+                        .entry(r.node.as_deref().unwrap().to_string())
+                        .or_insert(0) += 1;
                 }
                 counts
             });

@@ -355,7 +355,7 @@ fn replicas(
             name: replica.name.to_string(),
             workload: replica.owner_name(),
             revision: replica.revision,
-            node: replica.node.clone(),
+            node: replica.node.as_deref().map(str::to_string),
             phase: replica.phase,
             ready: replica.ready,
             reason: replica.reason.clone(),

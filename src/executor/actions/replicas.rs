@@ -59,7 +59,7 @@ pub(super) fn change(r: &mut Replica, action: &Action, now: u64) -> Option<Event
             None
         }
         Action::Admit { node, .. } => {
-            r.node = Some(node.clone());
+            r.node = Some(node.as_str().into());
             r.phase = Phase::Running;
             r.started_at = Some(now);
             r.reason = None;
@@ -69,7 +69,7 @@ pub(super) fn change(r: &mut Replica, action: &Action, now: u64) -> Option<Event
         Action::Reject {
             node, rejection, ..
         } => {
-            r.node = Some(node.clone());
+            r.node = Some(node.as_str().into());
             r.phase = Phase::Failed;
             r.ready = false;
             r.finished_at = Some(now);

@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub(super) struct Queue<'s, 'n> {
     scheduler: &'s Scheduler,
     nodes: &'n [NodeState],
-    node_names: Vec<String>,
+    node_names: Vec<Arc<str>>,
     snapshot: Snapshot,
     // Runs of identical replicas (one workload revision) are scheduled together:
     // the same placements as one at a time, with the shared work done once.
@@ -34,7 +34,7 @@ impl<'s, 'n> Queue<'s, 'n> {
         snapshot: Snapshot,
         kept: Option<Arc<Diagnoses>>,
     ) -> Self {
-        let node_names: Vec<String> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
+        let node_names: Vec<Arc<str>> = snapshot.nodes.iter().map(|n| n.name.clone()).collect();
         let batch = Batch::new(scheduler, &snapshot).remembering(kept);
         Queue {
             scheduler,

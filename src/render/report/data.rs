@@ -333,7 +333,7 @@ impl<'a> Recorder<'a> {
                 None if replica.phase == Phase::Pending => *pending.entry(w).or_default() += 1,
                 None => {}
                 Some(node) => {
-                    let Some(&n) = self.node_index.get(node) else {
+                    let Some(&n) = self.node_index.get(&**node) else {
                         continue;
                     };
                     *placed.entry((n, w)).or_default() += 1;

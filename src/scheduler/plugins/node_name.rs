@@ -22,7 +22,7 @@ impl FilterPlugin for NodeName {
 
     fn filter(&self, pod: &PodSpec, node: &NodeInfo, _: &CycleState) -> Result<(), Vec<Reason>> {
         match &pod.node_name {
-            Some(name) if *name != node.name => Err(vec![Reason::NodeName]),
+            Some(name) if **name != *node.name => Err(vec![Reason::NodeName]),
             _ => Ok(()),
         }
     }

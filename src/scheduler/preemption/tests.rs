@@ -118,9 +118,10 @@ impl Fleet {
 
     fn chosen(&mut self, pod: &PodSpec) -> (String, Vec<usize>) {
         match self.preempt(pod, &[]) {
-            Outcome::Preempt(victims) => {
-                (self.snapshot.nodes[victims.node].name.clone(), victims.keys)
-            }
+            Outcome::Preempt(victims) => (
+                self.snapshot.nodes[victims.node].name.to_string(),
+                victims.keys,
+            ),
             Outcome::NotHelpful(message) => panic!("no preemption: {message}"),
         }
     }

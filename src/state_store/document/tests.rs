@@ -300,7 +300,7 @@ fn replica() -> impl Strategy<Value = Replica> {
                 workload: ObjectRef::new(kind, &namespace, &workload),
                 revision,
                 hash: hash.into(),
-                node,
+                node: node.map(Into::into),
                 target_node,
                 phase,
                 ready,

@@ -65,7 +65,7 @@ fn frames_replay_to_the_final_placement_and_counts() {
     replayed.retain(|_, v| *v != 0);
     let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
     for replica in &state.replicas {
-        let node = replica.node.clone().unwrap();
+        let node = replica.node.as_deref().unwrap().to_string();
         *expected
             .entry((node, replica.workload.to_string()))
             .or_default() += 1;
