@@ -402,7 +402,14 @@ fn reserve_for_lacking(pass: &mut Pass, desired: &Desired, observed: &State, nod
         .sum();
     let lacking = declared_replicas.saturating_sub(observed.replicas.len());
     pass.created.reserve(lacking);
-    pass.plan.actions.reserve(2 * lacking);
+    // A create and a bind per lacking replica, and room for the pass's other
+    // actions (a workload's records and status, a node's): reserved exactly
+    // that, the vector does not double past it (a million replicas' pass
+    // just over 2^21 actions would hold room for 2^22).
+    if lacking > 0 {
+        let others = 8 * desired.workloads.len() + 2 * nodes;
+        pass.plan.actions.reserve(2 * lacking + others);
+    }
 }
 
 /// Each declared workload's controller syncs it, but a workload waiting on
