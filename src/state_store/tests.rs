@@ -447,3 +447,50 @@ fn yaml_states_orch_writes_read_fast_and_the_same() {
         assert_eq!(parse(Path::new("s.yaml"), text.as_bytes()).unwrap(), sorted);
     }
 }
+
+/// Every time, clock and revision of a state is checked, and the first one
+/// out of range, in the state's order, is the one reported.
+#[test]
+fn the_first_value_out_of_range_is_found_wherever_it_is() {
+    let too_big = MAX_VALUE + 1;
+    let edits: [(&str, fn(&mut State, u64)); 8] = [
+        ("clock", |s, v| s.clock = v),
+        ("notReadySince", |s, v| s.nodes[0].not_ready_since = Some(v)),
+        ("lastTransitionTime", |s, v| {
+            s.nodes[0].conditions[0].last_transition_time = v
+        }),
+        ("revision", |s, v| s.workloads[0].revisions[0].revision = v),
+        ("createdAt", |s, v| s.replicas[0].created_at = v),
+        ("startedAt", |s, v| s.replicas[0].started_at = Some(v)),
+        ("readyAt", |s, v| s.replicas[1].ready_at = Some(v)),
+        ("time", |s, v| {
+            s.events.push(Event {
+                time: v,
+                ..s.events.first().cloned().unwrap_or_else(|| Event {
+                    time: 0,
+                    kind: EventType::Normal,
+                    reason: EventReason::Scheduled,
+                    object: "Replica/x".into(),
+                    message: String::new(),
+                })
+            })
+        }),
+    ];
+    let path = Path::new("orch.state.json");
+    for (i, (key, edit)) in edits.iter().enumerate() {
+        let mut state = populated();
+        assert!(check_ranges(path, "", &state).is_ok());
+        edit(&mut state, too_big);
+        // A later value out of range too does not change which is reported.
+        for (_, later) in &edits[i + 1..] {
+            later(&mut state, too_big + 1);
+        }
+        match check_ranges(path, "", &state) {
+            Err(StateError::Parse { message, .. }) => assert_eq!(
+                message,
+                format!("{key}: {too_big} is out of range (at most {MAX_VALUE})")
+            ),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+}
