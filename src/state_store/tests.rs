@@ -452,8 +452,9 @@ fn yaml_states_orch_writes_read_fast_and_the_same() {
 /// out of range, in the state's order, is the one reported.
 #[test]
 fn the_first_value_out_of_range_is_found_wherever_it_is() {
+    type Edit = fn(&mut State, u64);
     let too_big = MAX_VALUE + 1;
-    let edits: [(&str, fn(&mut State, u64)); 8] = [
+    let edits: [(&str, Edit); 8] = [
         ("clock", |s, v| s.clock = v),
         ("notReadySince", |s, v| s.nodes[0].not_ready_since = Some(v)),
         ("lastTransitionTime", |s, v| {
