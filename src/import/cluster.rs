@@ -64,8 +64,8 @@ impl<'a> Object<'a> {
         let node = self.root.locate(path);
         Diagnostic {
             file: self.file.to_string(),
-            line: node.line,
-            column: node.column,
+            line: node.line as usize,
+            column: node.column as usize,
             field: path.to_string(),
             message: message.into(),
         }

@@ -19,8 +19,8 @@ impl Error {
     fn locate(mut self, node: &Node, path: &str) -> Error {
         if !self.located {
             self.located = true;
-            self.line = node.line;
-            self.column = node.column;
+            self.line = node.line as usize;
+            self.column = node.column as usize;
             self.path = path.to_string();
         }
         self

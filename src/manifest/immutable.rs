@@ -170,7 +170,7 @@ pub fn locate(changes: &[Change], sources: &[Source]) -> Vec<Diagnostic> {
             let (file, line, column) = match (found, &change.source) {
                 (Some((file, root)), _) => {
                     let node = root.locate(&change.path);
-                    (file.to_string(), node.line, node.column)
+                    (file.to_string(), node.line as usize, node.column as usize)
                 }
                 (None, Some(source)) => (source.file.clone(), source.line, source.column),
                 (None, None) => (change.object.clone(), 1, 1),

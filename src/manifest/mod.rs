@@ -79,8 +79,8 @@ impl Ctx<'_> {
         let node = self.root.locate(path);
         self.diagnostics.push(Diagnostic {
             file: self.file.to_string(),
-            line: node.line,
-            column: node.column,
+            line: node.line as usize,
+            column: node.column as usize,
             field: path.to_string(),
             message: message.into(),
         });
@@ -115,8 +115,8 @@ impl Ctx<'_> {
         let node = self.root.locate(path);
         SourceLocation {
             file: self.file.to_string(),
-            line: node.line,
-            column: node.column,
+            line: node.line as usize,
+            column: node.column as usize,
         }
     }
 }

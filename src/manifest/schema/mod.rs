@@ -206,8 +206,8 @@ impl Problem {
     pub fn at(node: &Node, path: String, message: impl Into<String>) -> Problem {
         Problem {
             path,
-            line: node.line,
-            column: node.column,
+            line: node.line as usize,
+            column: node.column as usize,
             message: message.into(),
         }
     }

@@ -61,11 +61,11 @@ fn parser_options(budget: &Budget) -> granit_parser::Options {
 
 enum Frame {
     Sequence {
-        at: (usize, usize),
+        at: (u32, u32),
         items: Vec<Node>,
     },
     Mapping {
-        at: (usize, usize),
+        at: (u32, u32),
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
         /// Every key so far, once the map has more than `LINEAR_KEYS`.
@@ -171,7 +171,7 @@ impl<'b> Builder<'b> {
     }
 
     /// A collection starts: its location, unless it is a key or too deep.
-    fn open(&mut self, span: &Span) -> Result<(usize, usize), Bail> {
+    fn open(&mut self, span: &Span) -> Result<(u32, u32), Bail> {
         self.count_node()?;
         within(self.stack.len() + 1, self.budget.max_depth)?;
         if matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. })) {
@@ -220,12 +220,9 @@ impl<'b> Builder<'b> {
 
 /// Where serde-saphyr locates a node: the line and 1-based column of its
 /// event's start (kept in 32 bits there).
-fn location(span: &Span) -> Result<(usize, usize), Bail> {
-    let line = span.start.line();
-    let column = span.start.col() + 1;
-    if line > u32::MAX as usize || column > u32::MAX as usize {
-        return Err(Bail);
-    }
+fn location(span: &Span) -> Result<(u32, u32), Bail> {
+    let line = u32::try_from(span.start.line()).map_err(|_| Bail)?;
+    let column = u32::try_from(span.start.col() + 1).map_err(|_| Bail)?;
     Ok((line, column))
 }
 
