@@ -5,7 +5,12 @@
 pub const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 pub fn fnv1a32(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 2_166_136_261;
+    fnv1a32_on(2_166_136_261, bytes)
+}
+
+/// `fnv1a32` of a text that starts with one hashed as `hash`, of the rest
+/// `bytes`: `fnv1a32_on(fnv1a32(a), b) == fnv1a32(a ++ b)`.
+pub fn fnv1a32_on(mut hash: u32, bytes: &[u8]) -> u32 {
     for byte in bytes {
         hash ^= u32::from(*byte);
         hash = hash.wrapping_mul(16_777_619);

@@ -188,7 +188,7 @@ impl<'a> Pass<'a> {
     /// creates through here.
     pub fn create_replica(
         &mut self,
-        name: String,
+        name: impl Into<Arc<str>>,
         workload: &ObjectRef,
         revision: u64,
         hash: std::sync::Arc<str>,

@@ -3,9 +3,11 @@
 //! The suffix is derived from the workload, the state's generation and a
 //! counter, so the same inputs always give the same names.
 
+use crate::model::hash::fnv1a32_on;
 use crate::model::state::State;
 use crate::model::workload::ObjectRef;
 use rustc_hash::FxHashSet;
+use std::sync::Arc;
 
 pub use crate::model::hash::{ALPHANUMS, fnv1a32};
 
@@ -14,9 +16,14 @@ pub struct NameGenerator<'a> {
     /// Names in the state (gathered when the first name is asked for).
     taken: Option<FxHashSet<&'a str>>,
     /// Names given out since.
-    given: FxHashSet<String>,
+    given: FxHashSet<Arc<str>>,
     generation: u64,
     counter: u64,
+    /// The last workload named, and the hash of its seed's start
+    /// (`<workload>/<generation>/`): its replicas come one after another.
+    seeded: Option<(ObjectRef, u32)>,
+    /// The name being made.
+    name: String,
 }
 
 impl<'a> NameGenerator<'a> {
@@ -27,35 +34,63 @@ impl<'a> NameGenerator<'a> {
             given: FxHashSet::default(),
             generation: state.generation,
             counter: 0,
+            seeded: None,
+            name: String::new(),
         }
     }
 
     /// The next free name for a replica of `workload` (of the revision
     /// `hash`, for a Deployment): the suffix is FNV-1a of
     /// `<workload>/<generation>/<counter>`, five letters of the alphabet.
-    pub fn next(&mut self, workload: &ObjectRef, hash: Option<&str>) -> String {
-        let prefix = match hash {
-            Some(hash) => format!("{}-{hash}-", workload.name),
-            None => format!("{}-", workload.name),
+    pub fn next(&mut self, workload: &ObjectRef, hash: Option<&str>) -> Arc<str> {
+        let seeded = match &self.seeded {
+            Some((last, seeded)) if last == workload => *seeded,
+            _ => {
+                let start = format!("{workload}/{}/", self.generation);
+                let seeded = fnv1a32(start.as_bytes());
+                self.seeded = Some((workload.clone(), seeded));
+                seeded
+            }
         };
         let state = self.state;
         let taken = self
             .taken
             .get_or_insert_with(|| state.replicas.iter().map(|r| &*r.name).collect());
+        let name = &mut self.name;
+        name.clear();
+        name.push_str(&workload.name);
+        name.push('-');
+        if let Some(hash) = hash {
+            name.push_str(hash);
+            name.push('-');
+        }
+        let prefix = name.len();
         loop {
             self.counter += 1;
-            let seed = format!("{workload}/{}/{}", self.generation, self.counter);
-            let mut value = fnv1a32(seed.as_bytes());
-            let mut name = String::with_capacity(prefix.len() + 5);
-            name.push_str(&prefix);
+            let mut value = fnv1a32_on(seeded, decimal(self.counter, &mut [0; 20]));
+            name.truncate(prefix);
             for _ in 0..5 {
                 name.push(ALPHANUMS[(value % 27) as usize] as char);
                 value /= 27;
             }
-            if !taken.contains(name.as_str()) && !self.given.contains(&name) {
-                self.given.insert(name.clone());
-                return name;
+            if !taken.contains(name.as_str()) && !self.given.contains(name.as_str()) {
+                let given: Arc<str> = name.as_str().into();
+                self.given.insert(given.clone());
+                return given;
             }
+        }
+    }
+}
+
+/// `n`'s decimal digits, written at the end of `buffer`.
+fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buffer[at..];
         }
     }
 }
@@ -72,10 +107,10 @@ mod tests {
         let state = State::default();
         let mut a = NameGenerator::new(&state);
         let mut b = NameGenerator::new(&state);
-        let first: Vec<String> = (0..50).map(|_| a.next(&id, Some("5d8f9"))).collect();
-        let second: Vec<String> = (0..50).map(|_| b.next(&id, Some("5d8f9"))).collect();
+        let first: Vec<Arc<str>> = (0..50).map(|_| a.next(&id, Some("5d8f9"))).collect();
+        let second: Vec<Arc<str>> = (0..50).map(|_| b.next(&id, Some("5d8f9"))).collect();
         assert_eq!(first, second);
-        let unique: HashSet<&String> = first.iter().collect();
+        let unique: HashSet<&Arc<str>> = first.iter().collect();
         assert_eq!(unique.len(), 50);
         assert!(first[0].starts_with("api-5d8f9-"));
         assert_eq!(first[0].len(), "api-5d8f9-".len() + 5);
@@ -94,7 +129,34 @@ mod tests {
             expected.push(ALPHANUMS[(value % 27) as usize] as char);
             value /= 27;
         }
-        assert_eq!(names.next(&id, Some("h")), expected);
+        assert_eq!(&*names.next(&id, Some("h")), expected);
+    }
+
+    /// The seed's hash is carried from its start (`<workload>/<generation>/`)
+    /// to the counter's digits: the same names as hashing the whole seed,
+    /// with many-digit counters and generations, workloads taking turns.
+    #[test]
+    fn names_hash_the_whole_seed_whatever_its_digits() {
+        let api = ObjectRef::new(Kind::Deployment, "shop", "api");
+        let agent = ObjectRef::new(Kind::DaemonSet, "kube-system", "agent");
+        let state = State {
+            generation: 1207,
+            ..State::default()
+        };
+        let mut names = NameGenerator::new(&state);
+        for counter in 1..=120u64 {
+            let (id, prefix, hash) = match counter % 3 {
+                0 => (&agent, "agent-", None),
+                _ => (&api, "api-5d8f9-", Some("5d8f9")),
+            };
+            let mut value = fnv1a32(format!("{id}/1207/{counter}").as_bytes());
+            let mut expected = String::from(prefix);
+            for _ in 0..5 {
+                expected.push(ALPHANUMS[(value % 27) as usize] as char);
+                value /= 27;
+            }
+            assert_eq!(&*names.next(id, hash), expected, "counter {counter}");
+        }
     }
 
     fn replica(name: String) -> crate::model::state::Replica {
@@ -117,7 +179,9 @@ mod tests {
         let daemonset = ObjectRef::new(Kind::DaemonSet, "default", "a-b");
         let fresh = State::default();
         let mut names = NameGenerator::new(&fresh);
-        let held: Vec<String> = (0..6).map(|_| names.next(&deployment, Some("b"))).collect();
+        let held: Vec<String> = (0..6)
+            .map(|_| names.next(&deployment, Some("b")).to_string())
+            .collect();
         let state = State {
             replicas: held.iter().step_by(2).cloned().map(replica).collect(),
             ..State::default()
@@ -132,7 +196,7 @@ mod tests {
             };
             assert!(name.starts_with("a-b-"), "{name}");
             assert!(
-                !held.iter().step_by(2).any(|h| *h == name),
+                !held.iter().step_by(2).any(|h| **h == *name),
                 "{name} is in the state"
             );
             assert!(given.insert(name.clone()), "{name} was given out twice");
