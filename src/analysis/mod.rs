@@ -115,8 +115,11 @@ pub fn parse_scale(desired: &Desired, text: &str) -> Result<(ObjectRef, i32), An
 pub(crate) mod fixtures {
     //! Small fleets and workloads written as manifests, parsed as `-f` would.
 
+    use crate::executor::{RunOptions, run};
     use crate::manifest::{self, ParseOptions};
+    use crate::model::state::State;
     use crate::model::workload::Desired;
+    use crate::scheduler::{Scheduler, ScoringStrategy};
     use crate::sources::Source;
 
     pub fn desired(text: &str) -> Desired {
@@ -128,6 +131,21 @@ pub(crate) mod fixtures {
             Ok(loaded) => loaded.desired,
             Err(diagnostics) => panic!("bad fixture: {diagnostics:?}"),
         }
+    }
+
+    /// The state the loop reaches from empty on `desired`.
+    pub fn converged(desired: &Desired) -> State {
+        let mut state = State::default();
+        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
+        run(
+            desired,
+            &mut state,
+            &scheduler,
+            &RunOptions::default(),
+            |_, _| Ok::<(), ()>(()),
+        )
+        .expect("the loop runs");
+        state
     }
 
     pub fn node(name: &str, zone: &str, cpu: &str) -> String {

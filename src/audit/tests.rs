@@ -1,8 +1,8 @@
 use super::*;
-use crate::executor::{self, RunOptions};
+// The loop's own placement honours every hard constraint.
+use crate::analysis::fixtures::converged;
 use crate::manifest::{ParseOptions, parse};
 use crate::model::state::Phase;
-use crate::scheduler::{Scheduler, ScoringStrategy};
 use crate::sources::Source;
 
 fn node(name: &str, zone: Option<&str>, extra_labels: &str) -> String {
@@ -30,20 +30,6 @@ fn load(text: &str) -> Desired {
     parse(&[source], &ParseOptions::default())
         .unwrap_or_else(|d| panic!("{d:?}"))
         .desired
-}
-
-/// The loop's own placement of `desired`, which honours every hard constraint.
-fn converged(desired: &Desired) -> State {
-    let mut state = State::default();
-    executor::run(
-        desired,
-        &mut state,
-        &Scheduler::new(ScoringStrategy::LeastAllocated),
-        &RunOptions::default(),
-        |_, _| Ok::<(), ()>(()),
-    )
-    .unwrap();
-    state
 }
 
 /// Move every replica on one node to another, as a rollout's

@@ -322,12 +322,9 @@ pub(super) fn account_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::fixtures::{DAEMONSET, deployment, desired};
-    use crate::executor::{RunOptions, run};
-    use crate::model::state::State;
+    use crate::analysis::fixtures::{DAEMONSET, converged, deployment, desired};
     use crate::model::workload::Desired;
     use crate::reconcile::{Action, with_pass};
-    use crate::scheduler::Scheduler;
     use proptest::prelude::*;
 
     fn fleet(cpus: &[u32], ssd: &[bool], workloads: &[(u8, u8, bool)]) -> String {
@@ -357,22 +354,6 @@ mod tests {
         text
     }
 
-    /// A group as a comparable value: who it is, where its replicas are.
-    /// The state the loop converges to on `desired`.
-    fn converged(desired: &Desired) -> State {
-        let mut state = State::default();
-        let scheduler = Scheduler::new(ScoringStrategy::LeastAllocated);
-        run(
-            desired,
-            &mut state,
-            &scheduler,
-            &RunOptions::default(),
-            |_, _| Ok::<(), ()>(()),
-        )
-        .expect("the loop runs");
-        state
-    }
-
     /// The fleet with nodes shrunk to `shrink` cpus and the `relabel`ed
     /// ones' disks swapped.
     fn changed(
@@ -386,6 +367,7 @@ mod tests {
         desired(&fleet(&cpus, &ssd, workloads))
     }
 
+    /// A group as a comparable value: who it is, where its replicas are.
     fn groups(snapshot: &Snapshot) -> Vec<String> {
         let mut groups: Vec<String> = snapshot
             .groups

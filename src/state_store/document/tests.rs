@@ -389,23 +389,14 @@ proptest! {
 fn empty_and_tiny_states_are_written_exactly() {
     assert_same(&State::default());
     let one_replica = State {
-        replicas: vec![Replica {
-            name: "api-1".into(),
-            workload: ObjectRef::new(Kind::Deployment, "default", "api"),
-            revision: 1,
-            hash: "5d8f9".into(),
-            node: None,
-            target_node: None,
-            phase: Phase::Pending,
-            ready: false,
-            created_at: 0,
-            started_at: None,
-            ready_at: None,
-            restarts: 0,
-            reason: None,
-            unmanaged: None,
-            finished_at: None,
-        }]
+        replicas: vec![Replica::pending(
+            "api-1".into(),
+            ObjectRef::new(Kind::Deployment, "default", "api"),
+            1,
+            "5d8f9".into(),
+            None,
+            0,
+        )]
         .into(),
         ..State::default()
     };

@@ -7,8 +7,7 @@
 use super::super::drain::{Budgets, pods_on};
 use super::super::{Blocker, removable};
 use super::*;
-use crate::analysis::fixtures::desired;
-use crate::executor::{RunOptions, run};
+use crate::analysis::fixtures::{converged, desired};
 use crate::scheduler::ScoringStrategy;
 
 const N1: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n\
@@ -16,20 +15,6 @@ const N1: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n\
 
 fn scheduler() -> Scheduler {
     Scheduler::new(ScoringStrategy::LeastAllocated)
-}
-
-/// The state the loop reaches from empty on `desired`.
-fn converged(desired: &Desired) -> State {
-    let mut state = State::default();
-    run(
-        desired,
-        &mut state,
-        &scheduler(),
-        &RunOptions::default(),
-        |_, _| Ok::<(), ()>(()),
-    )
-    .unwrap();
-    state
 }
 
 /// A Deployment of `replicas` pods asking for `cpu` each.
