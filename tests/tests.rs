@@ -14,6 +14,7 @@ mod autoscaling;
 mod bad_input;
 mod bare_kinds;
 mod batch_equivalence;
+mod bench;
 mod browser;
 mod capacity_equivalence;
 mod ci;

@@ -297,6 +297,19 @@ fn daemonset_manifests(spec: FleetSpec, gpu_nodes: usize) -> (String, usize) {
     (daemon_text, daemon_replicas)
 }
 
+/// `files` (from `generate`) with the DaemonSet on every node given a new
+/// image, as an update rolls it out; false when the fleet has none.
+pub fn roll_daemonset(files: &mut [(String, String)]) -> bool {
+    let mut rolled = false;
+    for (name, text) in files.iter_mut() {
+        if name == "daemonsets.yaml" && text.contains("\"log-agent:1.0\"") {
+            *text = text.replace("\"log-agent:1.0\"", "\"log-agent:1.1\"");
+            rolled = true;
+        }
+    }
+    rolled
+}
+
 /// Deployments until the replica budget is spent, one file per namespace.
 fn deployment_manifests(
     rng: &mut Rng,

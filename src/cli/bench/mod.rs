@@ -2,7 +2,7 @@
 //! the whole product on one, in this process, scenario by scenario: a cold
 //! apply from empty to converged, a no-op plan, `capacity`,
 //! `what-if --all-zones` and `what-if --all-nodes` on the converged state, a
-//! rolling update of 10% of the workloads, the failure of 1% of the nodes, and
+//! DaemonSet rolled over every node, a rolling update of 10% of the workloads, the failure of 1% of the nodes, and
 //! loading and saving the state in YAML and JSON; with `--large`, also a cold
 //! apply and a no-op plan of 1,000,000 replicas on 20,000 nodes. Here the
 //! arguments, the session and its report; each scenario in `scenarios`, the
@@ -79,13 +79,14 @@ pub struct RunArgs {
     pub dir: Option<PathBuf>,
     /// Also measure a cold apply and a no-op plan of 1,000,000 replicas on
     /// 20,000 nodes (about a minute, 2 GiB of memory and 300 MB of disk), and
-    /// `what-if --all-nodes` on fleets of more than 1,000 nodes (minutes).
+    /// `what-if --all-nodes` and the DaemonSet roll on fleets of more than
+    /// 1,000 nodes (minutes to hours).
     #[arg(long)]
     pub large: bool,
 }
 
-/// The largest fleet whose every single-node failure `bench run` measures
-/// without `--large`.
+/// The largest fleet whose every single-node failure and DaemonSet roll
+/// `bench run` measures without `--large`.
 const ALL_NODES_LIMIT: usize = 1_000;
 
 pub fn run(context: &Context, command: BenchCommand) -> Result<Exit> {
@@ -216,6 +217,12 @@ fn bench_run(context: &Context, args: RunArgs) -> Result<Exit> {
     if spec.nodes <= ALL_NODES_LIMIT || args.large {
         progress.set_message("benchmark: what-if, every node");
         session.what_if_all(false)?;
+    }
+    // A DaemonSet rolls node by node, and each step is a pass over the
+    // fleet: it too grows with the square of the fleet.
+    if spec.nodes <= ALL_NODES_LIMIT || args.large {
+        progress.set_message("benchmark: DaemonSet roll");
+        session.daemonset_roll(spec, &state)?;
     }
     progress.set_message("benchmark: state file");
     session.state_io(&state)?;

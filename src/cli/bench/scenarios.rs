@@ -235,6 +235,48 @@ impl Session<'_> {
         Ok(loaded)
     }
 
+    /// The DaemonSet on every node given a new image and rolled from the
+    /// converged state node by node (`maxUnavailable: 1`: a delete, a
+    /// create and a ready step per node), every step saved to a state of
+    /// its own; it and the fleet are removed after. Nothing when the fleet
+    /// has no such DaemonSet.
+    pub(super) fn daemonset_roll(&mut self, spec: FleetSpec, converged: &State) -> Result<()> {
+        let mut files = crate::bench::generate(spec);
+        if !crate::bench::roll_daemonset(&mut files) {
+            return Ok(());
+        }
+        let dir = self.dir.join("daemonset");
+        let fleet = dir.join("fleet");
+        std::fs::create_dir_all(&fleet)?;
+        for (name, text) in files {
+            std::fs::write(fleet.join(name), text)?;
+        }
+        let state_path = dir.join(self.state_path.file_name().unwrap_or("state.json".as_ref()));
+        state_store::lock(&state_path, false)?.save(converged)?;
+        reset_peak_memory();
+        let started = Instant::now();
+        let loaded = load(&fleet)?;
+        let lock = state_store::lock(&state_path, false)?;
+        let mut state = lock.load()?;
+        let clock = state.clock;
+        let roll = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
+        drop(lock);
+        self.record(Figure {
+            scenario: format!("DaemonSet roll ({} nodes)", state.nodes.len()),
+            seconds: started.elapsed().as_secs_f64(),
+            detail: format!(
+                "{}, {} steps, {} simulated, saves {:.2}s",
+                roll.outcome,
+                roll.steps,
+                render::duration(state.clock - clock),
+                roll.saving.as_secs_f64()
+            ),
+            peak_mib: peak_memory_mib(),
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
     /// 1% of the nodes fail; their replicas are evicted and placed elsewhere.
     pub(super) fn node_failure(&mut self, loaded: &Loaded) -> Result<()> {
         reset_peak_memory();
