@@ -257,13 +257,20 @@ fn describe(digest: &Option<String>) -> String {
 
 /// `sha256:<hex>` of a state file's bytes, `None` when there is no file.
 pub fn digest(bytes: Option<&[u8]>) -> Option<String> {
-    let hash = Sha256::digest(bytes?);
+    let mut hasher = Sha256::new();
+    hasher.update(bytes?);
+    Some(digest_of(hasher))
+}
+
+/// `digest`'s text for the bytes `hasher` was fed.
+pub fn digest_of(hasher: Sha256) -> String {
+    let hash = hasher.finalize();
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
     for byte in hash.iter() {
         let _ = write!(text, "{byte:02x}");
     }
-    Some(text)
+    text
 }
 
 /// The document's text: pretty JSON, newline-terminated.

@@ -110,10 +110,7 @@ fn is_json(path: &Path) -> bool {
 
 /// The state at `path`; a missing file is an empty cluster. Never writes.
 pub fn load(path: &Path) -> Result<State, StateError> {
-    match read(path)? {
-        Some(bytes) => parse(path, &bytes),
-        None => Ok(State::default()),
-    }
+    Ok(load_streamed(path, None)?.unwrap_or_default())
 }
 
 /// The state file's exact bytes, or `None` when there is no state file yet.
@@ -310,6 +307,20 @@ pub const MAX_VALUE: u64 = (1 << 53) - 1;
 /// near `u64::MAX` would wrap on the next write or turn a scale-up into a
 /// missed deadline. The first one out of range is located in `text`.
 fn check_ranges(path: &Path, text: &str, state: &State) -> Result<(), StateError> {
+    let Some((key, value)) = out_of_range(state) else {
+        return Ok(());
+    };
+    let (line, column) = locate(text, key, value);
+    Err(StateError::Parse {
+        path: path.into(),
+        line,
+        column,
+        message: format!("{key}: {value} is out of range (at most {MAX_VALUE})"),
+    })
+}
+
+/// The first value of `state` above `MAX_VALUE`, by key, in the state's order.
+fn out_of_range(state: &State) -> Option<(&'static str, u64)> {
     // Visited in the state's order, without collecting: a million replicas'
     // four values each would be a 200 MB list read once.
     fn conditions(
@@ -348,16 +359,7 @@ fn check_ranges(path: &Path, text: &str, state: &State) -> Result<(), StateError
         .chain(workloads)
         .chain(replicas)
         .chain(state.events.iter().map(|e| ("time", e.time)));
-    let Some((key, value)) = values.find(|(_, v)| *v > MAX_VALUE) else {
-        return Ok(());
-    };
-    let (line, column) = locate(text, key, value);
-    Err(StateError::Parse {
-        path: path.into(),
-        line,
-        column,
-        message: format!("{key}: {value} is out of range (at most {MAX_VALUE})"),
-    })
+    values.find(|(_, v)| *v > MAX_VALUE)
 }
 
 /// Line and column (1-based) of the first `key: value` (YAML, or JSON's
@@ -604,6 +606,9 @@ impl StateLock {
 
 mod document;
 mod fast_yaml;
+mod streamed;
+
+pub use streamed::load_streamed;
 
 #[cfg(test)]
 mod guard_tests;

@@ -203,17 +203,13 @@ fn scheduler(options: &PlanOptions) -> Scheduler {
 
 /// The state and, when asked, the digest of the exact bytes it was read from.
 fn load_state(path: &Path, digest: bool) -> Result<(State, Option<String>), StateError> {
-    let bytes = state_store::read(path)?;
-    let digest = if digest {
-        saved_plan::digest(bytes.as_deref())
-    } else {
-        None
+    let mut hasher = digest.then(sha2::Sha256::default);
+    let state = state_store::load_streamed(path, hasher.as_mut())?;
+    let digest = match state {
+        Some(_) => hasher.map(saved_plan::digest_of),
+        None => None,
     };
-    let state = match bytes {
-        Some(bytes) => state_store::parse(path, &bytes)?,
-        None => State::default(),
-    };
-    Ok((state, digest))
+    Ok((state.unwrap_or_default(), digest))
 }
 
 pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {

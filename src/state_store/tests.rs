@@ -8,7 +8,7 @@ use crate::model::state::*;
 use crate::model::workload::{Kind, ObjectRef};
 use serde_json::json;
 
-fn populated() -> State {
+pub(super) fn populated() -> State {
     let mut allocatable = Allocatable::default();
     allocatable.resources.milli_cpu = 4000;
     allocatable.resources.memory = 16 << 30;
