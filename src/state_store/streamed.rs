@@ -9,10 +9,10 @@
 //! `streamed_is_plain` holds the two equal, state and digest.
 
 use super::{StateError, check_header, check_unique, is_json, out_of_range, parse, read, resolve};
-use crate::model::state::State;
+use crate::model::state::{Replica, State};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// The state at `path` (None when there is no state file yet), the bytes
@@ -39,6 +39,13 @@ pub fn load_streamed(
 /// `load_streamed`'s fast path: Some(None) for a missing file, Some(state)
 /// for a state that decodes and passes every check; None for anything the
 /// plain path must read (and explain).
+///
+/// orch writes a JSON state one list element per line
+/// (`json_states_hold_one_object_per_line`). The replicas' lines are
+/// decoded one by one as they are read; every other line is kept, with the
+/// replicas' list left empty, and decoded as a whole at the end. Each line
+/// is checked UTF-8 as the plain path checks the whole text; a replicas'
+/// list laid out any other way is simply kept and decoded with the rest.
 fn streamed(path: &Path, digest: Option<&mut Sha256>) -> Option<Option<State>> {
     let real = resolve(path).ok()?;
     let file = match File::open(&real) {
@@ -46,15 +53,70 @@ fn streamed(path: &Path, digest: Option<&mut Sha256>) -> Option<Option<State>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
         Err(_) => return None,
     };
-    let reader = BufReader::with_capacity(1 << 20, Digested { file, digest });
-    let mut decoder = serde_json::Deserializer::from_reader(reader);
+    let mut reader = BufReader::with_capacity(1 << 20, Digested { file, digest });
     // Replicas share their workloads' references and hashes as they are read.
     let sharing = crate::model::intern::Scope::new();
-    let decoded = serde::Deserialize::deserialize(&mut decoder);
+    let mut rest = String::new();
+    let mut replicas: Vec<Replica> = Vec::new();
+    let mut list = List::Outside;
+    // How deep the kept lines nest: the replicas' list is the root's field.
+    let mut depth = 0i64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            break;
+        }
+        let text = std::str::from_utf8(&line).ok()?;
+        let bare = text.strip_suffix('\n').unwrap_or(text);
+        match list {
+            List::Outside => {
+                if depth == 1 && bare == "  \"replicas\": [" {
+                    list = List::Inside { comma: None };
+                }
+                depth += nesting(bare);
+                rest.push_str(text);
+            }
+            List::Inside { comma } => {
+                if bare == "  ]" || bare == "  ]," {
+                    // No comma after the last element.
+                    if comma == Some(true) {
+                        return None;
+                    }
+                    list = List::Outside;
+                    depth += nesting(bare);
+                    rest.push_str(text);
+                    continue;
+                }
+                // Every element but the last is followed by a comma.
+                if comma == Some(false) {
+                    return None;
+                }
+                let element = bare.strip_prefix("    ")?;
+                let (element, follows) = match element.strip_suffix(',') {
+                    Some(element) => (element, true),
+                    None => (element, false),
+                };
+                replicas.push(serde_json::from_str(element).ok()?);
+                list = List::Inside {
+                    comma: Some(follows),
+                };
+            }
+        }
+    }
+    if list != List::Outside {
+        return None;
+    }
+    let mut state: State = serde_json::from_str(&rest).ok()?;
+    drop(rest);
     drop(sharing);
-    let mut state: State = decoded.ok()?;
-    // Only whitespace after the document, read to the end (and digested).
-    decoder.end().ok()?;
+    // Replicas the layout did not show as one per line were read with the rest.
+    if !replicas.is_empty() {
+        if !state.replicas.is_empty() {
+            return None;
+        }
+        state.replicas = replicas.into();
+    }
     let checked = check_header(path, Some(&state.api_version), Some(&state.kind)).is_ok()
         && check_unique(path, &state).is_ok()
         && out_of_range(&state).is_none();
@@ -64,6 +126,31 @@ fn streamed(path: &Path, digest: Option<&mut Sha256>) -> Option<Option<State>> {
     state.sort();
     state.migrate_origins();
     Some(Some(state))
+}
+
+/// How much deeper a line of JSON leaves the nesting (brackets and braces
+/// opened less those closed, outside strings; a string never spans lines).
+fn nesting(line: &str) -> i64 {
+    let (mut change, mut in_string, mut escaped) = (0, false, false);
+    for byte in line.bytes() {
+        match (in_string, byte) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'{' | b'[') => change += 1,
+            (false, b'}' | b']') => change -= 1,
+            _ => {}
+        }
+    }
+    change
+}
+
+/// Where the reading is: in the replicas' list (and whether the element
+/// before was followed by a comma; None before the first) or outside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum List {
+    Outside,
+    Inside { comma: Option<bool> },
 }
 
 /// A file whose bytes are fed to a digest as they are read.
@@ -153,6 +240,56 @@ mod tests {
                 good.replacen("{", "{\"surprise\":1,", 1).into_bytes(),
             ),
         ];
+        // As orch writes it: one replica a line, read as they come.
+        let written = dir.path().join("written.json");
+        super::super::save(&written, &super::super::tests::populated()).unwrap();
+        let layout = std::fs::read_to_string(&written).unwrap();
+        let lines: Vec<&str> = layout.lines().collect();
+        let first = lines
+            .iter()
+            .position(|l| *l == "  \"replicas\": [")
+            .unwrap()
+            + 1;
+        assert!(lines[first].starts_with("    {") && lines[first].ends_with("},"));
+        let edited = |edit: &dyn Fn(&mut Vec<String>)| {
+            let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            edit(&mut lines);
+            lines.join("\n").into_bytes()
+        };
+        let mut cases = cases;
+        cases.extend([
+            ("written", layout.clone().into_bytes()),
+            ("written, CRLF", layout.replace('\n', "\r\n").into_bytes()),
+            (
+                "written, a comma missing",
+                edited(&|l| l[first] = l[first].trim_end_matches(',').to_string()),
+            ),
+            (
+                "written, a comma after the last",
+                edited(&|l| l[first + 1].push(',')),
+            ),
+            (
+                "written, a replica torn",
+                edited(&|l| l[first + 1].truncate(20)),
+            ),
+            (
+                "written, the list not closed",
+                edited(&|l| l.truncate(first + 2)),
+            ),
+            (
+                "written, no replicas",
+                edited(&|l| {
+                    l.drain(first..first + 2);
+                }),
+            ),
+            (
+                "written, replicas nested in another field",
+                edited(&|l| {
+                    l.insert(first - 1, "  \"nested\": {".into());
+                    l.insert(first + 3, "  },".into());
+                }),
+            ),
+        ]);
         for (what, bytes) in cases {
             let path = dir.path().join(format!("{}.json", what.replace(' ', "-")));
             std::fs::write(&path, &bytes).unwrap();
@@ -161,8 +298,13 @@ mod tests {
         let missing = dir.path().join("missing.json");
         assert_eq!(streamed(&missing), (Ok(None), None));
         assert_eq!(plain(&missing), (Ok(None), None));
-        // The good document is read by the stream, not the plain path.
-        let path = dir.path().join("good.json");
-        assert!(super::streamed(&path, None).is_some_and(|s| s.is_some()));
+        // The good documents are read by the stream, not the plain path.
+        for good in ["good", "written", "written,-CRLF", "written,-no-replicas"] {
+            let path = dir.path().join(format!("{good}.json"));
+            assert!(
+                super::streamed(&path, None).is_some_and(|s| s.is_some()),
+                "{good}"
+            );
+        }
     }
 }
