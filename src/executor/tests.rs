@@ -138,3 +138,41 @@ fn a_run_that_folds_its_steps_is_the_run_that_keeps_them() {
         assert_eq!(folded_state, kept_state);
     }
 }
+
+/// A rollout's steps keep room for the actions they took, not for a cold
+/// start's: a DaemonSet rolled over 30 nodes beside five Deployments, one
+/// replica replaced per step.
+#[test]
+fn a_kept_step_holds_room_for_its_own_actions_only() {
+    use crate::analysis::fixtures::{DAEMONSET, converged, deployment, desired};
+    let fleet = |version: u32| {
+        let mut text = String::new();
+        for n in 0..30 {
+            text += &format!(
+                "apiVersion: v1\nkind: Node\nmetadata: {{name: n{n:02}}}\nstatus:\n  allocatable: {{cpu: \"8\", memory: 16Gi, pods: \"110\"}}\n---\n"
+            );
+        }
+        for w in 0..5 {
+            text += &deployment(&format!("w{w}"), 3, "100m", "");
+        }
+        text += &DAEMONSET.replace("example/agent:1", &format!("example/agent:{version}"));
+        desired(&text)
+    };
+    let mut state = converged(&fleet(1));
+    let result = run(
+        &fleet(2),
+        &mut state,
+        &Scheduler::new(ScoringStrategy::LeastAllocated),
+        &RunOptions::default(),
+        |_, _| Ok::<(), ()>(()),
+    )
+    .expect("rolls");
+    assert!(result.steps.len() >= 60, "{} steps", result.steps.len());
+    for (i, step) in result.steps.iter().enumerate() {
+        let (len, capacity) = (step.actions.len(), step.actions.capacity());
+        assert!(
+            capacity <= 2 * len + 16,
+            "step {i}: {len} actions, room for {capacity}"
+        );
+    }
+}

@@ -405,9 +405,11 @@ fn reserve_for_lacking(pass: &mut Pass, desired: &Desired, observed: &State, nod
     // A create and a bind per lacking replica, and room for the pass's other
     // actions (a workload's records and status, a node's): reserved exactly
     // that, the vector does not double past it (a million replicas' pass
-    // just over 2^21 actions would hold room for 2^22).
-    if lacking > 0 {
-        let others = 8 * desired.workloads.len() + 2 * nodes;
+    // just over 2^21 actions would hold room for 2^22). Only a pass that
+    // creates more replicas than that room: a rollout's step that replaces
+    // one replica would keep room for thousands of actions with it.
+    let others = 8 * desired.workloads.len() + 2 * nodes;
+    if lacking > others {
         pass.plan.actions.reserve(2 * lacking + others);
     }
 }
