@@ -212,23 +212,30 @@ impl Session<'_> {
 
     /// A rolling update of every tenth Deployment; the updated manifests.
     pub(super) fn rolling_update(&mut self) -> Result<Loaded> {
+        let (updated, state_path) = (self.updated.clone(), self.state_path.clone());
+        self.roll("rolling update (10%)".into(), &updated, &state_path)
+    }
+
+    /// Apply `fleet` to the state at `path`, every step saved, as the figure
+    /// `scenario` (its outcome, steps and simulated time); the manifests.
+    fn roll(&mut self, scenario: String, fleet: &Path, path: &Path) -> Result<Loaded> {
         reset_peak_memory();
         let started = Instant::now();
-        let loaded = load(&self.updated)?;
-        let lock = state_store::lock(&self.state_path, false)?;
+        let loaded = load(fleet)?;
+        let lock = state_store::lock(path, false)?;
         let mut state = lock.load()?;
         let clock = state.clock;
-        let update = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
+        let roll = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
         drop(lock);
         self.record(Figure {
-            scenario: "rolling update (10%)".into(),
+            scenario,
             seconds: started.elapsed().as_secs_f64(),
             detail: format!(
                 "{}, {} steps, {} simulated, saves {:.2}s",
-                update.outcome,
-                update.steps,
+                roll.outcome,
+                roll.steps,
                 render::duration(state.clock - clock),
-                update.saving.as_secs_f64()
+                roll.saving.as_secs_f64()
             ),
             peak_mib: peak_memory_mib(),
         });
@@ -253,26 +260,8 @@ impl Session<'_> {
         }
         let state_path = dir.join(self.state_path.file_name().unwrap_or("state.json".as_ref()));
         state_store::lock(&state_path, false)?.save(converged)?;
-        reset_peak_memory();
-        let started = Instant::now();
-        let loaded = load(&fleet)?;
-        let lock = state_store::lock(&state_path, false)?;
-        let mut state = lock.load()?;
-        let clock = state.clock;
-        let roll = run_loop(&loaded, &mut state, &self.scheduler, Some(&lock))?;
-        drop(lock);
-        self.record(Figure {
-            scenario: format!("DaemonSet roll ({} nodes)", state.nodes.len()),
-            seconds: started.elapsed().as_secs_f64(),
-            detail: format!(
-                "{}, {} steps, {} simulated, saves {:.2}s",
-                roll.outcome,
-                roll.steps,
-                render::duration(state.clock - clock),
-                roll.saving.as_secs_f64()
-            ),
-            peak_mib: peak_memory_mib(),
-        });
+        let scenario = format!("DaemonSet roll ({} nodes)", converged.nodes.len());
+        self.roll(scenario, &fleet, &state_path)?;
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     }
