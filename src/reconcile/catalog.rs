@@ -16,6 +16,9 @@ pub struct Catalog {
     stored: PodsByHash,
 }
 
+/// Pods by workload, then template hash.
+type PodsByHash = HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>>;
+
 /// The declared workloads' current pods, by workload: (template hash, pod).
 /// They depend on the manifests alone, so every pass of one run shares them.
 ///
@@ -26,9 +29,6 @@ pub struct Catalog {
 /// of an older revision already accounted (`placement::carry`) instead of
 /// converting their template and accounting them again at every step of a
 /// rollout.
-/// Pods by workload, then template hash.
-type PodsByHash = HashMap<ObjectRef, HashMap<String, Arc<PodSpec>>>;
-
 #[derive(Debug, Default)]
 pub struct Declared {
     pods: HashMap<ObjectRef, (Arc<str>, Arc<PodSpec>)>,

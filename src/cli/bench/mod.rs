@@ -2,11 +2,12 @@
 //! the whole product on one, in this process, scenario by scenario: a cold
 //! apply from empty to converged, a no-op plan, `capacity`,
 //! `what-if --all-zones` and `what-if --all-nodes` on the converged state, a
-//! DaemonSet rolled over every node, a rolling update of 10% of the workloads, the failure of 1% of the nodes, and
-//! loading and saving the state in YAML and JSON; with `--large`, also a cold
-//! apply and a no-op plan of 1,000,000 replicas on 20,000 nodes. Here the
-//! arguments, the session and its report; each scenario in `scenarios`, the
-//! timing of the loop in `measure`, the HPA figure in `autoscale`.
+//! DaemonSet rolled over every node, a rolling update of 10% of the workloads,
+//! the failure of 1% of the nodes, and loading and saving the state in YAML
+//! and JSON; with `--large`, also a cold apply and a no-op plan of 1,000,000
+//! replicas on 20,000 nodes. Here the arguments, the session and its report;
+//! each scenario in `scenarios`, the timing of the loop in `measure`, the HPA
+//! figure in `autoscale`.
 
 mod autoscale;
 mod measure;
