@@ -162,7 +162,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     let sharing = crate::model::intern::Scope::new();
     let decoded = decode(path, text);
     drop(sharing);
-    let mut state: State = match decoded {
+    let state: State = match decoded {
         Ok(state) => state,
         Err(error) => {
             // A list would fill the header by position ("apiVersion a").
@@ -184,9 +184,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
             return Err(error);
         }
     };
+    admit(path, Some(text), state)
+}
+
+/// A decoded state checked (header, unique names, ranges; an out-of-range
+/// value located in `text` when there is one), then sorted and migrated:
+/// what every reading of a state ends with.
+fn admit(path: &Path, text: Option<&str>, mut state: State) -> Result<State, StateError> {
     check_header(path, Some(&state.api_version), Some(&state.kind))?;
     check_unique(path, &state)?;
-    check_ranges(path, text, &state)?;
+    check_ranges(path, text.unwrap_or_default(), &state)?;
     state.sort();
     state.migrate_origins();
     Ok(state)

@@ -123,13 +123,20 @@ mod tests {
         let id = ObjectRef::new(Kind::Deployment, "default", "api");
         let state = State::default();
         let mut names = NameGenerator::new(&state);
-        let mut value = fnv1a32(b"Deployment/default/api/0/1");
-        let mut expected = String::from("api-h-");
+        let expected = defined("api-h-", "Deployment/default/api/0/1");
+        assert_eq!(&*names.next(&id, Some("h")), expected);
+    }
+
+    /// A name by its definition: `prefix`, then five letters of FNV-1a of
+    /// the whole `seed`.
+    fn defined(prefix: &str, seed: &str) -> String {
+        let mut value = fnv1a32(seed.as_bytes());
+        let mut name = String::from(prefix);
         for _ in 0..5 {
-            expected.push(ALPHANUMS[(value % 27) as usize] as char);
+            name.push(ALPHANUMS[(value % 27) as usize] as char);
             value /= 27;
         }
-        assert_eq!(&*names.next(&id, Some("h")), expected);
+        name
     }
 
     /// The seed's hash is carried from its start (`<workload>/<generation>/`)
@@ -149,12 +156,7 @@ mod tests {
                 0 => (&agent, "agent-", None),
                 _ => (&api, "api-5d8f9-", Some("5d8f9")),
             };
-            let mut value = fnv1a32(format!("{id}/1207/{counter}").as_bytes());
-            let mut expected = String::from(prefix);
-            for _ in 0..5 {
-                expected.push(ALPHANUMS[(value % 27) as usize] as char);
-                value /= 27;
-            }
+            let expected = defined(prefix, &format!("{id}/1207/{counter}"));
             assert_eq!(&*names.next(id, hash), expected, "counter {counter}");
         }
     }

@@ -8,7 +8,7 @@
 //! way, so every error is the plain path's, word for word.
 //! `streamed_is_plain` holds the two equal, state and digest.
 
-use super::{StateError, check_header, check_unique, is_json, out_of_range, parse, read, resolve};
+use super::{StateError, admit, is_json, parse, read, resolve};
 use crate::model::state::{Replica, State};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -117,15 +117,8 @@ fn streamed(path: &Path, digest: Option<&mut Sha256>) -> Option<Option<State>> {
         }
         state.replicas = replicas.into();
     }
-    let checked = check_header(path, Some(&state.api_version), Some(&state.kind)).is_ok()
-        && check_unique(path, &state).is_ok()
-        && out_of_range(&state).is_none();
-    if !checked {
-        return None;
-    }
-    state.sort();
-    state.migrate_origins();
-    Some(Some(state))
+    // A check that fails is explained by the plain path, its value located.
+    admit(path, None, state).ok().map(Some)
 }
 
 /// How much deeper a line of JSON leaves the nesting (brackets and braces

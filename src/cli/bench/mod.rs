@@ -125,8 +125,13 @@ fn spec(args: &FleetArgs, updated_every: usize) -> Result<FleetSpec> {
 }
 
 fn write_fleet(dir: &Path, spec: FleetSpec) -> Result<()> {
+    write_files(dir, generate(spec))
+}
+
+/// `files` (name, text), as `generate` makes them, written into `dir`.
+fn write_files(dir: &Path, files: Vec<(String, String)>) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, text) in generate(spec) {
+    for (name, text) in files {
         let path = dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }

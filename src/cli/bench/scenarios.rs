@@ -2,7 +2,7 @@
 //! measures, on which fleet and state, and the figure it records.
 
 use super::measure::{load, peak_memory_mib, reset_peak_memory, run_loop};
-use super::{Figure, Session, autoscale, write_fleet};
+use super::{Figure, Session, autoscale, write_files, write_fleet};
 use crate::analysis::{capacity, what_if};
 use crate::bench::{FleetSpec, Mix};
 use crate::manifest::Loaded;
@@ -254,10 +254,7 @@ impl Session<'_> {
         }
         let dir = self.dir.join("daemonset");
         let fleet = dir.join("fleet");
-        std::fs::create_dir_all(&fleet)?;
-        for (name, text) in files {
-            std::fs::write(fleet.join(name), text)?;
-        }
+        write_files(&fleet, files)?;
         let state_path = dir.join(self.state_path.file_name().unwrap_or("state.json".as_ref()));
         state_store::lock(&state_path, false)?.save(converged)?;
         let scenario = format!("DaemonSet roll ({} nodes)", converged.nodes.len());
