@@ -448,6 +448,11 @@ fn check_with(
         let mut fast = Vec::new();
         batch.run(&pod, &mut snapshot, *count, |result| fast.push(result));
         prop_assert_eq!(fast.len(), *count);
+        // The verdicts the batch diagnosed with (its leading filters'
+        // failures kept per signature) are the plain path's, node by node.
+        if let Some(verdicts) = batch.take_verdicts() {
+            prop_assert_eq!(verdicts, scheduler.verdicts(&pod, &snapshot));
+        }
         for (i, result) in fast.into_iter().enumerate() {
             let expected = reference(scheduler, nodes, &placed, &pod);
             prop_assert_eq!(&result, &expected, "run {} ({:?}), replica {}", r, shape, i);

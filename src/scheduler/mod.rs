@@ -11,6 +11,7 @@ pub mod plugins;
 pub mod preemption;
 pub mod remembered;
 pub mod snapshot;
+pub mod verdicts;
 
 pub use diagnosis::{FitError, Reason};
 use snapshot::{NodeInfo, Snapshot};

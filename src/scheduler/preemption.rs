@@ -13,8 +13,9 @@
 
 use super::diagnosis::{FitError, Reason};
 use super::snapshot::{NodeInfo, Snapshot};
+pub use super::verdicts::Verdicts;
 use super::{CycleState, Scheduler};
-use crate::model::pod::{PodSpec, WhenUnsatisfiable};
+use crate::model::pod::PodSpec;
 use crate::model::priority::PreemptionPolicy;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -185,24 +186,6 @@ pub fn unresolvable(reason: &Reason, pod: &PodSpec, node: &NodeInfo) -> bool {
     }
 }
 
-/// Whether the pod's Domains filters read counts that removing pods changes:
-/// then the cycle state is computed again after each removal or reprieve
-/// (kube-scheduler's `RunPreFilterExtensionRemovePod`/`AddPod`).
-fn reads_domains(pod: &PodSpec, snapshot: &Snapshot) -> bool {
-    let required = |a: &Option<crate::model::pod::PodAffinity>| {
-        a.as_ref().is_some_and(|a| {
-            !a.required_during_scheduling_ignored_during_execution
-                .is_empty()
-        })
-    };
-    pod.topology_spread_constraints
-        .iter()
-        .any(|c| c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule)
-        || required(&pod.affinity.pod_affinity)
-        || required(&pod.affinity.pod_anti_affinity)
-        || !snapshot.groups_selecting(&pod.labels).is_empty()
-}
-
 /// `calculateNumCandidates`.
 pub fn candidates_wanted(nodes: usize) -> usize {
     (nodes * MIN_CANDIDATE_NODES_PERCENTAGE / 100)
@@ -210,96 +193,7 @@ pub fn candidates_wanted(nodes: usize) -> usize {
         .min(nodes)
 }
 
-/// Each node's filter verdict for one pod (`None`: it passes), kept up to
-/// date node by node while a run of its replicas preempts: a pod that reads
-/// no counts across domains is judged on each node by that node alone.
-/// With them, what a FitError and the PostFilter count over every node is
-/// kept up to date too, so that neither counts the nodes again per replica.
-#[derive(Debug, Clone)]
-pub struct Verdicts {
-    reasons: Vec<Option<Vec<Reason>>>,
-    sensitive: bool,
-    /// How many nodes give each reason (the FitError when none passes).
-    counts: BTreeMap<Reason, usize>,
-    /// How many nodes pass.
-    passing: usize,
-    /// Nodes where every reason may be resolved by removing pods.
-    potential: Vec<bool>,
-}
-
-impl Verdicts {
-    fn new(
-        reasons: Vec<Option<Vec<Reason>>>,
-        sensitive: bool,
-        pod: &PodSpec,
-        snapshot: &Snapshot,
-    ) -> Self {
-        let mut verdicts = Verdicts {
-            potential: vec![false; reasons.len()],
-            reasons: Vec::new(),
-            sensitive,
-            counts: BTreeMap::new(),
-            passing: 0,
-        };
-        verdicts.reasons = vec![Some(Vec::new()); reasons.len()];
-        for (node, verdict) in reasons.into_iter().enumerate() {
-            verdicts.set(node, verdict, pod, &snapshot.nodes[node]);
-        }
-        verdicts
-    }
-
-    /// Node `node`'s verdict is now `verdict`.
-    fn set(&mut self, node: usize, verdict: Option<Vec<Reason>>, pod: &PodSpec, info: &NodeInfo) {
-        match &self.reasons[node] {
-            None => self.passing -= 1,
-            Some(reasons) => {
-                for reason in reasons {
-                    if let Some(count) = self.counts.get_mut(reason) {
-                        *count -= 1;
-                        if *count == 0 {
-                            self.counts.remove(reason);
-                        }
-                    }
-                }
-            }
-        }
-        match &verdict {
-            None => self.passing += 1,
-            Some(reasons) => {
-                for reason in reasons {
-                    match self.counts.get_mut(reason) {
-                        Some(count) => *count += 1,
-                        None => {
-                            self.counts.insert(reason.clone(), 1);
-                        }
-                    }
-                }
-            }
-        }
-        self.potential[node] = verdict
-            .as_ref()
-            .is_some_and(|reasons| !reasons.iter().any(|r| unresolvable(r, pod, info)));
-        self.reasons[node] = verdict;
-    }
-
-    /// Each node's verdict (`None`: it passes).
-    pub fn reasons(&self) -> &[Option<Vec<Reason>>] {
-        &self.reasons
-    }
-}
-
 impl Scheduler {
-    /// Every node's verdict for `pod`.
-    pub fn verdicts(&self, pod: &PodSpec, snapshot: &Snapshot) -> Verdicts {
-        let state = self.pre_filter(pod, snapshot);
-        let reasons = snapshot
-            .nodes
-            .iter()
-            .map(|node| self.first_failure(pod, node, &state))
-            .collect();
-        Verdicts::new(reasons, reads_domains(pod, snapshot), pod, snapshot)
-    }
-
     /// `verdicts` after `changed` nodes changed (all of them again when the
     /// pod reads counts across domains).
     pub fn refresh(
@@ -327,15 +221,15 @@ impl Scheduler {
         snapshot: &Snapshot,
         verdicts: &Verdicts,
     ) -> Result<super::Placement, FitError> {
-        if verdicts.passing == 0 {
+        if verdicts.passing_nodes() == 0 {
             return Err(FitError {
                 nodes: snapshot.nodes.len(),
-                reasons: verdicts.counts.clone(),
+                reasons: verdicts.counts(),
                 post_filter: None,
             });
         }
         let feasible: Vec<usize> = (0..snapshot.nodes.len())
-            .filter(|&i| verdicts.reasons[i].is_none())
+            .filter(|&i| verdicts.passes(i))
             .collect();
         let mut state = self.pre_filter(pod, snapshot);
         Ok(self.choose(pod, snapshot, feasible, &mut state))

@@ -42,6 +42,7 @@ mod statics;
 use super::preemption::Verdicts;
 use super::remembered::Diagnoses;
 use super::snapshot::Snapshot;
+use super::verdicts::StaticVerdicts;
 use super::{FitError, Placement, Scheduler, Signature};
 use crate::model::pod::PodSpec;
 use classes::Classes;
@@ -113,6 +114,8 @@ pub struct Batch<'s> {
     /// Position of each node in name order (ties go to the lowest name).
     rank: Rc<Vec<u32>>,
     statics: statics::Cache,
+    /// The leading `Reads::Node` filters' failures, for diagnoses.
+    static_verdicts: StaticVerdicts,
     /// Bumped on every placement a node receives: cached `NodeUsage`
     /// results of a node stay valid until it changes.
     versions: Vec<u32>,
@@ -158,6 +161,7 @@ impl<'s> Batch<'s> {
             roles: Roles::of(scheduler),
             rank: Rc::new(rank),
             statics: statics::Cache::default(),
+            static_verdicts: StaticVerdicts::default(),
             versions: vec![0; snapshot.nodes.len()],
             log: Vec::new(),
             over: vec![model::NO_PROFILE; snapshot.nodes.len()],
@@ -198,9 +202,10 @@ impl<'s> Batch<'s> {
     /// every node's verdict (kept for `take_verdicts`).
     fn diagnose(&mut self, pod: &PodSpec, snapshot: &Snapshot) -> FitError {
         let scheduler = self.scheduler;
+        let static_verdicts = &mut self.static_verdicts;
         let mut made = None;
         let mut schedule = || {
-            let verdicts = scheduler.verdicts(pod, snapshot);
+            let verdicts = scheduler.verdicts_cached(pod, snapshot, static_verdicts);
             let error = match scheduler.schedule_with(pod, snapshot, &verdicts) {
                 Err(error) => error,
                 Ok(_) => unreachable!("the batch found no node the plain path finds"),

@@ -118,7 +118,7 @@ fn number_tuples(raws: &[Rc<Vec<i64>>], n: usize) -> Vec<u32> {
 
 impl Signature {
     /// Add another signature, tagged (length-prefixed: never ambiguous).
-    pub(super) fn nest(&mut self, tag: usize, inner: &Signature) {
+    pub(crate) fn nest(&mut self, tag: usize, inner: &Signature) {
         self.add(&(tag, inner.0.len()));
         self.0.extend_from_slice(&inner.0);
     }
