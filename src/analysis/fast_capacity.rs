@@ -415,7 +415,13 @@ fn pre_filter(
             add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
             minimum.push(global_minimum(c, counts.len(), counts));
         }
-        state.spread = Some(FilterState::new(pod, constraints, counts, minimum));
+        state.spread = Some(FilterState::new(
+            pod,
+            snapshot,
+            constraints,
+            counts,
+            minimum,
+        ));
         found = Some(eligible);
     }
     (state, found)

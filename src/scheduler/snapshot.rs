@@ -128,7 +128,8 @@ pub struct Snapshot {
 pub struct Domains {
     /// Per node (by index): its domain, or `NONE` when it lacks the key.
     of_node: Vec<u32>,
-    len: usize,
+    /// Each domain's value of the key, by its number.
+    values: Vec<String>,
 }
 
 impl Domains {
@@ -136,20 +137,23 @@ impl Domains {
 
     fn new(nodes: &[NodeInfo], key: &str) -> Domains {
         let mut ids: HashMap<&str, u32> = HashMap::default();
+        let mut values = Vec::new();
         let of_node = nodes
             .iter()
             .map(|node| match node.labels.get(key) {
-                Some(value) => {
-                    let next = ids.len() as u32;
-                    *ids.entry(value.as_str()).or_insert(next)
-                }
+                Some(value) => *ids.entry(value.as_str()).or_insert_with(|| {
+                    values.push(value.clone());
+                    values.len() as u32 - 1
+                }),
                 None => Domains::NONE,
             })
             .collect();
-        Domains {
-            of_node,
-            len: ids.len(),
-        }
+        Domains { of_node, values }
+    }
+
+    /// Domain `domain`'s value of the key.
+    pub fn value(&self, domain: usize) -> &str {
+        &self.values[domain]
     }
 
     /// The domain of node `node`, or `None` when the node lacks the key.
@@ -160,11 +164,11 @@ impl Domains {
 
     /// How many domains (distinct values of the key).
     pub fn len(&self) -> usize {
-        self.len
+        self.values.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.values.is_empty()
     }
 }
 

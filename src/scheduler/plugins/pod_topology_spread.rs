@@ -13,10 +13,11 @@ use crate::model::pod::{
     tolerates_all,
 };
 use crate::scheduler::diagnosis::Reason;
-use crate::scheduler::snapshot::{NodeInfo, Snapshot};
+use crate::scheduler::snapshot::{Domains, NodeInfo, Snapshot};
 use crate::scheduler::{CycleState, FilterPlugin, MAX_NODE_SCORE, Reads, ScorePlugin};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 pub const HOSTNAME: &str = "kubernetes.io/hostname";
 pub const ZONE: &str = "topology.kubernetes.io/zone";
@@ -238,12 +239,17 @@ pub struct FilterState {
     pub minimum: Vec<i64>,
     /// Per constraint: whether the incoming replica matches its own selector.
     pub self_match: Vec<i64>,
+    /// Per constraint: its key's domains over the snapshot's nodes, and
+    /// (made on the first node filtered) `counts` by domain number.
+    domains: Vec<Arc<Domains>>,
+    by_domain: OnceLock<Vec<Vec<i64>>>,
 }
 
 impl FilterState {
     /// The PreFilter's state for `pod` from its constraints' domain counts.
     pub fn new(
         pod: &PodSpec,
+        snapshot: &Snapshot,
         constraints: Vec<Constraint>,
         counts: Vec<HashMap<String, i64>>,
         minimum: Vec<i64>,
@@ -252,11 +258,17 @@ impl FilterState {
             .iter()
             .map(|c| i64::from(c.selector.matches(&pod.labels)))
             .collect();
+        let domains = constraints
+            .iter()
+            .map(|c| snapshot.domains(&c.key))
+            .collect();
         FilterState {
             constraints,
             counts,
             minimum,
             self_match,
+            domains,
+            by_domain: OnceLock::new(),
         }
     }
 }
@@ -276,7 +288,13 @@ impl FilterPlugin for PodTopologySpread {
             return;
         }
         let DomainCounts { counts, minimum } = domain_counts(pod, snapshot, &constraints);
-        state.spread = Some(FilterState::new(pod, constraints, counts, minimum));
+        state.spread = Some(FilterState::new(
+            pod,
+            snapshot,
+            constraints,
+            counts,
+            minimum,
+        ));
     }
 
     fn filter(
@@ -288,11 +306,20 @@ impl FilterPlugin for PodTopologySpread {
         let Some(spread) = &state.spread else {
             return Ok(());
         };
+        let by_domain = spread.by_domain.get_or_init(|| {
+            (spread.domains.iter().zip(&spread.counts))
+                .map(|(domains, counts)| {
+                    (0..domains.len())
+                        .map(|d| counts.get(domains.value(d)).copied().unwrap_or(0))
+                        .collect()
+                })
+                .collect()
+        });
         for (i, c) in spread.constraints.iter().enumerate() {
-            let Some(value) = node.labels.get(&c.key) else {
+            let Some(domain) = spread.domains[i].of(node.index) else {
                 return Err(vec![Reason::SpreadMissingLabel]);
             };
-            let count = spread.counts[i].get(value).copied().unwrap_or(0);
+            let count = by_domain[i][domain];
             if !within_skew(count, spread.self_match[i], spread.minimum[i], c.max_skew) {
                 return Err(vec![Reason::SpreadConstraints]);
             }
