@@ -289,6 +289,7 @@ impl Scheduler {
         let sensitive = verdicts.sensitive;
         let mut fitting = Vec::new();
         let mut violating = Vec::new();
+        let mut no_victims = 0;
         for &node in &potential {
             if !fitting.is_empty() && fitting.len() + violating.len() >= wanted {
                 break;
@@ -307,7 +308,9 @@ impl Scheduler {
                     sensitive,
                 )
             } else {
-                Err(vec![Reason::NoPreemptionVictims])
+                // (Counted below: most nodes hold no victim at all.)
+                no_victims += 1;
+                continue;
             };
             match result {
                 Ok(victims) if victims.pdb_violations == 0 => fitting.push(victims),
@@ -318,6 +321,9 @@ impl Scheduler {
                     }
                 }
             }
+        }
+        if no_victims > 0 {
+            *statuses.entry(Reason::NoPreemptionVictims).or_insert(0) += no_victims;
         }
         fitting.extend(violating);
         match pick_one_node_for_preemption(&fitting) {
