@@ -104,19 +104,29 @@ pub fn run(context: &Context, args: WhatIfArgs) -> Result<Exit> {
     // reported where it is written.
     let mut files = args.manifests.files.clone();
     files.extend(args.add_nodes.iter().cloned());
-    let loaded = load_manifests(
-        &ManifestArgs {
-            files,
-            strict: args.manifests.strict,
-        },
-        context.quiet,
-    )?;
+    // The state is read while the manifests are parsed; their errors, and
+    // the arguments', still come first.
+    let (loaded, state) = std::thread::scope(|scope| {
+        let state = scope.spawn(|| state_store::load(&context.state));
+        let loaded = load_manifests(
+            &ManifestArgs {
+                files,
+                strict: args.manifests.strict,
+            },
+            context.quiet,
+        );
+        (
+            loaded,
+            state.join().expect("reading the state never panics"),
+        )
+    });
+    let loaded = loaded?;
     if let Some(path) = &args.html {
         super::report::refuse_state(context, path)?;
         super::report::writable_directory(path)?;
     }
     let added = added_node_names(&args.add_nodes)?;
-    let state = state_store::load(&context.state)?;
+    let state = state?;
     let scale = args
         .scale
         .iter()

@@ -32,8 +32,9 @@ pub struct Shared<'b> {
     base: &'b Base,
     scheduler: &'b Scheduler,
     options: &'b RunOptions,
-    /// Each scenario runs alone, and why (see the module's documentation).
-    fast: Result<Fast, &'static str>,
+    /// Each scenario runs alone, and why (see the module's documentation);
+    /// made for the first scenario that may share the base.
+    fast: OnceLock<Result<Fast, &'static str>>,
 }
 
 struct Fast {
@@ -91,18 +92,23 @@ impl Common {
 
 impl<'b> Shared<'b> {
     pub fn new(base: &'b Base, scheduler: &'b Scheduler, options: &'b RunOptions) -> Shared<'b> {
-        let fast = shareable(base, scheduler, options).map(|()| Fast::new(base));
         Shared {
             base,
             scheduler,
             options,
-            fast,
+            fast: OnceLock::new(),
         }
+    }
+
+    fn fast(&self) -> &Result<Fast, &'static str> {
+        self.fast.get_or_init(|| {
+            shareable(self.base, self.scheduler, self.options).map(|()| Fast::new(self.base))
+        })
     }
 
     /// Whether scenarios share the base, or why each runs alone.
     pub fn shared(&self) -> Result<(), &'static str> {
-        self.fast.as_ref().map(|_| ()).map_err(|why| *why)
+        self.fast().as_ref().map(|_| ()).map_err(|why| *why)
     }
 
     /// `super::scenario(base, failed, …)`, the same report.
@@ -113,7 +119,11 @@ impl<'b> Shared<'b> {
     /// `scenario`, with only the workloads the failure touches
     /// (`WorkloadImpact::affected`) unless `every_workload`.
     pub fn scenario_of(&self, failed: &[String], every_workload: bool) -> Report {
-        let mut report = match &self.fast {
+        let fast = match touches_most(&self.base.state, failed) {
+            true => &Err("the failure touches most replicas"),
+            false => self.fast(),
+        };
+        let mut report = match fast {
             Ok(fast) => fast.scenario(
                 self.base,
                 failed,
@@ -128,6 +138,25 @@ impl<'b> Shared<'b> {
         }
         report
     }
+}
+
+/// Whether the workloads with a replica on the `failed` nodes hold more
+/// than half of the replicas: then the failure runs on its own copy
+/// (`Fast::scenario` finds as much, after making what sharing needs).
+fn touches_most(state: &State, failed: &[String]) -> bool {
+    let failed: FxHashSet<&str> = failed.iter().map(String::as_str).collect();
+    let affected: FxHashSet<&ObjectRef> = state
+        .replicas
+        .iter()
+        .filter(|r| r.node.as_deref().is_some_and(|n| failed.contains(n)))
+        .map(|r| &r.workload)
+        .collect();
+    let kept = state
+        .replicas
+        .iter()
+        .filter(|r| affected.contains(&r.workload))
+        .count();
+    kept * 2 > state.replicas.len()
 }
 
 /// A base whose scenarios can share it: nothing left for the loop to do at
