@@ -36,7 +36,7 @@ use crate::model::resources::{EPHEMERAL_STORAGE, MEMORY};
 use crate::scheduler::CycleState;
 use crate::scheduler::plugins::inter_pod_affinity::{required, resolve};
 use crate::scheduler::plugins::pod_topology_spread::{
-    Constraint, EligibleDomains, FilterState, add_matching, constraints, eligible_domains,
+    Constraint, EligibleDomains, FilterState, add_selected, constraints, eligible_domains,
     global_minimum,
 };
 use crate::scheduler::snapshot::{Domains, NodeInfo, Snapshot};
@@ -412,7 +412,7 @@ fn pre_filter(
             .zip(&mut counts)
             .zip(&eligible.domains.counted)
         {
-            add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
+            add_selected(snapshot, pod, c, counted, counts);
             minimum.push(global_minimum(c, counts.len(), counts));
         }
         state.spread = Some(FilterState::new(

@@ -197,6 +197,24 @@ pub fn add_matching(
     }
 }
 
+/// `add_matching` over the groups `c`'s selector may select: those with a
+/// label it requires (the snapshot's index), or every group.
+pub fn add_selected(
+    snapshot: &Snapshot,
+    pod: &PodSpec,
+    c: &Constraint,
+    counted: &[bool],
+    counts: &mut HashMap<String, i64>,
+) {
+    match c.selector.required_label() {
+        Some((key, value)) => {
+            let groups = snapshot.groups_with_label(&key, &value).iter().copied();
+            add_matching(snapshot, groups, pod, c, counted, counts);
+        }
+        None => add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts),
+    }
+}
+
 /// The global minimum of a constraint over `counts` (which may leave out
 /// domains without matching replicas): 0 when there are fewer eligible
 /// domains than `minDomains` or some eligible domain has no matching replica.
@@ -223,7 +241,7 @@ pub fn domain_counts(
     let mut minimum = Vec::with_capacity(constraints.len());
     for ((c, counts), counted) in constraints.iter().zip(&mut counts).zip(&eligible.counted) {
         // Every eligible domain is present, so the count adds without allocating.
-        add_matching(snapshot, 0..snapshot.groups.len(), pod, c, counted, counts);
+        add_selected(snapshot, pod, c, counted, counts);
         minimum.push(global_minimum(c, counts.len(), counts));
     }
     DomainCounts { counts, minimum }
