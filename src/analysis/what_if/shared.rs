@@ -119,9 +119,14 @@ impl<'b> Shared<'b> {
     /// `scenario`, with only the workloads the failure touches
     /// (`WorkloadImpact::affected`) unless `every_workload`.
     pub fn scenario_of(&self, failed: &[String], every_workload: bool) -> Report {
-        let fast = match touches_most(&self.base.state, failed) {
-            true => &Err("the failure touches most replicas"),
-            false => self.fast(),
+        // (Until the shared base is made, a failure that touches most
+        // replicas does not make it.)
+        let fast = match self.fast.get() {
+            Some(made) => made,
+            None if touches_most(&self.base.state, failed) => {
+                &Err("the failure touches most replicas")
+            }
+            None => self.fast(),
         };
         let mut report = match fast {
             Ok(fast) => fast.scenario(
