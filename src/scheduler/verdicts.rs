@@ -25,16 +25,23 @@ use std::rc::Rc;
 /// Position in a table of the verdict "every filter passes".
 const PASSES: u32 = 0;
 
+/// Past this many distinct verdicts (a taint of its own on every node, say),
+/// a table finds them by hash rather than one by one.
+const SCANNED: usize = 16;
+
 /// Distinct verdicts, numbered in order of first appearance (0: passes).
 #[derive(Debug, Clone)]
 struct Table {
     verdicts: Vec<Option<Vec<Reason>>>,
+    /// Each verdict's number, once there are more than `SCANNED`.
+    index: Option<FxHashMap<Vec<Reason>, u32>>,
 }
 
 impl Table {
     fn new() -> Table {
         Table {
             verdicts: vec![None],
+            index: None,
         }
     }
 
@@ -43,16 +50,30 @@ impl Table {
         let Some(reasons) = verdict else {
             return PASSES;
         };
-        let found = self.verdicts[1..]
-            .iter()
-            .position(|known| known.as_deref() == Some(&reasons[..]));
-        match found {
-            Some(position) => position as u32 + 1,
-            None => {
-                self.verdicts.push(Some(reasons));
-                self.verdicts.len() as u32 - 1
-            }
+        let found = match &self.index {
+            Some(index) => index.get(&reasons).copied(),
+            None => self.verdicts[1..]
+                .iter()
+                .position(|known| known.as_deref() == Some(&reasons[..]))
+                .map(|position| position as u32 + 1),
+        };
+        if let Some(number) = found {
+            return number;
         }
+        let number = self.verdicts.len() as u32;
+        if let Some(index) = &mut self.index {
+            index.insert(reasons.clone(), number);
+        }
+        self.verdicts.push(Some(reasons));
+        if self.index.is_none() && self.verdicts.len() > SCANNED {
+            let numbered = self.verdicts.iter().enumerate().skip(1);
+            self.index = Some(
+                numbered
+                    .filter_map(|(n, v)| Some((v.clone()?, n as u32)))
+                    .collect(),
+            );
+        }
+        number
     }
 
     fn get(&self, number: u32) -> Option<&[Reason]> {
@@ -265,4 +286,34 @@ fn reads_domains(pod: &PodSpec, snapshot: &Snapshot) -> bool {
         || required(&pod.affinity.pod_affinity)
         || required(&pod.affinity.pod_anti_affinity)
         || !snapshot.groups_selecting(&pod.labels).is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taint(n: usize) -> Option<Vec<Reason>> {
+        Some(vec![Reason::UntoleratedTaint {
+            key: format!("dedicated-{n}"),
+            value: String::new(),
+        }])
+    }
+
+    /// A verdict keeps its number whether the table scans for it or finds
+    /// it by hash (past `SCANNED` distinct verdicts), and "passes" is 0.
+    #[test]
+    fn a_verdict_keeps_its_number_as_the_table_grows() {
+        let mut table = Table::new();
+        let first: Vec<u32> = (0..40).map(|n| table.number(taint(n))).collect();
+        assert_eq!(first, (1..=40).collect::<Vec<u32>>());
+        assert!(table.index.is_some());
+        let again: Vec<u32> = [0, 5, 15, 16, 17, 39]
+            .iter()
+            .map(|&n| table.number(taint(n)))
+            .collect();
+        assert_eq!(again, vec![1, 6, 16, 17, 18, 40]);
+        assert_eq!(table.number(None), PASSES);
+        assert_eq!(table.verdicts.len(), 41);
+        assert_eq!(table.get(40), taint(39).as_deref());
+    }
 }
