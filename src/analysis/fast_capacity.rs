@@ -36,8 +36,8 @@ use crate::model::resources::{EPHEMERAL_STORAGE, MEMORY};
 use crate::scheduler::CycleState;
 use crate::scheduler::plugins::inter_pod_affinity::{required, resolve};
 use crate::scheduler::plugins::pod_topology_spread::{
-    Constraint, EligibleDomains, FilterState, add_selected, constraints, eligible_domains,
-    global_minimum,
+    Constraint, DomainCounts, EligibleDomains, FilterState, constraints, counts_in,
+    eligible_domains,
 };
 use crate::scheduler::snapshot::{Domains, NodeInfo, Snapshot};
 use crate::scheduler::{FitError, Reads, Scheduler, Signature};
@@ -404,17 +404,8 @@ fn pre_filter(
                 Rc::new(Eligible { domains, complete })
             })
             .clone();
-        // As `domain_counts`, from the eligible domains found before.
-        let mut counts = eligible.domains.empty.clone();
-        let mut minimum = Vec::with_capacity(constraints.len());
-        for ((c, counts), counted) in constraints
-            .iter()
-            .zip(&mut counts)
-            .zip(&eligible.domains.counted)
-        {
-            add_selected(snapshot, pod, c, counted, counts);
-            minimum.push(global_minimum(c, counts.len(), counts));
-        }
+        let DomainCounts { counts, minimum } =
+            counts_in(pod, snapshot, &constraints, &eligible.domains);
         state.spread = Some(FilterState::new(
             pod,
             snapshot,

@@ -236,7 +236,21 @@ pub fn domain_counts(
     snapshot: &Snapshot,
     constraints: &[Constraint],
 ) -> DomainCounts {
-    let eligible = snapshot.eligible_domains(pod, constraints);
+    counts_in(
+        pod,
+        snapshot,
+        constraints,
+        &snapshot.eligible_domains(pod, constraints),
+    )
+}
+
+/// `domain_counts` in the `eligible` domains, found before.
+pub fn counts_in(
+    pod: &PodSpec,
+    snapshot: &Snapshot,
+    constraints: &[Constraint],
+    eligible: &EligibleDomains,
+) -> DomainCounts {
     let mut counts = eligible.empty.clone();
     let mut minimum = Vec::with_capacity(constraints.len());
     for ((c, counts), counted) in constraints.iter().zip(&mut counts).zip(&eligible.counted) {
