@@ -36,8 +36,7 @@ use crate::model::resources::{EPHEMERAL_STORAGE, MEMORY};
 use crate::scheduler::CycleState;
 use crate::scheduler::plugins::inter_pod_affinity::{required, resolve};
 use crate::scheduler::plugins::pod_topology_spread::{
-    Constraint, DomainCounts, EligibleDomains, FilterState, constraints, counts_in,
-    eligible_domains,
+    Constraint, EligibleDomains, FilterState, constraints, counts_in, eligible_domains,
 };
 use crate::scheduler::snapshot::{Domains, NodeInfo, Snapshot};
 use crate::scheduler::{FitError, Reads, Scheduler, Signature};
@@ -404,15 +403,8 @@ fn pre_filter(
                 Rc::new(Eligible { domains, complete })
             })
             .clone();
-        let DomainCounts { counts, minimum } =
-            counts_in(pod, snapshot, &constraints, &eligible.domains);
-        state.spread = Some(FilterState::new(
-            pod,
-            snapshot,
-            constraints,
-            counts,
-            minimum,
-        ));
+        let counts = counts_in(pod, snapshot, &constraints, &eligible.domains);
+        state.spread = Some(FilterState::new(pod, snapshot, constraints, counts));
         found = Some(eligible);
     }
     (state, found)

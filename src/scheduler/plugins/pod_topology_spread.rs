@@ -283,8 +283,7 @@ impl FilterState {
         pod: &PodSpec,
         snapshot: &Snapshot,
         constraints: Vec<Constraint>,
-        counts: Vec<HashMap<String, i64>>,
-        minimum: Vec<i64>,
+        DomainCounts { counts, minimum }: DomainCounts,
     ) -> FilterState {
         let self_match = constraints
             .iter()
@@ -319,14 +318,8 @@ impl FilterPlugin for PodTopologySpread {
         if constraints.is_empty() {
             return;
         }
-        let DomainCounts { counts, minimum } = domain_counts(pod, snapshot, &constraints);
-        state.spread = Some(FilterState::new(
-            pod,
-            snapshot,
-            constraints,
-            counts,
-            minimum,
-        ));
+        let counts = domain_counts(pod, snapshot, &constraints);
+        state.spread = Some(FilterState::new(pod, snapshot, constraints, counts));
     }
 
     fn filter(
