@@ -8,16 +8,15 @@
 //! inclusion policies, `minDomains`, `matchLabelKeys`). Pure: desired and
 //! state in, findings out.
 
-use crate::model::labels::{LabelSelector, Labels};
+use crate::model::labels::Labels;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::pod::{NodeAffinity, PodSpec, Toleration};
 use crate::model::state::State;
 use crate::model::workload::{Desired, Kind};
 use crate::reconcile::{Catalog, occupied_snapshot};
 use crate::scheduler::plugins::pod_topology_spread::{
-    Constraint, EligibleDomains, add_matching, constraints, eligible_domains, global_minimum,
+    Constraint, EligibleDomains, add_selected, constraints, eligible_domains, global_minimum,
 };
-use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -73,7 +72,6 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
     }
     let catalog = Catalog::build(desired, state);
     let snapshot = occupied_snapshot(state, &catalog, None);
-    let groups = GroupsByLabel::new(&snapshot);
     // Eligible domains depend only on the constraints and the pod's node
     // selection, which most workloads share: computed once per distinct pair.
     let mut eligible: Vec<(Selection, EligibleDomains)> = Vec::new();
@@ -101,17 +99,9 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
             };
             let domains = &eligible[at].1;
             for (i, constraint) in constraints.iter().enumerate() {
-                let candidates = groups.candidates(&constraint.selector);
                 let mut matching = HashMap::default();
                 let counted = &domains.counted[i];
-                add_matching(
-                    &snapshot,
-                    candidates,
-                    pod,
-                    constraint,
-                    counted,
-                    &mut matching,
-                );
+                add_selected(&snapshot, pod, constraint, counted, &mut matching);
                 let minimum = global_minimum(constraint, domains.empty[i].len(), &matching);
                 let most = matching.values().copied().max().unwrap_or(0);
                 if most - minimum > constraint.max_skew {
@@ -155,38 +145,6 @@ impl Selection {
             node_selector: pod.node_selector.clone(),
             node_affinity: pod.affinity.node_affinity.clone(),
             tolerations: pod.tolerations.clone(),
-        }
-    }
-}
-
-/// The snapshot's groups by label, so that a selector requiring a label
-/// visits only the groups carrying it (a superset; it is still matched in full).
-struct GroupsByLabel {
-    by_label: HashMap<(String, String), Vec<usize>>,
-    all: usize,
-}
-
-impl GroupsByLabel {
-    fn new(snapshot: &Snapshot) -> GroupsByLabel {
-        let mut by_label: HashMap<(String, String), Vec<usize>> = HashMap::default();
-        for (index, group) in snapshot.groups.iter().enumerate() {
-            for (key, value) in &group.labels {
-                by_label
-                    .entry((key.clone(), value.clone()))
-                    .or_default()
-                    .push(index);
-            }
-        }
-        GroupsByLabel {
-            by_label,
-            all: snapshot.groups.len(),
-        }
-    }
-
-    fn candidates(&self, selector: &LabelSelector) -> Vec<usize> {
-        match selector.required_label() {
-            Some(label) => self.by_label.get(&label).cloned().unwrap_or_default(),
-            None => (0..self.all).collect(),
         }
     }
 }
