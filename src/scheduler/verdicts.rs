@@ -109,8 +109,10 @@ impl PartialEq for Verdicts {
 }
 
 impl Verdicts {
-    /// Verdicts on `nodes` nodes, every one passing until `set`.
-    fn passing(nodes: usize, sensitive: bool) -> Verdicts {
+    /// Verdicts for `pod` on `snapshot`'s nodes, every one passing until `set`.
+    fn new(pod: &PodSpec, snapshot: &Snapshot) -> Verdicts {
+        let nodes = snapshot.nodes.len();
+        let sensitive = reads_domains(pod, snapshot);
         Verdicts {
             of_node: vec![PASSES; nodes],
             table: Table::new(),
@@ -202,7 +204,7 @@ impl Scheduler {
     /// Every node's verdict for `pod`.
     pub fn verdicts(&self, pod: &PodSpec, snapshot: &Snapshot) -> Verdicts {
         let state = self.pre_filter(pod, snapshot);
-        let mut verdicts = Verdicts::passing(snapshot.nodes.len(), reads_domains(pod, snapshot));
+        let mut verdicts = Verdicts::new(pod, snapshot);
         for (node, info) in snapshot.nodes.iter().enumerate() {
             verdicts.set(node, self.first_failure(pod, info, &state), pod, info);
         }
@@ -245,7 +247,7 @@ impl Scheduler {
             })
             .clone();
         let state = self.pre_filter(pod, snapshot);
-        let mut verdicts = Verdicts::passing(snapshot.nodes.len(), reads_domains(pod, snapshot));
+        let mut verdicts = Verdicts::new(pod, snapshot);
         // The leading table's numbers in the verdicts' table.
         let mut numbers: Vec<Option<u32>> = vec![None; found.table.verdicts.len()];
         for (node, info) in snapshot.nodes.iter().enumerate() {
