@@ -13,10 +13,11 @@ use crate::model::pod::WhenUnsatisfiable;
 use crate::model::pod::{NodeAffinity, PodSpec, Toleration};
 use crate::model::state::State;
 use crate::model::workload::{Desired, Kind};
-use crate::reconcile::{Catalog, occupied_snapshot};
+use crate::reconcile::{Catalog, current_pod, occupied_snapshot};
 use crate::scheduler::plugins::pod_topology_spread::{
     Constraint, EligibleDomains, add_selected, constraints, eligible_domains, global_minimum,
 };
+use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -61,7 +62,12 @@ impl SpreadSkew {
 /// `matchLabelKeys`). DaemonSets are not audited: each of their replicas is
 /// pinned to its node, so with the default `nodeAffinityPolicy: Honor` its
 /// only domain is its own.
-pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
+///
+/// `settled` is the scheduler's view of `state` when the run that ended
+/// on it has one (`RunResult::settled`); None accounts every bound replica
+/// again (`occupied_snapshot`), the reference the settled view is tested
+/// against.
+pub fn spread(desired: &Desired, state: &State, settled: Option<&Snapshot>) -> Vec<SpreadSkew> {
     let audited: Vec<_> = desired
         .workloads
         .iter()
@@ -70,16 +76,20 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
     if audited.is_empty() {
         return Vec::new();
     }
-    let catalog = Catalog::build(desired, state);
-    let snapshot = occupied_snapshot(state, &catalog, None);
+    let accounted;
+    let snapshot = match settled {
+        Some(snapshot) => snapshot,
+        None => {
+            accounted = occupied_snapshot(state, &Catalog::build(desired, state), None);
+            &accounted
+        }
+    };
     // Eligible domains depend only on the constraints and the pod's node
     // selection, which most workloads share: computed once per distinct pair.
     let mut eligible: Vec<(Selection, EligibleDomains)> = Vec::new();
     let mut findings = Vec::new();
     for workload in audited {
-        let Some(pod) = catalog.pod(&workload.id, &workload.template_hash) else {
-            continue;
-        };
+        let pod = &current_pod(workload);
         for mode in [
             WhenUnsatisfiable::DoNotSchedule,
             WhenUnsatisfiable::ScheduleAnyway,
@@ -92,7 +102,7 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
             let at = match eligible.iter().position(|(s, _)| *s == selection) {
                 Some(at) => at,
                 None => {
-                    let domains = eligible_domains(pod, &snapshot, &constraints);
+                    let domains = eligible_domains(pod, snapshot, &constraints);
                     eligible.push((selection, domains));
                     eligible.len() - 1
                 }
@@ -101,7 +111,7 @@ pub fn spread(desired: &Desired, state: &State) -> Vec<SpreadSkew> {
             for (i, constraint) in constraints.iter().enumerate() {
                 let mut matching = HashMap::default();
                 let counted = &domains.counted[i];
-                add_selected(&snapshot, pod, constraint, counted, &mut matching);
+                add_selected(snapshot, pod, constraint, counted, &mut matching);
                 let minimum = global_minimum(constraint, domains.empty[i].len(), &matching);
                 let most = matching.values().copied().max().unwrap_or(0);
                 if most - minimum > constraint.max_skew {

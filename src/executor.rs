@@ -110,6 +110,10 @@ pub struct RunResult {
     pub scheduling: crate::scheduler::batch::Stats,
     /// The HorizontalPodAutoscalers at the end of the run, with their status.
     pub autoscalers: Vec<crate::autoscale::status::AutoscalerState>,
+    /// The scheduler's view of the final state (`occupied_snapshot`), when
+    /// the run's last pass accounted that very state; the audit starts
+    /// from it instead of accounting every replica again.
+    pub settled: Option<crate::scheduler::snapshot::Snapshot>,
 }
 
 /// `--atomic`: one workload rolled back after its rollout failed.
@@ -168,6 +172,7 @@ pub fn run<E>(
     result.workloads = rollback.workloads;
     result.scheduling.merge(&rollback.scheduling);
     result.autoscalers = rollback.autoscalers;
+    result.settled = rollback.settled;
     result.rolled_back = rolled_back;
     result.rolled_back_set = Some(rolled_back_set);
     Ok(result)
@@ -287,6 +292,11 @@ fn run_once<E>(
         scheduling,
         persisted_clock,
     } = progress;
+    let settled = options
+        .reconcile
+        .carry
+        .as_ref()
+        .and_then(|carry| carry.settled(state));
     if state.clock != persisted_clock && (steps.taken > 0 || options.advance > 0) {
         state.generation += 1;
         persist(state, None)?;
@@ -313,6 +323,7 @@ fn run_once<E>(
         warnings: Vec::new(),
         scheduling,
         autoscalers: state.autoscalers.clone(),
+        settled,
     })
 }
 

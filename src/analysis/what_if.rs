@@ -246,7 +246,12 @@ fn run(
 ) -> executor::RunResult {
     let never_fails = |_: &State, _: Option<&Step>| Ok::<(), std::convert::Infallible>(());
     match executor::run(desired, state, scheduler, options, never_fails) {
-        Ok(result) => result,
+        // A scenario audits nothing: its final snapshot goes now, with the
+        // rest of the run, not when the scenario's report is done.
+        Ok(result) => executor::RunResult {
+            settled: None,
+            ..result
+        },
         Err(never) => match never {},
     }
 }

@@ -63,7 +63,7 @@ fn a_balanced_state_has_no_finding() {
             .count()
     };
     assert_eq!((per_node("a1"), per_node("b1"), per_node("c1")), (2, 2, 2));
-    assert_eq!(spread(&desired, &state), Vec::new());
+    assert_eq!(spread(&desired, &state, None), Vec::new());
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn a_skewed_state_is_reported_with_every_domain() {
     let desired = load(&(three_zones() + &api(6, ZONE_HARD, "")));
     let mut state = converged(&desired);
     move_all(&mut state, "c1", "a1");
-    let findings = spread(&desired, &state);
+    let findings = spread(&desired, &state, None);
     assert_eq!(
         findings,
         vec![SpreadSkew {
@@ -93,6 +93,32 @@ fn a_skewed_state_is_reported_with_every_domain() {
     );
 }
 
+/// The view a run ends on (`RunResult::settled`) audits as accounting the
+/// state again does: a skewed state the loop leaves as it is (Kubernetes
+/// does not rebalance) is found, with the same numbers, either way.
+#[test]
+fn the_view_a_run_ends_on_audits_as_the_state_does() {
+    let desired = load(&(three_zones() + &api(6, ZONE_HARD, "")));
+    let mut state = converged(&desired);
+    move_all(&mut state, "c1", "a1");
+    let scheduler =
+        crate::scheduler::Scheduler::new(crate::scheduler::ScoringStrategy::LeastAllocated);
+    let options = crate::executor::RunOptions::default();
+    let result = crate::executor::run(&desired, &mut state, &scheduler, &options, |_, _| {
+        Ok::<(), ()>(())
+    })
+    .expect("the loop runs");
+    assert!(result.steps.is_empty());
+    let settled = result
+        .settled
+        .as_ref()
+        .expect("its last pass accounted the state");
+    let findings = spread(&desired, &state, Some(settled));
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].skew, 4);
+    assert_eq!(findings, spread(&desired, &state, None));
+}
+
 #[test]
 fn terminating_replicas_do_not_count() {
     let desired = load(&(three_zones() + &api(6, ZONE_HARD, "")));
@@ -107,7 +133,7 @@ fn terminating_replicas_do_not_count() {
         replica.phase = Phase::Terminating;
     }
     // zone-a 2, zone-b 2, zone-c 0: skew 2.
-    let findings = spread(&desired, &state);
+    let findings = spread(&desired, &state, None);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].skew, 2);
     assert_eq!(findings[0].domains["zone-a"], 2);
@@ -128,9 +154,9 @@ fn domains_follow_the_scheduler_eligibility_rules() {
     let pod_extra = "      nodeSelector: {pool: main}\n";
     let desired = load(&(fleet.clone() + &api(4, ZONE_HARD, pod_extra)));
     let mut state = converged(&desired);
-    assert_eq!(spread(&desired, &state), Vec::new());
+    assert_eq!(spread(&desired, &state, None), Vec::new());
     move_all(&mut state, "b1", "a1");
-    let findings = spread(&desired, &state);
+    let findings = spread(&desired, &state, None);
     assert_eq!(findings.len(), 1);
     assert_eq!(
         findings[0].domains,
@@ -142,7 +168,7 @@ fn domains_follow_the_scheduler_eligibility_rules() {
     let desired = load(&(fleet + &api(4, min_domains, pod_extra)));
     let mut state = converged(&desired);
     // Two domains with 2 replicas each; minDomains 3 makes the minimum 0, skew 2: within 2.
-    assert_eq!(spread(&desired, &state), Vec::new());
+    assert_eq!(spread(&desired, &state, None), Vec::new());
     // zone-a 3, zone-b 1: skew 3 against the minimum of 0 (it would be 2 against 1).
     let moved = state
         .replicas
@@ -150,7 +176,7 @@ fn domains_follow_the_scheduler_eligibility_rules() {
         .find(|r| r.node.as_deref() == Some("b1"))
         .unwrap();
     moved.node = Some("a1".into());
-    let findings = spread(&desired, &state);
+    let findings = spread(&desired, &state, None);
     assert_eq!(findings.len(), 1);
     assert_eq!((findings[0].skew, findings[0].max_skew), (3, 2));
 }
@@ -160,9 +186,9 @@ fn soft_constraints_are_audited_and_named() {
     let soft = "        - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: api}}}\n";
     let desired = load(&(three_zones() + &api(3, soft, "")));
     let mut state = converged(&desired);
-    assert_eq!(spread(&desired, &state), Vec::new());
+    assert_eq!(spread(&desired, &state, None), Vec::new());
     move_all(&mut state, "b1", "a1");
-    let findings = spread(&desired, &state);
+    let findings = spread(&desired, &state, None);
     assert_eq!(findings.len(), 1);
     assert_eq!(
         findings[0].message(),
@@ -186,10 +212,10 @@ fn workloads_with_different_node_selection_get_their_own_domains() {
     let desired =
         load(&(fleet + &api(2, ZONE_HARD, "      nodeSelector: {pool: main}\n") + "---\n" + &web));
     let mut state = converged(&desired);
-    assert_eq!(spread(&desired, &state), Vec::new());
+    assert_eq!(spread(&desired, &state, None), Vec::new());
     move_all(&mut state, "b1", "a1");
     move_all(&mut state, "c1", "a1");
-    let findings: Vec<(String, BTreeMap<String, i64>)> = spread(&desired, &state)
+    let findings: Vec<(String, BTreeMap<String, i64>)> = spread(&desired, &state, None)
         .into_iter()
         .map(|f| (f.object, f.domains))
         .collect();

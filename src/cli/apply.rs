@@ -274,7 +274,7 @@ pub fn plan(context: &Context, args: PlanArgs) -> Result<Exit> {
         }
         // The process ends here: freeing a large fleet's structures only costs time.
         let outcome = result.outcome;
-        std::mem::forget((loaded, sources, state, result.steps));
+        std::mem::forget((loaded, sources, state, result.steps, result.settled));
         Ok(if args.detailed_exitcode {
             outcome.detailed_exit_code()
         } else {
@@ -318,7 +318,8 @@ fn finish(
     kind: &'static str,
 ) -> Result<()> {
     let verb = if kind == "Plan" { "Plan" } else { "Apply" };
-    result.warnings = audit::spread(result.rolled_back_set.as_ref().unwrap_or(desired), state);
+    let audited = result.rolled_back_set.as_ref().unwrap_or(desired);
+    result.warnings = audit::spread(audited, state, result.settled.as_ref());
     report(ci, context, result, kind, verb);
     let rolled_back: Vec<(String, String)> = result
         .rolled_back

@@ -5,7 +5,7 @@
 use crate::model::labels::LabelSelector;
 use crate::model::pod::PodSpec;
 use crate::model::state::{Revision, State, WorkloadState};
-use crate::model::workload::{Desired, ObjectRef};
+use crate::model::workload::{Desired, ObjectRef, Workload};
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -45,12 +45,7 @@ impl Declared {
             .workloads
             .iter()
             .map(|workload| {
-                let pod = owned(
-                    workload.pod.clone(),
-                    &workload.id,
-                    &workload.template_hash,
-                    Some(&workload.selector),
-                );
+                let pod = current_pod(workload);
                 (
                     workload.id.clone(),
                     (workload.template_hash.clone(), Arc::new(pod)),
@@ -90,6 +85,17 @@ impl Declared {
             .filter(|(current, _)| &**current == hash)
             .map(|(_, pod)| pod)
     }
+}
+
+/// A declared workload's pod for its current template, as its replicas
+/// carry it (`owned`).
+pub fn current_pod(workload: &Workload) -> PodSpec {
+    owned(
+        workload.pod.clone(),
+        &workload.id,
+        &workload.template_hash,
+        Some(&workload.selector),
+    )
 }
 
 /// The label every Deployment replica carries, naming its template.

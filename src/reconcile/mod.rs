@@ -26,7 +26,7 @@ pub mod storage;
 pub mod undo;
 
 pub use action::{Action, DeleteReason, PreemptedBy};
-pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH};
+pub use catalog::{Catalog, Declared, POD_TEMPLATE_HASH, current_pod};
 pub use daemonset::daemon_pod;
 pub use deployment::is_available;
 pub use placement::{Background, Carry, backoff, occupied_snapshot, occupied_snapshot_of};

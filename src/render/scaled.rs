@@ -351,6 +351,7 @@ mod tests {
             warnings: Vec::new(),
             scheduling: Default::default(),
             autoscalers: Vec::new(),
+            settled: None,
         }
     }
 

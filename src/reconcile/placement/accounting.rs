@@ -71,12 +71,14 @@ pub(super) fn account_oldest_first(
         .as_mut()
         .and_then(|kept| super::carry::account(pass, nodes, &bound, kept));
     let kept = match (carried, kept) {
-        (Some(drifted), Some(kept)) => {
+        (Some(drifted), Some(mut kept)) => {
             delete_drift(pass, drifted);
+            kept.generation = pass.observed.generation;
             kept
         }
         _ => match account_anew(pass, nodes, bound) {
             (snapshot, Some(held)) => super::carry::Accounted {
+                generation: pass.observed.generation,
                 nodes: nodes.to_vec(),
                 snapshot,
                 held,
@@ -354,17 +356,25 @@ mod tests {
         text
     }
 
-    /// The fleet with nodes shrunk to `shrink` cpus and the `relabel`ed
-    /// ones' disks swapped.
+    /// The fleet's manifests with nodes shrunk to `shrink` cpus and the
+    /// `relabel`ed ones' disks swapped.
     fn changed(
         ssd: &[bool],
         shrink: &[u32],
         relabel: &[bool],
         workloads: &[(u8, u8, bool)],
-    ) -> Desired {
+    ) -> String {
         let cpus: Vec<u32> = shrink.iter().take(ssd.len()).copied().collect();
         let ssd: Vec<bool> = ssd.iter().zip(relabel).map(|(&s, &r)| s != r).collect();
-        desired(&fleet(&cpus, &ssd, workloads))
+        fleet(&cpus, &ssd, workloads)
+    }
+
+    /// The fleet's manifests with the workloads `rolled` marks on a new image.
+    fn rolled_out(mut text: String, rolled: &[bool]) -> String {
+        for (w, _) in rolled.iter().enumerate().filter(|(_, r)| **r) {
+            text = text.replace(&format!("example/w{w}:1"), &format!("example/w{w}:2"));
+        }
+        text
     }
 
     /// A group as a comparable value: who it is, where its replicas are.
@@ -413,6 +423,30 @@ mod tests {
             .collect()
     }
 
+    /// A view accounted before the state's last step, or on another
+    /// fleet, is no view of the state as it stands.
+    #[test]
+    fn only_the_state_last_accounted_is_settled() {
+        let desired = desired(&fleet(&[4, 4, 4], &[true, false, true], &[(3, 1, false)]));
+        let mut state = converged(&desired);
+        let options = crate::reconcile::Options::default().for_run();
+        let declared = crate::reconcile::Declared::new(&desired);
+        let scheduler = crate::scheduler::Scheduler::new(ScoringStrategy::LeastAllocated);
+        let carry = options.carry.clone().expect("a run carries its accounting");
+        let pass = |state: &State| {
+            crate::reconcile::reconcile_with(&declared, &desired, state, 0, &scheduler, &options)
+        };
+        assert!(pass(&state).actions.is_empty());
+        state.generation += 1;
+        assert!(carry.settled(&state).is_none(), "a step was taken since");
+        pass(&state);
+        let mut fleet = state.clone();
+        fleet.nodes[0].unschedulable = true;
+        assert!(carry.settled(&fleet).is_none(), "the fleet changed since");
+        pass(&state);
+        assert!(carry.settled(&state).is_some());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// `account_oldest_first` accounts what one by one, oldest first,
@@ -432,7 +466,7 @@ mod tests {
             for (replica, &age) in state.replicas.iter_mut().zip(ages.iter().cycle()) {
                 replica.created_at = age;
             }
-            let after = changed(&ssd, &shrink, &relabel, &workloads);
+            let after = desired(&changed(&ssd, &shrink, &relabel, &workloads));
             let bound: Vec<usize> = (0..state.replicas.len())
                 .filter(|&i| state.replicas[i].node.is_some())
                 .collect();
@@ -445,6 +479,44 @@ mod tests {
             prop_assert_eq!(deleted, drift);
             prop_assert_eq!(nodes(&fast), nodes(&reference));
             prop_assert_eq!(groups(&fast), groups(&reference));
+        }
+
+        /// The view a run hands the audit (`Carry::settled`) is the one
+        /// `occupied_snapshot` makes of the state the run ended on: from a
+        /// state converged on one fleet, a run on the fleet changed (nodes
+        /// shrunk or relabeled: drift placed again) and some templates
+        /// rolled out ends with the same nodes and groups either way.
+        #[test]
+        fn settled_is_occupied(
+            ssd in prop::collection::vec(any::<bool>(), 3..6),
+            shrink in prop::collection::vec(1u32..=4, 6),
+            relabel in prop::collection::vec(any::<bool>(), 6),
+            workloads in prop::collection::vec((1u8..6, 1u8..6, any::<bool>()), 1..5),
+            rolled in prop::collection::vec(any::<bool>(), 5),
+            change in any::<bool>(),
+        ) {
+            let before = desired(&fleet(&vec![4; ssd.len()], &ssd, &workloads));
+            let mut state = converged(&before);
+            let after = match change {
+                true => changed(&ssd, &shrink, &relabel, &workloads),
+                false => fleet(&vec![4; ssd.len()], &ssd, &workloads),
+            };
+            let after = desired(&rolled_out(after, &rolled));
+            let scheduler = crate::scheduler::Scheduler::new(ScoringStrategy::LeastAllocated);
+            let options = crate::executor::RunOptions::default();
+            let ran = crate::executor::run(&after, &mut state, &scheduler, &options, |_, _| {
+                Ok::<(), ()>(())
+            });
+            let result = ran.expect("the loop runs");
+            // Only a run whose last step was taken before its last pass has one.
+            let last_pass_acted = result.steps.len() >= crate::executor::MAX_STEPS;
+            prop_assert!(result.settled.is_some() || last_pass_acted || result.outcome == crate::executor::Outcome::Blocked);
+            if let Some(settled) = &result.settled {
+                let catalog = crate::reconcile::Catalog::build(&after, &state);
+                let occupied = super::super::occupied_snapshot(&state, &catalog, None);
+                prop_assert_eq!(nodes(settled), nodes(&occupied));
+                prop_assert_eq!(groups(settled), groups(&occupied));
+            }
         }
 
         /// An accounting carried from an earlier one (of some of the bound
@@ -464,7 +536,7 @@ mod tests {
             let before = desired(&fleet(&vec![4; ssd.len()], &ssd, &workloads));
             let state = converged(&before);
             let after = match change {
-                true => changed(&ssd, &shrink, &relabel, &workloads),
+                true => desired(&changed(&ssd, &shrink, &relabel, &workloads)),
                 false => before.clone(),
             };
             let some = |mask: &[bool]| -> Vec<usize> {

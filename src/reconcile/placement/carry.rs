@@ -12,7 +12,7 @@
 use super::accounting::{selector_drift, within_room};
 use super::{Templates, replica_pod};
 use crate::model::pod::PodSpec;
-use crate::model::state::NodeState;
+use crate::model::state::{NodeState, State};
 use crate::reconcile::Pass;
 use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::FxHashMap;
@@ -32,6 +32,16 @@ impl Carry {
     pub(super) fn put(&self, accounted: Accounted) {
         *self.0.lock().expect("never poisoned") = Some(accounted);
     }
+
+    /// The scheduler's view of `state` as it stands, when the last pass
+    /// accounted this very state (its generation, its fleet) and so no
+    /// step was taken since: the bound replicas on their nodes, as
+    /// `occupied_snapshot` makes them (`settled_is_occupied` holds the two
+    /// equal). Taken: the run is over.
+    pub fn settled(&self, state: &State) -> Option<Snapshot> {
+        let kept = self.take()?;
+        (kept.generation == state.generation && kept.nodes == state.nodes).then_some(kept.snapshot)
+    }
 }
 
 /// One pass's accounting: the fleet, the snapshot of the bound replicas
@@ -43,6 +53,8 @@ impl Carry {
 /// node's labels and its template unchanged, it cannot have drifted).
 #[derive(Debug)]
 pub(super) struct Accounted {
+    /// The generation of the state the pass accounted.
+    pub generation: u64,
     pub nodes: Vec<NodeState>,
     pub snapshot: Snapshot,
     /// By node: the replicas held there, per template.
