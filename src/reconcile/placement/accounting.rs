@@ -325,7 +325,6 @@ pub(super) fn account_in_order(
 mod tests {
     use super::*;
     use crate::analysis::fixtures::{DAEMONSET, converged, deployment, desired};
-    use crate::model::workload::Desired;
     use crate::reconcile::{Action, with_pass};
     use proptest::prelude::*;
 
