@@ -2,7 +2,7 @@
 //! places anything: oldest first, so that a replica that no longer fits
 //! next to the older ones is drift.
 
-use super::carry::Held;
+use super::carry::Holdings;
 use super::{Templates, replica_pod};
 use crate::model::pod::PodSpec;
 use crate::model::resources::Resources;
@@ -107,7 +107,7 @@ fn account_anew(
     pass: &mut Pass,
     nodes: &[NodeState],
     bound: Vec<usize>,
-) -> (Snapshot, Option<Vec<Vec<Held>>>) {
+) -> (Snapshot, Option<Holdings>) {
     let observed = pass.observed;
     let mut snapshot = match &pass.background {
         Some(background) => background.snapshot(nodes),
@@ -120,11 +120,15 @@ fn account_anew(
         .map(|n| (n.requested.clone(), n.non_zero_requested.clone(), n.pods))
         .collect();
     let mut templates = Templates { last: None };
-    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
-    let mut last_group: Option<(*const PodSpec, usize)> = None;
+    // The templates met, numbered, with their groups.
+    let mut numbers: FxHashMap<*const PodSpec, u32> = FxHashMap::default();
+    let mut met: Vec<(Arc<PodSpec>, usize)> = Vec::new();
+    let mut last: Option<(*const PodSpec, u32)> = None;
     let mut drifted: Vec<(usize, String)> = Vec::new();
-    // Replicas accounted, in the state's order: (replica, node, group).
+    // Replicas accounted, in the state's order: (replica, node, group), and
+    // each one's template number.
     let mut accounted: Vec<(usize, usize, usize)> = Vec::with_capacity(bound.len());
+    let mut templates_of: Vec<u32> = Vec::with_capacity(bound.len());
     let mut negative = vec![false; snapshot.nodes.len()];
     for i in bound {
         let replica = &observed.replicas[i];
@@ -141,19 +145,22 @@ fn account_anew(
             continue;
         }
         // (Replicas of one revision mostly come together in the state.)
-        let group = match last_group {
-            Some((pod, group)) if std::ptr::eq(pod, Arc::as_ptr(template)) => group,
+        let number = match last {
+            Some((pod, number)) if std::ptr::eq(pod, Arc::as_ptr(template)) => number,
             _ => {
-                let group = *groups
-                    .entry(Arc::as_ptr(template))
-                    .or_insert_with(|| snapshot.group_of(template));
-                last_group = Some((Arc::as_ptr(template), group));
-                group
+                let number = *numbers.entry(Arc::as_ptr(template)).or_insert_with(|| {
+                    met.push((template.clone(), snapshot.group_of(template)));
+                    (met.len() - 1) as u32
+                });
+                last = Some((Arc::as_ptr(template), number));
+                number
             }
         };
+        let group = met[number as usize].1;
         negative[index] |= pod.requests.has_negative();
         snapshot.assume_in(index, &pod, group);
         accounted.push((i, index, group));
+        templates_of.push(number);
     }
     // The nodes where the order may matter: over their room in all.
     let over: Vec<bool> = snapshot
@@ -175,12 +182,18 @@ fn account_anew(
     delete_drift(pass, drifted);
     let keep = pass.carry.is_some() && pass.background.is_none();
     let held = match keep && !negative.iter().any(|&n| n) {
-        true => Some(held(
-            pass,
-            snapshot.nodes.len(),
-            &accounted,
-            &room_drift_met,
-        )),
+        true => {
+            let replicas = accounted
+                .iter()
+                .zip(templates_of)
+                .filter(|((i, ..), _)| !room_drift_met.contains(i))
+                .map(|(&(_, node, _), number)| (node as u32, number))
+                .collect();
+            Some(Holdings::Listed {
+                replicas,
+                templates: met,
+            })
+        }
         false => None,
     };
     (snapshot, held)
@@ -237,29 +250,6 @@ impl Over<'_> {
         }
         drifted
     }
-}
-
-/// The replicas `accounted` (replica, node, group), less those that did
-/// not fit, per node and template.
-fn held(
-    pass: &Pass,
-    nodes: usize,
-    accounted: &[(usize, usize, usize)],
-    drifted: &rustc_hash::FxHashSet<usize>,
-) -> Vec<Vec<Held>> {
-    let mut held: Vec<Vec<Held>> = (0..nodes).map(|_| Vec::new()).collect();
-    let mut templates = Templates { last: None };
-    for &(i, node, group) in accounted {
-        if drifted.contains(&i) {
-            continue;
-        }
-        let replica = &pass.observed.replicas[i];
-        let template = templates
-            .of(&pass.catalog, replica)
-            .expect("accounted replicas have templates");
-        super::carry::hold(&mut held[node], template, group);
-    }
-    held
 }
 
 /// Replicas `a` and `b` of `observed` by creation, then name (names are

@@ -58,7 +58,44 @@ pub(super) struct Accounted {
     pub nodes: Vec<NodeState>,
     pub snapshot: Snapshot,
     /// By node: the replicas held there, per template.
-    pub held: Vec<Vec<Held>>,
+    pub held: Holdings,
+}
+
+/// What each node holds, per template: made from the replicas a pass
+/// accounted only when a later pass needs it (a run whose first pass
+/// changes nothing never does).
+#[derive(Debug)]
+pub(super) enum Holdings {
+    /// Each replica accounted, in order: its node and its template (a
+    /// number into `templates`: the template and its group).
+    Listed {
+        replicas: Vec<(u32, u32)>,
+        templates: Vec<(Arc<PodSpec>, usize)>,
+    },
+    ByNode(Vec<Vec<Held>>),
+}
+
+impl Holdings {
+    /// By node, the replicas held there, per template (in the order the
+    /// replicas were accounted).
+    fn by_node(&mut self, nodes: usize) -> &mut Vec<Vec<Held>> {
+        if let Holdings::Listed {
+            replicas,
+            templates,
+        } = self
+        {
+            let mut held: Vec<Vec<Held>> = (0..nodes).map(|_| Vec::new()).collect();
+            for &(node, number) in replicas.iter() {
+                let (template, group) = &templates[number as usize];
+                hold(&mut held[node as usize], template, *group);
+            }
+            *self = Holdings::ByNode(held);
+        }
+        match self {
+            Holdings::ByNode(held) => held,
+            Holdings::Listed { .. } => unreachable!("made by node above"),
+        }
+    }
 }
 
 /// The replicas of one template held on a node.
@@ -116,6 +153,7 @@ pub(super) fn account(
     }
     let observed = pass.observed;
     let Accounted { snapshot, held, .. } = kept;
+    let held = held.by_node(snapshot.nodes.len());
     let mut templates = Templates { last: None };
     let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
     let mut drifted = Vec::new();
