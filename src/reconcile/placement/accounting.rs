@@ -189,10 +189,7 @@ fn account_anew(
                 .filter(|((i, ..), _)| !room_drift_met.contains(i))
                 .map(|(&(_, node, _), number)| (node as u32, number))
                 .collect();
-            Some(Holdings::Listed {
-                replicas,
-                templates: met,
-            })
+            Some(Holdings::new(replicas, met))
         }
         false => None,
     };
@@ -315,7 +312,7 @@ pub(super) fn account_in_order(
 mod tests {
     use super::*;
     use crate::analysis::fixtures::{DAEMONSET, converged, deployment, desired};
-    use crate::reconcile::{Action, with_pass};
+    use crate::reconcile::{Action, with_pass, with_run_pass};
     use proptest::prelude::*;
 
     fn fleet(cpus: &[u32], ssd: &[bool], workloads: &[(u8, u8, bool)]) -> String {
@@ -547,6 +544,56 @@ mod tests {
             prop_assert_eq!(deleted, drift);
             prop_assert_eq!(nodes(&carried), nodes(&reference));
             prop_assert_eq!(groups(&carried), groups(&reference));
+        }
+
+        /// A later pass whose bound replicas are those the last one
+        /// accounted (same nodes, same templates, same order) keeps its
+        /// accounting as it is; one where some moved (another node of the
+        /// same fleet) or were swapped brings it up to date. Either way it
+        /// accounts what accounting anew does.
+        #[test]
+        fn accounting_kept_is_accounting_anew(
+            ssd in prop::collection::vec(any::<bool>(), 3..6),
+            workloads in prop::collection::vec((1u8..6, 1u8..4, any::<bool>()), 1..5),
+            moved in prop::collection::vec(0usize..8, 0..3),
+            swapped in any::<bool>(),
+        ) {
+            let fleet = desired(&fleet(&vec![8; ssd.len()], &ssd, &workloads));
+            let state = converged(&fleet);
+            // Only a replica the scheduler placed can be somewhere else; a
+            // DaemonSet's is bound to the node it was made for.
+            let mut later = state.clone();
+            let movable: Vec<usize> = (0..later.replicas.len())
+                .filter(|&i| later.replicas[i].target_node.is_none())
+                .collect();
+            for &m in moved.iter().filter(|_| !movable.is_empty()) {
+                let i = movable[m % movable.len()];
+                let to = format!("n{}", (m + 1) % ssd.len());
+                later.replicas[i].node = Some(to.as_str().into());
+            }
+            if let (true, Some(&a), Some(&b)) = (swapped, movable.first(), movable.last()) {
+                let (to_a, to_b) = (later.replicas[b].node.clone(), later.replicas[a].node.clone());
+                (later.replicas[a].node, later.replicas[b].node) = (to_a, to_b);
+            }
+            let bound = |state: &State| -> Vec<usize> {
+                (0..state.replicas.len())
+                    .filter(|&i| state.replicas[i].node.is_some())
+                    .collect()
+            };
+            // Two passes of one run: the same declared pods, the same carry.
+            let declared = crate::reconcile::Declared::new(&fleet);
+            let options = crate::reconcile::Options::default().for_run();
+            with_run_pass(&declared, &options, &fleet, &state, |pass, nodes| {
+                account_oldest_first(pass, nodes, bound(&state));
+            });
+            let (reference, kept) = with_run_pass(&declared, &options, &fleet, &later, |pass, nodes| {
+                let reference = with_pass(&fleet, &later, |pass, nodes| {
+                    account_in_order(pass, nodes, bound(&later)).0
+                });
+                (reference, account_oldest_first(pass, nodes, bound(&later)))
+            });
+            prop_assert_eq!(nodes(&kept), nodes(&reference));
+            prop_assert_eq!(groups(&kept), groups(&reference));
         }
     }
 }

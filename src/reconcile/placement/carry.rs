@@ -50,7 +50,10 @@ impl Carry {
 /// What a snapshot accounts of a replica depends only on its node and its
 /// template, so a later pass needs no replica's identity: any replica bound
 /// to the same node with the same template stands for one held there (its
-/// node's labels and its template unchanged, it cannot have drifted).
+/// node's labels and its template unchanged, it cannot have drifted; a
+/// DaemonSet's replica, pinned to the node it was made for, is never bound
+/// elsewhere). When the replicas bound are those accounted, in the same
+/// order, the accounting stays as it is.
 #[derive(Debug)]
 pub(super) struct Accounted {
     /// The generation of the state the pass accounted.
@@ -61,41 +64,62 @@ pub(super) struct Accounted {
     pub held: Holdings,
 }
 
-/// What each node holds, per template: made from the replicas a pass
-/// accounted only when a later pass needs it (a run whose first pass
-/// changes nothing never does).
+/// The replicas a pass accounted, in the state's order, and what each
+/// node holds per template, made from them only when a later pass needs it
+/// (a run whose first pass changes nothing never does).
 #[derive(Debug)]
-pub(super) enum Holdings {
-    /// Each replica accounted, in order: its node and its template (a
-    /// number into `templates`: the template and its group).
-    Listed {
-        replicas: Vec<(u32, u32)>,
-        templates: Vec<(Arc<PodSpec>, usize)>,
-    },
-    ByNode(Vec<Vec<Held>>),
+pub(super) struct Holdings {
+    /// Each replica accounted: its node and its template (a number into
+    /// `templates`).
+    pub replicas: Vec<(u32, u32)>,
+    /// The templates met, with their groups in the snapshot.
+    pub templates: Vec<(Arc<PodSpec>, usize)>,
+    /// By node, the replicas held there per template.
+    by_node: Option<Vec<Vec<Held>>>,
 }
 
 impl Holdings {
-    /// By node, the replicas held there, per template (in the order the
-    /// replicas were accounted).
-    fn by_node(&mut self, nodes: usize) -> &mut Vec<Vec<Held>> {
-        if let Holdings::Listed {
+    pub(super) fn new(replicas: Vec<(u32, u32)>, templates: Vec<(Arc<PodSpec>, usize)>) -> Self {
+        Holdings {
             replicas,
             templates,
-        } = self
-        {
-            let mut held: Vec<Vec<Held>> = (0..nodes).map(|_| Vec::new()).collect();
-            for &(node, number) in replicas.iter() {
-                let (template, group) = &templates[number as usize];
-                hold(&mut held[node as usize], template, *group);
-            }
-            *self = Holdings::ByNode(held);
-        }
-        match self {
-            Holdings::ByNode(held) => held,
-            Holdings::Listed { .. } => unreachable!("made by node above"),
+            by_node: None,
         }
     }
+
+    /// Whether the replicas `bound` are those accounted: the same nodes and
+    /// templates, one for one, in the same order.
+    fn are(&self, pass: &Pass, bound: &[usize]) -> bool {
+        let mut templates = Templates { last: None };
+        let mut accounted = self.replicas.iter();
+        for &i in bound {
+            let Some(template) = templates.of(&pass.catalog, &pass.observed.replicas[i]) else {
+                continue;
+            };
+            match accounted.next() {
+                Some(&(node, number))
+                    if node == pass.node_of[i]
+                        && Arc::ptr_eq(&self.templates[number as usize].0, template) => {}
+                _ => return false,
+            }
+        }
+        accounted.next().is_none()
+    }
+}
+
+/// By node, the replicas `accounted` (node, template number) held there,
+/// per template.
+fn per_node(
+    accounted: &[(u32, u32)],
+    templates: &[(Arc<PodSpec>, usize)],
+    nodes: usize,
+) -> Vec<Vec<Held>> {
+    let mut held: Vec<Vec<Held>> = (0..nodes).map(|_| Vec::new()).collect();
+    for &(node, number) in accounted {
+        let (template, group) = &templates[number as usize];
+        hold(&mut held[node as usize], template, *group);
+    }
+    held
 }
 
 /// The replicas of one template held on a node.
@@ -151,11 +175,26 @@ pub(super) fn account(
     if kept.nodes != nodes {
         return None;
     }
+    // From one pass to the next, the replicas bound often stay as they
+    // were: then so does the accounting.
+    if kept.held.are(pass, bound) {
+        return kept.snapshot.nodes.iter().all(within_room).then(Vec::new);
+    }
     let observed = pass.observed;
     let Accounted { snapshot, held, .. } = kept;
-    let held = held.by_node(snapshot.nodes.len());
+    let Holdings {
+        replicas: listed,
+        templates: met,
+        by_node,
+    } = held;
+    let mut numbers: FxHashMap<*const PodSpec, u32> = met
+        .iter()
+        .enumerate()
+        .map(|(number, (template, _))| (Arc::as_ptr(template), number as u32))
+        .collect();
+    let by_node = by_node.get_or_insert_with(|| per_node(listed, met, snapshot.nodes.len()));
+    let mut accounted = Vec::with_capacity(listed.len());
     let mut templates = Templates { last: None };
-    let mut groups: FxHashMap<*const PodSpec, usize> = FxHashMap::default();
     let mut drifted = Vec::new();
     for &i in bound {
         let replica = &observed.replicas[i];
@@ -163,7 +202,7 @@ pub(super) fn account(
             continue;
         };
         let index = pass.node_of[i] as usize;
-        let on_node = &mut held[index];
+        let on_node = &mut by_node[index];
         let same = on_node
             .iter_mut()
             .find(|h| Arc::ptr_eq(&h.template, template));
@@ -171,6 +210,7 @@ pub(super) fn account(
             && h.found < h.count
         {
             h.found += 1;
+            accounted.push((index as u32, numbers[&Arc::as_ptr(template)]));
             continue;
         }
         if template.requests.has_negative() {
@@ -183,13 +223,17 @@ pub(super) fn account(
             drifted.push((i, why));
             continue;
         }
-        let group = *groups
-            .entry(Arc::as_ptr(template))
-            .or_insert_with(|| snapshot.group_of(template));
+        let number = *numbers.entry(Arc::as_ptr(template)).or_insert_with(|| {
+            met.push((template.clone(), snapshot.group_of(template)));
+            (met.len() - 1) as u32
+        });
+        let group = met[number as usize].1;
         snapshot.assume_in(index, &pod, group);
         hold(on_node, template, group).found += 1;
+        accounted.push((index as u32, number));
     }
-    for (node, on_node) in held.iter_mut().enumerate() {
+    *listed = accounted;
+    for (node, on_node) in by_node.iter_mut().enumerate() {
         for h in on_node.iter_mut() {
             for _ in h.found..h.count {
                 snapshot.forget_in(node, &h.template, h.group);
