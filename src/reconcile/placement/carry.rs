@@ -117,7 +117,7 @@ fn per_node(
     let mut held: Vec<Vec<Held>> = (0..nodes).map(|_| Vec::new()).collect();
     for &(node, number) in accounted {
         let (template, group) = &templates[number as usize];
-        hold(&mut held[node as usize], template, *group);
+        hold(&mut held[node as usize], template, *group, number);
     }
     held
 }
@@ -128,6 +128,8 @@ pub(super) struct Held {
     /// The template (the pod's requests; a DaemonSet replica's pin adds none).
     pub template: Arc<PodSpec>,
     pub group: usize,
+    /// The template's number in `Holdings::templates`.
+    pub number: u32,
     /// How many the snapshot accounts.
     pub count: u32,
     /// How many the accounting under way found bound.
@@ -139,6 +141,7 @@ pub(super) fn hold<'h>(
     on_node: &'h mut Vec<Held>,
     template: &Arc<PodSpec>,
     group: usize,
+    number: u32,
 ) -> &'h mut Held {
     let at = match on_node
         .iter()
@@ -152,6 +155,7 @@ pub(super) fn hold<'h>(
             on_node.push(Held {
                 template: template.clone(),
                 group,
+                number,
                 count: 1,
                 found: 0,
             });
@@ -210,7 +214,7 @@ pub(super) fn account(
             && h.found < h.count
         {
             h.found += 1;
-            accounted.push((index as u32, numbers[&Arc::as_ptr(template)]));
+            accounted.push((index as u32, h.number));
             continue;
         }
         if template.requests.has_negative() {
@@ -229,7 +233,7 @@ pub(super) fn account(
         });
         let group = met[number as usize].1;
         snapshot.assume_in(index, &pod, group);
-        hold(on_node, template, group).found += 1;
+        hold(on_node, template, group, number).found += 1;
         accounted.push((index as u32, number));
     }
     *listed = accounted;
