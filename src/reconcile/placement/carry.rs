@@ -60,7 +60,7 @@ pub(super) struct Accounted {
     pub generation: u64,
     pub nodes: Vec<NodeState>,
     pub snapshot: Snapshot,
-    /// By node: the replicas held there, per template.
+    /// The replicas it accounted, and what each node holds per template.
     pub held: Holdings,
 }
 
