@@ -184,13 +184,16 @@ pub fn add_matching(
     counted: &[bool],
     counts: &mut HashMap<String, i64>,
 ) {
+    // A node's value of the key read from the snapshot's numbering, not
+    // looked up in the node's labels (a counted node has the key).
+    let domains = snapshot.domains(&c.key);
     for (node, count) in matching_per_node_in(snapshot, groups, pod, &c.selector) {
-        if counted[node] {
-            let value = &snapshot.nodes[node].labels[&c.key];
+        if let (true, Some(domain)) = (counted[node], domains.of(node)) {
+            let value = domains.value(domain);
             match counts.get_mut(value) {
                 Some(total) => *total += count,
                 None => {
-                    counts.insert(value.clone(), count);
+                    counts.insert(value.to_string(), count);
                 }
             }
         }
