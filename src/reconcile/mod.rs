@@ -310,25 +310,8 @@ pub(crate) fn with_pass<R>(
     observed: &State,
     f: impl FnOnce(&mut Pass, &[NodeState]) -> R,
 ) -> R {
-    with_run_pass(
-        &Declared::new(desired),
-        &Options::default(),
-        desired,
-        observed,
-        f,
-    )
-}
-
-/// `with_pass` as one of a run's passes: the run's declared pods and options.
-#[cfg(test)]
-pub(crate) fn with_run_pass<R>(
-    declared: &std::sync::Arc<Declared>,
-    options: &Options,
-    desired: &Desired,
-    observed: &State,
-    f: impl FnOnce(&mut Pass, &[NodeState]) -> R,
-) -> R {
-    let (mut pass, nodes) = begin(declared, desired, observed, 0, options);
+    let declared = Declared::new(desired);
+    let (mut pass, nodes) = begin(&declared, desired, observed, 0, &Options::default());
     f(&mut pass, &nodes)
 }
 
