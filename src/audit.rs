@@ -8,15 +8,11 @@
 //! inclusion policies, `minDomains`, `matchLabelKeys`). Pure: desired and
 //! state in, findings out.
 
-use crate::model::labels::Labels;
 use crate::model::pod::WhenUnsatisfiable;
-use crate::model::pod::{NodeAffinity, PodSpec, Toleration};
 use crate::model::state::State;
 use crate::model::workload::{Desired, Kind};
 use crate::reconcile::{Catalog, current_pod, occupied_snapshot};
-use crate::scheduler::plugins::pod_topology_spread::{
-    Constraint, EligibleDomains, add_selected, constraints, eligible_domains, global_minimum,
-};
+use crate::scheduler::plugins::pod_topology_spread::{add_selected, constraints, global_minimum};
 use crate::scheduler::snapshot::Snapshot;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
@@ -84,9 +80,6 @@ pub fn spread(desired: &Desired, state: &State, settled: Option<&Snapshot>) -> V
             &accounted
         }
     };
-    // Eligible domains depend only on the constraints and the pod's node
-    // selection, which most workloads share: computed once per distinct pair.
-    let mut eligible: Vec<(Selection, EligibleDomains)> = Vec::new();
     let mut findings = Vec::new();
     for workload in audited {
         let pod = &current_pod(workload);
@@ -98,16 +91,8 @@ pub fn spread(desired: &Desired, state: &State, settled: Option<&Snapshot>) -> V
             if constraints.is_empty() {
                 continue;
             }
-            let selection = Selection::of(pod, &constraints);
-            let at = match eligible.iter().position(|(s, _)| *s == selection) {
-                Some(at) => at,
-                None => {
-                    let domains = eligible_domains(pod, snapshot, &constraints);
-                    eligible.push((selection, domains));
-                    eligible.len() - 1
-                }
-            };
-            let domains = &eligible[at].1;
+            // Found once per layout (most workloads share one) by the snapshot.
+            let domains = snapshot.eligible_domains(pod, &constraints);
             for (i, constraint) in constraints.iter().enumerate() {
                 let mut matching = HashMap::default();
                 let counted = &domains.counted[i];
@@ -133,30 +118,6 @@ pub fn spread(desired: &Desired, state: &State, settled: Option<&Snapshot>) -> V
         }
     }
     findings
-}
-
-/// What decides a pod's eligible domains: the constraints' keys and
-/// inclusion policies, and the pod's node selection and tolerations.
-#[derive(PartialEq)]
-struct Selection {
-    constraints: Vec<(String, bool, bool)>,
-    node_selector: Labels,
-    node_affinity: Option<NodeAffinity>,
-    tolerations: Vec<Toleration>,
-}
-
-impl Selection {
-    fn of(pod: &PodSpec, constraints: &[Constraint]) -> Selection {
-        Selection {
-            constraints: constraints
-                .iter()
-                .map(|c| (c.key.clone(), c.honor_affinity, c.honor_taints))
-                .collect(),
-            node_selector: pod.node_selector.clone(),
-            node_affinity: pod.affinity.node_affinity.clone(),
-            tolerations: pod.tolerations.clone(),
-        }
-    }
 }
 
 #[cfg(test)]
